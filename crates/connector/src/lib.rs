@@ -1,0 +1,116 @@
+//! The connector trait: how qunzhu hears a platform and acts on it, and what each platform can do.
+//!
+//! The engine plans against [`Capabilities`], never against a platform's name: Matrix can kick
+//! and redact but has no invite links, Telegram has per-member links and join requests, WeCom
+//! cannot kick and needs a person to confirm each group send.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use qunzhu_domain::{ActionKind, ActionRecord, Event, Platform};
+use serde::Serialize;
+
+/// A steady rate with a burst allowance, as a token bucket sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const UNLIMITED: Rate = Rate { per_second: f64::INFINITY, burst: u32::MAX };
+}
+
+/// What a platform lets the bot do; the engine asks these instead of the platform's name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capabilities {
+    pub kick: bool,
+    pub ban: bool,
+    pub mute: bool,
+    pub redact: bool,
+    pub invite: bool,
+    /// Can post into a group by itself; WeCom cannot (a person must confirm each group send).
+    pub send_autonomously: bool,
+    pub formatted_messages: bool,
+    pub per_member_invite_links: bool,
+    /// Join requests (Matrix knock, Telegram chat_join_request) can be approved or denied.
+    pub review_join_requests: bool,
+    /// The full member list can be read (Telegram: no; the roster is built from events).
+    pub list_members: bool,
+    pub set_power_level: bool,
+    /// Rename the group, set its topic.
+    pub edit_group: bool,
+    pub pin: bool,
+    /// The platform deduplicates a retried action by its idempotency key (Matrix txnId).
+    pub idempotent_actions: bool,
+    /// Sends in one group.
+    pub per_group_rate: Rate,
+    /// Sends across all groups of this connector.
+    pub global_rate: Rate,
+}
+
+impl Capabilities {
+    /// Whether this platform can carry out an action of this kind at all.
+    pub fn supports(&self, kind: &ActionKind) -> bool {
+        match kind {
+            ActionKind::SendMessage { .. } => self.send_autonomously,
+            ActionKind::Kick { .. } => self.kick,
+            ActionKind::Ban { .. } | ActionKind::Unban { .. } => self.ban,
+            ActionKind::Mute { .. } | ActionKind::Unmute { .. } => self.mute,
+            ActionKind::Redact { .. } => self.redact,
+            ActionKind::Invite { .. } => self.invite,
+            ActionKind::DecideJoinRequest { .. } => self.review_join_requests,
+            ActionKind::SetPowerLevel { .. } => self.set_power_level,
+            ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
+            ActionKind::Pin { .. } => self.pin,
+            ActionKind::GrantReward { .. } => false,
+        }
+    }
+}
+
+/// What a poll brought: new events and the cursor to resume after them.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub events: Vec<Event>,
+    /// Persisted with the events, in the same transaction, so a restart resumes with no gap.
+    pub cursor: Option<String>,
+}
+
+/// Why an action or a poll failed, sorted by what the dispatcher should do next.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConnectorError {
+    /// Slow down and try again after this long (429 with Retry-After).
+    #[error("rate limited, retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// Worth retrying with backoff (network error, 5xx).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying cannot help (no power, unknown room, unsupported action); dead-letter at once.
+    #[error("{0}")]
+    Permanent(String),
+    /// The credentials are wrong or expired; the connector cannot go on until reconfigured.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+}
+
+pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
+
+/// One platform account qunzhu operates through.
+#[async_trait]
+pub trait Connector: Send + Sync + 'static {
+    fn platform(&self) -> Platform;
+
+    /// A stable name for this account, the key under which its cursor is stored.
+    fn id(&self) -> &str;
+
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Waits (long-polls) for what happened after `cursor`; `None` means from the start.
+    async fn poll(&self, cursor: Option<&str>) -> Result<Batch>;
+
+    /// Carries out one action; the answer is the platform's receipt (an event id) if any.
+    ///
+    /// `action.key` must be passed to the platform where it can deduplicate (Matrix txnId) so a
+    /// retry after a crash does not act twice.
+    async fn execute(&self, action: &ActionRecord) -> Result<Option<String>>;
+}

@@ -1,0 +1,153 @@
+//! Actions: what the engine decided to do, kept in the durable outbox until done.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Platform, WorkspaceId};
+
+/// Who carries an action out: the platform connector, or qunzhu's own points ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionTarget {
+    Platform,
+    Ledger,
+}
+
+/// The closed set of things the bot can do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ActionKind {
+    SendMessage {
+        text: String,
+        /// Formatted body, when the platform renders HTML.
+        html: Option<String>,
+        /// Platform user ids to mention (a pill on Matrix, an @ on WeCom).
+        mentions: Vec<String>,
+        reply_to: Option<String>,
+    },
+    Kick { member: String, reason: String },
+    Ban { member: String, reason: String },
+    Unban { member: String, reason: String },
+    Mute { member: String, until: Option<DateTime<Utc>>, reason: String },
+    Unmute { member: String },
+    Redact { message_id: String, reason: String },
+    Invite { member: String },
+    DecideJoinRequest { member: String, approve: bool, reason: String },
+    SetPowerLevel { member: String, level: i64 },
+    SetGroupName { name: String },
+    SetTopic { topic: String },
+    Pin { message_id: String },
+    /// Points or a coupon for a member; the rewards ledger consumes it, not a platform.
+    GrantReward { member: String, points: i64, reason: String },
+}
+
+impl ActionKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::SendMessage { .. } => "send_message",
+            ActionKind::Kick { .. } => "kick",
+            ActionKind::Ban { .. } => "ban",
+            ActionKind::Unban { .. } => "unban",
+            ActionKind::Mute { .. } => "mute",
+            ActionKind::Unmute { .. } => "unmute",
+            ActionKind::Redact { .. } => "redact",
+            ActionKind::Invite { .. } => "invite",
+            ActionKind::DecideJoinRequest { .. } => "decide_join_request",
+            ActionKind::SetPowerLevel { .. } => "set_power_level",
+            ActionKind::SetGroupName { .. } => "set_group_name",
+            ActionKind::SetTopic { .. } => "set_topic",
+            ActionKind::Pin { .. } => "pin",
+            ActionKind::GrantReward { .. } => "grant_reward",
+        }
+    }
+
+    pub fn target(&self) -> ActionTarget {
+        match self {
+            ActionKind::GrantReward { .. } => ActionTarget::Ledger,
+            _ => ActionTarget::Platform,
+        }
+    }
+}
+
+/// An action about to be written to the outbox.
+///
+/// `key` is its idempotency key: derived from what caused it (an event key and a rule, a plan
+/// step and a scheduled time), so deciding the same thing twice writes it once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAction {
+    pub workspace: WorkspaceId,
+    pub platform: Platform,
+    pub chat: String,
+    pub key: String,
+    pub kind: ActionKind,
+    /// Not to be carried out before this instant (a batching window, a scheduled post).
+    pub not_before: DateTime<Utc>,
+    /// What decided it: `rule:<name>`, `sop:<plan>/<step>`, `api:<user>`.
+    pub origin: String,
+    /// The event that caused it, if any.
+    pub cause: Option<String>,
+}
+
+/// Where an action stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// Waiting to be tried (again) at `next_attempt_at`.
+    Pending,
+    /// Claimed by a dispatcher whose lease has not run out.
+    InFlight,
+    /// The platform confirmed it.
+    Done,
+    /// Given up after too many attempts or a permanent error; the reason is kept.
+    Dead,
+}
+
+impl ActionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Pending => "pending",
+            ActionStatus::InFlight => "in_flight",
+            ActionStatus::Done => "done",
+            ActionStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => ActionStatus::Pending,
+            "in_flight" => ActionStatus::InFlight,
+            "done" => ActionStatus::Done,
+            "dead" => ActionStatus::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// An action as the outbox holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub id: i64,
+    pub workspace: WorkspaceId,
+    pub platform: Platform,
+    pub chat: String,
+    pub key: String,
+    pub kind: ActionKind,
+    pub origin: String,
+    pub cause: Option<String>,
+    pub status: ActionStatus,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub not_before: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// What the platform answered (a Matrix event id), once done.
+    pub receipt: Option<String>,
+}
+
+impl ActionRecord {
+    /// How late it was carried out compared with when it was wanted.
+    pub fn lateness(&self) -> Option<chrono::Duration> {
+        self.done_at.map(|done| done - self.not_before)
+    }
+}

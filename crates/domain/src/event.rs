@@ -1,0 +1,142 @@
+//! Normalized events: what happened in a group, in the same shape whatever the platform.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Platform, WorkspaceId};
+
+/// One thing that happened in one group, as a connector reports it.
+///
+/// `key` is the platform's own idempotency key (a Matrix event id, a Telegram update id): the
+/// same key delivered twice is one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub workspace: WorkspaceId,
+    pub platform: Platform,
+    pub key: String,
+    pub chat: String,
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+}
+
+/// How a member came into a group (attribution starts here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum JoinVia {
+    /// Someone invited them; `by` is the inviter's platform id.
+    Invited { by: String },
+    /// Through an invite link or live code the platform reports.
+    Link { code: String },
+    /// A join request (knock) was approved, by whom if known.
+    KnockApproved { by: Option<String> },
+    /// They walked in through an open door.
+    Direct,
+}
+
+/// How a member went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveHow {
+    Left,
+    Kicked,
+    Banned,
+}
+
+/// What a message carries, beyond its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    Notice,
+    Emote,
+    Image,
+    File,
+    Other,
+}
+
+/// The closed set of things qunzhu reacts to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    MemberJoined { member: String, display_name: Option<String>, via: JoinVia },
+    /// A member found already present (the bot just arrived): membership without a join.
+    MemberPresent { member: String, display_name: Option<String> },
+    MemberLeft { member: String, how: LeaveHow, by: Option<String> },
+    MemberInvited { member: String, by: String },
+    MemberUnbanned { member: String, by: String },
+    MessagePosted {
+        member: String,
+        message_id: String,
+        text: String,
+        links: Vec<String>,
+        mentions: Vec<String>,
+        reply_to: Option<String>,
+        message_kind: MessageKind,
+        /// The sender is a bot (qunzhu itself or another): rules never answer bots.
+        from_bot: bool,
+    },
+    DisplayNameChanged { member: String, old: Option<String>, new: String },
+    JoinRequested { member: String, display_name: Option<String>, reason: Option<String> },
+    JoinRequestDenied { member: String, by: String },
+    Reaction { member: String, target: String, reaction: String },
+    MessageRedacted { target: String, by: String },
+    GroupRenamed { name: String, by: Option<String> },
+}
+
+impl EventKind {
+    /// A short stable name, used as a column and in logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::MemberJoined { .. } => "member_joined",
+            EventKind::MemberPresent { .. } => "member_present",
+            EventKind::MemberLeft { .. } => "member_left",
+            EventKind::MemberInvited { .. } => "member_invited",
+            EventKind::MemberUnbanned { .. } => "member_unbanned",
+            EventKind::MessagePosted { .. } => "message_posted",
+            EventKind::DisplayNameChanged { .. } => "display_name_changed",
+            EventKind::JoinRequested { .. } => "join_requested",
+            EventKind::JoinRequestDenied { .. } => "join_request_denied",
+            EventKind::Reaction { .. } => "reaction",
+            EventKind::MessageRedacted { .. } => "message_redacted",
+            EventKind::GroupRenamed { .. } => "group_renamed",
+        }
+    }
+
+    /// The member the event is about, if any.
+    pub fn member(&self) -> Option<&str> {
+        match self {
+            EventKind::MemberJoined { member, .. }
+            | EventKind::MemberPresent { member, .. }
+            | EventKind::MemberLeft { member, .. }
+            | EventKind::MemberInvited { member, .. }
+            | EventKind::MemberUnbanned { member, .. }
+            | EventKind::MessagePosted { member, .. }
+            | EventKind::DisplayNameChanged { member, .. }
+            | EventKind::JoinRequested { member, .. }
+            | EventKind::JoinRequestDenied { member, .. }
+            | EventKind::Reaction { member, .. } => Some(member),
+            EventKind::MessageRedacted { .. } | EventKind::GroupRenamed { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_kind_serializes_with_a_type_tag() {
+        let kind = EventKind::MemberJoined {
+            member: "@a:x".into(),
+            display_name: Some("上海-小王".into()),
+            via: JoinVia::Invited { by: "@b:x".into() },
+        };
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"member_joined","member":"@a:x","display_name":"上海-小王","via":{"how":"invited","by":"@b:x"}}"#
+        );
+        assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), kind);
+        assert_eq!(kind.name(), "member_joined");
+    }
+}

@@ -1,0 +1,19 @@
+//! qunzhu's domain core: the vocabulary every other crate speaks, with no IO at all.
+//!
+//! Nothing here knows SQL, HTTP or a platform's wire format; it is plain data and pure functions
+//! so that rules, schedules and derived statistics can be tested with a fake clock and no server.
+
+pub mod action;
+pub mod clock;
+pub mod event;
+pub mod model;
+pub mod state;
+
+pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, NewAction};
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
+pub use model::{
+    Group, GroupStatus, GroupType, Member, MemberRole, MemberTier, Platform, Positioning,
+    WorkspaceId,
+};
+pub use state::{local_day, DerivedState, GroupDay, MemberDay, Membership};

@@ -1,0 +1,154 @@
+//! Workspaces, groups and members: the records an operator manages, with their operators' vocabulary.
+
+use serde::{Deserialize, Serialize};
+
+/// A brand (tenant). Every record belongs to exactly one workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WorkspaceId(pub i64);
+
+impl std::fmt::Display for WorkspaceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Declares a closed string enum with `as_str`, `parse` and serde in snake_case.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the snake_case name; the error lists what would have been accepted.
+            pub fn parse(text: &str) -> Result<Self, crate::model::UnknownVariant> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(crate::model::UnknownVariant {
+                        kind: stringify!($name),
+                        given: text.to_string(),
+                        expected: &[$($text),+],
+                    }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A word that is not one of an enum's names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{given}`, expected one of: {}", expected.join(", "))]
+pub struct UnknownVariant {
+    pub kind: &'static str,
+    pub given: String,
+    pub expected: &'static [&'static str],
+}
+
+string_enum! {
+    /// The chat platform a group lives on.
+    Platform { Matrix => "matrix", Telegram => "telegram", WeCom => "wecom", Sandbox => "sandbox" }
+}
+
+string_enum! {
+    /// What a group is for (PLAYBOOKS §1): traffic 流量, flash 快闪, content 内容, check-in 打卡, member 会员.
+    GroupType { Traffic => "traffic", Flash => "flash", Content => "content", CheckIn => "check_in", Member => "member" }
+}
+
+string_enum! {
+    /// A group's life cycle.
+    GroupStatus { Active => "active", Archived => "archived", Dissolved => "dissolved" }
+}
+
+string_enum! {
+    /// A member's role in a group; every role but `Member` is exempt from moderation by default.
+    MemberRole {
+        Owner => "owner", Admin => "admin", Service => "service", Kol => "kol",
+        Helper => "helper", Committee => "committee", Member => "member",
+    }
+}
+
+string_enum! {
+    /// A member's value tier: VIP, regular, or a prospect not yet a customer.
+    MemberTier { Vip => "vip", Regular => "regular", Prospect => "prospect" }
+}
+
+impl MemberRole {
+    /// Roles the moderation ladder leaves alone unless a rule says otherwise.
+    pub fn exempt_by_default(self) -> bool {
+        matches!(
+            self,
+            MemberRole::Owner | MemberRole::Admin | MemberRole::Service | MemberRole::Kol | MemberRole::Helper
+        )
+    }
+}
+
+/// The positioning profile (定位): "with solution X we help people Y solve problem Z".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Positioning {
+    pub purpose: String,
+    pub audience: String,
+    pub value: String,
+    pub paid: bool,
+    pub channel: String,
+}
+
+/// A chat group qunzhu operates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: i64,
+    pub workspace: WorkspaceId,
+    pub platform: Platform,
+    pub chat: String,
+    pub name: String,
+    pub group_type: GroupType,
+    pub status: GroupStatus,
+    pub capacity: u32,
+    pub tags: Vec<String>,
+    pub positioning: Positioning,
+}
+
+/// A person known on a platform, across all the workspace's groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub workspace: WorkspaceId,
+    pub platform: Platform,
+    pub user: String,
+    pub display_name: String,
+    pub role: MemberRole,
+    pub tier: MemberTier,
+    pub tags: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_and_reject_unknown_words() {
+        for group_type in GroupType::ALL {
+            assert_eq!(GroupType::parse(group_type.as_str()), Ok(*group_type));
+        }
+        let error = MemberRole::parse("boss").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown MemberRole `boss`, expected one of: owner, admin, service, kol, helper, committee, member"
+        );
+        assert!(MemberRole::Helper.exempt_by_default());
+        assert!(!MemberRole::Committee.exempt_by_default());
+    }
+}
