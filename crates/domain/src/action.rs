@@ -80,6 +80,8 @@ pub struct NewAction {
     pub chat: String,
     pub key: String,
     pub kind: ActionKind,
+    /// When it was decided (the clock's now, or the causing event's time).
+    pub created_at: DateTime<Utc>,
     /// Not to be carried out before this instant (a batching window, a scheduled post).
     pub not_before: DateTime<Utc>,
     /// What decided it: `rule:<name>`, `sop:<plan>/<step>`, `api:<user>`.

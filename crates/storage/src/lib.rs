@@ -111,4 +111,11 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     async fn action_by_key(&self, key: &str) -> Result<ActionRecord>;
     async fn actions(&self, workspace: WorkspaceId, filter: &ActionFilter) -> Result<Vec<ActionRecord>>;
     async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts>;
+
+    // --- benchmark floor ---------------------------------------------------------------------
+
+    /// Plain bulk insert of the same rows into a scratch table of the same shape as the log, in
+    /// one transaction, with no dedupe and no derived state: the floor `qunzhu bench ingest`
+    /// compares the full ingest path against. Clears the scratch table first.
+    async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()>;
 }
