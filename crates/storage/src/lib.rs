@@ -6,9 +6,11 @@
 
 pub mod accounts;
 pub mod conformance;
+pub mod documents;
 mod types;
 
 pub use accounts::*;
+pub use documents::{Document, DocumentStore};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -39,7 +41,7 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 
 /// Everything qunzhu keeps, as domain operations.
 #[async_trait]
-pub trait Store: AccountStore + Send + Sync + 'static {
+pub trait Store: AccountStore + DocumentStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
 
