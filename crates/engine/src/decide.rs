@@ -1,0 +1,70 @@
+//! Deciders: the pure, in-memory logic that turns events (and the passing of time) into actions.
+//!
+//! A decider runs inside the ingest transaction, once per event new to the log, so what it
+//! decides is written atomically with the event that caused it; it must not do IO.
+
+use chrono::{DateTime, Utc};
+use qunzhu_domain::{ActionKind, Event, EventKind, NewAction};
+
+pub trait Decider: Send {
+    /// Actions caused by one new event.
+    fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction>;
+
+    /// Actions due to time alone (a batching window closed, a nudge is due).
+    fn tick(&mut self, now: DateTime<Utc>) -> Vec<NewAction> {
+        let _ = now;
+        Vec::new()
+    }
+}
+
+/// Runs several deciders in order and concatenates what they decide.
+#[derive(Default)]
+pub struct Chain(pub Vec<Box<dyn Decider>>);
+
+impl Decider for Chain {
+    fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
+        self.0.iter_mut().flat_map(|decider| decider.decide(event, now)).collect()
+    }
+
+    fn tick(&mut self, now: DateTime<Utc>) -> Vec<NewAction> {
+        self.0.iter_mut().flat_map(|decider| decider.tick(now)).collect()
+    }
+}
+
+/// Decides nothing: the "rules no-op" stage of the ingest benchmark.
+pub struct Nothing;
+
+impl Decider for Nothing {
+    fn decide(&mut self, _event: &Event, _now: DateTime<Utc>) -> Vec<NewAction> {
+        Vec::new()
+    }
+}
+
+/// Greets every joiner with one message each: the simplest rule that makes the bot act, used by
+/// the crash test (one action per join, exactly). The guardianship rules supersede it in `serve`.
+pub struct GreetEachJoin {
+    pub template: String,
+}
+
+impl Decider for GreetEachJoin {
+    fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
+        let EventKind::MemberJoined { member, display_name, .. } = &event.kind else { return Vec::new() };
+        let name = display_name.as_deref().unwrap_or(member);
+        vec![NewAction {
+            workspace: event.workspace,
+            platform: event.platform,
+            chat: event.chat.clone(),
+            key: format!("greet:{}", event.key),
+            kind: ActionKind::SendMessage {
+                text: self.template.replace("{name}", name),
+                html: None,
+                mentions: vec![member.clone()],
+                reply_to: None,
+            },
+            created_at: now,
+            not_before: now,
+            origin: "rule:greet".into(),
+            cause: Some(event.key.clone()),
+        }]
+    }
+}

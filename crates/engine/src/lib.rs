@@ -1,0 +1,17 @@
+//! qunzhu's engine: the loops that connect a platform, the log and the outbox.
+//!
+//! Per connector it runs three loops that never wait on each other: polling (connector →
+//! [`Ingestor`] → store), ticking (time-driven decisions → outbox) and dispatching
+//! ([`Dispatcher`]: outbox → connector). All decisions are in memory ([`Decider`]); all waits
+//! (rate limits, retries, batching windows) are times written in the outbox, never sleeps.
+
+pub mod decide;
+pub mod dispatch;
+pub mod ingest;
+pub mod ratelimit;
+pub mod runner;
+
+pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
+pub use dispatch::{DispatchConfig, Dispatcher, Round};
+pub use ingest::Ingestor;
+pub use runner::{ConnectorRuntime, RuntimeConfig};

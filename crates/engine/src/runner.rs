@@ -1,0 +1,168 @@
+//! Runs one connector: the poll loop, the tick loop and the dispatcher, until told to stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use qunzhu_connector::{Connector, ConnectorError};
+use qunzhu_domain::Clock;
+use qunzhu_storage::Store;
+use tokio::sync::{watch, Mutex, Notify};
+use tokio::task::JoinHandle;
+
+use crate::decide::Decider;
+use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::ingest::Ingestor;
+
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub zone: Tz,
+    pub dispatch: DispatchConfig,
+    /// How often time-driven decisions are looked at.
+    pub tick: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig { zone: chrono_tz::Asia::Shanghai, dispatch: DispatchConfig::default(), tick: Duration::from_secs(1) }
+    }
+}
+
+/// The running loops of one connector.
+pub struct ConnectorRuntime {
+    pub tasks: Vec<JoinHandle<()>>,
+    pub dispatcher: Arc<Dispatcher>,
+    pub decider: Arc<Mutex<Box<dyn Decider>>>,
+}
+
+impl ConnectorRuntime {
+    /// Starts the three loops; they end when `stop` turns true.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        connector: Arc<dyn Connector>,
+        clock: Arc<dyn Clock>,
+        decider: Box<dyn Decider>,
+        config: RuntimeConfig,
+        stop: watch::Receiver<bool>,
+    ) -> ConnectorRuntime {
+        let decider = Arc::new(Mutex::new(decider));
+        let dispatcher = Arc::new(Dispatcher::new(store.clone(), connector.clone(), clock.clone(), config.dispatch.clone()));
+        let ingestor = Ingestor::new(store.clone(), clock.clone(), config.zone, connector.id(), decider.clone());
+        let mut tasks = Vec::new();
+
+        let waker = dispatcher.waker();
+        tasks.push(tokio::spawn(poll_loop(store.clone(), connector, ingestor, waker.clone(), stop.clone())));
+        tasks.push(tokio::spawn(tick_loop(store, clock, decider.clone(), config.tick, waker, stop.clone())));
+        let running = dispatcher.clone();
+        tasks.push(tokio::spawn(async move { running.run(stop).await }));
+        ConnectorRuntime { tasks, dispatcher, decider }
+    }
+
+    /// Waits for every loop to finish (after `stop` was set).
+    pub async fn join(self) {
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "engine task ended abnormally");
+            }
+        }
+    }
+}
+
+async fn poll_loop(
+    store: Arc<dyn Store>,
+    connector: Arc<dyn Connector>,
+    ingestor: Ingestor,
+    waker: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut cursor = loop {
+        match store.cursor(connector.id()).await {
+            Ok(cursor) => break cursor,
+            Err(error) => {
+                tracing::error!(%error, connector = connector.id(), "cannot read the stored cursor; retrying");
+                if wait_or_stop(&mut stop, Duration::from_secs(2)).await {
+                    return;
+                }
+            }
+        }
+    };
+    let mut failures: u32 = 0;
+    loop {
+        let polled = tokio::select! {
+            polled = connector.poll(cursor.as_deref()) => polled,
+            _ = stop.changed() => return,
+        };
+        let pause = match polled {
+            Ok(batch) => {
+                let next = batch.cursor.clone();
+                match ingestor.ingest(batch).await {
+                    Ok(report) => {
+                        failures = 0;
+                        if next.is_some() {
+                            cursor = next;
+                        }
+                        if report.actions > 0 {
+                            waker.notify_one();
+                        }
+                        None
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "ingest failed; the batch will be fetched again");
+                        Some(Duration::from_secs(1))
+                    }
+                }
+            }
+            Err(ConnectorError::RateLimited { retry_after }) => Some(retry_after),
+            Err(ConnectorError::Auth(error)) => {
+                tracing::error!(connector = connector.id(), %error, "connector cannot authenticate; retrying in 60 s");
+                Some(Duration::from_secs(60))
+            }
+            Err(error) => {
+                failures += 1;
+                let backoff = Duration::from_millis(250 * 2_u64.pow(failures.min(7)));
+                tracing::warn!(connector = connector.id(), %error, ?backoff, "poll failed");
+                Some(backoff)
+            }
+        };
+        if let Some(pause) = pause {
+            if wait_or_stop(&mut stop, pause).await {
+                return;
+            }
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+async fn tick_loop(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    decider: Arc<Mutex<Box<dyn Decider>>>,
+    every: Duration,
+    waker: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if wait_or_stop(&mut stop, every).await {
+            return;
+        }
+        let actions = decider.lock().await.tick(clock.now());
+        if actions.is_empty() {
+            continue;
+        }
+        match store.enqueue(actions).await {
+            Ok(new) if new > 0 => waker.notify_one(),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "could not write timed actions to the outbox"),
+        }
+    }
+}
+
+/// Sleeps unless stopped first; true when stopped.
+async fn wait_or_stop(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}

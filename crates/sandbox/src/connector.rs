@@ -1,0 +1,123 @@
+//! The sandbox world behind the ordinary [`Connector`] trait: the engine cannot tell it from a
+//! real platform, which is the point.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use qunzhu_connector::{Batch, Capabilities, Connector, ConnectorError, Rate, Result};
+use qunzhu_domain::{ActionRecord, Clock, Platform};
+
+use crate::world::World;
+
+/// Events handed over per poll at most.
+const PAGE: usize = 1000;
+
+/// The connector for a [`World`].
+pub struct SandboxConnector {
+    world: Arc<World>,
+    clock: Arc<dyn Clock>,
+    id: String,
+    capabilities: Capabilities,
+    /// How long a poll waits for something to happen before answering empty.
+    long_poll: Duration,
+}
+
+impl SandboxConnector {
+    pub fn new(world: Arc<World>, clock: Arc<dyn Clock>, id: impl Into<String>) -> Self {
+        SandboxConnector {
+            world,
+            clock,
+            id: id.into(),
+            capabilities: sandbox_capabilities(),
+            long_poll: Duration::from_millis(250),
+        }
+    }
+
+    pub fn with_rates(mut self, per_group: Rate, global: Rate) -> Self {
+        self.capabilities.per_group_rate = per_group;
+        self.capabilities.global_rate = global;
+        self
+    }
+
+    pub fn world(&self) -> &Arc<World> {
+        &self.world
+    }
+}
+
+/// Everything a platform can do, at a Telegram-like pace.
+pub fn sandbox_capabilities() -> Capabilities {
+    Capabilities {
+        kick: true,
+        ban: true,
+        mute: true,
+        redact: true,
+        invite: true,
+        send_autonomously: true,
+        formatted_messages: true,
+        per_member_invite_links: true,
+        review_join_requests: true,
+        list_members: true,
+        set_power_level: true,
+        edit_group: true,
+        pin: true,
+        idempotent_actions: true,
+        per_group_rate: Rate { per_second: 1.0, burst: 20 },
+        global_rate: Rate { per_second: 30.0, burst: 60 },
+    }
+}
+
+/// Runs blocking SQLite work without stalling other tasks on a multi-threaded runtime.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
+fn world_error(error: crate::world::WorldError) -> ConnectorError {
+    ConnectorError::Transient(error.to_string())
+}
+
+#[async_trait]
+impl Connector for SandboxConnector {
+    fn platform(&self) -> Platform {
+        Platform::Sandbox
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {
+        let after = match cursor {
+            None => 0,
+            Some(text) => text.parse::<i64>().map_err(|_| ConnectorError::Permanent(format!("bad sandbox cursor `{text}`")))?,
+        };
+        let deadline = tokio::time::Instant::now() + self.long_poll;
+        loop {
+            let page = blocking(|| {
+                self.world.advance(self.clock.now())?;
+                self.world.read_after(after, PAGE)
+            })
+            .map_err(world_error)?;
+            if let Some((last, _)) = page.last() {
+                let cursor = Some(last.to_string());
+                return Ok(Batch { events: page.into_iter().map(|(_, event)| event).collect(), cursor });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Batch { events: Vec::new(), cursor: None });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
+        let now = self.clock.now();
+        blocking(|| self.world.deliver(action, now)).map(Some).map_err(world_error)
+    }
+}
