@@ -18,6 +18,10 @@ pub struct Ingestor {
     zone: Tz,
     connector_id: String,
     decider: Arc<Mutex<Box<dyn Decider>>>,
+    /// Events older than this are logged and shown to the decider, but what it decides is
+    /// dropped: a backlog (a first sync, a month of sandbox history) must not make the bot greet
+    /// people who joined weeks ago.
+    stale_after: chrono::Duration,
 }
 
 impl Ingestor {
@@ -28,7 +32,7 @@ impl Ingestor {
         connector_id: impl Into<String>,
         decider: Arc<Mutex<Box<dyn Decider>>>,
     ) -> Self {
-        Ingestor { store, clock, zone, connector_id: connector_id.into(), decider }
+        Ingestor { store, clock, zone, connector_id: connector_id.into(), decider, stale_after: chrono::Duration::minutes(10) }
     }
 
     /// Appends a batch and stores its cursor atomically; redelivered events are counted no-ops.
@@ -42,7 +46,15 @@ impl Ingestor {
         let now = self.clock.now();
         let mut decider = self.decider.lock().await;
         let decider: &mut dyn Decider = decider.as_mut();
-        let mut decide = |event: &qunzhu_domain::Event| decider.decide(event, now);
+        let stale_before = now - self.stale_after;
+        let mut decide = |event: &qunzhu_domain::Event| {
+            let actions = decider.decide(event, now);
+            if event.at < stale_before {
+                Vec::new()
+            } else {
+                actions
+            }
+        };
         self.store.ingest(IngestBatch { events, cursor }, &mut decide).await
     }
 }

@@ -65,9 +65,26 @@ pub struct World {
     max_events: Option<u64>,
 }
 
+/// Simulated past, written once when a world is created, so a new demo already has a month of
+/// statistics: one tick per `HISTORY_STEP`, at rates scaled to match.
+const HISTORY_STEP_MINUTES: i64 = 10;
+const HISTORY_RATE_SCALE: f64 = 8.0;
+
 impl World {
     /// Opens (or creates, with founders present at `now`) the world in `path`.
     pub fn open(path: &Path, behaviour: Behaviour, workspace: WorkspaceId, now: DateTime<Utc>, max_events: Option<u64>) -> Result<World> {
+        World::open_with_history(path, behaviour, workspace, now, max_events, 0)
+    }
+
+    /// Like [`World::open`]; a new world also gets `history_days` of simulated past.
+    pub fn open_with_history(
+        path: &Path,
+        behaviour: Behaviour,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        max_events: Option<u64>,
+        history_days: u32,
+    ) -> Result<World> {
         let conn = Connection::open(path).map_err(|error| WorldError(format!("cannot open {}: {error}", path.display())))?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;
@@ -85,7 +102,7 @@ impl World {
             None => {
                 let epoch = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
                 let world = World::new(conn, behaviour, workspace, epoch, max_events);
-                world.create(epoch)?;
+                world.create(epoch, history_days)?;
                 return world.reload();
             }
         };
@@ -102,28 +119,73 @@ impl World {
     }
 
     /// Writes the founders as present members, in the timeline and the roster, atomically.
-    fn create(&self, epoch: DateTime<Utc>) -> Result<()> {
+    fn create(&self, epoch: DateTime<Utc>, history_days: u32) -> Result<()> {
         let mut conn = self.lock_conn();
         let tx = conn.transaction()?;
+        let history_ticks = i64::from(history_days) * 24 * 60 / HISTORY_STEP_MINUTES;
+        let start = epoch - Duration::minutes(history_ticks * HISTORY_STEP_MINUTES);
         tx.execute("INSERT INTO meta (k, v) VALUES ('epoch', ?1), ('last_tick', '0'), ('generated', '0')", [epoch.to_rfc3339()])?;
         for group in 0..self.behaviour.groups {
             let chat = chat_id(group);
             for person in self.generator().founders(group) {
                 let kind = EventKind::MemberPresent { member: person.id.clone(), display_name: Some(person.name.clone()) };
-                let event = self.event(format!("sb:present:{chat}:{}", person.id), &chat, epoch, kind);
+                let event = self.event(format!("sb:present:{chat}:{}", person.id), &chat, start, kind);
                 insert_timeline(&tx, &event, "world", None)?;
                 tx.execute("INSERT INTO people (chat, id, json, present) VALUES (?1, ?2, ?3, 1)", params![chat, person.id, serde_json::to_string(&person)?])?;
             }
             tx.execute("INSERT INTO meta (k, v) VALUES (?1, ?2)", params![format!("serial:{chat}"), self.behaviour.members_per_group.to_string()])?;
         }
         tx.commit()?;
+        drop(conn);
+        if history_ticks > 0 {
+            self.reload_live()?;
+            self.write_history(start, history_ticks)?;
+        }
+        Ok(())
+    }
+
+    /// Generates the simulated past: ticks numbered below zero so their keys never meet live ones.
+    fn write_history(&self, start: DateTime<Utc>, ticks: i64) -> Result<()> {
+        let scaled = Behaviour {
+            messages_per_second: self.behaviour.messages_per_second * HISTORY_RATE_SCALE,
+            join_chance: (self.behaviour.join_chance * HISTORY_RATE_SCALE).min(0.9),
+            leave_chance: (self.behaviour.leave_chance * HISTORY_RATE_SCALE).min(0.9),
+            ..self.behaviour.clone()
+        };
+        let generator = Generator { behaviour: &scaled, workspace: self.workspace };
+        let mut conn = self.lock_conn();
+        let mut live = self.lock_live();
+        let tx = conn.transaction()?;
+        for step in 0..ticks {
+            let at = start + Duration::minutes(step * HISTORY_STEP_MINUTES);
+            for group in 0..self.behaviour.groups {
+                let chat = chat_id(group);
+                let present = live.present.get(&chat).cloned().unwrap_or_default();
+                let mut serial = live.serials.get(&chat).copied().unwrap_or(0);
+                for (event, person) in generator.tick(-2 - step, at, group, &present, &mut serial) {
+                    apply_to_roster(&tx, &mut live, &event, person)?;
+                    insert_timeline(&tx, &event, "history", None)?;
+                }
+                live.serials.insert(chat.clone(), serial);
+                tx.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)", params![format!("serial:{chat}"), serial.to_string()])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
     fn reload(self) -> Result<World> {
+        self.reload_live()?;
+        Ok(self)
+    }
+
+    /// Reads the roster and counters back from the file into memory.
+    fn reload_live(&self) -> Result<()> {
         {
             let conn = self.lock_conn();
             let mut live = self.lock_live();
+            live.present.clear();
+            live.serials.clear();
             let mut statement = conn.prepare("SELECT chat, json FROM people WHERE present = 1 ORDER BY rowid")?;
             let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
             for row in rows {
@@ -146,7 +208,7 @@ impl World {
                 }
             }
         }
-        Ok(self)
+        Ok(())
     }
 
     fn lock_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -386,5 +448,18 @@ mod tests {
         assert_eq!(first, second);
         assert_eq!(world.effects_per_action().unwrap()["k1"], 1);
         assert_eq!(world.received().unwrap()[0].deliveries, 2);
+    }
+
+    #[test]
+    fn a_new_world_can_start_with_a_month_of_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let behaviour = Behaviour { groups: 2, members_per_group: 5, ..Behaviour::default() };
+        let world = World::open_with_history(&dir.path().join("w.db"), behaviour, WorkspaceId(1), start(), None, 30).unwrap();
+        let events = world.read_after(0, 1_000_000).unwrap();
+        let first = events.first().unwrap().1.at;
+        assert_eq!(first, start() - Duration::days(30));
+        assert!(events.len() > 500, "{} events of history", events.len());
+        assert!(events.iter().all(|(_, event)| event.at <= start()));
+        assert_eq!(world.generated(), 0, "history is not part of a finite script");
     }
 }
