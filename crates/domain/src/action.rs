@@ -84,6 +84,11 @@ pub struct NewAction {
     pub created_at: DateTime<Utc>,
     /// Not to be carried out before this instant (a batching window, a scheduled post).
     pub not_before: DateTime<Utc>,
+    /// Pointless after this instant (a morning report past its grace window): skipped, with the
+    /// reason, instead of being sent late.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Recorded for the operator to see what a rule would do, never carried out.
+    pub dry_run: bool,
     /// What decided it: `rule:<name>`, `sop:<plan>/<step>`, `api:<user>`.
     pub origin: String,
     /// The event that caused it, if any.
@@ -102,6 +107,10 @@ pub enum ActionStatus {
     Done,
     /// Given up after too many attempts or a permanent error; the reason is kept.
     Dead,
+    /// Not carried out on purpose: expired, or cancelled because its plan changed.
+    Skipped,
+    /// Decided by a rule in dry-run: recorded, never carried out.
+    DryRun,
 }
 
 impl ActionStatus {
@@ -111,6 +120,8 @@ impl ActionStatus {
             ActionStatus::InFlight => "in_flight",
             ActionStatus::Done => "done",
             ActionStatus::Dead => "dead",
+            ActionStatus::Skipped => "skipped",
+            ActionStatus::DryRun => "dry_run",
         }
     }
 
@@ -120,6 +131,8 @@ impl ActionStatus {
             "in_flight" => ActionStatus::InFlight,
             "done" => ActionStatus::Done,
             "dead" => ActionStatus::Dead,
+            "skipped" => ActionStatus::Skipped,
+            "dry_run" => ActionStatus::DryRun,
             _ => return None,
         })
     }
@@ -141,6 +154,7 @@ pub struct ActionRecord {
     pub created_at: DateTime<Utc>,
     pub not_before: DateTime<Utc>,
     pub next_attempt_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     /// What the platform answered (a Matrix event id), once done.

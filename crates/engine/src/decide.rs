@@ -63,6 +63,8 @@ impl Decider for GreetEachJoin {
             },
             created_at: now,
             not_before: now,
+            expires_at: None,
+            dry_run: false,
             origin: "rule:greet".into(),
             cause: Some(event.key.clone()),
         }]

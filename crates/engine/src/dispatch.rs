@@ -57,6 +57,7 @@ pub struct Round {
     pub retried: usize,
     pub deferred: usize,
     pub dead: usize,
+    pub skipped: usize,
 }
 
 impl Round {
@@ -66,6 +67,7 @@ impl Round {
         self.retried += other.retried;
         self.deferred += other.deferred;
         self.dead += other.dead;
+        self.skipped += other.skipped;
     }
 }
 
@@ -144,6 +146,10 @@ impl Dispatcher {
                     tracing::warn!(action = action.id, key = %action.key, %error, "action dead-lettered");
                     round.dead += 1;
                 }
+                ActionOutcome::Skip { reason } => {
+                    tracing::info!(action = action.id, key = %action.key, %reason, "action skipped");
+                    round.skipped += 1;
+                }
             }
             self.store.finish_action(action.id, outcome, self.clock.now()).await?;
         }
@@ -151,6 +157,12 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, action: &ActionRecord, now: DateTime<Utc>) -> ActionOutcome {
+        if let Some(expired) = action.expires_at.filter(|expires_at| *expires_at < now) {
+            let late = now - action.not_before;
+            return ActionOutcome::Skip {
+                reason: format!("expired at {expired} ({} min after it was due)", late.num_minutes()),
+            };
+        }
         let caps = self.connector.capabilities();
         if !caps.supports(&action.kind) {
             return ActionOutcome::Dead {

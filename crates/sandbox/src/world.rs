@@ -420,6 +420,7 @@ mod tests {
             created_at: start(),
             not_before: start(),
             next_attempt_at: start(),
+            expires_at: None,
             done_at: None,
             last_error: None,
             receipt: None,

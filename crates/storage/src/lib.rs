@@ -7,10 +7,12 @@
 pub mod accounts;
 pub mod conformance;
 pub mod documents;
+pub mod links;
 mod types;
 
 pub use accounts::*;
 pub use documents::{Document, DocumentStore};
+pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -41,7 +43,7 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 
 /// Everything qunzhu keeps, as domain operations.
 #[async_trait]
-pub trait Store: AccountStore + DocumentStore + Send + Sync + 'static {
+pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
 
@@ -67,6 +69,10 @@ pub trait Store: AccountStore + DocumentStore + Send + Sync + 'static {
 
     /// Events in log order after `after_seq`, at most `limit`.
     async fn events(&self, workspace: WorkspaceId, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    /// Events at or after an instant, in log order, at most `limit` (rebuilding in-memory
+    /// decision state from the recent log on start).
+    async fn events_since(&self, workspace: WorkspaceId, since: DateTime<Utc>, limit: usize) -> Result<Vec<StoredEvent>>;
 
     /// Events of one group, newest first.
     async fn recent_events(&self, workspace: WorkspaceId, chat: &str, limit: usize) -> Result<Vec<StoredEvent>>;
@@ -113,6 +119,15 @@ pub trait Store: AccountStore + DocumentStore + Send + Sync + 'static {
     async fn action_by_key(&self, key: &str) -> Result<ActionRecord>;
     async fn actions(&self, workspace: WorkspaceId, filter: &ActionFilter) -> Result<Vec<ActionRecord>>;
     async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts>;
+
+    /// Marks pending actions whose origin starts with `origin_prefix` and whose `not_before` is at
+    /// or after `from` as skipped with `reason` (a plan was edited: future posts are re-planned).
+    /// Returns how many.
+    async fn cancel_actions(&self, workspace: WorkspaceId, origin_prefix: &str, from: DateTime<Utc>, reason: &str) -> Result<usize>;
+
+    /// Join requests (events `join_requested`) not yet followed by the member joining or being
+    /// denied in that group, oldest first.
+    async fn pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>>;
 
     // --- benchmark floor ---------------------------------------------------------------------
 

@@ -141,6 +141,8 @@ pub enum ActionOutcome {
     Defer { at: DateTime<Utc> },
     /// Given up; the reason is kept.
     Dead { error: String },
+    /// Deliberately not carried out (expired); the reason is kept. Not an attempt.
+    Skip { reason: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -159,4 +161,6 @@ pub struct ActionCounts {
     pub in_flight: u64,
     pub done: u64,
     pub dead: u64,
+    pub skipped: u64,
+    pub dry_run: u64,
 }
