@@ -62,6 +62,8 @@ pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'stati
     /// Appends a batch in one transaction: skips events already logged (counted), updates derived
     /// state for the new ones, writes the actions `decide` returns for each new event (skipping
     /// idempotency keys already in the outbox), and stores the connector cursor if given.
+    /// An action with `dry_run` is stored with status `dry_run` and is never claimed; so is one
+    /// written by `enqueue`.
     async fn ingest(&self, batch: IngestBatch, decide: &mut Decide<'_>) -> Result<IngestReport>;
 
     /// The cursor a connector stored with its last ingested batch.
