@@ -1,0 +1,300 @@
+//! The hot path: append a batch to the log, update derived state, write decisions — in one
+//! transaction, with per-batch aggregation so a batch of chatter costs a few statements per
+//! group-day rather than several per message.
+
+use std::collections::HashMap;
+
+use qunzhu_domain::{Event, EventKind, NewAction};
+use qunzhu_storage::{Decide, IngestBatch, IngestReport, NewEvent, Result};
+use rusqlite::{params, Transaction};
+
+use crate::codec::{day_text, json, micros};
+use crate::{backend, SqliteStore};
+
+type ChatKey = (i64, String, String);
+type MemberKey = (i64, String, String, String);
+
+/// Derived-state changes that commute within a batch, summed before they are written.
+#[derive(Default)]
+pub(crate) struct Deltas {
+    group_days: HashMap<(ChatKey, String), [i64; 3]>,
+    member_days: HashMap<(MemberKey, String), i64>,
+    spoke: HashMap<MemberKey, (i64, i64)>,
+    /// Groups and members this batch created, to remember once it commits.
+    pub new_groups: Vec<ChatKey>,
+    pub new_members: Vec<ChatKey>,
+}
+
+const JOINS: usize = 0;
+const LEAVES: usize = 1;
+const MESSAGES: usize = 2;
+
+/// Applies one new event's effect on derived state (memberships now, counts into `deltas`).
+pub(crate) fn apply(tx: &Transaction<'_>, store: &SqliteStore, event: &Event, day: &str, deltas: &mut Deltas) -> Result<()> {
+    let workspace = event.workspace.0;
+    let platform = event.platform.as_str();
+    let chat_key: ChatKey = (workspace, platform.to_string(), event.chat.clone());
+    if !store.known().groups.contains(&chat_key) {
+        tx.prepare_cached("INSERT OR IGNORE INTO groups (workspace, platform, chat, name) VALUES (?1, ?2, ?3, ?3)")
+            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat]))
+            .map_err(backend)?;
+        deltas.new_groups.push(chat_key.clone());
+    }
+    if let EventKind::GroupRenamed { name, .. } = &event.kind {
+        tx.prepare_cached("UPDATE groups SET name = ?4 WHERE workspace = ?1 AND platform = ?2 AND chat = ?3")
+            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, name]))
+            .map_err(backend)?;
+    }
+    let Some(member) = event.kind.member() else { return Ok(()) };
+    let named = match &event.kind {
+        EventKind::MemberJoined { display_name, .. } | EventKind::MemberPresent { display_name, .. } => display_name.as_deref(),
+        EventKind::DisplayNameChanged { new, .. } => Some(new.as_str()),
+        EventKind::JoinRequested { display_name, .. } => display_name.as_deref(),
+        _ => None,
+    };
+    let member_id: ChatKey = (workspace, platform.to_string(), member.to_string());
+    if named.is_some() || !store.known().members.contains(&member_id) {
+        tx.prepare_cached(
+            "INSERT INTO members (workspace, platform, user, display_name) VALUES (?1, ?2, ?3, COALESCE(?4, ?3))
+             ON CONFLICT DO UPDATE SET display_name = COALESCE(?4, display_name)",
+        )
+        .and_then(|mut statement| statement.execute(params![workspace, platform, member, named]))
+        .map_err(backend)?;
+        deltas.new_members.push(member_id);
+    }
+    let at = micros(event.at);
+    let membership = |sql: &str, name: Option<&str>| -> Result<()> {
+        tx.prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member, name, at]))
+            .map(|_| ())
+            .map_err(backend)
+    };
+    let group_day = (chat_key, day.to_string());
+    match &event.kind {
+        EventKind::MemberJoined { .. } => {
+            membership(
+                "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, joined_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)
+                 ON CONFLICT DO UPDATE SET present = 1, joined_at = ?6, left_at = NULL, display_name = COALESCE(?5, display_name)",
+                named,
+            )?;
+            deltas.group_days.entry(group_day).or_default()[JOINS] += 1;
+        }
+        EventKind::MemberPresent { .. } => membership(
+            "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, joined_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)
+             ON CONFLICT DO UPDATE SET
+                 joined_at = CASE WHEN present = 0 THEN COALESCE(joined_at, ?6) ELSE joined_at END,
+                 left_at = CASE WHEN present = 0 THEN NULL ELSE left_at END,
+                 present = 1,
+                 display_name = COALESCE(?5, display_name)",
+            named,
+        )?,
+        EventKind::MemberLeft { .. } => {
+            membership(
+                "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, left_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+                 ON CONFLICT DO UPDATE SET present = 0, left_at = ?6",
+                None,
+            )?;
+            deltas.group_days.entry(group_day).or_default()[LEAVES] += 1;
+        }
+        EventKind::DisplayNameChanged { .. } => {
+            tx.prepare_cached(
+                "INSERT INTO memberships (workspace, platform, chat, member, display_name, present)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT DO UPDATE SET display_name = ?5",
+            )
+            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member, named]))
+            .map_err(backend)?;
+        }
+        EventKind::MessagePosted { .. } => {
+            let member_key: MemberKey = (workspace, platform.to_string(), event.chat.clone(), member.to_string());
+            let spoke = deltas.spoke.entry(member_key.clone()).or_insert((0, at));
+            spoke.0 += 1;
+            spoke.1 = spoke.1.max(at);
+            *deltas.member_days.entry((member_key, day.to_string())).or_default() += 1;
+            deltas.group_days.entry(group_day).or_default()[MESSAGES] += 1;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Writes the summed counts; a member's first message of a day makes them a speaker that day.
+pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
+    let mut speakers: HashMap<(ChatKey, String), i64> = HashMap::new();
+    for (((workspace, platform, chat, member), day), count) in deltas.member_days.drain() {
+        let created = tx
+            .prepare_cached("INSERT OR IGNORE INTO member_days (workspace, platform, chat, member, day, messages) VALUES (?1, ?2, ?3, ?4, ?5, 0)")
+            .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, day]))
+            .map_err(backend)?;
+        tx.prepare_cached("UPDATE member_days SET messages = messages + ?6 WHERE workspace = ?1 AND platform = ?2 AND chat = ?3 AND member = ?4 AND day = ?5")
+            .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, day, count]))
+            .map_err(backend)?;
+        if created == 1 {
+            *speakers.entry(((workspace, platform, chat), day)).or_default() += 1;
+        }
+    }
+    for ((workspace, platform, chat, member), (count, last)) in deltas.spoke.drain() {
+        tx.prepare_cached(
+            "INSERT INTO memberships (workspace, platform, chat, member, messages, last_spoke_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT DO UPDATE SET messages = messages + ?5, last_spoke_at = max(COALESCE(last_spoke_at, ?6), ?6)",
+        )
+        .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, count, last]))
+        .map_err(backend)?;
+    }
+    let mut keys: Vec<(ChatKey, String)> = deltas.group_days.keys().cloned().collect();
+    keys.extend(speakers.keys().filter(|key| !deltas.group_days.contains_key(*key)).cloned());
+    for key in keys {
+        let counts = deltas.group_days.remove(&key).unwrap_or_default();
+        let new_speakers = speakers.get(&key).copied().unwrap_or(0);
+        let ((workspace, platform, chat), day) = key;
+        tx.prepare_cached(
+            "INSERT INTO group_days (workspace, platform, chat, day, joins, leaves, messages, speakers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT DO UPDATE SET joins = joins + ?5, leaves = leaves + ?6, messages = messages + ?7, speakers = speakers + ?8",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![workspace, platform, chat, day, counts[JOINS], counts[LEAVES], counts[MESSAGES], new_speakers])
+        })
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Inserts an action unless its key is known; true when it was new.
+pub(crate) fn insert_action(tx: &Transaction<'_>, action: &NewAction) -> Result<bool> {
+    let status = if action.dry_run { "dry_run" } else { "pending" };
+    let target = match action.kind.target() {
+        qunzhu_domain::ActionTarget::Platform => "platform",
+        qunzhu_domain::ActionTarget::Ledger => "ledger",
+    };
+    let payload = json(&action.kind)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO actions (workspace, platform, chat, key, kind, payload, origin, cause, target, status,
+                 created_at, not_before, next_attempt_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                action.workspace.0,
+                action.platform.as_str(),
+                action.chat,
+                action.key,
+                action.kind.name(),
+                payload,
+                action.origin,
+                action.cause,
+                target,
+                status,
+                micros(action.created_at),
+                micros(action.not_before),
+                action.expires_at.map(micros),
+            ])
+        })
+        .map_err(backend)?;
+    Ok(inserted == 1)
+}
+
+fn insert_event(tx: &Transaction<'_>, table_sql: &str, new: &NewEvent) -> Result<usize> {
+    let event = &new.event;
+    let payload = json(&event.kind)?;
+    tx.prepare_cached(table_sql)
+        .and_then(|mut statement| {
+            statement.execute(params![
+                event.workspace.0,
+                event.platform.as_str(),
+                event.key,
+                event.chat,
+                event.kind.name(),
+                event.kind.member(),
+                micros(event.at),
+                day_text(new.day),
+                payload,
+            ])
+        })
+        .map_err(backend)
+}
+
+impl SqliteStore {
+    pub(crate) fn ingest_batch(&self, batch: IngestBatch, decide: &mut Decide<'_>) -> Result<IngestReport> {
+        let mut deltas = Deltas::default();
+        let report = self.run(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let mut report = IngestReport::default();
+            for new in &batch.events {
+                let inserted = insert_event(
+                    &tx,
+                    "INSERT OR IGNORE INTO events (workspace, platform, key, chat, kind, member, at, day, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    new,
+                )?;
+                if inserted == 0 {
+                    report.duplicates += 1;
+                    continue;
+                }
+                report.appended += 1;
+                apply(&tx, self, &new.event, &day_text(new.day), &mut deltas)?;
+                for action in decide(&new.event) {
+                    if insert_action(&tx, &action)? {
+                        report.actions += 1;
+                    }
+                }
+            }
+            flush(&tx, &mut deltas)?;
+            if report.duplicates > 0 {
+                tx.execute(
+                    "INSERT INTO counters (name, value) VALUES ('duplicates', ?1) ON CONFLICT DO UPDATE SET value = value + ?1",
+                    [report.duplicates as i64],
+                )
+                .map_err(backend)?;
+            }
+            if let Some((connector, cursor)) = &batch.cursor {
+                tx.prepare_cached("INSERT INTO cursors (connector, cursor) VALUES (?1, ?2) ON CONFLICT DO UPDATE SET cursor = ?2")
+                    .and_then(|mut statement| statement.execute(params![connector, cursor]))
+                    .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(report)
+        })?;
+        let mut known = self.known();
+        known.groups.extend(deltas.new_groups);
+        known.members.extend(deltas.new_members);
+        Ok(report)
+    }
+
+    pub(crate) fn baseline(&self, events: &[NewEvent]) -> Result<()> {
+        self.run(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            for new in events {
+                insert_event(
+                    &tx,
+                    "INSERT INTO bench_baseline (workspace, platform, key, chat, kind, member, at, day, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    new,
+                )?;
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    /// Wipes derived state and replays the whole log through the same code as ingest.
+    pub(crate) fn rebuild(&self) -> Result<()> {
+        self.run(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            tx.execute_batch("DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days;").map_err(backend)?;
+            let mut deltas = Deltas::default();
+            {
+                let mut statement = tx.prepare("SELECT workspace, platform, key, chat, at, day, payload FROM events ORDER BY seq").map_err(backend)?;
+                let mut rows = statement.query([]).map_err(backend)?;
+                while let Some(row) = rows.next().map_err(backend)? {
+                    let event = crate::queries::event_from_row(row)?;
+                    let day: String = row.get(5).map_err(backend)?;
+                    apply(&tx, self, &event, &day, &mut deltas)?;
+                }
+            }
+            flush(&tx, &mut deltas)?;
+            tx.commit().map_err(backend)
+        })
+    }
+}
