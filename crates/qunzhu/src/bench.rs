@@ -1,0 +1,146 @@
+//! `qunzhu bench …`: figures for speed and memory, printed, never asserted by a test.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Subcommand, ValueEnum};
+use qunzhu_domain::{local_day, Event, WorkspaceId};
+use qunzhu_engine::{Decider, GreetEachJoin};
+use qunzhu_sandbox::{Behaviour, Generator, Person};
+use qunzhu_storage::{IngestBatch, NewEvent, NewWorkspace, Store};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Full ingest path vs a plain bulk insert of the same rows (the storage floor).
+    Ingest {
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        /// PostgreSQL server to create a scratch database on (default: QUNZHU_DATABASE_URL, else local).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Events per transaction, as a connector batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Ingest { events, backend, database_url, batch, json } => ingest(events, backend, database_url, batch, json).await,
+    }
+}
+
+/// Realistic load from the sandbox behaviour model: 100 groups × 200 members, mostly chatter.
+fn generate(count: usize) -> Vec<Event> {
+    let behaviour = Behaviour { groups: 100, members_per_group: 200, messages_per_second: 3.0, join_chance: 0.05, leave_chance: 0.02, ..Behaviour::default() };
+    let generator = Generator { behaviour: &behaviour, workspace: WorkspaceId(1) };
+    let mut present: Vec<Vec<Person>> = (0..behaviour.groups).map(|group| generator.founders(group)).collect();
+    let mut serials = vec![behaviour.members_per_group as u64; behaviour.groups];
+    let start = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+    let mut out = Vec::with_capacity(count);
+    let mut tick = 0;
+    while out.len() < count {
+        for group in 0..behaviour.groups {
+            let at = start + chrono::Duration::seconds(tick);
+            for (event, person) in generator.tick(tick, at, group, &present[group], &mut serials[group]) {
+                if let Some(person) = person {
+                    present[group].push(person);
+                }
+                out.push(event);
+            }
+        }
+        tick += 1;
+    }
+    out.truncate(count);
+    out
+}
+
+async fn open(backend: Backend, database_url: Option<String>) -> anyhow::Result<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir()?;
+            let store = qunzhu_storage_sqlite::SqliteStore::open(&dir.path().join("bench.db"))?;
+            Ok((Arc::new(store), Some(dir)))
+        }
+        Backend::Postgres => {
+            let base = database_url
+                .or_else(|| std::env::var("QUNZHU_DATABASE_URL").ok())
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            anyhow::bail!("PostgreSQL backend not linked yet: {base}")
+        }
+    }
+}
+
+async fn ingest(count: usize, backend: Backend, database_url: Option<String>, batch: usize, json: bool) -> anyhow::Result<()> {
+    let events = generate(count);
+    let zone = chrono_tz::Asia::Shanghai;
+    let (store, _dir) = open(backend, database_url).await?;
+    let workspace = store.ensure_workspace(NewWorkspace { slug: "bench".into(), name: "bench".into(), time_zone: zone.to_string() }).await?;
+    let rows: Vec<NewEvent> = events.iter().map(|event| NewEvent { day: local_day(event.at, zone), event: event.clone() }).collect();
+
+    // The floor: the same rows, same transaction size, plain inserts.
+    let started = Instant::now();
+    for chunk in rows.chunks(batch.max(1)) {
+        store.baseline_insert(chunk).await?;
+    }
+    let baseline_seconds = started.elapsed().as_secs_f64();
+
+    // The full path: local day, dedupe, append, derived state, rules, outbox — as the engine does.
+    let mut rules = GreetEachJoin { template: "欢迎 {name}".into() };
+    let now = chrono::Utc::now();
+    let started = Instant::now();
+    let mut actions = 0;
+    for chunk in events.chunks(batch.max(1)) {
+        let events = chunk.iter().map(|event| NewEvent { day: local_day(event.at, zone), event: event.clone() }).collect();
+        let mut decide = |event: &Event| rules.decide(event, now);
+        let report = store.ingest(IngestBatch { events, cursor: Some(("bench".into(), "x".into())) }, &mut decide).await?;
+        actions += report.actions;
+    }
+    let full_seconds = started.elapsed().as_secs_f64();
+    let _ = workspace;
+
+    let events_per_sec = count as f64 / full_seconds;
+    let baseline_rows_per_sec = count as f64 / baseline_seconds;
+    let report = serde_json::json!({
+        "backend": store.backend(),
+        "events": count,
+        "batch": batch,
+        "actions_written": actions,
+        "events_per_sec": events_per_sec.round(),
+        "baseline_rows_per_sec": baseline_rows_per_sec.round(),
+        "ratio": (events_per_sec / baseline_rows_per_sec * 1000.0).round() / 1000.0,
+        "peak_rss_bytes": peak_rss_bytes(),
+    });
+    if json {
+        println!("{report}");
+    } else {
+        println!("ingest bench on {} ({count} events, batches of {batch})", store.backend());
+        println!("  full path:   {events_per_sec:>10.0} events/s ({actions} actions written)");
+        println!("  bulk insert: {baseline_rows_per_sec:>10.0} rows/s (storage floor)");
+        println!("  ratio:       {:>10.3}", events_per_sec / baseline_rows_per_sec);
+        println!("  peak RSS:    {:>10} bytes", peak_rss_bytes());
+    }
+    Ok(())
+}
+
+/// The process's high-water resident memory (Linux `VmHWM`), 0 where unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find(|line| line.starts_with("VmHWM:")).and_then(|line| {
+                line.split_whitespace().nth(1).and_then(|kib| kib.parse::<u64>().ok()).map(|kib| kib * 1024)
+            })
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,271 @@
+//! Configuration: defaults, then a TOML file, then `QUNZHU_…` environment variables.
+//!
+//! Unknown keys are errors (a typo must not silently fall back to a default), and every error
+//! names the file, line and column, or the environment variable, it comes from.
+
+use std::path::{Path, PathBuf};
+
+use qunzhu_sandbox::Behaviour;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded database and the sandbox world live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; empty means SQLite at `{data_dir}/qunzhu.db`.
+    pub database_url: String,
+    pub workspace: WorkspaceConfig,
+    pub http: HttpConfig,
+    pub dispatch: DispatchSection,
+    pub sandbox: SandboxSection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("qunzhu-data"),
+            database_url: String::new(),
+            workspace: WorkspaceConfig::default(),
+            http: HttpConfig::default(),
+            dispatch: DispatchSection::default(),
+            sandbox: SandboxSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkspaceConfig {
+    pub slug: String,
+    pub name: String,
+    pub time_zone: String,
+}
+
+impl Default for WorkspaceConfig {
+    fn default() -> Self {
+        WorkspaceConfig { slug: "default".into(), name: "我的社群".into(), time_zone: "Asia/Shanghai".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub bind: String,
+    pub port: u16,
+    /// The address members and operators reach qunzhu at (for short links); default from bind/port.
+    pub base_url: String,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { bind: "127.0.0.1".into(), port: 8080, base_url: String::new(), secure_cookies: false }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchSection {
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub lease_seconds: u64,
+}
+
+impl Default for DispatchSection {
+    fn default() -> Self {
+        DispatchSection { max_attempts: 8, backoff_base_ms: 1000, backoff_max_ms: 300_000, lease_seconds: 60 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSection {
+    /// Run the simulated platform (the demo turns it on).
+    pub enabled: bool,
+    /// Stop the simulation after this many events (0: never); for finite test scripts.
+    pub max_events: u64,
+    /// Greet each joiner with this message (`{name}` is replaced); empty: no greeting rule.
+    pub greeting: String,
+    /// Days of simulated past a new world starts with (statistics to look at from minute one).
+    pub history_days: u32,
+    #[serde(flatten)]
+    pub behaviour: Behaviour,
+}
+
+impl Default for SandboxSection {
+    fn default() -> Self {
+        SandboxSection { enabled: false, max_events: 0, greeting: String::new(), history_days: 0, behaviour: Behaviour::default() }
+    }
+}
+
+/// A configuration problem, located.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+/// Sets one field from an environment variable's text, or says what is wrong with it.
+type Setter = fn(&mut Config, String) -> Result<(), String>;
+
+/// Environment variables that override the file, and how each sets its field.
+const ENV_KEYS: &[(&str, Setter)] = &[
+    ("QUNZHU_DATA_DIR", |config, value| {
+        config.data_dir = PathBuf::from(value);
+        Ok(())
+    }),
+    ("QUNZHU_DATABASE_URL", |config, value| {
+        config.database_url = value;
+        Ok(())
+    }),
+    ("QUNZHU_WORKSPACE_SLUG", |config, value| {
+        config.workspace.slug = value;
+        Ok(())
+    }),
+    ("QUNZHU_WORKSPACE_NAME", |config, value| {
+        config.workspace.name = value;
+        Ok(())
+    }),
+    ("QUNZHU_TIME_ZONE", |config, value| {
+        config.workspace.time_zone = value;
+        Ok(())
+    }),
+    ("QUNZHU_HTTP_BIND", |config, value| {
+        config.http.bind = value;
+        Ok(())
+    }),
+    ("QUNZHU_HTTP_PORT", |config, value| {
+        config.http.port = value.parse().map_err(|_| format!("`{value}` is not a port number"))?;
+        Ok(())
+    }),
+    ("QUNZHU_BASE_URL", |config, value| {
+        config.http.base_url = value;
+        Ok(())
+    }),
+    ("QUNZHU_SECURE_COOKIES", |config, value| {
+        config.http.secure_cookies = value.parse().map_err(|_| format!("`{value}` is not true or false"))?;
+        Ok(())
+    }),
+];
+
+/// Variables that belong to qunzhu's tests and tools, not to a running instance.
+const ENV_IGNORED_PREFIXES: &[&str] = &["QUNZHU_TEST_", "QUNZHU_LOG"];
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                Config::parse(&text, path)?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|error| {
+            let (line, column) = error.span().map_or((1, 1), |span| line_column(text, span.start));
+            ConfigError::Parse { path: path.into(), line, column, message: error.message().trim().to_string() }
+        })
+    }
+
+    fn apply_env(&mut self, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        for (name, value) in env {
+            if !name.starts_with("QUNZHU_") || ENV_IGNORED_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) {
+                continue;
+            }
+            let Some((_, set)) = ENV_KEYS.iter().find(|(known, _)| *known == name) else {
+                let known: Vec<&str> = ENV_KEYS.iter().map(|(known, _)| *known).collect();
+                return Err(ConfigError::Env { name, message: format!("unknown variable; known: {}", known.join(", ")) });
+            };
+            set(self, value).map_err(|message| ConfigError::Env { name, message })?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.workspace.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::Env {
+                name: "workspace.time_zone".into(),
+                message: format!("`{}` is not an IANA time zone (e.g. Asia/Shanghai)", self.workspace.time_zone),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.workspace.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    pub fn base_url(&self) -> String {
+        if self.http.base_url.is_empty() {
+            format!("http://{}:{}", self.http.bind, self.http.port)
+        } else {
+            self.http.base_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
+    (line, column)
+}
+
+/// The commented example `qunzhu config example` prints; `serve` accepts it as it is.
+pub const EXAMPLE: &str = include_str!("../qunzhu.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_is_accepted() {
+        let config = Config::parse(EXAMPLE, Path::new("qunzhu.toml")).unwrap();
+        assert_eq!(config.http.port, 8080);
+        assert_eq!(config.workspace.time_zone, "Asia/Shanghai");
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_with_file_line_and_column() {
+        let text = "data_dir = \"x\"\n[http]\nprot = 80\n";
+        let error = Config::parse(text, Path::new("q.toml")).unwrap_err().to_string();
+        assert!(error.starts_with("q.toml:3:1: unknown field `prot`"), "{error}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_place() {
+        let error = Config::parse("[http]\nport = \"eighty\"\n", Path::new("q.toml")).unwrap_err().to_string();
+        assert!(error.starts_with("q.toml:2:8: invalid type"), "{error}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_unknown_variables_are_refused() {
+        let env = vec![("QUNZHU_HTTP_PORT".to_string(), "9999".to_string()), ("PATH".to_string(), "/bin".to_string())];
+        assert_eq!(Config::load(None, env).unwrap().http.port, 9999);
+        let error = Config::load(None, vec![("QUNZHU_HTTP_PROT".into(), "1".into())]).unwrap_err().to_string();
+        assert!(error.starts_with("environment variable QUNZHU_HTTP_PROT: unknown variable"), "{error}");
+        let error = Config::load(None, vec![("QUNZHU_HTTP_PORT".into(), "x".into())]).unwrap_err().to_string();
+        assert_eq!(error, "environment variable QUNZHU_HTTP_PORT: `x` is not a port number");
+    }
+
+    #[test]
+    fn the_data_directory_and_database_come_from_the_environment() {
+        let env = vec![("QUNZHU_DATA_DIR".to_string(), "/srv/q".to_string()), ("QUNZHU_DATABASE_URL".to_string(), "postgres://x".to_string())];
+        let config = Config::load(None, env).unwrap();
+        assert_eq!((config.data_dir.as_path(), config.database_url.as_str()), (Path::new("/srv/q"), "postgres://x"));
+    }
+}

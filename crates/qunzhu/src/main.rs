@@ -1,0 +1,126 @@
+//! `qunzhu`: the one binary — serve, demo, migrate, config, status, benchmarks.
+
+mod app;
+mod bench;
+mod config;
+mod open;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "qunzhu", version, about = "群主 qunzhu: runs a brand's chat groups by the operators' playbook")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run qunzhu: connectors, engine, console and API.
+    Serve {
+        /// TOML config file (see `qunzhu config example`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Run a sandbox community on the embedded database, with the console, to see qunzhu work.
+    Demo {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Where the demo keeps its database and simulated platform.
+        #[arg(long, default_value = "qunzhu-data/demo")]
+        data: PathBuf,
+        /// Seed of the simulated community's behaviour.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print the event log and outbox counts.
+    Status {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List outbox actions and where each stands (pending, done, dead with its reason…).
+    Actions {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// pending, in_flight, done, dead, skipped or dry_run.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a fully commented config that `serve` accepts.
+    Example,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("QUNZHU_LOG").unwrap_or_else(|_| "info,hyper=warn,reqwest=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { config } => app::serve(load(config.as_deref())?).await,
+        Command::Demo { port, data, seed } => app::demo(port, data, seed).await,
+        Command::Migrate { config } => {
+            let config = load(config.as_deref())?;
+            let store = open::store(&config).await?;
+            println!("migrations applied ({} database)", store.backend());
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Example } => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Status { config, json } => app::status(load(config.as_deref())?, json).await,
+        Command::Actions { config, status, limit, json } => app::actions(load(config.as_deref())?, status, limit, json).await,
+        Command::Bench { command } => bench::run(command).await,
+    }
+}
+
+fn load(path: Option<&std::path::Path>) -> anyhow::Result<config::Config> {
+    Ok(config::Config::load(path, std::env::vars())?)
+}
