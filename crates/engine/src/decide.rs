@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use qunzhu_domain::{ActionKind, Event, EventKind, NewAction};
+use qunzhu_storage::NewAuditEntry;
 
 pub trait Decider: Send {
     /// Actions caused by one new event.
@@ -13,6 +14,11 @@ pub trait Decider: Send {
     /// Actions due to time alone (a batching window closed, a nudge is due).
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<NewAction> {
         let _ = now;
+        Vec::new()
+    }
+
+    /// Why it decided what it decided since the last call, for the audit log.
+    fn take_audit(&mut self) -> Vec<NewAuditEntry> {
         Vec::new()
     }
 }
@@ -28,6 +34,10 @@ impl Decider for Chain {
 
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<NewAction> {
         self.0.iter_mut().flat_map(|decider| decider.tick(now)).collect()
+    }
+
+    fn take_audit(&mut self) -> Vec<NewAuditEntry> {
+        self.0.iter_mut().flat_map(|decider| decider.take_audit()).collect()
     }
 }
 

@@ -47,14 +47,28 @@ impl Ingestor {
         let mut decider = self.decider.lock().await;
         let decider: &mut dyn Decider = decider.as_mut();
         let stale_before = now - self.stale_after;
+        let mut audit = Vec::new();
         let mut decide = |event: &qunzhu_domain::Event| {
             let actions = decider.decide(event, now);
+            let notes = decider.take_audit();
             if event.at < stale_before {
-                Vec::new()
-            } else {
-                actions
+                return Vec::new();
             }
+            audit.extend(notes);
+            actions
         };
-        self.store.ingest(IngestBatch { events, cursor }, &mut decide).await
+        let report = self.store.ingest(IngestBatch { events, cursor }, &mut decide).await?;
+        write_audit(&*self.store, audit).await;
+        Ok(report)
+    }
+}
+
+/// Appends the decisions' reasons to the audit log. The actions themselves are already safe in
+/// the outbox; a lost audit line is logged rather than failing the batch.
+pub(crate) async fn write_audit(store: &dyn Store, entries: Vec<qunzhu_storage::NewAuditEntry>) {
+    for entry in entries {
+        if let Err(error) = store.append_audit(entry).await {
+            tracing::warn!(%error, "could not write an audit entry");
+        }
     }
 }

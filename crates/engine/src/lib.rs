@@ -5,13 +5,21 @@
 //! ([`Dispatcher`]: outbox → connector). All decisions are in memory ([`Decider`]); all waits
 //! (rate limits, retries, batching windows) are times written in the outbox, never sleeps.
 
+pub mod checkin;
 pub mod decide;
 pub mod dispatch;
+pub mod guard;
 pub mod ingest;
+pub mod planner;
 pub mod ratelimit;
+pub mod rules;
 pub mod runner;
 
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
+pub use guard::{Guard, RulesHandle};
+pub use checkin::Checkins;
 pub use ingest::Ingestor;
+pub use planner::{PlanRound, Planner};
+pub use rules::RulesWatcher;
 pub use runner::{ConnectorRuntime, RuntimeConfig};

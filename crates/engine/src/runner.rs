@@ -147,7 +147,12 @@ async fn tick_loop(
         if wait_or_stop(&mut stop, every).await {
             return;
         }
-        let actions = decider.lock().await.tick(clock.now());
+        let (actions, audit) = {
+            let mut decider = decider.lock().await;
+            let actions = decider.tick(clock.now());
+            (actions, decider.take_audit())
+        };
+        crate::ingest::write_audit(&*store, audit).await;
         if actions.is_empty() {
             continue;
         }

@@ -1,0 +1,199 @@
+//! Group guardianship in the engine: the pure [`Guardian`] fed with the engine's in-memory facts
+//! about groups and members, its decisions fitted to what the platform can do.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use qunzhu_connector::Capabilities;
+use qunzhu_domain::{Event, EventKind, GroupType, MemberRole, MemberTier, NewAction, Platform, WorkspaceId};
+use qunzhu_moderation::{fit_to_platform, Decision, GroupFacts, Guardian, MemberFacts, RuleSet};
+use qunzhu_storage::{MemberQuery, NewAuditEntry, Store};
+
+use crate::decide::Decider;
+
+/// The rules in force, swapped by the rules watcher and picked up at the next decision.
+#[derive(Clone)]
+pub struct RulesHandle(Arc<RwLock<(u64, Arc<RuleSet>)>>);
+
+impl RulesHandle {
+    pub fn new(rules: RuleSet) -> Self {
+        RulesHandle(Arc::new(RwLock::new((0, Arc::new(rules)))))
+    }
+
+    pub fn replace(&self, rules: RuleSet) {
+        let mut slot = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = (slot.0 + 1, Arc::new(rules));
+    }
+
+    fn current(&self) -> (u64, Arc<RuleSet>) {
+        let slot = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (slot.0, slot.1.clone())
+    }
+}
+
+/// The guardian of one connector's groups in one workspace.
+pub struct Guard {
+    workspace: WorkspaceId,
+    platform: Platform,
+    capabilities: Capabilities,
+    guardian: Guardian,
+    rules: RulesHandle,
+    rules_version: u64,
+    groups: HashMap<String, GroupFacts>,
+    /// Role and tier by member, as the operator set them.
+    people: HashMap<String, (MemberRole, MemberTier)>,
+    /// Per group and member: when they joined and under which name.
+    roster: HashMap<(String, String), (Option<DateTime<Utc>>, Option<String>)>,
+    audit: Vec<NewAuditEntry>,
+}
+
+/// How far back the log is replayed on start to rebuild windows, warnings and cooldowns.
+const WARM_UP: i64 = 7;
+
+impl Guard {
+    /// Loads groups and members from the store and replays the last days of the log so flood
+    /// windows, warning counts and cooldowns are as they were before a restart.
+    pub async fn load(
+        store: &dyn Store,
+        workspace: WorkspaceId,
+        platform: Platform,
+        capabilities: Capabilities,
+        rules: RulesHandle,
+        now: DateTime<Utc>,
+    ) -> qunzhu_storage::Result<Guard> {
+        let (rules_version, current) = rules.current();
+        let mut guard = Guard {
+            workspace,
+            platform,
+            capabilities,
+            guardian: Guardian::new(current),
+            rules,
+            rules_version,
+            groups: HashMap::new(),
+            people: HashMap::new(),
+            roster: HashMap::new(),
+            audit: Vec::new(),
+        };
+        for summary in store.groups(workspace).await? {
+            if summary.group.platform == platform {
+                guard.groups.insert(summary.group.chat.clone(), GroupFacts::from(&summary.group));
+            }
+        }
+        let everyone = MemberQuery { limit: Some(1_000_000), ..MemberQuery::default() };
+        for summary in store.members(workspace, &everyone).await? {
+            if summary.member.platform == platform {
+                guard.people.insert(summary.member.user.clone(), (summary.member.role, summary.member.tier));
+            }
+        }
+        let recent = store.events_since(workspace, now - Duration::days(WARM_UP), 1_000_000).await?;
+        for stored in recent.iter().filter(|stored| stored.event.platform == platform) {
+            guard.decide(&stored.event, stored.event.at);
+        }
+        guard.audit.clear();
+        Ok(guard)
+    }
+
+    fn facts(&self, chat: &str, member: &str) -> MemberFacts {
+        let (role, tier) = self.people.get(member).copied().unwrap_or((MemberRole::Member, MemberTier::Regular));
+        let (joined_at, display_name) = self.roster.get(&(chat.to_string(), member.to_string())).cloned().unwrap_or_default();
+        MemberFacts { role, tier, joined_at, display_name }
+    }
+
+    /// Keeps the roster current with what the event says.
+    fn observe(&mut self, event: &Event) {
+        let chat = event.chat.clone();
+        match &event.kind {
+            EventKind::MemberJoined { member, display_name, .. } | EventKind::MemberPresent { member, display_name } => {
+                let entry = self.roster.entry((chat, member.clone())).or_default();
+                if matches!(event.kind, EventKind::MemberJoined { .. }) || entry.0.is_none() {
+                    entry.0 = Some(event.at);
+                }
+                if display_name.is_some() {
+                    entry.1.clone_from(display_name);
+                }
+            }
+            EventKind::DisplayNameChanged { member, new, .. } => {
+                self.roster.entry((chat, member.clone())).or_default().1 = Some(new.clone());
+            }
+            EventKind::JoinRequested { member, display_name, .. } => {
+                if display_name.is_some() {
+                    self.roster.entry((chat, member.clone())).or_default().1.clone_from(display_name);
+                }
+            }
+            EventKind::GroupRenamed { name, .. } => {
+                if let Some(group) = self.groups.get_mut(&event.chat) {
+                    group.name.clone_from(name);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn refresh_rules(&mut self) {
+        let (version, rules) = self.rules.current();
+        if version != self.rules_version {
+            self.guardian.replace_rules(rules);
+            self.rules_version = version;
+        }
+    }
+
+    /// Fits decisions to the platform, keeps their reasons for the audit log, returns actions.
+    fn settle(&mut self, decisions: Vec<Decision>, now: DateTime<Utc>) -> Vec<NewAction> {
+        let mut actions = Vec::new();
+        for decision in fit_to_platform(decisions, &self.capabilities) {
+            let mut detail = serde_json::to_value(&decision.audit).unwrap_or_default();
+            if let Some(object) = detail.as_object_mut() {
+                object.insert("dry_run".into(), decision.dry_run.into());
+                if let Some(action) = &decision.action {
+                    object.insert("action_key".into(), action.key.clone().into());
+                    object.insert("action".into(), action.kind.name().into());
+                }
+            }
+            self.audit.push(NewAuditEntry {
+                workspace: self.workspace,
+                at: now,
+                actor: "bot".into(),
+                action: format!("guard.{}", decision.audit.rule),
+                subject: decision.audit.member.clone().unwrap_or_else(|| decision.audit.chat.clone()),
+                detail,
+            });
+            if let Some(mut action) = decision.action {
+                action.dry_run |= decision.dry_run;
+                actions.push(action);
+            }
+        }
+        actions
+    }
+}
+
+impl Decider for Guard {
+    fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
+        if event.workspace != self.workspace || event.platform != self.platform {
+            return Vec::new();
+        }
+        self.refresh_rules();
+        self.observe(event);
+        let group = self
+            .groups
+            .entry(event.chat.clone())
+            .or_insert_with(|| GroupFacts { name: event.chat.clone(), group_type: GroupType::Traffic })
+            .clone();
+        let who = match event.kind.member() {
+            Some(member) => self.facts(&event.chat, member),
+            None => MemberFacts::newcomer(),
+        };
+        let decisions = self.guardian.on_event(event, &group, &who, now);
+        self.settle(decisions, now)
+    }
+
+    fn tick(&mut self, now: DateTime<Utc>) -> Vec<NewAction> {
+        self.refresh_rules();
+        let decisions = self.guardian.tick(now);
+        self.settle(decisions, now)
+    }
+
+    fn take_audit(&mut self) -> Vec<NewAuditEntry> {
+        std::mem::take(&mut self.audit)
+    }
+}
