@@ -23,7 +23,7 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_chat ON events (workspace, chat, seq);
 CREATE INDEX events_by_time ON events (workspace, at);
-CREATE INDEX events_by_kind ON events (workspace, kind);
+CREATE INDEX events_join_requests ON events (workspace, chat, member) WHERE kind = 'join_requested';
 
 -- Same shape as events with nothing enforced: the floor of `qunzhu bench ingest`.
 CREATE TABLE bench_baseline (

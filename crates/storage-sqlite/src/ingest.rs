@@ -124,14 +124,16 @@ pub(crate) fn apply(tx: &Transaction<'_>, store: &SqliteStore, event: &Event, da
 pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
     let mut speakers: HashMap<(ChatKey, String), i64> = HashMap::new();
     for (((workspace, platform, chat, member), day), count) in deltas.member_days.drain() {
-        let created = tx
-            .prepare_cached("INSERT OR IGNORE INTO member_days (workspace, platform, chat, member, day, messages) VALUES (?1, ?2, ?3, ?4, ?5, 0)")
-            .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, day]))
+        // The row's total equals this batch's count only if the row was created now: a first
+        // message that day, so one more speaker.
+        let total: i64 = tx
+            .prepare_cached(
+                "INSERT INTO member_days (workspace, platform, chat, member, day, messages) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO UPDATE SET messages = messages + ?6 RETURNING messages",
+            )
+            .and_then(|mut statement| statement.query_row(params![workspace, platform, chat, member, day, count], |row| row.get(0)))
             .map_err(backend)?;
-        tx.prepare_cached("UPDATE member_days SET messages = messages + ?6 WHERE workspace = ?1 AND platform = ?2 AND chat = ?3 AND member = ?4 AND day = ?5")
-            .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, day, count]))
-            .map_err(backend)?;
-        if created == 1 {
+        if total == count {
             *speakers.entry(((workspace, platform, chat), day)).or_default() += 1;
         }
     }

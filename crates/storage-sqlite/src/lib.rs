@@ -46,7 +46,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
         // Reading the schema first tells a non-database file or a lock apart before anything is written.
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).map_err(fail)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(fail)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 8192;").map_err(fail)?;
         SqliteStore::migrated(conn).map_err(|error| match error {
             StoreError::Backend(message) => StoreError::Unavailable(format!("cannot migrate SQLite database {}: {message}", path.display())),
             other => other,
