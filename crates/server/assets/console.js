@@ -1,0 +1,93 @@
+// qunzhu console: the few things plain HTML cannot do. Pages work without it.
+(function () {
+  "use strict";
+
+  // Sidebar toggle on phones.
+  var menu = document.querySelector("[data-menu]");
+  if (menu) {
+    menu.addEventListener("click", function () {
+      var open = document.body.classList.toggle("nav-open");
+      menu.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && document.body.classList.contains("nav-open")) {
+        document.body.classList.remove("nav-open");
+        menu.setAttribute("aria-expanded", "false");
+        menu.focus();
+      }
+    });
+    document.addEventListener("click", function (e) {
+      if (document.body.classList.contains("nav-open") && !e.target.closest(".side") && !e.target.closest("[data-menu]")) {
+        document.body.classList.remove("nav-open");
+        menu.setAttribute("aria-expanded", "false");
+      }
+    });
+  }
+
+  // Live regions: fetch the fragment again every few seconds; a lost session reloads the page,
+  // which sends the operator to sign in and back here.
+  document.querySelectorAll("[data-live]").forEach(function (box) {
+    var every = parseInt(box.getAttribute("data-every"), 10) || 10000;
+    function refresh() {
+      if (document.hidden) return;
+      fetch(box.getAttribute("data-live"), { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) {
+          if (r.redirected || !r.ok) { if (r.redirected) location.reload(); return null; }
+          return r.text();
+        })
+        .then(function (html) { if (html !== null && html !== undefined) box.innerHTML = html; })
+        .catch(function () {});
+    }
+    setInterval(refresh, every);
+  });
+
+  // TOML editor: line numbers follow the text and its scrolling; problems jump to their line.
+  document.querySelectorAll("[data-source]").forEach(function (area) {
+    var gutter = area.parentNode.querySelector("[data-gutter]");
+    if (!gutter) return;
+    var bad = (gutter.getAttribute("data-bad") || "").split(",").filter(Boolean).map(Number);
+    function lines() {
+      var count = Math.max(1, area.value.split("\n").length);
+      if (gutter.childElementCount === count) return;
+      var html = "";
+      for (var i = 1; i <= count; i++) html += "<span" + (bad.indexOf(i) >= 0 ? ' class="bad"' : "") + ">" + i + "</span>";
+      gutter.innerHTML = html;
+    }
+    area.addEventListener("input", lines);
+    area.addEventListener("scroll", function () { gutter.scrollTop = area.scrollTop; });
+    var form = area.closest("form");
+    if (form) {
+      form.querySelectorAll("[data-goto]").forEach(function (button) {
+        button.addEventListener("click", function () {
+          var line = parseInt(button.getAttribute("data-goto"), 10);
+          if (!line) return;
+          var parts = area.value.split("\n");
+          var start = 0;
+          for (var i = 0; i < line - 1 && i < parts.length; i++) start += parts[i].length + 1;
+          area.focus();
+          area.setSelectionRange(start, start + (parts[line - 1] || "").length);
+          area.scrollTop = Math.max(0, (line - 4) * 20);
+        });
+      });
+    }
+    // Tab inserts two spaces instead of leaving the editor; Escape then Tab leaves it.
+    var escaped = false;
+    area.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { escaped = true; return; }
+      if (e.key === "Tab" && !e.shiftKey && !escaped) {
+        e.preventDefault();
+        var s = area.selectionStart;
+        area.setRangeText("  ", s, area.selectionEnd, "end");
+        lines();
+      }
+      escaped = false;
+    });
+  });
+
+  // Ask before destructive forms.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!confirm(form.getAttribute("data-confirm") + "?")) e.preventDefault();
+    });
+  });
+})();

@@ -1,0 +1,384 @@
+//! The console's words in Chinese (default) and English: one table, looked up by key.
+//!
+//! Every string a page shows goes through [`Lang::t`]; the table test checks each key is there
+//! once with both languages, so a page never shows a bare key.
+
+use axum::http::HeaderMap;
+
+use crate::auth::cookie;
+
+/// The console's language, from the `lang` cookie; zh-CN unless the operator switched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        Lang::parse(cookie(headers, "lang").unwrap_or("zh"))
+    }
+
+    pub fn parse(code: &str) -> Self {
+        if code == "en" {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// The word for `key`; an unknown key shows itself, which the table test forbids.
+    pub fn t(self, key: &str) -> &'static str {
+        match TABLE.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => {
+                // Tests render every page in both languages; a missing word fails them loudly.
+                #[cfg(test)]
+                panic!("missing console translation `{key}`");
+                #[cfg(not(test))]
+                tracing::warn!(key, "missing console translation");
+                #[cfg(not(test))]
+                "?"
+            }
+        }
+    }
+}
+
+/// `(key, 中文, English)`.
+pub static TABLE: &[(&str, &str, &str)] = &[
+    ("app.name", "群主", "qunzhu"),
+    (
+        "app.tagline",
+        "社群运营控制台",
+        "Community operations console",
+    ),
+    ("nav.overview", "概览", "Overview"),
+    ("nav.groups", "群组", "Groups"),
+    ("nav.members", "成员", "Members"),
+    ("nav.rules", "群规与审核规则", "Rules"),
+    ("nav.sop", "SOP 计划", "SOP plans"),
+    ("nav.moderation", "审核", "Moderation"),
+    ("nav.audit", "审计日志", "Audit log"),
+    ("nav.settings", "设置", "Settings"),
+    ("nav.menu", "菜单", "Menu"),
+    ("nav.signout", "退出登录", "Sign out"),
+    ("lang.switch", "English", "中文"),
+    ("login.title", "登录", "Sign in"),
+    ("login.login", "账号", "Login"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Sign in"),
+    ("login.failed", "账号或密码错误", "Wrong login or password"),
+    (
+        "login.throttled",
+        "失败次数过多，请一分钟后再试",
+        "Too many failed sign-ins; wait a minute and try again",
+    ),
+    (
+        "login.expired",
+        "登录已过期，请重新登录",
+        "Your session has ended; please sign in again",
+    ),
+    ("common.save", "保存", "Save"),
+    ("common.saved", "已保存", "Saved"),
+    ("common.cancel", "取消", "Cancel"),
+    ("common.delete", "删除", "Delete"),
+    ("common.search", "搜索", "Search"),
+    ("common.filter", "筛选", "Filter"),
+    ("common.all", "全部", "All"),
+    ("common.none", "暂无数据", "Nothing here yet"),
+    ("common.name", "名称", "Name"),
+    ("common.type", "类型", "Type"),
+    ("common.status", "状态", "Status"),
+    ("common.time", "时间", "Time"),
+    ("common.actor", "操作人", "Actor"),
+    ("common.action", "操作", "Action"),
+    ("common.subject", "对象", "Subject"),
+    ("common.detail", "详情", "Detail"),
+    ("common.group", "群", "Group"),
+    ("common.member", "成员", "Member"),
+    ("common.reason", "原因", "Reason"),
+    ("common.version", "版本", "Version"),
+    ("common.updated", "更新", "Updated"),
+    ("common.new", "新建", "New"),
+    ("common.edit", "编辑", "Edit"),
+    ("common.back", "返回", "Back"),
+    (
+        "common.readonly",
+        "你的角色为只读，不能修改",
+        "Your role is read-only",
+    ),
+    ("common.never", "从未", "never"),
+    ("common.tags", "标签", "Tags"),
+    ("common.today", "今日", "Today"),
+    ("common.last30", "近 30 天", "Last 30 days"),
+    ("common.live", "实时", "Live"),
+    ("common.more", "更多", "More"),
+    ("error.title", "出错了", "Something went wrong"),
+    ("error.not_found", "找不到该页面或对象", "Not found"),
+    (
+        "error.forbidden",
+        "你的角色不允许此操作",
+        "Your role does not allow this",
+    ),
+    (
+        "error.csrf",
+        "表单已过期，请刷新页面后重试",
+        "The form expired; reload the page and try again",
+    ),
+    (
+        "error.internal",
+        "服务器出错，已记录日志",
+        "Something went wrong on the server; it has been logged",
+    ),
+    (
+        "error.fix_below",
+        "请修改下面标出的内容",
+        "Please fix what is marked below",
+    ),
+    ("overview.title", "概览", "Overview"),
+    (
+        "overview.subtitle",
+        "今日与近 30 天的社群运营数据，每 10 秒自动刷新",
+        "Today and the last 30 days, refreshed every 10 seconds",
+    ),
+    ("metric.members", "成员数", "Members"),
+    ("metric.joins", "入群", "Joins"),
+    ("metric.leaves", "退群", "Leaves"),
+    ("metric.speakers", "活跃发言人", "Active speakers"),
+    ("metric.messages", "消息", "Messages"),
+    ("metric.moderation", "审核处理", "Moderation actions"),
+    ("metric.posts", "SOP 已发送", "Scheduled posts sent"),
+    (
+        "chart.activity",
+        "消息与发言人（30 天）",
+        "Messages and speakers (30 days)",
+    ),
+    (
+        "chart.flow",
+        "入群与退群（30 天）",
+        "Joins and leaves (30 days)",
+    ),
+    ("groups.title", "群组", "Groups"),
+    ("groups.size", "人数", "Size"),
+    ("groups.activity", "14 天活跃度", "14-day activity"),
+    ("groups.health", "健康度", "Health"),
+    ("groups.platform", "平台", "Platform"),
+    ("health.healthy", "活跃", "Healthy"),
+    ("health.quiet", "偏冷", "Quiet"),
+    ("health.dormant", "沉寂", "Dormant"),
+    ("group.positioning", "定位", "Positioning"),
+    ("group.purpose", "目标", "Purpose"),
+    ("group.audience", "目标人群", "Audience"),
+    ("group.value", "给成员的价值", "Value to members"),
+    ("group.paid", "付费群", "Paid group"),
+    ("group.channel", "引流渠道", "Traffic channel"),
+    ("group.capacity", "容量", "Capacity"),
+    ("group.members", "成员", "Members"),
+    ("group.events", "最近动态", "Recent events"),
+    ("group.modlog", "审核记录", "Moderation log"),
+    (
+        "group.calendar",
+        "SOP 日程（未来 7 天）",
+        "SOP calendar (next 7 days)",
+    ),
+    ("group.rules", "适用规则", "Rules in force"),
+    ("gtype.traffic", "流量群", "Traffic"),
+    ("gtype.flash", "快闪群", "Flash"),
+    ("gtype.content", "内容群", "Content"),
+    ("gtype.check_in", "打卡群", "Check-in"),
+    ("gtype.member", "会员群", "Member / VIP"),
+    ("gstatus.active", "运营中", "Active"),
+    ("gstatus.archived", "已归档", "Archived"),
+    ("gstatus.dissolved", "已解散", "Dissolved"),
+    ("members.title", "成员", "Members"),
+    ("members.text", "昵称或 ID", "Name or id"),
+    ("members.tier", "等级", "Tier"),
+    ("members.role", "角色", "Role"),
+    ("members.last_active", "最近发言", "Last spoke"),
+    ("members.active_within", "最近活跃", "Active within"),
+    ("members.silent_for", "沉默超过", "Silent for"),
+    ("members.days", "天", "days"),
+    ("members.messages", "消息数", "Messages"),
+    ("members.groups", "所在群数", "Groups"),
+    ("members.joined", "入群时间", "Joined"),
+    ("members.history", "历史动态", "History"),
+    ("tier.vip", "VIP", "VIP"),
+    ("tier.regular", "普通", "Regular"),
+    ("tier.prospect", "潜在客户", "Prospect"),
+    ("role.owner", "群主", "Owner"),
+    ("role.admin", "管理员", "Admin"),
+    ("role.service", "客服", "Service"),
+    ("role.kol", "KOL", "KOL"),
+    ("role.helper", "群托", "Helper"),
+    ("role.committee", "班委", "Committee"),
+    ("role.member", "成员", "Member"),
+    ("rules.title", "规则文件", "Rule files"),
+    (
+        "rules.subtitle",
+        "群规、欢迎语与自动审核，以 TOML 编写；保存后引擎立即生效",
+        "Group rules, welcomes and moderation in TOML; the engine reloads on save",
+    ),
+    ("rules.source", "规则源文件（TOML）", "Rule source (TOML)"),
+    (
+        "rules.name_hint",
+        "小写字母、数字和 -，例如 default",
+        "Lowercase letters, digits and -, e.g. default",
+    ),
+    (
+        "rules.invalid",
+        "规则有误，未保存；你输入的内容已保留",
+        "The rules have errors and were not saved; your text is kept",
+    ),
+    ("rules.line", "第 {} 行", "line {}"),
+    ("sop.title", "SOP 计划", "SOP plans"),
+    (
+        "sop.subtitle",
+        "内容日历：什么时间向哪些群发什么",
+        "The content calendar: what to post where, and when",
+    ),
+    ("sop.source", "计划源文件（TOML）", "Plan source (TOML)"),
+    ("sop.week", "本周日程", "This week"),
+    ("sop.calendar", "日程", "Calendar"),
+    ("sop.templates", "套用模板", "Apply a template"),
+    ("sop.template", "模板", "Template"),
+    ("sop.groups", "目标群", "Target groups"),
+    ("sop.apply", "套用到所选群", "Apply to selected groups"),
+    (
+        "sop.pick_groups",
+        "请至少选择一个群",
+        "Pick at least one group",
+    ),
+    ("sop.prev_week", "上一周", "Previous week"),
+    ("sop.next_week", "下一周", "Next week"),
+    ("sop.plans", "计划", "Plans"),
+    (
+        "sop.invalid",
+        "计划有误，未保存；你输入的内容已保留",
+        "The plan has errors and was not saved; your text is kept",
+    ),
+    ("moderation.title", "审核", "Moderation"),
+    ("moderation.requests", "入群申请", "Join requests"),
+    ("moderation.approve", "通过", "Approve"),
+    ("moderation.deny", "拒绝", "Deny"),
+    (
+        "moderation.bot_actions",
+        "机器人审核记录",
+        "Bot moderation actions",
+    ),
+    ("moderation.undo", "撤销", "Undo"),
+    ("moderation.undone", "已提交撤销", "Undo queued"),
+    ("moderation.decided", "已提交处理", "Decision queued"),
+    (
+        "moderation.lurkers",
+        "潜水成员（28 天未发言）",
+        "Lurkers (silent 28+ days)",
+    ),
+    ("moderation.rule", "规则", "Rule"),
+    ("audit.title", "审计日志", "Audit log"),
+    ("audit.people", "人员操作", "Changes by people"),
+    ("audit.bot", "机器人动作", "Actions by the bot"),
+    ("audit.older", "更早", "Older"),
+    ("settings.title", "设置", "Settings"),
+    ("settings.tokens", "API 令牌", "API tokens"),
+    ("settings.token_name", "令牌名称", "Token name"),
+    ("settings.token_role", "权限", "Role"),
+    ("settings.create_token", "创建令牌", "Create token"),
+    (
+        "settings.token_once",
+        "请立即复制，此令牌只显示一次：",
+        "Copy it now; it is shown only once:",
+    ),
+    ("settings.revoke", "吊销", "Revoke"),
+    ("settings.revoked", "已吊销", "Revoked"),
+    ("settings.users", "控制台账号", "Console users"),
+    ("settings.add_user", "添加账号", "Add user"),
+    (
+        "settings.api_hint",
+        "自动化脚本用 Authorization: Bearer <令牌> 调用 REST API，接口文档：",
+        "Scripts call the REST API with Authorization: Bearer <token>; its description:",
+    ),
+    ("urole.owner", "所有者", "Owner"),
+    ("urole.admin", "管理员", "Admin"),
+    ("urole.operator", "运营", "Operator"),
+    ("urole.viewer", "只读", "Viewer"),
+    ("act.send_message", "发消息", "message"),
+    ("act.kick", "移出", "kick"),
+    ("act.ban", "封禁", "ban"),
+    ("act.unban", "解封", "unban"),
+    ("act.mute", "禁言", "mute"),
+    ("act.unmute", "解除禁言", "unmute"),
+    ("act.redact", "撤回", "remove message"),
+    ("act.invite", "邀请", "invite"),
+    ("act.decide_join_request", "审批入群", "join decision"),
+    ("act.set_power_level", "设置权限", "set power"),
+    ("act.set_group_name", "改群名", "rename group"),
+    ("act.set_topic", "改群公告", "set topic"),
+    ("act.pin", "置顶", "pin"),
+    ("act.grant_reward", "发放奖励", "reward"),
+    ("st.pending", "待执行", "pending"),
+    ("st.in_flight", "执行中", "in flight"),
+    ("st.done", "已完成", "done"),
+    ("st.dead", "失败", "failed"),
+    ("st.skipped", "已跳过", "skipped"),
+    ("st.dry_run", "演练", "dry run"),
+    ("ev.member_joined", "入群", "joined"),
+    ("ev.member_present", "已在群中", "present"),
+    ("ev.member_left", "退群", "left"),
+    ("ev.member_invited", "被邀请", "invited"),
+    ("ev.member_unbanned", "解除封禁", "unbanned"),
+    ("ev.message_posted", "发言", "said"),
+    ("ev.display_name_changed", "改名片", "renamed self"),
+    ("ev.join_requested", "申请入群", "asked to join"),
+    (
+        "ev.join_request_denied",
+        "入群申请被拒",
+        "join request denied",
+    ),
+    ("ev.reaction", "表情回应", "reacted"),
+    ("ev.message_redacted", "消息被撤回", "message removed"),
+    ("ev.group_renamed", "群改名", "group renamed"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_key_is_unique_and_translated_both_ways() {
+        let mut seen = HashSet::new();
+        for (key, zh, en) in TABLE {
+            assert!(seen.insert(*key), "duplicate key {key}");
+            assert!(!zh.is_empty() && !en.is_empty(), "untranslated {key}");
+        }
+        assert_eq!(Lang::Zh.t("nav.groups"), "群组");
+        assert_eq!(Lang::En.t("nav.groups"), "Groups");
+        assert_eq!(Lang::parse("fr"), Lang::Zh);
+    }
+}

@@ -1,0 +1,428 @@
+//! HTTP tests of the whole router on a fresh in-memory SQLite store each: two workspaces (A and
+//! B) with users of every role, groups, members, a pending join request, a bot ban, a rule file,
+//! a plan and an API token, so every route can be tried across the workspace boundary.
+
+mod api;
+mod authz;
+mod pages;
+
+use std::sync::Arc;
+
+use argon2::Argon2;
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
+use http_body_util::BodyExt;
+use qunzhu_domain::{
+    ActionKind, Event, EventKind, FakeClock, JoinVia, MessageKind, NewAction, Platform, WorkspaceId,
+};
+use qunzhu_storage::{IngestBatch, NewEvent, NewUser, NewWorkspace, Store, UserRole};
+use tokio::sync::broadcast;
+use tower::ServiceExt;
+
+use crate::auth::{hash_password_with, sha256_hex};
+use crate::validate::{PLANS, RULES};
+use crate::{router, AppState, Change};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub const RULES_OK: &str = "[[rules]]\nname = \"ads\"\nkind = \"keywords\"\nwords = [\"加微信\"]\nladder = [\"redact+warn\", \"ban\"]\n";
+/// A valid plan: the shipped daily template, posting to every group.
+pub fn plan_ok() -> String {
+    let template = qunzhu_sop::template("daily-morning").expect("shipped template");
+    template.to_toml(qunzhu_sop::Target::all(), chrono_tz::Asia::Shanghai)
+}
+
+/// One seeded workspace: what its objects are called, for building URLs and spotting leaks.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    pub ws: WorkspaceId,
+    /// A marker in every name of this workspace, which must never appear in the other's answers.
+    pub marker: String,
+    pub group_id: i64,
+    pub chat: String,
+    pub member: String,
+    pub requester: String,
+    pub ban_action: i64,
+    pub token_id: i64,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<dyn Store>,
+    pub clock: FakeClock,
+    pub changes: broadcast::Receiver<Change>,
+    pub a: Seeded,
+    pub b: Seeded,
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-11T02:00:00Z")
+        .map(|t| t.to_utc())
+        .unwrap_or_default()
+}
+
+fn cheap_hash(password: &str) -> String {
+    // Real argon2id, with the smallest parameters: tests create many users in debug builds.
+    let params = argon2::Params::new(8, 1, 1, None).expect("fixed argon2 parameters are valid");
+    let argon = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    hash_password_with(&argon, password).expect("hashing with fixed parameters works")
+}
+
+/// Login name of a user: `<role>-<marker>` (`owner-aaa`, `viewer-bbb`).
+pub fn login(role: UserRole, marker: &str) -> String {
+    format!("{}-{marker}", role.as_str())
+}
+
+async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seeded {
+    let workspace = store
+        .ensure_workspace(NewWorkspace {
+            slug: marker.into(),
+            name: format!("Brand {marker}"),
+            time_zone: "Asia/Shanghai".into(),
+        })
+        .await
+        .expect("workspace");
+    let ws = workspace.id;
+    for role in [
+        UserRole::Viewer,
+        UserRole::Operator,
+        UserRole::Admin,
+        UserRole::Owner,
+    ] {
+        let new = NewUser {
+            workspace: ws,
+            login: login(role, marker),
+            display_name: login(role, marker),
+            role,
+            password_hash: cheap_hash(PASSWORD),
+        };
+        store.create_user(new).await.expect("user");
+    }
+    let chat = format!("!room-{marker}:sandbox");
+    let member = format!("@member-{marker}:sandbox");
+    let requester = format!("@asker-{marker}:sandbox");
+    let event = |key: &str, minutes: i64, kind: EventKind| NewEvent {
+        event: Event {
+            workspace: ws,
+            platform: Platform::Sandbox,
+            key: format!("{marker}-{key}"),
+            chat: chat.clone(),
+            at: now - Duration::minutes(minutes),
+            kind,
+        },
+        day: qunzhu_domain::local_day(now - Duration::minutes(minutes), chrono_tz::Asia::Shanghai),
+    };
+    let events = vec![
+        event(
+            "join",
+            600,
+            EventKind::MemberJoined {
+                member: member.clone(),
+                display_name: Some(format!("Name {marker}")),
+                via: JoinVia::Direct,
+            },
+        ),
+        event(
+            "msg",
+            300,
+            EventKind::MessagePosted {
+                member: member.clone(),
+                message_id: format!("m-{marker}"),
+                text: format!("加微信 {marker}"),
+                links: vec![],
+                mentions: vec![],
+                reply_to: None,
+                message_kind: MessageKind::Text,
+                from_bot: false,
+            },
+        ),
+        event(
+            "knock",
+            100,
+            EventKind::JoinRequested {
+                member: requester.clone(),
+                display_name: Some(format!("Asker {marker}")),
+                reason: Some(format!("hi {marker}")),
+            },
+        ),
+    ];
+    let ban_key = format!("ban-{marker}");
+    let mut decide = |event: &Event| -> Vec<NewAction> {
+        match &event.kind {
+            EventKind::MessagePosted { member, .. } => vec![NewAction {
+                workspace: event.workspace,
+                platform: event.platform,
+                chat: event.chat.clone(),
+                key: ban_key.clone(),
+                kind: ActionKind::Ban {
+                    member: member.clone(),
+                    reason: format!("ads {marker}"),
+                },
+                created_at: event.at,
+                not_before: event.at,
+                expires_at: None,
+                dry_run: false,
+                origin: "rule:ads".into(),
+                cause: Some(event.key.clone()),
+            }],
+            _ => vec![],
+        }
+    };
+    store
+        .ingest(
+            IngestBatch {
+                events,
+                cursor: None,
+            },
+            &mut decide,
+        )
+        .await
+        .expect("ingest");
+    let group = store
+        .ensure_group(ws, Platform::Sandbox, &chat)
+        .await
+        .expect("group");
+    store
+        .update_group(
+            ws,
+            group.id,
+            qunzhu_storage::GroupUpdate {
+                name: Some(format!("Group {marker}")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("name group");
+    let ban_action = store.action_by_key(&ban_key).await.expect("ban action").id;
+    store
+        .put_document(ws, RULES, &format!("rules-{marker}"), RULES_OK, "seed", now)
+        .await
+        .expect("rules");
+    store
+        .put_document(
+            ws,
+            PLANS,
+            &format!("plan-{marker}"),
+            &plan_ok(),
+            "seed",
+            now,
+        )
+        .await
+        .expect("plan");
+    let token = format!("qz_token_{marker}");
+    let token_id = store
+        .create_api_token(
+            ws,
+            &format!("bot-{marker}"),
+            UserRole::Operator,
+            &sha256_hex(&token),
+            now,
+        )
+        .await
+        .expect("token")
+        .id;
+    Seeded {
+        ws,
+        marker: marker.to_string(),
+        group_id: group.id,
+        chat,
+        member,
+        requester,
+        ban_action,
+        token_id,
+        token,
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let store: Arc<dyn Store> = Arc::new(
+            qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"),
+        );
+        let clock = FakeClock::new(start_time());
+        let a = seed(&store, "aaa", start_time()).await;
+        let b = seed(&store, "bbb", start_time()).await;
+        let (sender, changes) = broadcast::channel(16);
+        let state = AppState {
+            store: store.clone(),
+            clock: Arc::new(clock.clone()),
+            changes: sender,
+            base_url: "http://127.0.0.1".into(),
+            secure_cookies: false,
+        };
+        TestApp {
+            router: router(state),
+            store,
+            clock,
+            changes,
+            a,
+            b,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Signs in through the API; returns the session cookie and CSRF token.
+    pub async fn session(&self, role: UserRole, marker: &str) -> Session {
+        let body =
+            serde_json::json!({ "login": login(role, marker), "password": PASSWORD }).to_string();
+        let reply = self
+            .send(json_request(Method::POST, "/api/v1/session", None, body))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "sign-in failed: {}",
+            reply.body
+        );
+        let cookie = reply.set_cookie("qz_session").expect("session cookie");
+        let csrf = reply.json()["csrf_token"]
+            .as_str()
+            .expect("csrf token")
+            .to_string();
+        Session { cookie, csrf }
+    }
+
+    /// A request as a signed-in user: cookie and (for changes) the CSRF header.
+    pub async fn call(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let mut builder = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::COOKIE, format!("qz_session={}", session.cookie));
+        if method != Method::GET {
+            builder = builder.header("x-csrf-token", &session.csrf);
+        }
+        let request = match body {
+            Some(json) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_string())),
+            None => builder.body(Body::empty()),
+        };
+        self.send(request.expect("request")).await
+    }
+
+    /// A console page as a signed-in user.
+    pub async fn page(&self, session: &Session, path: &str, lang: &str) -> Reply {
+        let request = Request::get(path)
+            .header(
+                header::COOKIE,
+                format!("qz_session={}; lang={lang}", session.cookie),
+            )
+            .body(Body::empty());
+        self.send(request.expect("request")).await
+    }
+
+    /// A console form post; `_csrf` is added unless `csrf` is `None`.
+    pub async fn post_form(
+        &self,
+        session: &Session,
+        path: &str,
+        fields: &[(&str, &str)],
+        csrf: Option<&str>,
+    ) -> Reply {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        if let Some(token) = csrf {
+            all.push(("_csrf", token));
+        }
+        let body = all
+            .iter()
+            .map(|(k, v)| format!("{}={}", crate::html::url_part(k), crate::html::url_part(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::post(path)
+            .header(header::COOKIE, format!("qz_session={}", session.cookie))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body));
+        self.send(request.expect("request")).await
+    }
+}
+
+pub fn json_request(
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: String,
+) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = bearer {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    builder.body(Body::from(body)).expect("request")
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.strip_prefix(&format!("{name}="))
+                    .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+            })
+    }
+
+    pub fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+}

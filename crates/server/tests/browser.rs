@@ -1,0 +1,212 @@
+//! The console in a real browser: serves the router on 127.0.0.1:0 over a seeded in-memory store
+//! and runs `node e2e/console.mjs URL LOGIN PASSWORD` (playwright-core driving Debian's
+//! Chromium). Runs only when `QUNZHU_TEST_BROWSER=1`, which `scripts/test.sh` sets after
+//! installing Chromium and running `npm ci` in `e2e/`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use qunzhu_domain::{
+    local_day, ActionKind, Clock, Event, EventKind, JoinVia, MessageKind, NewAction, Platform,
+    SystemClock, WorkspaceId,
+};
+use qunzhu_server::{create_user, router, AppState};
+use qunzhu_storage::{GroupUpdate, IngestBatch, NewEvent, NewWorkspace, Store, UserRole};
+
+const LOGIN: &str = "demo";
+const PASSWORD: &str = "demo-password";
+
+const RULES: &str = r#"# 广告与刷屏
+[[rules]]
+name = "ads"
+kind = "keywords"
+words = ["加微信", "代购", "兼职"]
+ladder = ["redact+warn", "mute", "ban"]
+"#;
+
+/// A small community: three groups with a fortnight of chat, a join request, a bot ban.
+async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
+    let zone = chrono_tz::Asia::Shanghai;
+    let ws = store
+        .ensure_workspace(NewWorkspace {
+            slug: "demo".into(),
+            name: "演示品牌".into(),
+            time_zone: "Asia/Shanghai".into(),
+        })
+        .await
+        .expect("workspace")
+        .id;
+    let now = Utc::now();
+    let groups = [
+        ("!coffee:sandbox", "咖啡爱好者 1 群"),
+        ("!checkin:sandbox", "21 天早起打卡"),
+        ("!vip:sandbox", "VIP 会员群"),
+    ];
+    let mut events = Vec::new();
+    let mut seq = 0;
+    let mut push = |chat: &str, at: chrono::DateTime<Utc>, kind: EventKind| {
+        seq += 1;
+        events.push(NewEvent {
+            event: Event {
+                workspace: ws,
+                platform: Platform::Sandbox,
+                key: format!("e{seq}"),
+                chat: chat.into(),
+                at,
+                kind,
+            },
+            day: local_day(at, zone),
+        });
+    };
+    for (index, (chat, _)) in groups.iter().enumerate() {
+        for person in 0..12 {
+            let member = format!("@p{index}-{person}:sandbox");
+            let joined = now - Duration::days(20 - person as i64);
+            push(
+                chat,
+                joined,
+                EventKind::MemberJoined {
+                    member: member.clone(),
+                    display_name: Some(format!("上海-用户{index}{person}")),
+                    via: JoinVia::Direct,
+                },
+            );
+            for day in 0..14 {
+                if (person + day) % (index + 2) == 0 {
+                    let at =
+                        now - Duration::days(day as i64) - Duration::minutes(person as i64 * 7 + 5);
+                    let text = if person == 3 && day == 1 {
+                        "加微信领优惠".to_string()
+                    } else {
+                        format!("第 {day} 天打卡")
+                    };
+                    push(
+                        chat,
+                        at,
+                        EventKind::MessagePosted {
+                            member: member.clone(),
+                            message_id: format!("m{index}-{person}-{day}"),
+                            text,
+                            links: vec![],
+                            mentions: vec![],
+                            reply_to: None,
+                            message_kind: MessageKind::Text,
+                            from_bot: false,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    push(
+        groups[0].0,
+        now - Duration::minutes(30),
+        EventKind::JoinRequested {
+            member: "@newbie:sandbox".into(),
+            display_name: Some("AAA 推广".into()),
+            reason: Some("想了解咖啡".into()),
+        },
+    );
+    let mut decide = |event: &Event| match &event.kind {
+        EventKind::MessagePosted { member, text, .. } if text.contains("加微信") => {
+            vec![NewAction {
+                workspace: event.workspace,
+                platform: event.platform,
+                chat: event.chat.clone(),
+                key: format!("ban:{}", event.key),
+                kind: ActionKind::Ban {
+                    member: member.clone(),
+                    reason: "广告".into(),
+                },
+                created_at: event.at,
+                not_before: event.at,
+                expires_at: None,
+                dry_run: false,
+                origin: "rule:ads".into(),
+                cause: Some(event.key.clone()),
+            }]
+        }
+        _ => vec![],
+    };
+    store
+        .ingest(
+            IngestBatch {
+                events,
+                cursor: None,
+            },
+            &mut decide,
+        )
+        .await
+        .expect("ingest");
+    for (chat, name) in groups {
+        let group = store
+            .ensure_group(ws, Platform::Sandbox, chat)
+            .await
+            .expect("group");
+        let update = GroupUpdate {
+            name: Some(name.into()),
+            capacity: Some(200),
+            ..GroupUpdate::default()
+        };
+        store
+            .update_group(ws, group.id, update)
+            .await
+            .expect("name group");
+    }
+    store
+        .put_document(ws, "rules", "default", RULES, "seed", now)
+        .await
+        .expect("rules");
+    create_user(store.as_ref(), ws, LOGIN, PASSWORD, UserRole::Owner)
+        .await
+        .expect("demo user");
+    ws
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_works_in_a_real_browser() {
+    if std::env::var("QUNZHU_TEST_BROWSER").as_deref() != Ok("1") {
+        println!("skipped: set QUNZHU_TEST_BROWSER=1 (with chromium installed and `npm ci` run in e2e/) to run the browser test");
+        return;
+    }
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"));
+    seed(&store).await;
+    let (changes, _) = tokio::sync::broadcast::channel(16);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let state = AppState {
+        store,
+        clock,
+        changes,
+        base_url: format!("http://{address}"),
+        secure_cookies: false,
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let e2e = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
+    let output = tokio::process::Command::new("node")
+        .arg(e2e.join("console.mjs"))
+        .args([
+            format!("http://{address}"),
+            LOGIN.to_string(),
+            PASSWORD.to_string(),
+        ])
+        .output()
+        .await
+        .expect("node runs (install Node.js to run the browser test)");
+    server.abort();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{stdout}"
+    );
+}

@@ -1,0 +1,132 @@
+// Real-browser test of the qunzhu console: node console.mjs URL LOGIN PASSWORD
+//
+// Signs in, opens the overview, saves a rule file with a mistake and sees the error beside the
+// editor (with the typed text kept), fixes it, applies an SOP template and finds it in the week
+// calendar, then looks at the console on a phone. Screenshots go to e2e/out/.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const [base, login, password] = process.argv.slice(2);
+if (!base || !login || !password) {
+  console.error("usage: node console.mjs URL LOGIN PASSWORD");
+  process.exit(2);
+}
+const out = join(dirname(fileURLToPath(import.meta.url)), "out");
+mkdirSync(out, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = "") {
+  if (ok) {
+    passed++;
+    console.log(`ok - ${name}`);
+  } else {
+    failed++;
+    console.log(`not ok - ${name} ${detail}`);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const outside = [];
+try {
+  const desktop = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "zh-CN" });
+  const page = await desktop.newPage();
+  // Nothing may be loaded from anywhere but the console itself.
+  page.on("request", (request) => {
+    if (!request.url().startsWith(base) && !request.url().startsWith("data:")) outside.push(request.url());
+  });
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+
+  // Sign in and land on the overview (the page asked for comes back after sign-in).
+  await page.goto(`${base}/groups`);
+  check("an unsigned visit is sent to sign in", page.url().includes("/login?next=%2Fgroups"), page.url());
+  await page.screenshot({ path: join(out, "login.png") });
+  await page.fill("#login", login);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  check("signing in returns to the page asked for", new URL(page.url()).pathname === "/groups", page.url());
+  await page.screenshot({ path: join(out, "groups.png"), fullPage: true });
+  await page.goto(`${base}/`);
+  const metrics = await page.locator("[data-metric]").count();
+  check("overview shows seven metrics", metrics === 7, `got ${metrics}`);
+  check("overview draws charts", (await page.locator("figure.chart svg").count()) === 2);
+  await page.screenshot({ path: join(out, "overview.png"), fullPage: true });
+
+  // A rule file with a mistake: the error sits beside the editor and the typed text stays.
+  await page.goto(`${base}/rules`);
+  await page.locator("table a.strong").first().click();
+  await page.waitForSelector("#f-source");
+  const original = await page.inputValue("#f-source");
+  const broken = original.replace(/kind = "keywords"/, 'kind = "keyword"');
+  check("the seeded rule file has a keywords rule to break", broken !== original);
+  await page.fill("#f-source", broken);
+  await Promise.all([page.waitForNavigation(), page.click(".editor-form button[type=submit]")]);
+  const problem = page.locator("#source-error li").first();
+  check("the mistake is reported beside the editor", await problem.isVisible(), "");
+  check("the report names the rule kind", /keyword/.test(await problem.innerText()));
+  check("the typed text is kept", (await page.inputValue("#f-source")) === broken);
+  check("the bad line is marked in the gutter", (await page.locator(".gutter span.bad").count()) >= 1);
+  await page.locator("#source-error [data-goto]").first().click();
+  await page.screenshot({ path: join(out, "rule-error.png"), fullPage: true });
+  await page.fill("#f-source", original);
+  await Promise.all([page.waitForNavigation(), page.click(".editor-form button[type=submit]")]);
+  check("the fixed file saves", (await page.locator(".notice.ok").count()) === 1, page.url());
+
+  // Apply an SOP template to a group and find it in the calendar.
+  await page.goto(`${base}/sop`);
+  const before = await page.locator(".week .event").count();
+  await page.check('input[name=template][value="daily-morning"]');
+  await page.locator('input[name=groups]').first().check();
+  await page.fill("#f-plan", "e2e-morning");
+  await Promise.all([page.waitForNavigation(), page.click("form[data-apply] button[type=submit]")]);
+  const after = await page.locator(".week .event").count();
+  check("the template's posts appear in the week calendar", after >= before + 7, `${before} → ${after}`);
+  check("the new plan is listed", (await page.locator('a[href="/sop/e2e-morning"]').count()) === 1);
+  await page.screenshot({ path: join(out, "sop-calendar.png"), fullPage: true });
+
+  for (const [path, name] of [["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"]]) {
+    await page.goto(`${base}${path}`);
+    await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+  }
+  const audit = await page.locator("main").innerText();
+  check("the audit log shows the rule and plan saves", audit.includes("rule.save") && audit.includes("plan.apply_template"));
+  await page.goto(`${base}/groups`);
+  await page.locator("table a.strong").first().click();
+  await page.screenshot({ path: join(out, "group.png"), fullPage: true });
+
+  // English switch.
+  await page.click("a.lang");
+  check("the English switch translates the page", (await page.locator("html").getAttribute("lang")) === "en");
+  await page.screenshot({ path: join(out, "group-en.png"), fullPage: true });
+
+  // A phone: the sidebar folds away behind the menu button.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, storageState: await desktop.storageState() });
+  const small = await phone.newPage();
+  await small.goto(`${base}/`);
+  const sideBox = await small.locator("#side").boundingBox();
+  check("on a phone the sidebar starts hidden", !sideBox || sideBox.x + sideBox.width <= 1, JSON.stringify(sideBox));
+  await small.screenshot({ path: join(out, "phone-overview.png"), fullPage: true });
+  await small.click("[data-menu]");
+  await small.waitForTimeout(300);
+  const opened = await small.locator("#side").boundingBox();
+  check("the menu button opens the sidebar", opened && opened.x >= 0, JSON.stringify(opened));
+  await small.screenshot({ path: join(out, "phone-menu.png") });
+  await small.goto(`${base}/sop`);
+  await small.screenshot({ path: join(out, "phone-sop.png"), fullPage: true });
+
+  check("no script errors", errors.length === 0, errors.join("; "));
+  check("nothing loaded from outside the console", outside.length === 0, outside.join(", "));
+} catch (error) {
+  failed++;
+  console.log(`not ok - the run stopped: ${error && error.stack ? error.stack : error}`);
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
