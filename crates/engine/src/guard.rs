@@ -1,7 +1,7 @@
 //! Group guardianship in the engine: the pure [`Guardian`] fed with the engine's in-memory facts
 //! about groups and members, its decisions fitted to what the platform can do.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -46,6 +46,9 @@ pub struct Guard {
     /// Per group and member: when they joined and under which name.
     roster: HashMap<(String, String), (Option<DateTime<Utc>>, Option<String>)>,
     audit: Vec<NewAuditEntry>,
+    /// Keys of joins and renames that arrived as history: timers they started (a welcome
+    /// batch, a nudge, a nickname reminder) must not fire weeks late.
+    history: HashSet<String>,
 }
 
 /// How far back the log is replayed on start to rebuild windows, warnings and cooldowns.
@@ -74,6 +77,7 @@ impl Guard {
             people: HashMap::new(),
             roster: HashMap::new(),
             audit: Vec::new(),
+            history: HashSet::new(),
         };
         for summary in store.groups(workspace).await? {
             if summary.group.platform == platform {
@@ -88,7 +92,7 @@ impl Guard {
         }
         let recent = store.events_since(workspace, now - Duration::days(WARM_UP), 1_000_000).await?;
         for stored in recent.iter().filter(|stored| stored.event.platform == platform) {
-            guard.decide(&stored.event, stored.event.at);
+            guard.decide(&stored.event, now);
         }
         guard.audit.clear();
         Ok(guard)
@@ -142,6 +146,9 @@ impl Guard {
     fn settle(&mut self, decisions: Vec<Decision>, now: DateTime<Utc>) -> Vec<NewAction> {
         let mut actions = Vec::new();
         for decision in fit_to_platform(decisions, &self.capabilities) {
+            if decision.audit.event_key.as_ref().is_some_and(|key| self.history.contains(key)) {
+                continue;
+            }
             let mut detail = serde_json::to_value(&decision.audit).unwrap_or_default();
             if let Some(object) = detail.as_object_mut() {
                 object.insert("dry_run".into(), decision.dry_run.into());
@@ -174,6 +181,11 @@ impl Decider for Guard {
         }
         self.refresh_rules();
         self.observe(event);
+        if event.at < now - crate::ingest::stale_after()
+            && matches!(event.kind, EventKind::MemberJoined { .. } | EventKind::DisplayNameChanged { .. } | EventKind::JoinRequested { .. })
+        {
+            self.history.insert(event.key.clone());
+        }
         let group = self
             .groups
             .entry(event.chat.clone())

@@ -11,6 +11,11 @@ use tokio::sync::Mutex;
 
 use crate::decide::Decider;
 
+/// Events older than this when they arrive are history: logged, never acted on.
+pub fn stale_after() -> chrono::Duration {
+    chrono::Duration::minutes(10)
+}
+
 /// Writes what one connector hears into the log.
 pub struct Ingestor {
     store: Arc<dyn Store>,
@@ -32,7 +37,7 @@ impl Ingestor {
         connector_id: impl Into<String>,
         decider: Arc<Mutex<Box<dyn Decider>>>,
     ) -> Self {
-        Ingestor { store, clock, zone, connector_id: connector_id.into(), decider, stale_after: chrono::Duration::minutes(10) }
+        Ingestor { store, clock, zone, connector_id: connector_id.into(), decider, stale_after: stale_after() }
     }
 
     /// Appends a batch and stores its cursor atomically; redelivered events are counted no-ops.

@@ -98,9 +98,8 @@ impl RulesWatcher {
         }
     }
 
-    /// Polls until `stop`.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let (mut applied, mut seen) = (None, None);
+    /// Polls until `stop`, starting from what [`RulesWatcher::sync`] already applied.
+    pub async fn run(self, mut applied: Option<(String, i64)>, mut seen: Option<SystemTime>, mut stop: watch::Receiver<bool>) {
         loop {
             self.sync(&mut applied, &mut seen).await;
             tokio::select! {

@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use qunzhu_connector::Connector;
-use qunzhu_domain::{ActionStatus, Clock, GroupType, Platform, SystemClock};
-use qunzhu_engine::{Chain, ConnectorRuntime, Decider, DispatchConfig, GreetEachJoin, RuntimeConfig};
-use qunzhu_sandbox::{chat_id, SandboxConnector, World};
-use qunzhu_storage::{ActionFilter, GroupUpdate, NewWorkspace, Store, Workspace};
+use std::net::SocketAddr;
+
+use qunzhu_domain::{ActionStatus, Clock, SystemClock};
+use qunzhu_engine::{Chain, Checkins, ConnectorRuntime, Decider, DispatchConfig, GreetEachJoin, Guard, Planner, RulesHandle, RulesWatcher, RuntimeConfig};
+use qunzhu_sandbox::{SandboxConnector, World};
+use qunzhu_server::AppState;
+use qunzhu_storage::{ActionFilter, NewWorkspace, Store, Workspace};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -34,14 +37,16 @@ pub async fn demo(port: u16, data: PathBuf, seed: u64) -> anyhow::Result<()> {
     config.sandbox.behaviour.seed = seed;
     config.sandbox.behaviour.messages_per_second = 0.25;
     config.sandbox.behaviour.join_chance = 0.03;
-    config.sandbox.greeting = "欢迎 {name} 加入！请先看群公告，按「城市-姓名」改好群名片哦～".into();
+    config.sandbox.behaviour.spammer_share = 0.25;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open::store(&config).await?;
     let workspace = ensure_workspace(&*store, &config).await?;
-    name_demo_groups(&*store, &workspace, config.sandbox.behaviour.groups).await?;
+    let (login, password) = crate::demo::seed(&*store, &workspace, &config, clock.now()).await?;
     let address = format!("http://{}:{}", config.http.bind, config.http.port);
     run(config, store, workspace, clock, move |_| {
         println!("qunzhu demo is running: open {address}");
+        println!("  log in as `{login}` with password `{password}`");
+        println!("  a sandbox community of 6 groups is alive; Ctrl-C stops it, data stays in the data directory");
         Ok(())
     })
     .await
@@ -57,29 +62,8 @@ async fn ensure_workspace(store: &dyn Store, config: &Config) -> anyhow::Result<
         .await?)
 }
 
-/// Gives the sandbox groups the names and types an operator would.
-async fn name_demo_groups(store: &dyn Store, workspace: &Workspace, groups: usize) -> anyhow::Result<()> {
-    const NAMES: &[(&str, GroupType)] = &[
-        ("瑜伽打卡营 · 1群", GroupType::CheckIn),
-        ("新品福利群 · 上海", GroupType::Traffic),
-        ("双11快闪群", GroupType::Flash),
-        ("育儿知识分享群", GroupType::Content),
-        ("黑金会员群", GroupType::Member),
-        ("新品福利群 · 杭州", GroupType::Traffic),
-    ];
-    for index in 0..groups {
-        let group = store.ensure_group(workspace.id, Platform::Sandbox, &chat_id(index)).await?;
-        if group.name != group.chat {
-            continue;
-        }
-        let (name, group_type) = NAMES[index % NAMES.len()];
-        let update = GroupUpdate { name: Some(name.into()), group_type: Some(group_type), capacity: Some(500), ..GroupUpdate::default() };
-        store.update_group(workspace.id, group.id, update).await?;
-    }
-    Ok(())
-}
-
-/// Starts every configured connector's loops and the HTTP server; returns when asked to stop.
+/// Starts every configured connector's loops, the rules watcher, the SOP planner and the HTTP
+/// server; returns when asked to stop.
 async fn run(
     config: Config,
     store: Arc<dyn Store>,
@@ -99,20 +83,49 @@ async fn run(
         },
         ..RuntimeConfig::default()
     };
-    let mut runtimes = Vec::new();
-    for connector in connectors(&config, &workspace, clock.clone())? {
-        tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
-        let decider = deciders(&config);
-        runtimes.push(ConnectorRuntime::spawn(store.clone(), connector, clock.clone(), decider, runtime_config.clone(), stop.clone()));
-    }
-
     let listener = tokio::net::TcpListener::bind((config.http.bind.as_str(), config.http.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.http.bind, config.http.port))?;
-    let router = crate::app::http_router(store.clone());
+
+    let rules = RulesHandle::new(empty_rules()?);
+    let watcher = RulesWatcher {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace: workspace.id,
+        handle: rules.clone(),
+        file: config.rules.file.clone(),
+        every: std::time::Duration::from_secs(2),
+    };
+    // Apply the rules in force before the first event is decided on.
+    let (mut applied, mut seen) = (None, None);
+    watcher.sync(&mut applied, &mut seen).await;
+    let mut tasks = vec![tokio::spawn(watcher.run(applied, seen, stop.clone()))];
+
+    let mut runtimes = Vec::new();
+    for connector in connectors(&config, &workspace, clock.clone())? {
+        tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
+        let decider = deciders(&config, &*store, &workspace, &*connector, &rules, clock.now()).await?;
+        let planner = Planner {
+            store: store.clone(),
+            clock: clock.clone(),
+            workspace: workspace.id,
+            platform: connector.platform(),
+            send_autonomously: connector.capabilities().send_autonomously,
+            base_url: config.base_url(),
+            horizon: chrono::Duration::hours(i64::from(config.sop.horizon_hours)),
+            look_back: chrono::Duration::hours(i64::from(config.sop.look_back_hours)),
+            every: std::time::Duration::from_secs(15),
+        };
+        tasks.push(tokio::spawn(planner.run(stop.clone())));
+        runtimes.push(ConnectorRuntime::spawn(store.clone(), connector, clock.clone(), decider, runtime_config.clone(), stop.clone()));
+    }
+
+    let (changes, _) = tokio::sync::broadcast::channel(64);
+    let state = AppState { store: store.clone(), clock: clock.clone(), changes, base_url: config.base_url(), secure_cookies: config.http.secure_cookies };
+    let router = qunzhu_server::router(state).merge(crate::links::routes(store.clone(), clock.clone()));
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
         let _ = http_stop.changed().await;
     });
     let server = tokio::spawn(async move { server.await });
@@ -123,8 +136,19 @@ async fn run(
     for runtime in runtimes {
         runtime.join().await;
     }
+    for task in tasks {
+        let _ = task.await;
+    }
     server.await.context("the HTTP server task failed")?.context("the HTTP server failed")?;
     Ok(())
+}
+
+/// The rules in force before any rule document exists: none.
+fn empty_rules() -> anyhow::Result<qunzhu_moderation::RuleSet> {
+    qunzhu_moderation::check("", "(no rules)").map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the empty rule set is invalid: {}", lines.join("; "))
+    })
 }
 
 fn connectors(config: &Config, workspace: &Workspace, clock: Arc<dyn Clock>) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
@@ -146,31 +170,25 @@ fn connectors(config: &Config, workspace: &Workspace, clock: Arc<dyn Clock>) -> 
     Ok(connectors)
 }
 
-fn deciders(config: &Config) -> Box<dyn Decider> {
+/// The decisions the bot makes for one connector: guardianship, check-ins, and the plain
+/// greeting when configured.
+async fn deciders(
+    config: &Config,
+    store: &dyn Store,
+    workspace: &Workspace,
+    connector: &dyn Connector,
+    rules: &RulesHandle,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Box<dyn Decider>> {
     let mut chain = Chain::default();
+    let platform = connector.platform();
+    let guard = Guard::load(store, workspace.id, platform, connector.capabilities().clone(), rules.clone(), now).await?;
+    chain.0.push(Box::new(guard));
+    chain.0.push(Box::new(Checkins::load(store, workspace.id, platform, config.zone(), now).await?));
     if !config.sandbox.greeting.is_empty() {
         chain.0.push(Box::new(GreetEachJoin { template: config.sandbox.greeting.clone() }));
     }
-    Box::new(chain)
-}
-
-/// The routes served until the console crate is wired in: health only.
-pub fn http_router(store: Arc<dyn Store>) -> axum::Router {
-    use axum::routing::get;
-    axum::Router::new().route(
-        "/healthz",
-        get(move || {
-            let store = store.clone();
-            async move {
-                let database = store.backend();
-                let (status, text) = match store.ping().await {
-                    Ok(()) => (axum::http::StatusCode::OK, "ok"),
-                    Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-                };
-                (status, axum::Json(serde_json::json!({"status": text, "version": env!("CARGO_PKG_VERSION"), "database": database})))
-            }
-        }),
-    )
+    Ok(Box::new(chain))
 }
 
 /// `qunzhu status`: log and outbox counts.

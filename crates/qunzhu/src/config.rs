@@ -18,6 +18,8 @@ pub struct Config {
     pub workspace: WorkspaceConfig,
     pub http: HttpConfig,
     pub dispatch: DispatchSection,
+    pub rules: RulesSection,
+    pub sop: SopSection,
     pub sandbox: SandboxSection,
 }
 
@@ -29,6 +31,8 @@ impl Default for Config {
             workspace: WorkspaceConfig::default(),
             http: HttpConfig::default(),
             dispatch: DispatchSection::default(),
+            rules: RulesSection::default(),
+            sop: SopSection::default(),
             sandbox: SandboxSection::default(),
         }
     }
@@ -77,6 +81,30 @@ pub struct DispatchSection {
 impl Default for DispatchSection {
     fn default() -> Self {
         DispatchSection { max_attempts: 8, backoff_base_ms: 1000, backoff_max_ms: 300_000, lease_seconds: 60 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesSection {
+    /// A rule file (TOML) applied on every change, after validation; empty: rules are edited in
+    /// the console only.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SopSection {
+    /// Occurrences are written to the outbox this many hours ahead.
+    pub horizon_hours: u32,
+    /// After downtime, occurrences this far back are looked at again (late within their grace,
+    /// else skipped with the reason).
+    pub look_back_hours: u32,
+}
+
+impl Default for SopSection {
+    fn default() -> Self {
+        SopSection { horizon_hours: 48, look_back_hours: 24 }
     }
 }
 

@@ -3,6 +3,8 @@
 mod app;
 mod bench;
 mod config;
+mod demo;
+mod links;
 mod open;
 
 use std::path::PathBuf;
