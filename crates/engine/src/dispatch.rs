@@ -97,12 +97,16 @@ impl Dispatcher {
     /// in order.
     pub async fn run_once(&self) -> qunzhu_storage::Result<Round> {
         let now = self.clock.now();
+        let budget = self.limiter.lock().await.account_budget(now);
+        if budget == 0 {
+            return Ok(Round::default());
+        }
         let claimed = self
             .store
             .claim_actions(Claim {
                 platform: self.connector.platform(),
                 now,
-                limit: self.config.batch,
+                limit: self.config.batch.min(budget),
                 owner: &self.config.owner,
                 lease_until: now + self.config.lease,
             })

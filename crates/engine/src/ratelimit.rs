@@ -71,6 +71,21 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// How many sends the account could make right now (the dispatcher claims no more than
+    /// this, so a throttled account does not churn through claims it must defer).
+    pub fn account_budget(&mut self, now: DateTime<Utc>) -> usize {
+        let global = self.global;
+        let account = self.account.get_or_insert_with(|| Bucket::full(global, now));
+        account.refill(global, now);
+        if account.paused_until.is_some_and(|until| until > now) {
+            return 0;
+        }
+        if global.per_second.is_infinite() {
+            return usize::MAX;
+        }
+        account.tokens.max(0.0).floor() as usize
+    }
+
     /// The platform said "slow down": hold every send of this account until `until`.
     pub fn pause(&mut self, until: DateTime<Utc>) {
         let now = until;
@@ -107,6 +122,7 @@ mod tests {
         assert_eq!(limiter.try_acquire("b", at(0)), Ok(()));
         assert!(limiter.try_acquire("c", at(0)).is_err());
         limiter.pause(at(30));
+        assert_eq!(limiter.account_budget(at(10)), 0);
         assert_eq!(limiter.try_acquire("c", at(10)), Err(at(30)));
         assert_eq!(limiter.try_acquire("c", at(30)), Ok(()));
     }

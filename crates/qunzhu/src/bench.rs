@@ -26,6 +26,23 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Messages per second through the full moderation decision (10,000 keywords, 100 rules).
+    Moderation {
+        #[arg(long, default_value_t = 200_000)]
+        messages: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 10,000 groups × 5 steps a day: planning, then dispatching a simultaneous 08:00 post to
+    /// every group through the sandbox platform within its rate limits.
+    Scheduler {
+        #[arg(long, default_value_t = 10_000)]
+        groups: usize,
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -37,6 +54,23 @@ pub enum Backend {
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Ingest { events, backend, database_url, batch, json } => ingest(events, backend, database_url, batch, json).await,
+        BenchCommand::Moderation { messages, json } => {
+            let report = qunzhu_moderation::bench(messages);
+            let figures = serde_json::json!({
+                "messages": report.messages,
+                "keywords": report.keywords,
+                "rules": report.rules,
+                "decisions": report.decisions,
+                "msgs_per_sec": report.msgs_per_sec.round(),
+                "p50_ns": report.p50_ns,
+                "p99_ns": report.p99_ns,
+                "max_ns": report.max_ns,
+                "peak_rss_bytes": peak_rss_bytes(),
+            });
+            print_figures("moderation bench (one core)", &figures, json);
+            Ok(())
+        }
+        BenchCommand::Scheduler { groups, steps, json } => crate::bench_scheduler::run(groups, steps, json).await,
     }
 }
 
@@ -143,4 +177,18 @@ pub fn peak_rss_bytes() -> u64 {
             })
         })
         .unwrap_or(0)
+}
+
+/// Prints a flat JSON object as one line (`--json`) or as aligned `key: value` lines.
+pub fn print_figures(title: &str, figures: &serde_json::Value, json: bool) {
+    if json {
+        println!("{figures}");
+        return;
+    }
+    println!("{title}");
+    if let Some(object) = figures.as_object() {
+        for (key, value) in object {
+            println!("  {key:<24} {value}");
+        }
+    }
 }

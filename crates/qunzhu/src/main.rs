@@ -2,10 +2,12 @@
 
 mod app;
 mod bench;
+mod bench_scheduler;
 mod config;
 mod demo;
 mod links;
 mod open;
+mod tools;
 
 use std::path::PathBuf;
 
@@ -66,6 +68,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Moderation rule files.
+    Rules {
+        #[command(subcommand)]
+        command: tools::RulesCommand,
+    },
+    /// SOP plans: templates and calendar previews.
+    Sop {
+        #[command(subcommand)]
+        command: tools::SopCommand,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -119,6 +131,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Status { config, json } => app::status(load(config.as_deref())?, json).await,
         Command::Actions { config, status, limit, json } => app::actions(load(config.as_deref())?, status, limit, json).await,
+        Command::Rules { command } => tools::rules(command),
+        Command::Sop { command } => tools::sop(command, load).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }
