@@ -18,7 +18,10 @@ pub struct Rate {
 }
 
 impl Rate {
-    pub const UNLIMITED: Rate = Rate { per_second: f64::INFINITY, burst: u32::MAX };
+    pub const UNLIMITED: Rate = Rate {
+        per_second: f64::INFINITY,
+        burst: u32::MAX,
+    };
 }
 
 /// What a platform lets the bot do; the engine asks these instead of the platform's name.

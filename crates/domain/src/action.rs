@@ -25,20 +25,57 @@ pub enum ActionKind {
         mentions: Vec<String>,
         reply_to: Option<String>,
     },
-    Kick { member: String, reason: String },
-    Ban { member: String, reason: String },
-    Unban { member: String, reason: String },
-    Mute { member: String, until: Option<DateTime<Utc>>, reason: String },
-    Unmute { member: String },
-    Redact { message_id: String, reason: String },
-    Invite { member: String },
-    DecideJoinRequest { member: String, approve: bool, reason: String },
-    SetPowerLevel { member: String, level: i64 },
-    SetGroupName { name: String },
-    SetTopic { topic: String },
-    Pin { message_id: String },
+    Kick {
+        member: String,
+        reason: String,
+    },
+    Ban {
+        member: String,
+        reason: String,
+    },
+    Unban {
+        member: String,
+        reason: String,
+    },
+    Mute {
+        member: String,
+        until: Option<DateTime<Utc>>,
+        reason: String,
+    },
+    Unmute {
+        member: String,
+    },
+    Redact {
+        message_id: String,
+        reason: String,
+    },
+    Invite {
+        member: String,
+    },
+    DecideJoinRequest {
+        member: String,
+        approve: bool,
+        reason: String,
+    },
+    SetPowerLevel {
+        member: String,
+        level: i64,
+    },
+    SetGroupName {
+        name: String,
+    },
+    SetTopic {
+        topic: String,
+    },
+    Pin {
+        message_id: String,
+    },
     /// Points or a coupon for a member; the rewards ledger consumes it, not a platform.
-    GrantReward { member: String, points: i64, reason: String },
+    GrantReward {
+        member: String,
+        points: i64,
+        reason: String,
+    },
 }
 
 impl ActionKind {

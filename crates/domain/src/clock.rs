@@ -27,22 +27,33 @@ pub struct FakeClock {
 
 impl FakeClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        FakeClock { now: Arc::new(Mutex::new(start)) }
+        FakeClock {
+            now: Arc::new(Mutex::new(start)),
+        }
     }
 
     pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now += by;
     }
 
     pub fn set(&self, to: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = to;
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = to;
     }
 }
 
 impl Clock for FakeClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -52,7 +63,9 @@ mod tests {
 
     #[test]
     fn fake_clock_moves_only_when_told_and_clones_share_time() {
-        let start = DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00")
+            .unwrap()
+            .to_utc();
         let clock = FakeClock::new(start);
         let other = clock.clone();
         assert_eq!(clock.now(), start);

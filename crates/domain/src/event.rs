@@ -58,12 +58,29 @@ pub enum MessageKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    MemberJoined { member: String, display_name: Option<String>, via: JoinVia },
+    MemberJoined {
+        member: String,
+        display_name: Option<String>,
+        via: JoinVia,
+    },
     /// A member found already present (the bot just arrived): membership without a join.
-    MemberPresent { member: String, display_name: Option<String> },
-    MemberLeft { member: String, how: LeaveHow, by: Option<String> },
-    MemberInvited { member: String, by: String },
-    MemberUnbanned { member: String, by: String },
+    MemberPresent {
+        member: String,
+        display_name: Option<String>,
+    },
+    MemberLeft {
+        member: String,
+        how: LeaveHow,
+        by: Option<String>,
+    },
+    MemberInvited {
+        member: String,
+        by: String,
+    },
+    MemberUnbanned {
+        member: String,
+        by: String,
+    },
     MessagePosted {
         member: String,
         message_id: String,
@@ -75,12 +92,33 @@ pub enum EventKind {
         /// The sender is a bot (qunzhu itself or another): rules never answer bots.
         from_bot: bool,
     },
-    DisplayNameChanged { member: String, old: Option<String>, new: String },
-    JoinRequested { member: String, display_name: Option<String>, reason: Option<String> },
-    JoinRequestDenied { member: String, by: String },
-    Reaction { member: String, target: String, reaction: String },
-    MessageRedacted { target: String, by: String },
-    GroupRenamed { name: String, by: Option<String> },
+    DisplayNameChanged {
+        member: String,
+        old: Option<String>,
+        new: String,
+    },
+    JoinRequested {
+        member: String,
+        display_name: Option<String>,
+        reason: Option<String>,
+    },
+    JoinRequestDenied {
+        member: String,
+        by: String,
+    },
+    Reaction {
+        member: String,
+        target: String,
+        reaction: String,
+    },
+    MessageRedacted {
+        target: String,
+        by: String,
+    },
+    GroupRenamed {
+        name: String,
+        by: Option<String>,
+    },
 }
 
 impl EventKind {

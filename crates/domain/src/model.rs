@@ -91,7 +91,11 @@ impl MemberRole {
     pub fn exempt_by_default(self) -> bool {
         matches!(
             self,
-            MemberRole::Owner | MemberRole::Admin | MemberRole::Service | MemberRole::Kol | MemberRole::Helper
+            MemberRole::Owner
+                | MemberRole::Admin
+                | MemberRole::Service
+                | MemberRole::Kol
+                | MemberRole::Helper
         )
     }
 }

@@ -62,7 +62,9 @@ impl DerivedState {
     /// Applies one (new, never seen before) event; `day` is its local day.
     pub fn apply(&mut self, event: &Event, day: NaiveDate) {
         let chat: ChatKey = (event.workspace, event.platform, event.chat.clone());
-        let Some(member) = event.kind.member() else { return };
+        let Some(member) = event.kind.member() else {
+            return;
+        };
         let member_key: MemberKey = (chat.0, chat.1, chat.2.clone(), member.to_string());
         match &event.kind {
             EventKind::MemberJoined { display_name, .. } => {
@@ -95,7 +97,10 @@ impl DerivedState {
             EventKind::MessagePosted { .. } => {
                 let row = self.memberships.entry(member_key.clone()).or_default();
                 row.messages += 1;
-                row.last_spoke_at = Some(row.last_spoke_at.map_or(event.at, |last| last.max(event.at)));
+                row.last_spoke_at = Some(
+                    row.last_spoke_at
+                        .map_or(event.at, |last| last.max(event.at)),
+                );
                 let member_day = self.member_days.entry((member_key, day)).or_default();
                 member_day.messages += 1;
                 let first_today = member_day.messages == 1;
@@ -157,27 +162,55 @@ mod tests {
     fn counts_joins_leaves_messages_and_distinct_speakers_per_day() {
         let day = NaiveDate::from_ymd_opt(2026, 9, 21).unwrap();
         let mut state = DerivedState::default();
-        let joined = EventKind::MemberJoined { member: "a".into(), display_name: Some("A".into()), via: JoinVia::Direct };
+        let joined = EventKind::MemberJoined {
+            member: "a".into(),
+            display_name: Some("A".into()),
+            via: JoinVia::Direct,
+        };
         state.apply(&event("1", 0, joined), day);
         state.apply(&event("2", 1, message("a")), day);
         state.apply(&event("3", 2, message("a")), day);
         state.apply(&event("4", 3, message("b")), day);
-        let left = EventKind::MemberLeft { member: "b".into(), how: LeaveHow::Kicked, by: Some("a".into()) };
+        let left = EventKind::MemberLeft {
+            member: "b".into(),
+            how: LeaveHow::Kicked,
+            by: Some("a".into()),
+        };
         state.apply(&event("5", 4, left), day);
 
         let chat: ChatKey = (WorkspaceId(1), Platform::Sandbox, "g1".into());
         let totals = state.group_days[&(chat.clone(), day)];
-        assert_eq!(totals, GroupDay { joins: 1, leaves: 1, messages: 3, speakers: 2 });
-        assert_eq!(state.present_members(&chat), BTreeSet::from(["a".to_string()]));
-        let alice = &state.memberships[&(WorkspaceId(1), Platform::Sandbox, "g1".into(), "a".into())];
+        assert_eq!(
+            totals,
+            GroupDay {
+                joins: 1,
+                leaves: 1,
+                messages: 3,
+                speakers: 2
+            }
+        );
+        assert_eq!(
+            state.present_members(&chat),
+            BTreeSet::from(["a".to_string()])
+        );
+        let alice =
+            &state.memberships[&(WorkspaceId(1), Platform::Sandbox, "g1".into(), "a".into())];
         assert_eq!(alice.messages, 2);
         assert_eq!(alice.display_name.as_deref(), Some("A"));
     }
 
     #[test]
     fn local_day_follows_the_operator_time_zone() {
-        let late_utc = DateTime::parse_from_rfc3339("2026-11-24T17:30:00Z").unwrap().to_utc();
-        assert_eq!(local_day(late_utc, chrono_tz::Asia::Shanghai), NaiveDate::from_ymd_opt(2026, 11, 25).unwrap());
-        assert_eq!(local_day(late_utc, chrono_tz::UTC), NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
+        let late_utc = DateTime::parse_from_rfc3339("2026-11-24T17:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            local_day(late_utc, chrono_tz::Asia::Shanghai),
+            NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+        );
+        assert_eq!(
+            local_day(late_utc, chrono_tz::UTC),
+            NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+        );
     }
 }

@@ -24,13 +24,27 @@ pub struct Checkins {
 
 impl Checkins {
     pub fn new(workspace: WorkspaceId, platform: Platform, zone: Tz) -> Self {
-        Checkins { workspace, platform, zone, books: HashMap::new() }
+        Checkins {
+            workspace,
+            platform,
+            zone,
+            books: HashMap::new(),
+        }
     }
 
     /// Rebuilds streaks from the recent log (what it decides during the replay is dropped).
-    pub async fn load(store: &dyn Store, workspace: WorkspaceId, platform: Platform, zone: Tz, now: DateTime<Utc>) -> qunzhu_storage::Result<Self> {
+    pub async fn load(
+        store: &dyn Store,
+        workspace: WorkspaceId,
+        platform: Platform,
+        zone: Tz,
+        now: DateTime<Utc>,
+    ) -> qunzhu_storage::Result<Self> {
         let mut checkins = Checkins::new(workspace, platform, zone);
-        for stored in store.events_since(workspace, now - Duration::days(WARM_UP_DAYS), 10_000_000).await? {
+        for stored in store
+            .events_since(workspace, now - Duration::days(WARM_UP_DAYS), 10_000_000)
+            .await?
+        {
             checkins.decide(&stored.event, stored.event.at);
         }
         Ok(checkins)
@@ -51,9 +65,23 @@ impl Decider for Checkins {
         if event.workspace != self.workspace || event.platform != self.platform {
             return Vec::new();
         }
-        let EventKind::MessagePosted { member, text, from_bot: false, .. } = &event.kind else { return Vec::new() };
-        let checkin = CheckinEvent::Message { member: member.clone(), text: text.clone(), at: event.at };
-        let Some(reward) = self.book(&event.chat).apply(&checkin) else { return Vec::new() };
+        let EventKind::MessagePosted {
+            member,
+            text,
+            from_bot: false,
+            ..
+        } = &event.kind
+        else {
+            return Vec::new();
+        };
+        let checkin = CheckinEvent::Message {
+            member: member.clone(),
+            text: text.clone(),
+            at: event.at,
+        };
+        let Some(reward) = self.book(&event.chat).apply(&checkin) else {
+            return Vec::new();
+        };
         let action = |key: String, kind: ActionKind| NewAction {
             workspace: event.workspace,
             platform: event.platform,
@@ -67,15 +95,27 @@ impl Decider for Checkins {
             origin: "checkin".into(),
             cause: Some(event.key.clone()),
         };
-        let confirmation = format!("✅ 打卡成功！已连续 {} 天，累计 {} 天，+{} 积分", reward.streak, reward.total, reward.points);
+        let confirmation = format!(
+            "✅ 打卡成功！已连续 {} 天，累计 {} 天，+{} 积分",
+            reward.streak, reward.total, reward.points
+        );
         vec![
             action(
                 reward.key.clone(),
-                ActionKind::GrantReward { member: member.clone(), points: reward.points, reason: format!("check-in {}", reward.day) },
+                ActionKind::GrantReward {
+                    member: member.clone(),
+                    points: reward.points,
+                    reason: format!("check-in {}", reward.day),
+                },
             ),
             action(
                 format!("{}:reply", reward.key),
-                ActionKind::SendMessage { text: confirmation, html: None, mentions: vec![member.clone()], reply_to: None },
+                ActionKind::SendMessage {
+                    text: confirmation,
+                    html: None,
+                    mentions: vec![member.clone()],
+                    reply_to: None,
+                },
             ),
         ]
     }
@@ -108,17 +148,28 @@ mod tests {
 
     #[test]
     fn one_checkin_per_local_day_with_points_and_a_confirmation() {
-        let mut checkins = Checkins::new(WorkspaceId(1), Platform::Sandbox, chrono_tz::Asia::Shanghai);
+        let mut checkins =
+            Checkins::new(WorkspaceId(1), Platform::Sandbox, chrono_tz::Asia::Shanghai);
         let first = message("1", "2026-11-24T07:00:00+08:00", "打卡 第一天");
         let actions = checkins.decide(&first, first.at);
         assert_eq!(actions.len(), 2);
-        assert!(matches!(actions[0].kind, ActionKind::GrantReward { points: 10, .. }));
+        assert!(matches!(
+            actions[0].kind,
+            ActionKind::GrantReward { points: 10, .. }
+        ));
         let again = message("2", "2026-11-24T23:59:00+08:00", "打卡");
-        assert!(checkins.decide(&again, again.at).is_empty(), "once per local day");
+        assert!(
+            checkins.decide(&again, again.at).is_empty(),
+            "once per local day"
+        );
         let next = message("3", "2026-11-25T00:01:00+08:00", "签到");
         let actions = checkins.decide(&next, next.at);
-        let ActionKind::SendMessage { text, .. } = &actions[1].kind else { panic!("confirmation") };
+        let ActionKind::SendMessage { text, .. } = &actions[1].kind else {
+            panic!("confirmation")
+        };
         assert!(text.contains("已连续 2 天"), "{text}");
-        assert!(checkins.decide(&message("4", "2026-11-25T09:00:00+08:00", "你好"), next.at).is_empty());
+        assert!(checkins
+            .decide(&message("4", "2026-11-25T09:00:00+08:00", "你好"), next.at)
+            .is_empty());
     }
 }

@@ -29,15 +29,24 @@ pub struct Chain(pub Vec<Box<dyn Decider>>);
 
 impl Decider for Chain {
     fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
-        self.0.iter_mut().flat_map(|decider| decider.decide(event, now)).collect()
+        self.0
+            .iter_mut()
+            .flat_map(|decider| decider.decide(event, now))
+            .collect()
     }
 
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<NewAction> {
-        self.0.iter_mut().flat_map(|decider| decider.tick(now)).collect()
+        self.0
+            .iter_mut()
+            .flat_map(|decider| decider.tick(now))
+            .collect()
     }
 
     fn take_audit(&mut self) -> Vec<NewAuditEntry> {
-        self.0.iter_mut().flat_map(|decider| decider.take_audit()).collect()
+        self.0
+            .iter_mut()
+            .flat_map(|decider| decider.take_audit())
+            .collect()
     }
 }
 
@@ -58,7 +67,14 @@ pub struct GreetEachJoin {
 
 impl Decider for GreetEachJoin {
     fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
-        let EventKind::MemberJoined { member, display_name, .. } = &event.kind else { return Vec::new() };
+        let EventKind::MemberJoined {
+            member,
+            display_name,
+            ..
+        } = &event.kind
+        else {
+            return Vec::new();
+        };
         let name = display_name.as_deref().unwrap_or(member);
         vec![NewAction {
             workspace: event.workspace,

@@ -82,10 +82,22 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(store: Arc<dyn Store>, connector: Arc<dyn Connector>, clock: Arc<dyn Clock>, config: DispatchConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        connector: Arc<dyn Connector>,
+        clock: Arc<dyn Clock>,
+        config: DispatchConfig,
+    ) -> Self {
         let caps = connector.capabilities();
         let limiter = RateLimiter::new(caps.per_group_rate, caps.global_rate);
-        Dispatcher { store, connector, clock, config, limiter: Mutex::new(limiter), wake: Arc::new(Notify::new()) }
+        Dispatcher {
+            store,
+            connector,
+            clock,
+            config,
+            limiter: Mutex::new(limiter),
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// Notifying this handle makes the dispatcher look at the outbox at once (new actions).
@@ -111,7 +123,10 @@ impl Dispatcher {
                 lease_until: now + self.config.lease,
             })
             .await?;
-        let mut round = Round { claimed: claimed.len(), ..Round::default() };
+        let mut round = Round {
+            claimed: claimed.len(),
+            ..Round::default()
+        };
         let mut by_chat: BTreeMap<String, Vec<ActionRecord>> = BTreeMap::new();
         for action in claimed {
             by_chat.entry(action.chat.clone()).or_default().push(action);
@@ -131,7 +146,9 @@ impl Dispatcher {
         for action in actions {
             let now = self.clock.now();
             if let Some(until) = hold_until {
-                self.store.finish_action(action.id, ActionOutcome::Defer { at: until }, now).await?;
+                self.store
+                    .finish_action(action.id, ActionOutcome::Defer { at: until }, now)
+                    .await?;
                 round.deferred += 1;
                 continue;
             }
@@ -155,7 +172,9 @@ impl Dispatcher {
                     round.skipped += 1;
                 }
             }
-            self.store.finish_action(action.id, outcome, self.clock.now()).await?;
+            self.store
+                .finish_action(action.id, outcome, self.clock.now())
+                .await?;
         }
         Ok(round)
     }
@@ -164,13 +183,20 @@ impl Dispatcher {
         if let Some(expired) = action.expires_at.filter(|expires_at| *expires_at < now) {
             let late = now - action.not_before;
             return ActionOutcome::Skip {
-                reason: format!("expired at {expired} ({} min after it was due)", late.num_minutes()),
+                reason: format!(
+                    "expired at {expired} ({} min after it was due)",
+                    late.num_minutes()
+                ),
             };
         }
         let caps = self.connector.capabilities();
         if !caps.supports(&action.kind) {
             return ActionOutcome::Dead {
-                error: format!("{} cannot {} (capability missing)", self.connector.platform(), action.kind.name()),
+                error: format!(
+                    "{} cannot {} (capability missing)",
+                    self.connector.platform(),
+                    action.kind.name()
+                ),
             };
         }
         if let Err(ready) = self.limiter.lock().await.try_acquire(&action.chat, now) {
@@ -179,18 +205,30 @@ impl Dispatcher {
         match self.connector.execute(action).await {
             Ok(receipt) => ActionOutcome::Done { receipt },
             Err(ConnectorError::RateLimited { retry_after }) => {
-                let until = self.clock.now() + Duration::from_std(retry_after).unwrap_or(Duration::seconds(1));
+                let until = self.clock.now()
+                    + Duration::from_std(retry_after).unwrap_or(Duration::seconds(1));
                 self.limiter.lock().await.pause(until);
-                tracing::info!(action = action.id, ?retry_after, "platform rate limit; deferring");
+                tracing::info!(
+                    action = action.id,
+                    ?retry_after,
+                    "platform rate limit; deferring"
+                );
                 ActionOutcome::Defer { at: until }
             }
-            Err(ConnectorError::Permanent(error)) | Err(ConnectorError::Auth(error)) => ActionOutcome::Dead { error },
+            Err(ConnectorError::Permanent(error)) | Err(ConnectorError::Auth(error)) => {
+                ActionOutcome::Dead { error }
+            }
             Err(ConnectorError::Transient(error)) => {
                 let attempts = action.attempts + 1;
                 if attempts >= self.config.max_attempts {
-                    ActionOutcome::Dead { error: format!("gave up after {attempts} attempts: {error}") }
+                    ActionOutcome::Dead {
+                        error: format!("gave up after {attempts} attempts: {error}"),
+                    }
                 } else {
-                    ActionOutcome::Retry { at: self.clock.now() + self.backoff(attempts), error }
+                    ActionOutcome::Retry {
+                        at: self.clock.now() + self.backoff(attempts),
+                        error,
+                    }
                 }
             }
         }
@@ -201,7 +239,11 @@ impl Dispatcher {
         let factor = 2_i32.saturating_pow(attempts.saturating_sub(1).min(20));
         let base = (self.config.backoff_base * factor).min(self.config.backoff_max);
         let jitter_ms = (base.num_milliseconds() / 5).max(0);
-        let jitter = if jitter_ms > 0 { rand::random::<u64>() % jitter_ms as u64 } else { 0 };
+        let jitter = if jitter_ms > 0 {
+            rand::random::<u64>() % jitter_ms as u64
+        } else {
+            0
+        };
         base + Duration::milliseconds(jitter as i64)
     }
 

@@ -6,7 +6,9 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::Capabilities;
-use qunzhu_domain::{Event, EventKind, GroupType, MemberRole, MemberTier, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    Event, EventKind, GroupType, MemberRole, MemberTier, NewAction, Platform, WorkspaceId,
+};
 use qunzhu_moderation::{fit_to_platform, Decision, GroupFacts, Guardian, MemberFacts, RuleSet};
 use qunzhu_storage::{MemberQuery, NewAuditEntry, Store};
 
@@ -22,15 +24,24 @@ impl RulesHandle {
     }
 
     pub fn replace(&self, rules: RuleSet) {
-        let mut slot = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *slot = (slot.0 + 1, Arc::new(rules));
     }
 
     fn current(&self) -> (u64, Arc<RuleSet>) {
-        let slot = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         (slot.0, slot.1.clone())
     }
 }
+
+/// When a member joined a group and under which name, as far as the log tells.
+type Seen = (Option<DateTime<Utc>>, Option<String>);
 
 /// The guardian of one connector's groups in one workspace.
 pub struct Guard {
@@ -44,7 +55,7 @@ pub struct Guard {
     /// Role and tier by member, as the operator set them.
     people: HashMap<String, (MemberRole, MemberTier)>,
     /// Per group and member: when they joined and under which name.
-    roster: HashMap<(String, String), (Option<DateTime<Utc>>, Option<String>)>,
+    roster: HashMap<(String, String), Seen>,
     audit: Vec<NewAuditEntry>,
     /// Keys of joins and renames that arrived as history: timers they started (a welcome
     /// batch, a nudge, a nickname reminder) must not fire weeks late.
@@ -81,17 +92,30 @@ impl Guard {
         };
         for summary in store.groups(workspace).await? {
             if summary.group.platform == platform {
-                guard.groups.insert(summary.group.chat.clone(), GroupFacts::from(&summary.group));
+                guard
+                    .groups
+                    .insert(summary.group.chat.clone(), GroupFacts::from(&summary.group));
             }
         }
-        let everyone = MemberQuery { limit: Some(1_000_000), ..MemberQuery::default() };
+        let everyone = MemberQuery {
+            limit: Some(1_000_000),
+            ..MemberQuery::default()
+        };
         for summary in store.members(workspace, &everyone).await? {
             if summary.member.platform == platform {
-                guard.people.insert(summary.member.user.clone(), (summary.member.role, summary.member.tier));
+                guard.people.insert(
+                    summary.member.user.clone(),
+                    (summary.member.role, summary.member.tier),
+                );
             }
         }
-        let recent = store.events_since(workspace, now - Duration::days(WARM_UP), 1_000_000).await?;
-        for stored in recent.iter().filter(|stored| stored.event.platform == platform) {
+        let recent = store
+            .events_since(workspace, now - Duration::days(WARM_UP), 1_000_000)
+            .await?;
+        for stored in recent
+            .iter()
+            .filter(|stored| stored.event.platform == platform)
+        {
             guard.decide(&stored.event, now);
         }
         guard.audit.clear();
@@ -99,16 +123,37 @@ impl Guard {
     }
 
     fn facts(&self, chat: &str, member: &str) -> MemberFacts {
-        let (role, tier) = self.people.get(member).copied().unwrap_or((MemberRole::Member, MemberTier::Regular));
-        let (joined_at, display_name) = self.roster.get(&(chat.to_string(), member.to_string())).cloned().unwrap_or_default();
-        MemberFacts { role, tier, joined_at, display_name }
+        let (role, tier) = self
+            .people
+            .get(member)
+            .copied()
+            .unwrap_or((MemberRole::Member, MemberTier::Regular));
+        let (joined_at, display_name) = self
+            .roster
+            .get(&(chat.to_string(), member.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        MemberFacts {
+            role,
+            tier,
+            joined_at,
+            display_name,
+        }
     }
 
     /// Keeps the roster current with what the event says.
     fn observe(&mut self, event: &Event) {
         let chat = event.chat.clone();
         match &event.kind {
-            EventKind::MemberJoined { member, display_name, .. } | EventKind::MemberPresent { member, display_name } => {
+            EventKind::MemberJoined {
+                member,
+                display_name,
+                ..
+            }
+            | EventKind::MemberPresent {
+                member,
+                display_name,
+            } => {
                 let entry = self.roster.entry((chat, member.clone())).or_default();
                 if matches!(event.kind, EventKind::MemberJoined { .. }) || entry.0.is_none() {
                     entry.0 = Some(event.at);
@@ -120,10 +165,12 @@ impl Guard {
             EventKind::DisplayNameChanged { member, new, .. } => {
                 self.roster.entry((chat, member.clone())).or_default().1 = Some(new.clone());
             }
-            EventKind::JoinRequested { member, display_name, .. } => {
-                if display_name.is_some() {
-                    self.roster.entry((chat, member.clone())).or_default().1.clone_from(display_name);
-                }
+            EventKind::JoinRequested {
+                member,
+                display_name: Some(name),
+                ..
+            } => {
+                self.roster.entry((chat, member.clone())).or_default().1 = Some(name.clone());
             }
             EventKind::GroupRenamed { name, .. } => {
                 if let Some(group) = self.groups.get_mut(&event.chat) {
@@ -146,7 +193,12 @@ impl Guard {
     fn settle(&mut self, decisions: Vec<Decision>, now: DateTime<Utc>) -> Vec<NewAction> {
         let mut actions = Vec::new();
         for decision in fit_to_platform(decisions, &self.capabilities) {
-            if decision.audit.event_key.as_ref().is_some_and(|key| self.history.contains(key)) {
+            if decision
+                .audit
+                .event_key
+                .as_ref()
+                .is_some_and(|key| self.history.contains(key))
+            {
                 continue;
             }
             let mut detail = serde_json::to_value(&decision.audit).unwrap_or_default();
@@ -162,7 +214,11 @@ impl Guard {
                 at: now,
                 actor: "bot".into(),
                 action: format!("guard.{}", decision.audit.rule),
-                subject: decision.audit.member.clone().unwrap_or_else(|| decision.audit.chat.clone()),
+                subject: decision
+                    .audit
+                    .member
+                    .clone()
+                    .unwrap_or_else(|| decision.audit.chat.clone()),
                 detail,
             });
             if let Some(mut action) = decision.action {
@@ -182,14 +238,22 @@ impl Decider for Guard {
         self.refresh_rules();
         self.observe(event);
         if event.at < now - crate::ingest::stale_after()
-            && matches!(event.kind, EventKind::MemberJoined { .. } | EventKind::DisplayNameChanged { .. } | EventKind::JoinRequested { .. })
+            && matches!(
+                event.kind,
+                EventKind::MemberJoined { .. }
+                    | EventKind::DisplayNameChanged { .. }
+                    | EventKind::JoinRequested { .. }
+            )
         {
             self.history.insert(event.key.clone());
         }
         let group = self
             .groups
             .entry(event.chat.clone())
-            .or_insert_with(|| GroupFacts { name: event.chat.clone(), group_type: GroupType::Traffic })
+            .or_insert_with(|| GroupFacts {
+                name: event.chat.clone(),
+                group_type: GroupType::Traffic,
+            })
             .clone();
         let who = match event.kind.member() {
             Some(member) => self.facts(&event.chat, member),

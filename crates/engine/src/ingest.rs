@@ -37,7 +37,14 @@ impl Ingestor {
         connector_id: impl Into<String>,
         decider: Arc<Mutex<Box<dyn Decider>>>,
     ) -> Self {
-        Ingestor { store, clock, zone, connector_id: connector_id.into(), decider, stale_after: stale_after() }
+        Ingestor {
+            store,
+            clock,
+            zone,
+            connector_id: connector_id.into(),
+            decider,
+            stale_after: stale_after(),
+        }
     }
 
     /// Appends a batch and stores its cursor atomically; redelivered events are counted no-ops.
@@ -45,9 +52,14 @@ impl Ingestor {
         let events = batch
             .events
             .into_iter()
-            .map(|event| NewEvent { day: local_day(event.at, self.zone), event })
+            .map(|event| NewEvent {
+                day: local_day(event.at, self.zone),
+                event,
+            })
             .collect();
-        let cursor = batch.cursor.map(|cursor| (self.connector_id.clone(), cursor));
+        let cursor = batch
+            .cursor
+            .map(|cursor| (self.connector_id.clone(), cursor));
         let now = self.clock.now();
         let mut decider = self.decider.lock().await;
         let decider: &mut dyn Decider = decider.as_mut();
@@ -62,7 +74,10 @@ impl Ingestor {
             audit.extend(notes);
             actions
         };
-        let report = self.store.ingest(IngestBatch { events, cursor }, &mut decide).await?;
+        let report = self
+            .store
+            .ingest(IngestBatch { events, cursor }, &mut decide)
+            .await?;
         write_audit(&*self.store, audit).await;
         Ok(report)
     }

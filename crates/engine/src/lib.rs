@@ -15,10 +15,10 @@ pub mod ratelimit;
 pub mod rules;
 pub mod runner;
 
+pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use guard::{Guard, RulesHandle};
-pub use checkin::Checkins;
 pub use ingest::Ingestor;
 pub use planner::{PlanRound, Planner};
 pub use rules::RulesWatcher;

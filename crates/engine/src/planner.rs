@@ -44,7 +44,10 @@ pub struct PlanRound {
 impl Planner {
     /// Plans every document once. `versions` remembers which version of each plan was planned,
     /// so an edit cancels the old version's future posts before the new version's are written.
-    pub async fn plan_once(&self, versions: &mut HashMap<String, i64>) -> qunzhu_storage::Result<PlanRound> {
+    pub async fn plan_once(
+        &self,
+        versions: &mut HashMap<String, i64>,
+    ) -> qunzhu_storage::Result<PlanRound> {
         let now = self.clock.now();
         let mut round = PlanRound::default();
         let groups: Vec<GroupFacts> = self
@@ -56,7 +59,11 @@ impl Planner {
             .map(|summary| {
                 // Group creation is not recorded yet: the epoch keeps creation-relative steps
                 // stable (they never fire) instead of shifting with every restart.
-                let mut facts = GroupFacts::from_group(&summary.group, DateTime::UNIX_EPOCH, self.send_autonomously);
+                let mut facts = GroupFacts::from_group(
+                    &summary.group,
+                    DateTime::UNIX_EPOCH,
+                    self.send_autonomously,
+                );
                 facts.member_count = summary.members_present.try_into().unwrap_or(u32::MAX);
                 facts
             })
@@ -76,7 +83,10 @@ impl Planner {
                 for old in 1..document.version {
                     let prefix = format!("sop:{}@v{old}/", plan.id);
                     let reason = format!("plan edited: replaced by version {}", document.version);
-                    round.cancelled += self.store.cancel_actions(self.workspace, &prefix, now - self.look_back, &reason).await?;
+                    round.cancelled += self
+                        .store
+                        .cancel_actions(self.workspace, &prefix, now - self.look_back, &reason)
+                        .await?;
                 }
                 versions.insert(document.name.clone(), document.version);
             }
@@ -90,9 +100,15 @@ impl Planner {
                     tracing::info!(key = %occurrence.key, "platform cannot post by itself; occurrence left to a person");
                     continue;
                 }
-                let mut action = occurrence.to_new_action(self.workspace, self.platform, now, occurrence.scheduled);
+                let mut action = occurrence.to_new_action(
+                    self.workspace,
+                    self.platform,
+                    now,
+                    occurrence.scheduled,
+                );
                 action.key = format!("{}#v{}", occurrence.key, document.version);
-                action.origin = format!("sop:{}@v{}/{}", plan.id, document.version, occurrence.step);
+                action.origin =
+                    format!("sop:{}@v{}/{}", plan.id, document.version, occurrence.step);
                 let (tracked, pairs) = occurrence.tracked_text(&self.base_url);
                 if let ActionKind::SendMessage { text, .. } = &mut action.kind {
                     *text = match &occurrence.attachment {
@@ -122,7 +138,9 @@ impl Planner {
         let mut versions = HashMap::new();
         loop {
             match self.plan_once(&mut versions).await {
-                Ok(round) if round.new_actions > 0 || round.cancelled > 0 => tracing::info!(?round, "SOP planned"),
+                Ok(round) if round.new_actions > 0 || round.cancelled > 0 => {
+                    tracing::info!(?round, "SOP planned")
+                }
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "SOP planning failed"),
             }

@@ -18,11 +18,19 @@ struct Bucket {
 
 impl Bucket {
     fn full(rate: Rate, now: DateTime<Utc>) -> Self {
-        Bucket { tokens: f64::from(rate.burst), updated: now, paused_until: None }
+        Bucket {
+            tokens: f64::from(rate.burst),
+            updated: now,
+            paused_until: None,
+        }
     }
 
     fn refill(&mut self, rate: Rate, now: DateTime<Utc>) {
-        let elapsed = (now - self.updated).num_microseconds().unwrap_or(i64::MAX).max(0) as f64 / 1e6;
+        let elapsed = (now - self.updated)
+            .num_microseconds()
+            .unwrap_or(i64::MAX)
+            .max(0) as f64
+            / 1e6;
         self.tokens = (self.tokens + elapsed * rate.per_second).min(f64::from(rate.burst));
         self.updated = now;
     }
@@ -51,18 +59,30 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_group: Rate, global: Rate) -> Self {
-        RateLimiter { per_group, global, groups: HashMap::new(), account: None }
+        RateLimiter {
+            per_group,
+            global,
+            groups: HashMap::new(),
+            account: None,
+        }
     }
 
     /// Takes a token for a send in `chat` if both buckets allow it now; otherwise says when to
     /// try again and takes nothing.
     pub fn try_acquire(&mut self, chat: &str, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
         let (per_group, global) = (self.per_group, self.global);
-        let account = self.account.get_or_insert_with(|| Bucket::full(global, now));
+        let account = self
+            .account
+            .get_or_insert_with(|| Bucket::full(global, now));
         account.refill(global, now);
-        let group = self.groups.entry(chat.to_string()).or_insert_with(|| Bucket::full(per_group, now));
+        let group = self
+            .groups
+            .entry(chat.to_string())
+            .or_insert_with(|| Bucket::full(per_group, now));
         group.refill(per_group, now);
-        let ready = account.ready_at(global, now).max(group.ready_at(per_group, now));
+        let ready = account
+            .ready_at(global, now)
+            .max(group.ready_at(per_group, now));
         if ready > now {
             return Err(ready);
         }
@@ -75,7 +95,9 @@ impl RateLimiter {
     /// this, so a throttled account does not churn through claims it must defer).
     pub fn account_budget(&mut self, now: DateTime<Utc>) -> usize {
         let global = self.global;
-        let account = self.account.get_or_insert_with(|| Bucket::full(global, now));
+        let account = self
+            .account
+            .get_or_insert_with(|| Bucket::full(global, now));
         account.refill(global, now);
         if account.paused_until.is_some_and(|until| until > now) {
             return 0;
@@ -89,8 +111,14 @@ impl RateLimiter {
     /// The platform said "slow down": hold every send of this account until `until`.
     pub fn pause(&mut self, until: DateTime<Utc>) {
         let now = until;
-        let account = self.account.get_or_insert_with(|| Bucket::full(self.global, now));
-        account.paused_until = Some(account.paused_until.map_or(until, |previous| previous.max(until)));
+        let account = self
+            .account
+            .get_or_insert_with(|| Bucket::full(self.global, now));
+        account.paused_until = Some(
+            account
+                .paused_until
+                .map_or(until, |previous| previous.max(until)),
+        );
         account.tokens = account.tokens.min(0.0);
     }
 }
@@ -105,7 +133,13 @@ mod tests {
 
     #[test]
     fn a_burst_then_the_steady_rate() {
-        let mut limiter = RateLimiter::new(Rate { per_second: 1.0, burst: 3 }, Rate::UNLIMITED);
+        let mut limiter = RateLimiter::new(
+            Rate {
+                per_second: 1.0,
+                burst: 3,
+            },
+            Rate::UNLIMITED,
+        );
         for _ in 0..3 {
             assert_eq!(limiter.try_acquire("g", at(0)), Ok(()));
         }
@@ -117,7 +151,13 @@ mod tests {
 
     #[test]
     fn the_global_bucket_spans_groups_and_a_pause_holds_everything() {
-        let mut limiter = RateLimiter::new(Rate::UNLIMITED, Rate { per_second: 2.0, burst: 2 });
+        let mut limiter = RateLimiter::new(
+            Rate::UNLIMITED,
+            Rate {
+                per_second: 2.0,
+                burst: 2,
+            },
+        );
         assert_eq!(limiter.try_acquire("a", at(0)), Ok(()));
         assert_eq!(limiter.try_acquire("b", at(0)), Ok(()));
         assert!(limiter.try_acquire("c", at(0)).is_err());

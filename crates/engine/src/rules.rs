@@ -30,7 +30,11 @@ pub struct RulesWatcher {
 
 impl RulesWatcher {
     /// Applies the active rule document if it changed since `applied`.
-    pub async fn sync(&self, applied: &mut Option<(String, i64)>, file_seen: &mut Option<SystemTime>) {
+    pub async fn sync(
+        &self,
+        applied: &mut Option<(String, i64)>,
+        file_seen: &mut Option<SystemTime>,
+    ) {
         if let Some(path) = &self.file {
             self.import_file(path, file_seen).await;
         }
@@ -41,7 +45,10 @@ impl RulesWatcher {
                 return;
             }
         };
-        let active = documents.iter().find(|document| document.name == ACTIVE_RULES).or(documents.first());
+        let active = documents
+            .iter()
+            .find(|document| document.name == ACTIVE_RULES)
+            .or(documents.first());
         let Some(document) = active else { return };
         let identity = (document.name.clone(), document.version);
         if applied.as_ref() == Some(&identity) {
@@ -63,7 +70,9 @@ impl RulesWatcher {
     }
 
     async fn import_file(&self, path: &PathBuf, seen: &mut Option<SystemTime>) {
-        let modified = std::fs::metadata(path).and_then(|meta| meta.modified()).ok();
+        let modified = std::fs::metadata(path)
+            .and_then(|meta| meta.modified())
+            .ok();
         if modified.is_none() || modified == *seen {
             return;
         }
@@ -82,7 +91,11 @@ impl RulesWatcher {
             tracing::error!(path = %path.display(), "rule file rejected; the rules in force stay in force");
             return;
         }
-        let unchanged = match self.store.document(self.workspace, RULES_KIND, ACTIVE_RULES).await {
+        let unchanged = match self
+            .store
+            .document(self.workspace, RULES_KIND, ACTIVE_RULES)
+            .await
+        {
             Ok(document) => document.source == source,
             Err(StoreError::NotFound { .. }) => false,
             Err(error) => {
@@ -92,14 +105,30 @@ impl RulesWatcher {
         };
         if !unchanged {
             let by = format!("file:{}", path.display());
-            if let Err(error) = self.store.put_document(self.workspace, RULES_KIND, ACTIVE_RULES, &source, &by, self.clock.now()).await {
+            if let Err(error) = self
+                .store
+                .put_document(
+                    self.workspace,
+                    RULES_KIND,
+                    ACTIVE_RULES,
+                    &source,
+                    &by,
+                    self.clock.now(),
+                )
+                .await
+            {
                 tracing::error!(%error, "cannot save the rule file");
             }
         }
     }
 
     /// Polls until `stop`, starting from what [`RulesWatcher::sync`] already applied.
-    pub async fn run(self, mut applied: Option<(String, i64)>, mut seen: Option<SystemTime>, mut stop: watch::Receiver<bool>) {
+    pub async fn run(
+        self,
+        mut applied: Option<(String, i64)>,
+        mut seen: Option<SystemTime>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             self.sync(&mut applied, &mut seen).await;
             tokio::select! {

@@ -24,7 +24,11 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { zone: chrono_tz::Asia::Shanghai, dispatch: DispatchConfig::default(), tick: Duration::from_secs(1) }
+        RuntimeConfig {
+            zone: chrono_tz::Asia::Shanghai,
+            dispatch: DispatchConfig::default(),
+            tick: Duration::from_secs(1),
+        }
     }
 }
 
@@ -46,16 +50,44 @@ impl ConnectorRuntime {
         stop: watch::Receiver<bool>,
     ) -> ConnectorRuntime {
         let decider = Arc::new(Mutex::new(decider));
-        let dispatcher = Arc::new(Dispatcher::new(store.clone(), connector.clone(), clock.clone(), config.dispatch.clone()));
-        let ingestor = Ingestor::new(store.clone(), clock.clone(), config.zone, connector.id(), decider.clone());
+        let dispatcher = Arc::new(Dispatcher::new(
+            store.clone(),
+            connector.clone(),
+            clock.clone(),
+            config.dispatch.clone(),
+        ));
+        let ingestor = Ingestor::new(
+            store.clone(),
+            clock.clone(),
+            config.zone,
+            connector.id(),
+            decider.clone(),
+        );
         let mut tasks = Vec::new();
 
         let waker = dispatcher.waker();
-        tasks.push(tokio::spawn(poll_loop(store.clone(), connector, ingestor, waker.clone(), stop.clone())));
-        tasks.push(tokio::spawn(tick_loop(store, clock, decider.clone(), config.tick, waker, stop.clone())));
+        tasks.push(tokio::spawn(poll_loop(
+            store.clone(),
+            connector,
+            ingestor,
+            waker.clone(),
+            stop.clone(),
+        )));
+        tasks.push(tokio::spawn(tick_loop(
+            store,
+            clock,
+            decider.clone(),
+            config.tick,
+            waker,
+            stop.clone(),
+        )));
         let running = dispatcher.clone();
         tasks.push(tokio::spawn(async move { running.run(stop).await }));
-        ConnectorRuntime { tasks, dispatcher, decider }
+        ConnectorRuntime {
+            tasks,
+            dispatcher,
+            decider,
+        }
     }
 
     /// Waits for every loop to finish (after `stop` was set).

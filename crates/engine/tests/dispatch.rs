@@ -8,7 +8,9 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::{Batch, Capabilities, Connector, ConnectorError, Rate};
-use qunzhu_domain::{ActionKind, ActionRecord, ActionStatus, Clock, FakeClock, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionKind, ActionRecord, ActionStatus, Clock, FakeClock, NewAction, Platform, WorkspaceId,
+};
 use qunzhu_engine::{DispatchConfig, Dispatcher};
 use qunzhu_storage::{NewWorkspace, Store};
 use qunzhu_storage_sqlite::SqliteStore;
@@ -36,8 +38,15 @@ impl Connector for Scripted {
         Ok(Batch::default())
     }
     async fn execute(&self, action: &ActionRecord) -> qunzhu_connector::Result<Option<String>> {
-        self.calls.lock().unwrap().push((action.key.clone(), self.clock.now()));
-        self.answers.lock().unwrap().pop_front().unwrap_or(Ok(Some(format!("receipt-{}", action.key))))
+        self.calls
+            .lock()
+            .unwrap()
+            .push((action.key.clone(), self.clock.now()));
+        self.answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Ok(Some(format!("receipt-{}", action.key))))
     }
 }
 
@@ -49,22 +58,53 @@ struct Fixture {
     workspace: WorkspaceId,
 }
 
-async fn fixture(answers: Vec<Result<Option<String>, ConnectorError>>, edit: impl FnOnce(&mut Capabilities)) -> Fixture {
+async fn fixture(
+    answers: Vec<Result<Option<String>, ConnectorError>>,
+    edit: impl FnOnce(&mut Capabilities),
+) -> Fixture {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
     let workspace = store
-        .ensure_workspace(NewWorkspace { slug: "w".into(), name: "w".into(), time_zone: "Asia/Shanghai".into() })
+        .ensure_workspace(NewWorkspace {
+            slug: "w".into(),
+            name: "w".into(),
+            time_zone: "Asia/Shanghai".into(),
+        })
         .await
         .unwrap()
         .id;
-    let clock = FakeClock::new(DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00").unwrap().to_utc());
+    let clock = FakeClock::new(
+        DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00")
+            .unwrap()
+            .to_utc(),
+    );
     let mut capabilities = qunzhu_sandbox::sandbox_capabilities();
     capabilities.per_group_rate = Rate::UNLIMITED;
     capabilities.global_rate = Rate::UNLIMITED;
     edit(&mut capabilities);
-    let connector = Arc::new(Scripted { answers: Mutex::new(answers.into()), calls: Mutex::default(), clock: clock.clone(), capabilities });
-    let config = DispatchConfig { max_attempts: 3, idle_poll: StdDuration::from_millis(10), ..DispatchConfig::default() };
-    let dispatcher = Dispatcher::new(store.clone(), connector.clone(), Arc::new(clock.clone()), config);
-    Fixture { store, clock, connector, dispatcher, workspace }
+    let connector = Arc::new(Scripted {
+        answers: Mutex::new(answers.into()),
+        calls: Mutex::default(),
+        clock: clock.clone(),
+        capabilities,
+    });
+    let config = DispatchConfig {
+        max_attempts: 3,
+        idle_poll: StdDuration::from_millis(10),
+        ..DispatchConfig::default()
+    };
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        connector.clone(),
+        Arc::new(clock.clone()),
+        config,
+    );
+    Fixture {
+        store,
+        clock,
+        connector,
+        dispatcher,
+        workspace,
+    }
 }
 
 fn send(workspace: WorkspaceId, key: &str, chat: &str, at: DateTime<Utc>) -> NewAction {
@@ -73,7 +113,12 @@ fn send(workspace: WorkspaceId, key: &str, chat: &str, at: DateTime<Utc>) -> New
         platform: Platform::Sandbox,
         chat: chat.into(),
         key: key.into(),
-        kind: ActionKind::SendMessage { text: format!("hello {key}"), html: None, mentions: vec![], reply_to: None },
+        kind: ActionKind::SendMessage {
+            text: format!("hello {key}"),
+            html: None,
+            mentions: vec![],
+            reply_to: None,
+        },
         created_at: at,
         not_before: at,
         expires_at: None,
@@ -87,62 +132,116 @@ fn send(workspace: WorkspaceId, key: &str, chat: &str, at: DateTime<Utc>) -> New
 async fn transient_errors_are_retried_with_backoff_then_dead_lettered_with_the_reason() {
     let boom = || Err(ConnectorError::Transient("connection reset".into()));
     let f = fixture(vec![boom(), boom(), boom()], |_| {}).await;
-    f.store.enqueue(vec![send(f.workspace, "a", "g1", f.clock.now())]).await.unwrap();
+    f.store
+        .enqueue(vec![send(f.workspace, "a", "g1", f.clock.now())])
+        .await
+        .unwrap();
 
     assert_eq!(f.dispatcher.run_once().await.unwrap().retried, 1);
-    assert_eq!(f.dispatcher.run_once().await.unwrap().claimed, 0, "not due before the backoff");
+    assert_eq!(
+        f.dispatcher.run_once().await.unwrap().claimed,
+        0,
+        "not due before the backoff"
+    );
     f.clock.advance(Duration::milliseconds(1300));
     assert_eq!(f.dispatcher.run_once().await.unwrap().retried, 1);
     f.clock.advance(Duration::milliseconds(1500));
-    assert_eq!(f.dispatcher.run_once().await.unwrap().claimed, 0, "second backoff is doubled");
+    assert_eq!(
+        f.dispatcher.run_once().await.unwrap().claimed,
+        0,
+        "second backoff is doubled"
+    );
     f.clock.advance(Duration::milliseconds(1100));
     assert_eq!(f.dispatcher.run_once().await.unwrap().dead, 1);
 
     let action = f.store.action_by_key("a").await.unwrap();
     assert_eq!(action.status, ActionStatus::Dead);
     assert_eq!(action.attempts, 3);
-    assert_eq!(action.last_error.as_deref(), Some("gave up after 3 attempts: connection reset"));
+    assert_eq!(
+        action.last_error.as_deref(),
+        Some("gave up after 3 attempts: connection reset")
+    );
 }
 
 #[tokio::test]
 async fn retry_after_is_obeyed_and_the_action_is_delivered_once() {
-    let limited = Err(ConnectorError::RateLimited { retry_after: StdDuration::from_secs(7) });
+    let limited = Err(ConnectorError::RateLimited {
+        retry_after: StdDuration::from_secs(7),
+    });
     let f = fixture(vec![limited], |_| {}).await;
-    f.store.enqueue(vec![send(f.workspace, "a", "g1", f.clock.now())]).await.unwrap();
+    f.store
+        .enqueue(vec![send(f.workspace, "a", "g1", f.clock.now())])
+        .await
+        .unwrap();
     assert_eq!(f.dispatcher.run_once().await.unwrap().deferred, 1);
     f.clock.advance(Duration::seconds(6));
     assert_eq!(f.dispatcher.run_once().await.unwrap().claimed, 0);
     f.clock.advance(Duration::seconds(1));
     assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
     let action = f.store.action_by_key("a").await.unwrap();
-    assert_eq!((action.status, action.attempts), (ActionStatus::Done, 1), "a 429 is not a failed attempt");
+    assert_eq!(
+        (action.status, action.attempts),
+        (ActionStatus::Done, 1),
+        "a 429 is not a failed attempt"
+    );
     assert_eq!(action.receipt.as_deref(), Some("receipt-a"));
     assert_eq!(f.connector.calls.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn a_throttled_group_waits_without_holding_up_another_group() {
-    let f = fixture(vec![], |caps| caps.per_group_rate = Rate { per_second: 1.0, burst: 1 }).await;
+    let f = fixture(vec![], |caps| {
+        caps.per_group_rate = Rate {
+            per_second: 1.0,
+            burst: 1,
+        }
+    })
+    .await;
     let now = f.clock.now();
-    let actions = vec![send(f.workspace, "a1", "busy", now), send(f.workspace, "a2", "busy", now), send(f.workspace, "b1", "quiet", now)];
+    let actions = vec![
+        send(f.workspace, "a1", "busy", now),
+        send(f.workspace, "a2", "busy", now),
+        send(f.workspace, "b1", "quiet", now),
+    ];
     f.store.enqueue(actions).await.unwrap();
     let round = f.dispatcher.run_once().await.unwrap();
     assert_eq!((round.done, round.deferred), (2, 1));
     f.clock.advance(Duration::seconds(1));
     assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
-    let order: Vec<String> = f.connector.calls.lock().unwrap().iter().map(|(key, _)| key.clone()).collect();
-    assert_eq!(order.iter().filter(|key| key.starts_with('a')).cloned().collect::<Vec<_>>(), ["a1", "a2"], "in order within a group");
+    let order: Vec<String> = f
+        .connector
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(key, _)| key.clone())
+        .collect();
+    assert_eq!(
+        order
+            .iter()
+            .filter(|key| key.starts_with('a'))
+            .cloned()
+            .collect::<Vec<_>>(),
+        ["a1", "a2"],
+        "in order within a group"
+    );
 }
 
 #[tokio::test]
 async fn an_action_the_platform_cannot_do_is_dead_at_once_with_why() {
     let f = fixture(vec![], |caps| caps.kick = false).await;
     let mut kick = send(f.workspace, "k", "g1", f.clock.now());
-    kick.kind = ActionKind::Kick { member: "@x".into(), reason: "spam".into() };
+    kick.kind = ActionKind::Kick {
+        member: "@x".into(),
+        reason: "spam".into(),
+    };
     f.store.enqueue(vec![kick]).await.unwrap();
     assert_eq!(f.dispatcher.run_once().await.unwrap().dead, 1);
     let action = f.store.action_by_key("k").await.unwrap();
-    assert_eq!(action.last_error.as_deref(), Some("sandbox cannot kick (capability missing)"));
+    assert_eq!(
+        action.last_error.as_deref(),
+        Some("sandbox cannot kick (capability missing)")
+    );
     assert!(f.connector.calls.lock().unwrap().is_empty());
 }
 
@@ -156,7 +255,10 @@ async fn an_expired_action_is_skipped_with_the_reason_and_never_sent() {
     assert_eq!(f.dispatcher.run_once().await.unwrap().skipped, 1);
     let action = f.store.action_by_key("r").await.unwrap();
     assert_eq!(action.status, ActionStatus::Skipped);
-    assert!(action.last_error.unwrap().contains("20 min after it was due"));
+    assert!(action
+        .last_error
+        .unwrap()
+        .contains("20 min after it was due"));
     assert!(f.connector.calls.lock().unwrap().is_empty());
 }
 
@@ -167,5 +269,8 @@ async fn a_dry_run_action_is_recorded_and_never_claimed() {
     would.dry_run = true;
     f.store.enqueue(vec![would]).await.unwrap();
     assert_eq!(f.dispatcher.run_once().await.unwrap().claimed, 0);
-    assert_eq!(f.store.action_by_key("d").await.unwrap().status, ActionStatus::DryRun);
+    assert_eq!(
+        f.store.action_by_key("d").await.unwrap().status,
+        ActionStatus::DryRun
+    );
 }

@@ -8,7 +8,10 @@ use qunzhu_connector::Connector;
 use std::net::SocketAddr;
 
 use qunzhu_domain::{ActionStatus, Clock, SystemClock};
-use qunzhu_engine::{Chain, Checkins, ConnectorRuntime, Decider, DispatchConfig, GreetEachJoin, Guard, Planner, RulesHandle, RulesWatcher, RuntimeConfig};
+use qunzhu_engine::{
+    Chain, Checkins, ConnectorRuntime, Decider, DispatchConfig, GreetEachJoin, Guard, Planner,
+    RulesHandle, RulesWatcher, RuntimeConfig,
+};
 use qunzhu_sandbox::{SandboxConnector, World};
 use qunzhu_server::AppState;
 use qunzhu_storage::{ActionFilter, NewWorkspace, Store, Workspace};
@@ -104,7 +107,15 @@ async fn run(
     let mut runtimes = Vec::new();
     for connector in connectors(&config, &workspace, clock.clone())? {
         tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
-        let decider = deciders(&config, &*store, &workspace, &*connector, &rules, clock.now()).await?;
+        let decider = deciders(
+            &config,
+            &*store,
+            &workspace,
+            &*connector,
+            &rules,
+            clock.now(),
+        )
+        .await?;
         let planner = Planner {
             store: store.clone(),
             clock: clock.clone(),
@@ -117,15 +128,33 @@ async fn run(
             every: std::time::Duration::from_secs(15),
         };
         tasks.push(tokio::spawn(planner.run(stop.clone())));
-        runtimes.push(ConnectorRuntime::spawn(store.clone(), connector, clock.clone(), decider, runtime_config.clone(), stop.clone()));
+        runtimes.push(ConnectorRuntime::spawn(
+            store.clone(),
+            connector,
+            clock.clone(),
+            decider,
+            runtime_config.clone(),
+            stop.clone(),
+        ));
     }
 
     let (changes, _) = tokio::sync::broadcast::channel(64);
-    let state = AppState { store: store.clone(), clock: clock.clone(), changes, base_url: config.base_url(), secure_cookies: config.http.secure_cookies };
-    let router = qunzhu_server::router(state).merge(crate::links::routes(store.clone(), clock.clone()));
+    let state = AppState {
+        store: store.clone(),
+        clock: clock.clone(),
+        changes,
+        base_url: config.base_url(),
+        secure_cookies: config.http.secure_cookies,
+    };
+    let router =
+        qunzhu_server::router(state).merge(crate::links::routes(store.clone(), clock.clone()));
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         let _ = http_stop.changed().await;
     });
     let server = tokio::spawn(async move { server.await });
@@ -139,7 +168,10 @@ async fn run(
     for task in tasks {
         let _ = task.await;
     }
-    server.await.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+    server
+        .await
+        .context("the HTTP server task failed")?
+        .context("the HTTP server failed")?;
     Ok(())
 }
 
@@ -151,11 +183,19 @@ fn empty_rules() -> anyhow::Result<qunzhu_moderation::RuleSet> {
     })
 }
 
-fn connectors(config: &Config, workspace: &Workspace, clock: Arc<dyn Clock>) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
+fn connectors(
+    config: &Config,
+    workspace: &Workspace,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
     let mut connectors: Vec<Arc<dyn Connector>> = Vec::new();
     if config.sandbox.enabled {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
         let max_events = (config.sandbox.max_events > 0).then_some(config.sandbox.max_events);
         let world = World::open_with_history(
             &config.data_dir.join("sandbox.db"),
@@ -165,7 +205,11 @@ fn connectors(config: &Config, workspace: &Workspace, clock: Arc<dyn Clock>) -> 
             max_events,
             config.sandbox.history_days,
         )?;
-        connectors.push(Arc::new(SandboxConnector::new(Arc::new(world), clock, "sandbox")));
+        connectors.push(Arc::new(SandboxConnector::new(
+            Arc::new(world),
+            clock,
+            "sandbox",
+        )));
     }
     Ok(connectors)
 }
@@ -182,11 +226,23 @@ async fn deciders(
 ) -> anyhow::Result<Box<dyn Decider>> {
     let mut chain = Chain::default();
     let platform = connector.platform();
-    let guard = Guard::load(store, workspace.id, platform, connector.capabilities().clone(), rules.clone(), now).await?;
+    let guard = Guard::load(
+        store,
+        workspace.id,
+        platform,
+        connector.capabilities().clone(),
+        rules.clone(),
+        now,
+    )
+    .await?;
     chain.0.push(Box::new(guard));
-    chain.0.push(Box::new(Checkins::load(store, workspace.id, platform, config.zone(), now).await?));
+    chain.0.push(Box::new(
+        Checkins::load(store, workspace.id, platform, config.zone(), now).await?,
+    ));
     if !config.sandbox.greeting.is_empty() {
-        chain.0.push(Box::new(GreetEachJoin { template: config.sandbox.greeting.clone() }));
+        chain.0.push(Box::new(GreetEachJoin {
+            template: config.sandbox.greeting.clone(),
+        }));
     }
     Ok(Box::new(chain))
 }
@@ -200,14 +256,25 @@ pub async fn status(config: Config, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::json!({ "log": log, "actions": actions }));
     } else {
-        println!("events {} (duplicates refused {})", log.events, log.duplicates);
-        println!("actions pending {} in flight {} done {} dead {}", actions.pending, actions.in_flight, actions.done, actions.dead);
+        println!(
+            "events {} (duplicates refused {})",
+            log.events, log.duplicates
+        );
+        println!(
+            "actions pending {} in flight {} done {} dead {}",
+            actions.pending, actions.in_flight, actions.done, actions.dead
+        );
     }
     Ok(())
 }
 
 /// `qunzhu actions`: the outbox, newest first.
-pub async fn actions(config: Config, status: Option<String>, limit: usize, json: bool) -> anyhow::Result<()> {
+pub async fn actions(
+    config: Config,
+    status: Option<String>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<()> {
     let status = match status {
         Some(text) => Some(ActionStatus::parse(&text).with_context(|| {
             format!("unknown status `{text}`; expected pending, in_flight, done, dead, skipped or dry_run")
@@ -216,7 +283,11 @@ pub async fn actions(config: Config, status: Option<String>, limit: usize, json:
     };
     let store = open::store(&config).await?;
     let workspace = ensure_workspace(&*store, &config).await?;
-    let filter = ActionFilter { status, limit: Some(limit), ..ActionFilter::default() };
+    let filter = ActionFilter {
+        status,
+        limit: Some(limit),
+        ..ActionFilter::default()
+    };
     for action in store.actions(workspace.id, &filter).await? {
         if json {
             println!("{}", serde_json::to_string(&action)?);
@@ -240,13 +311,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

@@ -53,7 +53,13 @@ pub enum Backend {
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Ingest { events, backend, database_url, batch, json } => ingest(events, backend, database_url, batch, json).await,
+        BenchCommand::Ingest {
+            events,
+            backend,
+            database_url,
+            batch,
+            json,
+        } => ingest(events, backend, database_url, batch, json).await,
         BenchCommand::Moderation { messages, json } => {
             let report = qunzhu_moderation::bench(messages);
             let figures = serde_json::json!({
@@ -70,15 +76,31 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             print_figures("moderation bench (one core)", &figures, json);
             Ok(())
         }
-        BenchCommand::Scheduler { groups, steps, json } => crate::bench_scheduler::run(groups, steps, json).await,
+        BenchCommand::Scheduler {
+            groups,
+            steps,
+            json,
+        } => crate::bench_scheduler::run(groups, steps, json).await,
     }
 }
 
 /// Realistic load from the sandbox behaviour model: 100 groups × 200 members, mostly chatter.
 fn generate(count: usize) -> Vec<Event> {
-    let behaviour = Behaviour { groups: 100, members_per_group: 200, messages_per_second: 3.0, join_chance: 0.05, leave_chance: 0.02, ..Behaviour::default() };
-    let generator = Generator { behaviour: &behaviour, workspace: WorkspaceId(1) };
-    let mut present: Vec<Vec<Person>> = (0..behaviour.groups).map(|group| generator.founders(group)).collect();
+    let behaviour = Behaviour {
+        groups: 100,
+        members_per_group: 200,
+        messages_per_second: 3.0,
+        join_chance: 0.05,
+        leave_chance: 0.02,
+        ..Behaviour::default()
+    };
+    let generator = Generator {
+        behaviour: &behaviour,
+        workspace: WorkspaceId(1),
+    };
+    let mut present: Vec<Vec<Person>> = (0..behaviour.groups)
+        .map(|group| generator.founders(group))
+        .collect();
     let mut serials = vec![behaviour.members_per_group as u64; behaviour.groups];
     let start = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
     let mut out = Vec::with_capacity(count);
@@ -86,7 +108,9 @@ fn generate(count: usize) -> Vec<Event> {
     while out.len() < count {
         for group in 0..behaviour.groups {
             let at = start + chrono::Duration::seconds(tick);
-            for (event, person) in generator.tick(tick, at, group, &present[group], &mut serials[group]) {
+            for (event, person) in
+                generator.tick(tick, at, group, &present[group], &mut serials[group])
+            {
                 if let Some(person) = person {
                     present[group].push(person);
                 }
@@ -99,7 +123,10 @@ fn generate(count: usize) -> Vec<Event> {
     out
 }
 
-async fn open(backend: Backend, database_url: Option<String>) -> anyhow::Result<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+async fn open(
+    backend: Backend,
+    database_url: Option<String>,
+) -> anyhow::Result<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir()?;
@@ -115,12 +142,30 @@ async fn open(backend: Backend, database_url: Option<String>) -> anyhow::Result<
     }
 }
 
-async fn ingest(count: usize, backend: Backend, database_url: Option<String>, batch: usize, json: bool) -> anyhow::Result<()> {
+async fn ingest(
+    count: usize,
+    backend: Backend,
+    database_url: Option<String>,
+    batch: usize,
+    json: bool,
+) -> anyhow::Result<()> {
     let events = generate(count);
     let zone = chrono_tz::Asia::Shanghai;
     let (store, _dir) = open(backend, database_url).await?;
-    let workspace = store.ensure_workspace(NewWorkspace { slug: "bench".into(), name: "bench".into(), time_zone: zone.to_string() }).await?;
-    let rows: Vec<NewEvent> = events.iter().map(|event| NewEvent { day: local_day(event.at, zone), event: event.clone() }).collect();
+    let workspace = store
+        .ensure_workspace(NewWorkspace {
+            slug: "bench".into(),
+            name: "bench".into(),
+            time_zone: zone.to_string(),
+        })
+        .await?;
+    let rows: Vec<NewEvent> = events
+        .iter()
+        .map(|event| NewEvent {
+            day: local_day(event.at, zone),
+            event: event.clone(),
+        })
+        .collect();
 
     // The floor: the same rows, same transaction size, plain inserts.
     let started = Instant::now();
@@ -130,14 +175,30 @@ async fn ingest(count: usize, backend: Backend, database_url: Option<String>, ba
     let baseline_seconds = started.elapsed().as_secs_f64();
 
     // The full path: local day, dedupe, append, derived state, rules, outbox — as the engine does.
-    let mut rules = GreetEachJoin { template: "欢迎 {name}".into() };
+    let mut rules = GreetEachJoin {
+        template: "欢迎 {name}".into(),
+    };
     let now = chrono::Utc::now();
     let started = Instant::now();
     let mut actions = 0;
     for chunk in events.chunks(batch.max(1)) {
-        let events = chunk.iter().map(|event| NewEvent { day: local_day(event.at, zone), event: event.clone() }).collect();
+        let events = chunk
+            .iter()
+            .map(|event| NewEvent {
+                day: local_day(event.at, zone),
+                event: event.clone(),
+            })
+            .collect();
         let mut decide = |event: &Event| rules.decide(event, now);
-        let report = store.ingest(IngestBatch { events, cursor: Some(("bench".into(), "x".into())) }, &mut decide).await?;
+        let report = store
+            .ingest(
+                IngestBatch {
+                    events,
+                    cursor: Some(("bench".into(), "x".into())),
+                },
+                &mut decide,
+            )
+            .await?;
         actions += report.actions;
     }
     let full_seconds = started.elapsed().as_secs_f64();
@@ -158,10 +219,16 @@ async fn ingest(count: usize, backend: Backend, database_url: Option<String>, ba
     if json {
         println!("{report}");
     } else {
-        println!("ingest bench on {} ({count} events, batches of {batch})", store.backend());
+        println!(
+            "ingest bench on {} ({count} events, batches of {batch})",
+            store.backend()
+        );
         println!("  full path:   {events_per_sec:>10.0} events/s ({actions} actions written)");
         println!("  bulk insert: {baseline_rows_per_sec:>10.0} rows/s (storage floor)");
-        println!("  ratio:       {:>10.3}", events_per_sec / baseline_rows_per_sec);
+        println!(
+            "  ratio:       {:>10.3}",
+            events_per_sec / baseline_rows_per_sec
+        );
         println!("  peak RSS:    {:>10} bytes", peak_rss_bytes());
     }
     Ok(())
@@ -172,9 +239,15 @@ pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
-            status.lines().find(|line| line.starts_with("VmHWM:")).and_then(|line| {
-                line.split_whitespace().nth(1).and_then(|kib| kib.parse::<u64>().ok()).map(|kib| kib * 1024)
-            })
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| {
+                    line.split_whitespace()
+                        .nth(1)
+                        .and_then(|kib| kib.parse::<u64>().ok())
+                        .map(|kib| kib * 1024)
+                })
         })
         .unwrap_or(0)
 }

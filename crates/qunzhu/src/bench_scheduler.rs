@@ -32,24 +32,72 @@ pub async fn run(groups: usize, steps: usize, json: bool) -> anyhow::Result<()> 
 
     // Dispatch: every group's 08:00 post, written to the outbox and sent through the sandbox.
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = Arc::new(qunzhu_storage_sqlite::SqliteStore::open(&dir.path().join("bench.db"))?);
-    let workspace = store.ensure_workspace(NewWorkspace { slug: "bench".into(), name: "bench".into(), time_zone: "Asia/Shanghai".into() }).await?;
+    let store: Arc<dyn Store> = Arc::new(qunzhu_storage_sqlite::SqliteStore::open(
+        &dir.path().join("bench.db"),
+    )?);
+    let workspace = store
+        .ensure_workspace(NewWorkspace {
+            slug: "bench".into(),
+            name: "bench".into(),
+            time_zone: "Asia/Shanghai".into(),
+        })
+        .await?;
     let eight: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-25T08:00:00+08:00")?.to_utc();
     let clock = FakeClock::new(eight - Duration::minutes(1));
-    let plan = qunzhu_sop::parse_plan(MORNING_PLAN, "bench.toml").map_err(|problems| anyhow::anyhow!("{}", problems[0]))?;
+    let plan = qunzhu_sop::parse_plan(MORNING_PLAN, "bench.toml")
+        .map_err(|problems| anyhow::anyhow!("{}", problems[0]))?;
     let facts: Vec<GroupFacts> = (0..groups)
-        .map(|index| GroupFacts::new(format!("g{index:05}"), format!("群{index}"), qunzhu_domain::GroupType::Content, DateTime::UNIX_EPOCH))
+        .map(|index| {
+            GroupFacts::new(
+                format!("g{index:05}"),
+                format!("群{index}"),
+                qunzhu_domain::GroupType::Content,
+                DateTime::UNIX_EPOCH,
+            )
+        })
         .collect();
-    let occurrences = materialize(&plan, &facts, eight - Duration::minutes(1), eight + Duration::minutes(1));
-    let actions = occurrences.iter().map(|occurrence| occurrence.to_new_action(workspace.id, Platform::Sandbox, clock.now(), occurrence.scheduled)).collect();
+    let occurrences = materialize(
+        &plan,
+        &facts,
+        eight - Duration::minutes(1),
+        eight + Duration::minutes(1),
+    );
+    let actions = occurrences
+        .iter()
+        .map(|occurrence| {
+            occurrence.to_new_action(
+                workspace.id,
+                Platform::Sandbox,
+                clock.now(),
+                occurrence.scheduled,
+            )
+        })
+        .collect();
     store.enqueue(actions).await?;
 
-    let world = World::open(&dir.path().join("world.db"), Behaviour { groups: 0, ..Behaviour::default() }, WorkspaceId(workspace.id.0), clock.now(), Some(0))?;
+    let world = World::open(
+        &dir.path().join("world.db"),
+        Behaviour {
+            groups: 0,
+            ..Behaviour::default()
+        },
+        WorkspaceId(workspace.id.0),
+        clock.now(),
+        Some(0),
+    )?;
     let connector = SandboxConnector::new(Arc::new(world), Arc::new(clock.clone()), "bench");
     let per_group = connector.capabilities().per_group_rate;
     let global = connector.capabilities().global_rate;
-    let config = DispatchConfig { batch: 2048, ..DispatchConfig::default() };
-    let dispatcher = Dispatcher::new(store.clone(), Arc::new(connector), Arc::new(clock.clone()), config);
+    let config = DispatchConfig {
+        batch: 2048,
+        ..DispatchConfig::default()
+    };
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        Arc::new(connector),
+        Arc::new(clock.clone()),
+        config,
+    );
     clock.set(eight);
     let started = Instant::now();
     let mut done = 0;
@@ -62,10 +110,29 @@ pub async fn run(groups: usize, steps: usize, json: bool) -> anyhow::Result<()> 
         }
     }
     let dispatch_seconds = started.elapsed().as_secs_f64();
-    let sent = store.actions(workspace.id, &ActionFilter { status: Some(ActionStatus::Done), limit: Some(groups * 2), ..ActionFilter::default() }).await?;
-    let mut lateness: Vec<i64> = sent.iter().filter_map(|action| action.lateness()).map(|late| late.num_milliseconds()).collect();
+    let sent = store
+        .actions(
+            workspace.id,
+            &ActionFilter {
+                status: Some(ActionStatus::Done),
+                limit: Some(groups * 2),
+                ..ActionFilter::default()
+            },
+        )
+        .await?;
+    let mut lateness: Vec<i64> = sent
+        .iter()
+        .filter_map(|action| action.lateness())
+        .map(|late| late.num_milliseconds())
+        .collect();
     lateness.sort_unstable();
-    let percentile = |p: f64| lateness.get(((lateness.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0) as f64 / 1000.0;
+    let percentile = |p: f64| {
+        lateness
+            .get(((lateness.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
     // The best any sender could do: the burst at once, then the account's steady rate.
     let forced = (groups as f64 - f64::from(global.burst)).max(0.0) / global.per_second;
 

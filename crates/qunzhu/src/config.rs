@@ -48,7 +48,11 @@ pub struct WorkspaceConfig {
 
 impl Default for WorkspaceConfig {
     fn default() -> Self {
-        WorkspaceConfig { slug: "default".into(), name: "我的社群".into(), time_zone: "Asia/Shanghai".into() }
+        WorkspaceConfig {
+            slug: "default".into(),
+            name: "我的社群".into(),
+            time_zone: "Asia/Shanghai".into(),
+        }
     }
 }
 
@@ -65,7 +69,12 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { bind: "127.0.0.1".into(), port: 8080, base_url: String::new(), secure_cookies: false }
+        HttpConfig {
+            bind: "127.0.0.1".into(),
+            port: 8080,
+            base_url: String::new(),
+            secure_cookies: false,
+        }
     }
 }
 
@@ -80,7 +89,12 @@ pub struct DispatchSection {
 
 impl Default for DispatchSection {
     fn default() -> Self {
-        DispatchSection { max_attempts: 8, backoff_base_ms: 1000, backoff_max_ms: 300_000, lease_seconds: 60 }
+        DispatchSection {
+            max_attempts: 8,
+            backoff_base_ms: 1000,
+            backoff_max_ms: 300_000,
+            lease_seconds: 60,
+        }
     }
 }
 
@@ -104,11 +118,14 @@ pub struct SopSection {
 
 impl Default for SopSection {
     fn default() -> Self {
-        SopSection { horizon_hours: 48, look_back_hours: 24 }
+        SopSection {
+            horizon_hours: 48,
+            look_back_hours: 24,
+        }
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxSection {
     /// Run the simulated platform (the demo turns it on).
@@ -123,19 +140,22 @@ pub struct SandboxSection {
     pub behaviour: Behaviour,
 }
 
-impl Default for SandboxSection {
-    fn default() -> Self {
-        SandboxSection { enabled: false, max_events: 0, greeting: String::new(), history_days: 0, behaviour: Behaviour::default() }
-    }
-}
 
 /// A configuration problem, located.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: {message}")]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
 }
@@ -170,7 +190,9 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         Ok(())
     }),
     ("QUNZHU_HTTP_PORT", |config, value| {
-        config.http.port = value.parse().map_err(|_| format!("`{value}` is not a port number"))?;
+        config.http.port = value
+            .parse()
+            .map_err(|_| format!("`{value}` is not a port number"))?;
         Ok(())
     }),
     ("QUNZHU_BASE_URL", |config, value| {
@@ -178,7 +200,9 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         Ok(())
     }),
     ("QUNZHU_SECURE_COOKIES", |config, value| {
-        config.http.secure_cookies = value.parse().map_err(|_| format!("`{value}` is not true or false"))?;
+        config.http.secure_cookies = value
+            .parse()
+            .map_err(|_| format!("`{value}` is not true or false"))?;
         Ok(())
     }),
 ];
@@ -188,10 +212,16 @@ const ENV_IGNORED_PREFIXES: &[&str] = &["QUNZHU_TEST_", "QUNZHU_LOG"];
 
 impl Config {
     /// Defaults, then `file` if given, then the environment.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
                 Config::parse(&text, path)?
             }
             None => Config::default(),
@@ -203,19 +233,36 @@ impl Config {
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|error| {
-            let (line, column) = error.span().map_or((1, 1), |span| line_column(text, span.start));
-            ConfigError::Parse { path: path.into(), line, column, message: error.message().trim().to_string() }
+            let (line, column) = error
+                .span()
+                .map_or((1, 1), |span| line_column(text, span.start));
+            ConfigError::Parse {
+                path: path.into(),
+                line,
+                column,
+                message: error.message().trim().to_string(),
+            }
         })
     }
 
-    fn apply_env(&mut self, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    fn apply_env(
+        &mut self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
         for (name, value) in env {
-            if !name.starts_with("QUNZHU_") || ENV_IGNORED_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) {
+            if !name.starts_with("QUNZHU_")
+                || ENV_IGNORED_PREFIXES
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+            {
                 continue;
             }
             let Some((_, set)) = ENV_KEYS.iter().find(|(known, _)| *known == name) else {
                 let known: Vec<&str> = ENV_KEYS.iter().map(|(known, _)| *known).collect();
-                return Err(ConfigError::Env { name, message: format!("unknown variable; known: {}", known.join(", ")) });
+                return Err(ConfigError::Env {
+                    name,
+                    message: format!("unknown variable; known: {}", known.join(", ")),
+                });
             };
             set(self, value).map_err(|message| ConfigError::Env { name, message })?;
         }
@@ -226,14 +273,20 @@ impl Config {
         if self.workspace.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(ConfigError::Env {
                 name: "workspace.time_zone".into(),
-                message: format!("`{}` is not an IANA time zone (e.g. Asia/Shanghai)", self.workspace.time_zone),
+                message: format!(
+                    "`{}` is not an IANA time zone (e.g. Asia/Shanghai)",
+                    self.workspace.time_zone
+                ),
             });
         }
         Ok(())
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {
-        self.workspace.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+        self.workspace
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Shanghai)
     }
 
     pub fn base_url(&self) -> String {
@@ -249,7 +302,11 @@ impl Config {
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |tail| tail.chars().count())
+        + 1;
     (line, column)
 }
 
@@ -270,30 +327,59 @@ mod tests {
     #[test]
     fn an_unknown_key_is_an_error_with_file_line_and_column() {
         let text = "data_dir = \"x\"\n[http]\nprot = 80\n";
-        let error = Config::parse(text, Path::new("q.toml")).unwrap_err().to_string();
-        assert!(error.starts_with("q.toml:3:1: unknown field `prot`"), "{error}");
+        let error = Config::parse(text, Path::new("q.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("q.toml:3:1: unknown field `prot`"),
+            "{error}"
+        );
     }
 
     #[test]
     fn a_wrong_type_names_its_place() {
-        let error = Config::parse("[http]\nport = \"eighty\"\n", Path::new("q.toml")).unwrap_err().to_string();
+        let error = Config::parse("[http]\nport = \"eighty\"\n", Path::new("q.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("q.toml:2:8: invalid type"), "{error}");
     }
 
     #[test]
     fn environment_overrides_the_file_and_unknown_variables_are_refused() {
-        let env = vec![("QUNZHU_HTTP_PORT".to_string(), "9999".to_string()), ("PATH".to_string(), "/bin".to_string())];
+        let env = vec![
+            ("QUNZHU_HTTP_PORT".to_string(), "9999".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
         assert_eq!(Config::load(None, env).unwrap().http.port, 9999);
-        let error = Config::load(None, vec![("QUNZHU_HTTP_PROT".into(), "1".into())]).unwrap_err().to_string();
-        assert!(error.starts_with("environment variable QUNZHU_HTTP_PROT: unknown variable"), "{error}");
-        let error = Config::load(None, vec![("QUNZHU_HTTP_PORT".into(), "x".into())]).unwrap_err().to_string();
-        assert_eq!(error, "environment variable QUNZHU_HTTP_PORT: `x` is not a port number");
+        let error = Config::load(None, vec![("QUNZHU_HTTP_PROT".into(), "1".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("environment variable QUNZHU_HTTP_PROT: unknown variable"),
+            "{error}"
+        );
+        let error = Config::load(None, vec![("QUNZHU_HTTP_PORT".into(), "x".into())])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "environment variable QUNZHU_HTTP_PORT: `x` is not a port number"
+        );
     }
 
     #[test]
     fn the_data_directory_and_database_come_from_the_environment() {
-        let env = vec![("QUNZHU_DATA_DIR".to_string(), "/srv/q".to_string()), ("QUNZHU_DATABASE_URL".to_string(), "postgres://x".to_string())];
+        let env = vec![
+            ("QUNZHU_DATA_DIR".to_string(), "/srv/q".to_string()),
+            (
+                "QUNZHU_DATABASE_URL".to_string(),
+                "postgres://x".to_string(),
+            ),
+        ];
         let config = Config::load(None, env).unwrap();
-        assert_eq!((config.data_dir.as_path(), config.database_url.as_str()), (Path::new("/srv/q"), "postgres://x"));
+        assert_eq!(
+            (config.data_dir.as_path(), config.database_url.as_str()),
+            (Path::new("/srv/q"), "postgres://x")
+        );
     }
 }

@@ -13,29 +13,68 @@ const DEMO_LOGIN: &str = "demo";
 const EXAMPLE_RULES: &str = include_str!("../../moderation/examples/rules.toml");
 
 /// Prepares the demo workspace; returns the login and its password.
-pub async fn seed(store: &dyn Store, workspace: &Workspace, config: &Config, now: DateTime<Utc>) -> anyhow::Result<(String, String)> {
+pub async fn seed(
+    store: &dyn Store,
+    workspace: &Workspace,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(String, String)> {
     name_groups(store, workspace, config.sandbox.behaviour.groups).await?;
     let password = login(store, workspace, config).await?;
-    if store.documents(workspace.id, qunzhu_engine::rules::RULES_KIND).await?.is_empty() {
+    if store
+        .documents(workspace.id, qunzhu_engine::rules::RULES_KIND)
+        .await?
+        .is_empty()
+    {
         let kind = qunzhu_engine::rules::RULES_KIND;
-        store.put_document(workspace.id, kind, qunzhu_engine::rules::ACTIVE_RULES, EXAMPLE_RULES, "demo", now).await?;
+        store
+            .put_document(
+                workspace.id,
+                kind,
+                qunzhu_engine::rules::ACTIVE_RULES,
+                EXAMPLE_RULES,
+                "demo",
+                now,
+            )
+            .await?;
     }
-    if store.documents(workspace.id, qunzhu_engine::planner::PLAN_KIND).await?.is_empty() {
-        let template = qunzhu_sop::template("daily-morning").context("the daily-morning template is missing")?;
+    if store
+        .documents(workspace.id, qunzhu_engine::planner::PLAN_KIND)
+        .await?
+        .is_empty()
+    {
+        let template = qunzhu_sop::template("daily-morning")
+            .context("the daily-morning template is missing")?;
         let source = template.to_toml(qunzhu_sop::Target::all(), config.zone());
-        store.put_document(workspace.id, qunzhu_engine::planner::PLAN_KIND, "daily-morning", &source, "demo", now).await?;
+        store
+            .put_document(
+                workspace.id,
+                qunzhu_engine::planner::PLAN_KIND,
+                "daily-morning",
+                &source,
+                "demo",
+                now,
+            )
+            .await?;
     }
     Ok((DEMO_LOGIN.to_string(), password))
 }
 
 /// The demo login's password: made once, kept beside the data, printed on every start.
-async fn login(store: &dyn Store, workspace: &Workspace, config: &Config) -> anyhow::Result<String> {
+async fn login(
+    store: &dyn Store,
+    workspace: &Workspace,
+    config: &Config,
+) -> anyhow::Result<String> {
     let path = config.data_dir.join("demo-login.txt");
     if store.user_by_login(DEMO_LOGIN).await?.is_some() {
         if let Ok(password) = std::fs::read_to_string(&path) {
             return Ok(password.trim().to_string());
         }
-        anyhow::bail!("the demo login exists but {} is gone; delete the data directory to start over", path.display());
+        anyhow::bail!(
+            "the demo login exists but {} is gone; delete the data directory to start over",
+            path.display()
+        );
     }
     let password = format!("qz-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
     qunzhu_server::create_user(store, workspace.id, DEMO_LOGIN, &password, UserRole::Owner)
@@ -46,7 +85,11 @@ async fn login(store: &dyn Store, workspace: &Workspace, config: &Config) -> any
 }
 
 /// Gives the sandbox groups the names and types an operator would.
-async fn name_groups(store: &dyn Store, workspace: &Workspace, groups: usize) -> Result<(), StoreError> {
+async fn name_groups(
+    store: &dyn Store,
+    workspace: &Workspace,
+    groups: usize,
+) -> Result<(), StoreError> {
     const NAMES: &[(&str, GroupType)] = &[
         ("瑜伽打卡营 · 1群", GroupType::CheckIn),
         ("新品福利群 · 上海", GroupType::Traffic),
@@ -56,12 +99,19 @@ async fn name_groups(store: &dyn Store, workspace: &Workspace, groups: usize) ->
         ("新品福利群 · 杭州", GroupType::Traffic),
     ];
     for index in 0..groups {
-        let group = store.ensure_group(workspace.id, Platform::Sandbox, &chat_id(index)).await?;
+        let group = store
+            .ensure_group(workspace.id, Platform::Sandbox, &chat_id(index))
+            .await?;
         if group.name != group.chat {
             continue;
         }
         let (name, group_type) = NAMES[index % NAMES.len()];
-        let update = GroupUpdate { name: Some(name.into()), group_type: Some(group_type), capacity: Some(500), ..GroupUpdate::default() };
+        let update = GroupUpdate {
+            name: Some(name.into()),
+            group_type: Some(group_type),
+            capacity: Some(500),
+            ..GroupUpdate::default()
+        };
         store.update_group(workspace.id, group.id, update).await?;
     }
     Ok(())

@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "qunzhu", version, about = "群主 qunzhu: runs a brand's chat groups by the operators' playbook")]
+#[command(
+    name = "qunzhu",
+    version,
+    about = "群主 qunzhu: runs a brand's chat groups by the operators' playbook"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,11 +99,15 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("QUNZHU_LOG").unwrap_or_else(|_| "info,hyper=warn,reqwest=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("QUNZHU_LOG")
+                .unwrap_or_else(|_| "info,hyper=warn,reqwest=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -125,12 +133,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("migrations applied ({} database)", store.backend());
             Ok(())
         }
-        Command::Config { command: ConfigCommand::Example } => {
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
         Command::Status { config, json } => app::status(load(config.as_deref())?, json).await,
-        Command::Actions { config, status, limit, json } => app::actions(load(config.as_deref())?, status, limit, json).await,
+        Command::Actions {
+            config,
+            status,
+            limit,
+            json,
+        } => app::actions(load(config.as_deref())?, status, limit, json).await,
         Command::Rules { command } => tools::rules(command),
         Command::Sop { command } => tools::sop(command, load).await,
         Command::Bench { command } => bench::run(command).await,

@@ -18,8 +18,12 @@ pub async fn store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if !url.is_empty() {
         anyhow::bail!("database_url `{url}` is not a postgres:// URL; leave it empty for the embedded SQLite database");
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let path = config.data_dir.join("qunzhu.db");
     Ok(Arc::new(SqliteStore::open(&path)?))
 }

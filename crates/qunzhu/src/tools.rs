@@ -44,7 +44,11 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<()> {
             let source = read(&file)?;
             match qunzhu_moderation::check(&source, &file.display().to_string()) {
                 Ok(rules) => {
-                    println!("{}: ok ({} keyword lists)", file.display(), rules.keyword_lists().len());
+                    println!(
+                        "{}: ok ({} keyword lists)",
+                        file.display(),
+                        rules.keyword_lists().len()
+                    );
                     Ok(())
                 }
                 Err(problems) => {
@@ -58,20 +62,35 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<()> {
     }
 }
 
-pub async fn sop(command: SopCommand, config: impl FnOnce(Option<&Path>) -> anyhow::Result<Config>) -> anyhow::Result<()> {
+pub async fn sop(
+    command: SopCommand,
+    config: impl FnOnce(Option<&Path>) -> anyhow::Result<Config>,
+) -> anyhow::Result<()> {
     match command {
         SopCommand::Templates { show: Some(id) } => {
-            let template = qunzhu_sop::template(&id).with_context(|| format!("no template `{id}`; `qunzhu sop templates` lists them"))?;
-            print!("{}", template.to_toml(qunzhu_sop::Target::all(), chrono_tz::Asia::Shanghai));
+            let template = qunzhu_sop::template(&id).with_context(|| {
+                format!("no template `{id}`; `qunzhu sop templates` lists them")
+            })?;
+            print!(
+                "{}",
+                template.to_toml(qunzhu_sop::Target::all(), chrono_tz::Asia::Shanghai)
+            );
             Ok(())
         }
         SopCommand::Templates { show: None } => {
             for template in qunzhu_sop::templates() {
-                println!("{:<18} {} / {}\n{:<18} {}", template.id, template.name_zh, template.name_en, "", template.description);
+                println!(
+                    "{:<18} {} / {}\n{:<18} {}",
+                    template.id, template.name_zh, template.name_en, "", template.description
+                );
             }
             Ok(())
         }
-        SopCommand::Preview { plan, days, config: config_path } => {
+        SopCommand::Preview {
+            plan,
+            days,
+            config: config_path,
+        } => {
             let source = read(&plan)?;
             let plan = match qunzhu_sop::parse_plan(&source, &plan.display().to_string()) {
                 Ok(plan) => plan,
@@ -96,7 +115,11 @@ pub async fn sop(command: SopCommand, config: impl FnOnce(Option<&Path>) -> anyh
                 .await?
                 .into_iter()
                 .map(|summary| {
-                    let mut facts = qunzhu_sop::GroupFacts::from_group(&summary.group, chrono::DateTime::UNIX_EPOCH, summary.group.platform != Platform::WeCom);
+                    let mut facts = qunzhu_sop::GroupFacts::from_group(
+                        &summary.group,
+                        chrono::DateTime::UNIX_EPOCH,
+                        summary.group.platform != Platform::WeCom,
+                    );
                     facts.member_count = summary.members_present.try_into().unwrap_or(u32::MAX);
                     facts
                 })
@@ -104,7 +127,15 @@ pub async fn sop(command: SopCommand, config: impl FnOnce(Option<&Path>) -> anyh
             if groups.is_empty() {
                 println!("(no groups in this workspace yet: the calendar is empty until qunzhu has seen a group)");
             }
-            print!("{}", qunzhu_sop::render_calendar_text(&qunzhu_sop::preview(&plan, &groups, SystemClock.now(), days)));
+            print!(
+                "{}",
+                qunzhu_sop::render_calendar_text(&qunzhu_sop::preview(
+                    &plan,
+                    &groups,
+                    SystemClock.now(),
+                    days
+                ))
+            );
             Ok(())
         }
     }

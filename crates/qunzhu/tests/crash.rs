@@ -55,18 +55,26 @@ fn start(config_path: &Path) -> Child {
 
 /// The world's own count of events it generated (read straight from its file).
 fn world_generated(dir: &Path) -> u64 {
-    let Ok(conn) = rusqlite::Connection::open(dir.join("sandbox.db")) else { return 0 };
+    let Ok(conn) = rusqlite::Connection::open(dir.join("sandbox.db")) else {
+        return 0;
+    };
     conn.busy_timeout(Duration::from_secs(5)).ok();
-    conn.query_row("SELECT v FROM meta WHERE k = 'generated'", [], |row| row.get::<_, String>(0))
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0)
+    conn.query_row("SELECT v FROM meta WHERE k = 'generated'", [], |row| {
+        row.get::<_, String>(0)
+    })
+    .ok()
+    .and_then(|value| value.parse().ok())
+    .unwrap_or(0)
 }
 
 fn world_rows(dir: &Path, sql: &str) -> Vec<(String, i64)> {
     let conn = rusqlite::Connection::open(dir.join("sandbox.db")).expect("world file");
     let mut statement = conn.prepare(sql).expect("query");
-    let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))).expect("rows");
+    let rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .expect("rows");
     rows.map(|row| row.expect("row")).collect()
 }
 
@@ -86,16 +94,39 @@ async fn run(dir: &Path, database_url: &str, open: impl AsyncFn() -> std::sync::
     let mut child = start(&config_path);
     let deadline = Instant::now() + Duration::from_secs(180);
     let store = open().await;
-    let workspace = store.workspaces().await.unwrap().into_iter().find(|workspace| workspace.slug == "crash").unwrap();
+    let workspace = store
+        .workspaces()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|workspace| workspace.slug == "crash")
+        .unwrap();
     loop {
-        assert!(Instant::now() < deadline, "qunzhu did not finish the script in time");
+        assert!(
+            Instant::now() < deadline,
+            "qunzhu did not finish the script in time"
+        );
         let log = store.log_stats().await.unwrap();
         let counts = store.action_counts(workspace.id).await.unwrap();
         // Points for check-ins wait for the rewards ledger, not the platform: they stay pending.
-        let pending = ActionFilter { status: Some(qunzhu_domain::ActionStatus::Pending), limit: Some(1_000_000), ..ActionFilter::default() };
-        let platform_pending = store.actions(workspace.id, &pending).await.unwrap().iter().filter(|action| action.kind.target() == qunzhu_domain::ActionTarget::Platform).count();
+        let pending = ActionFilter {
+            status: Some(qunzhu_domain::ActionStatus::Pending),
+            limit: Some(1_000_000),
+            ..ActionFilter::default()
+        };
+        let platform_pending = store
+            .actions(workspace.id, &pending)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|action| action.kind.target() == qunzhu_domain::ActionTarget::Platform)
+            .count();
         let timeline = world_rows(dir, "SELECT 'n', COUNT(*) FROM timeline")[0].1 as u64;
-        if world_generated(dir) >= EVENTS && log.events == timeline && platform_pending == 0 && counts.in_flight == 0 {
+        if world_generated(dir) >= EVENTS
+            && log.events == timeline
+            && platform_pending == 0
+            && counts.in_flight == 0
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -108,10 +139,16 @@ async fn run(dir: &Path, database_url: &str, open: impl AsyncFn() -> std::sync::
 async fn check(dir: &Path, store: &dyn Store, workspace: WorkspaceId) {
     // Every platform event is in the log exactly once.
     let logged = store.events(workspace, 0, 1_000_000).await.unwrap();
-    let logged_keys: Vec<String> = logged.iter().map(|stored| stored.event.key.clone()).collect();
+    let logged_keys: Vec<String> = logged
+        .iter()
+        .map(|stored| stored.event.key.clone())
+        .collect();
     let unique: BTreeSet<&String> = logged_keys.iter().collect();
     assert_eq!(unique.len(), logged_keys.len(), "no event logged twice");
-    let timeline: BTreeSet<String> = world_rows(dir, "SELECT key, seq FROM timeline").into_iter().map(|(key, _)| key).collect();
+    let timeline: BTreeSet<String> = world_rows(dir, "SELECT key, seq FROM timeline")
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
     assert_eq!(unique.len(), timeline.len(), "every platform event logged");
     assert!(unique.iter().all(|key| timeline.contains(*key)));
 
@@ -121,26 +158,82 @@ async fn check(dir: &Path, store: &dyn Store, workspace: WorkspaceId) {
         .filter(|stored| matches!(stored.event.kind, EventKind::MemberJoined { .. }))
         .map(|stored| stored.event.key.clone())
         .collect();
-    assert!(joins.len() > 20, "the script had joins to greet ({})", joins.len());
-    let actions = store.actions(workspace, &ActionFilter { limit: Some(1_000_000), ..ActionFilter::default() }).await.unwrap();
-    let by_key: HashMap<&str, &qunzhu_domain::ActionRecord> = actions.iter().map(|action| (action.key.as_str(), action)).collect();
-    let effects: HashMap<String, i64> = world_rows(dir, "SELECT cause, COUNT(*) FROM timeline WHERE cause IS NOT NULL GROUP BY cause").into_iter().collect();
+    assert!(
+        joins.len() > 20,
+        "the script had joins to greet ({})",
+        joins.len()
+    );
+    let actions = store
+        .actions(
+            workspace,
+            &ActionFilter {
+                limit: Some(1_000_000),
+                ..ActionFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let by_key: HashMap<&str, &qunzhu_domain::ActionRecord> = actions
+        .iter()
+        .map(|action| (action.key.as_str(), action))
+        .collect();
+    let effects: HashMap<String, i64> = world_rows(
+        dir,
+        "SELECT cause, COUNT(*) FROM timeline WHERE cause IS NOT NULL GROUP BY cause",
+    )
+    .into_iter()
+    .collect();
     for join in &joins {
         let key = format!("greet:{join}");
-        let action = by_key.get(key.as_str()).unwrap_or_else(|| panic!("no greeting for {join}"));
-        assert_eq!(action.status, qunzhu_domain::ActionStatus::Done, "{key}: {:?}", action.last_error);
-        assert_eq!(effects.get(&key), Some(&1), "{key} seen on the platform exactly once");
+        let action = by_key
+            .get(key.as_str())
+            .unwrap_or_else(|| panic!("no greeting for {join}"));
+        assert_eq!(
+            action.status,
+            qunzhu_domain::ActionStatus::Done,
+            "{key}: {:?}",
+            action.last_error
+        );
+        assert_eq!(
+            effects.get(&key),
+            Some(&1),
+            "{key} seen on the platform exactly once"
+        );
     }
-    let greetings = actions.iter().filter(|action| action.key.starts_with("greet:")).count();
+    let greetings = actions
+        .iter()
+        .filter(|action| action.key.starts_with("greet:"))
+        .count();
     assert_eq!(greetings, joins.len(), "one greeting per join, no more");
     // Every platform action (greetings, check-in confirmations…) acted exactly once.
-    let platform_actions: Vec<_> = actions.iter().filter(|action| action.kind.target() == qunzhu_domain::ActionTarget::Platform).collect();
+    let platform_actions: Vec<_> = actions
+        .iter()
+        .filter(|action| action.kind.target() == qunzhu_domain::ActionTarget::Platform)
+        .collect();
     for action in &platform_actions {
-        assert_eq!(action.status, qunzhu_domain::ActionStatus::Done, "{}: {:?}", action.key, action.last_error);
-        assert_eq!(effects.get(&action.key), Some(&1), "{} seen on the platform exactly once", action.key);
+        assert_eq!(
+            action.status,
+            qunzhu_domain::ActionStatus::Done,
+            "{}: {:?}",
+            action.key,
+            action.last_error
+        );
+        assert_eq!(
+            effects.get(&action.key),
+            Some(&1),
+            "{} seen on the platform exactly once",
+            action.key
+        );
     }
-    assert_eq!(effects.len(), platform_actions.len(), "the platform acted only for actions in the outbox");
-    let redelivered: i64 = world_rows(dir, "SELECT key, deliveries FROM received").iter().map(|(_, count)| count - 1).sum();
+    assert_eq!(
+        effects.len(),
+        platform_actions.len(),
+        "the platform acted only for actions in the outbox"
+    );
+    let redelivered: i64 = world_rows(dir, "SELECT key, deliveries FROM received")
+        .iter()
+        .map(|(_, count)| count - 1)
+        .sum();
     println!(
         "crash test: {} events, {} greetings, {} trials; {} duplicate events refused; {} actions redelivered after a kill",
         logged.len(),
@@ -161,4 +254,3 @@ async fn sigkill_loses_and_doubles_nothing_on_sqlite() {
     })
     .await;
 }
-

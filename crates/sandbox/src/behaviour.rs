@@ -9,15 +9,37 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-const CITIES: &[&str] = &["上海", "北京", "杭州", "深圳", "成都", "广州", "南京", "武汉", "西安", "苏州"];
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"];
-const GIVEN: &[&str] = &["芳", "伟", "娜", "敏", "静", "磊", "洋", "婷", "杰", "丽", "强", "霞", "晨", "悦"];
-const CHATTER: &[&str] = &[
-    "早上好呀～", "今天的分享太有用了，谢谢群主！", "请问这个课程什么时候开始？", "收到～", "哈哈哈哈",
-    "有没有人一起打卡？", "刚下单了，期待！", "这个优惠还有吗？", "赞👍", "我也想知道",
-    "昨天的直播回放在哪里看？", "Good morning everyone", "周末有活动吗？", "已经完成作业啦", "学到了",
+const CITIES: &[&str] = &[
+    "上海", "北京", "杭州", "深圳", "成都", "广州", "南京", "武汉", "西安", "苏州",
 ];
-const SPAM: &[&str] = &["加我微信领取免费资料 http://spam.example/x", "低价代购，私聊 https://ads.example/buy", "兼职日结 点击 http://job.example"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
+];
+const GIVEN: &[&str] = &[
+    "芳", "伟", "娜", "敏", "静", "磊", "洋", "婷", "杰", "丽", "强", "霞", "晨", "悦",
+];
+const CHATTER: &[&str] = &[
+    "早上好呀～",
+    "今天的分享太有用了，谢谢群主！",
+    "请问这个课程什么时候开始？",
+    "收到～",
+    "哈哈哈哈",
+    "有没有人一起打卡？",
+    "刚下单了，期待！",
+    "这个优惠还有吗？",
+    "赞👍",
+    "我也想知道",
+    "昨天的直播回放在哪里看？",
+    "Good morning everyone",
+    "周末有活动吗？",
+    "已经完成作业啦",
+    "学到了",
+];
+const SPAM: &[&str] = &[
+    "加我微信领取免费资料 http://spam.example/x",
+    "低价代购，私聊 https://ads.example/buy",
+    "兼职日结 点击 http://job.example",
+];
 
 /// How busy the simulated community is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,7 +101,10 @@ pub struct Generator<'a> {
 
 impl Generator<'_> {
     fn rng(&self, tick: i64, group: usize, salt: u64) -> ChaCha8Rng {
-        let mixed = self.behaviour.seed ^ (tick as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((group as u64) << 40) ^ salt;
+        let mixed = self.behaviour.seed
+            ^ (tick as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ ((group as u64) << 40)
+            ^ salt;
         ChaCha8Rng::seed_from_u64(mixed)
     }
 
@@ -92,7 +117,10 @@ impl Generator<'_> {
             let surname = SURNAMES[rng.gen_range(0..SURNAMES.len())];
             let given = GIVEN[rng.gen_range(0..GIVEN.len())];
             if rng.gen_bool(0.8) {
-                format!("{}-{surname}{given}", CITIES[rng.gen_range(0..CITIES.len())])
+                format!(
+                    "{}-{surname}{given}",
+                    CITIES[rng.gen_range(0..CITIES.len())]
+                )
             } else {
                 format!("{surname}{given}")
             }
@@ -122,7 +150,14 @@ impl Generator<'_> {
 
     /// What happens in `group` during simulated second `tick`, given who is there now.
     /// `next_serial` numbers newcomers; the returned events carry unique keys.
-    pub fn tick(&self, tick: i64, at: DateTime<Utc>, group: usize, present: &[Person], next_serial: &mut u64) -> Vec<(Event, Option<Person>)> {
+    pub fn tick(
+        &self,
+        tick: i64,
+        at: DateTime<Utc>,
+        group: usize,
+        present: &[Person],
+        next_serial: &mut u64,
+    ) -> Vec<(Event, Option<Person>)> {
         let mut rng = self.rng(tick, group, 0);
         let chat = chat_id(group);
         let mut out = Vec::new();
@@ -149,13 +184,24 @@ impl Generator<'_> {
             let person = self.person(group, *next_serial, &mut rng);
             *next_serial += 1;
             let via = match present.first() {
-                Some(inviter) if rng.gen_bool(0.5) => JoinVia::Invited { by: inviter.id.clone() },
-                _ => JoinVia::Link { code: format!("live-{group}") },
+                Some(inviter) if rng.gen_bool(0.5) => JoinVia::Invited {
+                    by: inviter.id.clone(),
+                },
+                _ => JoinVia::Link {
+                    code: format!("live-{group}"),
+                },
             };
-            let joined = EventKind::MemberJoined { member: person.id.clone(), display_name: Some(person.name.clone()), via };
+            let joined = EventKind::MemberJoined {
+                member: person.id.clone(),
+                display_name: Some(person.name.clone()),
+                via,
+            };
             push(joined, Some(person.clone()));
             if person.spammer {
-                push(message(&person, SPAM[rng.gen_range(0..SPAM.len())], &mut rng), None);
+                push(
+                    message(&person, SPAM[rng.gen_range(0..SPAM.len())], &mut rng),
+                    None,
+                );
             }
         }
         let talkers: Vec<&Person> = present.iter().filter(|person| !person.lurker).collect();
@@ -164,7 +210,11 @@ impl Generator<'_> {
             while budget > 0.0 {
                 if rng.gen_bool(budget.min(1.0)) {
                     let speaker = talkers[rng.gen_range(0..talkers.len())];
-                    let text = if speaker.spammer { SPAM[rng.gen_range(0..SPAM.len())] } else { CHATTER[rng.gen_range(0..CHATTER.len())] };
+                    let text = if speaker.spammer {
+                        SPAM[rng.gen_range(0..SPAM.len())]
+                    } else {
+                        CHATTER[rng.gen_range(0..CHATTER.len())]
+                    };
                     push(message(speaker, text, &mut rng), None);
                 }
                 budget -= 1.0;
@@ -172,14 +222,25 @@ impl Generator<'_> {
         }
         if !present.is_empty() && rng.gen_bool(behaviour.leave_chance.clamp(0.0, 1.0)) {
             let leaver = &present[rng.gen_range(0..present.len())];
-            push(EventKind::MemberLeft { member: leaver.id.clone(), how: LeaveHow::Left, by: None }, None);
+            push(
+                EventKind::MemberLeft {
+                    member: leaver.id.clone(),
+                    how: LeaveHow::Left,
+                    by: None,
+                },
+                None,
+            );
         }
         out
     }
 }
 
 fn message(person: &Person, text: &str, rng: &mut ChaCha8Rng) -> EventKind {
-    let links = text.split_whitespace().filter(|word| word.starts_with("http")).map(str::to_string).collect();
+    let links = text
+        .split_whitespace()
+        .filter(|word| word.starts_with("http"))
+        .map(str::to_string)
+        .collect();
     EventKind::MessagePosted {
         member: person.id.clone(),
         message_id: format!("msg-{}", rng.gen::<u64>()),
@@ -198,8 +259,15 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_community() {
-        let behaviour = Behaviour { messages_per_second: 3.0, join_chance: 0.5, ..Behaviour::default() };
-        let generator = Generator { behaviour: &behaviour, workspace: WorkspaceId(1) };
+        let behaviour = Behaviour {
+            messages_per_second: 3.0,
+            join_chance: 0.5,
+            ..Behaviour::default()
+        };
+        let generator = Generator {
+            behaviour: &behaviour,
+            workspace: WorkspaceId(1),
+        };
         let founders = generator.founders(2);
         assert_eq!(founders.len(), behaviour.members_per_group);
         assert_eq!(founders, generator.founders(2));
@@ -208,8 +276,11 @@ mod tests {
         let first = generator.tick(5, at, 2, &founders, &mut first_serial);
         let second = generator.tick(5, at, 2, &founders, &mut second_serial);
         assert_eq!(first, second);
-        assert!(first.iter().any(|(event, _)| matches!(event.kind, EventKind::MessagePosted { .. })));
-        let keys: std::collections::HashSet<_> = first.iter().map(|(event, _)| event.key.clone()).collect();
+        assert!(first
+            .iter()
+            .any(|(event, _)| matches!(event.kind, EventKind::MessagePosted { .. })));
+        let keys: std::collections::HashSet<_> =
+            first.iter().map(|(event, _)| event.key.clone()).collect();
         assert_eq!(keys.len(), first.len(), "keys are unique");
     }
 }

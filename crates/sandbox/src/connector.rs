@@ -62,15 +62,23 @@ pub fn sandbox_capabilities() -> Capabilities {
         edit_group: true,
         pin: true,
         idempotent_actions: true,
-        per_group_rate: Rate { per_second: 1.0, burst: 20 },
-        global_rate: Rate { per_second: 30.0, burst: 60 },
+        per_group_rate: Rate {
+            per_second: 1.0,
+            burst: 20,
+        },
+        global_rate: Rate {
+            per_second: 30.0,
+            burst: 60,
+        },
     }
 }
 
 /// Runs blocking SQLite work without stalling other tasks on a multi-threaded runtime.
 fn blocking<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
         _ => work(),
     }
 }
@@ -96,7 +104,9 @@ impl Connector for SandboxConnector {
     async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {
         let after = match cursor {
             None => 0,
-            Some(text) => text.parse::<i64>().map_err(|_| ConnectorError::Permanent(format!("bad sandbox cursor `{text}`")))?,
+            Some(text) => text
+                .parse::<i64>()
+                .map_err(|_| ConnectorError::Permanent(format!("bad sandbox cursor `{text}`")))?,
         };
         let deadline = tokio::time::Instant::now() + self.long_poll;
         loop {
@@ -107,10 +117,16 @@ impl Connector for SandboxConnector {
             .map_err(world_error)?;
             if let Some((last, _)) = page.last() {
                 let cursor = Some(last.to_string());
-                return Ok(Batch { events: page.into_iter().map(|(_, event)| event).collect(), cursor });
+                return Ok(Batch {
+                    events: page.into_iter().map(|(_, event)| event).collect(),
+                    cursor,
+                });
             }
             if tokio::time::Instant::now() >= deadline {
-                return Ok(Batch { events: Vec::new(), cursor: None });
+                return Ok(Batch {
+                    events: Vec::new(),
+                    cursor: None,
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -118,6 +134,8 @@ impl Connector for SandboxConnector {
 
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
         let now = self.clock.now();
-        blocking(|| self.world.deliver(action, now)).map(Some).map_err(world_error)
+        blocking(|| self.world.deliver(action, now))
+            .map(Some)
+            .map_err(world_error)
     }
 }

@@ -8,7 +8,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::{ActionKind, ActionRecord, Event, EventKind, JoinVia, LeaveHow, MessageKind, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionKind, ActionRecord, Event, EventKind, JoinVia, LeaveHow, MessageKind, Platform,
+    WorkspaceId,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::behaviour::{chat_id, Behaviour, Generator, Person};
@@ -72,7 +75,13 @@ const HISTORY_RATE_SCALE: f64 = 8.0;
 
 impl World {
     /// Opens (or creates, with founders present at `now`) the world in `path`.
-    pub fn open(path: &Path, behaviour: Behaviour, workspace: WorkspaceId, now: DateTime<Utc>, max_events: Option<u64>) -> Result<World> {
+    pub fn open(
+        path: &Path,
+        behaviour: Behaviour,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        max_events: Option<u64>,
+    ) -> Result<World> {
         World::open_with_history(path, behaviour, workspace, now, max_events, 0)
     }
 
@@ -85,7 +94,8 @@ impl World {
         max_events: Option<u64>,
         history_days: u32,
     ) -> Result<World> {
-        let conn = Connection::open(path).map_err(|error| WorldError(format!("cannot open {}: {error}", path.display())))?;
+        let conn = Connection::open(path)
+            .map_err(|error| WorldError(format!("cannot open {}: {error}", path.display())))?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;
              CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -96,9 +106,13 @@ impl World {
              CREATE TABLE IF NOT EXISTS received (key TEXT PRIMARY KEY, kind TEXT NOT NULL, chat TEXT NOT NULL,
                  json TEXT NOT NULL, deliveries INTEGER NOT NULL, receipt TEXT NOT NULL);",
         )?;
-        let stored_epoch: Option<String> = conn.query_row("SELECT v FROM meta WHERE k = 'epoch'", [], |row| row.get(0)).optional()?;
+        let stored_epoch: Option<String> = conn
+            .query_row("SELECT v FROM meta WHERE k = 'epoch'", [], |row| row.get(0))
+            .optional()?;
         let epoch = match stored_epoch {
-            Some(text) => DateTime::parse_from_rfc3339(&text).map_err(|error| WorldError(error.to_string()))?.to_utc(),
+            Some(text) => DateTime::parse_from_rfc3339(&text)
+                .map_err(|error| WorldError(error.to_string()))?
+                .to_utc(),
             None => {
                 let epoch = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
                 let world = World::new(conn, behaviour, workspace, epoch, max_events);
@@ -109,13 +123,34 @@ impl World {
         World::new(conn, behaviour, workspace, epoch, max_events).reload()
     }
 
-    fn new(conn: Connection, behaviour: Behaviour, workspace: WorkspaceId, epoch: DateTime<Utc>, max_events: Option<u64>) -> World {
-        let live = Live { present: HashMap::new(), serials: HashMap::new(), last_tick: 0, generated: 0 };
-        World { conn: Mutex::new(conn), live: Mutex::new(live), behaviour, workspace, epoch, max_events }
+    fn new(
+        conn: Connection,
+        behaviour: Behaviour,
+        workspace: WorkspaceId,
+        epoch: DateTime<Utc>,
+        max_events: Option<u64>,
+    ) -> World {
+        let live = Live {
+            present: HashMap::new(),
+            serials: HashMap::new(),
+            last_tick: 0,
+            generated: 0,
+        };
+        World {
+            conn: Mutex::new(conn),
+            live: Mutex::new(live),
+            behaviour,
+            workspace,
+            epoch,
+            max_events,
+        }
     }
 
     fn generator(&self) -> Generator<'_> {
-        Generator { behaviour: &self.behaviour, workspace: self.workspace }
+        Generator {
+            behaviour: &self.behaviour,
+            workspace: self.workspace,
+        }
     }
 
     /// Writes the founders as present members, in the timeline and the roster, atomically.
@@ -124,16 +159,36 @@ impl World {
         let tx = conn.transaction()?;
         let history_ticks = i64::from(history_days) * 24 * 60 / HISTORY_STEP_MINUTES;
         let start = epoch - Duration::minutes(history_ticks * HISTORY_STEP_MINUTES);
-        tx.execute("INSERT INTO meta (k, v) VALUES ('epoch', ?1), ('last_tick', '0'), ('generated', '0')", [epoch.to_rfc3339()])?;
+        tx.execute(
+            "INSERT INTO meta (k, v) VALUES ('epoch', ?1), ('last_tick', '0'), ('generated', '0')",
+            [epoch.to_rfc3339()],
+        )?;
         for group in 0..self.behaviour.groups {
             let chat = chat_id(group);
             for person in self.generator().founders(group) {
-                let kind = EventKind::MemberPresent { member: person.id.clone(), display_name: Some(person.name.clone()) };
-                let event = self.event(format!("sb:present:{chat}:{}", person.id), &chat, start, kind);
+                let kind = EventKind::MemberPresent {
+                    member: person.id.clone(),
+                    display_name: Some(person.name.clone()),
+                };
+                let event = self.event(
+                    format!("sb:present:{chat}:{}", person.id),
+                    &chat,
+                    start,
+                    kind,
+                );
                 insert_timeline(&tx, &event, "world", None)?;
-                tx.execute("INSERT INTO people (chat, id, json, present) VALUES (?1, ?2, ?3, 1)", params![chat, person.id, serde_json::to_string(&person)?])?;
+                tx.execute(
+                    "INSERT INTO people (chat, id, json, present) VALUES (?1, ?2, ?3, 1)",
+                    params![chat, person.id, serde_json::to_string(&person)?],
+                )?;
             }
-            tx.execute("INSERT INTO meta (k, v) VALUES (?1, ?2)", params![format!("serial:{chat}"), self.behaviour.members_per_group.to_string()])?;
+            tx.execute(
+                "INSERT INTO meta (k, v) VALUES (?1, ?2)",
+                params![
+                    format!("serial:{chat}"),
+                    self.behaviour.members_per_group.to_string()
+                ],
+            )?;
         }
         tx.commit()?;
         drop(conn);
@@ -152,7 +207,10 @@ impl World {
             leave_chance: (self.behaviour.leave_chance * HISTORY_RATE_SCALE).min(0.9),
             ..self.behaviour.clone()
         };
-        let generator = Generator { behaviour: &scaled, workspace: self.workspace };
+        let generator = Generator {
+            behaviour: &scaled,
+            workspace: self.workspace,
+        };
         let mut conn = self.lock_conn();
         let mut live = self.lock_live();
         let tx = conn.transaction()?;
@@ -167,7 +225,10 @@ impl World {
                     insert_timeline(&tx, &event, "history", None)?;
                 }
                 live.serials.insert(chat.clone(), serial);
-                tx.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)", params![format!("serial:{chat}"), serial.to_string()])?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)",
+                    params![format!("serial:{chat}"), serial.to_string()],
+                )?;
             }
         }
         tx.commit()?;
@@ -186,14 +247,22 @@ impl World {
             let mut live = self.lock_live();
             live.present.clear();
             live.serials.clear();
-            let mut statement = conn.prepare("SELECT chat, json FROM people WHERE present = 1 ORDER BY rowid")?;
-            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+            let mut statement =
+                conn.prepare("SELECT chat, json FROM people WHERE present = 1 ORDER BY rowid")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
             for row in rows {
                 let (chat, json) = row?;
-                live.present.entry(chat).or_default().push(serde_json::from_str(&json)?);
+                live.present
+                    .entry(chat)
+                    .or_default()
+                    .push(serde_json::from_str(&json)?);
             }
             let mut statement = conn.prepare("SELECT k, v FROM meta")?;
-            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
             for row in rows {
                 let (key, value) = row?;
                 let number = value.parse::<i64>().unwrap_or(0);
@@ -212,15 +281,26 @@ impl World {
     }
 
     fn lock_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_live(&self) -> std::sync::MutexGuard<'_, Live> {
-        self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn event(&self, key: String, chat: &str, at: DateTime<Utc>, kind: EventKind) -> Event {
-        Event { workspace: self.workspace, platform: Platform::Sandbox, key, chat: chat.to_string(), at, kind }
+        Event {
+            workspace: self.workspace,
+            platform: Platform::Sandbox,
+            key,
+            chat: chat.to_string(),
+            at,
+            kind,
+        }
     }
 
     /// Lets simulated time run up to `now`: generates every whole second not generated yet.
@@ -241,9 +321,14 @@ impl World {
                 let chat = chat_id(group);
                 let present = live.present.get(&chat).cloned().unwrap_or_default();
                 let mut serial = live.serials.get(&chat).copied().unwrap_or(0);
-                let happenings = self.generator().tick(tick, at, group, &present, &mut serial);
+                let happenings = self
+                    .generator()
+                    .tick(tick, at, group, &present, &mut serial);
                 live.serials.insert(chat.clone(), serial);
-                tx.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)", params![format!("serial:{chat}"), serial.to_string()])?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)",
+                    params![format!("serial:{chat}"), serial.to_string()],
+                )?;
                 for (event, person) in happenings {
                     if self.max_events.is_some_and(|max| live.generated >= max) {
                         break 'ticks;
@@ -256,7 +341,10 @@ impl World {
             }
         }
         live.last_tick = target;
-        tx.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('last_tick', ?1), ('generated', ?2)", params![target.to_string(), live.generated.to_string()])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (k, v) VALUES ('last_tick', ?1), ('generated', ?2)",
+            params![target.to_string(), live.generated.to_string()],
+        )?;
         tx.commit()?;
         Ok(added)
     }
@@ -264,8 +352,12 @@ impl World {
     /// Timeline entries after `seq`, oldest first.
     pub fn read_after(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Event)>> {
         let conn = self.lock_conn();
-        let mut statement = conn.prepare_cached("SELECT seq, json FROM timeline WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-        let rows = statement.query_map(params![seq, limit as i64], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+        let mut statement = conn.prepare_cached(
+            "SELECT seq, json FROM timeline WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![seq, limit as i64], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (seq, json) = row?;
@@ -281,10 +373,17 @@ impl World {
         let mut live = self.lock_live();
         let tx = conn.transaction()?;
         let known: Option<String> = tx
-            .query_row("SELECT receipt FROM received WHERE key = ?1", [&action.key], |row| row.get(0))
+            .query_row(
+                "SELECT receipt FROM received WHERE key = ?1",
+                [&action.key],
+                |row| row.get(0),
+            )
             .optional()?;
         if let Some(receipt) = known {
-            tx.execute("UPDATE received SET deliveries = deliveries + 1 WHERE key = ?1", [&action.key])?;
+            tx.execute(
+                "UPDATE received SET deliveries = deliveries + 1 WHERE key = ?1",
+                [&action.key],
+            )?;
             tx.commit()?;
             return Ok(receipt);
         }
@@ -305,9 +404,16 @@ impl World {
     /// Every action the platform was asked to do, with how often.
     pub fn received(&self) -> Result<Vec<Received>> {
         let conn = self.lock_conn();
-        let mut statement = conn.prepare("SELECT key, kind, chat, deliveries, receipt FROM received ORDER BY key")?;
+        let mut statement =
+            conn.prepare("SELECT key, kind, chat, deliveries, receipt FROM received ORDER BY key")?;
         let rows = statement.query_map([], |row| {
-            Ok(Received { key: row.get(0)?, kind: row.get(1)?, chat: row.get(2)?, deliveries: row.get(3)?, receipt: row.get(4)? })
+            Ok(Received {
+                key: row.get(0)?,
+                kind: row.get(1)?,
+                chat: row.get(2)?,
+                deliveries: row.get(3)?,
+                receipt: row.get(4)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -315,8 +421,12 @@ impl World {
     /// How many timeline entries each bot action caused (exactly one each, if all is well).
     pub fn effects_per_action(&self) -> Result<HashMap<String, i64>> {
         let conn = self.lock_conn();
-        let mut statement = conn.prepare("SELECT cause, COUNT(*) FROM timeline WHERE cause IS NOT NULL GROUP BY cause")?;
-        let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+        let mut statement = conn.prepare(
+            "SELECT cause, COUNT(*) FROM timeline WHERE cause IS NOT NULL GROUP BY cause",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -338,7 +448,12 @@ impl World {
 fn effect(kind: &ActionKind) -> Option<EventKind> {
     let bot = BOT_ID.to_string();
     Some(match kind {
-        ActionKind::SendMessage { text, mentions, reply_to, .. } => EventKind::MessagePosted {
+        ActionKind::SendMessage {
+            text,
+            mentions,
+            reply_to,
+            ..
+        } => EventKind::MessagePosted {
             member: bot,
             message_id: String::new(),
             text: text.clone(),
@@ -348,21 +463,59 @@ fn effect(kind: &ActionKind) -> Option<EventKind> {
             message_kind: MessageKind::Notice,
             from_bot: true,
         },
-        ActionKind::Kick { member, .. } => EventKind::MemberLeft { member: member.clone(), how: LeaveHow::Kicked, by: Some(bot) },
-        ActionKind::Ban { member, .. } => EventKind::MemberLeft { member: member.clone(), how: LeaveHow::Banned, by: Some(bot) },
-        ActionKind::Unban { member, .. } => EventKind::MemberUnbanned { member: member.clone(), by: bot },
-        ActionKind::Redact { message_id, .. } => EventKind::MessageRedacted { target: message_id.clone(), by: bot },
-        ActionKind::Invite { member } => EventKind::MemberInvited { member: member.clone(), by: bot },
-        ActionKind::DecideJoinRequest { member, approve: true, .. } => {
-            EventKind::MemberJoined { member: member.clone(), display_name: None, via: JoinVia::KnockApproved { by: Some(bot) } }
-        }
-        ActionKind::DecideJoinRequest { member, approve: false, .. } => EventKind::JoinRequestDenied { member: member.clone(), by: bot },
-        ActionKind::SetGroupName { name } => EventKind::GroupRenamed { name: name.clone(), by: Some(bot) },
+        ActionKind::Kick { member, .. } => EventKind::MemberLeft {
+            member: member.clone(),
+            how: LeaveHow::Kicked,
+            by: Some(bot),
+        },
+        ActionKind::Ban { member, .. } => EventKind::MemberLeft {
+            member: member.clone(),
+            how: LeaveHow::Banned,
+            by: Some(bot),
+        },
+        ActionKind::Unban { member, .. } => EventKind::MemberUnbanned {
+            member: member.clone(),
+            by: bot,
+        },
+        ActionKind::Redact { message_id, .. } => EventKind::MessageRedacted {
+            target: message_id.clone(),
+            by: bot,
+        },
+        ActionKind::Invite { member } => EventKind::MemberInvited {
+            member: member.clone(),
+            by: bot,
+        },
+        ActionKind::DecideJoinRequest {
+            member,
+            approve: true,
+            ..
+        } => EventKind::MemberJoined {
+            member: member.clone(),
+            display_name: None,
+            via: JoinVia::KnockApproved { by: Some(bot) },
+        },
+        ActionKind::DecideJoinRequest {
+            member,
+            approve: false,
+            ..
+        } => EventKind::JoinRequestDenied {
+            member: member.clone(),
+            by: bot,
+        },
+        ActionKind::SetGroupName { name } => EventKind::GroupRenamed {
+            name: name.clone(),
+            by: Some(bot),
+        },
         _ => return None,
     })
 }
 
-fn insert_timeline(tx: &rusqlite::Transaction<'_>, event: &Event, source: &str, cause: Option<&str>) -> Result<()> {
+fn insert_timeline(
+    tx: &rusqlite::Transaction<'_>,
+    event: &Event,
+    source: &str,
+    cause: Option<&str>,
+) -> Result<()> {
     let mut event = event.clone();
     // A bot message's id is its timeline key, so redactions and replies can point at it.
     if let EventKind::MessagePosted { message_id, .. } = &mut event.kind {
@@ -372,12 +525,23 @@ fn insert_timeline(tx: &rusqlite::Transaction<'_>, event: &Event, source: &str, 
     }
     tx.execute(
         "INSERT INTO timeline (key, chat, source, cause, json) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![event.key, event.chat, source, cause, serde_json::to_string(&event)?],
+        params![
+            event.key,
+            event.chat,
+            source,
+            cause,
+            serde_json::to_string(&event)?
+        ],
     )?;
     Ok(())
 }
 
-fn apply_to_roster(tx: &rusqlite::Transaction<'_>, live: &mut Live, event: &Event, person: Option<Person>) -> Result<()> {
+fn apply_to_roster(
+    tx: &rusqlite::Transaction<'_>,
+    live: &mut Live,
+    event: &Event,
+    person: Option<Person>,
+) -> Result<()> {
     let present = live.present.entry(event.chat.clone()).or_default();
     match (&event.kind, person) {
         (EventKind::MemberJoined { .. }, Some(person)) => {
@@ -388,7 +552,10 @@ fn apply_to_roster(tx: &rusqlite::Transaction<'_>, live: &mut Live, event: &Even
             present.push(person);
         }
         (EventKind::MemberLeft { member, .. }, _) => {
-            tx.execute("UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2", params![event.chat, member])?;
+            tx.execute(
+                "UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2",
+                params![event.chat, member],
+            )?;
             present.retain(|person| &person.id != member);
         }
         _ => {}
@@ -412,7 +579,12 @@ mod tests {
             platform: Platform::Sandbox,
             chat: chat.into(),
             key: key.into(),
-            kind: ActionKind::SendMessage { text: "欢迎".into(), html: None, mentions: vec![], reply_to: None },
+            kind: ActionKind::SendMessage {
+                text: "欢迎".into(),
+                html: None,
+                mentions: vec![],
+                reply_to: None,
+            },
             origin: "test".into(),
             cause: None,
             status: ActionStatus::InFlight,
@@ -431,15 +603,30 @@ mod tests {
     fn a_reopened_world_carries_on_and_a_repeated_delivery_acts_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("world.db");
-        let behaviour = Behaviour { groups: 2, members_per_group: 5, messages_per_second: 2.0, join_chance: 0.3, ..Behaviour::default() };
-        let world = World::open(&path, behaviour.clone(), WorkspaceId(1), start(), Some(50)).unwrap();
-        assert_eq!(world.read_after(0, 100).unwrap().len(), 10, "founders are present from the start");
+        let behaviour = Behaviour {
+            groups: 2,
+            members_per_group: 5,
+            messages_per_second: 2.0,
+            join_chance: 0.3,
+            ..Behaviour::default()
+        };
+        let world =
+            World::open(&path, behaviour.clone(), WorkspaceId(1), start(), Some(50)).unwrap();
+        assert_eq!(
+            world.read_after(0, 100).unwrap().len(),
+            10,
+            "founders are present from the start"
+        );
         world.advance(start() + Duration::seconds(5)).unwrap();
         let after_five = world.timeline_keys().unwrap();
         drop(world);
 
         let world = World::open(&path, behaviour, WorkspaceId(1), start(), Some(50)).unwrap();
-        assert_eq!(world.timeline_keys().unwrap(), after_five, "nothing regenerated on reopen");
+        assert_eq!(
+            world.timeline_keys().unwrap(),
+            after_five,
+            "nothing regenerated on reopen"
+        );
         world.advance(start() + Duration::seconds(600)).unwrap();
         assert_eq!(world.generated(), 50, "a finite script stops at its size");
 
@@ -454,13 +641,29 @@ mod tests {
     #[test]
     fn a_new_world_can_start_with_a_month_of_history() {
         let dir = tempfile::tempdir().unwrap();
-        let behaviour = Behaviour { groups: 2, members_per_group: 5, ..Behaviour::default() };
-        let world = World::open_with_history(&dir.path().join("w.db"), behaviour, WorkspaceId(1), start(), None, 30).unwrap();
+        let behaviour = Behaviour {
+            groups: 2,
+            members_per_group: 5,
+            ..Behaviour::default()
+        };
+        let world = World::open_with_history(
+            &dir.path().join("w.db"),
+            behaviour,
+            WorkspaceId(1),
+            start(),
+            None,
+            30,
+        )
+        .unwrap();
         let events = world.read_after(0, 1_000_000).unwrap();
         let first = events.first().unwrap().1.at;
         assert_eq!(first, start() - Duration::days(30));
         assert!(events.len() > 500, "{} events of history", events.len());
         assert!(events.iter().all(|(_, event)| event.at <= start()));
-        assert_eq!(world.generated(), 0, "history is not part of a finite script");
+        assert_eq!(
+            world.generated(),
+            0,
+            "history is not part of a finite script"
+        );
     }
 }

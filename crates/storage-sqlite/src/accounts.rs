@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use qunzhu_domain::WorkspaceId;
-use qunzhu_storage::{ApiToken, AuditEntry, NewAuditEntry, NewUser, Result, StoreError, User, UserRole};
+use qunzhu_storage::{
+    ApiToken, AuditEntry, NewAuditEntry, NewUser, Result, StoreError, User, UserRole,
+};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::codec::{from_json, json, micros, opt_time, time};
@@ -75,16 +77,24 @@ impl SqliteStore {
 
     pub(crate) fn read_user_by_login(&self, login: &str) -> Result<Option<User>> {
         self.run(|conn| {
-            conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.login = ?1"), [login], |row| Ok(user_from_row(row)))
-                .optional()
-                .map_err(backend)?
-                .transpose()
+            conn.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.login = ?1"),
+                [login],
+                |row| Ok(user_from_row(row)),
+            )
+            .optional()
+            .map_err(backend)?
+            .transpose()
         })
     }
 
     pub(crate) fn read_users(&self, workspace: WorkspaceId) -> Result<Vec<User>> {
         self.run(|conn| {
-            let mut statement = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.workspace = ?1 ORDER BY u.id")).map_err(backend)?;
+            let mut statement = conn
+                .prepare(&format!(
+                    "SELECT {USER_COLUMNS} FROM users u WHERE u.workspace = ?1 ORDER BY u.id"
+                ))
+                .map_err(backend)?;
             let mut rows = statement.query([workspace.0]).map_err(backend)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(backend)? {
@@ -94,7 +104,12 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn write_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()> {
+    pub(crate) fn write_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         self.run(|conn| {
             conn.execute("INSERT OR REPLACE INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)", params![token_hash, user_id, micros(expires_at)])
                 .map(|_| ())
@@ -102,7 +117,11 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+    pub(crate) fn read_session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
         self.run(|conn| {
             conn.query_row(
                 &format!("SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2"),
@@ -116,10 +135,21 @@ impl SqliteStore {
     }
 
     pub(crate) fn write_delete_session(&self, token_hash: &str) -> Result<()> {
-        self.run(|conn| conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map(|_| ()).map_err(backend))
+        self.run(|conn| {
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+                .map(|_| ())
+                .map_err(backend)
+        })
     }
 
-    pub(crate) fn write_api_token(&self, workspace: WorkspaceId, name: &str, role: UserRole, token_hash: &str, now: DateTime<Utc>) -> Result<ApiToken> {
+    pub(crate) fn write_api_token(
+        &self,
+        workspace: WorkspaceId,
+        name: &str,
+        role: UserRole,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApiToken> {
         self.run(|conn| {
             let inserted = conn
                 .execute(
@@ -147,7 +177,11 @@ impl SqliteStore {
 
     pub(crate) fn read_api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>> {
         self.run(|conn| {
-            let mut statement = conn.prepare(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE workspace = ?1 ORDER BY id")).map_err(backend)?;
+            let mut statement = conn
+                .prepare(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE workspace = ?1 ORDER BY id"
+                ))
+                .map_err(backend)?;
             let mut rows = statement.query([workspace.0]).map_err(backend)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(backend)? {
@@ -157,7 +191,12 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn write_revoke(&self, workspace: WorkspaceId, id: i64, now: DateTime<Utc>) -> Result<()> {
+    pub(crate) fn write_revoke(
+        &self,
+        workspace: WorkspaceId,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.run(|conn| {
             let changed = conn
                 .execute("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?3) WHERE workspace = ?1 AND id = ?2", params![workspace.0, id, micros(now)])
@@ -188,7 +227,12 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_audit(&self, workspace: WorkspaceId, before: Option<i64>, limit: usize) -> Result<Vec<AuditEntry>> {
+    pub(crate) fn read_audit(
+        &self,
+        workspace: WorkspaceId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
         self.run(|conn| {
             let mut statement = conn
                 .prepare("SELECT id, workspace, at, actor, action, subject, detail FROM audit WHERE workspace = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3")

@@ -20,7 +20,8 @@ pub fn day_text(day: NaiveDate) -> String {
 }
 
 pub fn day(text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|error| StoreError::Backend(format!("bad day `{text}` in the database: {error}")))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|error| StoreError::Backend(format!("bad day `{text}` in the database: {error}")))
 }
 
 pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -28,7 +29,8 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|error| StoreError::Backend(format!("bad JSON in the database: {error}")))
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Backend(format!("bad JSON in the database: {error}")))
 }
 
 /// Turns a closed-enum parse error from a stored column into a backend error.

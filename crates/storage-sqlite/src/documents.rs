@@ -23,7 +23,15 @@ fn document_from_row(row: &Row<'_>) -> Result<Document> {
 const DOCUMENT_COLUMNS: &str = "workspace, kind, name, source, version, updated_at, updated_by";
 
 impl SqliteStore {
-    pub(crate) fn write_document(&self, workspace: WorkspaceId, kind: &str, name: &str, source: &str, by: &str, now: DateTime<Utc>) -> Result<Document> {
+    pub(crate) fn write_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+        name: &str,
+        source: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Document> {
         self.run(|conn| {
             conn.execute(
                 "INSERT INTO documents (workspace, kind, name, source, version, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)
@@ -35,11 +43,20 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document> {
+    pub(crate) fn read_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+        name: &str,
+    ) -> Result<Document> {
         self.run(|conn| read_document(conn, workspace, kind, name))
     }
 
-    pub(crate) fn read_documents(&self, workspace: WorkspaceId, kind: &str) -> Result<Vec<Document>> {
+    pub(crate) fn read_documents(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+    ) -> Result<Vec<Document>> {
         self.run(|conn| {
             let mut statement =
                 conn.prepare(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = ?1 AND kind = ?2 ORDER BY name")).map_err(backend)?;
@@ -52,13 +69,24 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn write_delete_document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<()> {
+    pub(crate) fn write_delete_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+        name: &str,
+    ) -> Result<()> {
         self.run(|conn| {
             let changed = conn
-                .execute("DELETE FROM documents WHERE workspace = ?1 AND kind = ?2 AND name = ?3", params![workspace.0, kind, name])
+                .execute(
+                    "DELETE FROM documents WHERE workspace = ?1 AND kind = ?2 AND name = ?3",
+                    params![workspace.0, kind, name],
+                )
                 .map_err(backend)?;
             if changed == 0 {
-                return Err(StoreError::NotFound { object: "document", id: format!("{kind}/{name}") });
+                return Err(StoreError::NotFound {
+                    object: "document",
+                    id: format!("{kind}/{name}"),
+                });
             }
             Ok(())
         })
@@ -101,9 +129,12 @@ impl SqliteStore {
 
     pub(crate) fn write_click(&self, click: LinkClick) -> Result<()> {
         self.run(|conn| {
-            conn.execute("INSERT INTO link_clicks (code, at, visitor) VALUES (?1, ?2, ?3)", params![click.code, micros(click.at), click.visitor])
-                .map(|_| ())
-                .map_err(backend)
+            conn.execute(
+                "INSERT INTO link_clicks (code, at, visitor) VALUES (?1, ?2, ?3)",
+                params![click.code, micros(click.at), click.visitor],
+            )
+            .map(|_| ())
+            .map_err(backend)
         })
     }
 
@@ -119,7 +150,12 @@ impl SqliteStore {
     }
 }
 
-fn read_document(conn: &rusqlite::Connection, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document> {
+fn read_document(
+    conn: &rusqlite::Connection,
+    workspace: WorkspaceId,
+    kind: &str,
+    name: &str,
+) -> Result<Document> {
     conn.query_row(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = ?1 AND kind = ?2 AND name = ?3"), params![workspace.0, kind, name], |row| {
         Ok(document_from_row(row))
     })

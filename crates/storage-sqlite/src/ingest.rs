@@ -30,7 +30,13 @@ const LEAVES: usize = 1;
 const MESSAGES: usize = 2;
 
 /// Applies one new event's effect on derived state (memberships now, counts into `deltas`).
-pub(crate) fn apply(tx: &Transaction<'_>, store: &SqliteStore, event: &Event, day: &str, deltas: &mut Deltas) -> Result<()> {
+pub(crate) fn apply(
+    tx: &Transaction<'_>,
+    store: &SqliteStore,
+    event: &Event,
+    day: &str,
+    deltas: &mut Deltas,
+) -> Result<()> {
     let workspace = event.workspace.0;
     let platform = event.platform.as_str();
     let chat_key: ChatKey = (workspace, platform.to_string(), event.chat.clone());
@@ -41,13 +47,18 @@ pub(crate) fn apply(tx: &Transaction<'_>, store: &SqliteStore, event: &Event, da
         deltas.new_groups.push(chat_key.clone());
     }
     if let EventKind::GroupRenamed { name, .. } = &event.kind {
-        tx.prepare_cached("UPDATE groups SET name = ?4 WHERE workspace = ?1 AND platform = ?2 AND chat = ?3")
-            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, name]))
-            .map_err(backend)?;
+        tx.prepare_cached(
+            "UPDATE groups SET name = ?4 WHERE workspace = ?1 AND platform = ?2 AND chat = ?3",
+        )
+        .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, name]))
+        .map_err(backend)?;
     }
-    let Some(member) = event.kind.member() else { return Ok(()) };
+    let Some(member) = event.kind.member() else {
+        return Ok(());
+    };
     let named = match &event.kind {
-        EventKind::MemberJoined { display_name, .. } | EventKind::MemberPresent { display_name, .. } => display_name.as_deref(),
+        EventKind::MemberJoined { display_name, .. }
+        | EventKind::MemberPresent { display_name, .. } => display_name.as_deref(),
         EventKind::DisplayNameChanged { new, .. } => Some(new.as_str()),
         EventKind::JoinRequested { display_name, .. } => display_name.as_deref(),
         _ => None,
@@ -65,7 +76,9 @@ pub(crate) fn apply(tx: &Transaction<'_>, store: &SqliteStore, event: &Event, da
     let at = micros(event.at);
     let membership = |sql: &str, name: Option<&str>| -> Result<()> {
         tx.prepare_cached(sql)
-            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member, name, at]))
+            .and_then(|mut statement| {
+                statement.execute(params![workspace, platform, event.chat, member, name, at])
+            })
             .map(|_| ())
             .map_err(backend)
     };
@@ -134,7 +147,9 @@ pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
             .and_then(|mut statement| statement.query_row(params![workspace, platform, chat, member, day, count], |row| row.get(0)))
             .map_err(backend)?;
         if total == count {
-            *speakers.entry(((workspace, platform, chat), day)).or_default() += 1;
+            *speakers
+                .entry(((workspace, platform, chat), day))
+                .or_default() += 1;
         }
     }
     for ((workspace, platform, chat, member), (count, last)) in deltas.spoke.drain() {
@@ -146,7 +161,12 @@ pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
         .map_err(backend)?;
     }
     let mut keys: Vec<(ChatKey, String)> = deltas.group_days.keys().cloned().collect();
-    keys.extend(speakers.keys().filter(|key| !deltas.group_days.contains_key(*key)).cloned());
+    keys.extend(
+        speakers
+            .keys()
+            .filter(|key| !deltas.group_days.contains_key(*key))
+            .cloned(),
+    );
     for key in keys {
         let counts = deltas.group_days.remove(&key).unwrap_or_default();
         let new_speakers = speakers.get(&key).copied().unwrap_or(0);
@@ -219,7 +239,11 @@ fn insert_event(tx: &Transaction<'_>, table_sql: &str, new: &NewEvent) -> Result
 }
 
 impl SqliteStore {
-    pub(crate) fn ingest_batch(&self, batch: IngestBatch, decide: &mut Decide<'_>) -> Result<IngestReport> {
+    pub(crate) fn ingest_batch(
+        &self,
+        batch: IngestBatch,
+        decide: &mut Decide<'_>,
+    ) -> Result<IngestReport> {
         let mut deltas = Deltas::default();
         let report = self.run(|conn| {
             let tx = conn.transaction().map_err(backend)?;

@@ -41,14 +41,27 @@ impl SqliteStore {
     /// A locked, corrupt or unwritable file gives one sentence in `StoreError::Unavailable`;
     /// migrations run each in a transaction, so a failure leaves the file as it was.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let fail = |error: rusqlite::Error| StoreError::Unavailable(format!("cannot open SQLite database {}: {}", path.display(), plain(&error)));
+        let fail = |error: rusqlite::Error| {
+            StoreError::Unavailable(format!(
+                "cannot open SQLite database {}: {}",
+                path.display(),
+                plain(&error)
+            ))
+        };
         let conn = Connection::open(path).map_err(fail)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(fail)?;
         // Reading the schema first tells a non-database file or a lock apart before anything is written.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).map_err(fail)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .map_err(fail)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 8192;").map_err(fail)?;
         SqliteStore::migrated(conn).map_err(|error| match error {
-            StoreError::Backend(message) => StoreError::Unavailable(format!("cannot migrate SQLite database {}: {message}", path.display())),
+            StoreError::Backend(message) => StoreError::Unavailable(format!(
+                "cannot migrate SQLite database {}: {message}",
+                path.display()
+            )),
             other => other,
         })
     }
@@ -65,32 +78,47 @@ impl SqliteStore {
         for (name, sql) in MIGRATIONS {
             let tx = conn.transaction().map_err(backend)?;
             let applied: i64 = tx
-                .query_row("SELECT count(*) FROM schema_migrations WHERE name = ?1", [name], |row| row.get(0))
+                .query_row(
+                    "SELECT count(*) FROM schema_migrations WHERE name = ?1",
+                    [name],
+                    |row| row.get(0),
+                )
                 .map_err(backend)?;
             if applied == 0 {
-                tx.execute_batch(sql).map_err(|error| StoreError::Backend(format!("migration {name}: {error}")))?;
+                tx.execute_batch(sql)
+                    .map_err(|error| StoreError::Backend(format!("migration {name}: {error}")))?;
                 tx.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?1, strftime('%s','now'))", [name])
                     .map_err(backend)?;
             }
             tx.commit().map_err(backend)?;
         }
-        Ok(SqliteStore { conn: Mutex::new(conn), known: Mutex::new(Known::default()) })
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            known: Mutex::new(Known::default()),
+        })
     }
 
     /// Runs database work on the one connection without stalling the async runtime.
     pub(crate) fn run<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let call = || {
-            let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut conn = self
+                .conn
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             work(&mut conn)
         };
         match tokio::runtime::Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(call),
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(call)
+            }
             _ => call(),
         }
     }
 
     pub(crate) fn known(&self) -> std::sync::MutexGuard<'_, Known> {
-        self.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -115,10 +143,20 @@ mod tests {
     fn a_file_that_is_not_a_database_is_one_clear_sentence_and_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("qunzhu.db");
-        std::fs::write(&path, b"these are not the bytes of a database, just some text long enough........").unwrap();
+        std::fs::write(
+            &path,
+            b"these are not the bytes of a database, just some text long enough........",
+        )
+        .unwrap();
         let before = std::fs::read(&path).unwrap();
         let error = SqliteStore::open(&path).err().unwrap().to_string();
-        assert_eq!(error, format!("cannot open SQLite database {}: file is not a database", path.display()));
+        assert_eq!(
+            error,
+            format!(
+                "cannot open SQLite database {}: file is not a database",
+                path.display()
+            )
+        );
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 
@@ -128,7 +166,14 @@ mod tests {
         let path = dir.path().join("qunzhu.db");
         drop(SqliteStore::open(&path).unwrap());
         let store = SqliteStore::open(&path).unwrap();
-        let count: i64 = store.run(|conn| conn.query_row("SELECT count(*) FROM schema_migrations", [], |row| row.get(0)).map_err(backend)).unwrap();
+        let count: i64 = store
+            .run(|conn| {
+                conn.query_row("SELECT count(*) FROM schema_migrations", [], |row| {
+                    row.get(0)
+                })
+                .map_err(backend)
+            })
+            .unwrap();
         assert_eq!(count, MIGRATIONS.len() as i64);
     }
 
@@ -138,10 +183,16 @@ mod tests {
         let path = dir.path().join("qunzhu.db");
         drop(SqliteStore::open(&path).unwrap());
         let holder = Connection::open(&path).unwrap();
-        holder.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;").unwrap();
+        holder
+            .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
+            .unwrap();
         let started = std::time::Instant::now();
         let error = SqliteStore::open(&path).err().unwrap().to_string();
-        assert!(error.starts_with("cannot open SQLite database") && error.ends_with("database is locked"), "{error}");
+        assert!(
+            error.starts_with("cannot open SQLite database")
+                && error.ends_with("database is locked"),
+            "{error}"
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 }

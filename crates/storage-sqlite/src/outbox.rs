@@ -24,7 +24,8 @@ fn action_from_row(row: &Row<'_>) -> Result<ActionRecord> {
         kind: from_json(&text(5)?)?,
         origin: text(6)?,
         cause: row.get(7).map_err(backend)?,
-        status: ActionStatus::parse(&status).ok_or_else(|| StoreError::Backend(format!("unknown action status `{status}`")))?,
+        status: ActionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Backend(format!("unknown action status `{status}`")))?,
         attempts: row.get(9).map_err(backend)?,
         created_at: time(row.get(10).map_err(backend)?),
         not_before: time(row.get(11).map_err(backend)?),
@@ -36,7 +37,11 @@ fn action_from_row(row: &Row<'_>) -> Result<ActionRecord> {
     })
 }
 
-fn query_actions(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<ActionRecord>> {
+fn query_actions(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<ActionRecord>> {
     let mut statement = conn.prepare_cached(sql).map_err(backend)?;
     let mut rows = statement.query(params).map_err(backend)?;
     let mut out = Vec::new();
@@ -47,7 +52,10 @@ fn query_actions(conn: &Connection, sql: &str, params: impl rusqlite::Params) ->
 }
 
 fn one(found: Vec<ActionRecord>, id: String) -> Result<ActionRecord> {
-    found.into_iter().next().ok_or(StoreError::NotFound { object: "action", id })
+    found.into_iter().next().ok_or(StoreError::NotFound {
+        object: "action",
+        id,
+    })
 }
 
 impl SqliteStore {
@@ -86,7 +94,12 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn write_finish(&self, id: i64, outcome: ActionOutcome, now: DateTime<Utc>) -> Result<()> {
+    pub(crate) fn write_finish(
+        &self,
+        id: i64,
+        outcome: ActionOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.run(|conn| {
             let changed = match outcome {
                 ActionOutcome::Done { receipt } => conn.execute(
@@ -119,14 +132,36 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_action(&self, id: i64) -> Result<ActionRecord> {
-        self.run(|conn| one(query_actions(conn, &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id = ?1"), [id])?, id.to_string()))
+        self.run(|conn| {
+            one(
+                query_actions(
+                    conn,
+                    &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id = ?1"),
+                    [id],
+                )?,
+                id.to_string(),
+            )
+        })
     }
 
     pub(crate) fn read_action_by_key(&self, key: &str) -> Result<ActionRecord> {
-        self.run(|conn| one(query_actions(conn, &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE key = ?1"), [key])?, key.to_string()))
+        self.run(|conn| {
+            one(
+                query_actions(
+                    conn,
+                    &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE key = ?1"),
+                    [key],
+                )?,
+                key.to_string(),
+            )
+        })
     }
 
-    pub(crate) fn read_actions(&self, workspace: WorkspaceId, filter: &ActionFilter) -> Result<Vec<ActionRecord>> {
+    pub(crate) fn read_actions(
+        &self,
+        workspace: WorkspaceId,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRecord>> {
         self.run(|conn| {
             query_actions(
                 conn,
@@ -148,7 +183,11 @@ impl SqliteStore {
     pub(crate) fn read_action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts> {
         self.run(|conn| {
             let mut counts = ActionCounts::default();
-            let mut statement = conn.prepare_cached("SELECT status, count(*) FROM actions WHERE workspace = ?1 GROUP BY status").map_err(backend)?;
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT status, count(*) FROM actions WHERE workspace = ?1 GROUP BY status",
+                )
+                .map_err(backend)?;
             let mut rows = statement.query([workspace.0]).map_err(backend)?;
             while let Some(row) = rows.next().map_err(backend)? {
                 let status: String = row.get(0).map_err(backend)?;
@@ -160,14 +199,24 @@ impl SqliteStore {
                     Some(ActionStatus::Dead) => counts.dead = count,
                     Some(ActionStatus::Skipped) => counts.skipped = count,
                     Some(ActionStatus::DryRun) => counts.dry_run = count,
-                    None => return Err(StoreError::Backend(format!("unknown action status `{status}`"))),
+                    None => {
+                        return Err(StoreError::Backend(format!(
+                            "unknown action status `{status}`"
+                        )))
+                    }
                 }
             }
             Ok(counts)
         })
     }
 
-    pub(crate) fn write_cancel(&self, workspace: WorkspaceId, origin_prefix: &str, from: DateTime<Utc>, reason: &str) -> Result<usize> {
+    pub(crate) fn write_cancel(
+        &self,
+        workspace: WorkspaceId,
+        origin_prefix: &str,
+        from: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<usize> {
         self.run(|conn| {
             conn.execute(
                 "UPDATE actions SET status = 'skipped', last_error = ?4 WHERE workspace = ?1 AND status = 'pending'
@@ -180,7 +229,13 @@ impl SqliteStore {
 
     pub(crate) fn read_cursor(&self, connector: &str) -> Result<Option<String>> {
         self.run(|conn| {
-            conn.query_row("SELECT cursor FROM cursors WHERE connector = ?1", [connector], |row| row.get(0)).optional().map_err(backend)
+            conn.query_row(
+                "SELECT cursor FROM cursors WHERE connector = ?1",
+                [connector],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend)
         })
     }
 }

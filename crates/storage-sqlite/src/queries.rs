@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    DerivedState, Event, Group, GroupDay, GroupStatus, GroupType, Member, MemberDay, MemberRole, MemberTier,
-    Membership, Platform, WorkspaceId,
+    DerivedState, Event, Group, GroupDay, GroupStatus, GroupType, Member, MemberDay, MemberRole,
+    MemberTier, Membership, Platform, WorkspaceId,
 };
-use qunzhu_storage::{GroupDayRow, GroupSummary, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, Result, StoreError, StoredEvent};
+use qunzhu_storage::{
+    GroupDayRow, GroupSummary, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, Result,
+    StoreError, StoredEvent,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::codec::{day, day_text, from_json, json, micros, opt_time, parsed, time};
@@ -25,13 +28,21 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> Result<Event> {
     })
 }
 
-fn stored_events(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {
+fn stored_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredEvent>> {
     let mut statement = conn.prepare_cached(sql).map_err(backend)?;
     let mut rows = statement.query(params).map_err(backend)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
         let day_text: String = row.get(5).map_err(backend)?;
-        out.push(StoredEvent { seq: row.get(7).map_err(backend)?, event: event_from_row(row)?, day: day(&day_text)? });
+        out.push(StoredEvent {
+            seq: row.get(7).map_err(backend)?,
+            event: event_from_row(row)?,
+            day: day(&day_text)?,
+        });
     }
     Ok(out)
 }
@@ -70,15 +81,25 @@ fn member_from_row(row: &Row<'_>) -> Result<Member> {
 }
 
 fn group_by_id(conn: &Connection, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
-    conn.query_row(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.workspace = ?1 AND g.id = ?2"), params![workspace.0, group_id], |row| {
-        Ok(group_from_row(row))
-    })
+    conn.query_row(
+        &format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.workspace = ?1 AND g.id = ?2"),
+        params![workspace.0, group_id],
+        |row| Ok(group_from_row(row)),
+    )
     .optional()
     .map_err(backend)?
-    .unwrap_or(Err(StoreError::NotFound { object: "group", id: group_id.to_string() }))
+    .unwrap_or(Err(StoreError::NotFound {
+        object: "group",
+        id: group_id.to_string(),
+    }))
 }
 
-fn member_by_id(conn: &Connection, workspace: WorkspaceId, platform: Platform, user: &str) -> Result<Member> {
+fn member_by_id(
+    conn: &Connection,
+    workspace: WorkspaceId,
+    platform: Platform,
+    user: &str,
+) -> Result<Member> {
     conn.query_row(
         "SELECT workspace, platform, user, display_name, role, tier, tags FROM members WHERE workspace = ?1 AND platform = ?2 AND user = ?3",
         params![workspace.0, platform.as_str(), user],
@@ -90,7 +111,12 @@ fn member_by_id(conn: &Connection, workspace: WorkspaceId, platform: Platform, u
 }
 
 impl SqliteStore {
-    pub(crate) fn read_events(&self, workspace: WorkspaceId, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+    pub(crate) fn read_events(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         self.run(|conn| {
             stored_events(
                 conn,
@@ -100,7 +126,12 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_events_since(&self, workspace: WorkspaceId, since: DateTime<Utc>, limit: usize) -> Result<Vec<StoredEvent>> {
+    pub(crate) fn read_events_since(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         self.run(|conn| {
             stored_events(
                 conn,
@@ -110,7 +141,12 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_recent_events(&self, workspace: WorkspaceId, chat: &str, limit: usize) -> Result<Vec<StoredEvent>> {
+    pub(crate) fn read_recent_events(
+        &self,
+        workspace: WorkspaceId,
+        chat: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         self.run(|conn| {
             stored_events(
                 conn,
@@ -120,7 +156,10 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>> {
+    pub(crate) fn read_pending_join_requests(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<StoredEvent>> {
         self.run(|conn| {
             stored_events(
                 conn,
@@ -206,7 +245,12 @@ impl SqliteStore {
         self.run(|conn| group_by_id(conn, workspace, group_id))
     }
 
-    pub(crate) fn write_ensure_group(&self, workspace: WorkspaceId, platform: Platform, chat: &str) -> Result<Group> {
+    pub(crate) fn write_ensure_group(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<Group> {
         self.run(|conn| {
             conn.execute("INSERT OR IGNORE INTO groups (workspace, platform, chat, name) VALUES (?1, ?2, ?3, ?3)", params![workspace.0, platform.as_str(), chat])
                 .map_err(backend)?;
@@ -217,7 +261,12 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn write_update_group(&self, workspace: WorkspaceId, group_id: i64, update: GroupUpdate) -> Result<Group> {
+    pub(crate) fn write_update_group(
+        &self,
+        workspace: WorkspaceId,
+        group_id: i64,
+        update: GroupUpdate,
+    ) -> Result<Group> {
         self.run(|conn| {
             let mut group = group_by_id(conn, workspace, group_id)?;
             if let Some(name) = update.name {
@@ -256,7 +305,11 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_members(&self, workspace: WorkspaceId, query: &MemberQuery) -> Result<Vec<MemberSummary>> {
+    pub(crate) fn read_members(
+        &self,
+        workspace: WorkspaceId,
+        query: &MemberQuery,
+    ) -> Result<Vec<MemberSummary>> {
         self.run(|conn| {
             let mut sql = String::from(
                 "SELECT mb.workspace, mb.platform, mb.user, mb.display_name, mb.role, mb.tier, mb.tags,
@@ -314,11 +367,22 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_member(&self, workspace: WorkspaceId, platform: Platform, user: &str) -> Result<Member> {
+    pub(crate) fn read_member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+    ) -> Result<Member> {
         self.run(|conn| member_by_id(conn, workspace, platform, user))
     }
 
-    pub(crate) fn write_update_member(&self, workspace: WorkspaceId, platform: Platform, user: &str, update: MemberUpdate) -> Result<Member> {
+    pub(crate) fn write_update_member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+        update: MemberUpdate,
+    ) -> Result<Member> {
         self.run(|conn| {
             let mut member = member_by_id(conn, workspace, platform, user)?;
             if let Some(role) = update.role {
@@ -339,7 +403,13 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_group_days(&self, workspace: WorkspaceId, group_id: Option<i64>, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupDayRow>> {
+    pub(crate) fn read_group_days(
+        &self,
+        workspace: WorkspaceId,
+        group_id: Option<i64>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<GroupDayRow>> {
         self.run(|conn| {
             let mut statement = conn
                 .prepare_cached(

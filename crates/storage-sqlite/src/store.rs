@@ -9,7 +9,12 @@ use rusqlite::{params, OptionalExtension};
 use crate::{backend, SqliteStore};
 
 fn workspace_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Workspace> {
-    Ok(Workspace { id: WorkspaceId(row.get(0)?), slug: row.get(1)?, name: row.get(2)?, time_zone: row.get(3)? })
+    Ok(Workspace {
+        id: WorkspaceId(row.get(0)?),
+        slug: row.get(1)?,
+        name: row.get(2)?,
+        time_zone: row.get(3)?,
+    })
 }
 
 #[async_trait]
@@ -24,25 +29,44 @@ impl Store for SqliteStore {
 
     async fn ensure_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
         self.run(|conn| {
-            conn.execute("INSERT OR IGNORE INTO workspaces (slug, name, time_zone) VALUES (?1, ?2, ?3)", params![new.slug, new.name, new.time_zone])
-                .map_err(backend)?;
-            conn.query_row("SELECT id, slug, name, time_zone FROM workspaces WHERE slug = ?1", [&new.slug], workspace_from_row).map_err(backend)
+            conn.execute(
+                "INSERT OR IGNORE INTO workspaces (slug, name, time_zone) VALUES (?1, ?2, ?3)",
+                params![new.slug, new.name, new.time_zone],
+            )
+            .map_err(backend)?;
+            conn.query_row(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE slug = ?1",
+                [&new.slug],
+                workspace_from_row,
+            )
+            .map_err(backend)
         })
     }
 
     async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
         self.run(|conn| {
-            conn.query_row("SELECT id, slug, name, time_zone FROM workspaces WHERE id = ?1", [id.0], workspace_from_row)
-                .optional()
-                .map_err(backend)?
-                .ok_or(StoreError::NotFound { object: "workspace", id: id.to_string() })
+            conn.query_row(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE id = ?1",
+                [id.0],
+                workspace_from_row,
+            )
+            .optional()
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound {
+                object: "workspace",
+                id: id.to_string(),
+            })
         })
     }
 
     async fn workspaces(&self) -> Result<Vec<Workspace>> {
         self.run(|conn| {
-            let mut statement = conn.prepare("SELECT id, slug, name, time_zone FROM workspaces ORDER BY id").map_err(backend)?;
-            let rows = statement.query_map([], workspace_from_row).map_err(backend)?;
+            let mut statement = conn
+                .prepare("SELECT id, slug, name, time_zone FROM workspaces ORDER BY id")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], workspace_from_row)
+                .map_err(backend)?;
             rows.collect::<rusqlite::Result<_>>().map_err(backend)
         })
     }
@@ -55,24 +79,50 @@ impl Store for SqliteStore {
         self.read_cursor(connector)
     }
 
-    async fn events(&self, workspace: WorkspaceId, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+    async fn events(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         self.read_events(workspace, after_seq, limit)
     }
 
-    async fn events_since(&self, workspace: WorkspaceId, since: DateTime<Utc>, limit: usize) -> Result<Vec<StoredEvent>> {
+    async fn events_since(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         self.read_events_since(workspace, since, limit)
     }
 
-    async fn recent_events(&self, workspace: WorkspaceId, chat: &str, limit: usize) -> Result<Vec<StoredEvent>> {
+    async fn recent_events(
+        &self,
+        workspace: WorkspaceId,
+        chat: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         self.read_recent_events(workspace, chat, limit)
     }
 
     async fn log_stats(&self) -> Result<LogStats> {
         self.run(|conn| {
-            let events: i64 = conn.query_row("SELECT count(*) FROM events", [], |row| row.get(0)).map_err(backend)?;
-            let duplicates: Option<i64> =
-                conn.query_row("SELECT value FROM counters WHERE name = 'duplicates'", [], |row| row.get(0)).optional().map_err(backend)?;
-            Ok(LogStats { events: events as u64, duplicates: duplicates.unwrap_or(0) as u64 })
+            let events: i64 = conn
+                .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+                .map_err(backend)?;
+            let duplicates: Option<i64> = conn
+                .query_row(
+                    "SELECT value FROM counters WHERE name = 'duplicates'",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            Ok(LogStats {
+                events: events as u64,
+                duplicates: duplicates.unwrap_or(0) as u64,
+            })
         })
     }
 
@@ -92,27 +142,58 @@ impl Store for SqliteStore {
         self.read_group(workspace, group_id)
     }
 
-    async fn ensure_group(&self, workspace: WorkspaceId, platform: Platform, chat: &str) -> Result<Group> {
+    async fn ensure_group(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<Group> {
         self.write_ensure_group(workspace, platform, chat)
     }
 
-    async fn update_group(&self, workspace: WorkspaceId, group_id: i64, update: GroupUpdate) -> Result<Group> {
+    async fn update_group(
+        &self,
+        workspace: WorkspaceId,
+        group_id: i64,
+        update: GroupUpdate,
+    ) -> Result<Group> {
         self.write_update_group(workspace, group_id, update)
     }
 
-    async fn members(&self, workspace: WorkspaceId, query: &MemberQuery) -> Result<Vec<MemberSummary>> {
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        query: &MemberQuery,
+    ) -> Result<Vec<MemberSummary>> {
         self.read_members(workspace, query)
     }
 
-    async fn member(&self, workspace: WorkspaceId, platform: Platform, user: &str) -> Result<Member> {
+    async fn member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+    ) -> Result<Member> {
         self.read_member(workspace, platform, user)
     }
 
-    async fn update_member(&self, workspace: WorkspaceId, platform: Platform, user: &str, update: MemberUpdate) -> Result<Member> {
+    async fn update_member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+        update: MemberUpdate,
+    ) -> Result<Member> {
         self.write_update_member(workspace, platform, user, update)
     }
 
-    async fn group_days(&self, workspace: WorkspaceId, group_id: Option<i64>, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupDayRow>> {
+    async fn group_days(
+        &self,
+        workspace: WorkspaceId,
+        group_id: Option<i64>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<GroupDayRow>> {
         self.read_group_days(workspace, group_id, from, to)
     }
 
@@ -124,7 +205,12 @@ impl Store for SqliteStore {
         self.write_claim(claim)
     }
 
-    async fn finish_action(&self, id: i64, outcome: ActionOutcome, now: DateTime<Utc>) -> Result<()> {
+    async fn finish_action(
+        &self,
+        id: i64,
+        outcome: ActionOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.write_finish(id, outcome, now)
     }
 
@@ -136,7 +222,11 @@ impl Store for SqliteStore {
         self.read_action_by_key(key)
     }
 
-    async fn actions(&self, workspace: WorkspaceId, filter: &ActionFilter) -> Result<Vec<ActionRecord>> {
+    async fn actions(
+        &self,
+        workspace: WorkspaceId,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRecord>> {
         self.read_actions(workspace, filter)
     }
 
@@ -144,7 +234,13 @@ impl Store for SqliteStore {
         self.read_action_counts(workspace)
     }
 
-    async fn cancel_actions(&self, workspace: WorkspaceId, origin_prefix: &str, from: DateTime<Utc>, reason: &str) -> Result<usize> {
+    async fn cancel_actions(
+        &self,
+        workspace: WorkspaceId,
+        origin_prefix: &str,
+        from: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<usize> {
         self.write_cancel(workspace, origin_prefix, from, reason)
     }
 
@@ -153,7 +249,11 @@ impl Store for SqliteStore {
     }
 
     async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
-        self.run(|conn| conn.execute("DELETE FROM bench_baseline", []).map(|_| ()).map_err(backend))?;
+        self.run(|conn| {
+            conn.execute("DELETE FROM bench_baseline", [])
+                .map(|_| ())
+                .map_err(backend)
+        })?;
         self.baseline(events)
     }
 }
@@ -169,7 +269,12 @@ impl AccountStore for SqliteStore {
     async fn users(&self, workspace: WorkspaceId) -> Result<Vec<User>> {
         self.read_users(workspace)
     }
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         self.write_session(token_hash, user_id, expires_at)
     }
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
@@ -178,7 +283,14 @@ impl AccountStore for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.write_delete_session(token_hash)
     }
-    async fn create_api_token(&self, workspace: WorkspaceId, name: &str, role: UserRole, token_hash: &str, now: DateTime<Utc>) -> Result<ApiToken> {
+    async fn create_api_token(
+        &self,
+        workspace: WorkspaceId,
+        name: &str,
+        role: UserRole,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApiToken> {
         self.write_api_token(workspace, name, role, token_hash, now)
     }
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
@@ -187,20 +299,38 @@ impl AccountStore for SqliteStore {
     async fn api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>> {
         self.read_api_tokens(workspace)
     }
-    async fn revoke_api_token(&self, workspace: WorkspaceId, id: i64, now: DateTime<Utc>) -> Result<()> {
+    async fn revoke_api_token(
+        &self,
+        workspace: WorkspaceId,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.write_revoke(workspace, id, now)
     }
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
         self.write_audit(entry)
     }
-    async fn audit_log(&self, workspace: WorkspaceId, before: Option<i64>, limit: usize) -> Result<Vec<AuditEntry>> {
+    async fn audit_log(
+        &self,
+        workspace: WorkspaceId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
         self.read_audit(workspace, before, limit)
     }
 }
 
 #[async_trait]
 impl DocumentStore for SqliteStore {
-    async fn put_document(&self, workspace: WorkspaceId, kind: &str, name: &str, source: &str, by: &str, now: DateTime<Utc>) -> Result<Document> {
+    async fn put_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+        name: &str,
+        source: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Document> {
         self.write_document(workspace, kind, name, source, by, now)
     }
     async fn document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document> {

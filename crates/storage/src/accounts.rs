@@ -102,19 +102,41 @@ pub trait AccountStore: Send + Sync {
     async fn users(&self, workspace: WorkspaceId) -> Result<Vec<User>>;
 
     /// Stores a session under the SHA-256 of its cookie value.
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
     /// The session's user, if the session exists and has not expired at `now`.
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 
-    async fn create_api_token(&self, workspace: WorkspaceId, name: &str, role: UserRole, token_hash: &str, now: DateTime<Utc>) -> Result<ApiToken>;
+    async fn create_api_token(
+        &self,
+        workspace: WorkspaceId,
+        name: &str,
+        role: UserRole,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApiToken>;
     /// The token, if it exists and is not revoked.
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
     async fn api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>>;
     /// Revokes a token of this workspace; `NotFound` for another workspace's token.
-    async fn revoke_api_token(&self, workspace: WorkspaceId, id: i64, now: DateTime<Utc>) -> Result<()>;
+    async fn revoke_api_token(
+        &self,
+        workspace: WorkspaceId,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
     /// Newest first, entries with id below `before` if given.
-    async fn audit_log(&self, workspace: WorkspaceId, before: Option<i64>, limit: usize) -> Result<Vec<AuditEntry>>;
+    async fn audit_log(
+        &self,
+        workspace: WorkspaceId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>>;
 }

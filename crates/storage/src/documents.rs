@@ -28,7 +28,15 @@ pub struct Document {
 #[async_trait]
 pub trait DocumentStore: Send + Sync {
     /// Creates or replaces the document, bumping its version; returns the saved document.
-    async fn put_document(&self, workspace: WorkspaceId, kind: &str, name: &str, source: &str, by: &str, now: DateTime<Utc>) -> Result<Document>;
+    async fn put_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+        name: &str,
+        source: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Document>;
     /// `NotFound` if missing.
     async fn document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document>;
     /// All documents of a kind, by name.

@@ -17,7 +17,9 @@ pub use types::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, DerivedState, Event, Group, Member, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionRecord, DerivedState, Event, Group, Member, NewAction, Platform, WorkspaceId,
+};
 
 /// Storage failures, sorted by what the caller can do about them.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +29,10 @@ pub enum StoreError {
     #[error("{object} `{id}` already exists")]
     Conflict { object: &'static str, id: String },
     #[error("invalid {field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// The database could not be reached or opened; one sentence for the operator.
     #[error("{0}")]
     Unavailable(String),
@@ -70,14 +75,29 @@ pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'stati
     async fn cursor(&self, connector: &str) -> Result<Option<String>>;
 
     /// Events in log order after `after_seq`, at most `limit`.
-    async fn events(&self, workspace: WorkspaceId, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>>;
+    async fn events(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>>;
 
     /// Events at or after an instant, in log order, at most `limit` (rebuilding in-memory
     /// decision state from the recent log on start).
-    async fn events_since(&self, workspace: WorkspaceId, since: DateTime<Utc>, limit: usize) -> Result<Vec<StoredEvent>>;
+    async fn events_since(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>>;
 
     /// Events of one group, newest first.
-    async fn recent_events(&self, workspace: WorkspaceId, chat: &str, limit: usize) -> Result<Vec<StoredEvent>>;
+    async fn recent_events(
+        &self,
+        workspace: WorkspaceId,
+        chat: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>>;
 
     /// Total events logged and duplicates refused since the store was created.
     async fn log_stats(&self) -> Result<LogStats>;
@@ -93,15 +113,46 @@ pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'stati
     async fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupSummary>>;
     async fn group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group>;
     /// Creates the group if missing (first event or operator registration), else returns it.
-    async fn ensure_group(&self, workspace: WorkspaceId, platform: Platform, chat: &str) -> Result<Group>;
-    async fn update_group(&self, workspace: WorkspaceId, group_id: i64, update: GroupUpdate) -> Result<Group>;
+    async fn ensure_group(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<Group>;
+    async fn update_group(
+        &self,
+        workspace: WorkspaceId,
+        group_id: i64,
+        update: GroupUpdate,
+    ) -> Result<Group>;
 
-    async fn members(&self, workspace: WorkspaceId, query: &MemberQuery) -> Result<Vec<MemberSummary>>;
-    async fn member(&self, workspace: WorkspaceId, platform: Platform, user: &str) -> Result<Member>;
-    async fn update_member(&self, workspace: WorkspaceId, platform: Platform, user: &str, update: MemberUpdate) -> Result<Member>;
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        query: &MemberQuery,
+    ) -> Result<Vec<MemberSummary>>;
+    async fn member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+    ) -> Result<Member>;
+    async fn update_member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+        update: MemberUpdate,
+    ) -> Result<Member>;
 
     /// Daily counts per group between two local days inclusive; `group_id` narrows to one group.
-    async fn group_days(&self, workspace: WorkspaceId, group_id: Option<i64>, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupDayRow>>;
+    async fn group_days(
+        &self,
+        workspace: WorkspaceId,
+        group_id: Option<i64>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<GroupDayRow>>;
 
     // --- outbox ------------------------------------------------------------------------------
 
@@ -115,17 +166,32 @@ pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'stati
     async fn claim_actions(&self, claim: Claim<'_>) -> Result<Vec<ActionRecord>>;
 
     /// Records what became of a claimed action.
-    async fn finish_action(&self, id: i64, outcome: ActionOutcome, now: DateTime<Utc>) -> Result<()>;
+    async fn finish_action(
+        &self,
+        id: i64,
+        outcome: ActionOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
     async fn action(&self, id: i64) -> Result<ActionRecord>;
     async fn action_by_key(&self, key: &str) -> Result<ActionRecord>;
-    async fn actions(&self, workspace: WorkspaceId, filter: &ActionFilter) -> Result<Vec<ActionRecord>>;
+    async fn actions(
+        &self,
+        workspace: WorkspaceId,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRecord>>;
     async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts>;
 
     /// Marks pending actions whose origin starts with `origin_prefix` and whose `not_before` is at
     /// or after `from` as skipped with `reason` (a plan was edited: future posts are re-planned).
     /// Returns how many.
-    async fn cancel_actions(&self, workspace: WorkspaceId, origin_prefix: &str, from: DateTime<Utc>, reason: &str) -> Result<usize>;
+    async fn cancel_actions(
+        &self,
+        workspace: WorkspaceId,
+        origin_prefix: &str,
+        from: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<usize>;
 
     /// Join requests (events `join_requested`) not yet followed by the member joining or being
     /// denied in that group, oldest first.

@@ -134,15 +134,26 @@ pub struct Claim<'a> {
 /// What became of one attempt at an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionOutcome {
-    Done { receipt: Option<String> },
+    Done {
+        receipt: Option<String>,
+    },
     /// Failed, try again at `at`; counts as an attempt.
-    Retry { at: DateTime<Utc>, error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
     /// Not attempted (a rate limit said wait); does not count as an attempt.
-    Defer { at: DateTime<Utc> },
+    Defer {
+        at: DateTime<Utc>,
+    },
     /// Given up; the reason is kept.
-    Dead { error: String },
+    Dead {
+        error: String,
+    },
     /// Deliberately not carried out (expired); the reason is kept. Not an attempt.
-    Skip { reason: String },
+    Skip {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
