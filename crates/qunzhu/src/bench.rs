@@ -123,21 +123,29 @@ fn generate(count: usize) -> Vec<Event> {
     out
 }
 
+/// What to clean up after a benchmark: a temporary directory or a scratch database.
+enum Scratch {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] qunzhu_storage_postgres::testing::DatabaseGuard),
+}
+
 async fn open(
     backend: Backend,
     database_url: Option<String>,
-) -> anyhow::Result<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+) -> anyhow::Result<(Arc<dyn Store>, Scratch)> {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir()?;
             let store = qunzhu_storage_sqlite::SqliteStore::open(&dir.path().join("bench.db"))?;
-            Ok((Arc::new(store), Some(dir)))
+            Ok((Arc::new(store), Scratch::Sqlite(dir)))
         }
         Backend::Postgres => {
             let base = database_url
                 .or_else(|| std::env::var("QUNZHU_DATABASE_URL").ok())
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            anyhow::bail!("PostgreSQL backend not linked yet: {base}")
+            let (url, guard) = qunzhu_storage_postgres::testing::fresh_database(&base).await?;
+            let store = qunzhu_storage_postgres::PostgresStore::connect(&url).await?;
+            Ok((Arc::new(store), Scratch::Postgres(guard)))
         }
     }
 }

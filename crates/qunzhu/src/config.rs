@@ -140,7 +140,6 @@ pub struct SandboxSection {
     pub behaviour: Behaviour,
 }
 
-
 /// A configuration problem, located.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use qunzhu_storage::Store;
+use qunzhu_storage_postgres::PostgresStore;
 use qunzhu_storage_sqlite::SqliteStore;
 
 use crate::config::Config;
@@ -13,7 +14,7 @@ use crate::config::Config;
 pub async fn store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url.trim();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return postgres(url).await;
+        return Ok(Arc::new(PostgresStore::connect(url).await?));
     }
     if !url.is_empty() {
         anyhow::bail!("database_url `{url}` is not a postgres:// URL; leave it empty for the embedded SQLite database");
@@ -26,9 +27,4 @@ pub async fn store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     })?;
     let path = config.data_dir.join("qunzhu.db");
     Ok(Arc::new(SqliteStore::open(&path)?))
-}
-
-/// TEMPORARY until the PostgreSQL crate lands in this checkout.
-async fn postgres(_url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    anyhow::bail!("PostgreSQL backend not linked yet")
 }

@@ -254,3 +254,23 @@ async fn sigkill_loses_and_doubles_nothing_on_sqlite() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_and_doubles_nothing_on_postgres() {
+    let Ok(base) = std::env::var("QUNZHU_TEST_DATABASE_URL") else {
+        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run the PostgreSQL crash test");
+        return;
+    };
+    let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let open_url = url.clone();
+    run(dir.path(), &url, async || {
+        let store = qunzhu_storage_postgres::PostgresStore::connect(&open_url)
+            .await
+            .unwrap();
+        std::sync::Arc::new(store) as std::sync::Arc<dyn Store>
+    })
+    .await;
+}

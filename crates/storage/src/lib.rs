@@ -5,6 +5,7 @@
 //! not CRUD, so each backend can make them atomic and fast in its own way.
 
 pub mod accounts;
+pub mod codec;
 pub mod conformance;
 pub mod documents;
 pub mod links;

@@ -1,0 +1,370 @@
+//! The storage traits, implemented by delegating to the backend's modules.
+
+use crate::{backend, get, PostgresStore};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use qunzhu_domain::{ActionRecord, DerivedState, Group, Member, NewAction, Platform, WorkspaceId};
+use qunzhu_storage::*;
+
+fn workspace_from_row(row: &tokio_postgres::Row) -> Result<Workspace> {
+    Ok(Workspace {
+        id: WorkspaceId(get(row, 0)?),
+        slug: get(row, 1)?,
+        name: get(row, 2)?,
+        time_zone: get(row, 3)?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.client()
+            .await
+            .simple_query("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
+
+    async fn ensure_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
+        let client = self.client().await;
+        client
+            .execute(
+                "INSERT INTO workspaces (slug, name, time_zone) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING",
+                &[&new.slug, &new.name, &new.time_zone],
+            )
+            .await
+            .map_err(backend)?;
+        let row = client
+            .query_one(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE slug = $1",
+                &[&new.slug],
+            )
+            .await
+            .map_err(backend)?;
+        workspace_from_row(&row)
+    }
+
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
+        let client = self.client().await;
+        let row = client
+            .query_opt(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE id = $1",
+                &[&id.0],
+            )
+            .await
+            .map_err(backend)?;
+        workspace_from_row(&row.ok_or(StoreError::NotFound {
+            object: "workspace",
+            id: id.to_string(),
+        })?)
+    }
+
+    async fn workspaces(&self) -> Result<Vec<Workspace>> {
+        let client = self.client().await;
+        let rows = client
+            .query(
+                "SELECT id, slug, name, time_zone FROM workspaces ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        rows.iter().map(workspace_from_row).collect()
+    }
+
+    async fn ingest(&self, batch: IngestBatch, decide: &mut Decide<'_>) -> Result<IngestReport> {
+        self.ingest_batch(batch, decide).await
+    }
+
+    async fn cursor(&self, connector: &str) -> Result<Option<String>> {
+        self.read_cursor(connector).await
+    }
+
+    async fn events(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        self.read_events(workspace, after_seq, limit).await
+    }
+
+    async fn events_since(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        self.read_events_since(workspace, since, limit).await
+    }
+
+    async fn recent_events(
+        &self,
+        workspace: WorkspaceId,
+        chat: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        self.read_recent_events(workspace, chat, limit).await
+    }
+
+    async fn log_stats(&self) -> Result<LogStats> {
+        let client = self.client().await;
+        let events = client
+            .query_one("SELECT count(*) FROM events", &[])
+            .await
+            .map_err(backend)?;
+        let duplicates = client
+            .query_opt("SELECT value FROM counters WHERE name = 'duplicates'", &[])
+            .await
+            .map_err(backend)?;
+        let duplicates = duplicates
+            .map(|row| get::<i64>(&row, 0))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(LogStats {
+            events: get::<i64>(&events, 0)? as u64,
+            duplicates: duplicates as u64,
+        })
+    }
+
+    async fn rebuild_derived(&self) -> Result<()> {
+        self.rebuild().await
+    }
+
+    async fn derived_state(&self) -> Result<DerivedState> {
+        self.read_derived().await
+    }
+
+    async fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupSummary>> {
+        self.read_groups(workspace).await
+    }
+
+    async fn group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
+        self.read_group(workspace, group_id).await
+    }
+
+    async fn ensure_group(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<Group> {
+        self.write_ensure_group(workspace, platform, chat).await
+    }
+
+    async fn update_group(
+        &self,
+        workspace: WorkspaceId,
+        group_id: i64,
+        update: GroupUpdate,
+    ) -> Result<Group> {
+        self.write_update_group(workspace, group_id, update).await
+    }
+
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        query: &MemberQuery,
+    ) -> Result<Vec<MemberSummary>> {
+        self.read_members(workspace, query).await
+    }
+
+    async fn member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+    ) -> Result<Member> {
+        self.read_member(workspace, platform, user).await
+    }
+
+    async fn update_member(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+        update: MemberUpdate,
+    ) -> Result<Member> {
+        self.write_update_member(workspace, platform, user, update)
+            .await
+    }
+
+    async fn group_days(
+        &self,
+        workspace: WorkspaceId,
+        group_id: Option<i64>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<GroupDayRow>> {
+        self.read_group_days(workspace, group_id, from, to).await
+    }
+
+    async fn enqueue(&self, actions: Vec<NewAction>) -> Result<usize> {
+        self.write_enqueue(actions).await
+    }
+
+    async fn claim_actions(&self, claim: Claim<'_>) -> Result<Vec<ActionRecord>> {
+        self.write_claim(claim).await
+    }
+
+    async fn finish_action(
+        &self,
+        id: i64,
+        outcome: ActionOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write_finish(id, outcome, now).await
+    }
+
+    async fn action(&self, id: i64) -> Result<ActionRecord> {
+        self.read_action(id).await
+    }
+
+    async fn action_by_key(&self, key: &str) -> Result<ActionRecord> {
+        self.read_action_by_key(key).await
+    }
+
+    async fn actions(
+        &self,
+        workspace: WorkspaceId,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRecord>> {
+        self.read_actions(workspace, filter).await
+    }
+
+    async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts> {
+        self.read_action_counts(workspace).await
+    }
+
+    async fn cancel_actions(
+        &self,
+        workspace: WorkspaceId,
+        origin_prefix: &str,
+        from: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<usize> {
+        self.write_cancel(workspace, origin_prefix, from, reason)
+            .await
+    }
+
+    async fn pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>> {
+        self.read_pending_join_requests(workspace).await
+    }
+
+    async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
+        self.client()
+            .await
+            .batch_execute("TRUNCATE bench_baseline")
+            .await
+            .map_err(backend)?;
+        self.baseline(events).await
+    }
+}
+
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn create_user(&self, new: NewUser) -> Result<User> {
+        self.write_user(new).await
+    }
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
+        self.read_user_by_login(login).await
+    }
+    async fn users(&self, workspace: WorkspaceId) -> Result<Vec<User>> {
+        self.read_users(workspace).await
+    }
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write_session(token_hash, user_id, expires_at).await
+    }
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        self.read_session_user(token_hash, now).await
+    }
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.write_delete_session(token_hash).await
+    }
+    async fn create_api_token(
+        &self,
+        workspace: WorkspaceId,
+        name: &str,
+        role: UserRole,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApiToken> {
+        self.write_api_token(workspace, name, role, token_hash, now)
+            .await
+    }
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        self.read_api_token(token_hash).await
+    }
+    async fn api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>> {
+        self.read_api_tokens(workspace).await
+    }
+    async fn revoke_api_token(
+        &self,
+        workspace: WorkspaceId,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write_revoke(workspace, id, now).await
+    }
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
+        self.write_audit(entry).await
+    }
+    async fn audit_log(
+        &self,
+        workspace: WorkspaceId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
+        self.read_audit(workspace, before, limit).await
+    }
+}
+
+#[async_trait]
+impl DocumentStore for PostgresStore {
+    async fn put_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+        name: &str,
+        source: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Document> {
+        self.write_document(workspace, kind, name, source, by, now)
+            .await
+    }
+    async fn document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document> {
+        self.read_document(workspace, kind, name).await
+    }
+    async fn documents(&self, workspace: WorkspaceId, kind: &str) -> Result<Vec<Document>> {
+        self.read_documents(workspace, kind).await
+    }
+    async fn delete_document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<()> {
+        self.write_delete_document(workspace, kind, name).await
+    }
+}
+
+#[async_trait]
+impl LinkStore for PostgresStore {
+    async fn put_links(&self, links: Vec<NewLink>) -> Result<()> {
+        self.write_links(links).await
+    }
+    async fn link(&self, code: &str) -> Result<Link> {
+        self.read_link(code).await
+    }
+    async fn record_click(&self, click: LinkClick) -> Result<()> {
+        self.write_click(click).await
+    }
+    async fn push_link_stats(&self, workspace: WorkspaceId, push: &str) -> Result<LinkStats> {
+        self.read_push_stats(workspace, push).await
+    }
+}

@@ -1,0 +1,38 @@
+//! Column encodings both backends share: times as microseconds, days as text, JSON as text.
+
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+
+pub fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+pub fn time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+pub fn opt_time(micros: Option<i64>) -> Option<DateTime<Utc>> {
+    micros.map(time)
+}
+
+pub fn day_text(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+pub fn day(text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|error| StoreError::Backend(format!("bad day `{text}` in the database: {error}")))
+}
+
+pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|error| StoreError::Backend(error.to_string()))
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Backend(format!("bad JSON in the database: {error}")))
+}
+
+pub fn parsed<T, E: std::fmt::Display>(result: std::result::Result<T, E>) -> Result<T> {
+    result.map_err(|error| StoreError::Backend(error.to_string()))
+}
