@@ -2,6 +2,9 @@
 //! not a round trip per event; only membership changes (joins, leaves, renames) go one by one,
 //! in log order, because their order matters.
 
+// Column arrays for UNNEST are tuples of vectors by nature; naming each would add nothing.
+#![allow(clippy::type_complexity)]
+
 use std::collections::{HashMap, HashSet};
 
 use qunzhu_domain::{Event, EventKind, NewAction};
@@ -44,7 +47,7 @@ const LEFT: &str =
      ON CONFLICT (workspace, platform, chat, member) DO UPDATE SET present = 0, left_at = $6";
 const RENAMED: &str =
     "INSERT INTO memberships (workspace, platform, chat, member, display_name, present)
-     VALUES ($1, $2, $3, $4, $5, 0 * $6)
+     VALUES ($1, $2, $3, $4, $5, 0 * $6::bigint)
      ON CONFLICT (workspace, platform, chat, member) DO UPDATE SET display_name = $5";
 
 impl Deltas {

@@ -14,6 +14,8 @@ mod types;
 pub use accounts::*;
 pub use documents::{Document, DocumentStore};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+/// Re-exported for the conformance suite's macro.
+pub use proptest;
 pub use types::*;
 
 use async_trait::async_trait;
