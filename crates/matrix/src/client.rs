@@ -1,0 +1,114 @@
+//! The client-server API over HTTP: paths with percent-encoded ids, and every failure sorted
+//! into what the dispatcher should do next (wait, retry, give up, re-authenticate).
+
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use qunzhu_connector::ConnectorError;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Everything but unreserved characters is encoded in path segments (`! $ # : @`).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+pub fn encode(segment: &str) -> String {
+    utf8_percent_encode(segment, SEGMENT).to_string()
+}
+
+/// A logged-in client: base URL and access token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn new(base: &str, token: String) -> Result<Client, ConnectorError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|error| ConnectorError::Permanent(format!("cannot build an HTTP client: {error}")))?;
+        Ok(Client { http, base: base.trim_end_matches('/').to_string(), token })
+    }
+
+    /// Logs in with a password; returns the access token.
+    pub async fn login(base: &str, user: &str, password: &str, device_id: &str) -> Result<String, ConnectorError> {
+        let anonymous = Client::new(base, String::new())?;
+        let body = serde_json::json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user},
+            "password": password,
+            "device_id": device_id,
+            "initial_device_display_name": "qunzhu",
+        });
+        let answer = anonymous.call(Method::POST, "/_matrix/client/v3/login", Some(&body), None).await.map_err(|error| match error {
+            ConnectorError::Permanent(message) if message.contains("M_FORBIDDEN") => {
+                ConnectorError::Auth(format!("wrong password for {user} on {base}"))
+            }
+            other => other,
+        })?;
+        answer
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ConnectorError::Auth(format!("{base} answered the login without an access token")))
+    }
+
+    /// One request; `timeout` overrides the default (long polls).
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>, timeout: Option<Duration>) -> Result<Value, ConnectorError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method, &url).timeout(timeout.unwrap_or(Duration::from_secs(30)));
+        if !self.token.is_empty() {
+            request = request.bearer_auth(&self.token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|error| {
+            let what = if error.is_connect() { "cannot connect to" } else { "request failed at" };
+            ConnectorError::Transient(format!("{what} {}: {error}", self.base))
+        })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response.text().await.map_err(|error| ConnectorError::Transient(format!("reading the answer from {}: {error}", self.base)))?;
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(json);
+        }
+        let code = json.get("errcode").and_then(Value::as_str).unwrap_or("");
+        let message = json.get("error").and_then(Value::as_str).unwrap_or(text.as_str());
+        Err(match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                let from_body = json.get("retry_after_ms").and_then(Value::as_u64).map(Duration::from_millis);
+                ConnectorError::RateLimited { retry_after: retry_after.or(from_body).unwrap_or(Duration::from_secs(1)) }
+            }
+            StatusCode::UNAUTHORIZED => ConnectorError::Auth(format!("{code}: {message} (access token expired or revoked?)")),
+            status if status.is_server_error() => ConnectorError::Transient(format!("{status} from {}: {message}", self.base)),
+            _ => ConnectorError::Permanent(format!("{code}: {message}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_percent_encoded_in_paths() {
+        assert_eq!(encode("!abc:localhost"), "%21abc%3Alocalhost");
+        assert_eq!(encode("$ev/ent#1"), "%24ev%2Fent%231");
+        assert_eq!(encode("@bot:ex.org"), "%40bot%3Aex.org");
+    }
+}

@@ -1,0 +1,97 @@
+//! How qunzhu reaches a homeserver: the `[matrix]` section of the configuration.
+
+use qunzhu_connector::Rate;
+use serde::Deserialize;
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "[redacted]" })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatrixConfig {
+    /// Turn the connector on.
+    pub enabled: bool,
+    /// The homeserver's client-server base URL, e.g. `https://matrix.example.org`.
+    pub homeserver: String,
+    /// The bot's user id, e.g. `@qunzhu:example.org`.
+    pub user_id: String,
+    /// Log in with this password… (env: QUNZHU_MATRIX_PASSWORD)
+    pub password: Secret,
+    /// …or use this access token. (env: QUNZHU_MATRIX_ACCESS_TOKEN)
+    pub access_token: Secret,
+    pub device_id: String,
+    /// Whose invitations the bot accepts (user ids); empty: nobody's.
+    pub allowed_inviters: Vec<String>,
+    /// Long-poll timeout of `/sync`.
+    pub sync_timeout_ms: u64,
+    /// Sends per second and burst, per room and for the account (Synapse's default rc_message is
+    /// 0.2/s with a burst of 10 unless the bot is exempted).
+    pub room_rate_per_second: f64,
+    pub room_burst: u32,
+    pub account_rate_per_second: f64,
+    pub account_burst: u32,
+}
+
+impl Default for MatrixConfig {
+    fn default() -> Self {
+        MatrixConfig {
+            enabled: false,
+            homeserver: String::new(),
+            user_id: String::new(),
+            password: Secret::default(),
+            access_token: Secret::default(),
+            device_id: "QUNZHU".into(),
+            allowed_inviters: Vec::new(),
+            sync_timeout_ms: 30_000,
+            room_rate_per_second: 0.2,
+            room_burst: 10,
+            account_rate_per_second: 0.2,
+            account_burst: 10,
+        }
+    }
+}
+
+impl MatrixConfig {
+    pub fn room_rate(&self) -> Rate {
+        Rate { per_second: self.room_rate_per_second, burst: self.room_burst }
+    }
+
+    pub fn account_rate(&self) -> Rate {
+        Rate { per_second: self.account_rate_per_second, burst: self.account_burst }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = MatrixConfig { access_token: Secret::new("syt_very_secret"), ..MatrixConfig::default() };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("syt_very_secret"));
+        assert!(printed.contains("[redacted]"));
+    }
+}

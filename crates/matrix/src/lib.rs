@@ -1,0 +1,180 @@
+//! The Matrix connector: hears rooms through `/sync` and acts through the client-server API.
+//!
+//! Matrix can kick, ban, redact and review knocks, and deduplicates retried sends by
+//! transaction id; it has no invite links (attribution comes from qunzhu itself).
+
+mod actions;
+mod client;
+mod config;
+mod sync;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use qunzhu_connector::{Batch, Capabilities, Connector, ConnectorError, Result};
+use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
+use reqwest::Method;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+pub use actions::txn_id;
+pub use client::{encode, Client};
+pub use config::{MatrixConfig, Secret};
+pub use sync::links;
+
+use sync::{after_own_join, Mapper};
+
+/// One bot account on one homeserver.
+pub struct MatrixConnector {
+    client: Client,
+    bot: String,
+    id: String,
+    config: MatrixConfig,
+    capabilities: Capabilities,
+    mapper: Mutex<Mapper>,
+}
+
+impl std::fmt::Debug for MatrixConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatrixConnector").field("bot", &self.bot).field("homeserver", &self.config.homeserver).finish_non_exhaustive()
+    }
+}
+
+impl MatrixConnector {
+    /// Logs in (password) or checks the token, and learns who the bot is.
+    pub async fn connect(config: MatrixConfig, workspace: WorkspaceId) -> Result<MatrixConnector> {
+        if config.homeserver.is_empty() {
+            return Err(ConnectorError::Permanent("matrix.homeserver is not set".into()));
+        }
+        let token = if !config.access_token.is_empty() {
+            config.access_token.expose().to_string()
+        } else if !config.password.is_empty() {
+            Client::login(&config.homeserver, &config.user_id, config.password.expose(), &config.device_id).await?
+        } else {
+            return Err(ConnectorError::Auth("set matrix.password or matrix.access_token".into()));
+        };
+        let client = Client::new(&config.homeserver, token)?;
+        let whoami = client.call(Method::GET, "/_matrix/client/v3/account/whoami", None, None).await?;
+        let bot = whoami
+            .get("user_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ConnectorError::Auth(format!("{} did not say who the token belongs to", config.homeserver)))?
+            .to_string();
+        let capabilities = Capabilities {
+            kick: true,
+            ban: true,
+            mute: true,
+            redact: true,
+            invite: true,
+            send_autonomously: true,
+            formatted_messages: true,
+            per_member_invite_links: false,
+            review_join_requests: true,
+            list_members: true,
+            set_power_level: true,
+            edit_group: true,
+            pin: true,
+            idempotent_actions: true,
+            per_group_rate: config.room_rate(),
+            global_rate: config.account_rate(),
+        };
+        tracing::info!(bot = %bot, homeserver = %config.homeserver, "connected to Matrix");
+        Ok(MatrixConnector { id: format!("matrix:{bot}"), mapper: Mutex::new(Mapper::new(bot.clone(), workspace)), client, bot, config, capabilities })
+    }
+
+    pub fn bot(&self) -> &str {
+        &self.bot
+    }
+
+    async fn accept_invites(&self, invites: &serde_json::Map<String, Value>) {
+        for (room, data) in invites {
+            let inviter = data
+                .get("invite_state")
+                .and_then(|state| state.get("events"))
+                .and_then(Value::as_array)
+                .and_then(|events| {
+                    events.iter().find(|event| {
+                        event.get("type").and_then(Value::as_str) == Some("m.room.member") && event.get("state_key").and_then(Value::as_str) == Some(self.bot.as_str())
+                    })
+                })
+                .and_then(|event| event.get("sender"))
+                .and_then(Value::as_str);
+            let Some(inviter) = inviter else { continue };
+            if !self.config.allowed_inviters.iter().any(|allowed| allowed == inviter) {
+                tracing::info!(%room, %inviter, "ignoring an invitation from someone not in matrix.allowed_inviters");
+                continue;
+            }
+            let path = format!("/_matrix/client/v3/join/{}", encode(room));
+            match self.client.call(Method::POST, &path, Some(&serde_json::json!({})), None).await {
+                Ok(_) => tracing::info!(%room, %inviter, "joined a room on invitation"),
+                Err(error) => tracing::warn!(%room, %error, "could not join a room it was invited to"),
+            }
+        }
+    }
+}
+
+fn events_of<'a>(section: &'a Value, part: &str) -> &'a [Value] {
+    section.get(part).and_then(|part| part.get("events")).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+}
+
+#[async_trait]
+impl Connector for MatrixConnector {
+    fn platform(&self) -> Platform {
+        Platform::Matrix
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {
+        let filter = encode(r#"{"room":{"timeline":{"limit":100}}}"#);
+        let timeout = if cursor.is_some() { self.config.sync_timeout_ms } else { 0 };
+        let since = cursor.map(|cursor| format!("&since={}", encode(cursor))).unwrap_or_default();
+        let path = format!("/_matrix/client/v3/sync?timeout={timeout}&filter={filter}{since}");
+        let wait = Duration::from_millis(self.config.sync_timeout_ms) + Duration::from_secs(30);
+        let answer = self.client.call(Method::GET, &path, None, Some(wait)).await?;
+        let next = answer.get("next_batch").and_then(Value::as_str).ok_or_else(|| ConnectorError::Transient("sync answered without next_batch".into()))?;
+        let rooms = answer.get("rooms");
+        if let Some(invites) = rooms.and_then(|rooms| rooms.get("invite")).and_then(Value::as_object) {
+            self.accept_invites(invites).await;
+        }
+        let mut events = Vec::new();
+        let mut mapper = self.mapper.lock().await;
+        if let Some(joined) = rooms.and_then(|rooms| rooms.get("join")).and_then(Value::as_object) {
+            for (room, data) in joined {
+                let state = events_of(data, "state");
+                let timeline = events_of(data, "timeline");
+                let news: &[Value] = if cursor.is_none() {
+                    &[]
+                } else if let Some(after) = after_own_join(timeline, &self.bot) {
+                    after
+                } else {
+                    timeline
+                };
+                if cursor.is_none() || news.len() != timeline.len() {
+                    // Who was there when the bot arrived (or when qunzhu first started).
+                    let before = &timeline[..timeline.len() - news.len()];
+                    let known: Vec<Value> = state.iter().chain(before).cloned().collect();
+                    events.extend(mapper.present(room, &known));
+                }
+                for raw in news {
+                    match mapper.map(room, raw) {
+                        Some(event) => events.push(event),
+                        None if raw.get("event_id").is_none() => tracing::warn!(%room, "skipping a malformed event"),
+                        None => {}
+                    }
+                }
+            }
+        }
+        Ok(Batch { events, cursor: Some(next.to_string()) })
+    }
+
+    async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
+        actions::execute(&self.client, &self.bot, action).await
+    }
+}
