@@ -23,7 +23,7 @@ fi
 # The browser test: Debian's Chromium driven by playwright-core.
 if [[ -f e2e/package.json && "${QUNZHU_SKIP_BROWSER:-}" != 1 ]]; then
   if ! command -v chromium >/dev/null && [[ "$(id -u)" == 0 ]]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || true
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || true
   fi
   if command -v chromium >/dev/null && command -v npm >/dev/null; then
     (cd e2e && npm ci --no-audit --no-fund --silent)

@@ -15,37 +15,77 @@ pub fn txn_id(key: &str) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\n', "<br>")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', "<br>")
 }
 
 /// What the bot needs to know about power in a room to explain a refusal.
 async fn power_levels(client: &Client, room: &str) -> Result<Value, ConnectorError> {
-    client.call(Method::GET, &format!("/_matrix/client/v3/rooms/{}/state/m.room.power_levels/", encode(room)), None, None).await
+    client
+        .call(
+            Method::GET,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/state/m.room.power_levels/",
+                encode(room)
+            ),
+            None,
+            None,
+        )
+        .await
 }
 
 /// Turns a 403 into "cannot kick in !room: bot power 0 < kick 50".
-async fn explain(client: &Client, bot: &str, room: &str, verb: &str, needed_key: &str, error: ConnectorError) -> ConnectorError {
-    let ConnectorError::Permanent(message) = &error else { return error };
+async fn explain(
+    client: &Client,
+    bot: &str,
+    room: &str,
+    verb: &str,
+    needed_key: &str,
+    error: ConnectorError,
+) -> ConnectorError {
+    let ConnectorError::Permanent(message) = &error else {
+        return error;
+    };
     if !message.starts_with("M_FORBIDDEN") {
         return error;
     }
     let Ok(levels) = power_levels(client, room).await else {
         return ConnectorError::Permanent(format!("cannot {verb} in {room}: {message}"));
     };
-    let mine = levels.get("users").and_then(|users| users.get(bot)).and_then(Value::as_i64).or_else(|| levels.get("users_default").and_then(Value::as_i64)).unwrap_or(0);
+    let mine = levels
+        .get("users")
+        .and_then(|users| users.get(bot))
+        .and_then(Value::as_i64)
+        .or_else(|| levels.get("users_default").and_then(Value::as_i64))
+        .unwrap_or(0);
     let needed = levels.get(needed_key).and_then(Value::as_i64).unwrap_or(50);
-    ConnectorError::Permanent(format!("cannot {verb} in {room}: bot power {mine} < {needed_key} {needed}"))
+    ConnectorError::Permanent(format!(
+        "cannot {verb} in {room}: bot power {mine} < {needed_key} {needed}"
+    ))
 }
 
 /// A refused verb, explained in terms of power levels.
-async fn guarded(client: &Client, bot: &str, room: &str, verb: &str, key: &str, result: Result<Value, ConnectorError>) -> Result<Value, ConnectorError> {
+async fn guarded(
+    client: &Client,
+    bot: &str,
+    room: &str,
+    verb: &str,
+    key: &str,
+    result: Result<Value, ConnectorError>,
+) -> Result<Value, ConnectorError> {
     match result {
         Ok(answer) => Ok(answer),
         Err(error) => Err(explain(client, bot, room, verb, key, error).await),
     }
 }
 
-pub async fn execute(client: &Client, bot: &str, action: &ActionRecord) -> Result<Option<String>, ConnectorError> {
+pub async fn execute(
+    client: &Client,
+    bot: &str,
+    action: &ActionRecord,
+) -> Result<Option<String>, ConnectorError> {
     let room = encode(&action.chat);
     let chat = action.chat.as_str();
     let membership = |verb: &'static str, member: &str, reason: &str| {
@@ -54,84 +94,265 @@ pub async fn execute(client: &Client, bot: &str, action: &ActionRecord) -> Resul
         async move { client.call(Method::POST, &path, Some(&body), None).await }
     };
     let answer = match &action.kind {
-        ActionKind::SendMessage { text, html, mentions, reply_to } => {
-            let mut content = json!({"msgtype": "m.text", "body": text, "m.mentions": {"user_ids": mentions}});
-            let pills: String = mentions.iter().map(|user| format!(" <a href=\"https://matrix.to/#/{user}\">{}</a>", escape(user))).collect();
+        ActionKind::SendMessage {
+            text,
+            html,
+            mentions,
+            reply_to,
+        } => {
+            let mut content =
+                json!({"msgtype": "m.text", "body": text, "m.mentions": {"user_ids": mentions}});
+            let pills: String = mentions
+                .iter()
+                .map(|user| {
+                    format!(
+                        " <a href=\"https://matrix.to/#/{user}\">{}</a>",
+                        escape(user)
+                    )
+                })
+                .collect();
             if html.is_some() || !mentions.is_empty() {
                 content["format"] = json!("org.matrix.custom.html");
-                content["formatted_body"] = json!(format!("{}{pills}", html.clone().unwrap_or_else(|| escape(text))));
+                content["formatted_body"] = json!(format!(
+                    "{}{pills}",
+                    html.clone().unwrap_or_else(|| escape(text))
+                ));
             }
             if let Some(event) = reply_to {
                 content["m.relates_to"] = json!({"m.in_reply_to": {"event_id": event}});
             }
-            let path = format!("/_matrix/client/v3/rooms/{room}/send/m.room.message/{}", txn_id(&action.key));
-            guarded(client, bot, chat, "send", "events_default", client.call(Method::PUT, &path, Some(&content), None).await).await?
+            let path = format!(
+                "/_matrix/client/v3/rooms/{room}/send/m.room.message/{}",
+                txn_id(&action.key)
+            );
+            guarded(
+                client,
+                bot,
+                chat,
+                "send",
+                "events_default",
+                client.call(Method::PUT, &path, Some(&content), None).await,
+            )
+            .await?
         }
-        ActionKind::Kick { member, reason } => guarded(client, bot, chat, "kick", "kick", membership("kick", member, reason).await).await?,
-        ActionKind::Ban { member, reason } => guarded(client, bot, chat, "ban", "ban", membership("ban", member, reason).await).await?,
-        ActionKind::Unban { member, reason } => guarded(client, bot, chat, "unban", "ban", membership("unban", member, reason).await).await?,
-        ActionKind::Invite { member } => guarded(client, bot, chat, "invite", "invite", membership("invite", member, "").await).await?,
-        ActionKind::DecideJoinRequest { member, approve: true, .. } => {
-            guarded(client, bot, chat, "approve a join request", "invite", membership("invite", member, "").await).await?
+        ActionKind::Kick { member, reason } => {
+            guarded(
+                client,
+                bot,
+                chat,
+                "kick",
+                "kick",
+                membership("kick", member, reason).await,
+            )
+            .await?
         }
-        ActionKind::DecideJoinRequest { member, approve: false, reason } => {
-            guarded(client, bot, chat, "deny a join request", "kick", membership("kick", member, reason).await).await?
+        ActionKind::Ban { member, reason } => {
+            guarded(
+                client,
+                bot,
+                chat,
+                "ban",
+                "ban",
+                membership("ban", member, reason).await,
+            )
+            .await?
+        }
+        ActionKind::Unban { member, reason } => {
+            guarded(
+                client,
+                bot,
+                chat,
+                "unban",
+                "ban",
+                membership("unban", member, reason).await,
+            )
+            .await?
+        }
+        ActionKind::Invite { member } => {
+            guarded(
+                client,
+                bot,
+                chat,
+                "invite",
+                "invite",
+                membership("invite", member, "").await,
+            )
+            .await?
+        }
+        ActionKind::DecideJoinRequest {
+            member,
+            approve: true,
+            ..
+        } => {
+            guarded(
+                client,
+                bot,
+                chat,
+                "approve a join request",
+                "invite",
+                membership("invite", member, "").await,
+            )
+            .await?
+        }
+        ActionKind::DecideJoinRequest {
+            member,
+            approve: false,
+            reason,
+        } => {
+            guarded(
+                client,
+                bot,
+                chat,
+                "deny a join request",
+                "kick",
+                membership("kick", member, reason).await,
+            )
+            .await?
         }
         ActionKind::Redact { message_id, reason } => {
-            let path = format!("/_matrix/client/v3/rooms/{room}/redact/{}/{}", encode(message_id), txn_id(&action.key));
-            guarded(client, bot, chat, "redact", "redact", client.call(Method::PUT, &path, Some(&json!({"reason": reason})), None).await).await?
+            let path = format!(
+                "/_matrix/client/v3/rooms/{room}/redact/{}/{}",
+                encode(message_id),
+                txn_id(&action.key)
+            );
+            guarded(
+                client,
+                bot,
+                chat,
+                "redact",
+                "redact",
+                client
+                    .call(Method::PUT, &path, Some(&json!({"reason": reason})), None)
+                    .await,
+            )
+            .await?
         }
-        ActionKind::SetPowerLevel { member, level } => set_power(client, chat, member, Some(*level)).await?,
+        ActionKind::SetPowerLevel { member, level } => {
+            set_power(client, chat, member, Some(*level)).await?
+        }
         ActionKind::Mute { member, .. } => {
             let levels = power_levels(client, chat).await?;
-            let needed = levels.get("events_default").and_then(Value::as_i64).unwrap_or(0);
+            let needed = levels
+                .get("events_default")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             set_power(client, chat, member, Some(needed - 1)).await?
         }
         ActionKind::Unmute { member } => set_power(client, chat, member, None).await?,
-        ActionKind::SetGroupName { name } => state(client, chat, "m.room.name", json!({"name": name})).await?,
-        ActionKind::SetTopic { topic } => state(client, chat, "m.room.topic", json!({"topic": topic})).await?,
+        ActionKind::SetGroupName { name } => {
+            state(client, chat, "m.room.name", json!({"name": name})).await?
+        }
+        ActionKind::SetTopic { topic } => {
+            state(client, chat, "m.room.topic", json!({"topic": topic})).await?
+        }
         ActionKind::Pin { message_id } => {
             let path = format!("/_matrix/client/v3/rooms/{room}/state/m.room.pinned_events/");
             let mut pinned: Vec<Value> = match client.call(Method::GET, &path, None, None).await {
-                Ok(current) => current.get("pinned").and_then(Value::as_array).cloned().unwrap_or_default(),
-                Err(ConnectorError::Permanent(message)) if message.starts_with("M_NOT_FOUND") => Vec::new(),
+                Ok(current) => current
+                    .get("pinned")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                Err(ConnectorError::Permanent(message)) if message.starts_with("M_NOT_FOUND") => {
+                    Vec::new()
+                }
                 Err(error) => return Err(error),
             };
-            if !pinned.iter().any(|pin| pin.as_str() == Some(message_id.as_str())) {
+            if !pinned
+                .iter()
+                .any(|pin| pin.as_str() == Some(message_id.as_str()))
+            {
                 pinned.push(json!(message_id));
             }
-            client.call(Method::PUT, &path, Some(&json!({"pinned": pinned})), None).await?
+            client
+                .call(Method::PUT, &path, Some(&json!({"pinned": pinned})), None)
+                .await?
         }
-        ActionKind::GrantReward { .. } => return Err(ConnectorError::Permanent("rewards belong to the ledger, not to Matrix".into())),
+        ActionKind::GrantReward { .. } => {
+            return Err(ConnectorError::Permanent(
+                "rewards belong to the ledger, not to Matrix".into(),
+            ))
+        }
     };
-    Ok(answer.get("event_id").and_then(Value::as_str).map(str::to_string))
+    Ok(answer
+        .get("event_id")
+        .and_then(Value::as_str)
+        .map(str::to_string))
 }
 
-async fn state(client: &Client, room: &str, event_type: &str, content: Value) -> Result<Value, ConnectorError> {
-    client.call(Method::PUT, &format!("/_matrix/client/v3/rooms/{}/state/{event_type}/", encode(room)), Some(&content), None).await
+async fn state(
+    client: &Client,
+    room: &str,
+    event_type: &str,
+    content: Value,
+) -> Result<Value, ConnectorError> {
+    client
+        .call(
+            Method::PUT,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/state/{event_type}/",
+                encode(room)
+            ),
+            Some(&content),
+            None,
+        )
+        .await
 }
 
 /// Sets (or with `None` removes) a member's power level. Room v12 creators hold implicit power
 /// and may not be listed in `users`, so they are refused with a clear reason.
-async fn set_power(client: &Client, room: &str, member: &str, level: Option<i64>) -> Result<Value, ConnectorError> {
-    let all_state = client.call(Method::GET, &format!("/_matrix/client/v3/rooms/{}/state", encode(room)), None, None).await?;
-    let create = all_state.as_array().and_then(|events| events.iter().find(|event| event.get("type").and_then(Value::as_str) == Some("m.room.create")));
+async fn set_power(
+    client: &Client,
+    room: &str,
+    member: &str,
+    level: Option<i64>,
+) -> Result<Value, ConnectorError> {
+    let all_state = client
+        .call(
+            Method::GET,
+            &format!("/_matrix/client/v3/rooms/{}/state", encode(room)),
+            None,
+            None,
+        )
+        .await?;
+    let create = all_state.as_array().and_then(|events| {
+        events
+            .iter()
+            .find(|event| event.get("type").and_then(Value::as_str) == Some("m.room.create"))
+    });
     let content = create.and_then(|event| event.get("content"));
-    let version = content.and_then(|content| content.get("room_version")).and_then(Value::as_str).unwrap_or("1");
+    let version = content
+        .and_then(|content| content.get("room_version"))
+        .and_then(Value::as_str)
+        .unwrap_or("1");
     let mut creators: Vec<String> = content
         .and_then(|content| content.get("additional_creators"))
         .and_then(Value::as_array)
-        .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
-    creators.extend(create.and_then(|event| event.get("sender")).and_then(Value::as_str).map(str::to_string));
+    creators.extend(
+        create
+            .and_then(|event| event.get("sender"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    );
     let implicit = version.parse::<u32>().is_ok_and(|number| number >= 12);
     if implicit && creators.iter().any(|creator| creator == member) {
         return Err(ConnectorError::Permanent(format!("{member} created {room} (room v{version}): creators hold implicit power and cannot be given a level")));
     }
     let mut levels = power_levels(client, room).await?;
-    let users = levels.as_object_mut().map(|object| object.entry("users").or_insert_with(|| json!({})));
+    let users = levels
+        .as_object_mut()
+        .map(|object| object.entry("users").or_insert_with(|| json!({})));
     let Some(users) = users.and_then(Value::as_object_mut) else {
-        return Err(ConnectorError::Permanent(format!("malformed power levels in {room}")));
+        return Err(ConnectorError::Permanent(format!(
+            "malformed power levels in {room}"
+        )));
     };
     match level {
         Some(level) => users.insert(member.to_string(), json!(level)),

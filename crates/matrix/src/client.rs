@@ -9,7 +9,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// Everything but unreserved characters is encoded in path segments (`! $ # : @`).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 pub fn encode(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
@@ -25,7 +29,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -34,12 +40,23 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .map_err(|error| ConnectorError::Permanent(format!("cannot build an HTTP client: {error}")))?;
-        Ok(Client { http, base: base.trim_end_matches('/').to_string(), token })
+            .map_err(|error| {
+                ConnectorError::Permanent(format!("cannot build an HTTP client: {error}"))
+            })?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+        })
     }
 
     /// Logs in with a password; returns the access token.
-    pub async fn login(base: &str, user: &str, password: &str, device_id: &str) -> Result<String, ConnectorError> {
+    pub async fn login(
+        base: &str,
+        user: &str,
+        password: &str,
+        device_id: &str,
+    ) -> Result<String, ConnectorError> {
         let anonymous = Client::new(base, String::new())?;
         let body = serde_json::json!({
             "type": "m.login.password",
@@ -48,23 +65,37 @@ impl Client {
             "device_id": device_id,
             "initial_device_display_name": "qunzhu",
         });
-        let answer = anonymous.call(Method::POST, "/_matrix/client/v3/login", Some(&body), None).await.map_err(|error| match error {
-            ConnectorError::Permanent(message) if message.contains("M_FORBIDDEN") => {
-                ConnectorError::Auth(format!("wrong password for {user} on {base}"))
-            }
-            other => other,
-        })?;
+        let answer = anonymous
+            .call(Method::POST, "/_matrix/client/v3/login", Some(&body), None)
+            .await
+            .map_err(|error| match error {
+                ConnectorError::Permanent(message) if message.contains("M_FORBIDDEN") => {
+                    ConnectorError::Auth(format!("wrong password for {user} on {base}"))
+                }
+                other => other,
+            })?;
         answer
             .get("access_token")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| ConnectorError::Auth(format!("{base} answered the login without an access token")))
+            .ok_or_else(|| {
+                ConnectorError::Auth(format!("{base} answered the login without an access token"))
+            })
     }
 
     /// One request; `timeout` overrides the default (long polls).
-    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>, timeout: Option<Duration>) -> Result<Value, ConnectorError> {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value, ConnectorError> {
         let url = format!("{}{path}", self.base);
-        let mut request = self.http.request(method, &url).timeout(timeout.unwrap_or(Duration::from_secs(30)));
+        let mut request = self
+            .http
+            .request(method, &url)
+            .timeout(timeout.unwrap_or(Duration::from_secs(30)));
         if !self.token.is_empty() {
             request = request.bearer_auth(&self.token);
         }
@@ -72,7 +103,11 @@ impl Client {
             request = request.json(body);
         }
         let response = request.send().await.map_err(|error| {
-            let what = if error.is_connect() { "cannot connect to" } else { "request failed at" };
+            let what = if error.is_connect() {
+                "cannot connect to"
+            } else {
+                "request failed at"
+            };
             ConnectorError::Transient(format!("{what} {}: {error}", self.base))
         })?;
         let status = response.status();
@@ -82,20 +117,34 @@ impl Client {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = response.text().await.map_err(|error| ConnectorError::Transient(format!("reading the answer from {}: {error}", self.base)))?;
+        let text = response.text().await.map_err(|error| {
+            ConnectorError::Transient(format!("reading the answer from {}: {error}", self.base))
+        })?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
             return Ok(json);
         }
         let code = json.get("errcode").and_then(Value::as_str).unwrap_or("");
-        let message = json.get("error").and_then(Value::as_str).unwrap_or(text.as_str());
+        let message = json
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or(text.as_str());
         Err(match status {
             StatusCode::TOO_MANY_REQUESTS => {
-                let from_body = json.get("retry_after_ms").and_then(Value::as_u64).map(Duration::from_millis);
-                ConnectorError::RateLimited { retry_after: retry_after.or(from_body).unwrap_or(Duration::from_secs(1)) }
+                let from_body = json
+                    .get("retry_after_ms")
+                    .and_then(Value::as_u64)
+                    .map(Duration::from_millis);
+                ConnectorError::RateLimited {
+                    retry_after: retry_after.or(from_body).unwrap_or(Duration::from_secs(1)),
+                }
             }
-            StatusCode::UNAUTHORIZED => ConnectorError::Auth(format!("{code}: {message} (access token expired or revoked?)")),
-            status if status.is_server_error() => ConnectorError::Transient(format!("{status} from {}: {message}", self.base)),
+            StatusCode::UNAUTHORIZED => ConnectorError::Auth(format!(
+                "{code}: {message} (access token expired or revoked?)"
+            )),
+            status if status.is_server_error() => {
+                ConnectorError::Transient(format!("{status} from {}: {message}", self.base))
+            }
             _ => ConnectorError::Permanent(format!("{code}: {message}")),
         })
     }

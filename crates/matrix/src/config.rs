@@ -24,7 +24,11 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "[redacted]" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "[redacted]"
+        })
     }
 }
 
@@ -75,11 +79,17 @@ impl Default for MatrixConfig {
 
 impl MatrixConfig {
     pub fn room_rate(&self) -> Rate {
-        Rate { per_second: self.room_rate_per_second, burst: self.room_burst }
+        Rate {
+            per_second: self.room_rate_per_second,
+            burst: self.room_burst,
+        }
     }
 
     pub fn account_rate(&self) -> Rate {
-        Rate { per_second: self.account_rate_per_second, burst: self.account_burst }
+        Rate {
+            per_second: self.account_rate_per_second,
+            burst: self.account_burst,
+        }
     }
 }
 
@@ -89,7 +99,10 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let config = MatrixConfig { access_token: Secret::new("syt_very_secret"), ..MatrixConfig::default() };
+        let config = MatrixConfig {
+            access_token: Secret::new("syt_very_secret"),
+            ..MatrixConfig::default()
+        };
         let printed = format!("{config:?}");
         assert!(!printed.contains("syt_very_secret"));
         assert!(printed.contains("[redacted]"));

@@ -36,7 +36,10 @@ pub struct MatrixConnector {
 
 impl std::fmt::Debug for MatrixConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MatrixConnector").field("bot", &self.bot).field("homeserver", &self.config.homeserver).finish_non_exhaustive()
+        f.debug_struct("MatrixConnector")
+            .field("bot", &self.bot)
+            .field("homeserver", &self.config.homeserver)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,21 +47,38 @@ impl MatrixConnector {
     /// Logs in (password) or checks the token, and learns who the bot is.
     pub async fn connect(config: MatrixConfig, workspace: WorkspaceId) -> Result<MatrixConnector> {
         if config.homeserver.is_empty() {
-            return Err(ConnectorError::Permanent("matrix.homeserver is not set".into()));
+            return Err(ConnectorError::Permanent(
+                "matrix.homeserver is not set".into(),
+            ));
         }
         let token = if !config.access_token.is_empty() {
             config.access_token.expose().to_string()
         } else if !config.password.is_empty() {
-            Client::login(&config.homeserver, &config.user_id, config.password.expose(), &config.device_id).await?
+            Client::login(
+                &config.homeserver,
+                &config.user_id,
+                config.password.expose(),
+                &config.device_id,
+            )
+            .await?
         } else {
-            return Err(ConnectorError::Auth("set matrix.password or matrix.access_token".into()));
+            return Err(ConnectorError::Auth(
+                "set matrix.password or matrix.access_token".into(),
+            ));
         };
         let client = Client::new(&config.homeserver, token)?;
-        let whoami = client.call(Method::GET, "/_matrix/client/v3/account/whoami", None, None).await?;
+        let whoami = client
+            .call(Method::GET, "/_matrix/client/v3/account/whoami", None, None)
+            .await?;
         let bot = whoami
             .get("user_id")
             .and_then(Value::as_str)
-            .ok_or_else(|| ConnectorError::Auth(format!("{} did not say who the token belongs to", config.homeserver)))?
+            .ok_or_else(|| {
+                ConnectorError::Auth(format!(
+                    "{} did not say who the token belongs to",
+                    config.homeserver
+                ))
+            })?
             .to_string();
         let capabilities = Capabilities {
             kick: true,
@@ -79,7 +99,14 @@ impl MatrixConnector {
             global_rate: config.account_rate(),
         };
         tracing::info!(bot = %bot, homeserver = %config.homeserver, "connected to Matrix");
-        Ok(MatrixConnector { id: format!("matrix:{bot}"), mapper: Mutex::new(Mapper::new(bot.clone(), workspace)), client, bot, config, capabilities })
+        Ok(MatrixConnector {
+            id: format!("matrix:{bot}"),
+            mapper: Mutex::new(Mapper::new(bot.clone(), workspace)),
+            client,
+            bot,
+            config,
+            capabilities,
+        })
     }
 
     pub fn bot(&self) -> &str {
@@ -94,27 +121,45 @@ impl MatrixConnector {
                 .and_then(Value::as_array)
                 .and_then(|events| {
                     events.iter().find(|event| {
-                        event.get("type").and_then(Value::as_str) == Some("m.room.member") && event.get("state_key").and_then(Value::as_str) == Some(self.bot.as_str())
+                        event.get("type").and_then(Value::as_str) == Some("m.room.member")
+                            && event.get("state_key").and_then(Value::as_str)
+                                == Some(self.bot.as_str())
                     })
                 })
                 .and_then(|event| event.get("sender"))
                 .and_then(Value::as_str);
             let Some(inviter) = inviter else { continue };
-            if !self.config.allowed_inviters.iter().any(|allowed| allowed == inviter) {
+            if !self
+                .config
+                .allowed_inviters
+                .iter()
+                .any(|allowed| allowed == inviter)
+            {
                 tracing::info!(%room, %inviter, "ignoring an invitation from someone not in matrix.allowed_inviters");
                 continue;
             }
             let path = format!("/_matrix/client/v3/join/{}", encode(room));
-            match self.client.call(Method::POST, &path, Some(&serde_json::json!({})), None).await {
+            match self
+                .client
+                .call(Method::POST, &path, Some(&serde_json::json!({})), None)
+                .await
+            {
                 Ok(_) => tracing::info!(%room, %inviter, "joined a room on invitation"),
-                Err(error) => tracing::warn!(%room, %error, "could not join a room it was invited to"),
+                Err(error) => {
+                    tracing::warn!(%room, %error, "could not join a room it was invited to")
+                }
             }
         }
     }
 }
 
 fn events_of<'a>(section: &'a Value, part: &str) -> &'a [Value] {
-    section.get(part).and_then(|part| part.get("events")).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    section
+        .get(part)
+        .and_then(|part| part.get("events"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 #[async_trait]
@@ -133,19 +178,37 @@ impl Connector for MatrixConnector {
 
     async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {
         let filter = encode(r#"{"room":{"timeline":{"limit":100}}}"#);
-        let timeout = if cursor.is_some() { self.config.sync_timeout_ms } else { 0 };
-        let since = cursor.map(|cursor| format!("&since={}", encode(cursor))).unwrap_or_default();
+        let timeout = if cursor.is_some() {
+            self.config.sync_timeout_ms
+        } else {
+            0
+        };
+        let since = cursor
+            .map(|cursor| format!("&since={}", encode(cursor)))
+            .unwrap_or_default();
         let path = format!("/_matrix/client/v3/sync?timeout={timeout}&filter={filter}{since}");
         let wait = Duration::from_millis(self.config.sync_timeout_ms) + Duration::from_secs(30);
-        let answer = self.client.call(Method::GET, &path, None, Some(wait)).await?;
-        let next = answer.get("next_batch").and_then(Value::as_str).ok_or_else(|| ConnectorError::Transient("sync answered without next_batch".into()))?;
+        let answer = self
+            .client
+            .call(Method::GET, &path, None, Some(wait))
+            .await?;
+        let next = answer
+            .get("next_batch")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ConnectorError::Transient("sync answered without next_batch".into()))?;
         let rooms = answer.get("rooms");
-        if let Some(invites) = rooms.and_then(|rooms| rooms.get("invite")).and_then(Value::as_object) {
+        if let Some(invites) = rooms
+            .and_then(|rooms| rooms.get("invite"))
+            .and_then(Value::as_object)
+        {
             self.accept_invites(invites).await;
         }
         let mut events = Vec::new();
         let mut mapper = self.mapper.lock().await;
-        if let Some(joined) = rooms.and_then(|rooms| rooms.get("join")).and_then(Value::as_object) {
+        if let Some(joined) = rooms
+            .and_then(|rooms| rooms.get("join"))
+            .and_then(Value::as_object)
+        {
             for (room, data) in joined {
                 let state = events_of(data, "state");
                 let timeline = events_of(data, "timeline");
@@ -165,13 +228,18 @@ impl Connector for MatrixConnector {
                 for raw in news {
                     match mapper.map(room, raw) {
                         Some(event) => events.push(event),
-                        None if raw.get("event_id").is_none() => tracing::warn!(%room, "skipping a malformed event"),
+                        None if raw.get("event_id").is_none() => {
+                            tracing::warn!(%room, "skipping a malformed event")
+                        }
                         None => {}
                     }
                 }
             }
         }
-        Ok(Batch { events, cursor: Some(next.to_string()) })
+        Ok(Batch {
+            events,
+            cursor: Some(next.to_string()),
+        })
     }
 
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {

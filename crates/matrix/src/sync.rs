@@ -29,29 +29,58 @@ pub fn links(body: &str) -> Vec<String> {
 
 impl Mapper {
     pub fn new(bot: String, workspace: WorkspaceId) -> Self {
-        Mapper { bot, workspace, knocked: HashSet::new() }
+        Mapper {
+            bot,
+            workspace,
+            knocked: HashSet::new(),
+        }
     }
 
     fn event(&self, room: &str, raw: &Value, kind: EventKind) -> Option<Event> {
         let key = text(raw, "event_id")?.to_string();
         let millis = raw.get("origin_server_ts").and_then(Value::as_i64)?;
-        Some(Event { workspace: self.workspace, platform: Platform::Matrix, key, chat: room.to_string(), at: DateTime::<Utc>::from_timestamp_millis(millis)?, kind })
+        Some(Event {
+            workspace: self.workspace,
+            platform: Platform::Matrix,
+            key,
+            chat: room.to_string(),
+            at: DateTime::<Utc>::from_timestamp_millis(millis)?,
+            kind,
+        })
     }
 
     /// The room's members now, as `MemberPresent` (the bot just arrived, or qunzhu just started).
     pub fn present(&self, room: &str, state: &[Value]) -> Vec<Event> {
-        let mut latest: std::collections::BTreeMap<String, &Value> = std::collections::BTreeMap::new();
-        for raw in state.iter().filter(|raw| text(raw, "type") == Some("m.room.member")) {
+        let mut latest: std::collections::BTreeMap<String, &Value> =
+            std::collections::BTreeMap::new();
+        for raw in state
+            .iter()
+            .filter(|raw| text(raw, "type") == Some("m.room.member"))
+        {
             if let Some(user) = text(raw, "state_key") {
                 latest.insert(user.to_string(), raw);
             }
         }
         latest
             .into_iter()
-            .filter(|(_, raw)| raw.get("content").and_then(|content| text(content, "membership")) == Some("join"))
+            .filter(|(_, raw)| {
+                raw.get("content")
+                    .and_then(|content| text(content, "membership"))
+                    == Some("join")
+            })
             .filter_map(|(user, raw)| {
-                let display_name = raw.get("content").and_then(|content| text(content, "displayname")).map(str::to_string);
-                self.event(room, raw, EventKind::MemberPresent { member: user, display_name })
+                let display_name = raw
+                    .get("content")
+                    .and_then(|content| text(content, "displayname"))
+                    .map(str::to_string);
+                self.event(
+                    room,
+                    raw,
+                    EventKind::MemberPresent {
+                        member: user,
+                        display_name,
+                    },
+                )
             })
             .collect()
     }
@@ -70,11 +99,21 @@ impl Mapper {
                 })
             }
             Some("m.room.redaction") => {
-                let target = text(raw, "redacts").or_else(|| raw.get("content").and_then(|content| text(content, "redacts")))?;
-                Some(EventKind::MessageRedacted { target: target.to_string(), by: text(raw, "sender")?.to_string() })
+                let target = text(raw, "redacts").or_else(|| {
+                    raw.get("content")
+                        .and_then(|content| text(content, "redacts"))
+                })?;
+                Some(EventKind::MessageRedacted {
+                    target: target.to_string(),
+                    by: text(raw, "sender")?.to_string(),
+                })
             }
             Some("m.room.name") => Some(EventKind::GroupRenamed {
-                name: raw.get("content").and_then(|content| text(content, "name")).unwrap_or("").to_string(),
+                name: raw
+                    .get("content")
+                    .and_then(|content| text(content, "name"))
+                    .unwrap_or("")
+                    .to_string(),
                 by: text(raw, "sender").map(str::to_string),
             }),
             _ => None,
@@ -98,7 +137,12 @@ impl Mapper {
             .get("m.mentions")
             .and_then(|mentions| mentions.get("user_ids"))
             .and_then(Value::as_array)
-            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         let reply_to = content
             .get("m.relates_to")
@@ -122,46 +166,90 @@ impl Mapper {
         let sender = text(raw, "sender")?.to_string();
         let content = raw.get("content")?;
         let membership = text(content, "membership")?;
-        let previous = raw.get("unsigned").and_then(|unsigned| unsigned.get("prev_content"));
-        let was = previous.and_then(|content| text(content, "membership")).unwrap_or("leave");
+        let previous = raw
+            .get("unsigned")
+            .and_then(|unsigned| unsigned.get("prev_content"));
+        let was = previous
+            .and_then(|content| text(content, "membership"))
+            .unwrap_or("leave");
         let name = text(content, "displayname").map(str::to_string);
         let knock_key = (room.to_string(), target.clone());
         Some(match (was, membership) {
             ("join", "join") => {
-                let old = previous.and_then(|content| text(content, "displayname")).map(str::to_string);
+                let old = previous
+                    .and_then(|content| text(content, "displayname"))
+                    .map(str::to_string);
                 let new = name?;
                 if old.as_deref() == Some(new.as_str()) {
                     return None;
                 }
-                EventKind::DisplayNameChanged { member: target, old, new }
+                EventKind::DisplayNameChanged {
+                    member: target,
+                    old,
+                    new,
+                }
             }
             (_, "join") => {
                 let via = if self.knocked.remove(&knock_key) {
                     JoinVia::KnockApproved { by: None }
                 } else if was == "invite" {
-                    let inviter = raw.get("unsigned").and_then(|unsigned| text(unsigned, "prev_sender")).unwrap_or("");
-                    JoinVia::Invited { by: inviter.to_string() }
+                    let inviter = raw
+                        .get("unsigned")
+                        .and_then(|unsigned| text(unsigned, "prev_sender"))
+                        .unwrap_or("");
+                    JoinVia::Invited {
+                        by: inviter.to_string(),
+                    }
                 } else {
                     JoinVia::Direct
                 };
-                EventKind::MemberJoined { member: target, display_name: name, via }
+                EventKind::MemberJoined {
+                    member: target,
+                    display_name: name,
+                    via,
+                }
             }
             ("join", "leave") => {
-                let how = if sender == target { LeaveHow::Left } else { LeaveHow::Kicked };
+                let how = if sender == target {
+                    LeaveHow::Left
+                } else {
+                    LeaveHow::Kicked
+                };
                 let by = (sender != target).then_some(sender);
-                EventKind::MemberLeft { member: target, how, by }
+                EventKind::MemberLeft {
+                    member: target,
+                    how,
+                    by,
+                }
             }
-            (_, "ban") => EventKind::MemberLeft { member: target, how: LeaveHow::Banned, by: Some(sender) },
-            ("ban", "leave") => EventKind::MemberUnbanned { member: target, by: sender },
+            (_, "ban") => EventKind::MemberLeft {
+                member: target,
+                how: LeaveHow::Banned,
+                by: Some(sender),
+            },
+            ("ban", "leave") => EventKind::MemberUnbanned {
+                member: target,
+                by: sender,
+            },
             ("knock", "leave") if sender != target => {
                 self.knocked.remove(&knock_key);
-                EventKind::JoinRequestDenied { member: target, by: sender }
+                EventKind::JoinRequestDenied {
+                    member: target,
+                    by: sender,
+                }
             }
             ("knock", "invite") => return None,
-            (_, "invite") => EventKind::MemberInvited { member: target, by: sender },
+            (_, "invite") => EventKind::MemberInvited {
+                member: target,
+                by: sender,
+            },
             (_, "knock") => {
                 self.knocked.insert(knock_key);
-                EventKind::JoinRequested { member: target, display_name: name, reason: text(content, "reason").map(str::to_string) }
+                EventKind::JoinRequested {
+                    member: target,
+                    display_name: name,
+                    reason: text(content, "reason").map(str::to_string),
+                }
             }
             _ => return None,
         })
@@ -174,8 +262,15 @@ pub fn after_own_join<'a>(timeline: &'a [Value], bot: &str) -> Option<&'a [Value
     let position = timeline.iter().position(|raw| {
         text(raw, "type") == Some("m.room.member")
             && text(raw, "state_key") == Some(bot)
-            && raw.get("content").and_then(|content| text(content, "membership")) == Some("join")
-            && raw.get("unsigned").and_then(|unsigned| unsigned.get("prev_content")).and_then(|content| text(content, "membership")) != Some("join")
+            && raw
+                .get("content")
+                .and_then(|content| text(content, "membership"))
+                == Some("join")
+            && raw
+                .get("unsigned")
+                .and_then(|unsigned| unsigned.get("prev_content"))
+                .and_then(|content| text(content, "membership"))
+                != Some("join")
     })?;
     Some(&timeline[position + 1..])
 }
@@ -185,11 +280,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn member(id: &str, sender: &str, target: &str, membership: &str, previous: Option<&str>) -> Value {
+    fn member(
+        id: &str,
+        sender: &str,
+        target: &str,
+        membership: &str,
+        previous: Option<&str>,
+    ) -> Value {
         let mut raw = json!({"type": "m.room.member", "event_id": id, "sender": sender, "state_key": target,
             "origin_server_ts": 1_790_000_000_000_i64, "content": {"membership": membership, "displayname": "上海-小王"}});
         if let Some(previous) = previous {
-            raw["unsigned"] = json!({"prev_content": {"membership": previous, "displayname": "小王"}});
+            raw["unsigned"] =
+                json!({"prev_content": {"membership": previous, "displayname": "小王"}});
         }
         raw
     }
@@ -199,26 +301,78 @@ mod tests {
         let mut mapper = Mapper::new("@bot:x".into(), WorkspaceId(1));
         let cases: Vec<(Value, &str)> = vec![
             (member("$1", "@a:x", "@a:x", "join", None), "member_joined"),
-            (member("$2", "@a:x", "@a:x", "join", Some("join")), "display_name_changed"),
-            (member("$3", "@a:x", "@a:x", "leave", Some("join")), "member_left"),
-            (member("$4", "@admin:x", "@a:x", "leave", Some("join")), "member_left"),
-            (member("$5", "@admin:x", "@a:x", "ban", Some("join")), "member_left"),
-            (member("$6", "@admin:x", "@a:x", "leave", Some("ban")), "member_unbanned"),
-            (member("$7", "@admin:x", "@b:x", "invite", None), "member_invited"),
-            (member("$8", "@c:x", "@c:x", "knock", None), "join_requested"),
+            (
+                member("$2", "@a:x", "@a:x", "join", Some("join")),
+                "display_name_changed",
+            ),
+            (
+                member("$3", "@a:x", "@a:x", "leave", Some("join")),
+                "member_left",
+            ),
+            (
+                member("$4", "@admin:x", "@a:x", "leave", Some("join")),
+                "member_left",
+            ),
+            (
+                member("$5", "@admin:x", "@a:x", "ban", Some("join")),
+                "member_left",
+            ),
+            (
+                member("$6", "@admin:x", "@a:x", "leave", Some("ban")),
+                "member_unbanned",
+            ),
+            (
+                member("$7", "@admin:x", "@b:x", "invite", None),
+                "member_invited",
+            ),
+            (
+                member("$8", "@c:x", "@c:x", "knock", None),
+                "join_requested",
+            ),
             (member("$9", "@bot:x", "@c:x", "invite", Some("knock")), "-"),
-            (member("$10", "@c:x", "@c:x", "join", Some("invite")), "member_joined"),
+            (
+                member("$10", "@c:x", "@c:x", "join", Some("invite")),
+                "member_joined",
+            ),
         ];
         for (raw, expected) in cases {
-            let kind = mapper.map("!r:x", &raw).map(|event| event.kind.name()).unwrap_or("-");
+            let kind = mapper
+                .map("!r:x", &raw)
+                .map(|event| event.kind.name())
+                .unwrap_or("-");
             assert_eq!(kind, expected, "{raw}");
         }
-        let kicked = mapper.map("!r:x", &member("$11", "@admin:x", "@a:x", "leave", Some("join"))).unwrap();
-        assert!(matches!(kicked.kind, EventKind::MemberLeft { how: LeaveHow::Kicked, .. }));
+        let kicked = mapper
+            .map(
+                "!r:x",
+                &member("$11", "@admin:x", "@a:x", "leave", Some("join")),
+            )
+            .unwrap();
+        assert!(matches!(
+            kicked.kind,
+            EventKind::MemberLeft {
+                how: LeaveHow::Kicked,
+                ..
+            }
+        ));
         mapper.map("!r:x", &member("$12", "@d:x", "@d:x", "knock", None));
-        mapper.map("!r:x", &member("$13", "@bot:x", "@d:x", "invite", Some("knock")));
-        let approved = mapper.map("!r:x", &member("$14", "@d:x", "@d:x", "join", Some("invite"))).unwrap();
-        assert!(matches!(approved.kind, EventKind::MemberJoined { via: JoinVia::KnockApproved { .. }, .. }));
+        mapper.map(
+            "!r:x",
+            &member("$13", "@bot:x", "@d:x", "invite", Some("knock")),
+        );
+        let approved = mapper
+            .map(
+                "!r:x",
+                &member("$14", "@d:x", "@d:x", "join", Some("invite")),
+            )
+            .unwrap();
+        assert!(matches!(
+            approved.kind,
+            EventKind::MemberJoined {
+                via: JoinVia::KnockApproved { .. },
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -227,9 +381,31 @@ mod tests {
         let raw = json!({"type": "m.room.message", "event_id": "$m", "sender": "@a:x", "origin_server_ts": 1_790_000_000_000_i64,
             "content": {"msgtype": "m.text", "body": "看这里 https://shop.example/a, 谢谢", "m.mentions": {"user_ids": ["@b:x"]},
                 "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}});
-        let EventKind::MessagePosted { links, mentions, reply_to, from_bot, .. } = mapper.map("!r:x", &raw).unwrap().kind else { panic!() };
-        assert_eq!((links, mentions, reply_to, from_bot), (vec!["https://shop.example/a".to_string()], vec!["@b:x".to_string()], Some("$q".to_string()), false));
-        assert!(mapper.map("!r:x", &json!({"type": "m.room.message", "event_id": "$bad"})).is_none());
+        let EventKind::MessagePosted {
+            links,
+            mentions,
+            reply_to,
+            from_bot,
+            ..
+        } = mapper.map("!r:x", &raw).unwrap().kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (links, mentions, reply_to, from_bot),
+            (
+                vec!["https://shop.example/a".to_string()],
+                vec!["@b:x".to_string()],
+                Some("$q".to_string()),
+                false
+            )
+        );
+        assert!(mapper
+            .map(
+                "!r:x",
+                &json!({"type": "m.room.message", "event_id": "$bad"})
+            )
+            .is_none());
         assert!(mapper.map("!r:x", &json!("not an object")).is_none());
     }
 }

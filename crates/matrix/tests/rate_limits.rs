@@ -33,8 +33,17 @@ async fn a_throttled_bot_delivers_everything_exactly_once() {
             config.account_burst = 1000;
         })
         .await;
-    let store: Arc<dyn Store> = Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
-    let workspace = store.ensure_workspace(NewWorkspace { slug: "w".into(), name: "w".into(), time_zone: "Asia/Shanghai".into() }).await.expect("workspace").id;
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
+    let workspace = store
+        .ensure_workspace(NewWorkspace {
+            slug: "w".into(),
+            name: "w".into(),
+            time_zone: "Asia/Shanghai".into(),
+        })
+        .await
+        .expect("workspace")
+        .id;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
     let actions = (0..MESSAGES)
@@ -43,7 +52,12 @@ async fn a_throttled_bot_delivers_everything_exactly_once() {
             platform: Platform::Matrix,
             chat: room.clone(),
             key: format!("burst:{index}"),
-            kind: ActionKind::SendMessage { text: format!("通知 {index:02}"), html: None, mentions: vec![], reply_to: None },
+            kind: ActionKind::SendMessage {
+                text: format!("通知 {index:02}"),
+                html: None,
+                mentions: vec![],
+                reply_to: None,
+            },
             created_at: now,
             not_before: now,
             expires_at: None,
@@ -54,11 +68,19 @@ async fn a_throttled_bot_delivers_everything_exactly_once() {
         .collect();
     store.enqueue(actions).await.expect("enqueue");
     assert_eq!(connector.platform(), Platform::Matrix);
-    let dispatcher = Dispatcher::new(store.clone(), Arc::new(connector), clock, DispatchConfig::default());
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        Arc::new(connector),
+        clock,
+        DispatchConfig::default(),
+    );
     let (mut done, mut throttled) = (0, 0);
     let deadline = Instant::now() + Duration::from_secs(180);
     while done < MESSAGES {
-        assert!(Instant::now() < deadline, "not delivered in time: {done} of {MESSAGES}");
+        assert!(
+            Instant::now() < deadline,
+            "not delivered in time: {done} of {MESSAGES}"
+        );
         let round = dispatcher.run_once().await.expect("dispatch");
         done += round.done;
         throttled += round.deferred;
@@ -67,13 +89,32 @@ async fn a_throttled_bot_delivers_everything_exactly_once() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    assert!(throttled > 0, "Synapse's default limits never throttled the bot");
-    let sent = store.actions(workspace, &ActionFilter { status: Some(ActionStatus::Done), limit: Some(100), ..ActionFilter::default() }).await.expect("actions");
+    assert!(
+        throttled > 0,
+        "Synapse's default limits never throttled the bot"
+    );
+    let sent = store
+        .actions(
+            workspace,
+            &ActionFilter {
+                status: Some(ActionStatus::Done),
+                limit: Some(100),
+                ..ActionFilter::default()
+            },
+        )
+        .await
+        .expect("actions");
     assert_eq!(sent.len(), MESSAGES);
     let bodies = admin.bodies(&room).await;
     for index in 0..MESSAGES {
         let text = format!("通知 {index:02}");
-        assert_eq!(bodies.iter().filter(|body| **body == text).count(), 1, "{text} seen once by the admin: {bodies:?}");
+        assert_eq!(
+            bodies.iter().filter(|body| **body == text).count(),
+            1,
+            "{text} seen once by the admin: {bodies:?}"
+        );
     }
-    println!("delivered {MESSAGES} messages through {throttled} deferrals on Synapse's default limits");
+    println!(
+        "delivered {MESSAGES} messages through {throttled} deferrals on Synapse's default limits"
+    );
 }

@@ -105,7 +105,17 @@ async fn run(
     let mut tasks = vec![tokio::spawn(watcher.run(applied, seen, stop.clone()))];
 
     let mut runtimes = Vec::new();
-    for connector in connectors(&config, &workspace, clock.clone())? {
+    let mut all = connectors(&config, &workspace, clock.clone())?;
+    if config.matrix.enabled {
+        // A homeserver that refuses the bot is one clear line in the log; the rest keeps running.
+        match qunzhu_matrix::MatrixConnector::connect(config.matrix.clone(), workspace.id).await {
+            Ok(matrix) => all.push(Arc::new(matrix)),
+            Err(error) => {
+                tracing::error!(homeserver = %config.matrix.homeserver, %error, "Matrix connector not started")
+            }
+        }
+    }
+    for connector in all {
         tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
         let decider = deciders(
             &config,

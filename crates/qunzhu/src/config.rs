@@ -21,6 +21,7 @@ pub struct Config {
     pub rules: RulesSection,
     pub sop: SopSection,
     pub sandbox: SandboxSection,
+    pub matrix: qunzhu_matrix::MatrixConfig,
 }
 
 impl Default for Config {
@@ -34,6 +35,7 @@ impl Default for Config {
             rules: RulesSection::default(),
             sop: SopSection::default(),
             sandbox: SandboxSection::default(),
+            matrix: qunzhu_matrix::MatrixConfig::default(),
         }
     }
 }
@@ -192,6 +194,22 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         config.http.port = value
             .parse()
             .map_err(|_| format!("`{value}` is not a port number"))?;
+        Ok(())
+    }),
+    ("QUNZHU_MATRIX_HOMESERVER", |config, value| {
+        config.matrix.homeserver = value;
+        Ok(())
+    }),
+    ("QUNZHU_MATRIX_USER_ID", |config, value| {
+        config.matrix.user_id = value;
+        Ok(())
+    }),
+    ("QUNZHU_MATRIX_PASSWORD", |config, value| {
+        config.matrix.password = qunzhu_matrix::Secret::new(value);
+        Ok(())
+    }),
+    ("QUNZHU_MATRIX_ACCESS_TOKEN", |config, value| {
+        config.matrix.access_token = qunzhu_matrix::Secret::new(value);
         Ok(())
     }),
     ("QUNZHU_BASE_URL", |config, value| {

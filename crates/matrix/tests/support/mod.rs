@@ -35,7 +35,10 @@ impl Server {
     /// Registers a fresh user with a unique name.
     pub async fn user(&self, name: &str) -> User {
         let client = Client::new(&self.url, String::new()).expect("client");
-        let nonce = client.call(Method::GET, "/_synapse/admin/v1/register", None, None).await.expect("nonce");
+        let nonce = client
+            .call(Method::GET, "/_synapse/admin/v1/register", None, None)
+            .await
+            .expect("nonce");
         let nonce = nonce["nonce"].as_str().expect("nonce").to_string();
         let username = format!("{name}{:08x}", rand::random::<u32>());
         let password = "correct horse battery staple";
@@ -43,14 +46,32 @@ impl Server {
         mac.update(format!("{nonce}\0{username}\0{password}\0notadmin").as_bytes());
         let mac = hex::encode(mac.finalize().into_bytes());
         let body = json!({"nonce": nonce, "username": username, "password": password, "admin": false, "mac": mac});
-        let answer = client.call(Method::POST, "/_synapse/admin/v1/register", Some(&body), None).await.expect("register");
+        let answer = client
+            .call(
+                Method::POST,
+                "/_synapse/admin/v1/register",
+                Some(&body),
+                None,
+            )
+            .await
+            .expect("register");
         let id = answer["user_id"].as_str().expect("user id").to_string();
         let token = answer["access_token"].as_str().expect("token").to_string();
-        User { client: Client::new(&self.url, token.clone()).expect("client"), id, token, password: password.into() }
+        User {
+            client: Client::new(&self.url, token.clone()).expect("client"),
+            id,
+            token,
+            password: password.into(),
+        }
     }
 
     /// A connector for `bot`, accepting invitations from `inviters`.
-    pub async fn connector(&self, bot: &User, inviters: &[&User], tweak: impl FnOnce(&mut MatrixConfig)) -> MatrixConnector {
+    pub async fn connector(
+        &self,
+        bot: &User,
+        inviters: &[&User],
+        tweak: impl FnOnce(&mut MatrixConfig),
+    ) -> MatrixConnector {
         let mut config = MatrixConfig {
             enabled: true,
             homeserver: self.url.clone(),
@@ -61,7 +82,9 @@ impl Server {
             ..MatrixConfig::default()
         };
         tweak(&mut config);
-        MatrixConnector::connect(config, qunzhu_domain::WorkspaceId(1)).await.expect("connect")
+        MatrixConnector::connect(config, qunzhu_domain::WorkspaceId(1))
+            .await
+            .expect("connect")
     }
 }
 
@@ -75,68 +98,148 @@ pub struct User {
 
 impl User {
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        self.client.call(method, path, body.as_ref(), None).await.unwrap_or_else(|error| panic!("{path}: {error}"))
+        self.client
+            .call(method, path, body.as_ref(), None)
+            .await
+            .unwrap_or_else(|error| panic!("{path}: {error}"))
     }
 
     pub async fn create_room(&self, version: &str, join_rule: &str) -> String {
         let body = json!({"room_version": version, "preset": "private_chat",
             "initial_state": [{"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": join_rule}}]});
-        self.call(Method::POST, "/_matrix/client/v3/createRoom", Some(body)).await["room_id"].as_str().expect("room id").to_string()
+        self.call(Method::POST, "/_matrix/client/v3/createRoom", Some(body))
+            .await["room_id"]
+            .as_str()
+            .expect("room id")
+            .to_string()
     }
 
     pub async fn invite(&self, room: &str, user: &str) {
-        self.call(Method::POST, &format!("/_matrix/client/v3/rooms/{}/invite", encode(room)), Some(json!({"user_id": user}))).await;
+        self.call(
+            Method::POST,
+            &format!("/_matrix/client/v3/rooms/{}/invite", encode(room)),
+            Some(json!({"user_id": user})),
+        )
+        .await;
     }
 
     pub async fn join(&self, room: &str) {
-        self.call(Method::POST, &format!("/_matrix/client/v3/join/{}", encode(room)), Some(json!({}))).await;
+        self.call(
+            Method::POST,
+            &format!("/_matrix/client/v3/join/{}", encode(room)),
+            Some(json!({})),
+        )
+        .await;
     }
 
     pub async fn leave(&self, room: &str) {
-        self.call(Method::POST, &format!("/_matrix/client/v3/rooms/{}/leave", encode(room)), Some(json!({}))).await;
+        self.call(
+            Method::POST,
+            &format!("/_matrix/client/v3/rooms/{}/leave", encode(room)),
+            Some(json!({})),
+        )
+        .await;
     }
 
     pub async fn kick(&self, room: &str, user: &str) {
-        self.call(Method::POST, &format!("/_matrix/client/v3/rooms/{}/kick", encode(room)), Some(json!({"user_id": user, "reason": "test"}))).await;
+        self.call(
+            Method::POST,
+            &format!("/_matrix/client/v3/rooms/{}/kick", encode(room)),
+            Some(json!({"user_id": user, "reason": "test"})),
+        )
+        .await;
     }
 
     pub async fn knock(&self, room: &str) {
-        self.call(Method::POST, &format!("/_matrix/client/v3/knock/{}", encode(room)), Some(json!({"reason": "想加入"}))).await;
+        self.call(
+            Method::POST,
+            &format!("/_matrix/client/v3/knock/{}", encode(room)),
+            Some(json!({"reason": "想加入"})),
+        )
+        .await;
     }
 
     pub async fn say(&self, room: &str, text: &str) -> String {
-        let path = format!("/_matrix/client/v3/rooms/{}/send/m.room.message/t{:016x}", encode(room), rand::random::<u64>());
-        self.call(Method::PUT, &path, Some(json!({"msgtype": "m.text", "body": text}))).await["event_id"].as_str().expect("event id").to_string()
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/send/m.room.message/t{:016x}",
+            encode(room),
+            rand::random::<u64>()
+        );
+        self.call(
+            Method::PUT,
+            &path,
+            Some(json!({"msgtype": "m.text", "body": text})),
+        )
+        .await["event_id"]
+            .as_str()
+            .expect("event id")
+            .to_string()
     }
 
     pub async fn set_power(&self, room: &str, user: &str, level: i64) {
-        let path = format!("/_matrix/client/v3/rooms/{}/state/m.room.power_levels/", encode(room));
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/state/m.room.power_levels/",
+            encode(room)
+        );
         let mut levels = self.call(Method::GET, &path, None).await;
         levels["users"][user] = json!(level);
         self.call(Method::PUT, &path, Some(levels)).await;
     }
 
     pub async fn power_levels(&self, room: &str) -> Value {
-        self.call(Method::GET, &format!("/_matrix/client/v3/rooms/{}/state/m.room.power_levels/", encode(room)), None).await
+        self.call(
+            Method::GET,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/state/m.room.power_levels/",
+                encode(room)
+            ),
+            None,
+        )
+        .await
     }
 
     pub async fn joined_members(&self, room: &str) -> Vec<String> {
-        let answer = self.call(Method::GET, &format!("/_matrix/client/v3/rooms/{}/joined_members", encode(room)), None).await;
-        answer["joined"].as_object().map(|joined| joined.keys().cloned().collect()).unwrap_or_default()
+        let answer = self
+            .call(
+                Method::GET,
+                &format!("/_matrix/client/v3/rooms/{}/joined_members", encode(room)),
+                None,
+            )
+            .await;
+        answer["joined"]
+            .as_object()
+            .map(|joined| joined.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub async fn event(&self, room: &str, event: &str) -> Value {
-        self.call(Method::GET, &format!("/_matrix/client/v3/rooms/{}/event/{}", encode(room), encode(event)), None).await
+        self.call(
+            Method::GET,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/event/{}",
+                encode(room),
+                encode(event)
+            ),
+            None,
+        )
+        .await
     }
 
     /// Message bodies in the room's timeline, oldest first, as this user sees them.
     pub async fn bodies(&self, room: &str) -> Vec<String> {
-        let path = format!("/_matrix/client/v3/rooms/{}/messages?dir=b&limit=500", encode(room));
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/messages?dir=b&limit=500",
+            encode(room)
+        );
         let answer = self.call(Method::GET, &path, None).await;
         let mut bodies: Vec<String> = answer["chunk"]
             .as_array()
             .map(|chunk| {
-                chunk.iter().filter(|event| event["type"] == "m.room.message").filter_map(|event| event["content"]["body"].as_str().map(str::to_string)).collect()
+                chunk
+                    .iter()
+                    .filter(|event| event["type"] == "m.room.message")
+                    .filter_map(|event| event["content"]["body"].as_str().map(str::to_string))
+                    .collect()
             })
             .unwrap_or_default();
         bodies.reverse();
@@ -154,7 +257,11 @@ pub async fn poll_until(
     use qunzhu_connector::Connector;
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done(seen) {
-        assert!(Instant::now() < deadline, "the bot did not see what was expected; it saw: {:#?}", seen.iter().map(|e| e.kind.clone()).collect::<Vec<_>>());
+        assert!(
+            Instant::now() < deadline,
+            "the bot did not see what was expected; it saw: {:#?}",
+            seen.iter().map(|e| e.kind.clone()).collect::<Vec<_>>()
+        );
         let batch = connector.poll(cursor.as_deref()).await.expect("poll");
         seen.extend(batch.events);
         if batch.cursor.is_some() {
