@@ -57,7 +57,49 @@ pub async fn seed(
             )
             .await?;
     }
+    launch_post(store, workspace, config, now).await?;
     Ok((DEMO_LOGIN.to_string(), password))
+}
+
+/// A one-off post two minutes after every demo start, with a tracked link, so a newcomer sees a
+/// scheduled post go out (and simulated members click it) without waiting for 07:30.
+async fn launch_post(
+    store: &dyn Store,
+    workspace: &Workspace,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let local = (now + chrono::Duration::minutes(2)).with_timezone(&config.zone());
+    let source = format!(
+        r#"id = "demo-launch"
+name = "演示：新品限时福利"
+[target]
+all = true
+[links]
+shop = "https://shop.example.com/demo"
+
+[[steps]]
+id = "launch"
+title = "新品福利"
+repeat = "once"
+date = "{date}"
+at = "{time}"
+text = "🎁 {{group}}专享：新品限时 8 折，今晚 24 点截止 👉 {{link:shop}}"
+"#,
+        date = local.format("%Y-%m-%d"),
+        time = local.format("%H:%M"),
+    );
+    store
+        .put_document(
+            workspace.id,
+            qunzhu_engine::planner::PLAN_KIND,
+            "demo-launch",
+            &source,
+            "demo",
+            now,
+        )
+        .await?;
+    Ok(())
 }
 
 /// The demo login's password: made once, kept beside the data, printed on every start.

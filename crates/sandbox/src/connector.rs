@@ -21,6 +21,8 @@ pub struct SandboxConnector {
     capabilities: Capabilities,
     /// How long a poll waits for something to happen before answering empty.
     long_poll: Duration,
+    /// Members click links to this address (qunzhu's own short links) in the bot's posts.
+    click_base: Option<String>,
 }
 
 impl SandboxConnector {
@@ -31,7 +33,15 @@ impl SandboxConnector {
             id: id.into(),
             capabilities: sandbox_capabilities(),
             long_poll: Duration::from_millis(250),
+            click_base: None,
         }
+    }
+
+    /// Lets members follow the bot's short links under `base` (and only those: a sandbox
+    /// never reaches outside qunzhu).
+    pub fn with_clicks(mut self, base: impl Into<String>) -> Self {
+        self.click_base = Some(base.into());
+        self
     }
 
     pub fn with_rates(mut self, per_group: Rate, global: Rate) -> Self {
@@ -134,8 +144,43 @@ impl Connector for SandboxConnector {
 
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
         let now = self.clock.now();
-        blocking(|| self.world.deliver(action, now))
-            .map(Some)
-            .map_err(world_error)
+        let (receipt, first) = blocking(|| self.world.deliver(action, now)).map_err(world_error)?;
+        if let (true, Some(base), qunzhu_domain::ActionKind::SendMessage { text, .. }) =
+            (first, &self.click_base, &action.kind)
+        {
+            let prefix = format!("{}/l/", base.trim_end_matches('/'));
+            let links: Vec<String> = text
+                .split_whitespace()
+                .filter(|word| word.starts_with(&prefix))
+                .map(str::to_string)
+                .collect();
+            if !links.is_empty() {
+                tokio::spawn(click(links, receipt.clone()));
+            }
+        }
+        Ok(Some(receipt))
+    }
+}
+
+/// A few members follow each link over the following seconds, each with a browser of their own
+/// (no shared cookie), so qunzhu counts clicks and unique visitors as it would for real ones.
+async fn click(links: Vec<String>, seed: String) {
+    let Ok(http) = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    else {
+        return;
+    };
+    let visitors = 1 + seed
+        .bytes()
+        .fold(0u32, |sum, byte| sum.wrapping_add(u32::from(byte)))
+        % 4;
+    for visitor in 0..visitors {
+        tokio::time::sleep(Duration::from_millis(700 + 900 * u64::from(visitor))).await;
+        for link in &links {
+            if let Err(error) = http.get(link).send().await {
+                tracing::debug!(%error, %link, "a simulated click did not reach qunzhu");
+            }
+        }
     }
 }

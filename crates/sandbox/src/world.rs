@@ -367,8 +367,9 @@ impl World {
     }
 
     /// Carries out a bot action once per key: a repeated delivery counts but changes nothing,
-    /// and gets the first delivery's receipt (like Matrix's txnId).
-    pub fn deliver(&self, action: &ActionRecord, now: DateTime<Utc>) -> Result<String> {
+    /// and gets the first delivery's receipt (like Matrix's txnId). The flag says whether this
+    /// delivery was the first.
+    pub fn deliver(&self, action: &ActionRecord, now: DateTime<Utc>) -> Result<(String, bool)> {
         let mut conn = self.lock_conn();
         let mut live = self.lock_live();
         let tx = conn.transaction()?;
@@ -385,7 +386,7 @@ impl World {
                 [&action.key],
             )?;
             tx.commit()?;
-            return Ok(receipt);
+            return Ok((receipt, false));
         }
         let receipt = format!("sb:bot:{}", action.key);
         if let Some(kind) = effect(&action.kind) {
@@ -398,7 +399,7 @@ impl World {
             params![action.key, action.kind.name(), action.chat, serde_json::to_string(&action.kind)?, receipt],
         )?;
         tx.commit()?;
-        Ok(receipt)
+        Ok((receipt, true))
     }
 
     /// Every action the platform was asked to do, with how often.
@@ -633,7 +634,10 @@ mod tests {
         let chat = chat_id(0);
         let first = world.deliver(&greeting("k1", &chat), start()).unwrap();
         let second = world.deliver(&greeting("k1", &chat), start()).unwrap();
-        assert_eq!(first, second);
+        assert_eq!(
+            (first.0.clone(), first.1, second.1),
+            (second.0, true, false)
+        );
         assert_eq!(world.effects_per_action().unwrap()["k1"], 1);
         assert_eq!(world.received().unwrap()[0].deliveries, 2);
     }
