@@ -1,0 +1,343 @@
+//! Group guardianship end to end on a real Synapse: the engine's ingest, guardian, outbox and
+//! dispatcher driving the Matrix connector, with effects checked as another member sees them.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use qunzhu_connector::Connector;
+use qunzhu_domain::{ActionStatus, Clock, SystemClock};
+use qunzhu_engine::{Decider, DispatchConfig, Dispatcher, Guard, Ingestor, RulesHandle};
+use qunzhu_matrix::{encode, MatrixConnector};
+use qunzhu_storage::{ActionFilter, NewWorkspace, Store};
+use reqwest::Method;
+use serde_json::json;
+use support::{Server, User};
+use tokio::sync::Mutex;
+
+const RULES: &str = r#"
+[keywords.ads]
+words = ["加微信", "兼职刷单"]
+
+[[rules]]
+name = "no-ads"
+kind = "keywords"
+lists = ["ads"]
+reason = "群内禁止发广告"
+actions = "redact+warn"
+
+[[rules]]
+name = "newcomer-link"
+kind = "newcomer_link"
+within = "30m"
+reason = "新人入群请先自我介绍，不要直接发链接"
+actions = "redact+kick"
+
+[[rules]]
+name = "trial-spam-words"
+kind = "keywords"
+words = ["帮我砍一刀"]
+reason = "请勿在群里发砍价链接"
+actions = "redact+warn"
+dry_run = true
+
+[welcome.standard]
+template = "🎉 热烈欢迎 {name} 加入{group}！"
+window = "3s"
+max_batch = 30
+
+[review.fission]
+deny_names = ['^a{3}']
+otherwise = "approve"
+
+[profiles.all]
+default = true
+rules = ["no-ads", "newcomer-link", "trial-spam-words"]
+welcome = "standard"
+review = "fission"
+"#;
+
+/// The engine's loops for one connector, stepped by hand so a test can wait on effects.
+struct Bot {
+    store: Arc<dyn Store>,
+    connector: Arc<MatrixConnector>,
+    ingestor: Ingestor,
+    dispatcher: Dispatcher,
+    decider: Arc<Mutex<Box<dyn Decider>>>,
+    clock: Arc<dyn Clock>,
+    cursor: Option<String>,
+    workspace: qunzhu_domain::WorkspaceId,
+}
+
+impl Bot {
+    async fn start(server: &Server, bot: &User, admin: &User) -> Bot {
+        let store: Arc<dyn Store> =
+            Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
+        let workspace = store
+            .ensure_workspace(NewWorkspace {
+                slug: "w".into(),
+                name: "w".into(),
+                time_zone: "Asia/Shanghai".into(),
+            })
+            .await
+            .expect("workspace")
+            .id;
+        let connector = Arc::new(
+            server
+                .connector(bot, &[admin], |config| {
+                    config.room_rate_per_second = 100.0;
+                    config.account_rate_per_second = 100.0;
+                })
+                .await,
+        );
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let rules = RulesHandle::new(qunzhu_moderation::check(RULES, "rules.toml").expect("rules"));
+        let guard = Guard::load(
+            &*store,
+            workspace,
+            connector.platform(),
+            connector.capabilities().clone(),
+            rules,
+            clock.now(),
+        )
+        .await
+        .expect("guard");
+        let decider: Arc<Mutex<Box<dyn Decider>>> = Arc::new(Mutex::new(Box::new(guard)));
+        let ingestor = Ingestor::new(
+            store.clone(),
+            clock.clone(),
+            chrono_tz::Asia::Shanghai,
+            connector.id(),
+            decider.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            connector.clone(),
+            clock.clone(),
+            DispatchConfig::default(),
+        );
+        Bot {
+            store,
+            connector,
+            ingestor,
+            dispatcher,
+            decider,
+            clock,
+            cursor: None,
+            workspace,
+        }
+    }
+
+    /// One turn of the engine: poll and ingest, tick, dispatch.
+    async fn step(&mut self) {
+        let batch = self
+            .connector
+            .poll(self.cursor.as_deref())
+            .await
+            .expect("poll");
+        if batch.cursor.is_some() {
+            self.cursor.clone_from(&batch.cursor);
+        }
+        self.ingestor.ingest(batch).await.expect("ingest");
+        let timed = self.decider.lock().await.tick(self.clock.now());
+        self.store.enqueue(timed).await.expect("enqueue");
+        self.dispatcher.run_once().await.expect("dispatch");
+    }
+
+    /// Steps until `done` holds, for at most 30 s.
+    async fn until(&mut self, what: &str, mut done: impl AsyncFnMut(&Bot) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(self).await {
+            assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+            self.step().await;
+        }
+    }
+
+    async fn actions(&self) -> Vec<qunzhu_domain::ActionRecord> {
+        self.store
+            .actions(
+                self.workspace,
+                &ActionFilter {
+                    limit: Some(1000),
+                    ..ActionFilter::default()
+                },
+            )
+            .await
+            .expect("actions")
+    }
+}
+
+/// A room with the bot in it as a moderator.
+async fn guarded_room(server: &Server, join_rule: &str) -> (User, User, Bot, String) {
+    let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
+    let room = admin.create_room("12", join_rule).await;
+    let mut bot = Bot::start(server, &bot_user, &admin).await;
+    bot.step().await;
+    admin.invite(&room, &bot_user.id).await;
+    let bot_id = bot_user.id.clone();
+    let probe_room = room.clone();
+    let probe_admin = &admin;
+    bot.until("the bot joins", async |_| {
+        probe_admin
+            .joined_members(&probe_room)
+            .await
+            .contains(&bot_id)
+    })
+    .await;
+    admin.set_power(&room, &bot_user.id, 50).await;
+    bot.step().await;
+    (admin, bot_user, bot, room)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_wave_of_ten_gets_one_welcome() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, _bot_user, mut bot, room) = guarded_room(&server, "public").await;
+    for index in 0..10 {
+        server
+            .user(&format!("wave{index}x"))
+            .await
+            .join(&room)
+            .await;
+    }
+    bot.until("the welcome goes out", async |bot| {
+        bot.actions()
+            .await
+            .iter()
+            .any(|action| action.key.starts_with("welcome:") && action.status == ActionStatus::Done)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    bot.step().await;
+    let welcomes: Vec<String> = admin
+        .bodies(&room)
+        .await
+        .into_iter()
+        .filter(|body| body.contains("热烈欢迎"))
+        .collect();
+    assert_eq!(welcomes.len(), 1, "one welcome for the wave: {welcomes:?}");
+    assert_eq!(
+        welcomes[0].matches("wave").count(),
+        10,
+        "it greets all ten: {}",
+        welcomes[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_joiners_spam_link_is_redacted_and_the_sender_kicked() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, _bot_user, mut bot, room) = guarded_room(&server, "public").await;
+    let spammer = server.user("spammer").await;
+    spammer.join(&room).await;
+    let spam = spammer.say(&room, "低价代购 http://ads.example/buy").await;
+    let (watch_room, spammer_id) = (room.clone(), spammer.id.clone());
+    let admin_ref = &admin;
+    bot.until("the spammer is removed", async |_| {
+        !admin_ref
+            .joined_members(&watch_room)
+            .await
+            .contains(&spammer_id)
+    })
+    .await;
+    assert_eq!(
+        admin.event(&room, &spam).await["content"],
+        json!({}),
+        "the admin sees the link redacted"
+    );
+    let audit = bot
+        .store
+        .audit_log(bot.workspace, None, 50)
+        .await
+        .expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|entry| entry.action == "guard.newcomer-link" && entry.subject == spammer.id),
+        "audited with rule and evidence"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aaa_name_is_refused_at_the_knock() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, _bot_user, mut bot, room) = guarded_room(&server, "knock").await;
+    let junk = server.user("junk").await;
+    let path = format!(
+        "/_matrix/client/v3/profile/{}/displayname",
+        encode(&junk.id)
+    );
+    junk.call(
+        Method::PUT,
+        &path,
+        Some(json!({"displayname": "AAA批发微商"})),
+    )
+    .await;
+    junk.knock(&room).await;
+    bot.until("the knock is denied", async |bot| {
+        bot.actions().await.iter().any(|action| {
+            matches!(
+                action.kind,
+                qunzhu_domain::ActionKind::DecideJoinRequest { approve: false, .. }
+            ) && action.status == ActionStatus::Done
+        })
+    })
+    .await;
+    let state = admin
+        .call(
+            Method::GET,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/state/m.room.member/{}",
+                encode(&room),
+                encode(&junk.id)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        state["membership"], "leave",
+        "the admin sees the knock refused: {state}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_rule_records_and_acts_on_nothing() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, _bot_user, mut bot, room) = guarded_room(&server, "invite").await;
+    let member = server.user("member").await;
+    admin.invite(&room, &member.id).await;
+    member.join(&room).await;
+    // Old enough a member that the newcomer rule does not apply: wait is not needed, the text has no link.
+    let message = member.say(&room, "帮我砍一刀吧").await;
+    bot.until("the dry run is recorded", async |bot| {
+        bot.actions()
+            .await
+            .iter()
+            .any(|action| action.status == ActionStatus::DryRun)
+    })
+    .await;
+    for _ in 0..3 {
+        bot.step().await;
+    }
+    assert_ne!(
+        admin.event(&room, &message).await["content"],
+        json!({}),
+        "nothing was redacted"
+    );
+    assert!(admin.joined_members(&room).await.contains(&member.id));
+    assert!(bot
+        .actions()
+        .await
+        .iter()
+        .all(|action| action.status != ActionStatus::Done
+            || !action.key.starts_with("mod:trial-spam-words")));
+}
