@@ -215,11 +215,9 @@ fn connectors(
             max_events,
             config.sandbox.history_days,
         )?;
-        connectors.push(Arc::new(SandboxConnector::new(
-            Arc::new(world),
-            clock,
-            "sandbox",
-        )));
+        let sandbox =
+            SandboxConnector::new(Arc::new(world), clock, "sandbox").with_clicks(config.base_url());
+        connectors.push(Arc::new(sandbox));
     }
     Ok(connectors)
 }
