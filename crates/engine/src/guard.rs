@@ -31,6 +31,11 @@ impl RulesHandle {
         *slot = (slot.0 + 1, Arc::new(rules));
     }
 
+    /// The rules in force now.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.current().1
+    }
+
     fn current(&self) -> (u64, Arc<RuleSet>) {
         let slot = self
             .0

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use qunzhu_connector::Connector;
+use std::io::Write;
 use std::net::SocketAddr;
 
 use qunzhu_domain::{ActionStatus, Clock, SystemClock};
@@ -55,7 +56,7 @@ pub async fn demo(port: u16, data: PathBuf, seed: u64) -> anyhow::Result<()> {
     .await
 }
 
-async fn ensure_workspace(store: &dyn Store, config: &Config) -> anyhow::Result<Workspace> {
+pub async fn ensure_workspace(store: &dyn Store, config: &Config) -> anyhow::Result<Workspace> {
     Ok(store
         .ensure_workspace(NewWorkspace {
             slug: config.workspace.slug.clone(),
@@ -138,6 +139,16 @@ async fn run(
             every: std::time::Duration::from_secs(15),
         };
         tasks.push(tokio::spawn(planner.run(stop.clone())));
+        let sweeper = qunzhu_engine::LurkerSweeper {
+            store: store.clone(),
+            clock: clock.clone(),
+            workspace: workspace.id,
+            platform: connector.platform(),
+            rules: rules.clone(),
+            zone: config.zone(),
+            at: config.moderation.lurker_sweep_at,
+        };
+        tasks.push(tokio::spawn(sweeper.run(stop.clone())));
         runtimes.push(ConnectorRuntime::spawn(
             store.clone(),
             connector,
@@ -186,7 +197,7 @@ async fn run(
 }
 
 /// The rules in force before any rule document exists: none.
-fn empty_rules() -> anyhow::Result<qunzhu_moderation::RuleSet> {
+pub fn empty_rules() -> anyhow::Result<qunzhu_moderation::RuleSet> {
     qunzhu_moderation::check("", "(no rules)").map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("the empty rule set is invalid: {}", lines.join("; "))
@@ -296,12 +307,14 @@ pub async fn actions(
         limit: Some(limit),
         ..ActionFilter::default()
     };
+    // Writes stop quietly when the reader goes away (`qunzhu actions | head`).
+    let mut out = std::io::stdout().lock();
     for action in store.actions(workspace.id, &filter).await? {
-        if json {
-            println!("{}", serde_json::to_string(&action)?);
+        let line = if json {
+            serde_json::to_string(&action)?
         } else {
             let reason = action.last_error.as_deref().unwrap_or("");
-            println!(
+            format!(
                 "{:>6} {:<9} {:<16} {:<22} attempts {} {} {reason}",
                 action.id,
                 action.status.as_str(),
@@ -309,7 +322,10 @@ pub async fn actions(
                 action.chat,
                 action.attempts,
                 action.key
-            );
+            )
+        };
+        if writeln!(out, "{line}").is_err() {
+            break;
         }
     }
     Ok(())

@@ -19,6 +19,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub dispatch: DispatchSection,
     pub rules: RulesSection,
+    pub moderation: ModerationSection,
     pub sop: SopSection,
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
@@ -33,6 +34,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             dispatch: DispatchSection::default(),
             rules: RulesSection::default(),
+            moderation: ModerationSection::default(),
             sop: SopSection::default(),
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
@@ -106,6 +108,21 @@ pub struct RulesSection {
     /// A rule file (TOML) applied on every change, after validation; empty: rules are edited in
     /// the console only.
     pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModerationSection {
+    /// Local time of the daily lurker sweep (report, warning, removal as the policy says).
+    pub lurker_sweep_at: chrono::NaiveTime,
+}
+
+impl Default for ModerationSection {
+    fn default() -> Self {
+        ModerationSection {
+            lurker_sweep_at: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

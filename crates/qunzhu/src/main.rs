@@ -6,6 +6,7 @@ mod bench_scheduler;
 mod config;
 mod demo;
 mod links;
+mod moderation;
 mod open;
 mod tools;
 
@@ -77,6 +78,13 @@ enum Command {
         #[command(subcommand)]
         command: tools::RulesCommand,
     },
+    /// Join requests, undo and lurker sweeps from a terminal.
+    Moderation {
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: moderation::ModerationCommand,
+    },
     /// SOP plans: templates and calendar previews.
     Sop {
         #[command(subcommand)]
@@ -147,6 +155,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             json,
         } => app::actions(load(config.as_deref())?, status, limit, json).await,
         Command::Rules { command } => tools::rules(command),
+        Command::Moderation { config, command } => {
+            moderation::run(command, load(config.as_deref())?).await
+        }
         Command::Sop { command } => tools::sop(command, load).await,
         Command::Bench { command } => bench::run(command).await,
     }
