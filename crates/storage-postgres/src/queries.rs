@@ -282,24 +282,7 @@ impl PostgresStore {
     ) -> Result<Group> {
         let client = self.client().await;
         let mut group = group_by_id(&*client, workspace, group_id).await?;
-        if let Some(name) = update.name {
-            group.name = name;
-        }
-        if let Some(group_type) = update.group_type {
-            group.group_type = group_type;
-        }
-        if let Some(status) = update.status {
-            group.status = status;
-        }
-        if let Some(capacity) = update.capacity {
-            group.capacity = capacity;
-        }
-        if let Some(tags) = update.tags {
-            group.tags = tags;
-        }
-        if let Some(positioning) = update.positioning {
-            group.positioning = positioning;
-        }
+        update.apply_to(&mut group);
         client
             .execute(
                 "UPDATE groups SET name = $3, group_type = $4, status = $5, capacity = $6, tags = $7, positioning = $8 WHERE workspace = $1 AND id = $2",
@@ -429,15 +412,7 @@ impl PostgresStore {
     ) -> Result<Member> {
         let client = self.client().await;
         let mut member = member_by_id(&*client, workspace, platform, user).await?;
-        if let Some(role) = update.role {
-            member.role = role;
-        }
-        if let Some(tier) = update.tier {
-            member.tier = tier;
-        }
-        if let Some(tags) = update.tags {
-            member.tags = tags;
-        }
+        update.apply_to(&mut member);
         client
             .execute(
                 "UPDATE members SET role = $4, tier = $5, tags = $6 WHERE workspace = $1 AND platform = $2 AND user_id = $3",

@@ -79,6 +79,30 @@ pub struct GroupUpdate {
     pub positioning: Option<Positioning>,
 }
 
+impl GroupUpdate {
+    /// Applies the edits that are present to `group`.
+    pub fn apply_to(self, group: &mut qunzhu_domain::Group) {
+        if let Some(name) = self.name {
+            group.name = name;
+        }
+        if let Some(group_type) = self.group_type {
+            group.group_type = group_type;
+        }
+        if let Some(status) = self.status {
+            group.status = status;
+        }
+        if let Some(capacity) = self.capacity {
+            group.capacity = capacity;
+        }
+        if let Some(tags) = self.tags {
+            group.tags = tags;
+        }
+        if let Some(positioning) = self.positioning {
+            group.positioning = positioning;
+        }
+    }
+}
+
 /// Operator edits to a member.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -86,6 +110,21 @@ pub struct MemberUpdate {
     pub role: Option<MemberRole>,
     pub tier: Option<MemberTier>,
     pub tags: Option<Vec<String>>,
+}
+
+impl MemberUpdate {
+    /// Applies the edits that are present to `member`.
+    pub fn apply_to(self, member: &mut qunzhu_domain::Member) {
+        if let Some(role) = self.role {
+            member.role = role;
+        }
+        if let Some(tier) = self.tier {
+            member.tier = tier;
+        }
+        if let Some(tags) = self.tags {
+            member.tags = tags;
+        }
+    }
 }
 
 /// Member search: every field narrows; `text` matches display name or platform id.
