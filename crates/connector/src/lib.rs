@@ -66,7 +66,7 @@ impl Capabilities {
             ActionKind::SetPowerLevel { .. } => self.set_power_level,
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
-            ActionKind::GrantReward { .. } => false,
+            ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => false,
         }
     }
 }

@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Platform, WorkspaceId};
 
-/// Who carries an action out: the platform connector, or qunzhu's own points ledger.
+/// Who carries an action out: the platform connector, qunzhu's own points ledger, or a person
+/// (a post on a platform that cannot send by itself, confirmed by hand).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionTarget {
     Platform,
     Ledger,
+    Person,
 }
 
 /// The closed set of things the bot can do.
@@ -76,6 +78,11 @@ pub enum ActionKind {
         points: i64,
         reason: String,
     },
+    /// A post a person must make (WeCom confirms every group send in its client); tracked in
+    /// the outbox until someone confirms it was sent.
+    PersonTask {
+        text: String,
+    },
 }
 
 impl ActionKind {
@@ -95,12 +102,14 @@ impl ActionKind {
             ActionKind::SetTopic { .. } => "set_topic",
             ActionKind::Pin { .. } => "pin",
             ActionKind::GrantReward { .. } => "grant_reward",
+            ActionKind::PersonTask { .. } => "person_task",
         }
     }
 
     pub fn target(&self) -> ActionTarget {
         match self {
             ActionKind::GrantReward { .. } => ActionTarget::Ledger,
+            ActionKind::PersonTask { .. } => ActionTarget::Person,
             _ => ActionTarget::Platform,
         }
     }

@@ -65,19 +65,39 @@ impl Decider for Checkins {
         if event.workspace != self.workspace || event.platform != self.platform {
             return Vec::new();
         }
-        let EventKind::MessagePosted {
-            member,
-            text,
-            from_bot: false,
-            ..
-        } = &event.kind
-        else {
-            return Vec::new();
-        };
-        let checkin = CheckinEvent::Message {
-            member: member.clone(),
-            text: text.clone(),
-            at: event.at,
+        let (member, checkin) = match &event.kind {
+            // The bot's own post that asks for check-ins (the morning report): reactions to it count.
+            EventKind::MessagePosted {
+                text,
+                message_id,
+                from_bot: true,
+                ..
+            } => {
+                let book = self.book(&event.chat);
+                if book.is_checkin_text(text) {
+                    book.apply(&CheckinEvent::MorningPost {
+                        message_id: message_id.clone(),
+                    });
+                }
+                return Vec::new();
+            }
+            EventKind::MessagePosted { member, text, .. } => (
+                member,
+                CheckinEvent::Message {
+                    member: member.clone(),
+                    text: text.clone(),
+                    at: event.at,
+                },
+            ),
+            EventKind::Reaction { member, target, .. } => (
+                member,
+                CheckinEvent::Reaction {
+                    member: member.clone(),
+                    message_id: target.clone(),
+                    at: event.at,
+                },
+            ),
+            _ => return Vec::new(),
         };
         let Some(reward) = self.book(&event.chat).apply(&checkin) else {
             return Vec::new();
@@ -171,5 +191,40 @@ mod tests {
         assert!(checkins
             .decide(&message("4", "2026-11-25T09:00:00+08:00", "你好"), next.at)
             .is_empty());
+    }
+
+    #[test]
+    fn a_reaction_to_the_bots_checkin_post_checks_in_and_to_anything_else_does_not() {
+        let mut checkins =
+            Checkins::new(WorkspaceId(1), Platform::Sandbox, chrono_tz::Asia::Shanghai);
+        let mut morning = message(
+            "$post",
+            "2026-11-24T07:30:00+08:00",
+            "☀️ 早安！回复「打卡」完成签到",
+        );
+        if let EventKind::MessagePosted {
+            from_bot, member, ..
+        } = &mut morning.kind
+        {
+            *from_bot = true;
+            *member = "@bot".into();
+        }
+        assert!(checkins.decide(&morning, morning.at).is_empty());
+        let react = |key: &str, target: &str| Event {
+            kind: EventKind::Reaction {
+                member: "@b".into(),
+                target: target.into(),
+                reaction: "👍".into(),
+            },
+            key: key.into(),
+            ..morning.clone()
+        };
+        assert!(checkins
+            .decide(&react("r1", "$other"), morning.at)
+            .is_empty());
+        let actions = checkins.decide(&react("r2", "$post"), morning.at);
+        assert!(
+            matches!(&actions[0].kind, ActionKind::GrantReward { member, .. } if member == "@b")
+        );
     }
 }

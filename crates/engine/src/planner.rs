@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration};
+use qunzhu_domain::ActionStatus;
 use qunzhu_domain::{ActionKind, Clock, Platform, WorkspaceId};
 use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts};
-use qunzhu_storage::{NewLink, Store};
+use qunzhu_storage::{ActionFilter, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;
 
 /// Kind of the SOP plan documents in the store.
@@ -110,12 +111,24 @@ impl Planner {
                 action.origin =
                     format!("sop:{}@v{}/{}", plan.id, document.version, occurrence.step);
                 let (tracked, pairs) = occurrence.tracked_text(&self.base_url);
-                if let ActionKind::SendMessage { text, .. } = &mut action.kind {
-                    *text = match &occurrence.attachment {
-                        Some(attachment) => format!("{tracked}\n{attachment}"),
-                        None => tracked,
-                    };
-                }
+                let text = match &occurrence.attachment {
+                    Some(attachment) => format!("{tracked}\n{attachment}"),
+                    None => tracked,
+                };
+                action.kind = match occurrence.delivery {
+                    // The platform cannot post by itself: a person posts it and confirms; it
+                    // does not expire, it waits (and is reminded) until confirmed.
+                    Delivery::HumanTask => {
+                        action.expires_at = None;
+                        ActionKind::PersonTask { text }
+                    }
+                    Delivery::Bot => ActionKind::SendMessage {
+                        text,
+                        html: None,
+                        mentions: Vec::new(),
+                        reply_to: None,
+                    },
+                };
                 links.extend(pairs.into_iter().map(|(code, url)| NewLink {
                     code,
                     workspace: self.workspace,
@@ -133,9 +146,51 @@ impl Planner {
         Ok(round)
     }
 
-    /// Plans every `every` until `stop`.
+    /// Reminds (in the log and the audit trail) of posts a person has not confirmed yet, at most
+    /// once an hour each; `reminded` remembers when each was last reminded.
+    pub async fn remind(
+        &self,
+        reminded: &mut HashMap<String, DateTime<chrono::Utc>>,
+    ) -> qunzhu_storage::Result<usize> {
+        let now = self.clock.now();
+        let filter = ActionFilter {
+            status: Some(ActionStatus::Pending),
+            origin_prefix: Some("sop:".into()),
+            limit: Some(10_000),
+            ..ActionFilter::default()
+        };
+        let mut count = 0;
+        for task in self.store.actions(self.workspace, &filter).await? {
+            let ActionKind::PersonTask { text } = &task.kind else {
+                continue;
+            };
+            let due = task.not_before <= now
+                && reminded
+                    .get(&task.key)
+                    .is_none_or(|last| now - *last >= Duration::hours(1));
+            if !due {
+                continue;
+            }
+            reminded.insert(task.key.clone(), now);
+            tracing::warn!(task = task.id, chat = %task.chat, "a scheduled post waits for a person to send and confirm it");
+            let entry = NewAuditEntry {
+                workspace: self.workspace,
+                at: now,
+                actor: "bot".into(),
+                action: "sop.task_reminder".into(),
+                subject: task.chat.clone(),
+                detail: serde_json::json!({"action": task.id, "key": task.key, "text": text, "due": task.not_before}),
+            };
+            self.store.append_audit(entry).await?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Plans every `every` until `stop`, and reminds of tasks waiting for a person.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut versions = HashMap::new();
+        let mut reminded = HashMap::new();
         loop {
             match self.plan_once(&mut versions).await {
                 Ok(round) if round.new_actions > 0 || round.cancelled > 0 => {
@@ -143,6 +198,9 @@ impl Planner {
                 }
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "SOP planning failed"),
+            }
+            if let Err(error) = self.remind(&mut reminded).await {
+                tracing::error!(%error, "cannot look at tasks waiting for a person");
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.every) => {}

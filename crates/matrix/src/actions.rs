@@ -268,10 +268,11 @@ pub async fn execute(
                 .call(Method::PUT, &path, Some(&json!({"pinned": pinned})), None)
                 .await?
         }
-        ActionKind::GrantReward { .. } => {
-            return Err(ConnectorError::Permanent(
-                "rewards belong to the ledger, not to Matrix".into(),
-            ))
+        ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => {
+            return Err(ConnectorError::Permanent(format!(
+                "{} is not carried out on Matrix",
+                action.kind.name()
+            )))
         }
     };
     Ok(answer

@@ -306,6 +306,7 @@ pub(crate) async fn insert_actions(tx: &Transaction<'_>, actions: &[NewAction]) 
     let targets = column(|action| match action.kind.target() {
         qunzhu_domain::ActionTarget::Platform => "platform".into(),
         qunzhu_domain::ActionTarget::Ledger => "ledger".into(),
+        qunzhu_domain::ActionTarget::Person => "person".into(),
     });
     let statuses = column(|action| {
         if action.dry_run {

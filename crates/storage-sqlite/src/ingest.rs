@@ -189,6 +189,7 @@ pub(crate) fn insert_action(tx: &Transaction<'_>, action: &NewAction) -> Result<
     let target = match action.kind.target() {
         qunzhu_domain::ActionTarget::Platform => "platform",
         qunzhu_domain::ActionTarget::Ledger => "ledger",
+        qunzhu_domain::ActionTarget::Person => "person",
     };
     let payload = json(&action.kind)?;
     let inserted = tx
