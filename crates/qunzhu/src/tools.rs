@@ -22,6 +22,26 @@ pub enum SopCommand {
         #[arg(long)]
         show: Option<String>,
     },
+    /// What recent pushes led to: reach, delivery, lateness, clicks, replies within an hour.
+    Pushes {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Posts waiting for a person (platforms that cannot send by themselves).
+    Tasks {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Confirm that a person sent a waiting post (by action id).
+    Confirm {
+        action: i64,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Validate a plan file and print its calendar for the coming days, in local time.
     Preview {
         #[arg(long)]
@@ -84,6 +104,103 @@ pub async fn sop(
                     template.id, template.name_zh, template.name_en, "", template.description
                 );
             }
+            Ok(())
+        }
+        SopCommand::Pushes {
+            config: config_path,
+            limit,
+            json,
+        } => {
+            let config = config(config_path.as_deref())?;
+            let store = crate::open::store(&config).await?;
+            let workspace = crate::app::ensure_workspace(&*store, &config).await?;
+            for report in qunzhu_engine::push_reports(&*store, workspace.id, limit).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    let late = report
+                        .late_seconds
+                        .map_or("-".to_string(), |seconds| format!("{seconds}s"));
+                    println!(
+                        "{} {:<9} late {late:>6}  reach {:>4}  clicks {:>3} ({} unique)  replies/1h {:>3}  {}",
+                        report.scheduled.format("%m-%d %H:%M"),
+                        report.status.as_str(),
+                        report.reach,
+                        report.clicks,
+                        report.unique_clickers,
+                        report.replies_within_hour,
+                        report.key
+                    );
+                }
+            }
+            Ok(())
+        }
+        SopCommand::Tasks {
+            config: config_path,
+        } => {
+            let config = config(config_path.as_deref())?;
+            let store = crate::open::store(&config).await?;
+            let workspace = crate::app::ensure_workspace(&*store, &config).await?;
+            let filter = qunzhu_storage::ActionFilter {
+                status: Some(qunzhu_domain::ActionStatus::Pending),
+                origin_prefix: Some("sop:".into()),
+                limit: Some(1000),
+                ..Default::default()
+            };
+            for task in store.actions(workspace.id, &filter).await? {
+                if let qunzhu_domain::ActionKind::PersonTask { text } = &task.kind {
+                    println!(
+                        "{:>6}  due {}  {}\n        {}",
+                        task.id,
+                        task.not_before.format("%Y-%m-%d %H:%M UTC"),
+                        task.chat,
+                        text.replace('\n', "\n        ")
+                    );
+                }
+            }
+            Ok(())
+        }
+        SopCommand::Confirm {
+            action,
+            config: config_path,
+        } => {
+            let config = config(config_path.as_deref())?;
+            let store = crate::open::store(&config).await?;
+            let workspace = crate::app::ensure_workspace(&*store, &config).await?;
+            let task = store.action(action).await?;
+            anyhow::ensure!(
+                task.workspace == workspace.id,
+                "no action {action} in this workspace"
+            );
+            anyhow::ensure!(
+                matches!(task.kind, qunzhu_domain::ActionKind::PersonTask { .. }),
+                "action {action} is not a task for a person"
+            );
+            anyhow::ensure!(
+                task.status == qunzhu_domain::ActionStatus::Pending,
+                "task {action} is already {}",
+                task.status.as_str()
+            );
+            let now = SystemClock.now();
+            store
+                .finish_action(
+                    action,
+                    qunzhu_storage::ActionOutcome::Done {
+                        receipt: Some("confirmed:cli".into()),
+                    },
+                    now,
+                )
+                .await?;
+            let entry = qunzhu_storage::NewAuditEntry {
+                workspace: workspace.id,
+                at: now,
+                actor: "cli".into(),
+                action: "sop.task_confirm".into(),
+                subject: task.chat,
+                detail: serde_json::json!({"action": action, "key": task.key}),
+            };
+            store.append_audit(entry).await?;
+            println!("task {action} confirmed as sent");
             Ok(())
         }
         SopCommand::Preview {
