@@ -168,7 +168,7 @@ async fn run(
         secure_cookies: config.http.secure_cookies,
     };
     let router =
-        qunzhu_server::router(state).merge(crate::links::routes(store.clone(), clock.clone()));
+        qunzhu_server::router(state).merge(qunzhu_server::short_links::routes(store.clone(), clock.clone()));
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(

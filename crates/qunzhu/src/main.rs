@@ -5,7 +5,6 @@ mod bench;
 mod bench_scheduler;
 mod config;
 mod demo;
-mod links;
 mod moderation;
 mod open;
 mod tools;

@@ -12,6 +12,7 @@ pub mod html;
 pub mod i18n;
 pub mod ops;
 pub mod pages;
+pub mod short_links;
 pub mod stats;
 pub mod svg;
 pub mod validate;

@@ -1,4 +1,4 @@
-//! Tracked short links: `/l/{code}` records the click (with a first-party visitor cookie for
+//! Tracked short links, served beside the console: `/l/{code}` records the click (with a first-party visitor cookie for
 //! unique counts) and redirects to the original address.
 
 use std::sync::Arc;
