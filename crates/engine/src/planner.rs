@@ -86,7 +86,7 @@ impl Planner {
                     let reason = format!("plan edited: replaced by version {}", document.version);
                     round.cancelled += self
                         .store
-                        .cancel_actions(self.workspace, &prefix, now - self.look_back, &reason)
+                        .cancel_actions(self.workspace, &prefix, now, &reason)
                         .await?;
                 }
                 versions.insert(document.name.clone(), document.version);
@@ -97,10 +97,6 @@ impl Planner {
             let mut actions = Vec::new();
             let mut links = Vec::new();
             for occurrence in occurrences {
-                if occurrence.delivery == Delivery::HumanTask {
-                    tracing::info!(key = %occurrence.key, "platform cannot post by itself; occurrence left to a person");
-                    continue;
-                }
                 let mut action = occurrence.to_new_action(
                     self.workspace,
                     self.platform,

@@ -167,8 +167,10 @@ async fn run(
         base_url: config.base_url(),
         secure_cookies: config.http.secure_cookies,
     };
-    let router =
-        qunzhu_server::router(state).merge(qunzhu_server::short_links::routes(store.clone(), clock.clone()));
+    let router = qunzhu_server::router(state).merge(qunzhu_server::short_links::routes(
+        store.clone(),
+        clock.clone(),
+    ));
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(
