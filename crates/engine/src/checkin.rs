@@ -141,6 +141,63 @@ impl Decider for Checkins {
     }
 }
 
+/// Each group's check-in leaderboard now, as lines for the `{checkin_leaders}` variable,
+/// rebuilt from the recent log so it is the same on every instance.
+pub async fn leaderboards(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    zone: Tz,
+    now: DateTime<Utc>,
+    top: usize,
+) -> qunzhu_storage::Result<HashMap<String, Vec<String>>> {
+    let mut per_chat: HashMap<String, Vec<CheckinEvent>> = HashMap::new();
+    for stored in store
+        .events_since(workspace, now - Duration::days(WARM_UP_DAYS), 10_000_000)
+        .await?
+    {
+        let event = stored.event;
+        let checkin = match event.kind {
+            EventKind::MessagePosted {
+                message_id,
+                from_bot: true,
+                ..
+            } => CheckinEvent::MorningPost { message_id },
+            EventKind::MessagePosted { member, text, .. } => CheckinEvent::Message {
+                member,
+                text,
+                at: event.at,
+            },
+            EventKind::Reaction { member, target, .. } => CheckinEvent::Reaction {
+                member,
+                message_id: target,
+                at: event.at,
+            },
+            _ => continue,
+        };
+        per_chat.entry(event.chat).or_default().push(checkin);
+    }
+    let everyone = qunzhu_storage::MemberQuery {
+        limit: Some(10_000_000),
+        ..Default::default()
+    };
+    let names: std::collections::BTreeMap<String, String> = store
+        .members(workspace, &everyone)
+        .await?
+        .into_iter()
+        .map(|summary| (summary.member.user, summary.member.display_name))
+        .collect();
+    Ok(per_chat
+        .into_iter()
+        .map(|(chat, events)| {
+            let mut config = CheckinConfig::new(chat.as_str());
+            config.timezone = zone;
+            let (book, _) = CheckinBook::replay(config, events.iter());
+            let lines = qunzhu_sop::format_leaders(&book.leaderboard(now, top), &names);
+            (chat, lines)
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,7 +51,7 @@ impl Planner {
     ) -> qunzhu_storage::Result<PlanRound> {
         let now = self.clock.now();
         let mut round = PlanRound::default();
-        let groups: Vec<GroupFacts> = self
+        let mut groups: Vec<GroupFacts> = self
             .store
             .groups(self.workspace)
             .await?
@@ -69,7 +69,25 @@ impl Planner {
                 facts
             })
             .collect();
-        for document in self.store.documents(self.workspace, PLAN_KIND).await? {
+        let documents = self.store.documents(self.workspace, PLAN_KIND).await?;
+        if documents
+            .iter()
+            .any(|document| document.source.contains("{checkin_leaders}"))
+        {
+            let zone = self
+                .store
+                .workspace(self.workspace)
+                .await?
+                .time_zone
+                .parse()
+                .unwrap_or(chrono_tz::Asia::Shanghai);
+            let mut leaders =
+                crate::checkin::leaderboards(&*self.store, self.workspace, zone, now, 5).await?;
+            for facts in &mut groups {
+                facts.checkin_leaders = leaders.remove(&facts.chat).unwrap_or_default();
+            }
+        }
+        for document in documents {
             let plan = match parse_plan(&document.source, &document.name) {
                 Ok(plan) => plan,
                 Err(problems) => {

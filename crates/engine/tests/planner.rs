@@ -306,3 +306,73 @@ async fn two_instances_on_one_postgres_send_each_occurrence_once() {
         .iter()
         .all(|action| action.status == ActionStatus::Done));
 }
+
+#[tokio::test]
+async fn the_leaderboard_post_names_who_checked_in() {
+    use qunzhu_domain::{Event, EventKind, MessageKind};
+    use qunzhu_storage::{IngestBatch, NewEvent};
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().unwrap());
+    let workspace = setup(store.clone(), 1).await;
+    let message = |key: &str, member: &str, hours: i64| {
+        let at = eight_am() - Duration::hours(hours);
+        let kind = EventKind::MessagePosted {
+            member: member.into(),
+            message_id: key.into(),
+            text: "打卡 今天跑了5公里".into(),
+            links: vec![],
+            mentions: vec![],
+            reply_to: None,
+            message_kind: MessageKind::Text,
+            from_bot: false,
+        };
+        NewEvent {
+            day: at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive(),
+            event: Event {
+                workspace,
+                platform: Platform::Sandbox,
+                key: key.into(),
+                chat: "g0".into(),
+                at,
+                kind,
+            },
+        }
+    };
+    let events = vec![
+        message("1", "@a", 30),
+        message("2", "@a", 6),
+        message("3", "@b", 5),
+    ];
+    store
+        .ingest(
+            IngestBatch {
+                events,
+                cursor: None,
+            },
+            &mut |_: &Event| Vec::new(),
+        )
+        .await
+        .unwrap();
+    let board = "id = \"board\"\nname = \"打卡榜\"\n[target]\nall = true\n\n[[steps]]\nid = \"board\"\nrepeat = \"daily\"\nat = \"21:00\"\ntext = \"🌙 今日打卡榜：\\n{checkin_leaders}\"\n";
+    store
+        .put_document(workspace, "sop_plan", "board", board, "ops", eight_am())
+        .await
+        .unwrap();
+    let clock = FakeClock::new(eight_am());
+    planner(store.clone(), &clock, workspace, true)
+        .plan_once(&mut HashMap::new())
+        .await
+        .unwrap();
+    let posts = sop_actions(&*store, workspace).await;
+    let board = posts
+        .iter()
+        .find(|action| action.key.starts_with("sop:board:"))
+        .unwrap();
+    let ActionKind::SendMessage { text, .. } = &board.kind else {
+        panic!("a post")
+    };
+    assert!(
+        text.contains("1. @a 连续2天 · 累计2次") && text.contains("2. @b 连续1天 · 累计1次"),
+        "{text}"
+    );
+}
