@@ -7,6 +7,7 @@
 mod accounts;
 mod codec;
 mod ingest;
+mod leases;
 mod outbox;
 mod queries;
 mod store;
@@ -25,6 +26,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_event_counter",
         include_str!("../migrations/0002_event_counter.sql"),
     ),
+    ("0002_leases", include_str!("../migrations/0002_leases.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -10,6 +10,7 @@ mod accounts;
 mod codec;
 mod documents;
 mod ingest;
+mod leases;
 mod outbox;
 mod queries;
 mod readers;
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_event_counter",
         include_str!("../migrations/0002_event_counter.sql"),
     ),
+    ("0002_leases", include_str!("../migrations/0002_leases.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
