@@ -5,6 +5,7 @@
 //! through the [`Store`]; a saved rule file or SOP plan is announced on [`AppState::changes`] so
 //! the engine reloads it without a restart.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -64,6 +65,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The context a router (or a command acting like one) works in.
+    pub fn new(app: AppState) -> Self {
+        Ctx {
+            app,
+            limiter: Arc::default(),
+        }
+    }
+
     /// Announces a change; nobody listening (tests, a console-only process) is not an error.
     pub fn announce(&self, change: Change) {
         let _ = self.app.changes.send(change);
@@ -73,10 +82,7 @@ impl Ctx {
 /// The whole HTTP surface. Serve it with connect info so sign-ins are throttled per address:
 /// `axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())`.
 pub fn router(state: AppState) -> Router {
-    let ctx = Ctx {
-        app: state,
-        limiter: Arc::default(),
-    };
+    let ctx = Ctx::new(state);
     Router::new()
         .route("/healthz", get(healthz))
         .route(

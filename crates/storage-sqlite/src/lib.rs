@@ -20,7 +20,13 @@ use std::sync::Mutex;
 use qunzhu_storage::{Result, StoreError};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0003_accounts",
+        include_str!("../migrations/0003_accounts.sql"),
+    ),
+];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
 pub struct SqliteStore {

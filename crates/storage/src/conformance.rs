@@ -12,8 +12,10 @@ use qunzhu_domain::{
 
 use crate::*;
 
+mod accounts;
 mod outbox;
 mod scoping;
+pub use accounts::*;
 pub use outbox::*;
 pub use scoping::*;
 
@@ -31,6 +33,7 @@ macro_rules! conformance_suite {
             groups_members_and_daily_counts,
             join_requests_wait_until_decided,
             accounts_sessions_tokens_and_audit,
+            accounts_are_disabled_repassworded_revoked_and_deleted,
             documents_and_links,
             workspaces_never_see_each_other);
 

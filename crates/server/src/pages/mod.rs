@@ -7,6 +7,7 @@ mod audit;
 mod documents;
 mod forms;
 mod groups;
+mod help;
 mod login;
 mod members;
 mod moderation;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(moderation::routes())
         .merge(audit::routes())
         .merge(settings::routes())
+        .merge(help::routes())
         .fallback(get(not_found))
 }
 
