@@ -176,12 +176,16 @@ async fn run(
         clock: clock.clone(),
         changes,
         base_url: config.base_url(),
-        secure_cookies: config.http.secure_cookies,
+        secure_cookies: config.secure_cookies(),
     };
-    let router = qunzhu_server::router(state).merge(qunzhu_server::short_links::routes(
-        store.clone(),
-        clock.clone(),
-    ));
+    let options = qunzhu_server::ServerOptions {
+        trusted_proxy_header: Some(config.http.trusted_proxy_header.trim().to_string())
+            .filter(|name| !name.is_empty()),
+        ..qunzhu_server::ServerOptions::default()
+    };
+    let router = qunzhu_server::router_with(state, options).merge(
+        qunzhu_server::short_links::routes(store.clone(), clock.clone()),
+    );
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(

@@ -94,7 +94,7 @@ pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
         clock,
         changes,
         base_url: config.base_url(),
-        secure_cookies: config.http.secure_cookies,
+        secure_cookies: config.secure_cookies(),
     });
     let who = principal(workspace.id);
     match command {

@@ -95,9 +95,19 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("login.submit", "登录", "Sign in"),
     ("login.failed", "账号或密码错误", "Wrong login or password"),
     (
+        "login.disabled",
+        "此账号已停用，请联系所有者启用",
+        "This account is disabled; ask an owner to enable it",
+    ),
+    (
+        "login.busy",
+        "服务器正忙，请稍后再试",
+        "The server is busy; try again in a moment",
+    ),
+    (
         "login.throttled",
-        "失败次数过多，请一分钟后再试",
-        "Too many failed sign-ins; wait a minute and try again",
+        "失败次数过多，请稍后再试（每多错一次，等待时间加倍，最长 15 分钟）",
+        "Too many failed sign-ins; wait and try again (each further failure doubles the wait, up to 15 minutes)",
     ),
     (
         "login.expired",

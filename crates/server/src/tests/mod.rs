@@ -5,6 +5,7 @@
 mod api;
 mod authz;
 mod pages;
+mod signin;
 
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ use tower::ServiceExt;
 
 use crate::auth::{hash_password_with, sha256_hex};
 use crate::validate::{PLANS, RULES};
-use crate::{router, AppState, Change};
+use crate::{AppState, Change};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -239,6 +240,11 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        TestApp::with_options(crate::ServerOptions::default()).await
+    }
+
+    /// A test app whose router is built with these options (trusted proxy header, sign-in gate).
+    pub async fn with_options(options: crate::ServerOptions) -> TestApp {
         let store: Arc<dyn Store> = Arc::new(
             qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"),
         );
@@ -254,7 +260,7 @@ impl TestApp {
             secure_cookies: false,
         };
         TestApp {
-            router: router(state),
+            router: crate::router_with(state, options),
             store,
             clock,
             changes,
