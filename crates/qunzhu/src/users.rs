@@ -1,5 +1,6 @@
 //! `qunzhu users`: console accounts from a terminal — the first owner on a fresh install, and a
-//! way back in when every password is lost. Each command calls the same operation as the console.
+//! way back in when every password is lost. Each command calls the same operation as the console
+//! (`qunzhu-ops`), acting as the workspace's owner and audited as `cli`.
 
 use std::io::BufRead;
 use std::sync::Arc;
@@ -7,8 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Subcommand;
 use qunzhu_domain::{Clock, SystemClock};
-use qunzhu_server::auth::generate_password;
-use qunzhu_server::{accounts, ops, AppState, Ctx, Principal};
+use qunzhu_ops::{generate_password, Actor, Ops, OpsError};
 use qunzhu_storage::UserRole;
 
 use crate::config::Config;
@@ -42,21 +42,6 @@ pub enum UsersCommand {
     },
 }
 
-/// Acts as the workspace's owner, audited as `cli:<OS user>`: whoever can run the binary
-/// against the database already holds everything an owner could reach.
-fn principal(workspace: qunzhu_domain::WorkspaceId) -> Principal {
-    let who = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "local".into());
-    Principal {
-        workspace,
-        actor: format!("cli:{who}"),
-        role: UserRole::Owner,
-        display_name: who,
-        csrf: None,
-    }
-}
-
 fn parse_role(text: &str) -> anyhow::Result<UserRole> {
     UserRole::parse(text.trim()).with_context(|| {
         format!("unknown role `{text}`; expected owner, admin, operator or viewer")
@@ -76,27 +61,18 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-/// An API error as one sentence naming the field it is about.
-fn plain(error: qunzhu_server::ApiError) -> anyhow::Error {
-    match error.field {
-        Some(field) => anyhow::anyhow!("{field}: {}", error.message),
-        None => anyhow::anyhow!("{}", error.message),
-    }
+/// An operation's refusal as one sentence (it already names the field it is about).
+fn plain(error: OpsError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
 }
 
 pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
     let store = crate::open::store(&config).await?;
     let workspace = crate::app::ensure_workspace(&*store, &config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (changes, _) = tokio::sync::broadcast::channel(1);
-    let ctx = Ctx::new(AppState {
-        store,
-        clock,
-        changes,
-        base_url: config.base_url(),
-        secure_cookies: config.secure_cookies(),
-    });
-    let who = principal(workspace.id);
+    let ops = Ops::new(store, clock);
+    // Whoever can run the binary against the database already holds what an owner could reach.
+    let who = Actor::cli(workspace.id);
     match command {
         UsersCommand::Add {
             name,
@@ -109,7 +85,8 @@ pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
             } else {
                 (generate_password(), true)
             };
-            let user = ops::add_user(&ctx, &who, &name, &password, role)
+            let user = ops
+                .add_user(&who, &name, &password, role)
                 .await
                 .map_err(plain)?;
             println!(
@@ -124,7 +101,7 @@ pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
             println!("sign in at {}/login", config.base_url());
         }
         UsersCommand::List { json } => {
-            let users = accounts::list_users(&ctx, &who).await.map_err(plain)?;
+            let users = ops.list_users(&who).await.map_err(plain)?;
             if json {
                 println!("{}", serde_json::to_string(&users)?);
             } else if users.is_empty() {
@@ -147,15 +124,11 @@ pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
             }
         }
         UsersCommand::Disable { name } => {
-            let user = accounts::disable_user(&ctx, &who, &name)
-                .await
-                .map_err(plain)?;
+            let user = ops.disable_user(&who, &name).await.map_err(plain)?;
             println!("disabled `{}`; their sessions have ended", user.login);
         }
         UsersCommand::Enable { name } => {
-            let user = accounts::enable_user(&ctx, &who, &name)
-                .await
-                .map_err(plain)?;
+            let user = ops.enable_user(&who, &name).await.map_err(plain)?;
             println!("enabled `{}`; they can sign in again", user.login);
         }
         UsersCommand::Passwd {
@@ -167,7 +140,8 @@ pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
             } else {
                 (generate_password(), true)
             };
-            let user = accounts::set_password(&ctx, &who, &name, &password)
+            let user = ops
+                .set_password(&who, &name, &password)
                 .await
                 .map_err(plain)?;
             println!(

@@ -176,7 +176,7 @@ fn users_are_added_listed_disabled_enabled_and_repassworded() {
         ]
     );
     assert!(
-        audit.iter().all(|(actor, _, _)| actor.starts_with("cli:")),
+        audit.iter().all(|(actor, _, _)| actor == "cli"),
         "{audit:?}"
     );
 }
