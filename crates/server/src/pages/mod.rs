@@ -14,6 +14,7 @@ mod moderation;
 mod overview;
 mod settings;
 mod sop;
+mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())
+        .merge(users::routes())
         .fallback(get(not_found))
 }
 

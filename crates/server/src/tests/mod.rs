@@ -6,6 +6,7 @@ mod api;
 mod authz;
 mod pages;
 mod signin;
+mod users;
 
 use std::sync::Arc;
 
