@@ -11,6 +11,7 @@ mod community;
 mod documents;
 mod moderation;
 mod tasks;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 pub use check::{DocumentKind, Problem};
 pub use documents::CalendarEntry;
 pub use moderation::Decided;
+pub use users::{generate_password, UserView};
 
 /// Who asks: the workspace they act in, their name as the audit log writes it, their role.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -69,8 +69,11 @@ pub struct HttpConfig {
     pub port: u16,
     /// The address members and operators reach qunzhu at (for short links); default from bind/port.
     pub base_url: String,
-    /// Mark cookies `Secure` (set when served over HTTPS).
+    /// Mark cookies `Secure`; also on by itself when `base_url` is `https://…`.
     pub secure_cookies: bool,
+    /// The header a trusted reverse proxy sets to the client's address (`X-Forwarded-For`);
+    /// empty: the socket peer, and no header is believed.
+    pub trusted_proxy_header: String,
 }
 
 impl Default for HttpConfig {
@@ -80,6 +83,7 @@ impl Default for HttpConfig {
             port: 8080,
             base_url: String::new(),
             secure_cookies: false,
+            trusted_proxy_header: String::new(),
         }
     }
 }
@@ -260,6 +264,10 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         config.http.base_url = value;
         Ok(())
     }),
+    ("QUNZHU_TRUSTED_PROXY_HEADER", |config, value| {
+        config.http.trusted_proxy_header = value;
+        Ok(())
+    }),
     ("QUNZHU_SECURE_COOKIES", |config, value| {
         config.http.secure_cookies = value
             .parse()
@@ -340,7 +348,19 @@ impl Config {
                 ),
             });
         }
+        let header = self.http.trusted_proxy_header.trim();
+        if !header.is_empty() && axum::http::HeaderName::try_from(header).is_err() {
+            return Err(ConfigError::Env {
+                name: "http.trusted_proxy_header".into(),
+                message: format!("`{header}` is not an HTTP header name (e.g. X-Forwarded-For)"),
+            });
+        }
         Ok(())
+    }
+
+    /// `Secure` cookies and HSTS: asked for, or implied by an `https://` public address.
+    pub fn secure_cookies(&self) -> bool {
+        self.http.secure_cookies || self.base_url().starts_with("https://")
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {
@@ -439,6 +459,24 @@ mod tests {
         assert_eq!(
             error,
             "environment variable QUNZHU_HTTP_PORT: `x` is not a port number"
+        );
+    }
+
+    #[test]
+    fn https_base_url_implies_secure_cookies_and_the_proxy_header_is_checked() {
+        let config = Config::parse(
+            "[http]\nbase_url = \"https://ops.example.com/\"\ntrusted_proxy_header = \"X-Forwarded-For\"\n",
+            Path::new("q.toml"),
+        )
+        .unwrap();
+        assert!(config.secure_cookies());
+        assert!(config.validate().is_ok());
+        assert!(!Config::default().secure_cookies());
+        let mut bad = Config::default();
+        bad.http.trusted_proxy_header = "X Forwarded".into();
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "environment variable http.trusted_proxy_header: `X Forwarded` is not an HTTP header name (e.g. X-Forwarded-For)"
         );
     }
 

@@ -1,4 +1,4 @@
-//! `qunzhu`: the one binary — serve, demo, migrate, config, status, benchmarks.
+//! `qunzhu`: the one binary — serve, demo, migrate, config, status, users, benchmarks.
 
 mod app;
 mod bench;
@@ -8,6 +8,7 @@ mod demo;
 mod moderation;
 mod open;
 mod tools;
+mod users;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,13 @@ enum Command {
         #[command(subcommand)]
         command: tools::RulesCommand,
     },
+    /// Console users: add (the first owner too), list, disable, enable, passwd.
+    Users {
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
     /// Join requests, undo and lurker sweeps from a terminal.
     Moderation {
         #[arg(long, short, global = true)]
@@ -132,7 +140,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { config } => app::serve(load(config.as_deref())?).await,
+        Command::Serve { config } => app::serve(load(config.as_deref())?, config.as_deref()).await,
         Command::Demo { port, data, seed } => app::demo(port, data, seed).await,
         Command::Migrate { config } => {
             let config = load(config.as_deref())?;
@@ -157,6 +165,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Moderation { config, command } => {
             moderation::run(command, load(config.as_deref())?).await
         }
+        Command::Users { config, command } => users::run(command, load(config.as_deref())?).await,
         Command::Sop { command } => tools::sop(command, load).await,
         Command::Bench { command } => bench::run(command).await,
     }

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0002_event_counter.sql"),
     ),
     ("0002_leases", include_str!("../migrations/0002_leases.sql")),
+    (
+        "0003_accounts",
+        include_str!("../migrations/0003_accounts.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

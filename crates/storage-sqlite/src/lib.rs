@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0002_event_counter.sql"),
     ),
     ("0002_leases", include_str!("../migrations/0002_leases.sql")),
+    (
+        "0003_accounts",
+        include_str!("../migrations/0003_accounts.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

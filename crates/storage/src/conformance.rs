@@ -12,9 +12,11 @@ use qunzhu_domain::{
 
 use crate::*;
 
+mod accounts;
 mod leases;
 mod outbox;
 mod scoping;
+pub use accounts::*;
 pub use leases::*;
 pub use outbox::*;
 pub use scoping::*;
@@ -33,6 +35,7 @@ macro_rules! conformance_suite {
             groups_members_and_daily_counts,
             join_requests_wait_until_decided,
             accounts_sessions_tokens_and_audit,
+            accounts_are_disabled_repassworded_revoked_and_deleted,
             documents_and_links,
             workspaces_never_see_each_other,
             leases_have_one_holder_and_pass_on_after_expiry,

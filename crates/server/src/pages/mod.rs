@@ -7,12 +7,14 @@ mod audit;
 mod documents;
 mod forms;
 mod groups;
+mod help;
 mod login;
 mod members;
 mod moderation;
 mod overview;
 mod settings;
 mod sop;
+mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -38,6 +40,8 @@ pub fn routes() -> Router<Ctx> {
         .merge(moderation::routes())
         .merge(audit::routes())
         .merge(settings::routes())
+        .merge(help::routes())
+        .merge(users::routes())
         .fallback(get(not_found))
 }
 
