@@ -5,6 +5,7 @@
 //! Delivery is at-least-once from the outbox's side and exactly-once in effect, because every
 //! attempt passes the action's idempotency key to the platform (Matrix `txnId`).
 
+use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -16,6 +17,9 @@ use qunzhu_storage::{ActionOutcome, Claim, Store};
 use tokio::sync::{Mutex, Notify};
 
 use crate::ratelimit::RateLimiter;
+
+/// The longest a platform's rate limit may defer an action (issue #11.2): an hour.
+pub const MAX_RETRY_AFTER: StdDuration = StdDuration::from_secs(3_600);
 
 /// How hard the dispatcher tries.
 #[derive(Debug, Clone)]
@@ -120,7 +124,7 @@ impl Dispatcher {
                 now,
                 limit: self.config.batch.min(budget),
                 owner: &self.config.owner,
-                lease_until: now + self.config.lease,
+                lease_until: now.plus(self.config.lease),
             })
             .await?;
         let mut round = Round {
@@ -205,8 +209,11 @@ impl Dispatcher {
         match self.connector.execute(action).await {
             Ok(receipt) => ActionOutcome::Done { receipt },
             Err(ConnectorError::RateLimited { retry_after }) => {
-                let until = self.clock.now()
-                    + Duration::from_std(retry_after).unwrap_or(Duration::seconds(1));
+                // A platform's Retry-After is outside input: capped, so a huge one
+                // cannot park the outbox for good or overflow the instant.
+                let wait = Duration::from_std(retry_after.min(MAX_RETRY_AFTER))
+                    .unwrap_or(Duration::seconds(1));
+                let until = self.clock.now().plus(wait);
                 self.limiter.lock().await.pause(until);
                 tracing::info!(
                     action = action.id,
@@ -226,7 +233,7 @@ impl Dispatcher {
                     }
                 } else {
                     ActionOutcome::Retry {
-                        at: self.clock.now() + self.backoff(attempts),
+                        at: self.clock.now().plus(self.backoff(attempts)),
                         error,
                     }
                 }
@@ -237,19 +244,26 @@ impl Dispatcher {
     /// Exponential backoff with up to 20% jitter so retries of many actions spread out.
     fn backoff(&self, attempts: u32) -> Duration {
         let factor = 2_i32.saturating_pow(attempts.saturating_sub(1).min(20));
-        let base = (self.config.backoff_base * factor).min(self.config.backoff_max);
+        let base = self
+            .config
+            .backoff_base
+            .checked_mul(factor)
+            .unwrap_or(self.config.backoff_max)
+            .min(self.config.backoff_max);
         let jitter_ms = (base.num_milliseconds() / 5).max(0);
         let jitter = if jitter_ms > 0 {
             rand::random::<u64>() % jitter_ms as u64
         } else {
             0
         };
-        base + Duration::milliseconds(jitter as i64)
+        base.checked_add(&Duration::milliseconds(jitter as i64))
+            .unwrap_or(base)
     }
 
     /// Runs rounds until `stop` resolves: right away when woken, else every `idle_poll`.
     pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
+            crate::health::beat();
             match self.run_once().await {
                 Ok(round) if round.claimed > 0 => {
                     tracing::debug!(?round, "dispatch round");

@@ -1,6 +1,7 @@
 //! Group guardianship in the engine: the pure [`Guardian`] fed with the engine's in-memory facts
 //! about groups and members, its decisions fitted to what the platform can do.
 
+use qunzhu_domain::Instant;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -242,7 +243,7 @@ impl Decider for Guard {
         }
         self.refresh_rules();
         self.observe(event);
-        if event.at < now - crate::ingest::stale_after()
+        if event.at < now.minus(crate::ingest::stale_after())
             && matches!(
                 event.kind,
                 EventKind::MemberJoined { .. }

@@ -2,6 +2,7 @@
 //! action per group and occurrence, with tracked links — exactly once, even with a restart or a
 //! second instance on the same database, because each action's key is the occurrence's key.
 
+use qunzhu_domain::Instant;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 /// Kind of the SOP plan documents in the store.
 pub const PLAN_KIND: &str = "sop_plan";
 
+#[derive(Clone)]
 pub struct Planner {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -88,12 +90,23 @@ impl Planner {
             }
         }
         for document in documents {
+            // A rejected plan is reported; what its last good version wrote stays in the outbox.
             let plan = match parse_plan(&document.source, &document.name) {
-                Ok(plan) => plan,
+                Ok(plan) => {
+                    crate::health::document(
+                        PLAN_KIND,
+                        &document.name,
+                        document.version,
+                        Vec::new(),
+                    );
+                    plan
+                }
                 Err(problems) => {
                     for problem in &problems {
                         tracing::error!("{problem}");
                     }
+                    let problems = problems.iter().map(ToString::to_string).collect();
+                    crate::health::document(PLAN_KIND, &document.name, document.version, problems);
                     continue;
                 }
             };
@@ -109,8 +122,8 @@ impl Planner {
                 }
                 versions.insert(document.name.clone(), document.version);
             }
-            let from = (now - self.look_back).max(document.updated_at);
-            let occurrences = materialize(&plan, &groups, from, now + self.horizon);
+            let from = now.minus(self.look_back).max(document.updated_at);
+            let occurrences = materialize(&plan, &groups, from, now.plus(self.horizon));
             round.occurrences += occurrences.len();
             let mut actions = Vec::new();
             let mut links = Vec::new();
@@ -206,6 +219,7 @@ impl Planner {
         let mut versions = HashMap::new();
         let mut reminded = HashMap::new();
         loop {
+            crate::health::beat();
             match self.plan_once(&mut versions).await {
                 Ok(round) if round.new_actions > 0 || round.cancelled > 0 => {
                     tracing::info!(?round, "SOP planned")

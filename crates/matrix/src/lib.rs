@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use actions::txn_id;
-pub use client::{encode, Client};
+pub use client::{encode, Client, MAX_BODY, MAX_RETRY_AFTER, MAX_SYNC_BODY};
 pub use config::{MatrixConfig, Secret};
 pub use sync::links;
 

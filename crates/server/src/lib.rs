@@ -61,6 +61,8 @@ pub struct AppState {
 pub struct Ctx {
     pub app: AppState,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// The engine's loops and connectors in this process (empty for a console-only process).
+    pub health: qunzhu_engine::Health,
 }
 
 impl Ctx {
@@ -73,9 +75,16 @@ impl Ctx {
 /// The whole HTTP surface. Serve it with connect info so sign-ins are throttled per address:
 /// `axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())`.
 pub fn router(state: AppState) -> Router {
+    let health = qunzhu_engine::Health::new(state.clock.clone());
+    router_with_health(state, health)
+}
+
+/// [`router`] showing the health of the engine running in the same process.
+pub fn router_with_health(state: AppState, health: qunzhu_engine::Health) -> Router {
     let ctx = Ctx {
         app: state,
         limiter: Arc::default(),
+        health,
     };
     Router::new()
         .route("/healthz", get(healthz))
@@ -135,21 +144,30 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
     )
 }
 
-/// Liveness for load balancers: 200 when the store answers, 503 when it does not.
+/// Liveness for load balancers: 503 when the store does not answer; otherwise 200 with
+/// `status` `ok`, or `degraded` naming the engine loops that are down (restarting after a panic
+/// or an error, or silent past their heartbeat allowance). A degraded engine still answers 200
+/// so the console stays reachable to fix what is wrong; monitors read `status`.
 async fn healthz(axum::extract::State(ctx): axum::extract::State<Ctx>) -> impl IntoResponse {
     let database = ctx.app.store.backend();
     let version = env!("CARGO_PKG_VERSION");
+    let engine = ctx.health.report();
+    let body = |status: &str| {
+        json!({
+            "status": status,
+            "version": version,
+            "database": database,
+            "down": engine.down,
+            "loops": engine.loops,
+            "connectors": engine.connectors,
+            "documents": engine.documents,
+        })
+    };
     match ctx.app.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ok", "version": version, "database": database })),
-        ),
+        Ok(()) => (StatusCode::OK, Json(body(engine.status))),
         Err(error) => {
             tracing::warn!(%error, "health check: store did not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "version": version, "database": database })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body("unavailable")))
         }
     }
 }

@@ -34,7 +34,8 @@ async fn overview_page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult 
     let overview = load(&ctx, &shell).await?;
     let body = format!(
         r#"<p class="lead">{subtitle} <span class="live-dot" aria-hidden="true"></span><span class="muted">{live}</span></p>
-<div data-live="/overview/live" data-every="10000" aria-live="polite">{fragment}</div>"#,
+{engine}<div data-live="/overview/live" data-every="10000" aria-live="polite">{fragment}</div>"#,
+        engine = super::health::widget(&ctx, &shell).await?,
         subtitle = shell.t("overview.subtitle"),
         live = shell.t("common.live"),
         fragment = fragment(&shell, &overview),
