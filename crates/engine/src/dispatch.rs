@@ -193,6 +193,9 @@ impl Dispatcher {
                 ),
             };
         }
+        if let Some(reason) = self.superseded(action).await {
+            return ActionOutcome::Skip { reason };
+        }
         let caps = self.connector.capabilities();
         if !caps.supports(&action.kind) {
             return ActionOutcome::Dead {
@@ -239,6 +242,56 @@ impl Dispatcher {
                 }
             }
         }
+    }
+
+    /// A scheduled unmute is pointless, and wrong, when a later mute of the same member lasts
+    /// longer (or for good): lifting it would cut the newer mute short.
+    async fn superseded(&self, action: &ActionRecord) -> Option<String> {
+        if !qunzhu_moderation::is_timed_unmute(&action.key, &action.kind) {
+            return None;
+        }
+        let qunzhu_domain::ActionKind::Unmute { member } = &action.kind else {
+            return None;
+        };
+        let own_mute = action
+            .key
+            .strip_suffix(qunzhu_moderation::unmute::UNMUTE_SUFFIX);
+        let filter = qunzhu_storage::ActionFilter {
+            chat: Some(action.chat.clone()),
+            limit: Some(1_000),
+            ..qunzhu_storage::ActionFilter::default()
+        };
+        let others = match self.store.actions(action.workspace, &filter).await {
+            Ok(others) => others,
+            Err(error) => {
+                // Unsure: unmuting on time is the promise the mute made.
+                tracing::warn!(%error, action = action.id, "cannot check for a later mute");
+                return None;
+            }
+        };
+        others.iter().find_map(|other| match &other.kind {
+            qunzhu_domain::ActionKind::Mute {
+                member: muted,
+                until,
+                ..
+            } if muted == member
+                && Some(other.key.as_str()) != own_mute
+                && other.created_at > action.created_at
+                && !matches!(
+                    other.status,
+                    qunzhu_domain::ActionStatus::Dead
+                        | qunzhu_domain::ActionStatus::Skipped
+                        | qunzhu_domain::ActionStatus::DryRun
+                )
+                && until.is_none_or(|until| until > action.not_before) =>
+            {
+                Some(match until {
+                    Some(until) => format!("a later mute ({}) lasts until {until}", other.key),
+                    None => format!("a later mute ({}) has no end", other.key),
+                })
+            }
+            _ => None,
+        })
     }
 
     /// Exponential backoff with up to 20% jitter so retries of many actions spread out.

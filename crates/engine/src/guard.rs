@@ -229,7 +229,10 @@ impl Guard {
             });
             if let Some(mut action) = decision.action {
                 action.dry_run |= decision.dry_run;
+                // A timed mute's end is written with it: Matrix has no end time of its own.
+                let unmute = qunzhu_moderation::timed_unmute(&action);
                 actions.push(action);
+                actions.extend(unmute);
             }
         }
         actions

@@ -101,6 +101,40 @@ where
     })
 }
 
+/// Calls `attempt` until it succeeds, waiting `backoff.pause(n)` after the n-th failure and
+/// telling `on_error` each cause and pause first; `None` when `stop` turns true meanwhile.
+/// For what a loop needs before it can start (signing in to a homeserver that may be down).
+pub async fn retry<T, Fut>(
+    backoff: Backoff,
+    stop: &mut watch::Receiver<bool>,
+    mut attempt: impl FnMut() -> Fut,
+    mut on_error: impl FnMut(String, Duration),
+) -> Option<T>
+where
+    Fut: Future<Output = Result<T, String>>,
+{
+    let mut failures: u32 = 0;
+    loop {
+        if *stop.borrow() {
+            return None;
+        }
+        let error = tokio::select! {
+            outcome = attempt() => match outcome {
+                Ok(value) => return Some(value),
+                Err(error) => error,
+            },
+            _ = stop.changed() => return None,
+        };
+        failures = failures.saturating_add(1);
+        let pause = backoff.pause(failures);
+        on_error(error, pause);
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => return None,
+        }
+    }
+}
+
 /// The text a panic was raised with (`panic!("…")` gives a `&str` or a `String`).
 pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     match payload.downcast::<String>() {
@@ -197,6 +231,50 @@ mod tests {
         let _ = stop_sender.send(true);
         assert!(task.await.is_ok());
         assert!(health.report().loops.is_empty(), "a stopped loop leaves");
+    }
+
+    #[tokio::test]
+    async fn retry_waits_longer_after_each_failure_until_it_succeeds() {
+        let (_stop_sender, mut stop) = watch::channel(false);
+        let mut attempts = 0;
+        let mut pauses = Vec::new();
+        let value = retry(
+            quick(),
+            &mut stop,
+            || {
+                attempts += 1;
+                let attempt = attempts;
+                async move {
+                    if attempt < 4 {
+                        Err(format!("unreachable {attempt}"))
+                    } else {
+                        Ok(attempt)
+                    }
+                }
+            },
+            |error, pause| pauses.push((error, pause.as_millis())),
+        )
+        .await;
+        assert_eq!(value, Some(4));
+        assert_eq!(
+            pauses,
+            [
+                ("unreachable 1".to_string(), 5),
+                ("unreachable 2".to_string(), 10),
+                ("unreachable 3".to_string(), 20)
+            ]
+        );
+
+        let (stop_sender, mut stop) = watch::channel(false);
+        let _ = stop_sender.send(true);
+        let never: Option<()> = retry(
+            quick(),
+            &mut stop,
+            || async { Err("down".to_string()) },
+            |_, _| {},
+        )
+        .await;
+        assert_eq!(never, None, "a stop ends the retries");
     }
 
     #[tokio::test]

@@ -18,11 +18,25 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// The longest a homeserver's `Retry-After` (or `retry_after_ms`) is obeyed: an hour, so a
 /// misbehaving server cannot park the bot for good.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
-/// The largest `/sync` answer read; a bigger one is refused (and the sync retried) rather than
-/// letting a homeserver fill memory.
+/// The largest `/sync` answer (or a room's whole state or member list, which grow with the room)
+/// read; a bigger one is refused (and retried) rather than letting a homeserver fill memory.
 pub const MAX_SYNC_BODY: usize = 16 << 20;
 /// The largest answer read from any other endpoint.
 pub const MAX_BODY: usize = 1 << 20;
+
+/// The size cap of one endpoint's answer.
+pub fn body_limit(path: &str) -> usize {
+    let path = path.split('?').next().unwrap_or(path);
+    let large = path.starts_with("/_matrix/client/v3/sync")
+        || path.ends_with("/state")
+        || path.ends_with("/members")
+        || path.ends_with("/joined_members");
+    if large {
+        MAX_SYNC_BODY
+    } else {
+        MAX_BODY
+    }
+}
 
 pub fn encode(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
@@ -126,11 +140,7 @@ impl Client {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let limit = if path.starts_with("/_matrix/client/v3/sync") {
-            MAX_SYNC_BODY
-        } else {
-            MAX_BODY
-        };
+        let limit = body_limit(path);
         let text = self.read_capped(response, limit).await?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
@@ -200,6 +210,27 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_that_grow_with_a_room_get_the_large_cap() {
+        let cases = [
+            ("/_matrix/client/v3/sync?timeout=0&since=s1", MAX_SYNC_BODY),
+            ("/_matrix/client/v3/rooms/%21r/state", MAX_SYNC_BODY),
+            ("/_matrix/client/v3/rooms/%21r/members", MAX_SYNC_BODY),
+            (
+                "/_matrix/client/v3/rooms/%21r/joined_members",
+                MAX_SYNC_BODY,
+            ),
+            (
+                "/_matrix/client/v3/rooms/%21r/state/m.room.power_levels/",
+                MAX_BODY,
+            ),
+            ("/_matrix/client/v3/account/whoami", MAX_BODY),
+        ];
+        for (path, limit) in cases {
+            assert_eq!(body_limit(path), limit, "{path}");
+        }
+    }
 
     #[test]
     fn ids_are_percent_encoded_in_paths() {

@@ -295,37 +295,35 @@ impl Start {
             reset_after: std::time::Duration::MAX,
         };
         let mut stop = self.stop.clone();
-        let mut failures = 0;
-        let tasks = loop {
-            let error =
-                match qunzhu_matrix::MatrixConnector::connect(config.clone(), self.workspace.id)
-                    .await
-                {
-                    Ok(matrix) => {
-                        let matrix: Arc<dyn Connector> = Arc::new(matrix);
-                        if matrix.id() != pending {
-                            self.health.connector_forget(&pending);
-                        }
-                        match self.connector(matrix).await {
-                            Ok(tasks) => break tasks,
-                            Err(error) => format!("{error:#}"),
-                        }
+        let (health, homeserver) = (self.health.clone(), config.homeserver.clone());
+        let this = &self;
+        let started = qunzhu_engine::supervise::retry(
+            backoff,
+            &mut stop,
+            || {
+                let config = config.clone();
+                let pending = pending.clone();
+                async move {
+                    let matrix =
+                        qunzhu_matrix::MatrixConnector::connect(config, this.workspace.id)
+                            .await
+                            .map_err(|error| error.to_string())?;
+                    let matrix: Arc<dyn Connector> = Arc::new(matrix);
+                    if matrix.id() != pending {
+                        this.health.connector_forget(&pending);
                     }
-                    Err(error) => error.to_string(),
-                };
-            failures += 1;
-            let pause = backoff.pause(failures);
-            tracing::error!(homeserver = %config.homeserver, %error, retry_in = ?pause, "Matrix connector not started; retrying");
-            self.health.connector_failed(&pending, error);
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => return,
-            }
-            if *stop.borrow() {
-                return;
-            }
-        };
-        for task in tasks {
+                    this.connector(matrix)
+                        .await
+                        .map_err(|error| format!("{error:#}"))
+                }
+            },
+            |error, pause| {
+                tracing::error!(%homeserver, %error, retry_in = ?pause, "Matrix connector not started; retrying");
+                health.connector_failed(&pending, error);
+            },
+        )
+        .await;
+        for task in started.unwrap_or_default() {
             let _ = task.await;
         }
     }
@@ -486,3 +484,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
 }
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

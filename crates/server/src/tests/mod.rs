@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod engine;
 mod pages;
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use tower::ServiceExt;
 
 use crate::auth::{hash_password_with, sha256_hex};
 use crate::validate::{PLANS, RULES};
-use crate::{router, AppState, Change};
+use crate::{AppState, Change};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -54,6 +55,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub clock: FakeClock,
     pub changes: broadcast::Receiver<Change>,
+    /// The engine health the router shows (tests register loops and connectors in it).
+    pub health: qunzhu_engine::Health,
     pub a: Seeded,
     pub b: Seeded,
 }
@@ -253,11 +256,13 @@ impl TestApp {
             base_url: "http://127.0.0.1".into(),
             secure_cookies: false,
         };
+        let health = qunzhu_engine::Health::new(Arc::new(clock.clone()));
         TestApp {
-            router: router(state),
+            router: crate::router_with_health(state, health.clone()),
             store,
             clock,
             changes,
+            health,
             a,
             b,
         }
