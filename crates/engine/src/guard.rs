@@ -116,7 +116,7 @@ impl Guard {
             }
         }
         let recent = store
-            .events_since(workspace, now - Duration::days(WARM_UP), 1_000_000)
+            .events_since(workspace, now.minus(Duration::days(WARM_UP)), 1_000_000)
             .await?;
         for stored in recent
             .iter()
