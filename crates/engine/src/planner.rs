@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration};
 use qunzhu_domain::ActionStatus;
 use qunzhu_domain::{ActionKind, Clock, Platform, WorkspaceId};
-use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts};
+use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts, Plan};
 use qunzhu_storage::{ActionFilter, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;
 
@@ -51,6 +51,17 @@ impl Planner {
         &self,
         versions: &mut HashMap<String, i64>,
     ) -> qunzhu_storage::Result<PlanRound> {
+        self.plan_once_keeping(versions, &mut HashMap::new()).await
+    }
+
+    /// [`Planner::plan_once`], remembering in `good` the last version of each plan that parsed:
+    /// when a saved version is rejected, that one stays in force (its keys, so nothing is
+    /// written twice) instead of the plan going quiet.
+    pub async fn plan_once_keeping(
+        &self,
+        versions: &mut HashMap<String, i64>,
+        good: &mut HashMap<String, (i64, Plan)>,
+    ) -> qunzhu_storage::Result<PlanRound> {
         let now = self.clock.now();
         let mut round = PlanRound::default();
         let mut groups: Vec<GroupFacts> = self
@@ -90,8 +101,8 @@ impl Planner {
             }
         }
         for document in documents {
-            // A rejected plan is reported; what its last good version wrote stays in the outbox.
-            let plan = match parse_plan(&document.source, &document.name) {
+            // A rejected plan is reported; its last good version stays in force.
+            let (plan, version) = match parse_plan(&document.source, &document.name) {
                 Ok(plan) => {
                     crate::health::document(
                         PLAN_KIND,
@@ -99,7 +110,8 @@ impl Planner {
                         document.version,
                         Vec::new(),
                     );
-                    plan
+                    good.insert(document.name.clone(), (document.version, plan.clone()));
+                    (plan, document.version)
                 }
                 Err(problems) => {
                     for problem in &problems {
@@ -107,20 +119,23 @@ impl Planner {
                     }
                     let problems = problems.iter().map(ToString::to_string).collect();
                     crate::health::document(PLAN_KIND, &document.name, document.version, problems);
-                    continue;
+                    match good.get(&document.name) {
+                        Some((version, plan)) => (plan.clone(), *version),
+                        None => continue,
+                    }
                 }
             };
             round.plans += 1;
-            if versions.get(&document.name) != Some(&document.version) {
-                for old in 1..document.version {
+            if versions.get(&document.name) != Some(&version) {
+                for old in 1..version {
                     let prefix = format!("sop:{}@v{old}/", plan.id);
-                    let reason = format!("plan edited: replaced by version {}", document.version);
+                    let reason = format!("plan edited: replaced by version {version}");
                     round.cancelled += self
                         .store
                         .cancel_actions(self.workspace, &prefix, now, &reason)
                         .await?;
                 }
-                versions.insert(document.name.clone(), document.version);
+                versions.insert(document.name.clone(), version);
             }
             let from = now.minus(self.look_back).max(document.updated_at);
             let occurrences = materialize(&plan, &groups, from, now.plus(self.horizon));
@@ -134,9 +149,8 @@ impl Planner {
                     now,
                     occurrence.scheduled,
                 );
-                action.key = format!("{}#v{}", occurrence.key, document.version);
-                action.origin =
-                    format!("sop:{}@v{}/{}", plan.id, document.version, occurrence.step);
+                action.key = format!("{}#v{}", occurrence.key, version);
+                action.origin = format!("sop:{}@v{}/{}", plan.id, version, occurrence.step);
                 let (tracked, pairs) = occurrence.tracked_text(&self.base_url);
                 let text = match &occurrence.attachment {
                     Some(attachment) => format!("{tracked}\n{attachment}"),
@@ -217,10 +231,11 @@ impl Planner {
     /// Plans every `every` until `stop`, and reminds of tasks waiting for a person.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut versions = HashMap::new();
+        let mut good = HashMap::new();
         let mut reminded = HashMap::new();
         loop {
             crate::health::beat();
-            match self.plan_once(&mut versions).await {
+            match self.plan_once_keeping(&mut versions, &mut good).await {
                 Ok(round) if round.new_actions > 0 || round.cancelled > 0 => {
                     tracing::info!(?round, "SOP planned")
                 }
