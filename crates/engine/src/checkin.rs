@@ -1,6 +1,7 @@
 //! Daily check-in 签到打卡 in the engine: a keyword message checks its sender in once per local
 //! day; each check-in grants points (for the ledger) and gets a short confirmation.
 
+use qunzhu_domain::Instant;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -42,7 +43,11 @@ impl Checkins {
     ) -> qunzhu_storage::Result<Self> {
         let mut checkins = Checkins::new(workspace, platform, zone);
         for stored in store
-            .events_since(workspace, now - Duration::days(WARM_UP_DAYS), 10_000_000)
+            .events_since(
+                workspace,
+                now.minus(Duration::days(WARM_UP_DAYS)),
+                10_000_000,
+            )
             .await?
         {
             checkins.decide(&stored.event, stored.event.at);
@@ -152,7 +157,11 @@ pub async fn leaderboards(
 ) -> qunzhu_storage::Result<HashMap<String, Vec<String>>> {
     let mut per_chat: HashMap<String, Vec<CheckinEvent>> = HashMap::new();
     for stored in store
-        .events_since(workspace, now - Duration::days(WARM_UP_DAYS), 10_000_000)
+        .events_since(
+            workspace,
+            now.minus(Duration::days(WARM_UP_DAYS)),
+            10_000_000,
+        )
         .await?
     {
         let event = stored.event;

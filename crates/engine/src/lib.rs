@@ -4,11 +4,14 @@
 //! [`Ingestor`] → store), ticking (time-driven decisions → outbox) and dispatching
 //! ([`Dispatcher`]: outbox → connector). All decisions are in memory ([`Decider`]); all waits
 //! (rate limits, retries, batching windows) are times written in the outbox, never sleeps.
+//! Every loop runs under [`supervise`]: a panic or an error restarts it with backoff and shows in
+//! the [`Health`] registry.
 
 pub mod checkin;
 pub mod decide;
 pub mod dispatch;
 pub mod guard;
+pub mod health;
 pub mod ingest;
 pub mod lease;
 pub mod lurkers;
@@ -17,11 +20,13 @@ pub mod pushes;
 pub mod ratelimit;
 pub mod rules;
 pub mod runner;
+pub mod supervise;
 
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use guard::{Guard, RulesHandle};
+pub use health::{Health, HealthReport};
 pub use ingest::Ingestor;
 pub use lease::{LeasedConnector, DEFAULT_LEASE_TTL};
 pub use lurkers::LurkerSweeper;
@@ -29,3 +34,4 @@ pub use planner::{PlanRound, Planner};
 pub use pushes::{push_reports, PushReport};
 pub use rules::RulesWatcher;
 pub use runner::{ConnectorRuntime, RuntimeConfig};
+pub use supervise::{supervise, Backoff};

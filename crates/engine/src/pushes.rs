@@ -1,6 +1,7 @@
 //! What each scheduled push led to: reach, delivery, lateness, clicks and replies.
 
 use chrono::{DateTime, Duration, Utc};
+use qunzhu_domain::Instant;
 use qunzhu_domain::{ActionKind, ActionStatus, EventKind, WorkspaceId};
 use qunzhu_storage::{ActionFilter, MemberQuery, Store};
 use serde::Serialize;
@@ -63,7 +64,7 @@ pub async fn push_reports(
                     .filter(|member| member.joined_at.is_some_and(|joined| joined <= sent))
                     .count() as u64;
             }
-            let until = sent + Duration::hours(1);
+            let until = sent.plus(Duration::hours(1));
             replies = store
                 .events_since(workspace, sent, 1_000_000)
                 .await?
