@@ -1,8 +1,10 @@
 //! What each scheduled push led to: reach, delivery, lateness, clicks and replies.
 
-use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::{ActionKind, ActionStatus, EventKind, WorkspaceId};
-use qunzhu_storage::{ActionFilter, MemberQuery, Store};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use qunzhu_domain::{ActionKind, ActionStatus, WorkspaceId};
+use qunzhu_storage::{ActionFilter, PushRow, Store};
 use serde::Serialize;
 
 /// The numbers of one push (one SOP occurrence in one group).
@@ -16,15 +18,20 @@ pub struct PushReport {
     pub sent_at: Option<DateTime<Utc>>,
     /// Seconds after its scheduled time it went out.
     pub late_seconds: Option<i64>,
-    /// Members in the group who had joined by the time it went out (and are still there).
+    /// Members in the group when it went out.
     pub reach: u64,
     pub clicks: u64,
     pub unique_clickers: u64,
     /// Messages by members (not bots) in the group within an hour after it went out.
     pub replies_within_hour: u64,
+    /// What it was sent as (or, before it went out, its template).
+    pub text: String,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
 }
 
-/// The latest `limit` SOP pushes of a workspace, newest first.
+/// The latest `limit` SOP pushes of a workspace, newest first, from the read models: the
+/// outbox row, what it was sent as (reach counted then) and the replies the consumer counted.
 pub async fn push_reports(
     store: &dyn Store,
     workspace: WorkspaceId,
@@ -35,51 +42,33 @@ pub async fn push_reports(
         limit: Some(limit),
         ..ActionFilter::default()
     };
-    let groups = store.groups(workspace).await?;
-    let mut reports = Vec::new();
-    for action in store.actions(workspace, &filter).await? {
-        if !matches!(
-            action.kind,
-            ActionKind::SendMessage { .. } | ActionKind::PersonTask { .. }
-        ) {
-            continue;
-        }
+    let actions: Vec<_> = store
+        .actions(workspace, &filter)
+        .await?
+        .into_iter()
+        .filter(|action| {
+            matches!(
+                action.kind,
+                ActionKind::SendMessage { .. } | ActionKind::PersonTask { .. }
+            )
+        })
+        .collect();
+    let ids: Vec<i64> = actions.iter().map(|action| action.id).collect();
+    let mut rendered: HashMap<i64, PushRow> = store
+        .pushes(workspace, &ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.action, row))
+        .collect();
+    let mut reports = Vec::with_capacity(actions.len());
+    for action in actions {
         let stats = store.push_link_stats(workspace, &action.key).await?;
-        let (mut reach, mut replies) = (0, 0);
-        if let (Some(sent), ActionStatus::Done) = (action.done_at, action.status) {
-            if let Some(group) = groups
-                .iter()
-                .find(|summary| summary.group.chat == action.chat)
-            {
-                let query = MemberQuery {
-                    group_id: Some(group.group.id),
-                    limit: Some(1_000_000),
-                    ..MemberQuery::default()
-                };
-                reach = store
-                    .members(workspace, &query)
-                    .await?
-                    .iter()
-                    .filter(|member| member.joined_at.is_some_and(|joined| joined <= sent))
-                    .count() as u64;
-            }
-            let until = sent + Duration::hours(1);
-            replies = store
-                .events_since(workspace, sent, 1_000_000)
-                .await?
-                .iter()
-                .filter(|stored| stored.event.chat == action.chat && stored.event.at <= until)
-                .filter(|stored| {
-                    matches!(
-                        stored.event.kind,
-                        EventKind::MessagePosted {
-                            from_bot: false,
-                            ..
-                        }
-                    )
-                })
-                .count() as u64;
-        }
+        let row = rendered.remove(&action.id);
+        let sent = action.status == ActionStatus::Done;
+        let template = match &action.kind {
+            ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => text.clone(),
+            _ => String::new(),
+        };
         reports.push(PushReport {
             late_seconds: action.lateness().map(|late| late.num_seconds()),
             key: action.key,
@@ -88,10 +77,15 @@ pub async fn push_reports(
             scheduled: action.not_before,
             status: action.status,
             sent_at: action.done_at,
-            reach,
+            reach: row.as_ref().filter(|_| sent).map_or(0, |row| row.reach),
             clicks: stats.clicks,
             unique_clickers: stats.unique_visitors,
-            replies_within_hour: replies,
+            replies_within_hour: row
+                .as_ref()
+                .filter(|_| sent)
+                .map_or(0, |row| row.replies_within_hour),
+            text: row.map_or(template, |row| row.text),
+            reason: action.last_error,
         });
     }
     Ok(reports)

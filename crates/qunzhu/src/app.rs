@@ -105,6 +105,22 @@ async fn run(
     watcher.sync(&mut applied, &mut seen).await;
     let mut tasks = vec![tokio::spawn(watcher.run(applied, seen, stop.clone()))];
 
+    // The SOP read models catch up with the log (only what is new since their watermark)
+    // before the check-in books are restored from them, then follow it.
+    let facts = qunzhu_engine::SopFacts {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace: workspace.id,
+        zone: config.zone(),
+        batch: 5_000,
+        every: std::time::Duration::from_secs(2),
+    };
+    facts
+        .catch_up()
+        .await
+        .context("cannot bring the SOP read models up to date")?;
+    tasks.push(tokio::spawn(facts.run(stop.clone())));
+
     let mut runtimes = Vec::new();
     let mut all = connectors(&config, &workspace, clock.clone())?;
     if config.matrix.enabled {

@@ -11,6 +11,7 @@ mod documents;
 mod ingest;
 mod outbox;
 mod queries;
+mod sop;
 mod store;
 
 use std::collections::HashSet;
@@ -20,7 +21,13 @@ use std::sync::Mutex;
 use qunzhu_storage::{Result, StoreError};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0008_sop_read_models",
+        include_str!("../migrations/0008_sop_read_models.sql"),
+    ),
+];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
 pub struct SqliteStore {

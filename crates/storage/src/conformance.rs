@@ -14,8 +14,10 @@ use crate::*;
 
 mod outbox;
 mod scoping;
+mod sop;
 pub use outbox::*;
 pub use scoping::*;
+pub use sop::*;
 
 /// Expands to one test per check, each on a fresh store made by `$make`: an async block yielding
 /// `Some((Arc<dyn Store>, guard))`, or `None` when the backend is not available here (skipped).
@@ -32,7 +34,9 @@ macro_rules! conformance_suite {
             join_requests_wait_until_decided,
             accounts_sessions_tokens_and_audit,
             documents_and_links,
-            workspaces_never_see_each_other);
+            workspaces_never_see_each_other,
+            sop_read_models_follow_the_watermark,
+            push_renders_are_recorded_and_count_replies);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {
