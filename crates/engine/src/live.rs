@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use qunzhu_domain::{ActionKind, ActionRecord, Platform, WorkspaceId};
-use qunzhu_sop::{has_live_variables, render_live, LiveFacts};
+use qunzhu_sop::{has_live_variables, render_live, GroupFacts, LiveFacts};
 use qunzhu_storage::{PushRender, Store};
 use tokio::sync::Mutex;
 
@@ -78,6 +78,40 @@ pub async fn leader_lines(
             )
         })
         .collect())
+}
+
+/// Every group of the workspace as the planner and the preview see it now: type, tags and
+/// status as last edited, creation time (first seen, else the epoch: relative steps stay quiet),
+/// size, and — when `with_leaders` — today's check-in leaders.
+pub async fn current_facts(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    now: DateTime<Utc>,
+    with_leaders: bool,
+) -> qunzhu_storage::Result<Vec<(qunzhu_storage::GroupSummary, GroupFacts)>> {
+    let seen: HashMap<(Platform, String), DateTime<Utc>> = store
+        .groups_seen(workspace)
+        .await?
+        .into_iter()
+        .map(|seen| ((seen.platform, seen.chat), seen.at))
+        .collect();
+    let zone = workspace_zone(store, workspace).await?;
+    let mut out = Vec::new();
+    for summary in store.groups(workspace).await? {
+        let group = &summary.group;
+        let created = seen
+            .get(&(group.platform, group.chat.clone()))
+            .copied()
+            .unwrap_or(DateTime::UNIX_EPOCH);
+        let mut facts = GroupFacts::from_group(group, created, true);
+        facts.member_count = u32::try_from(summary.members_present).unwrap_or(u32::MAX);
+        if with_leaders {
+            facts.checkin_leaders =
+                leader_lines(store, workspace, group.platform, &group.chat, zone, now).await?;
+        }
+        out.push((summary, facts));
+    }
+    Ok(out)
 }
 
 type Sizes = HashMap<(Platform, String), (String, u32)>;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use qunzhu_domain::{ActionKind, ActionStatus, WorkspaceId};
-use qunzhu_storage::{ActionFilter, PushRow, Store};
+use qunzhu_storage::{ActionFilter, LinkStats, PushRow, Store};
 use serde::Serialize;
 
 /// The numbers of one push (one SOP occurrence in one group).
@@ -62,9 +62,14 @@ pub async fn push_reports(
         .collect();
     let mut reports = Vec::with_capacity(actions.len());
     for action in actions {
-        let stats = store.push_link_stats(workspace, &action.key).await?;
         let row = rendered.remove(&action.id);
         let sent = action.status == ActionStatus::Done;
+        // Links exist from planning on, but nobody can click one before it is sent.
+        let stats = if sent {
+            store.push_link_stats(workspace, &action.key).await?
+        } else {
+            LinkStats::default()
+        };
         let template = match &action.kind {
             ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => text.clone(),
             _ => String::new(),
@@ -89,4 +94,42 @@ pub async fn push_reports(
         });
     }
     Ok(reports)
+}
+
+/// How a push turned out, for calendars and lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Not sent yet (waiting, or being sent).
+    Queued,
+    Sent,
+    /// Sent, but more than [`LATE_AFTER_SECONDS`] after its time.
+    Late,
+    Failed,
+    Skipped,
+}
+
+/// A push sent later than this counts as late.
+pub const LATE_AFTER_SECONDS: i64 = 60;
+
+impl PushReport {
+    pub fn outcome(&self) -> PushOutcome {
+        match self.status {
+            ActionStatus::Done if self.late_seconds.unwrap_or(0) > LATE_AFTER_SECONDS => {
+                PushOutcome::Late
+            }
+            ActionStatus::Done => PushOutcome::Sent,
+            ActionStatus::Dead => PushOutcome::Failed,
+            ActionStatus::Skipped | ActionStatus::DryRun => PushOutcome::Skipped,
+            ActionStatus::Pending | ActionStatus::InFlight => PushOutcome::Queued,
+        }
+    }
+
+    /// `(plan id, plan version, step)` from the origin `sop:{plan}@v{version}/{step}`.
+    pub fn plan_step(&self) -> Option<(&str, u32, &str)> {
+        let rest = self.origin.strip_prefix("sop:")?;
+        let (plan, rest) = rest.split_once("@v")?;
+        let (version, step) = rest.split_once('/')?;
+        Some((plan, version.parse().ok()?, step))
+    }
 }

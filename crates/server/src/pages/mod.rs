@@ -11,6 +11,7 @@ mod login;
 mod members;
 mod moderation;
 mod overview;
+mod pushes;
 mod settings;
 mod sop;
 
@@ -38,6 +39,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(moderation::routes())
         .merge(audit::routes())
         .merge(settings::routes())
+        .merge(pushes::routes())
         .fallback(get(not_found))
 }
 

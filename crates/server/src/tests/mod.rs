@@ -5,6 +5,7 @@
 mod api;
 mod authz;
 mod pages;
+mod pushes;
 
 use std::sync::Arc;
 
