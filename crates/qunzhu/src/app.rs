@@ -29,19 +29,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     run(config, store, workspace, clock, |_| Ok(())).await
 }
 
-/// `qunzhu demo`: a sandbox community on the embedded database, console up.
-pub async fn demo(port: u16, data: PathBuf, seed: u64) -> anyhow::Result<()> {
+/// `qunzhu demo`: a sandbox community of `groups` groups on the embedded database, console up.
+pub async fn demo(port: u16, data: PathBuf, seed: u64, groups: u16) -> anyhow::Result<()> {
     let mut config = Config::load(None, std::env::vars())?;
     config.data_dir = data;
     config.http.port = port;
     config.workspace.slug = "demo".into();
     config.workspace.name = "演示品牌".into();
-    config.sandbox.enabled = true;
-    config.sandbox.history_days = 30;
-    config.sandbox.behaviour.seed = seed;
-    config.sandbox.behaviour.messages_per_second = 0.25;
-    config.sandbox.behaviour.join_chance = 0.03;
-    config.sandbox.behaviour.spammer_share = 0.25;
+    crate::demo::configure(&mut config, groups, seed);
+    let groups = config.sandbox.behaviour.groups;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open::store(&config).await?;
     let workspace = ensure_workspace(&*store, &config).await?;
@@ -50,7 +46,7 @@ pub async fn demo(port: u16, data: PathBuf, seed: u64) -> anyhow::Result<()> {
     run(config, store, workspace, clock, move |_| {
         println!("qunzhu demo is running: open {address}");
         println!("  log in as `{login}` with password `{password}`");
-        println!("  a sandbox community of 6 groups is alive; Ctrl-C stops it, data stays in the data directory");
+        println!("  a sandbox community of {groups} groups is alive (newcomers knock: review them under 审核); Ctrl-C stops it, data stays in the data directory");
         Ok(())
     })
     .await
@@ -282,15 +278,46 @@ async fn deciders(
     Ok(Box::new(chain))
 }
 
-/// `qunzhu status`: log and outbox counts.
+/// Where a config's data lives, in words (`SQLite /abs/qunzhu-data/qunzhu.db`).
+pub fn database_place(config: &Config) -> String {
+    let url = config.database_url.trim();
+    if !url.is_empty() {
+        // Only scheme and host: a URL may carry a password.
+        let host = url
+            .split('@')
+            .next_back()
+            .unwrap_or(url)
+            .trim_start_matches("postgres://")
+            .trim_start_matches("postgresql://");
+        return format!("PostgreSQL at {host}");
+    }
+    let path = config.data_dir.join("qunzhu.db");
+    let shown = std::path::absolute(&path).unwrap_or(path);
+    format!("SQLite {}", shown.display())
+}
+
+/// `qunzhu status`: where it reads, then log and outbox counts. A data directory with no
+/// database is said, not created.
 pub async fn status(config: Config, json: bool) -> anyhow::Result<()> {
+    let place = database_place(&config);
+    if config.database_url.trim().is_empty() && !config.data_dir.join("qunzhu.db").exists() {
+        let dir = std::path::absolute(&config.data_dir).unwrap_or(config.data_dir.clone());
+        anyhow::bail!(
+            "no qunzhu database in the data directory {} (nothing has run there yet); pass --config, set QUNZHU_DATA_DIR, or start `qunzhu serve` first",
+            dir.display()
+        );
+    }
     let store = open::store(&config).await?;
     let workspace = ensure_workspace(&*store, &config).await?;
     let log = store.log_stats().await?;
     let actions = store.action_counts(workspace.id).await?;
     if json {
-        println!("{}", serde_json::json!({ "log": log, "actions": actions }));
+        println!(
+            "{}",
+            serde_json::json!({ "database": place, "log": log, "actions": actions })
+        );
     } else {
+        println!("reading {place} (workspace {})", workspace.slug);
         println!(
             "events {} (duplicates refused {})",
             log.events, log.duplicates
@@ -325,7 +352,14 @@ pub async fn actions(
     };
     // Writes stop quietly when the reader goes away (`qunzhu actions | head`).
     let mut out = std::io::stdout().lock();
-    for action in store.actions(workspace.id, &filter).await? {
+    let listed = store.actions(workspace.id, &filter).await?;
+    if listed.is_empty() && !json {
+        let which = filter
+            .status
+            .map_or(String::new(), |status| format!("{} ", status.as_str()));
+        let _ = writeln!(out, "no {which}actions in the outbox");
+    }
+    for action in listed {
         let line = if json {
             serde_json::to_string(&action)?
         } else {

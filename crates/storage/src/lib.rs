@@ -66,7 +66,15 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 /// trait small enough to hold in one's head and lets a new area (ledger, campaigns) add its own.
 #[async_trait]
 pub trait Store:
-    EventLog + Outbox + Directory + Analytics + AccountStore + DocumentStore + LinkStore + SopStore + 'static
+    EventLog
+    + Outbox
+    + Directory
+    + Analytics
+    + AccountStore
+    + DocumentStore
+    + LinkStore
+    + SopStore
+    + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
