@@ -7,6 +7,7 @@
 
 pub mod checkin;
 pub mod decide;
+pub mod directory;
 pub mod dispatch;
 pub mod guard;
 pub mod ingest;
@@ -21,6 +22,7 @@ pub mod sop_facts;
 
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
+pub use directory::{DirectoryHandle, DirectoryWatcher};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use guard::{Guard, RulesHandle};
 pub use ingest::Ingestor;

@@ -117,6 +117,20 @@ async fn run(
         .context("cannot bring the SOP read models up to date")?;
     tasks.push(tokio::spawn(facts.run(stop.clone())));
 
+    // Group types, names and member roles as operators edit them, picked up without a restart.
+    let directory = qunzhu_engine::DirectoryWatcher {
+        store: store.clone(),
+        workspace: workspace.id,
+        handle: qunzhu_engine::DirectoryHandle::default(),
+        every: std::time::Duration::from_secs(3),
+    };
+    directory
+        .sync()
+        .await
+        .context("cannot read the groups and members")?;
+    let directory_handle = directory.handle.clone();
+    tasks.push(tokio::spawn(directory.run(stop.clone())));
+
     let mut runtimes = Vec::new();
     let mut all = connectors(&config, &workspace, clock.clone())?;
     if config.matrix.enabled {
@@ -136,6 +150,7 @@ async fn run(
             &workspace,
             &*connector,
             &rules,
+            &directory_handle,
             clock.now(),
         )
         .await?;
@@ -253,6 +268,7 @@ async fn deciders(
     workspace: &Workspace,
     connector: &dyn Connector,
     rules: &RulesHandle,
+    directory: &qunzhu_engine::DirectoryHandle,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Box<dyn Decider>> {
     let mut chain = Chain::default();
@@ -265,7 +281,8 @@ async fn deciders(
         rules.clone(),
         now,
     )
-    .await?;
+    .await?
+    .with_directory(directory.clone());
     chain.0.push(Box::new(guard));
     chain.0.push(Box::new(
         Checkins::load(store, workspace.id, platform, config.zone(), now).await?,
