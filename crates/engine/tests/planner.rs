@@ -306,3 +306,57 @@ async fn two_instances_on_one_postgres_send_each_occurrence_once() {
         .iter()
         .all(|action| action.status == ActionStatus::Done));
 }
+
+#[tokio::test]
+async fn a_new_groups_creation_relative_steps_fire_from_when_it_was_first_seen() {
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().unwrap());
+    let workspace = setup(store.clone(), 0).await;
+    let clock = FakeClock::new(eight_am());
+    let flash = qunzhu_sop::template("flash-sale-3day")
+        .unwrap()
+        .to_toml(qunzhu_sop::Target::all(), chrono_tz::Asia::Shanghai);
+    store
+        .put_document(workspace, "sop_plan", "flash", &flash, "ops", eight_am())
+        .await
+        .unwrap();
+    let planner = planner(store.clone(), &clock, workspace, true);
+    let mut versions = HashMap::new();
+    planner.plan_once(&mut versions).await.unwrap();
+    assert!(
+        sop_actions(&*store, workspace)
+            .await
+            .iter()
+            .all(|action| !action.key.starts_with("sop:flash-sale-3day:")),
+        "no group yet, nothing planned"
+    );
+    // A group registered now: its day-0 and day-1 steps are planned from now on.
+    store
+        .ensure_group(workspace, Platform::Sandbox, "new")
+        .await
+        .unwrap();
+    planner.plan_once(&mut versions).await.unwrap();
+    let flash_posts: Vec<ActionRecord> = sop_actions(&*store, workspace)
+        .await
+        .into_iter()
+        .filter(|action| action.origin.contains("/day"))
+        .collect();
+    assert!(
+        flash_posts
+            .iter()
+            .any(|action| action.origin.ends_with("/day0-welcome"))
+            && flash_posts
+                .iter()
+                .any(|action| action.origin.ends_with("/day1-open")),
+        "{flash_posts:#?}"
+    );
+    assert!(flash_posts
+        .iter()
+        .all(|action| action.not_before >= clock.now()));
+    let seen = store.groups_seen(workspace).await.unwrap();
+    assert_eq!(
+        (seen.len(), seen[0].at),
+        (1, clock.now()),
+        "registration time recorded"
+    );
+}
