@@ -170,14 +170,29 @@ impl LiveRenderer {
         chat: &str,
         now: DateTime<Utc>,
     ) -> qunzhu_storage::Result<GroupLive> {
+        self.group_facts(workspace, platform, chat, now, true).await
+    }
+
+    /// Like [`Self::group_live`]; the leaderboard is read only when `with_leaders`.
+    async fn group_facts(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+        now: DateTime<Utc>,
+        with_leaders: bool,
+    ) -> qunzhu_storage::Result<GroupLive> {
         let sizes = self.sizes(workspace, now).await?;
         let (name, member_count) = sizes
             .get(&(platform, chat.to_string()))
             .cloned()
             .unwrap_or_else(|| (chat.to_string(), 0));
-        let zone = workspace_zone(&*self.store, workspace).await?;
-        let checkin_leaders =
-            leader_lines(&*self.store, workspace, platform, chat, zone, now).await?;
+        let checkin_leaders = if with_leaders {
+            let zone = workspace_zone(&*self.store, workspace).await?;
+            leader_lines(&*self.store, workspace, platform, chat, zone, now).await?
+        } else {
+            Vec::new()
+        };
         Ok(GroupLive {
             name,
             member_count,
@@ -199,8 +214,15 @@ impl LiveRenderer {
             ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => text,
             _ => return Ok(None),
         };
+        let with_leaders = template.contains("checkin_leaders");
         let live = self
-            .group_live(action.workspace, action.platform, &action.chat, now)
+            .group_facts(
+                action.workspace,
+                action.platform,
+                &action.chat,
+                now,
+                with_leaders,
+            )
             .await?;
         let text = if has_live_variables(template) {
             render_live(template, &live.facts())
