@@ -29,7 +29,7 @@ pub use ingest::Ingestor;
 pub use live::{GroupLive, LiveRenderer};
 pub use lurkers::LurkerSweeper;
 pub use planner::{PlanRound, Planner};
-pub use pushes::{push_reports, PushOutcome, PushReport};
+pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
 pub use rules::RulesWatcher;
 pub use runner::{ConnectorRuntime, RuntimeConfig};
 pub use sop_facts::SopFacts;

@@ -1,10 +1,8 @@
 //! What each scheduled push led to: reach, delivery, lateness, clicks and replies.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionKind, ActionStatus, WorkspaceId};
-use qunzhu_storage::{ActionFilter, LinkStats, PushRow, Store};
+use qunzhu_domain::{ActionStatus, WorkspaceId};
+use qunzhu_storage::{PushFigures, PushWindow, Store};
 use serde::Serialize;
 
 /// The numbers of one push (one SOP occurrence in one group).
@@ -31,69 +29,57 @@ pub struct PushReport {
 }
 
 /// The latest `limit` SOP pushes of a workspace, newest first, from the read models: the
-/// outbox row, what it was sent as (reach counted then) and the replies the consumer counted.
+/// outbox row, what it was sent as (reach counted then), the replies the consumer counted and
+/// the clicks on its links — one query, whatever the history.
 pub async fn push_reports(
     store: &dyn Store,
     workspace: WorkspaceId,
     limit: usize,
 ) -> qunzhu_storage::Result<Vec<PushReport>> {
-    let filter = ActionFilter {
-        origin_prefix: Some("sop:".into()),
-        limit: Some(limit),
-        ..ActionFilter::default()
+    let window = PushWindow {
+        from: None,
+        until: None,
+        limit,
     };
-    let actions: Vec<_> = store
-        .actions(workspace, &filter)
+    push_reports_in(store, workspace, window).await
+}
+
+/// The SOP pushes scheduled in a window (the calendar's week), newest first.
+pub async fn push_reports_in(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    window: PushWindow,
+) -> qunzhu_storage::Result<Vec<PushReport>> {
+    Ok(store
+        .push_figures(workspace, window)
         .await?
         .into_iter()
-        .filter(|action| {
-            matches!(
-                action.kind,
-                ActionKind::SendMessage { .. } | ActionKind::PersonTask { .. }
-            )
-        })
-        .collect();
-    let ids: Vec<i64> = actions.iter().map(|action| action.id).collect();
-    let mut rendered: HashMap<i64, PushRow> = store
-        .pushes(workspace, &ids)
-        .await?
-        .into_iter()
-        .map(|row| (row.action, row))
-        .collect();
-    let mut reports = Vec::with_capacity(actions.len());
-    for action in actions {
-        let row = rendered.remove(&action.id);
-        let sent = action.status == ActionStatus::Done;
-        // Links exist from planning on, but nobody can click one before it is sent.
-        let stats = if sent {
-            store.push_link_stats(workspace, &action.key).await?
-        } else {
-            LinkStats::default()
-        };
-        let template = match &action.kind {
-            ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => text.clone(),
-            _ => String::new(),
-        };
-        reports.push(PushReport {
-            late_seconds: action.lateness().map(|late| late.num_seconds()),
-            key: action.key,
-            chat: action.chat,
-            origin: action.origin,
-            scheduled: action.not_before,
-            status: action.status,
-            sent_at: action.done_at,
-            reach: row.as_ref().filter(|_| sent).map_or(0, |row| row.reach),
-            clicks: stats.clicks,
-            unique_clickers: stats.unique_visitors,
-            replies_within_hour: row
-                .as_ref()
-                .filter(|_| sent)
-                .map_or(0, |row| row.replies_within_hour),
-            text: row.map_or(template, |row| row.text),
-            reason: action.last_error,
-        });
+        .map(PushReport::from)
+        .collect())
+}
+
+impl From<PushFigures> for PushReport {
+    fn from(figures: PushFigures) -> Self {
+        // Reach and replies mean something only for a push that went out.
+        let sent = figures.status == ActionStatus::Done;
+        PushReport {
+            late_seconds: figures
+                .done_at
+                .map(|done| (done - figures.scheduled).num_seconds()),
+            key: figures.key,
+            chat: figures.chat,
+            origin: figures.origin,
+            scheduled: figures.scheduled,
+            status: figures.status,
+            sent_at: figures.done_at,
+            reach: if sent { figures.reach } else { 0 },
+            clicks: figures.clicks,
+            unique_clickers: figures.unique_visitors,
+            replies_within_hour: if sent { figures.replies } else { 0 },
+            text: figures.rendered.unwrap_or(figures.template),
+            reason: figures.last_error,
+        }
     }
-    Ok(reports)
 }
 
 /// How a push turned out, for calendars and lists.

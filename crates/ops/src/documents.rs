@@ -156,14 +156,17 @@ impl Ops {
         .filter(|(summary, _)| chat.is_none_or(|chat| summary.group.chat == chat))
         .map(|(_, facts)| facts)
         .collect();
-        let outcomes = self.card_outcomes(who).await?;
+        let days = days.min(62);
+        let outcomes = self
+            .card_outcomes(who, from, from + chrono::Duration::days(i64::from(days)))
+            .await?;
         let mut entries = Vec::new();
         for document in documents {
             // A plan saved before a checker change may no longer parse; the calendar skips it.
             let Ok(parsed) = check::check_plan(&document.name, &document.source) else {
                 continue;
             };
-            for row in qunzhu_sop::preview(&parsed, &facts, from, days.min(62)) {
+            for row in qunzhu_sop::preview(&parsed, &facts, from, days) {
                 let outcome = outcomes
                     .get(&(parsed.id.clone(), row.step.clone(), row.scheduled))
                     .copied()

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use qunzhu_engine::{push_reports, PushOutcome, PushReport};
+use qunzhu_engine::{push_reports, push_reports_in, PushOutcome, PushReport};
+use qunzhu_storage::PushWindow;
 use serde::Serialize;
 
 use crate::{Actor, Ops, Result};
@@ -56,7 +57,7 @@ pub struct PushEntry {
 /// `(plan id, step, scheduled)`: one calendar card.
 type CardKey = (String, String, DateTime<Utc>);
 
-/// How many pushes the calendar looks at: a week of 200 groups × a few steps a day.
+/// At most this many pushes of one calendar window are read: a week of 200 groups × many steps.
 const CALENDAR_PUSHES: usize = 20_000;
 
 impl Ops {
@@ -91,10 +92,20 @@ impl Ops {
             .collect())
     }
 
-    /// Outcomes per `(plan id, step, scheduled)`; of several versions of one push (a plan
-    /// edited), the newest counts.
-    pub(crate) async fn card_outcomes(&self, who: &Actor) -> Result<HashMap<CardKey, CardOutcome>> {
-        let reports = push_reports(&*self.store, who.workspace, CALENDAR_PUSHES).await?;
+    /// Outcomes per `(plan id, step, scheduled)` of the pushes scheduled in `[from, until)`; of
+    /// several versions of one push (a plan edited), the newest counts.
+    pub(crate) async fn card_outcomes(
+        &self,
+        who: &Actor,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<HashMap<CardKey, CardOutcome>> {
+        let window = PushWindow {
+            from: Some(from),
+            until: Some(until),
+            limit: CALENDAR_PUSHES,
+        };
+        let reports = push_reports_in(&*self.store, who.workspace, window).await?;
         // Per card and group: the newest version's push.
         let mut newest: BTreeMap<(CardKey, String), (u32, PushReport)> = BTreeMap::new();
         for report in reports {

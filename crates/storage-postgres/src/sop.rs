@@ -4,14 +4,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, ActionStatus, Platform, WorkspaceId};
 use qunzhu_storage::{
-    CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushRender, PushRow, Result,
-    SopFactsUpdate, SopStore,
+    CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
+    PushRow, PushWindow, Result, SopFactsUpdate, SopStore, StoreError,
 };
 use tokio_postgres::Row;
 
-use crate::codec::{day, day_text, micros, parsed, time};
+use crate::codec::{day, day_text, from_json, micros, parsed, time};
 use crate::{backend, get, PostgresStore};
 
 const PUSH_COLUMNS: &str = "action, chat, rendered_at, text, reach, replies";
@@ -307,4 +307,58 @@ impl SopStore for PostgresStore {
             .map_err(backend)?;
         rows.iter().map(push_from_row).collect()
     }
+
+    async fn push_figures(
+        &self,
+        workspace: WorkspaceId,
+        window: PushWindow,
+    ) -> Result<Vec<PushFigures>> {
+        let from = window.from.map_or(i64::MIN, micros);
+        let until = window.until.map_or(i64::MAX, micros);
+        let limit = window.limit as i64;
+        let client = self.client().await;
+        let rows = client
+            .query(FIGURES, &[&workspace.0, &from, &until, &limit])
+            .await
+            .map_err(backend)?;
+        rows.iter().map(figures_from_row).collect()
+    }
+}
+
+/// The PostgreSQL dialect of the query the SQLite backend runs for `push_figures`.
+const FIGURES: &str = "SELECT a.id, a.key, a.chat, a.origin, a.status, a.not_before, a.done_at, a.last_error, a.payload,
+        r.text, COALESCE(r.reach, 0), COALESCE(r.replies, 0),
+        (SELECT count(c.id) FROM links l JOIN link_clicks c ON c.code = l.code WHERE l.workspace = a.workspace AND l.push = a.key),
+        (SELECT count(DISTINCT c.visitor) FROM links l JOIN link_clicks c ON c.code = l.code WHERE l.workspace = a.workspace AND l.push = a.key)
+     FROM actions a LEFT JOIN push_renders r ON r.action = a.id
+     WHERE a.workspace = $1 AND a.origin >= 'sop:' AND a.origin < 'sop;'
+       AND a.kind IN ('send_message', 'person_task')
+       AND a.not_before >= $2 AND a.not_before < $3
+     ORDER BY a.id DESC LIMIT $4";
+
+fn figures_from_row(row: &Row) -> Result<PushFigures> {
+    let payload: String = get(row, 8)?;
+    let kind: ActionKind = from_json(&payload)?;
+    let template = match kind {
+        ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => text,
+        _ => String::new(),
+    };
+    let status: String = get(row, 4)?;
+    Ok(PushFigures {
+        action: get(row, 0)?,
+        key: get(row, 1)?,
+        chat: get(row, 2)?,
+        origin: get(row, 3)?,
+        status: ActionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Backend(format!("unknown action status `{status}`")))?,
+        scheduled: time(get(row, 5)?),
+        done_at: get::<Option<i64>>(row, 6)?.map(time),
+        last_error: get(row, 7)?,
+        rendered: get(row, 9)?,
+        template,
+        reach: get::<i64>(row, 10)?.max(0) as u64,
+        replies: get::<i64>(row, 11)?.max(0) as u64,
+        clicks: get::<i64>(row, 12)?.max(0) as u64,
+        unique_visitors: get::<i64>(row, 13)?.max(0) as u64,
+    })
 }

@@ -43,3 +43,6 @@ CREATE TABLE push_renders (
     replies INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX push_renders_at ON push_renders (workspace, rendered_at);
+
+-- The calendar and 推送效果 read SOP pushes by time.
+CREATE INDEX actions_by_origin_time ON actions (workspace, origin, not_before);

@@ -266,6 +266,14 @@ impl SopStore for SqliteStore {
             Ok(rows)
         })
     }
+
+    async fn push_figures(
+        &self,
+        workspace: WorkspaceId,
+        window: qunzhu_storage::PushWindow,
+    ) -> Result<Vec<qunzhu_storage::PushFigures>> {
+        self.run(|conn| read_figures(conn, workspace, window))
+    }
 }
 
 fn note_seen(
@@ -287,4 +295,84 @@ fn note_seen(
     })
     .map(|_| ())
     .map_err(backend)
+}
+
+/// Both backends' query of [`SopStore::push_figures`], in SQLite's dialect.
+const FIGURES: &str = "SELECT a.id, a.key, a.chat, a.origin, a.status, a.not_before, a.done_at, a.last_error, a.payload,
+        r.text, COALESCE(r.reach, 0), COALESCE(r.replies, 0),
+        (SELECT count(c.id) FROM links l JOIN link_clicks c ON c.code = l.code WHERE l.workspace = a.workspace AND l.push = a.key),
+        (SELECT count(DISTINCT c.visitor) FROM links l JOIN link_clicks c ON c.code = l.code WHERE l.workspace = a.workspace AND l.push = a.key)
+     FROM actions a LEFT JOIN push_renders r ON r.action = a.id
+     WHERE a.workspace = ?1 AND a.origin >= 'sop:' AND a.origin < 'sop;'
+       AND a.kind IN ('send_message', 'person_task')
+       AND a.not_before >= ?2 AND a.not_before < ?3
+     ORDER BY a.id DESC LIMIT ?4";
+
+type RawFigures = (
+    (i64, String, String, String, String, i64),
+    (Option<i64>, Option<String>, String, Option<String>),
+    (i64, i64, i64, i64),
+);
+
+pub(crate) fn read_figures(
+    conn: &rusqlite::Connection,
+    workspace: WorkspaceId,
+    window: qunzhu_storage::PushWindow,
+) -> Result<Vec<qunzhu_storage::PushFigures>> {
+    let from = window.from.map_or(i64::MIN, micros);
+    let until = window.until.map_or(i64::MAX, micros);
+    let mut statement = conn.prepare_cached(FIGURES).map_err(backend)?;
+    let raw: Vec<RawFigures> = statement
+        .query_map(
+            params![workspace.0, from, until, window.limit as i64],
+            |row| {
+                Ok((
+                    (
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                    ),
+                    (row.get(6)?, row.get(7)?, row.get(8)?, row.get(9)?),
+                    (row.get(10)?, row.get(11)?, row.get(12)?, row.get(13)?),
+                ))
+            },
+        )
+        .and_then(Iterator::collect)
+        .map_err(backend)?;
+    raw.into_iter().map(figures_from).collect()
+}
+
+fn figures_from(raw: RawFigures) -> Result<qunzhu_storage::PushFigures> {
+    let (
+        (action, key, chat, origin, status, scheduled),
+        (done_at, last_error, payload, rendered),
+        (reach, replies, clicks, unique),
+    ) = raw;
+    let kind: qunzhu_domain::ActionKind = crate::codec::from_json(&payload)?;
+    let template = match kind {
+        qunzhu_domain::ActionKind::SendMessage { text, .. }
+        | qunzhu_domain::ActionKind::PersonTask { text } => text,
+        _ => String::new(),
+    };
+    Ok(qunzhu_storage::PushFigures {
+        action,
+        key,
+        chat,
+        origin,
+        status: qunzhu_domain::ActionStatus::parse(&status).ok_or_else(|| {
+            qunzhu_storage::StoreError::Backend(format!("unknown action status `{status}`"))
+        })?,
+        scheduled: time(scheduled),
+        done_at: done_at.map(time),
+        last_error,
+        rendered,
+        template,
+        reach: reach.max(0) as u64,
+        replies: replies.max(0) as u64,
+        clicks: clicks.max(0) as u64,
+        unique_visitors: unique.max(0) as u64,
+    })
 }

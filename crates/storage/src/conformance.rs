@@ -36,7 +36,8 @@ macro_rules! conformance_suite {
             documents_and_links,
             workspaces_never_see_each_other,
             sop_read_models_follow_the_watermark,
-            push_renders_are_recorded_and_count_replies);
+            push_renders_are_recorded_and_count_replies,
+            push_figures_read_a_window_in_one_query);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {

@@ -27,8 +27,8 @@ pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
 pub use sop::{
-    CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushRender, PushRow,
-    SopFactsUpdate, SopStore,
+    CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
+    PushRow, PushWindow, SopFactsUpdate, SopStore,
 };
 pub use types::*;
 

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{ActionStatus, Platform, WorkspaceId};
 use serde::Serialize;
 
 use crate::Result;
@@ -100,6 +100,36 @@ pub struct PushRow {
     pub replies_within_hour: u64,
 }
 
+/// Which pushes to read: scheduled in `[from, until)` where given, newest first, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushWindow {
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: usize,
+}
+
+/// One SOP push with everything known about it, read in one query: its outbox row, what it was
+/// sent as, reach, replies and clicks on its links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushFigures {
+    pub action: i64,
+    pub key: String,
+    pub chat: String,
+    pub origin: String,
+    pub status: ActionStatus,
+    pub scheduled: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// The text it was sent as, if it was rendered.
+    pub rendered: Option<String>,
+    /// The outbox row's text (the template until it is sent).
+    pub template: String,
+    pub reach: u64,
+    pub replies: u64,
+    pub clicks: u64,
+    pub unique_visitors: u64,
+}
+
 #[async_trait]
 pub trait SopStore: Send + Sync {
     /// The sequence number of the last event the consumer has applied (0 before the first).
@@ -146,4 +176,11 @@ pub trait SopStore: Send + Sync {
 
     /// The rows of these outbox actions (those never rendered are absent).
     async fn pushes(&self, workspace: WorkspaceId, actions: &[i64]) -> Result<Vec<PushRow>>;
+
+    /// SOP posts and person tasks (origin `sop:`) in a window, with their figures, in one query.
+    async fn push_figures(
+        &self,
+        workspace: WorkspaceId,
+        window: PushWindow,
+    ) -> Result<Vec<PushFigures>>;
 }

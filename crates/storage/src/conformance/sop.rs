@@ -220,3 +220,115 @@ pub async fn push_renders_are_recorded_and_count_replies(store: &dyn Store) {
         .expect("other")
         .is_empty());
 }
+
+pub async fn push_figures_read_a_window_in_one_query(store: &dyn Store) {
+    let ws = workspace(store, "a").await;
+    let other = workspace(store, "b").await;
+    let sop = |key: &str, minute: i64| NewAction {
+        origin: format!("sop:plan@v1/{key}"),
+        ..send(ws, key, "g", minute)
+    };
+    let elsewhere = NewAction {
+        origin: "sop:plan@v1/x".into(),
+        ..send(other, "b-push", "g", 0)
+    };
+    store
+        .enqueue(vec![
+            sop("early", 0),
+            sop("late", 60),
+            send(ws, "not-sop", "g", 0),
+            elsewhere,
+        ])
+        .await
+        .expect("enqueue");
+    let early = store.action_by_key("early").await.expect("early").id;
+    store
+        .record_render(PushRender {
+            action: early,
+            workspace: ws,
+            chat: "g".into(),
+            at: at(0),
+            text: "sent text".into(),
+            reach: 12,
+        })
+        .await
+        .expect("render");
+    store
+        .finish_action(early, ActionOutcome::Done { receipt: None }, at(1))
+        .await
+        .expect("done");
+    store
+        .put_links(vec![NewLink {
+            code: "c1".into(),
+            workspace: ws,
+            url: "https://x.example".into(),
+            push: "early".into(),
+            chat: "g".into(),
+            member: None,
+            created_at: at(0),
+        }])
+        .await
+        .expect("link");
+    for visitor in ["v1", "v1", "v2"] {
+        store
+            .record_click(LinkClick {
+                code: "c1".into(),
+                at: at(2),
+                visitor: visitor.into(),
+            })
+            .await
+            .expect("click");
+    }
+    let all = PushWindow {
+        from: None,
+        until: None,
+        limit: 10,
+    };
+    let figures = store.push_figures(ws, all).await.expect("figures");
+    let keys: Vec<&str> = figures.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["late", "early"],
+        "SOP pushes of this workspace, newest first"
+    );
+    let sent = &figures[1];
+    assert_eq!(
+        (
+            sent.status,
+            sent.rendered.as_deref(),
+            sent.template.as_str(),
+            sent.reach,
+            sent.clicks,
+            sent.unique_visitors,
+            sent.done_at
+        ),
+        (
+            ActionStatus::Done,
+            Some("sent text"),
+            "early",
+            12,
+            3,
+            2,
+            Some(at(1))
+        )
+    );
+    assert_eq!(
+        (figures[0].rendered.as_deref(), figures[0].clicks),
+        (None, 0)
+    );
+    let window = PushWindow {
+        from: Some(at(30)),
+        until: Some(at(90)),
+        limit: 10,
+    };
+    let late: Vec<String> = store
+        .push_figures(ws, window)
+        .await
+        .expect("window")
+        .into_iter()
+        .map(|f| f.key)
+        .collect();
+    assert_eq!(late, ["late"]);
+    let one = PushWindow { limit: 1, ..all };
+    assert_eq!(store.push_figures(ws, one).await.expect("limit").len(), 1);
+}
