@@ -1,19 +1,19 @@
 //! Daily check-in 签到打卡 in the engine: a keyword message checks its sender in once per local
 //! day; each check-in grants points (for the ledger) and gets a short confirmation.
+//!
+//! The books start from the streak read model that [`crate::SopFacts`] keeps, never from a
+//! replay of the log.
 
-use qunzhu_domain::Instant;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use qunzhu_domain::{ActionKind, Event, EventKind, NewAction, Platform, WorkspaceId};
-use qunzhu_sop::{CheckinBook, CheckinConfig, CheckinEvent};
+use qunzhu_sop::{CheckinBook, CheckinEvent};
 use qunzhu_storage::Store;
 
 use crate::decide::Decider;
-
-/// How much of the log rebuilds streaks on start.
-const WARM_UP_DAYS: i64 = 120;
+use crate::sop_facts::{books_from, config_for, MORNING_POSTS_OPEN_DAYS};
 
 /// Check-in books, one per group.
 pub struct Checkins {
@@ -33,7 +33,8 @@ impl Checkins {
         }
     }
 
-    /// Rebuilds streaks from the recent log (what it decides during the replay is dropped).
+    /// Resumes from the streak read model. Call after [`crate::SopFacts::catch_up`], so the
+    /// tables stand at the end of the log.
     pub async fn load(
         store: &dyn Store,
         workspace: WorkspaceId,
@@ -41,27 +42,22 @@ impl Checkins {
         zone: Tz,
         now: DateTime<Utc>,
     ) -> qunzhu_storage::Result<Self> {
+        let since = now - Duration::days(MORNING_POSTS_OPEN_DAYS);
+        let snapshot = store.checkin_snapshot(workspace, since).await?;
         let mut checkins = Checkins::new(workspace, platform, zone);
-        for stored in store
-            .events_since(
-                workspace,
-                now.minus(Duration::days(WARM_UP_DAYS)),
-                10_000_000,
-            )
-            .await?
-        {
-            checkins.decide(&stored.event, stored.event.at);
-        }
+        checkins.books = books_from(&snapshot, zone)
+            .into_iter()
+            .filter(|((book_platform, _), _)| *book_platform == platform)
+            .map(|((_, chat), book)| (chat, book))
+            .collect();
         Ok(checkins)
     }
 
     fn book(&mut self, chat: &str) -> &mut CheckinBook {
         let zone = self.zone;
-        self.books.entry(chat.to_string()).or_insert_with(|| {
-            let mut config = CheckinConfig::new(chat);
-            config.timezone = zone;
-            CheckinBook::new(config)
-        })
+        self.books
+            .entry(chat.to_string())
+            .or_insert_with(|| CheckinBook::new(config_for(chat, zone)))
     }
 }
 
@@ -144,67 +140,6 @@ impl Decider for Checkins {
             ),
         ]
     }
-}
-
-/// Each group's check-in leaderboard now, as lines for the `{checkin_leaders}` variable,
-/// rebuilt from the recent log so it is the same on every instance.
-pub async fn leaderboards(
-    store: &dyn Store,
-    workspace: WorkspaceId,
-    zone: Tz,
-    now: DateTime<Utc>,
-    top: usize,
-) -> qunzhu_storage::Result<HashMap<String, Vec<String>>> {
-    let mut per_chat: HashMap<String, Vec<CheckinEvent>> = HashMap::new();
-    for stored in store
-        .events_since(
-            workspace,
-            now.minus(Duration::days(WARM_UP_DAYS)),
-            10_000_000,
-        )
-        .await?
-    {
-        let event = stored.event;
-        let checkin = match event.kind {
-            EventKind::MessagePosted {
-                message_id,
-                from_bot: true,
-                ..
-            } => CheckinEvent::MorningPost { message_id },
-            EventKind::MessagePosted { member, text, .. } => CheckinEvent::Message {
-                member,
-                text,
-                at: event.at,
-            },
-            EventKind::Reaction { member, target, .. } => CheckinEvent::Reaction {
-                member,
-                message_id: target,
-                at: event.at,
-            },
-            _ => continue,
-        };
-        per_chat.entry(event.chat).or_default().push(checkin);
-    }
-    let everyone = qunzhu_storage::MemberQuery {
-        limit: Some(10_000_000),
-        ..Default::default()
-    };
-    let names: std::collections::BTreeMap<String, String> = store
-        .members(workspace, &everyone)
-        .await?
-        .into_iter()
-        .map(|summary| (summary.member.user, summary.member.display_name))
-        .collect();
-    Ok(per_chat
-        .into_iter()
-        .map(|(chat, events)| {
-            let mut config = CheckinConfig::new(chat.as_str());
-            config.timezone = zone;
-            let (book, _) = CheckinBook::replay(config, events.iter());
-            let lines = qunzhu_sop::format_leaders(&book.leaderboard(now, top), &names);
-            (chat, lines)
-        })
-        .collect())
 }
 
 #[cfg(test)]

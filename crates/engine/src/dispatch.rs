@@ -16,6 +16,7 @@ use qunzhu_domain::{ActionRecord, Clock};
 use qunzhu_storage::{ActionOutcome, Claim, Store};
 use tokio::sync::{Mutex, Notify};
 
+use crate::live::LiveRenderer;
 use crate::ratelimit::RateLimiter;
 
 /// The longest a platform's rate limit may defer an action (issue #11.2): an hour.
@@ -83,6 +84,8 @@ pub struct Dispatcher {
     config: DispatchConfig,
     limiter: Mutex<RateLimiter>,
     wake: Arc<Notify>,
+    /// Fills SOP posts' live variables just before they are sent.
+    renderer: LiveRenderer,
 }
 
 impl Dispatcher {
@@ -95,6 +98,7 @@ impl Dispatcher {
         let caps = connector.capabilities();
         let limiter = RateLimiter::new(caps.per_group_rate, caps.global_rate);
         Dispatcher {
+            renderer: LiveRenderer::new(store.clone()),
             store,
             connector,
             clock,
@@ -209,6 +213,17 @@ impl Dispatcher {
         if let Err(ready) = self.limiter.lock().await.try_acquire(&action.chat, now) {
             return ActionOutcome::Defer { at: ready };
         }
+        // Render hook: a post says what is true when it is sent (members, today's leaders).
+        let rendered = match self.renderer.render(action, now).await {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                return ActionOutcome::Retry {
+                    at: now + self.backoff(action.attempts + 1),
+                    error: format!("cannot fill the post's variables: {error}"),
+                }
+            }
+        };
+        let action = rendered.as_ref().unwrap_or(action);
         match self.connector.execute(action).await {
             Ok(receipt) => ActionOutcome::Done { receipt },
             Err(ConnectorError::RateLimited { retry_after }) => {

@@ -14,6 +14,7 @@ use qunzhu_moderation::{fit_to_platform, Decision, GroupFacts, Guardian, MemberF
 use qunzhu_storage::{MemberQuery, NewAuditEntry, Store};
 
 use crate::decide::Decider;
+use crate::directory::DirectoryHandle;
 
 /// The rules in force, swapped by the rules watcher and picked up at the next decision.
 #[derive(Clone)]
@@ -57,6 +58,9 @@ pub struct Guard {
     guardian: Guardian,
     rules: RulesHandle,
     rules_version: u64,
+    /// Operator edits to groups and members, picked up without a restart.
+    directory: Option<DirectoryHandle>,
+    directory_version: u64,
     groups: HashMap<String, GroupFacts>,
     /// Role and tier by member, as the operator set them.
     people: HashMap<String, (MemberRole, MemberTier)>,
@@ -90,6 +94,8 @@ impl Guard {
             guardian: Guardian::new(current),
             rules,
             rules_version,
+            directory: None,
+            directory_version: 0,
             groups: HashMap::new(),
             people: HashMap::new(),
             roster: HashMap::new(),
@@ -187,6 +193,38 @@ impl Guard {
         }
     }
 
+    /// Follows `handle` from now on: a changed group type or member role counts at the next
+    /// decision.
+    pub fn with_directory(mut self, handle: DirectoryHandle) -> Self {
+        self.directory = Some(handle);
+        self.refresh_directory();
+        self
+    }
+
+    fn refresh_directory(&mut self) {
+        let Some(handle) = &self.directory else {
+            return;
+        };
+        let (version, directory) = handle.current();
+        if version == self.directory_version {
+            return;
+        }
+        self.directory_version = version;
+        let platform = self.platform;
+        for ((group_platform, chat), facts) in &directory.groups {
+            if *group_platform == platform {
+                self.groups.insert(chat.clone(), facts.clone());
+            }
+        }
+        // Everyone not listed has the default role and tier again.
+        self.people = directory
+            .people
+            .iter()
+            .filter(|((member_platform, _), _)| *member_platform == platform)
+            .map(|((_, user), facts)| (user.clone(), *facts))
+            .collect();
+    }
+
     fn refresh_rules(&mut self) {
         let (version, rules) = self.rules.current();
         if version != self.rules_version {
@@ -245,6 +283,7 @@ impl Decider for Guard {
             return Vec::new();
         }
         self.refresh_rules();
+        self.refresh_directory();
         self.observe(event);
         if event.at < now.minus(crate::ingest::stale_after())
             && matches!(
@@ -274,6 +313,7 @@ impl Decider for Guard {
 
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<NewAction> {
         self.refresh_rules();
+        self.refresh_directory();
         let decisions = self.guardian.tick(now);
         self.settle(decisions, now)
     }

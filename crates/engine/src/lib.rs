@@ -9,29 +9,35 @@
 
 pub mod checkin;
 pub mod decide;
+pub mod directory;
 pub mod dispatch;
 pub mod guard;
 pub mod health;
 pub mod ingest;
 pub mod lease;
+pub mod live;
 pub mod lurkers;
 pub mod planner;
 pub mod pushes;
 pub mod ratelimit;
 pub mod rules;
 pub mod runner;
+pub mod sop_facts;
 pub mod supervise;
 
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
+pub use directory::{DirectoryHandle, DirectoryWatcher};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use guard::{Guard, RulesHandle};
 pub use health::{Health, HealthReport};
 pub use ingest::Ingestor;
 pub use lease::{LeasedConnector, DEFAULT_LEASE_TTL};
+pub use live::{GroupLive, LiveRenderer};
 pub use lurkers::LurkerSweeper;
 pub use planner::{PlanRound, Planner};
-pub use pushes::{push_reports, PushReport};
+pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
 pub use rules::RulesWatcher;
 pub use runner::{ConnectorRuntime, RuntimeConfig};
+pub use sop_facts::SopFacts;
 pub use supervise::{supervise, Backoff};

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration};
+
+use crate::live::LiveRenderer;
 use qunzhu_domain::ActionStatus;
 use qunzhu_domain::{ActionKind, Clock, Platform, WorkspaceId};
 use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts, Plan};
-use qunzhu_storage::{ActionFilter, NewAuditEntry, NewLink, Store};
+use qunzhu_storage::{ActionFilter, GroupSeen, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;
 
 /// Kind of the SOP plan documents in the store.
@@ -64,42 +66,46 @@ impl Planner {
     ) -> qunzhu_storage::Result<PlanRound> {
         let now = self.clock.now();
         let mut round = PlanRound::default();
-        let mut groups: Vec<GroupFacts> = self
+        let mut seen: HashMap<String, DateTime<chrono::Utc>> = self
+            .store
+            .groups_seen(self.workspace)
+            .await?
+            .into_iter()
+            .filter(|seen| seen.platform == self.platform)
+            .map(|seen| (seen.chat, seen.at))
+            .collect();
+        let summaries: Vec<_> = self
             .store
             .groups(self.workspace)
             .await?
             .into_iter()
             .filter(|summary| summary.group.platform == self.platform)
-            .map(|summary| {
-                // Group creation is not recorded yet: the epoch keeps creation-relative steps
-                // stable (they never fire) instead of shifting with every restart.
-                let mut facts = GroupFacts::from_group(
-                    &summary.group,
-                    DateTime::UNIX_EPOCH,
-                    self.send_autonomously,
-                );
-                facts.member_count = summary.members_present.try_into().unwrap_or(u32::MAX);
-                facts
-            })
             .collect();
-        let documents = self.store.documents(self.workspace, PLAN_KIND).await?;
-        if documents
-            .iter()
-            .any(|document| document.source.contains("{checkin_leaders}"))
-        {
-            let zone = self
-                .store
-                .workspace(self.workspace)
-                .await?
-                .time_zone
-                .parse()
-                .unwrap_or(chrono_tz::Asia::Shanghai);
-            let mut leaders =
-                crate::checkin::leaderboards(&*self.store, self.workspace, zone, now, 5).await?;
-            for facts in &mut groups {
-                facts.checkin_leaders = leaders.remove(&facts.chat).unwrap_or_default();
-            }
+        let mut groups = Vec::with_capacity(summaries.len());
+        for summary in summaries {
+            // A group registered before any of its events is created now; its first event, if
+            // older, moves the time back (the consumer keeps the minimum).
+            let created_at = match seen.remove(&summary.group.chat) {
+                Some(at) => at,
+                None => {
+                    let registered = GroupSeen {
+                        platform: self.platform,
+                        chat: summary.group.chat.clone(),
+                        at: now,
+                    };
+                    self.store
+                        .note_group_seen(self.workspace, registered)
+                        .await?;
+                    now
+                }
+            };
+            // Type, tags and status are read each round: an edit in the console counts at once.
+            let mut facts =
+                GroupFacts::from_group(&summary.group, created_at, self.send_autonomously);
+            facts.member_count = summary.members_present.try_into().unwrap_or(u32::MAX);
+            groups.push(facts);
         }
+        let documents = self.store.documents(self.workspace, PLAN_KIND).await?;
         for document in documents {
             // A rejected plan is reported; its last good version stays in force.
             let (plan, version) = match parse_plan(&document.source, &document.name) {
@@ -201,10 +207,11 @@ impl Planner {
             ..ActionFilter::default()
         };
         let mut count = 0;
+        let renderer = LiveRenderer::new(self.store.clone());
         for task in self.store.actions(self.workspace, &filter).await? {
-            let ActionKind::PersonTask { text } = &task.kind else {
+            if !matches!(task.kind, ActionKind::PersonTask { .. }) {
                 continue;
-            };
+            }
             let due = task.not_before <= now
                 && reminded
                     .get(&task.key)
@@ -213,6 +220,12 @@ impl Planner {
                 continue;
             }
             reminded.insert(task.key.clone(), now);
+            // The person sends what is true now, filled like a bot post at its send time.
+            let rendered = renderer.render(&task, now).await?;
+            let Some(ActionKind::PersonTask { text }) = rendered.as_ref().map(|task| &task.kind)
+            else {
+                continue;
+            };
             tracing::warn!(task = task.id, chat = %task.chat, "a scheduled post waits for a person to send and confirm it");
             let entry = NewAuditEntry {
                 workspace: self.workspace,

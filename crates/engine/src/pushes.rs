@@ -1,9 +1,8 @@
 //! What each scheduled push led to: reach, delivery, lateness, clicks and replies.
 
-use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::Instant;
-use qunzhu_domain::{ActionKind, ActionStatus, EventKind, WorkspaceId};
-use qunzhu_storage::{ActionFilter, MemberQuery, Store};
+use chrono::{DateTime, Utc};
+use qunzhu_domain::{ActionStatus, WorkspaceId};
+use qunzhu_storage::{PushFigures, PushWindow, Store};
 use serde::Serialize;
 
 /// The numbers of one push (one SOP occurrence in one group).
@@ -17,83 +16,106 @@ pub struct PushReport {
     pub sent_at: Option<DateTime<Utc>>,
     /// Seconds after its scheduled time it went out.
     pub late_seconds: Option<i64>,
-    /// Members in the group who had joined by the time it went out (and are still there).
+    /// Members in the group when it went out.
     pub reach: u64,
     pub clicks: u64,
     pub unique_clickers: u64,
     /// Messages by members (not bots) in the group within an hour after it went out.
     pub replies_within_hour: u64,
+    /// What it was sent as (or, before it went out, its template).
+    pub text: String,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
 }
 
-/// The latest `limit` SOP pushes of a workspace, newest first.
+/// The latest `limit` SOP pushes of a workspace, newest first, from the read models: the
+/// outbox row, what it was sent as (reach counted then), the replies the consumer counted and
+/// the clicks on its links — one query, whatever the history.
 pub async fn push_reports(
     store: &dyn Store,
     workspace: WorkspaceId,
     limit: usize,
 ) -> qunzhu_storage::Result<Vec<PushReport>> {
-    let filter = ActionFilter {
-        origin_prefix: Some("sop:".into()),
-        limit: Some(limit),
-        ..ActionFilter::default()
+    let window = PushWindow {
+        from: None,
+        until: None,
+        limit,
     };
-    let groups = store.groups(workspace).await?;
-    let mut reports = Vec::new();
-    for action in store.actions(workspace, &filter).await? {
-        if !matches!(
-            action.kind,
-            ActionKind::SendMessage { .. } | ActionKind::PersonTask { .. }
-        ) {
-            continue;
+    push_reports_in(store, workspace, window).await
+}
+
+/// The SOP pushes scheduled in a window (the calendar's week), newest first.
+pub async fn push_reports_in(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    window: PushWindow,
+) -> qunzhu_storage::Result<Vec<PushReport>> {
+    Ok(store
+        .push_figures(workspace, window)
+        .await?
+        .into_iter()
+        .map(PushReport::from)
+        .collect())
+}
+
+impl From<PushFigures> for PushReport {
+    fn from(figures: PushFigures) -> Self {
+        // Reach and replies mean something only for a push that went out.
+        let sent = figures.status == ActionStatus::Done;
+        PushReport {
+            late_seconds: figures
+                .done_at
+                .map(|done| (done - figures.scheduled).num_seconds()),
+            key: figures.key,
+            chat: figures.chat,
+            origin: figures.origin,
+            scheduled: figures.scheduled,
+            status: figures.status,
+            sent_at: figures.done_at,
+            reach: if sent { figures.reach } else { 0 },
+            clicks: figures.clicks,
+            unique_clickers: figures.unique_visitors,
+            replies_within_hour: if sent { figures.replies } else { 0 },
+            text: figures.rendered.unwrap_or(figures.template),
+            reason: figures.last_error,
         }
-        let stats = store.push_link_stats(workspace, &action.key).await?;
-        let (mut reach, mut replies) = (0, 0);
-        if let (Some(sent), ActionStatus::Done) = (action.done_at, action.status) {
-            if let Some(group) = groups
-                .iter()
-                .find(|summary| summary.group.chat == action.chat)
-            {
-                let query = MemberQuery {
-                    group_id: Some(group.group.id),
-                    limit: Some(1_000_000),
-                    ..MemberQuery::default()
-                };
-                reach = store
-                    .members(workspace, &query)
-                    .await?
-                    .iter()
-                    .filter(|member| member.joined_at.is_some_and(|joined| joined <= sent))
-                    .count() as u64;
-            }
-            let until = sent.plus(Duration::hours(1));
-            replies = store
-                .events_since(workspace, sent, 1_000_000)
-                .await?
-                .iter()
-                .filter(|stored| stored.event.chat == action.chat && stored.event.at <= until)
-                .filter(|stored| {
-                    matches!(
-                        stored.event.kind,
-                        EventKind::MessagePosted {
-                            from_bot: false,
-                            ..
-                        }
-                    )
-                })
-                .count() as u64;
-        }
-        reports.push(PushReport {
-            late_seconds: action.lateness().map(|late| late.num_seconds()),
-            key: action.key,
-            chat: action.chat,
-            origin: action.origin,
-            scheduled: action.not_before,
-            status: action.status,
-            sent_at: action.done_at,
-            reach,
-            clicks: stats.clicks,
-            unique_clickers: stats.unique_visitors,
-            replies_within_hour: replies,
-        });
     }
-    Ok(reports)
+}
+
+/// How a push turned out, for calendars and lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Not sent yet (waiting, or being sent).
+    Queued,
+    Sent,
+    /// Sent, but more than [`LATE_AFTER_SECONDS`] after its time.
+    Late,
+    Failed,
+    Skipped,
+}
+
+/// A push sent later than this counts as late.
+pub const LATE_AFTER_SECONDS: i64 = 60;
+
+impl PushReport {
+    pub fn outcome(&self) -> PushOutcome {
+        match self.status {
+            ActionStatus::Done if self.late_seconds.unwrap_or(0) > LATE_AFTER_SECONDS => {
+                PushOutcome::Late
+            }
+            ActionStatus::Done => PushOutcome::Sent,
+            ActionStatus::Dead => PushOutcome::Failed,
+            ActionStatus::Skipped | ActionStatus::DryRun => PushOutcome::Skipped,
+            ActionStatus::Pending | ActionStatus::InFlight => PushOutcome::Queued,
+        }
+    }
+
+    /// `(plan id, plan version, step)` from the origin `sop:{plan}@v{version}/{step}`.
+    pub fn plan_step(&self) -> Option<(&str, u32, &str)> {
+        let rest = self.origin.strip_prefix("sop:")?;
+        let (plan, rest) = rest.split_once("@v")?;
+        let (version, step) = rest.split_once('/')?;
+        Some((plan, version.parse().ok()?, step))
+    }
 }

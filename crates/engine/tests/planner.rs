@@ -308,72 +308,56 @@ async fn two_instances_on_one_postgres_send_each_occurrence_once() {
 }
 
 #[tokio::test]
-async fn the_leaderboard_post_names_who_checked_in() {
-    use qunzhu_domain::{Event, EventKind, MessageKind};
-    use qunzhu_storage::{IngestBatch, NewEvent};
+async fn a_new_groups_creation_relative_steps_fire_from_when_it_was_first_seen() {
     let store: Arc<dyn Store> =
         Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().unwrap());
-    let workspace = setup(store.clone(), 1).await;
-    let message = |key: &str, member: &str, hours: i64| {
-        let at = eight_am() - Duration::hours(hours);
-        let kind = EventKind::MessagePosted {
-            member: member.into(),
-            message_id: key.into(),
-            text: "打卡 今天跑了5公里".into(),
-            links: vec![],
-            mentions: vec![],
-            reply_to: None,
-            message_kind: MessageKind::Text,
-            from_bot: false,
-        };
-        NewEvent {
-            day: at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive(),
-            event: Event {
-                workspace,
-                platform: Platform::Sandbox,
-                key: key.into(),
-                chat: "g0".into(),
-                at,
-                kind,
-            },
-        }
-    };
-    let events = vec![
-        message("1", "@a", 30),
-        message("2", "@a", 6),
-        message("3", "@b", 5),
-    ];
-    store
-        .ingest(
-            IngestBatch {
-                events,
-                cursor: None,
-            },
-            &mut |_: &Event| Vec::new(),
-        )
-        .await
-        .unwrap();
-    let board = "id = \"board\"\nname = \"打卡榜\"\n[target]\nall = true\n\n[[steps]]\nid = \"board\"\nrepeat = \"daily\"\nat = \"21:00\"\ntext = \"🌙 今日打卡榜：\\n{checkin_leaders}\"\n";
-    store
-        .put_document(workspace, "sop_plan", "board", board, "ops", eight_am())
-        .await
-        .unwrap();
+    let workspace = setup(store.clone(), 0).await;
     let clock = FakeClock::new(eight_am());
-    planner(store.clone(), &clock, workspace, true)
-        .plan_once(&mut HashMap::new())
+    let flash = qunzhu_sop::template("flash-sale-3day")
+        .unwrap()
+        .to_toml(qunzhu_sop::Target::all(), chrono_tz::Asia::Shanghai);
+    store
+        .put_document(workspace, "sop_plan", "flash", &flash, "ops", eight_am())
         .await
         .unwrap();
-    let posts = sop_actions(&*store, workspace).await;
-    let board = posts
-        .iter()
-        .find(|action| action.key.starts_with("sop:board:"))
-        .unwrap();
-    let ActionKind::SendMessage { text, .. } = &board.kind else {
-        panic!("a post")
-    };
+    let planner = planner(store.clone(), &clock, workspace, true);
+    let mut versions = HashMap::new();
+    planner.plan_once(&mut versions).await.unwrap();
     assert!(
-        text.contains("1. @a 连续2天 · 累计2次") && text.contains("2. @b 连续1天 · 累计1次"),
-        "{text}"
+        sop_actions(&*store, workspace)
+            .await
+            .iter()
+            .all(|action| !action.key.starts_with("sop:flash-sale-3day:")),
+        "no group yet, nothing planned"
+    );
+    // A group registered now: its day-0 and day-1 steps are planned from now on.
+    store
+        .ensure_group(workspace, Platform::Sandbox, "new")
+        .await
+        .unwrap();
+    planner.plan_once(&mut versions).await.unwrap();
+    let flash_posts: Vec<ActionRecord> = sop_actions(&*store, workspace)
+        .await
+        .into_iter()
+        .filter(|action| action.origin.contains("/day"))
+        .collect();
+    assert!(
+        flash_posts
+            .iter()
+            .any(|action| action.origin.ends_with("/day0-welcome"))
+            && flash_posts
+                .iter()
+                .any(|action| action.origin.ends_with("/day1-open")),
+        "{flash_posts:#?}"
+    );
+    assert!(flash_posts
+        .iter()
+        .all(|action| action.not_before >= clock.now()));
+    let seen = store.groups_seen(workspace).await.unwrap();
+    assert_eq!(
+        (seen.len(), seen[0].at),
+        (1, clock.now()),
+        "registration time recorded"
     );
 }
 

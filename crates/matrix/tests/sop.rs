@@ -1,5 +1,6 @@
-//! A scheduled post on a real Synapse: it appears once in the room for a member, and a click on
-//! its tracked link is counted for the push.
+//! A scheduled post on a real Synapse: it appears once in the room for a member, its
+//! `{member_count}` says how many were in the room when it was SENT (they joined after it was
+//! planned), and a click on its tracked link is counted for the push.
 
 mod support;
 
@@ -56,7 +57,7 @@ async fn a_scheduled_post_appears_once_and_its_link_click_is_counted() {
         .ensure_group(workspace, Platform::Matrix, &room)
         .await
         .expect("group");
-    let plan = "id = \"launch\"\nname = \"新品\"\n[target]\nall = true\n[links]\nshop = \"https://shop.example.com/spring\"\n\n[[steps]]\nid = \"post\"\nrepeat = \"once\"\ndate = \"2026-11-24\"\nat = \"08:00\"\ntext = \"🎁 新品上线 {link:shop}\"\n";
+    let plan = "id = \"launch\"\nname = \"新品\"\n[target]\nall = true\n[links]\nshop = \"https://shop.example.com/spring\"\n\n[[steps]]\nid = \"post\"\nrepeat = \"once\"\ndate = \"2026-11-24\"\nat = \"08:00\"\ntext = \"🎁 新品上线 群里{member_count}人 {link:shop}\"\n";
     store
         .put_document(workspace, "sop_plan", "launch", plan, "ops", clock.now())
         .await
@@ -80,6 +81,25 @@ async fn a_scheduled_post_appears_once_and_its_link_click_is_counted() {
             .new_actions,
         1
     );
+    // After planning, qunzhu hears the room's members (as it would from the poll loop).
+    use qunzhu_connector::Connector;
+    let ingestor = qunzhu_engine::Ingestor::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        chrono_tz::Asia::Shanghai,
+        connector.id(),
+        Arc::new(tokio::sync::Mutex::new(
+            Box::new(qunzhu_engine::Nothing) as Box<dyn qunzhu_engine::Decider>
+        )),
+    );
+    let mut cursor = None;
+    for _ in 0..3 {
+        let batch = connector.poll(cursor.as_deref()).await.expect("poll");
+        cursor = batch.cursor.clone().or(cursor);
+        ingestor.ingest(batch).await.expect("ingest");
+    }
+    let present = store.groups(workspace).await.expect("groups")[0].members_present;
+    assert!(present >= 3, "admin, alice and the bot: {present}");
     let dispatcher = Dispatcher::new(
         store.clone(),
         connector,
@@ -111,6 +131,10 @@ async fn a_scheduled_post_appears_once_and_its_link_click_is_counted() {
         .filter(|body| body.starts_with("🎁 新品上线"))
         .collect();
     assert_eq!(posts.len(), 1, "alice sees the post once: {posts:?}");
+    assert!(
+        posts[0].contains(&format!("群里{present}人")),
+        "filled at send time: {posts:?}"
+    );
     let link = posts[0]
         .split_whitespace()
         .find(|word| word.starts_with(&base))

@@ -20,7 +20,13 @@ pub struct CalendarEntry {
     /// Local `YYYY-MM-DD HH:MM` in the step's zone.
     pub local: String,
     pub groups: Vec<String>,
+    /// The text as the first group would read it now (live variables filled with today's
+    /// facts, by the same function that fills them at send time).
     pub text: String,
+    /// The plan's own id (`id = …` in the document), which its pushes carry.
+    pub plan_id: String,
+    /// What its pushes did so far (all zero for a card still to come).
+    pub outcome: crate::CardOutcome,
 }
 
 /// The workspace's zone; a stored name that no longer parses is an error, never a silent default.
@@ -129,32 +135,45 @@ impl Ops {
         from: DateTime<Utc>,
         days: u32,
     ) -> Result<Vec<CalendarEntry>> {
-        let groups = self.store.groups(who.workspace).await?;
-        let facts: Vec<qunzhu_sop::GroupFacts> = groups
-            .iter()
-            .filter(|g| chat.is_none_or(|chat| g.group.chat == chat))
-            .map(|g| {
-                // The store keeps no creation date; the first day ever keeps relative rules
-                // quiet rather than inventing an anchor.
-                let mut facts =
-                    qunzhu_sop::GroupFacts::from_group(&g.group, DateTime::<Utc>::UNIX_EPOCH, true);
-                facts.member_count = u32::try_from(g.members_present).unwrap_or(u32::MAX);
-                facts
-            })
-            .collect();
         let kind = DocumentKind::SopPlan.as_str();
         let documents = match plan {
             Some(name) => vec![self.store.document(who.workspace, kind, name).await?],
             None => self.store.documents(who.workspace, kind).await?,
         };
+        let with_leaders = documents
+            .iter()
+            .any(|document| document.source.contains("checkin_leaders"));
+        // Creation times, sizes and leaders as they are now: the preview says what a post
+        // would say if it went out now.
+        let facts: Vec<qunzhu_sop::GroupFacts> = qunzhu_engine::live::current_facts(
+            &*self.store,
+            who.workspace,
+            self.clock.now(),
+            with_leaders,
+        )
+        .await?
+        .into_iter()
+        .filter(|(summary, _)| chat.is_none_or(|chat| summary.group.chat == chat))
+        .map(|(_, facts)| facts)
+        .collect();
+        let days = days.min(62);
+        let outcomes = self
+            .card_outcomes(who, from, from + chrono::Duration::days(i64::from(days)))
+            .await?;
         let mut entries = Vec::new();
         for document in documents {
             // A plan saved before a checker change may no longer parse; the calendar skips it.
             let Ok(parsed) = check::check_plan(&document.name, &document.source) else {
                 continue;
             };
-            for row in qunzhu_sop::preview(&parsed, &facts, from, days.min(62)) {
+            for row in qunzhu_sop::preview(&parsed, &facts, from, days) {
+                let outcome = outcomes
+                    .get(&(parsed.id.clone(), row.step.clone(), row.scheduled))
+                    .copied()
+                    .unwrap_or_default();
                 entries.push(CalendarEntry {
+                    plan_id: parsed.id.clone(),
+                    outcome,
                     plan: document.name.clone(),
                     step: row.step,
                     title: row.title,

@@ -10,6 +10,7 @@ pub mod check;
 mod community;
 mod documents;
 mod moderation;
+mod sop;
 mod tasks;
 pub mod users;
 
@@ -21,6 +22,8 @@ use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 pub use check::{DocumentKind, Problem};
 pub use documents::CalendarEntry;
 pub use moderation::Decided;
+pub use qunzhu_engine::{PushOutcome, PushReport};
+pub use sop::{CardOutcome, PushEntry};
 pub use users::{generate_password, UserView};
 
 /// Who asks: the workspace they act in, their name as the audit log writes it, their role.

@@ -40,19 +40,15 @@ pub async fn serve(config: Config, config_path: Option<&std::path::Path>) -> any
     .await
 }
 
-/// `qunzhu demo`: a sandbox community on the embedded database, console up.
-pub async fn demo(port: u16, data: PathBuf, seed: u64) -> anyhow::Result<()> {
+/// `qunzhu demo`: a sandbox community of `groups` groups on the embedded database, console up.
+pub async fn demo(port: u16, data: PathBuf, seed: u64, groups: u16) -> anyhow::Result<()> {
     let mut config = Config::load(None, std::env::vars())?;
     config.data_dir = data;
     config.http.port = port;
     config.workspace.slug = "demo".into();
     config.workspace.name = "演示品牌".into();
-    config.sandbox.enabled = true;
-    config.sandbox.history_days = 30;
-    config.sandbox.behaviour.seed = seed;
-    config.sandbox.behaviour.messages_per_second = 0.25;
-    config.sandbox.behaviour.join_chance = 0.03;
-    config.sandbox.behaviour.spammer_share = 0.25;
+    crate::demo::configure(&mut config, groups, seed);
+    let groups = config.sandbox.behaviour.groups;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open::store(&config).await?;
     let workspace = ensure_workspace(&*store, &config).await?;
@@ -61,7 +57,7 @@ pub async fn demo(port: u16, data: PathBuf, seed: u64) -> anyhow::Result<()> {
     run(config, store, workspace, clock, move |_| {
         println!("qunzhu demo is running: open {address}");
         println!("  log in as `{login}` with password `{password}`");
-        println!("  a sandbox community of 6 groups is alive; Ctrl-C stops it, data stays in the data directory");
+        println!("  a sandbox community of {groups} groups is alive (newcomers knock: review them under 审核); Ctrl-C stops it, data stays in the data directory");
         Ok(())
     })
     .await
@@ -139,12 +135,71 @@ async fn run(
         },
     )];
 
+    // The SOP read models catch up with the log (only what is new since their watermark)
+    // before the check-in books are restored from them, then follow it.
+    let facts = qunzhu_engine::SopFacts {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace: workspace.id,
+        zone: config.zone(),
+        batch: 5_000,
+        every: std::time::Duration::from_secs(2),
+    };
+    facts
+        .catch_up()
+        .await
+        .context("cannot bring the SOP read models up to date")?;
+    let facts_stop = stop.clone();
+    tasks.push(supervise(
+        "sop read models",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (facts, stop) = (facts.clone(), facts_stop.clone());
+            async move {
+                facts.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
+
+    // Group types, names and member roles as operators edit them, picked up without a restart.
+    let directory = qunzhu_engine::DirectoryWatcher {
+        store: store.clone(),
+        workspace: workspace.id,
+        handle: qunzhu_engine::DirectoryHandle::default(),
+        every: std::time::Duration::from_secs(3),
+    };
+    directory
+        .sync()
+        .await
+        .context("cannot read the groups and members")?;
+    let directory_handle = directory.handle.clone();
+    let directory_stop = stop.clone();
+    tasks.push(supervise(
+        "directory watcher",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (directory, stop) = (directory.clone(), directory_stop.clone());
+            async move {
+                directory.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
+
     let start = Start {
         config: Arc::new(config.clone()),
         store: store.clone(),
         workspace: workspace.clone(),
         clock: clock.clone(),
         rules,
+        directory: directory_handle,
         health: health.clone(),
         runtime: runtime_config,
         stop: stop.clone(),
@@ -205,6 +260,7 @@ struct Start {
     workspace: Workspace,
     clock: Arc<dyn Clock>,
     rules: RulesHandle,
+    directory: qunzhu_engine::DirectoryHandle,
     health: Health,
     runtime: RuntimeConfig,
     stop: watch::Receiver<bool>,
@@ -237,6 +293,7 @@ impl Start {
             &self.workspace,
             &*connector,
             &self.rules,
+            &self.directory,
             self.clock.now(),
         )
         .await?;
@@ -400,6 +457,7 @@ async fn deciders(
     workspace: &Workspace,
     connector: &dyn Connector,
     rules: &RulesHandle,
+    directory: &qunzhu_engine::DirectoryHandle,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Box<dyn Decider>> {
     let mut chain = Chain::default();
@@ -412,7 +470,8 @@ async fn deciders(
         rules.clone(),
         now,
     )
-    .await?;
+    .await?
+    .with_directory(directory.clone());
     chain.0.push(Box::new(guard));
     chain.0.push(Box::new(
         Checkins::load(store, workspace.id, platform, config.zone(), now).await?,
@@ -425,15 +484,46 @@ async fn deciders(
     Ok(Box::new(chain))
 }
 
-/// `qunzhu status`: log and outbox counts.
+/// Where a config's data lives, in words (`SQLite /abs/qunzhu-data/qunzhu.db`).
+pub fn database_place(config: &Config) -> String {
+    let url = config.database_url.trim();
+    if !url.is_empty() {
+        // Only scheme and host: a URL may carry a password.
+        let host = url
+            .split('@')
+            .next_back()
+            .unwrap_or(url)
+            .trim_start_matches("postgres://")
+            .trim_start_matches("postgresql://");
+        return format!("PostgreSQL at {host}");
+    }
+    let path = config.data_dir.join("qunzhu.db");
+    let shown = std::path::absolute(&path).unwrap_or(path);
+    format!("SQLite {}", shown.display())
+}
+
+/// `qunzhu status`: where it reads, then log and outbox counts. A data directory with no
+/// database is said, not created.
 pub async fn status(config: Config, json: bool) -> anyhow::Result<()> {
+    let place = database_place(&config);
+    if config.database_url.trim().is_empty() && !config.data_dir.join("qunzhu.db").exists() {
+        let dir = std::path::absolute(&config.data_dir).unwrap_or(config.data_dir.clone());
+        anyhow::bail!(
+            "no qunzhu database in the data directory {} (nothing has run there yet); pass --config, set QUNZHU_DATA_DIR, or start `qunzhu serve` first",
+            dir.display()
+        );
+    }
     let store = open::store(&config).await?;
     let workspace = ensure_workspace(&*store, &config).await?;
     let log = store.log_stats().await?;
     let actions = store.action_counts(workspace.id).await?;
     if json {
-        println!("{}", serde_json::json!({ "log": log, "actions": actions }));
+        println!(
+            "{}",
+            serde_json::json!({ "database": place, "log": log, "actions": actions })
+        );
     } else {
+        println!("reading {place} (workspace {})", workspace.slug);
         println!(
             "events {} (duplicates refused {})",
             log.events, log.duplicates
@@ -468,7 +558,14 @@ pub async fn actions(
     };
     // Writes stop quietly when the reader goes away (`qunzhu actions | head`).
     let mut out = std::io::stdout().lock();
-    for action in store.actions(workspace.id, &filter).await? {
+    let listed = store.actions(workspace.id, &filter).await?;
+    if listed.is_empty() && !json {
+        let which = filter
+            .status
+            .map_or(String::new(), |status| format!("{} ", status.as_str()));
+        let _ = writeln!(out, "no {which}actions in the outbox");
+    }
+    for action in listed {
         let line = if json {
             serde_json::to_string(&action)?
         } else {

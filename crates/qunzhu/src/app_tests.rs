@@ -85,6 +85,7 @@ async fn an_unreachable_homeserver_is_retried_until_it_answers() {
         workspace,
         clock,
         rules: RulesHandle::new(empty_rules().expect("rules")),
+        directory: qunzhu_engine::DirectoryHandle::default(),
         health: health.clone(),
         runtime: RuntimeConfig::default(),
         stop,

@@ -1,5 +1,6 @@
 //! What `qunzhu demo` prepares before the sandbox comes alive: group names and types, a login,
-//! the example rule file and a morning-report plan, so a newcomer sees the whole loop at once.
+//! a rule file written for the demo's groups, and a morning-report plan, so a newcomer sees the
+//! whole loop at once — including knocks to review (some approved by the rules, some waiting).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -10,7 +11,29 @@ use qunzhu_storage::{GroupUpdate, Store, StoreError, UserRole, Workspace};
 use crate::config::Config;
 
 const DEMO_LOGIN: &str = "demo";
-const EXAMPLE_RULES: &str = include_str!("../../moderation/examples/rules.toml");
+/// The demo brand's rules: its groups' services, its shop's links, join review that approves
+/// some knocks and queues the rest (the member group's always) for an operator.
+const DEMO_RULES: &str = include_str!("demo_rules.toml");
+/// Groups a demo has unless `--groups` says otherwise.
+pub const DEFAULT_GROUPS: u16 = 6;
+pub const MAX_GROUPS: u16 = 200;
+
+/// The sandbox's behaviour for a demo of `groups` groups: busy enough to watch, with knocks;
+/// a big demo talks less per group and starts with a week of history instead of a month, so it
+/// is up in seconds rather than minutes.
+pub fn configure(config: &mut Config, groups: u16, seed: u64) {
+    let groups = groups.clamp(1, MAX_GROUPS);
+    let big = groups > 20;
+    config.sandbox.enabled = true;
+    config.sandbox.history_days = if big { 7 } else { 30 };
+    let behaviour = &mut config.sandbox.behaviour;
+    behaviour.groups = usize::from(groups);
+    behaviour.seed = seed;
+    behaviour.messages_per_second = if big { 0.05 } else { 0.25 };
+    behaviour.join_chance = if big { 0.01 } else { 0.03 };
+    behaviour.spammer_share = 0.25;
+    behaviour.knock_share = 0.35;
+}
 
 /// Prepares the demo workspace; returns the login and its password.
 pub async fn seed(
@@ -32,7 +55,7 @@ pub async fn seed(
                 workspace.id,
                 kind,
                 qunzhu_engine::rules::ACTIVE_RULES,
-                EXAMPLE_RULES,
+                DEMO_RULES,
                 "demo",
                 now,
             )
@@ -148,8 +171,13 @@ async fn name_groups(
             continue;
         }
         let (name, group_type) = NAMES[index % NAMES.len()];
+        // Past the six names, a round number keeps every name apart (… · 上海 2).
+        let name = match index / NAMES.len() {
+            0 => name.to_string(),
+            round => format!("{name} {}", round + 1),
+        };
         let update = GroupUpdate {
-            name: Some(name.into()),
+            name: Some(name),
             group_type: Some(group_type),
             capacity: Some(500),
             ..GroupUpdate::default()
@@ -157,4 +185,35 @@ async fn name_groups(
         store.update_group(workspace.id, group.id, update).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_rules_pass_the_checker_and_review_knocks() {
+        let rules = qunzhu_moderation::check(DEMO_RULES, "demo_rules.toml")
+            .map_err(|problems| format!("{problems:?}"))
+            .unwrap();
+        assert!(!rules.keyword_lists().is_empty());
+        assert!(
+            DEMO_RULES.contains("shop.example.com"),
+            "the demo's links are allowed"
+        );
+    }
+
+    #[test]
+    fn a_big_demo_is_lighter_per_group_and_knocks() {
+        let mut config = Config::default();
+        configure(&mut config, 200, 7);
+        assert_eq!(config.sandbox.behaviour.groups, 200);
+        assert_eq!(config.sandbox.history_days, 7);
+        assert!(config.sandbox.behaviour.knock_share > 0.0);
+        configure(&mut config, DEFAULT_GROUPS, 7);
+        assert_eq!(
+            (config.sandbox.behaviour.groups, config.sandbox.history_days),
+            (6, 30)
+        );
+    }
 }

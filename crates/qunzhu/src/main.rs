@@ -44,6 +44,9 @@ enum Command {
         /// Seed of the simulated community's behaviour.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// How many sandbox groups the community has (1 to 200).
+        #[arg(long, default_value_t = demo::DEFAULT_GROUPS, value_parser = clap::value_parser!(u16).range(1..=i64::from(demo::MAX_GROUPS)))]
+        groups: u16,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -133,7 +136,7 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_text(&error));
             std::process::ExitCode::FAILURE
         }
     }
@@ -142,7 +145,12 @@ fn main() -> std::process::ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => app::serve(load(config.as_deref())?, config.as_deref()).await,
-        Command::Demo { port, data, seed } => app::demo(port, data, seed).await,
+        Command::Demo {
+            port,
+            data,
+            seed,
+            groups,
+        } => app::demo(port, data, seed, groups).await,
         Command::Migrate { config } => {
             let config = load(config.as_deref())?;
             let store = open::store(&config).await?;
@@ -172,6 +180,45 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// An error and its causes on one line, each cause once: many errors already include their
+/// source's text (`cannot read x: No such file`), and printing the chain after it would say it
+/// twice.
+fn error_text(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn load(path: Option<&std::path::Path>) -> anyhow::Result<config::Config> {
     Ok(config::Config::load(path, std::env::vars())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+    use anyhow::Context;
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        // A context that already quotes its cause, then one that does not.
+        let quoted: anyhow::Result<()> = Err(anyhow::Error::new(io))
+            .context("cannot read config file x.toml: No such file")
+            .context("cannot start");
+        assert_eq!(
+            error_text(&quoted.unwrap_err()),
+            "cannot start: cannot read config file x.toml: No such file"
+        );
+        let plain: anyhow::Result<()> = Err(anyhow::anyhow!("disk full")).context("cannot save");
+        assert_eq!(error_text(&plain.unwrap_err()), "cannot save: disk full");
+    }
 }

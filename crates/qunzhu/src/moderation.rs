@@ -35,7 +35,11 @@ pub async fn run(command: ModerationCommand, config: Config) -> anyhow::Result<(
     let actor = qunzhu_ops::Actor::cli(workspace.id);
     match command {
         ModerationCommand::Requests => {
-            for stored in store.pending_join_requests(workspace.id).await? {
+            let waiting = store.pending_join_requests(workspace.id).await?;
+            if waiting.is_empty() {
+                println!("no join requests are waiting");
+            }
+            for stored in waiting {
                 if let EventKind::JoinRequested {
                     member,
                     display_name,

@@ -55,6 +55,17 @@ pub enum SopCommand {
     },
 }
 
+/// The workspace's zone; a stored name that no longer parses is an error, never a guess.
+fn zone_of(workspace: &qunzhu_storage::Workspace) -> anyhow::Result<chrono_tz::Tz> {
+    workspace.time_zone.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "workspace `{}` has time zone `{}`, which is not an IANA zone name",
+            workspace.slug,
+            workspace.time_zone
+        )
+    })
+}
+
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -115,24 +126,36 @@ pub async fn sop(
             let config = config(config_path.as_deref())?;
             let store = crate::open::store(&config).await?;
             let workspace = crate::app::ensure_workspace(&*store, &config).await?;
-            for report in qunzhu_engine::push_reports(&*store, workspace.id, limit).await? {
-                if json {
-                    println!("{}", serde_json::to_string(&report)?);
-                } else {
-                    let late = report
-                        .late_seconds
-                        .map_or("-".to_string(), |seconds| format!("{seconds}s"));
-                    println!(
-                        "{} {:<9} late {late:>6}  reach {:>4}  clicks {:>3} ({} unique)  replies/1h {:>3}  {}",
-                        report.scheduled.format("%m-%d %H:%M"),
-                        report.status.as_str(),
-                        report.reach,
-                        report.clicks,
-                        report.unique_clickers,
-                        report.replies_within_hour,
-                        report.key
-                    );
+            let zone = zone_of(&workspace)?;
+            let reports = qunzhu_engine::push_reports(&*store, workspace.id, limit).await?;
+            if json {
+                for report in &reports {
+                    println!("{}", serde_json::to_string(report)?);
                 }
+                return Ok(());
+            }
+            if reports.is_empty() {
+                println!("no pushes yet: posts of SOP plans are listed here once they are planned (`qunzhu sop templates` to start one)");
+                return Ok(());
+            }
+            println!("times in {} (the workspace's time zone)", zone.name());
+            for report in reports {
+                let late = report
+                    .late_seconds
+                    .map_or("-".to_string(), |seconds| format!("{seconds}s"));
+                let sent = report.sent_at.map_or("-".to_string(), |at| {
+                    at.with_timezone(&zone).format("%H:%M:%S").to_string()
+                });
+                println!(
+                    "{} sent {sent:>8} {:<7} late {late:>6}  reach {:>4}  clicks {:>3} ({} unique)  replies/1h {:>3}  {}",
+                    report.scheduled.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+                    format!("{:?}", report.outcome()).to_lowercase(),
+                    report.reach,
+                    report.clicks,
+                    report.unique_clickers,
+                    report.replies_within_hour,
+                    report.key
+                );
             }
             Ok(())
         }
@@ -148,16 +171,35 @@ pub async fn sop(
                 limit: Some(1000),
                 ..Default::default()
             };
+            let zone = zone_of(&workspace)?;
+            let renderer = qunzhu_engine::LiveRenderer::new(store.clone());
+            let mut waiting = 0;
             for task in store.actions(workspace.id, &filter).await? {
-                if let qunzhu_domain::ActionKind::PersonTask { text } = &task.kind {
-                    println!(
-                        "{:>6}  due {}  {}\n        {}",
-                        task.id,
-                        task.not_before.format("%Y-%m-%d %H:%M UTC"),
-                        task.chat,
-                        text.replace('\n', "\n        ")
-                    );
+                if !matches!(task.kind, qunzhu_domain::ActionKind::PersonTask { .. }) {
+                    continue;
                 }
+                // What the person should send is what is true now: fill its live variables.
+                let group = renderer
+                    .group_live(task.workspace, task.platform, &task.chat, SystemClock.now())
+                    .await?;
+                let qunzhu_domain::ActionKind::PersonTask { text } = &task.kind else {
+                    continue;
+                };
+                let text = qunzhu_sop::render_live(text, &group.facts());
+                waiting += 1;
+                println!(
+                    "{:>6}  due {} ({})  {}\n        {}",
+                    task.id,
+                    task.not_before
+                        .with_timezone(&zone)
+                        .format("%Y-%m-%d %H:%M"),
+                    zone.name(),
+                    group.name,
+                    text.replace('\n', "\n        ")
+                );
+            }
+            if waiting == 0 {
+                println!("no posts are waiting for a person to send them");
             }
             Ok(())
         }
@@ -198,20 +240,21 @@ pub async fn sop(
                     time_zone: config.workspace.time_zone.clone(),
                 })
                 .await?;
-            let groups: Vec<qunzhu_sop::GroupFacts> = store
-                .groups(workspace.id)
-                .await?
-                .into_iter()
-                .map(|summary| {
-                    let mut facts = qunzhu_sop::GroupFacts::from_group(
-                        &summary.group,
-                        chrono::DateTime::UNIX_EPOCH,
-                        summary.group.platform != Platform::WeCom,
-                    );
-                    facts.member_count = summary.members_present.try_into().unwrap_or(u32::MAX);
-                    facts
-                })
-                .collect();
+            // The same facts the console's preview uses: creation times, sizes, today's leaders.
+            let with_leaders = source.contains("checkin_leaders");
+            let groups: Vec<qunzhu_sop::GroupFacts> = qunzhu_engine::live::current_facts(
+                &*store,
+                workspace.id,
+                SystemClock.now(),
+                with_leaders,
+            )
+            .await?
+            .into_iter()
+            .map(|(summary, mut facts)| {
+                facts.send_autonomously = summary.group.platform != Platform::WeCom;
+                facts
+            })
+            .collect();
             if groups.is_empty() {
                 println!("(no groups in this workspace yet: the calendar is empty until qunzhu has seen a group)");
             }

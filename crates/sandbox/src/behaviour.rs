@@ -35,6 +35,12 @@ const CHATTER: &[&str] = &[
     "已经完成作业啦",
     "学到了",
 ];
+const KNOCK_REASONS: &[&str] = &[
+    "朋友推荐来的，想一起打卡",
+    "看到公众号文章，想领新人福利",
+    "宝宝两岁，想学习育儿知识",
+    "老客户，想进群了解新品",
+];
 const SPAM: &[&str] = &[
     "加我微信领取免费资料 http://spam.example/x",
     "低价代购，私聊 https://ads.example/buy",
@@ -61,6 +67,9 @@ pub struct Behaviour {
     pub lurker_share: f64,
     /// Chance per group per second of a join wave (a fission campaign landing).
     pub wave_chance: f64,
+    /// Share of newcomers who knock (ask to join) instead of walking in; they wait until the
+    /// bot or an operator approves or denies them. 0 keeps a seed's community as it was.
+    pub knock_share: f64,
 }
 
 impl Default for Behaviour {
@@ -75,6 +84,7 @@ impl Default for Behaviour {
             spammer_share: 0.08,
             lurker_share: 0.4,
             wave_chance: 0.0008,
+            knock_share: 0.0,
         }
     }
 }
@@ -183,6 +193,18 @@ impl Generator<'_> {
         for _ in 0..joins {
             let person = self.person(group, *next_serial, &mut rng);
             *next_serial += 1;
+            // Drawn only when knocking is on, so a seed without it gives the same community.
+            let knocks =
+                behaviour.knock_share > 0.0 && rng.gen_bool(behaviour.knock_share.clamp(0.0, 1.0));
+            if knocks {
+                let asked = EventKind::JoinRequested {
+                    member: person.id.clone(),
+                    display_name: Some(person.name.clone()),
+                    reason: Some(KNOCK_REASONS[rng.gen_range(0..KNOCK_REASONS.len())].into()),
+                };
+                push(asked, Some(person));
+                continue;
+            }
             let via = match present.first() {
                 Some(inviter) if rng.gen_bool(0.5) => JoinVia::Invited {
                     by: inviter.id.clone(),
@@ -282,5 +304,31 @@ mod tests {
         let keys: std::collections::HashSet<_> =
             first.iter().map(|(event, _)| event.key.clone()).collect();
         assert_eq!(keys.len(), first.len(), "keys are unique");
+    }
+
+    #[test]
+    fn knockers_ask_to_join_instead_of_walking_in() {
+        let behaviour = Behaviour {
+            join_chance: 1.0,
+            knock_share: 1.0,
+            ..Behaviour::default()
+        };
+        let generator = Generator {
+            behaviour: &behaviour,
+            workspace: WorkspaceId(1),
+        };
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut serial = 100;
+        let events = generator.tick(5, at, 1, &[], &mut serial);
+        assert!(events.iter().any(|(event, person)| matches!(
+            &event.kind,
+            EventKind::JoinRequested {
+                reason: Some(_),
+                ..
+            }
+        ) && person.is_some()));
+        assert!(!events
+            .iter()
+            .any(|(event, _)| matches!(event.kind, EventKind::MemberJoined { .. })));
     }
 }

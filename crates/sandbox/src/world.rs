@@ -205,6 +205,8 @@ impl World {
             messages_per_second: self.behaviour.messages_per_second * HISTORY_RATE_SCALE,
             join_chance: (self.behaviour.join_chance * HISTORY_RATE_SCALE).min(0.9),
             leave_chance: (self.behaviour.leave_chance * HISTORY_RATE_SCALE).min(0.9),
+            // Knocks in the past would all still wait: the demo would open on a month of them.
+            knock_share: 0.0,
             ..self.behaviour.clone()
         };
         let generator = Generator {
@@ -552,6 +554,42 @@ fn apply_to_roster(
             )?;
             present.push(person);
         }
+        // A knocker waits outside (present = 2) until the join request is decided.
+        (EventKind::JoinRequested { .. }, Some(person)) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO people (chat, id, json, present) VALUES (?1, ?2, ?3, 2)",
+                params![event.chat, person.id, serde_json::to_string(&person)?],
+            )?;
+        }
+        (
+            EventKind::MemberJoined {
+                member,
+                via: JoinVia::KnockApproved { .. },
+                ..
+            },
+            None,
+        ) => {
+            let waiting: Option<String> = tx
+                .query_row(
+                    "SELECT json FROM people WHERE chat = ?1 AND id = ?2 AND present = 2",
+                    params![event.chat, member],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(json) = waiting {
+                tx.execute(
+                    "UPDATE people SET present = 1 WHERE chat = ?1 AND id = ?2",
+                    params![event.chat, member],
+                )?;
+                present.push(serde_json::from_str(&json)?);
+            }
+        }
+        (EventKind::JoinRequestDenied { member, .. }, _) => {
+            tx.execute(
+                "UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2 AND present = 2",
+                params![event.chat, member],
+            )?;
+        }
         (EventKind::MemberLeft { member, .. }, _) => {
             tx.execute(
                 "UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2",
@@ -598,6 +636,51 @@ mod tests {
             last_error: None,
             receipt: None,
         }
+    }
+
+    #[test]
+    fn a_knocker_waits_until_approved_and_then_takes_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let behaviour = Behaviour {
+            groups: 1,
+            members_per_group: 1,
+            join_chance: 1.0,
+            knock_share: 1.0,
+            messages_per_second: 0.0,
+            leave_chance: 0.0,
+            ..Behaviour::default()
+        };
+        let world = World::open(
+            &dir.path().join("world.db"),
+            behaviour,
+            WorkspaceId(1),
+            start(),
+            None,
+        )
+        .unwrap();
+        world.advance(start() + Duration::seconds(1)).unwrap();
+        let asked = world
+            .read_after(0, 100)
+            .unwrap()
+            .into_iter()
+            .find_map(|(_, event)| match event.kind {
+                EventKind::JoinRequested { member, .. } => Some(member),
+                _ => None,
+            })
+            .expect("someone knocked");
+        let present = |world: &World| world.lock_live().present[&chat_id(0)].len();
+        assert_eq!(present(&world), 1, "a knocker is not in the group yet");
+        let mut decide = greeting("approve", &chat_id(0));
+        decide.kind = ActionKind::DecideJoinRequest {
+            member: asked.clone(),
+            approve: true,
+            reason: "ok".into(),
+        };
+        world.deliver(&decide, start()).unwrap();
+        assert_eq!(present(&world), 2, "approved: now a member");
+        assert!(world.lock_live().present[&chat_id(0)]
+            .iter()
+            .any(|person| person.id == asked));
     }
 
     #[test]

@@ -432,6 +432,42 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("ev.reaction", "表情回应", "reacted"),
     ("ev.message_redacted", "消息被撤回", "message removed"),
     ("ev.group_renamed", "群改名", "group renamed"),
+    // --- SOP pushes and calendar outcomes (cockpit-sop) ---
+    ("push.title", "推送效果", "Push results"),
+    (
+        "push.subtitle",
+        "每条定时推送的状态、触达、点击与一小时内回复。",
+        "Every scheduled push with its status, reach, clicks and replies within an hour.",
+    ),
+    (
+        "push.zone",
+        "时间均为工作区时区：",
+        "Times are in the workspace's time zone:",
+    ),
+    (
+        "push.empty",
+        "还没有推送：SOP 计划排出的帖子会出现在这里。",
+        "No pushes yet: posts planned by SOP plans appear here.",
+    ),
+    ("push.scheduled", "计划时间", "Scheduled"),
+    ("push.sent_at", "发出时间", "Sent"),
+    ("push.group", "群", "Group"),
+    ("push.step", "计划/步骤", "Plan/step"),
+    ("push.status", "状态", "Status"),
+    ("push.reach", "触达", "Reach"),
+    ("push.clicks", "点击/独立访客", "Clicks/unique"),
+    ("push.replies", "1 小时内回复", "Replies (1 h)"),
+    ("push.text", "发出内容", "Text sent"),
+    ("push.queued", "待发送", "queued"),
+    ("push.sent", "已发送", "sent"),
+    ("push.late", "迟发", "late"),
+    ("push.failed", "失败", "failed"),
+    ("push.skipped", "已跳过", "skipped"),
+    ("push.groups_count", "个群", "groups"),
+    ("push.open", "推送效果 →", "Push results →"),
+    ("push.reach_short", "触达", "reach"),
+    ("push.clicks_short", "点击", "clicks"),
+    ("push.replies_short", "回复", "replies"),
 ];
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
 //! Daily check-in 签到打卡: streaks, totals, a leaderboard and a reward per new check-in.
 //!
-//! Pure and in memory: the book is rebuilt by replaying the group's events in order, so it is
-//! always the same for the same log. Days are LOCAL days in the plan's time zone: 23:59 and 00:01
-//! in Shanghai are two days, whatever UTC says.
+//! Pure and in memory. A member's record is three numbers (last day, streak, total), so a book
+//! is restored from a read model instead of replaying the log, and replaying the same events
+//! always gives the same book. Days are LOCAL days in the plan's time zone: 23:59 and 00:01 in
+//! Shanghai are two days, whatever UTC says. A check-in for a day before the member's latest one
+//! (history arriving late) counts nothing: the record cannot tell whether that day was counted.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -77,12 +81,21 @@ pub struct LeaderboardRow {
     pub total: u32,
 }
 
+/// One member's check-in record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MemberStreak {
+    pub last_day: NaiveDate,
+    /// Consecutive days ending on `last_day`.
+    pub streak: u32,
+    pub total: u32,
+}
+
 /// Check-ins of one scope.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckinBook {
     config: CheckinConfig,
     lowercase_keywords: Vec<String>,
-    days: BTreeMap<String, BTreeSet<NaiveDate>>,
+    days: BTreeMap<String, MemberStreak>,
     morning_posts: BTreeSet<String>,
 }
 
@@ -113,6 +126,23 @@ impl CheckinBook {
             .filter_map(|event| book.apply(event))
             .collect();
         (book, rewards)
+    }
+
+    /// A book that resumes from stored records and the morning posts still open for reactions.
+    pub fn restore(
+        config: CheckinConfig,
+        members: impl IntoIterator<Item = (String, MemberStreak)>,
+        morning_posts: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mut book = CheckinBook::new(config);
+        book.days.extend(members);
+        book.morning_posts.extend(morning_posts);
+        book
+    }
+
+    /// A member's record, if they ever checked in.
+    pub fn record(&self, member: &str) -> Option<MemberStreak> {
+        self.days.get(member).copied()
     }
 
     pub fn config(&self) -> &CheckinConfig {
@@ -147,12 +177,25 @@ impl CheckinBook {
 
     fn check_in(&mut self, member: &str, at: DateTime<Utc>) -> Option<CheckinReward> {
         let day = self.local_day(at);
-        let days = self.days.entry(member.to_string()).or_default();
-        if !days.insert(day) {
-            return None;
-        }
-        let streak = streak_ending(days, day);
-        let total = u32::try_from(days.len()).unwrap_or(u32::MAX);
+        let record = match self.days.get(member).copied() {
+            None => MemberStreak {
+                last_day: day,
+                streak: 1,
+                total: 1,
+            },
+            Some(record) if day <= record.last_day => return None,
+            Some(record) => MemberStreak {
+                last_day: day,
+                streak: if record.last_day.succ_opt() == Some(day) {
+                    record.streak.saturating_add(1)
+                } else {
+                    1
+                },
+                total: record.total.saturating_add(1),
+            },
+        };
+        self.days.insert(member.to_string(), record);
+        let (streak, total) = (record.streak, record.total);
         let every = self.config.streak_bonus_every;
         let bonus = if every > 0 && streak.is_multiple_of(every) {
             self.config.streak_bonus
@@ -175,24 +218,14 @@ impl CheckinBook {
 
     /// The live streak at `now`: ending today, or yesterday if not checked in yet today.
     pub fn current_streak(&self, member: &str, now: DateTime<Utc>) -> u32 {
-        let Some(days) = self.days.get(member) else {
+        let Some(record) = self.days.get(member) else {
             return 0;
         };
-        let today = self.local_day(now);
-        let yesterday = today - Duration::days(1);
-        if days.contains(&today) {
-            streak_ending(days, today)
-        } else if days.contains(&yesterday) {
-            streak_ending(days, yesterday)
-        } else {
-            0
-        }
+        live_streak(record, self.local_day(now))
     }
 
     pub fn total(&self, member: &str) -> u32 {
-        self.days
-            .get(member)
-            .map_or(0, |days| u32::try_from(days.len()).unwrap_or(u32::MAX))
+        self.days.get(member).map_or(0, |record| record.total)
     }
 
     /// Members checked in on the local day of `now`.
@@ -200,7 +233,7 @@ impl CheckinBook {
         let today = self.local_day(now);
         self.days
             .values()
-            .filter(|days| days.contains(&today))
+            .filter(|record| record.last_day == today)
             .count()
     }
 
@@ -238,17 +271,14 @@ pub fn format_leaders(rows: &[LeaderboardRow], names: &BTreeMap<String, String>)
         .collect()
 }
 
-fn streak_ending(days: &BTreeSet<NaiveDate>, last: NaiveDate) -> u32 {
-    let mut streak = 0;
-    let mut day = last;
-    while days.contains(&day) {
-        streak += 1;
-        match day.pred_opt() {
-            Some(previous) => day = previous,
-            None => break,
-        }
+/// The streak still alive on `today`: the record's if it ends today or yesterday, else 0.
+pub fn live_streak(record: &MemberStreak, today: NaiveDate) -> u32 {
+    let yesterday = today - Duration::days(1);
+    if record.last_day == today || record.last_day == yesterday {
+        record.streak
+    } else {
+        0
     }
-    streak
 }
 
 #[cfg(test)]
@@ -327,6 +357,37 @@ mod tests {
         let (_, rewards) = CheckinBook::replay(CheckinConfig::new("!g"), &events);
         let points: Vec<i64> = rewards.iter().map(|reward| reward.points).collect();
         assert_eq!(points, [10, 10, 10, 10, 10, 10, 30]);
+    }
+
+    #[test]
+    fn a_restored_book_continues_where_the_replayed_one_stood() {
+        let events = [
+            say("@a", "打卡", "2026-03-01T08:00:00+08:00"),
+            say("@a", "打卡", "2026-03-02T08:00:00+08:00"),
+            CheckinEvent::MorningPost {
+                message_id: "$m".into(),
+            },
+        ];
+        let (replayed, _) = CheckinBook::replay(CheckinConfig::new("!g"), &events);
+        let record = replayed.record("@a").unwrap();
+        assert_eq!((record.streak, record.total), (2, 2));
+        let mut restored = CheckinBook::restore(
+            CheckinConfig::new("!g"),
+            [("@a".to_string(), record)],
+            ["$m".to_string()],
+        );
+        assert_eq!(restored, replayed);
+        let next = CheckinEvent::Reaction {
+            member: "@a".into(),
+            message_id: "$m".into(),
+            at: at("2026-03-03T08:00:00+08:00"),
+        };
+        assert_eq!(restored.apply(&next).map(|reward| reward.streak), Some(3));
+        // A day before the latest one (late history) counts nothing.
+        assert_eq!(
+            restored.apply(&say("@a", "打卡", "2026-02-27T08:00:00+08:00")),
+            None
+        );
     }
 
     #[test]

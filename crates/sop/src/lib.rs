@@ -21,7 +21,8 @@ pub mod templates;
 
 pub use bench::{bench_plan_day, BenchReport};
 pub use checkin::{
-    format_leaders, CheckinBook, CheckinConfig, CheckinEvent, CheckinReward, LeaderboardRow,
+    format_leaders, live_streak, CheckinBook, CheckinConfig, CheckinEvent, CheckinReward,
+    LeaderboardRow, MemberStreak,
 };
 pub use export::plan_to_toml;
 pub use grace::{classify, SkipReason, Timeliness};
@@ -35,7 +36,7 @@ pub use plan::{
     DEFAULT_TIMEZONE,
 };
 pub use preview::{preview, render_calendar_text, PreviewRow};
-pub use render::{CompiledText, RenderContext};
+pub use render::{has_live_variables, render_live, CompiledText, LiveFacts, RenderContext};
 pub use schedule::resolve_local;
 pub use spread::{spread, PlannedSend};
 pub use templates::{template, templates, Template};

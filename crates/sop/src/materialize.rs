@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use qunzhu_domain::{ActionKind, Group, GroupStatus, GroupType, NewAction, Platform, WorkspaceId};
 
 use crate::plan::{Anchor, Plan, Step, TimeRule};
-use crate::render::{CompiledText, RenderContext};
+use crate::render::{render_live, CompiledText, LiveFacts, RenderContext};
 use crate::schedule::{fires_between, Fire};
 
 /// What the SOP needs to know about one group, as the engine sees it at planning time.
@@ -93,9 +93,11 @@ pub struct Occurrence {
     /// The wall-clock time it fires at (03:30 for a 02:30 step on the spring-forward day).
     pub local: NaiveDateTime,
     pub timezone: Tz,
-    /// Rendered with the group's facts at planning time; re-render with `render::CompiledText`
-    /// at send time if live numbers matter.
+    /// As the group would read it with the facts known at planning time (the preview shows it).
     pub text: String,
+    /// What the outbox keeps: date, time and links filled, live variables (`{member_count}`,
+    /// `{checkin_leaders}`, `{group}`) left for [`crate::render_live`] at send time.
+    pub template: String,
     pub attachment: Option<String>,
     pub delivery: Delivery,
     pub grace: Duration,
@@ -120,11 +122,11 @@ impl Occurrence {
         format!("sop:{}/{}", self.plan, self.step)
     }
 
-    /// The text with its http(s) links rewritten to tracked `{base_url}/l/{code}` links, and the
-    /// `(code, url)` pairs to store; codes derive from this occurrence's key.
+    /// The template with its http(s) links rewritten to tracked `{base_url}/l/{code}` links, and
+    /// the `(code, url)` pairs to store; codes derive from this occurrence's key.
     pub fn tracked_text(&self, base_url: &str) -> (String, Vec<(String, String)>) {
         crate::links::rewrite_links(
-            &self.text,
+            &self.template,
             |url| crate::links::link_code(&self.key, url),
             base_url,
         )
@@ -140,8 +142,8 @@ impl Occurrence {
         not_before: DateTime<Utc>,
     ) -> NewAction {
         let text = match &self.attachment {
-            Some(attachment) => format!("{}\n{attachment}", self.text),
-            None => self.text.clone(),
+            Some(attachment) => format!("{}\n{attachment}", self.template),
+            None => self.template.clone(),
         };
         NewAction {
             workspace,
@@ -210,7 +212,15 @@ fn materialize_step(
             checkin_leaders: &group.checkin_leaders,
             links: &plan.links,
         };
+        let template = compiled.plan_template(&context);
+        let live = LiveFacts {
+            group_name: &group.name,
+            member_count: group.member_count,
+            checkin_leaders: &group.checkin_leaders,
+        };
         out.push(Occurrence {
+            text: render_live(&template, &live),
+            template,
             key: occurrence_key(&plan.id, &step.id, &group.chat, fire.instant),
             plan: plan.id.clone(),
             step: step.id.clone(),
@@ -218,7 +228,6 @@ fn materialize_step(
             scheduled: fire.instant,
             local: fire.instant.with_timezone(&step.timezone).naive_local(),
             timezone: step.timezone,
-            text: compiled.render(&context),
             attachment: step.content.attachment.clone(),
             delivery: if group.send_autonomously {
                 Delivery::Bot

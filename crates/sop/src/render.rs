@@ -1,5 +1,11 @@
 //! Template text: `{variables}` in step content, checked when a plan is saved and filled per group.
 //!
+//! Filling happens in two steps. When a post is planned (48 hours ahead), what is fixed by then
+//! is filled: its date, time and links ([`CompiledText::plan_template`]). The live facts —
+//! `{group}`, `{member_count}`, `{checkin_leaders}` — are filled by [`render_live`] when the post
+//! is sent, and the preview calls the same function with today's facts, so the preview says
+//! what the post will say.
+//!
 //! Checking at save time is the point: an unknown `{grup}` is an error the operator sees in the
 //! editor, not a blank in five hundred groups at 08:00. `{{` and `}}` write literal braces.
 
@@ -70,7 +76,107 @@ pub struct RenderContext<'a> {
     pub links: &'a BTreeMap<String, String>,
 }
 
+/// The facts only known when a post goes out.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveFacts<'a> {
+    pub group_name: &'a str,
+    pub member_count: u32,
+    pub checkin_leaders: &'a [String],
+}
+
+/// Fills a planned template's live variables (see [`CompiledText::plan_template`]); anything
+/// else in braces stays as written, visible rather than blank.
+pub fn render_live(template: &str, live: &LiveFacts<'_>) -> String {
+    let compiled = CompiledText::compile_lenient(template);
+    let mut out = String::with_capacity(template.len() + 64);
+    for piece in &compiled.pieces {
+        match piece {
+            Piece::Literal(text) => out.push_str(text),
+            Piece::Variable(variable) => match variable {
+                Variable::Group => out.push_str(live.group_name),
+                Variable::MemberCount => out.push_str(&live.member_count.to_string()),
+                Variable::CheckinLeaders => leaders(live.checkin_leaders, &mut out),
+                other => {
+                    out.push('{');
+                    out.push_str(&variable_name(other));
+                    out.push('}');
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Whether a text has live variables left to fill at send time.
+pub fn has_live_variables(template: &str) -> bool {
+    CompiledText::compile_lenient(template)
+        .variables()
+        .any(|variable| {
+            matches!(
+                variable,
+                Variable::Group | Variable::MemberCount | Variable::CheckinLeaders
+            )
+        })
+}
+
+fn variable_name(variable: &Variable) -> String {
+    match variable {
+        Variable::Group => "group".into(),
+        Variable::Date => "date".into(),
+        Variable::DateZh => "date_zh".into(),
+        Variable::Time => "time".into(),
+        Variable::Weekday => "weekday".into(),
+        Variable::MemberCount => "member_count".into(),
+        Variable::CheckinLeaders => "checkin_leaders".into(),
+        Variable::Link(name) => format!("link:{name}"),
+    }
+}
+
+fn leaders(lines: &[String], out: &mut String) {
+    if lines.is_empty() {
+        out.push_str("暂无，快来抢第一个打卡！");
+    } else {
+        out.push_str(&lines.join("\n"));
+    }
+}
+
+/// Writes literal text so that a later lenient compile reads it back unchanged.
+fn push_escaped(text: &str, out: &mut String) {
+    for character in text.chars() {
+        match character {
+            '{' => out.push_str("{{"),
+            '}' => out.push_str("}}"),
+            other => out.push(other),
+        }
+    }
+}
+
 impl CompiledText {
+    /// The text with what is fixed at planning time filled (date, time, weekday, links) and the
+    /// live variables kept as `{group}`, `{member_count}`, `{checkin_leaders}`; literal braces
+    /// are written doubled, so [`render_live`] later gives exactly what [`Self::render`] gives.
+    pub fn plan_template(&self, context: &RenderContext<'_>) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(text) => push_escaped(text, &mut out),
+                Piece::Variable(
+                    variable @ (Variable::Group | Variable::MemberCount | Variable::CheckinLeaders),
+                ) => {
+                    out.push('{');
+                    out.push_str(&variable_name(variable));
+                    out.push('}');
+                }
+                Piece::Variable(variable) => {
+                    let mut filled = String::new();
+                    render_variable(variable, context, &mut filled);
+                    push_escaped(&filled, &mut out);
+                }
+            }
+        }
+        out
+    }
+
     /// Strict: every variable must be known and every `{link:NAME}` declared in `links`.
     pub fn compile(
         text: &str,
@@ -171,13 +277,7 @@ fn render_variable(variable: &Variable, context: &RenderContext<'_>, out: &mut S
         Variable::MemberCount => {
             let _ = write!(out, "{}", context.member_count);
         }
-        Variable::CheckinLeaders => {
-            if context.checkin_leaders.is_empty() {
-                out.push_str("暂无，快来抢第一个打卡！");
-            } else {
-                out.push_str(&context.checkin_leaders.join("\n"));
-            }
-        }
+        Variable::CheckinLeaders => leaders(context.checkin_leaders, out),
         Variable::Link(name) => out.push_str(
             context
                 .links
@@ -285,6 +385,46 @@ mod tests {
         assert_eq!(
             compiled.render(&context),
             "【宝妈交流1群】2026-03-02 3月2日 周一 07:30 共186人 {原样} 购买：https://shop.example.com/s\n1. 小王 连续7天\n2. 小李 连续3天"
+        );
+    }
+
+    #[test]
+    fn a_planned_template_filled_live_is_the_full_rendering() {
+        let text = "【{group}】{date_zh} {weekday} {time} 共{member_count}人 {{原样}} 购买：{link:shop}\n{checkin_leaders}";
+        let compiled = CompiledText::compile(text, &links()).unwrap();
+        let links = links();
+        let planned_leaders: Vec<String> = Vec::new();
+        let planning = RenderContext {
+            group_name: "旧名",
+            date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            time: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            member_count: 0,
+            checkin_leaders: &planned_leaders,
+            links: &links,
+        };
+        let template = compiled.plan_template(&planning);
+        assert_eq!(
+            template,
+            "【{group}】3月2日 周一 21:00 共{member_count}人 {{原样}} 购买：https://shop.example.com/s\n{checkin_leaders}"
+        );
+        assert!(has_live_variables(&template));
+        let leaders = vec!["1. 小王 连续7天".to_string()];
+        let live = LiveFacts {
+            group_name: "宝妈交流1群",
+            member_count: 973,
+            checkin_leaders: &leaders,
+        };
+        let sending = RenderContext {
+            group_name: live.group_name,
+            member_count: live.member_count,
+            checkin_leaders: &leaders,
+            ..planning
+        };
+        assert_eq!(render_live(&template, &live), compiled.render(&sending));
+        assert!(!has_live_variables(&render_live(&template, &live)));
+        assert_eq!(
+            render_live("only {{braces}} and {who}", &live),
+            "only {braces} and {who}"
         );
     }
 

@@ -85,6 +85,7 @@ mod tests {
                     local: scheduled.naive_utc(),
                     timezone: chrono_tz::Asia::Shanghai,
                     text: "早安".into(),
+                    template: "早安".into(),
                     attachment: None,
                     delivery: Delivery::Bot,
                     grace: DEFAULT_GRACE,

@@ -10,6 +10,7 @@ mod ingest;
 mod leases;
 mod outbox;
 mod queries;
+mod sop;
 mod store;
 pub mod testing;
 
@@ -30,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_accounts",
         include_str!("../migrations/0003_accounts.sql"),
+    ),
+    (
+        "0008_sop_read_models",
+        include_str!("../migrations/0008_sop_read_models.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -14,6 +14,7 @@ mod leases;
 mod outbox;
 mod queries;
 mod readers;
+mod sop;
 mod store;
 
 use std::collections::HashSet;
@@ -33,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_accounts",
         include_str!("../migrations/0003_accounts.sql"),
+    ),
+    (
+        "0008_sop_read_models",
+        include_str!("../migrations/0008_sop_read_models.sql"),
     ),
 ];
 

@@ -18,8 +18,10 @@ mod outbox;
 mod scoping;
 pub use accounts::*;
 pub use leases::*;
+mod sop;
 pub use outbox::*;
 pub use scoping::*;
+pub use sop::*;
 
 /// Expands to one test per check, each on a fresh store made by `$make`: an async block yielding
 /// `Some((Arc<dyn Store>, guard))`, or `None` when the backend is not available here (skipped).
@@ -39,7 +41,10 @@ macro_rules! conformance_suite {
             documents_and_links,
             workspaces_never_see_each_other,
             leases_have_one_holder_and_pass_on_after_expiry,
-            concurrent_acquirers_get_one_lease);
+            concurrent_acquirers_get_one_lease,
+            sop_read_models_follow_the_watermark,
+            push_renders_are_recorded_and_count_replies,
+            push_figures_read_a_window_in_one_query);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {

@@ -15,6 +15,7 @@ pub mod event_log;
 pub mod leases;
 pub mod links;
 pub mod outbox;
+pub mod sop;
 mod types;
 
 pub use accounts::*;
@@ -27,6 +28,10 @@ pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
+pub use sop::{
+    CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
+    PushRow, PushWindow, SopFactsUpdate, SopStore,
+};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -71,6 +76,7 @@ pub trait Store:
     + AccountStore
     + DocumentStore
     + LinkStore
+    + SopStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -13,6 +13,7 @@ mod login;
 mod members;
 mod moderation;
 mod overview;
+mod pushes;
 mod settings;
 mod sop;
 mod users;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(settings::routes())
         .merge(help::routes())
         .merge(users::routes())
+        .merge(pushes::routes())
         .fallback(get(not_found))
 }
 

@@ -78,12 +78,14 @@ async fn week_view(ctx: &Ctx, shell: &Shell, week: i64) -> Result<String, super:
         for e in entries.iter().filter(|e| e.local.starts_with(&date)) {
             let _ = write!(
                 items,
-                r#"<li class="event" title="{text}"><time>{time}</time><strong>{title}</strong><span class="small muted">{plan} · {groups}</span></li>"#,
+                r#"<li class="event" title="{text}"{status}><time>{time}</time><strong>{title}</strong><span class="small muted">{plan} · {groups}</span>{outcome}</li>"#,
                 text = esc(&e.text),
+                status = card_status(&e.outcome),
                 time = esc(e.local.get(11..).unwrap_or("")),
                 title = esc(&e.title),
                 plan = esc(&e.plan),
-                groups = esc(&e.groups.join("、")),
+                groups = targets(shell, &e.groups),
+                outcome = outcome_line(shell, &e.outcome),
             );
         }
         let class = match day.cmp(&today) {
@@ -106,6 +108,72 @@ async fn week_view(ctx: &Ctx, shell: &Shell, week: i64) -> Result<String, super:
         from = monday.format("%Y-%m-%d"),
         to = (monday + Duration::days(6)).format("%m-%d"),
     ))
+}
+
+/// How many target names a card lists before it summarises them ("200 个群", with a toggle).
+const NAMES_ON_CARD: usize = 3;
+
+/// A card's targets: a few names, or a count that opens to the full list.
+fn targets(shell: &Shell, groups: &[String]) -> String {
+    if groups.len() <= NAMES_ON_CARD {
+        return esc(&groups.join("、"));
+    }
+    let count = format!("{} {}", groups.len(), shell.t("push.groups_count"));
+    format!(
+        r#"<details class="targets"><summary>{}</summary>{}</details>"#,
+        esc(&count),
+        esc(&groups.join("、"))
+    )
+}
+
+/// `data-status` of a card: its worst outcome so far, if any push of it was decided.
+fn card_status(outcome: &qunzhu_ops::CardOutcome) -> &'static str {
+    if outcome.failed > 0 {
+        r#" data-status="failed""#
+    } else if outcome.late > 0 {
+        r#" data-status="late""#
+    } else if outcome.sent > 0 {
+        r#" data-status="sent""#
+    } else if outcome.skipped > 0 {
+        r#" data-status="skipped""#
+    } else {
+        ""
+    }
+}
+
+/// "已发送 198 · 失败 2" and, once sent, "触达 973 · 点击 12 · 回复 5".
+fn outcome_line(shell: &Shell, outcome: &qunzhu_ops::CardOutcome) -> String {
+    let counts = [
+        ("push.sent", outcome.sent),
+        ("push.late", outcome.late),
+        ("push.failed", outcome.failed),
+        ("push.skipped", outcome.skipped),
+    ];
+    let decided: Vec<String> = counts
+        .iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(key, count)| format!("{} {count}", shell.t(key)))
+        .collect();
+    if decided.is_empty() {
+        return String::new();
+    }
+    let mut line = format!(
+        r#"<span class="small outcome">{}</span>"#,
+        esc(&decided.join(" · "))
+    );
+    if outcome.went_out() {
+        let _ = write!(
+            line,
+            r#"<span class="small muted numbers">{} {} · {} {} · {} {}</span>"#,
+            shell.t("push.reach_short"),
+            outcome.reach,
+            shell.t("push.clicks_short"),
+            outcome.clicks,
+            shell.t("push.replies_short"),
+            outcome.replies,
+        );
+    }
+    line
 }
 
 async fn template_form(
@@ -216,7 +284,13 @@ pub(super) async fn render_index(
         r#"{flash}<p class="lead">{sub}</p>{calendar}<div class="grid2">{plans}{apply}</div>{new_plan}"#,
         flash = flash(shell),
         sub = shell.t("sop.subtitle"),
-        calendar = card(shell.t("sop.week"), &calendar),
+        calendar = card(
+            shell.t("sop.week"),
+            &format!(
+                r#"{calendar}<p><a class="btn" href="/pushes">{}</a></p>"#,
+                shell.t("push.open")
+            )
+        ),
         plans = card(shell.t("sop.plans"), &plans),
     );
     Ok(html(status, shell.page("sop", shell.t("sop.title"), &body)))

@@ -6,6 +6,7 @@ mod api;
 mod authz;
 mod engine;
 mod pages;
+mod pushes;
 mod signin;
 mod users;
 

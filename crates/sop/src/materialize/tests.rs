@@ -334,7 +334,7 @@ fn occurrence_becomes_an_outbox_action() {
     };
     assert_eq!(text, "今日菜单\nhttps://cdn.example.com/menu.jpg");
     let mut linked = occurrences[0].clone();
-    linked.text = "点这里https://shop.example.com/a下单".into();
+    linked.template = "点这里https://shop.example.com/a下单".into();
     let (text, links) = linked.tracked_text("https://q.example.com");
     let code = crate::links::link_code(&linked.key, "https://shop.example.com/a");
     assert_eq!(text, format!("点这里https://q.example.com/l/{code}下单"));
