@@ -13,8 +13,6 @@ use crate::client::{CallError, Client};
 use crate::journal::{Attempt, Journal};
 use crate::types::ChatMember;
 
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// What one action needs from the connector.
 pub struct Context<'a> {
     pub client: &'a Client,
@@ -22,6 +20,7 @@ pub struct Context<'a> {
     pub bot_id: i64,
     pub now: DateTime<Utc>,
     pub resend_uncertain: bool,
+    pub timeout: Duration,
 }
 
 /// Kinds that act twice if sent twice: Telegram cannot deduplicate them.
@@ -434,7 +433,7 @@ async fn explain(ctx: &Context<'_>, action: &ActionRecord, error: CallError) -> 
         .call(
             "getChatMember",
             &json!({"chat_id": chat_number, "user_id": ctx.bot_id}),
-            CALL_TIMEOUT,
+            ctx.timeout,
         )
         .await
         .ok()
@@ -488,7 +487,7 @@ pub async fn execute(
     ctx.journal.begin(&action.key).map_err(journal_error)?;
     let mut last = Value::Null;
     for (method, body) in &plan.calls {
-        match ctx.client.call(method, body, CALL_TIMEOUT).await {
+        match ctx.client.call(method, body, ctx.timeout).await {
             Ok(result) => last = result,
             Err(CallError::Api { description, .. })
                 if uncertain && already_done(&action.kind, &description) =>

@@ -59,6 +59,8 @@ pub struct TelegramConfig {
     pub webhook_secret: Secret,
     /// Long-poll wait of `getUpdates`, in seconds.
     pub poll_timeout_secs: u64,
+    /// How long an action's call may take before its answer is taken as lost.
+    pub request_timeout_secs: u64,
     /// Telegram allows 20 messages a minute in one group.
     pub group_messages_per_minute: f64,
     /// …and about 30 a second across all chats.
@@ -79,6 +81,7 @@ impl Default for TelegramConfig {
             webhook_url: String::new(),
             webhook_secret: Secret::default(),
             poll_timeout_secs: 30,
+            request_timeout_secs: 30,
             group_messages_per_minute: 20.0,
             messages_per_second: 30.0,
             resend_uncertain: false,

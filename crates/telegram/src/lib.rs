@@ -338,6 +338,7 @@ impl Connector for TelegramConnector {
             bot_id: self.bot_id,
             now: self.clock.now(),
             resend_uncertain: self.config.resend_uncertain,
+            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
         };
         actions::execute(&ctx, action).await
     }
