@@ -8,6 +8,7 @@
 pub mod checkin;
 pub mod decide;
 pub mod dispatch;
+pub mod games;
 pub mod guard;
 pub mod ingest;
 pub mod lurkers;
@@ -20,6 +21,7 @@ pub mod runner;
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
+pub use games::{Game, Games, GamesConfig, Question};
 pub use guard::{Guard, RulesHandle};
 pub use ingest::Ingestor;
 pub use lurkers::LurkerSweeper;
