@@ -116,6 +116,31 @@ async fn run(
             }
         }
     }
+    let mut hooks = axum::Router::new();
+    if config.telegram.enabled {
+        // A refused token is one clear line in the log; the rest keeps running.
+        match qunzhu_telegram::TelegramConnector::connect(
+            config.telegram.clone(),
+            workspace.id,
+            &config.data_dir,
+            clock.clone(),
+        )
+        .await
+        {
+            Ok(telegram) => {
+                let telegram = Arc::new(telegram);
+                if config.telegram.mode == qunzhu_telegram::Mode::Webhook {
+                    let path = format!("/hooks/telegram/{}", telegram.bot_id());
+                    tracing::info!(%path, "serving the Telegram webhook");
+                    hooks = hooks.nest(&path, telegram.webhook());
+                }
+                all.push(telegram);
+            }
+            Err(error) => {
+                tracing::error!(%error, "Telegram connector not started")
+            }
+        }
+    }
     for connector in all {
         tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
         let decider = deciders(
@@ -167,10 +192,12 @@ async fn run(
         base_url: config.base_url(),
         secure_cookies: config.http.secure_cookies,
     };
-    let router = qunzhu_server::router(state).merge(qunzhu_server::short_links::routes(
-        store.clone(),
-        clock.clone(),
-    ));
+    let router = qunzhu_server::router(state)
+        .merge(qunzhu_server::short_links::routes(
+            store.clone(),
+            clock.clone(),
+        ))
+        .merge(hooks);
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(
@@ -260,6 +287,10 @@ async fn deciders(
     chain.0.push(Box::new(
         Checkins::load(store, workspace.id, platform, config.zone(), now).await?,
     ));
+    chain.0.push(Box::new(qunzhu_engine::Games::new(
+        qunzhu_engine::GamesConfig::default(),
+        connector.capabilities().games,
+    )));
     if !config.sandbox.greeting.is_empty() {
         chain.0.push(Box::new(GreetEachJoin {
             template: config.sandbox.greeting.clone(),
