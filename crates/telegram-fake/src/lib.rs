@@ -11,7 +11,7 @@
 
 #![allow(clippy::missing_panics_doc)]
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -827,7 +827,6 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
                 let emoji = body["emoji"].as_str().unwrap_or("🎲");
                 message["dice"] = json!({"emoji": emoji, "value": (now % 6) + 1});
             }
-            let mut poll_id = None;
             if method == "sendPoll" {
                 let id_text = format!("poll{}", world.next_poll);
                 world.next_poll += 1;
@@ -853,9 +852,7 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
                 );
                 message["poll"] = json!({"id": id_text, "question": body["question"], "options": options.iter().map(|t| json!({"text": t, "voter_count": 0})).collect::<Vec<_>>(),
                     "type": body["type"], "is_anonymous": body["is_anonymous"]});
-                poll_id = Some(id_text);
             }
-            let _ = poll_id;
             let c = world.chat_mut(chat);
             c.messages.insert(
                 id,
@@ -1106,6 +1103,3 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
         _ => fail(404, "Not Found"),
     }
 }
-
-/// Keeps `HashMap` imported for tests that build worlds by hand.
-pub type Counts = HashMap<String, usize>;

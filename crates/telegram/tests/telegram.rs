@@ -545,3 +545,66 @@ async fn messages_edits_reactions_clicks_and_poll_answers_reach_the_log() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_that_is_no_administrator_or_no_longer_in_the_group_is_told_so() {
+    const DEMOTED: i64 = -1002;
+    const LEFT: i64 = -1003;
+    let fake = FakeTelegram::start(&[GROUP, DEMOTED, LEFT]).await;
+    let mut bot = Bot::start(&fake, None).await;
+    fake.world().chat_mut(DEMOTED).bot_admin = false;
+    fake.world().chat_mut(LEFT).bot_present = false;
+    bot.enqueue(
+        DEMOTED,
+        "pin",
+        ActionKind::Pin {
+            message_id: "1".into(),
+        },
+    )
+    .await;
+    bot.enqueue(
+        DEMOTED,
+        "link",
+        ActionKind::CreateInviteLink {
+            name: "M1".into(),
+            member_limit: None,
+            expire_at: None,
+            join_request: false,
+        },
+    )
+    .await;
+    bot.enqueue(LEFT, "hello", text("hello")).await;
+    bot.until("all refused", |actions| {
+        ["pin", "link", "hello"]
+            .iter()
+            .all(|key| settled(actions, key))
+    })
+    .await;
+    let error = |record: qunzhu_domain::ActionRecord| record.last_error.unwrap_or_default();
+    assert_eq!(
+        error(bot.action("pin").await),
+        format!(
+            "cannot pin in {DEMOTED}: the bot is not an administrator (it needs can_pin_messages)"
+        )
+    );
+    assert_eq!(
+        error(bot.action("link").await),
+        format!("cannot manage invite links in {DEMOTED}: the bot is not an administrator (it needs can_invite_users)")
+    );
+    let left = error(bot.action("hello").await);
+    assert!(
+        left.starts_with(&format!(
+            "cannot send in {LEFT}: Forbidden: bot is not a member"
+        )),
+        "{left}"
+    );
+    let refused = bot
+        .connector
+        .member_link(&DEMOTED.to_string(), "M2")
+        .await
+        .expect_err("refused");
+    assert!(
+        refused.to_string().contains("can_invite_users"),
+        "{refused}"
+    );
+}
