@@ -608,3 +608,207 @@ async fn a_bot_that_is_no_administrator_or_no_longer_in_the_group_is_told_so() {
         "{refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_has_its_effect_in_the_group() {
+    let fake = FakeTelegram::start(&[GROUP]).await;
+    let mut bot = Bot::start(&fake, None).await;
+    for user in [81, 82, 83] {
+        fake.join(GROUP, user);
+    }
+    let spam = fake.say(GROUP, 82, "广告").expect("sent");
+    let asked = fake.say(GROUP, 81, "几点开始？").expect("sent");
+    let member = |id: i64| id.to_string();
+    let steps: Vec<(&str, ActionKind)> = vec![
+        (
+            "title",
+            ActionKind::SetGroupName {
+                name: "咖啡爱好者".into(),
+            },
+        ),
+        (
+            "topic",
+            ActionKind::SetTopic {
+                topic: "每天一杯".into(),
+            },
+        ),
+        (
+            "html",
+            ActionKind::SendMessage {
+                text: "x".into(),
+                html: Some("<b>群规</b>".into()),
+                mentions: vec![],
+                reply_to: None,
+            },
+        ),
+        (
+            "reply",
+            ActionKind::SendMessage {
+                text: "欢迎 @小王 八点开始".into(),
+                html: None,
+                mentions: vec![member(81)],
+                reply_to: Some(asked.to_string()),
+            },
+        ),
+        (
+            "dice",
+            ActionKind::SendDice {
+                emoji: "🎯".into()
+            },
+        ),
+        (
+            "kick",
+            ActionKind::Kick {
+                member: member(81),
+                reason: "t".into(),
+            },
+        ),
+        (
+            "ban",
+            ActionKind::Ban {
+                member: member(82),
+                reason: "spam".into(),
+            },
+        ),
+        (
+            "mute",
+            ActionKind::Mute {
+                member: member(83),
+                until: None,
+                reason: "t".into(),
+            },
+        ),
+        ("unmute", ActionKind::Unmute { member: member(83) }),
+        (
+            "link",
+            ActionKind::CreateInviteLink {
+                name: "channel-A".into(),
+                member_limit: Some(2),
+                expire_at: None,
+                join_request: false,
+            },
+        ),
+    ];
+    for (key, kind) in steps {
+        bot.enqueue(GROUP, key, kind).await;
+    }
+    bot.until("all done", |actions| {
+        actions.iter().all(|a| a.status == ActionStatus::Done) && actions.len() == 10
+    })
+    .await;
+    let html: i64 = bot
+        .action("html")
+        .await
+        .receipt
+        .expect("receipt")
+        .parse()
+        .expect("id");
+    bot.enqueue(
+        GROUP,
+        "pin",
+        ActionKind::Pin {
+            message_id: html.to_string(),
+        },
+    )
+    .await;
+    bot.enqueue(
+        GROUP,
+        "unban",
+        ActionKind::Unban {
+            member: member(82),
+            reason: "appeal".into(),
+        },
+    )
+    .await;
+    let link = bot.action("link").await.receipt.expect("link");
+    bot.enqueue(
+        GROUP,
+        "rename-link",
+        ActionKind::EditInviteLink {
+            link: link.clone(),
+            name: "channel-B".into(),
+            member_limit: None,
+            expire_at: None,
+            join_request: false,
+        },
+    )
+    .await;
+    bot.until("second round", |actions| {
+        ["pin", "unban", "rename-link"]
+            .iter()
+            .all(|key| settled(actions, key))
+    })
+    .await;
+    bot.enqueue(
+        GROUP,
+        "revoke",
+        ActionKind::RevokeInviteLink { link: link.clone() },
+    )
+    .await;
+    bot.until("revoked", |actions| settled(actions, "revoke"))
+        .await;
+    assert!(
+        bot.actions()
+            .await
+            .iter()
+            .all(|a| a.status == ActionStatus::Done),
+        "{:#?}",
+        bot.actions().await
+    );
+
+    let world = fake.world();
+    let chat = world.chat(GROUP);
+    assert_eq!(
+        (chat.title.as_str(), chat.description.as_str()),
+        ("咖啡爱好者", "每天一杯")
+    );
+    let sent = &chat.messages[&html];
+    assert_eq!(
+        (sent.raw["parse_mode"].as_str(), sent.pinned),
+        (Some("HTML"), true)
+    );
+    let reply = world
+        .bot_messages(GROUP)
+        .into_iter()
+        .find(|m| m.text.starts_with("欢迎"))
+        .expect("reply");
+    assert_eq!(reply.raw["reply_parameters"]["message_id"], asked);
+    assert_eq!(reply.raw["entities"][0]["type"], "text_mention");
+    assert_eq!(reply.raw["entities"][0]["user"]["id"], 81);
+    assert!(world
+        .bot_messages(GROUP)
+        .iter()
+        .any(|m| m.raw["dice"]["emoji"] == "🎯"));
+    assert_eq!(
+        world.status(GROUP, 81),
+        Status::Left,
+        "kicked: out, but may come back"
+    );
+    assert_eq!(
+        world.status(GROUP, 82),
+        Status::Left,
+        "banned, then unbanned"
+    );
+    assert!(
+        chat.messages[&spam].deleted,
+        "the ban revoked the spammer's messages"
+    );
+    assert_eq!(world.status(GROUP, 83), Status::Member, "unmuted");
+    let made = chat.links.iter().find(|l| l.url == link).expect("link");
+    assert_eq!(
+        (made.name.as_deref(), made.revoked),
+        (Some("channel-B"), true)
+    );
+    drop(world);
+    assert!(
+        !fake.join_by_link(GROUP, 84, &link, None),
+        "a revoked link admits no one"
+    );
+    let ban_calls = fake.world().calls_of("banChatMember");
+    assert_eq!(ban_calls.len(), 2);
+    assert_eq!(
+        ban_calls[0]["revoke_messages"], false,
+        "a kick keeps the messages"
+    );
+    assert_eq!(ban_calls[1]["revoke_messages"], true);
+}
