@@ -342,7 +342,13 @@ impl Games {
 impl crate::Decider for Games {
     fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
         let chat: Chat = (event.workspace, event.platform, event.chat.clone());
+        // A command that arrives as history (after downtime) starts nothing: its round would
+        // end unannounced.
+        let fresh = now - event.at <= crate::ingest::stale_after();
         match &event.kind {
+            EventKind::MessagePosted { .. } | EventKind::ButtonClicked { .. } if !fresh => {
+                Vec::new()
+            }
             EventKind::MessagePosted {
                 text,
                 from_bot: false,
@@ -555,6 +561,15 @@ mod tests {
         // c does not answer level 2 and drops out.
         let done = games.tick(t(140));
         assert_eq!(rewards(&done), vec![("a".into(), 20)]);
+    }
+
+    #[test]
+    fn a_command_from_history_starts_nothing() {
+        let mut games = Games::new(GamesConfig::default(), true);
+        assert!(games
+            .decide(&event("old", 0, said("a", "/dice")), t(3600))
+            .is_empty());
+        assert!(games.tick(t(7200)).is_empty(), "no unannounced round ends");
     }
 
     #[test]
