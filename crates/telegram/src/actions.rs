@@ -484,7 +484,9 @@ pub async fn execute(
         )));
     }
     let plan = plan(action, ctx.now)?;
-    ctx.journal.begin(&action.key).map_err(journal_error)?;
+    ctx.journal
+        .begin(&action.key, ctx.now.timestamp())
+        .map_err(journal_error)?;
     let mut last = Value::Null;
     for (method, body) in &plan.calls {
         match ctx.client.call(method, body, ctx.timeout).await {
@@ -518,7 +520,13 @@ pub async fn execute(
             .and_then(Value::as_str),
     ) {
         ctx.journal
-            .poll_sent(poll, chat_id(&action.chat)?, &action.key, options.clone())
+            .poll_sent(
+                poll,
+                chat_id(&action.chat)?,
+                &action.key,
+                options.clone(),
+                ctx.now.timestamp(),
+            )
             .map_err(journal_error)?;
     }
     if let (ActionKind::CreateInviteLink { name, .. }, Some(url)) = (
@@ -531,7 +539,7 @@ pub async fn execute(
     }
     let receipt = receipt(&last);
     ctx.journal
-        .done(&action.key, receipt.clone())
+        .done(&action.key, receipt.clone(), ctx.now.timestamp())
         .map_err(journal_error)?;
     Ok(receipt)
 }

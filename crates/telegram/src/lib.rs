@@ -60,6 +60,7 @@ pub struct TelegramConnector {
     clock: Arc<dyn Clock>,
     /// The inbox sequence last compacted up to.
     compacted: AtomicU64,
+    creating_link: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for TelegramConnector {
@@ -128,8 +129,11 @@ impl TelegramConnector {
             ConnectorError::Transient(format!("getMe answered an unexpected shape: {error}"))
         })?;
         let bot_username = bot.username.clone().unwrap_or_else(|| bot.id.to_string());
-        let journal = Journal::open(&state_dir.join(format!("telegram-{}.journal", bot.id)))
-            .map_err(|error| ConnectorError::Permanent(error.to_string()))?;
+        let journal = Journal::open(
+            &state_dir.join(format!("telegram-{}.journal", bot.id)),
+            clock.now().timestamp(),
+        )
+        .map_err(|error| ConnectorError::Permanent(error.to_string()))?;
         let inbox = match config.mode {
             Mode::Poll => {
                 // getUpdates is refused while a webhook is set.
@@ -176,6 +180,7 @@ impl TelegramConnector {
             arrived: Notify::new(),
             clock,
             compacted: AtomicU64::new(0),
+            creating_link: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -344,6 +349,8 @@ impl Connector for TelegramConnector {
     }
 
     async fn member_link(&self, chat: &str, code: &str) -> Result<String> {
+        // One creation at a time, so two asks for the same code make one link.
+        let _creating = self.creating_link.lock().await;
         if let Some(link) = self.journal.link(chat, code) {
             return Ok(link);
         }
