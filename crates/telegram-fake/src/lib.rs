@@ -136,6 +136,9 @@ pub struct World {
     pub swallow_answers: u32,
     pub webhook: Option<(String, String)>,
     pub per_group_per_minute: usize,
+    /// The update kinds the bot asked for (`allowed_updates`); `None` is Telegram's default:
+    /// everything but `chat_member`, `message_reaction` and `message_reaction_count`.
+    pub allowed_updates: Option<Vec<String>>,
     next_link: u64,
     next_poll: u64,
 }
@@ -194,6 +197,21 @@ impl World {
             .filter(|(m, _)| m == method)
             .map(|(_, body)| body.clone())
             .collect()
+    }
+
+    /// Whether Telegram would deliver an update of this kind to the bot.
+    pub fn allowed(&self, update: &Value) -> bool {
+        let Some(kind) = update
+            .as_object()
+            .and_then(|u| u.keys().find(|k| *k != "update_id"))
+        else {
+            return true;
+        };
+        match &self.allowed_updates {
+            Some(allowed) if !allowed.is_empty() => allowed.iter().any(|a| a == kind),
+            _ => !["chat_member", "message_reaction", "message_reaction_count"]
+                .contains(&kind.as_str()),
+        }
     }
 
     fn push(&mut self, kind: &str, payload: Value) -> i64 {
@@ -306,6 +324,7 @@ impl FakeTelegram {
             swallow_answers: 0,
             webhook: None,
             per_group_per_minute: 20,
+            allowed_updates: None,
             next_link: 1,
             next_poll: 1,
         };
@@ -693,6 +712,17 @@ async fn get_updates(shared: &Shared, token: &str, body: &Value) -> Answer {
             if world.webhook.is_some() {
                 return fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
             }
+            if let Some(allowed) = body.get("allowed_updates").and_then(Value::as_array) {
+                world.allowed_updates = Some(
+                    allowed
+                        .iter()
+                        .filter_map(|kind| kind.as_str().map(str::to_string))
+                        .collect(),
+                );
+            }
+            // Kinds the bot did not ask for are never delivered.
+            let queued = std::mem::take(&mut world.updates);
+            world.updates = queued.into_iter().filter(|u| world.allowed(u)).collect();
             if let Some(offset) = int(body, "offset") {
                 // An offset confirms every update before it: they are gone for good.
                 while world
@@ -736,6 +766,14 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
                 );
             }
             world.webhook = Some((url, secret));
+            if let Some(allowed) = body.get("allowed_updates").and_then(Value::as_array) {
+                world.allowed_updates = Some(
+                    allowed
+                        .iter()
+                        .filter_map(|kind| kind.as_str().map(str::to_string))
+                        .collect(),
+                );
+            }
             return ok(json!(true));
         }
         "answerCallbackQuery" => return ok(json!(true)),
@@ -801,6 +839,19 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
             let text = body["text"].as_str().unwrap_or("").to_string();
             if method == "sendMessage" && text.trim().is_empty() {
                 return fail(400, "Bad Request: message text is empty");
+            }
+            if text.encode_utf16().count() > 4096 {
+                return fail(400, "Bad Request: message is too long");
+            }
+            let buttons = body["reply_markup"]["inline_keyboard"]
+                .as_array()
+                .into_iter()
+                .flatten();
+            for button in buttons.filter_map(Value::as_array).flatten() {
+                let data = button["callback_data"].as_str().unwrap_or("");
+                if data.is_empty() || data.len() > 64 {
+                    return fail(400, "Bad Request: BUTTON_DATA_INVALID");
+                }
             }
             if method == "sendPoll" {
                 let options = body["options"].as_array().map_or(0, Vec::len);

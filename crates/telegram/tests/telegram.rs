@@ -812,3 +812,34 @@ async fn every_action_has_its_effect_in_the_group() {
     );
     assert_eq!(ban_calls[1]["revoke_messages"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_asks_for_every_update_kind_it_maps() {
+    let fake = FakeTelegram::start(&[GROUP]).await;
+    let mut bot = Bot::start(&fake, None).await;
+    bot.step().await;
+    let allowed = fake.world().allowed_updates.clone().unwrap_or_default();
+    for kind in [
+        "message",
+        "edited_message",
+        "chat_member",
+        "chat_join_request",
+        "message_reaction",
+        "poll_answer",
+        "callback_query",
+    ] {
+        assert!(
+            allowed.iter().any(|a| a == kind),
+            "{kind} missing from {allowed:?}"
+        );
+    }
+    // Telegram sends chat_member only when asked: the fake drops what was not asked for, so
+    // this join arriving proves the request reached it.
+    fake.join(GROUP, 91);
+    bot.step().await;
+    assert!(bot
+        .events()
+        .await
+        .iter()
+        .any(|e| e.kind.name() == "member_joined"));
+}
