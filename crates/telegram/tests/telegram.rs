@@ -843,3 +843,24 @@ async fn the_bot_asks_for_every_update_kind_it_maps() {
         .iter()
         .any(|e| e.kind.name() == "member_joined"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_obeyed_up_to_an_hour() {
+    let fake = FakeTelegram::start(&[GROUP]).await;
+    let mut bot = Bot::start(&fake, None).await;
+    {
+        let mut world = fake.world();
+        world.storm = 1;
+        world.storm_retry_after = 7 * 24 * 3600;
+    }
+    bot.enqueue(GROUP, "later", text("稍后")).await;
+    bot.step().await;
+    let action = bot.action("later").await;
+    assert_eq!(action.status, ActionStatus::Pending);
+    let wait = action.next_attempt_at - bot.clock.now();
+    assert!(
+        wait > chrono::Duration::minutes(59) && wait <= chrono::Duration::minutes(60),
+        "a week's retry_after is taken as an hour: {wait}"
+    );
+    assert!(fake.world().bot_messages(GROUP).is_empty());
+}
