@@ -119,8 +119,8 @@ pub enum EventKind {
         name: String,
         by: Option<String>,
     },
-    /// A member changed a message they had posted (Telegram `edited_message`); the new text
-    /// is checked like a new message, but it is not counted as one.
+    /// A member changed a message they had posted (Telegram `edited_message`); logged with
+    /// the new text, links and mentions, and not counted as a new message.
     MessageEdited {
         member: String,
         message_id: String,
