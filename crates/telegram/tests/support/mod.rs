@@ -226,3 +226,48 @@ pub fn text(value: &str) -> ActionKind {
         reply_to: None,
     }
 }
+
+/// Rules with a flood limit and a join review: deny spam words, approve coffee people.
+pub const RULES: &str = r#"
+[keywords.spam]
+words = ["刷单", "加微信"]
+
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 4
+within = "30s"
+reason = "刷屏"
+actions = "mute 10m"
+
+[review.tg]
+deny_lists = ["spam"]
+approve_reasons = ["咖啡"]
+otherwise = "deny"
+
+[profiles.all]
+default = true
+rules = ["flood"]
+review = "tg"
+"#;
+
+/// A bot guarded by [`RULES`] through the engine's `Guard`.
+pub async fn guarded(fake: &FakeTelegram) -> Bot {
+    let mut bot = Bot::start(fake, None).await;
+    let rules = qunzhu_engine::RulesHandle::new(
+        qunzhu_moderation::check(RULES, "rules.toml").expect("rules"),
+    );
+    let guard = qunzhu_engine::Guard::load(
+        &*bot.store,
+        bot.workspace,
+        bot.connector.platform(),
+        bot.connector.capabilities().clone(),
+        rules,
+        qunzhu_domain::Clock::now(&SystemClock),
+    )
+    .await
+    .expect("guard");
+    *bot.decider.lock().await = Box::new(guard);
+    bot.step().await;
+    bot
+}
