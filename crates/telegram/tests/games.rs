@@ -25,7 +25,7 @@ fn rewards(actions: &[ActionRecord]) -> Vec<(String, i64)> {
 fn games() -> Box<Games> {
     Box::new(Games::new(
         GamesConfig {
-            dice_window: chrono::Duration::seconds(2),
+            dice_window: chrono::Duration::seconds(4),
             questions: vec![Question {
                 question: "拿铁里有什么？".into(),
                 options: vec!["只有咖啡".into(), "咖啡和牛奶".into()],
@@ -111,7 +111,7 @@ async fn the_dice_game_rewards_the_highest_throw() {
     fake.roll(GROUP, 74, "🎲", 5);
     fake.roll(GROUP, 73, "🎲", 6);
     bot.step().await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     bot.until("the round is over", |actions| !rewards(actions).is_empty())
         .await;
     assert_eq!(rewards(&bot.actions().await), vec![("74".into(), 10)]);
