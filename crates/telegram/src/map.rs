@@ -31,6 +31,37 @@ pub struct SentPoll {
     pub options: Vec<String>,
 }
 
+/// What makes an update's key unique beyond its id: after a week without updates Telegram
+/// picks the next update id at random, so an id alone could repeat one logged long ago. A
+/// redelivery of the same update has the same suffix, so it is still recognised.
+fn key_suffix(update: &Update) -> String {
+    let dated = update
+        .message
+        .as_ref()
+        .or(update.edited_message.as_ref())
+        .map(|message| message.date)
+        .or(update.chat_member.as_ref().map(|change| change.date))
+        .or(update
+            .chat_join_request
+            .as_ref()
+            .map(|request| request.date))
+        .or(update
+            .message_reaction
+            .as_ref()
+            .map(|reaction| reaction.date));
+    if let Some(date) = dated {
+        return format!("@{date}");
+    }
+    if let Some(query) = &update.callback_query {
+        return format!("#{}", query.id);
+    }
+    if let Some(answer) = &update.poll_answer {
+        let user = answer.user.as_ref().map_or(0, |user| user.id);
+        return format!("#{}/{user}", answer.poll_id);
+    }
+    String::new()
+}
+
 /// Turns updates into events for one bot in one workspace.
 pub struct Mapper {
     pub bot_id: i64,
@@ -113,7 +144,12 @@ impl Mapper {
         now: DateTime<Utc>,
         poll: &dyn Fn(&str) -> Option<(i64, SentPoll)>,
     ) -> Vec<Event> {
-        let key = format!("tg:{}:{}", self.bot_id, update.update_id);
+        let key = format!(
+            "tg:{}:{}{}",
+            self.bot_id,
+            update.update_id,
+            key_suffix(update)
+        );
         if let Some(message) = &update.message {
             return self.message(key, message, false).into_iter().collect();
         }
@@ -576,6 +612,27 @@ mod tests {
                 message_id: Some("20".into()),
                 data: "vote:yes".into()
             }]
+        );
+    }
+
+    #[test]
+    fn keys_survive_telegrams_random_restart_of_update_ids() {
+        let message = |date: i64| json!({"update_id": 42, "message": {"message_id": 1, "from": user(7), "chat": {"id": -100}, "date": date, "text": "x"}});
+        let key = |value: serde_json::Value| {
+            let update = parse_update(value.to_string().as_bytes()).expect("parses");
+            let now = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+            mapper().map(&update, now, &|_| None)[0].key.clone()
+        };
+        assert_eq!(key(message(1_800_000_000)), "tg:99:42@1800000000");
+        assert_eq!(
+            key(message(1_800_000_000)),
+            key(message(1_800_000_000)),
+            "a redelivery is the same event"
+        );
+        assert_ne!(
+            key(message(1_800_000_000)),
+            key(message(1_900_000_000)),
+            "a reused id is a new event"
         );
     }
 
