@@ -215,7 +215,10 @@ impl TelegramConnector {
                     }
                     events.extend(self.mapper.map(&update, now, &polls));
                 }
-                Err(error) => tracing::warn!(%error, "skipping a malformed Telegram update"),
+                Err(error) => {
+                    let update_id = value.get("update_id").and_then(|id| id.as_i64());
+                    tracing::warn!(?update_id, %error, "skipping a malformed Telegram update")
+                }
             }
         }
         events
