@@ -52,6 +52,21 @@ pub struct Capabilities {
     pub per_group_rate: Rate,
     /// Sends across all groups of this connector.
     pub global_rate: Rate,
+    /// Messages older than this many seconds can no longer be deleted (Telegram: 48 h); `None`
+    /// when there is no such limit.
+    pub delete_window_secs: Option<u64>,
+    /// The most messages one delete call removes (Telegram deleteMessages: 100); 0 when the
+    /// platform has no batch delete.
+    pub delete_batch: u32,
+    /// A mute carries an end time the platform enforces by itself (Telegram until_date), so no
+    /// unmute needs to be scheduled.
+    pub timed_mute: bool,
+    /// A ban can also delete everything the member posted (Telegram revoke_messages).
+    pub ban_revokes_messages: bool,
+    /// Inline buttons whose clicks come back as events (Telegram callback_data).
+    pub buttons: bool,
+    /// Dice and polls (regular and quiz) whose answers come back as events.
+    pub games: bool,
 }
 
 impl Capabilities {
@@ -69,6 +84,12 @@ impl Capabilities {
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
             ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => false,
+            ActionKind::SendWithButtons { .. } => self.send_autonomously && self.buttons,
+            ActionKind::DeleteMessages { .. } => self.redact && self.delete_batch > 0,
+            ActionKind::CreateInviteLink { .. }
+            | ActionKind::EditInviteLink { .. }
+            | ActionKind::RevokeInviteLink { .. } => self.per_member_invite_links,
+            ActionKind::SendDice { .. } | ActionKind::SendPoll { .. } => self.games,
         }
     }
 }
@@ -118,4 +139,15 @@ pub trait Connector: Send + Sync + 'static {
     /// `action.key` must be passed to the platform where it can deduplicate (Matrix txnId) so a
     /// retry after a crash does not act twice.
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>>;
+
+    /// A member's personal invite link to one group, named with their `code`, so a join through
+    /// it comes back as `JoinVia::Link { code }` (attribution). Created on first request and the
+    /// same link returned after; platforms without invite links refuse.
+    async fn member_link(&self, chat: &str, code: &str) -> Result<String> {
+        let _ = (chat, code);
+        Err(ConnectorError::Permanent(format!(
+            "{} has no per-member invite links",
+            self.platform()
+        )))
+    }
 }

@@ -83,6 +83,63 @@ pub enum ActionKind {
     PersonTask {
         text: String,
     },
+    /// A message with inline buttons; a click comes back as `EventKind::ButtonClicked` with the
+    /// button's `data` (Telegram callback_data, 1–64 bytes).
+    SendWithButtons {
+        text: String,
+        html: Option<String>,
+        /// Rows of buttons.
+        buttons: Vec<Vec<Button>>,
+        reply_to: Option<String>,
+    },
+    /// Several messages removed in one call (Telegram deleteMessages, up to 100 ids).
+    DeleteMessages {
+        message_ids: Vec<String>,
+        reason: String,
+    },
+    /// An invite link named `name` (a member's or a campaign's code), so joins through it are
+    /// attributed; the receipt is the link.
+    CreateInviteLink {
+        name: String,
+        member_limit: Option<u32>,
+        expire_at: Option<DateTime<Utc>>,
+        /// Joining through it asks to join (reviewed) instead of entering directly.
+        join_request: bool,
+    },
+    EditInviteLink {
+        link: String,
+        name: String,
+        member_limit: Option<u32>,
+        expire_at: Option<DateTime<Utc>>,
+        join_request: bool,
+    },
+    RevokeInviteLink {
+        link: String,
+    },
+    /// A die thrown by the bot (🎲🎯🏀⚽🎳🎰).
+    SendDice {
+        emoji: String,
+    },
+    /// A poll, or a quiz when `correct_option` is set; answers come back as
+    /// `EventKind::PollAnswered` carrying this action's key.
+    SendPoll {
+        question: String,
+        options: Vec<String>,
+        /// The right answer (0-based) makes it a quiz.
+        correct_option: Option<u32>,
+        explanation: Option<String>,
+        /// Seconds it stays open (5–600 on Telegram).
+        open_period: Option<u32>,
+        /// Anonymous polls report no answers.
+        anonymous: bool,
+    },
+}
+
+/// An inline button: what it says and what a click sends back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
 }
 
 impl ActionKind {
@@ -103,6 +160,13 @@ impl ActionKind {
             ActionKind::Pin { .. } => "pin",
             ActionKind::GrantReward { .. } => "grant_reward",
             ActionKind::PersonTask { .. } => "person_task",
+            ActionKind::SendWithButtons { .. } => "send_with_buttons",
+            ActionKind::DeleteMessages { .. } => "delete_messages",
+            ActionKind::CreateInviteLink { .. } => "create_invite_link",
+            ActionKind::EditInviteLink { .. } => "edit_invite_link",
+            ActionKind::RevokeInviteLink { .. } => "revoke_invite_link",
+            ActionKind::SendDice { .. } => "send_dice",
+            ActionKind::SendPoll { .. } => "send_poll",
         }
     }
 

@@ -119,6 +119,42 @@ pub enum EventKind {
         name: String,
         by: Option<String>,
     },
+    /// A member changed a message they had posted (Telegram `edited_message`); logged with
+    /// the new text, links and mentions, and not counted as a new message.
+    MessageEdited {
+        member: String,
+        message_id: String,
+        text: String,
+        links: Vec<String>,
+        mentions: Vec<String>,
+    },
+    /// A member answered a poll the bot sent (Telegram `poll_answer`).
+    PollAnswered {
+        member: String,
+        /// The platform's poll id.
+        poll_id: String,
+        /// The outbox key of the action that sent the poll, when the connector knows it: this
+        /// is how a quiz decider tells its own questions apart.
+        poll_key: Option<String>,
+        /// Chosen options, 0-based; empty when the member retracted their vote.
+        option_ids: Vec<u32>,
+        /// The chosen options' texts, when known.
+        options: Vec<String>,
+    },
+    /// A member clicked an inline button carrying `data` (Telegram `callback_query`).
+    ButtonClicked {
+        member: String,
+        /// The message the button was under, if the platform says.
+        message_id: Option<String>,
+        data: String,
+    },
+    /// A member threw a die (Telegram 🎲🎯🏀⚽🎳🎰 messages); `value` is the platform's result.
+    DiceRolled {
+        member: String,
+        message_id: String,
+        emoji: String,
+        value: u32,
+    },
 }
 
 impl EventKind {
@@ -137,6 +173,10 @@ impl EventKind {
             EventKind::Reaction { .. } => "reaction",
             EventKind::MessageRedacted { .. } => "message_redacted",
             EventKind::GroupRenamed { .. } => "group_renamed",
+            EventKind::MessageEdited { .. } => "message_edited",
+            EventKind::PollAnswered { .. } => "poll_answered",
+            EventKind::ButtonClicked { .. } => "button_clicked",
+            EventKind::DiceRolled { .. } => "dice_rolled",
         }
     }
 
@@ -152,7 +192,11 @@ impl EventKind {
             | EventKind::DisplayNameChanged { member, .. }
             | EventKind::JoinRequested { member, .. }
             | EventKind::JoinRequestDenied { member, .. }
-            | EventKind::Reaction { member, .. } => Some(member),
+            | EventKind::Reaction { member, .. }
+            | EventKind::MessageEdited { member, .. }
+            | EventKind::PollAnswered { member, .. }
+            | EventKind::ButtonClicked { member, .. }
+            | EventKind::DiceRolled { member, .. } => Some(member),
             EventKind::MessageRedacted { .. } | EventKind::GroupRenamed { .. } => None,
         }
     }

@@ -11,7 +11,7 @@ pub mod keys;
 pub mod model;
 pub mod state;
 
-pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, NewAction};
+pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
 pub use instant::Instant;

@@ -274,6 +274,18 @@ pub async fn execute(
                 action.kind.name()
             )))
         }
+        ActionKind::SendWithButtons { .. }
+        | ActionKind::DeleteMessages { .. }
+        | ActionKind::CreateInviteLink { .. }
+        | ActionKind::EditInviteLink { .. }
+        | ActionKind::RevokeInviteLink { .. }
+        | ActionKind::SendDice { .. }
+        | ActionKind::SendPoll { .. } => {
+            return Err(ConnectorError::Permanent(format!(
+                "{} is not supported on Matrix",
+                action.kind.name()
+            )))
+        }
     };
     Ok(answer
         .get("event_id")

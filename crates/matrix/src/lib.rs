@@ -97,6 +97,12 @@ impl MatrixConnector {
             idempotent_actions: true,
             per_group_rate: config.room_rate(),
             global_rate: config.account_rate(),
+            delete_window_secs: None,
+            delete_batch: 0,
+            timed_mute: false,
+            ban_revokes_messages: false,
+            buttons: false,
+            games: false,
         };
         tracing::info!(bot = %bot, homeserver = %config.homeserver, "connected to Matrix");
         Ok(MatrixConnector {

@@ -121,6 +121,12 @@ mod tests {
             idempotent_actions: true,
             per_group_rate: Rate::UNLIMITED,
             global_rate: Rate::UNLIMITED,
+            delete_window_secs: None,
+            delete_batch: 0,
+            timed_mute: false,
+            ban_revokes_messages: false,
+            buttons: false,
+            games: false,
         }
     }
 

@@ -204,7 +204,33 @@ async fn run(
         runtime: runtime_config,
         stop: stop.clone(),
     };
-    for connector in connectors(&config, &workspace, clock.clone())? {
+    let mut all = connectors(&config, &workspace, clock.clone())?;
+    let mut hooks = axum::Router::new();
+    if config.telegram.enabled {
+        // A refused token is one clear line in the log; the rest keeps running.
+        match qunzhu_telegram::TelegramConnector::connect(
+            config.telegram.clone(),
+            workspace.id,
+            &config.data_dir,
+            clock.clone(),
+        )
+        .await
+        {
+            Ok(telegram) => {
+                let telegram = Arc::new(telegram);
+                if config.telegram.mode == qunzhu_telegram::Mode::Webhook {
+                    let path = format!("/hooks/telegram/{}", telegram.bot_id());
+                    tracing::info!(%path, "serving the Telegram webhook");
+                    hooks = hooks.nest(&path, telegram.webhook());
+                }
+                all.push(telegram);
+            }
+            Err(error) => {
+                tracing::error!(%error, "Telegram connector not started")
+            }
+        }
+    }
+    for connector in all {
         tasks.extend(start.connector(connector).await?);
     }
     if config.matrix.enabled {
@@ -225,9 +251,12 @@ async fn run(
         health: Some(health),
         ..qunzhu_server::ServerOptions::default()
     };
-    let router = qunzhu_server::router_with(state, options).merge(
-        qunzhu_server::short_links::routes(store.clone(), clock.clone()),
-    );
+    let router = qunzhu_server::router_with(state, options)
+        .merge(qunzhu_server::short_links::routes(
+            store.clone(),
+            clock.clone(),
+        ))
+        .merge(hooks);
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(
@@ -476,6 +505,10 @@ async fn deciders(
     chain.0.push(Box::new(
         Checkins::load(store, workspace.id, platform, config.zone(), now).await?,
     ));
+    chain.0.push(Box::new(qunzhu_engine::Games::new(
+        qunzhu_engine::GamesConfig::default(),
+        connector.capabilities().games,
+    )));
     if !config.sandbox.greeting.is_empty() {
         chain.0.push(Box::new(GreetEachJoin {
             template: config.sandbox.greeting.clone(),

@@ -24,6 +24,7 @@ pub struct Config {
     pub sop: SopSection,
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
+    pub telegram: qunzhu_telegram::TelegramConfig,
 }
 
 impl Default for Config {
@@ -40,6 +41,7 @@ impl Default for Config {
             sop: SopSection::default(),
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
+            telegram: qunzhu_telegram::TelegramConfig::default(),
         }
     }
 }
@@ -260,6 +262,22 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         config.cluster.instance = value.to_string();
         Ok(())
     }),
+    ("QUNZHU_TELEGRAM_TOKEN", |config, value| {
+        config.telegram.token = qunzhu_telegram::Secret::new(value);
+        Ok(())
+    }),
+    ("QUNZHU_TELEGRAM_WEBHOOK_SECRET", |config, value| {
+        config.telegram.webhook_secret = qunzhu_telegram::Secret::new(value);
+        Ok(())
+    }),
+    ("QUNZHU_TELEGRAM_MODE", |config, value| {
+        config.telegram.mode = match value.as_str() {
+            "poll" => qunzhu_telegram::Mode::Poll,
+            "webhook" => qunzhu_telegram::Mode::Webhook,
+            _ => return Err(format!("`{value}` is not poll or webhook")),
+        };
+        Ok(())
+    }),
     ("QUNZHU_BASE_URL", |config, value| {
         config.http.base_url = value;
         Ok(())
@@ -477,6 +495,28 @@ mod tests {
         assert_eq!(
             bad.validate().unwrap_err().to_string(),
             "environment variable http.trusted_proxy_header: `X Forwarded` is not an HTTP header name (e.g. X-Forwarded-For)"
+        );
+    }
+
+    #[test]
+    fn the_telegram_token_comes_from_the_environment_and_never_shows() {
+        let env = vec![
+            (
+                "QUNZHU_TELEGRAM_TOKEN".to_string(),
+                "123:very-secret".to_string(),
+            ),
+            ("QUNZHU_TELEGRAM_MODE".to_string(), "webhook".to_string()),
+        ];
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(config.telegram.token.expose(), "123:very-secret");
+        assert_eq!(config.telegram.mode, qunzhu_telegram::Mode::Webhook);
+        assert!(!format!("{config:?}").contains("very-secret"));
+        let error = Config::load(None, vec![("QUNZHU_TELEGRAM_MODE".into(), "push".into())])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "environment variable QUNZHU_TELEGRAM_MODE: `push` is not poll or webhook"
         );
     }
 

@@ -80,6 +80,12 @@ pub fn sandbox_capabilities() -> Capabilities {
             per_second: 30.0,
             burst: 60,
         },
+        delete_window_secs: None,
+        delete_batch: 0,
+        timed_mute: false,
+        ban_revokes_messages: false,
+        buttons: false,
+        games: false,
     }
 }
 
