@@ -244,8 +244,9 @@ impl Dispatcher {
         }
     }
 
-    /// A scheduled unmute is pointless, and wrong, when a later mute of the same member lasts
-    /// longer (or for good): lifting it would cut the newer mute short.
+    /// A scheduled unmute is wrong when another mute of the same member is still in force at
+    /// its time (a later or a longer one, or one for good): lifting would cut that mute short.
+    /// That mute's own unmute lifts it when it ends.
     async fn superseded(&self, action: &ActionRecord) -> Option<String> {
         if !qunzhu_moderation::is_timed_unmute(&action.key, &action.kind) {
             return None;
@@ -269,6 +270,16 @@ impl Dispatcher {
                 return None;
             }
         };
+        // A mute is over once an unmute of the member was carried out after it was decided
+        // (its own scheduled unmute, or a person's undo).
+        let lifted_after = |mute: &ActionRecord| {
+            others.iter().any(|unmute| {
+                matches!(&unmute.kind, qunzhu_domain::ActionKind::Unmute { member: lifted } if lifted == member)
+                    && unmute.id != action.id
+                    && unmute.status == qunzhu_domain::ActionStatus::Done
+                    && unmute.created_at >= mute.created_at
+            })
+        };
         others.iter().find_map(|other| match &other.kind {
             qunzhu_domain::ActionKind::Mute {
                 member: muted,
@@ -276,7 +287,7 @@ impl Dispatcher {
                 ..
             } if muted == member
                 && Some(other.key.as_str()) != own_mute
-                && other.created_at > action.created_at
+                && !lifted_after(other)
                 && !matches!(
                     other.status,
                     qunzhu_domain::ActionStatus::Dead
@@ -286,8 +297,8 @@ impl Dispatcher {
                 && until.is_none_or(|until| until > action.not_before) =>
             {
                 Some(match until {
-                    Some(until) => format!("a later mute ({}) lasts until {until}", other.key),
-                    None => format!("a later mute ({}) has no end", other.key),
+                    Some(until) => format!("another mute ({}) lasts until {until}", other.key),
+                    None => format!("another mute ({}) has no end", other.key),
                 })
             }
             _ => None,
