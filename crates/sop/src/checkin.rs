@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::plan::DEFAULT_TIMEZONE;
@@ -179,7 +179,7 @@ impl CheckinBook {
             return 0;
         };
         let today = self.local_day(now);
-        let yesterday = today - Duration::days(1);
+        let yesterday = today.pred_opt().unwrap_or(today);
         if days.contains(&today) {
             streak_ending(days, today)
         } else if days.contains(&yesterday) {
