@@ -1,12 +1,11 @@
 //! Daily check-in 签到打卡 in the engine: a keyword message checks its sender in once per local
 //! day; each check-in grants points (for the ledger) and gets a short confirmation.
 
-use qunzhu_domain::Instant;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{ActionKind, Event, EventKind, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, Event, EventKind, Instant, NewAction, Platform, WorkspaceId};
 use qunzhu_sop::{CheckinBook, CheckinConfig, CheckinEvent};
 use qunzhu_storage::Store;
 

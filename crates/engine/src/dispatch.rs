@@ -5,14 +5,13 @@
 //! Delivery is at-least-once from the outbox's side and exactly-once in effect, because every
 //! attempt passes the action's idempotency key to the platform (Matrix `txnId`).
 
-use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::{Connector, ConnectorError};
-use qunzhu_domain::{ActionRecord, Clock};
+use qunzhu_domain::{ActionRecord, Clock, Instant};
 use qunzhu_storage::{ActionOutcome, Claim, Store};
 use tokio::sync::{Mutex, Notify};
 

@@ -2,14 +2,13 @@
 //! action per group and occurrence, with tracked links — exactly once, even with a restart or a
 //! second instance on the same database, because each action's key is the occurrence's key.
 
-use qunzhu_domain::Instant;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration};
 use qunzhu_domain::ActionStatus;
-use qunzhu_domain::{ActionKind, Clock, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, Clock, Instant, Platform, WorkspaceId};
 use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts, Plan};
 use qunzhu_storage::{ActionFilter, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;

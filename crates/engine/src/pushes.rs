@@ -1,8 +1,7 @@
 //! What each scheduled push led to: reach, delivery, lateness, clicks and replies.
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::Instant;
-use qunzhu_domain::{ActionKind, ActionStatus, EventKind, WorkspaceId};
+use qunzhu_domain::{ActionKind, ActionStatus, EventKind, Instant, WorkspaceId};
 use qunzhu_storage::{ActionFilter, MemberQuery, Store};
 use serde::Serialize;
 
