@@ -5,14 +5,13 @@
 //! Delivery is at-least-once from the outbox's side and exactly-once in effect, because every
 //! attempt passes the action's idempotency key to the platform (Matrix `txnId`).
 
-use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::{Connector, ConnectorError};
-use qunzhu_domain::{ActionRecord, Clock};
+use qunzhu_domain::{ActionRecord, Clock, Instant};
 use qunzhu_storage::{ActionOutcome, Claim, Store};
 use tokio::sync::{Mutex, Notify};
 
@@ -259,8 +258,9 @@ impl Dispatcher {
         }
     }
 
-    /// A scheduled unmute is pointless, and wrong, when a later mute of the same member lasts
-    /// longer (or for good): lifting it would cut the newer mute short.
+    /// A scheduled unmute is wrong when another mute of the same member is still in force at
+    /// its time (a later or a longer one, or one for good): lifting would cut that mute short.
+    /// That mute's own unmute lifts it when it ends.
     async fn superseded(&self, action: &ActionRecord) -> Option<String> {
         if !qunzhu_moderation::is_timed_unmute(&action.key, &action.kind) {
             return None;
@@ -284,6 +284,16 @@ impl Dispatcher {
                 return None;
             }
         };
+        // A mute is over once an unmute of the member was carried out after it was decided
+        // (its own scheduled unmute, or a person's undo).
+        let lifted_after = |mute: &ActionRecord| {
+            others.iter().any(|unmute| {
+                matches!(&unmute.kind, qunzhu_domain::ActionKind::Unmute { member: lifted } if lifted == member)
+                    && unmute.id != action.id
+                    && unmute.status == qunzhu_domain::ActionStatus::Done
+                    && unmute.created_at >= mute.created_at
+            })
+        };
         others.iter().find_map(|other| match &other.kind {
             qunzhu_domain::ActionKind::Mute {
                 member: muted,
@@ -291,7 +301,7 @@ impl Dispatcher {
                 ..
             } if muted == member
                 && Some(other.key.as_str()) != own_mute
-                && other.created_at > action.created_at
+                && !lifted_after(other)
                 && !matches!(
                     other.status,
                     qunzhu_domain::ActionStatus::Dead
@@ -301,8 +311,8 @@ impl Dispatcher {
                 && until.is_none_or(|until| until > action.not_before) =>
             {
                 Some(match until {
-                    Some(until) => format!("a later mute ({}) lasts until {until}", other.key),
-                    None => format!("a later mute ({}) has no end", other.key),
+                    Some(until) => format!("another mute ({}) lasts until {until}", other.key),
+                    None => format!("another mute ({}) has no end", other.key),
                 })
             }
             _ => None,

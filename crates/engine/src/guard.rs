@@ -1,14 +1,13 @@
 //! Group guardianship in the engine: the pure [`Guardian`] fed with the engine's in-memory facts
 //! about groups and members, its decisions fitted to what the platform can do.
 
-use qunzhu_domain::Instant;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::Capabilities;
 use qunzhu_domain::{
-    Event, EventKind, GroupType, MemberRole, MemberTier, NewAction, Platform, WorkspaceId,
+    Event, EventKind, GroupType, Instant, MemberRole, MemberTier, NewAction, Platform, WorkspaceId,
 };
 use qunzhu_moderation::{fit_to_platform, Decision, GroupFacts, Guardian, MemberFacts, RuleSet};
 use qunzhu_storage::{MemberQuery, NewAuditEntry, Store};

@@ -1,12 +1,11 @@
 //! The ingest path: connector batch → local day → dedupe + append + derived state + decisions +
 //! outbox, all in one store transaction.
 
-use qunzhu_domain::Instant;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
 use qunzhu_connector::Batch;
-use qunzhu_domain::{local_day, Clock};
+use qunzhu_domain::{local_day, Clock, Instant};
 use qunzhu_storage::{IngestBatch, IngestReport, NewEvent, Store};
 use tokio::sync::Mutex;
 

@@ -2,7 +2,6 @@
 //! action per group and occurrence, with tracked links — exactly once, even with a restart or a
 //! second instance on the same database, because each action's key is the occurrence's key.
 
-use qunzhu_domain::Instant;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -11,7 +10,7 @@ use chrono::{DateTime, Duration};
 
 use crate::live::LiveRenderer;
 use qunzhu_domain::ActionStatus;
-use qunzhu_domain::{ActionKind, Clock, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, Clock, Instant, Platform, WorkspaceId};
 use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts, Plan};
 use qunzhu_storage::{ActionFilter, GroupSeen, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;

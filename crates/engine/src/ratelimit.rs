@@ -3,11 +3,11 @@
 //! The dispatcher never sleeps on a bucket: it asks when the next send may go and defers the
 //! action in the outbox until then, so a throttled group never holds up another group.
 
-use qunzhu_domain::Instant;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::Rate;
+use qunzhu_domain::Instant;
 
 #[derive(Debug, Clone)]
 struct Bucket {

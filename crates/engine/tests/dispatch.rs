@@ -344,3 +344,99 @@ async fn futures_statuses(store: &Arc<dyn Store>, keys: &[&str]) -> Vec<ActionSt
     }
     statuses
 }
+
+fn mute(workspace: WorkspaceId, key: &str, at: DateTime<Utc>, minutes: i64) -> Vec<NewAction> {
+    let mute = NewAction {
+        kind: ActionKind::Mute {
+            member: "@u:x".into(),
+            until: Some(at + Duration::minutes(minutes)),
+            reason: "刷屏".into(),
+        },
+        ..send(workspace, key, "g1", at)
+    };
+    let unmute = qunzhu_moderation::timed_unmute(&mute).unwrap();
+    vec![mute, unmute]
+}
+
+/// Timed mutes that overlap (issue #13.8): the short one's unmute must not cut the long one
+/// short; the long one's unmute lifts it at its end. After a person's undo, a new timed mute
+/// ends on time again.
+#[tokio::test]
+async fn a_timed_unmute_never_cuts_another_mute_short() {
+    let f = fixture(vec![], |_| {}).await;
+    let start = f.clock.now();
+    f.store
+        .enqueue(mute(f.workspace, "long", start, 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.dispatcher.run_once().await.unwrap().done,
+        1,
+        "the long mute"
+    );
+    f.clock.advance(Duration::minutes(10));
+    let at = f.clock.now();
+    f.store
+        .enqueue(mute(f.workspace, "short", at, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.dispatcher.run_once().await.unwrap().done,
+        1,
+        "the short mute"
+    );
+
+    f.clock.advance(Duration::minutes(10));
+    assert_eq!(f.dispatcher.run_once().await.unwrap().skipped, 1);
+    let short = f.store.action_by_key("short:unmute").await.unwrap();
+    assert_eq!(short.status, ActionStatus::Skipped);
+    assert!(
+        short
+            .last_error
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with("another mute (long) lasts until")),
+        "{short:?}"
+    );
+
+    f.clock.advance(Duration::minutes(40));
+    assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
+    assert_eq!(
+        f.store.action_by_key("long:unmute").await.unwrap().status,
+        ActionStatus::Done,
+        "lifted when the long mute ends"
+    );
+
+    // A mute for good, undone by a person, does not keep later timed mutes from ending.
+    let now = f.clock.now();
+    let forever = NewAction {
+        kind: ActionKind::Mute {
+            member: "@u:x".into(),
+            until: None,
+            reason: "x".into(),
+        },
+        ..send(f.workspace, "forever", "g1", now)
+    };
+    let undo = NewAction {
+        kind: ActionKind::Unmute {
+            member: "@u:x".into(),
+        },
+        created_at: now + Duration::seconds(1),
+        ..send(f.workspace, "undo:unmute:forever", "g1", now)
+    };
+    f.store.enqueue(vec![forever]).await.unwrap();
+    f.store.enqueue(vec![undo]).await.unwrap();
+    assert_eq!(f.dispatcher.run_once().await.unwrap().done, 2);
+    f.clock.advance(Duration::minutes(1));
+    let later = f.clock.now();
+    f.store
+        .enqueue(mute(f.workspace, "again", later, 5))
+        .await
+        .unwrap();
+    assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
+    f.clock.advance(Duration::minutes(5));
+    assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
+    assert_eq!(
+        f.store.action_by_key("again:unmute").await.unwrap().status,
+        ActionStatus::Done
+    );
+}

@@ -4,13 +4,13 @@
 //! Windows are measured with the events' own times and actions are stamped with `now`, so
 //! replaying the recent log rebuilds the same state and the same action keys.
 
-use qunzhu_domain::Instant;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    Event, EventKind, Group, GroupType, Member, MemberRole, MemberTier, Platform, WorkspaceId,
+    Event, EventKind, Group, GroupType, Instant, Member, MemberRole, MemberTier, Platform,
+    WorkspaceId,
 };
 
 use crate::decision::{Decision, Target};

@@ -1,12 +1,11 @@
 //! Moderation rules over messages and names, and the ladder of actions they climb.
 
-use qunzhu_domain::Instant;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::Duration;
-use qunzhu_domain::{ActionKind, Event};
+use qunzhu_domain::{ActionKind, Event, Instant};
 
 use crate::decision::{excerpt, Decision, Target};
 use crate::guardian::{Guardian, MemberFacts, MemberState, Newcomer, NEWCOMER_MEMORY};

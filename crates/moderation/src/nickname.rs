@@ -1,11 +1,10 @@
 //! The nickname convention 改名片: reminders on join and rename, repeated on a timer, then the
 //! operator's chosen escalation.
 
-use qunzhu_domain::Instant;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionKind, Event};
+use qunzhu_domain::{ActionKind, Event, Instant};
 
 use crate::decision::{Decision, Target};
 use crate::guardian::{Guardian, MemberFacts, NicknameDue};

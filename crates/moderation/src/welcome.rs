@@ -1,11 +1,10 @@
 //! The welcome ritual: joins batched into one greeting per wave, the join gift, and one nudge
 //! for newcomers still silent after a while.
 
-use qunzhu_domain::Instant;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionKind, Event};
+use qunzhu_domain::{ActionKind, Event, Instant};
 
 use crate::decision::{Decision, Target};
 use crate::grouprules::escape_html;

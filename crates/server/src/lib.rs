@@ -169,19 +169,45 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
 /// `status` `ok`, or `degraded` naming the engine loops that are down (restarting after a panic
 /// or an error, or silent past their heartbeat allowance). A degraded engine still answers 200
 /// so the console stays reachable to fix what is wrong; monitors read `status`.
+/// It is public, so it says when and how often, never what: causes, connector errors and
+/// document problems are for signed-in operators (`/api/v1/connectors`, the overview).
 async fn healthz(axum::extract::State(ctx): axum::extract::State<Ctx>) -> impl IntoResponse {
     let database = ctx.app.store.backend();
     let version = env!("CARGO_PKG_VERSION");
     let engine = ctx.health.report();
+    let loops: Vec<serde_json::Value> = engine
+        .loops
+        .iter()
+        .map(|entry| {
+            json!({
+                "name": entry.name,
+                "running": entry.running,
+                "last_heartbeat": entry.last_heartbeat,
+                "restarts": entry.restarts,
+                "last_error_at": entry.last_error.as_ref().map(|problem| problem.at),
+            })
+        })
+        .collect();
+    let connectors: Vec<serde_json::Value> = engine
+        .connectors
+        .iter()
+        .map(|connector| {
+            json!({
+                "id": connector.id,
+                "state": connector.state,
+                "last_poll_ok": connector.last_poll_ok,
+            })
+        })
+        .collect();
     let body = |status: &str| {
         json!({
             "status": status,
             "version": version,
             "database": database,
             "down": engine.down,
-            "loops": engine.loops,
-            "connectors": engine.connectors,
-            "documents": engine.documents,
+            "loops": loops,
+            "connectors": connectors,
+            "rejected_documents": engine.documents.len(),
         })
     };
     match ctx.app.store.ping().await {

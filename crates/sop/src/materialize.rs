@@ -4,12 +4,13 @@
 //! the same order with the same keys, so the engine can write each as one outbox action whose
 //! unique key makes a restart or a second instance harmless, and a plan edit is a diff of keys.
 
-use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{ActionKind, Group, GroupStatus, GroupType, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionKind, Group, GroupStatus, GroupType, Instant, NewAction, Platform, WorkspaceId,
+};
 
 use crate::plan::{Anchor, Plan, Step, TimeRule};
 use crate::render::{render_live, CompiledText, LiveFacts, RenderContext};

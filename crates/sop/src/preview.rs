@@ -3,11 +3,11 @@
 //! The console shows the rows; the CLI (`qunzhu sop preview --plan … --days 7`) prints
 //! [`render_calendar_text`]. Both come from `materialize`, so the preview is what will happen.
 
-use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
+use qunzhu_domain::Instant;
 
 use crate::materialize::{materialize, Delivery, GroupFacts};
 use crate::plan::{weekday_zh, Plan};

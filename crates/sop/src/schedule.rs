@@ -27,10 +27,15 @@ pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
             // In a gap. A day earlier is safely before the transition and after the previous one
             // (zones change offset at most a few times a year), so its offset is the one in force
             // just before the gap.
-            let before_gap = tz
-                .offset_from_utc_datetime(&(local - Duration::hours(24)))
-                .fix();
-            (local - Duration::seconds(i64::from(before_gap.local_minus_utc()))).and_utc()
+            // Checked: a gap at the very start of the calendar keeps `local` rather than panicking.
+            let day_before = local
+                .checked_sub_signed(Duration::hours(24))
+                .unwrap_or(local);
+            let before_gap = tz.offset_from_utc_datetime(&day_before).fix();
+            local
+                .checked_sub_signed(Duration::seconds(i64::from(before_gap.local_minus_utc())))
+                .unwrap_or(local)
+                .and_utc()
         }
     }
 }

@@ -45,7 +45,11 @@ async fn healthz_is_degraded_naming_the_loop_that_is_down() {
     let dispatch = &health["loops"][0];
     assert_eq!(dispatch["name"], "sandbox dispatch");
     assert_eq!(dispatch["restarts"], 1);
-    assert_eq!(dispatch["last_error"]["message"], "panicked: overflow");
+    assert!(dispatch["last_error_at"].is_string());
+    assert!(
+        !health.to_string().contains("overflow"),
+        "the public check names no cause: {health}"
+    );
 
     // Restarted, then silent past its allowance: down again, as stuck.
     app.health
@@ -63,7 +67,8 @@ async fn healthz_is_degraded_naming_the_loop_that_is_down() {
         vec!["rules:5:10: duration `100000000w` is too long: at most 365 d".into()],
     );
     let health = healthz(&app).await;
-    assert_eq!(health["documents"][0]["version"], 4);
+    assert_eq!(health["rejected_documents"], 1);
+    assert!(!health.to_string().contains("100000000w"));
 }
 
 #[tokio::test]
