@@ -60,6 +60,8 @@ pub use template::{Template, Var};
 #[cfg(test)]
 mod check_tests;
 #[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
 mod moderate_tests;
 #[cfg(test)]
 mod policies_tests;

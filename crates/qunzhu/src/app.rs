@@ -181,8 +181,13 @@ async fn run(
             .filter(|name| !name.is_empty()),
         ..qunzhu_server::ServerOptions::default()
     };
-    let router = qunzhu_server::router_with(state, options).merge(
-        qunzhu_server::short_links::routes(store.clone(), clock.clone()),
+    let https = state.secure_cookies;
+    let router = qunzhu_server::harden(
+        qunzhu_server::router_with(state, options).merge(qunzhu_server::short_links::routes(
+            store.clone(),
+            clock.clone(),
+        )),
+        https,
     );
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();

@@ -10,6 +10,7 @@ mod codec;
 mod documents;
 mod ingest;
 mod outbox;
+mod private;
 mod queries;
 mod store;
 
@@ -54,6 +55,12 @@ impl SqliteStore {
                 plain(&error)
             ))
         };
+        private::make_private(path).map_err(|error| {
+            StoreError::Unavailable(format!(
+                "cannot open SQLite database {}: {error}",
+                path.display()
+            ))
+        })?;
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(fail)?;

@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod holes;
 mod pages;
 mod signin;
 mod users;
