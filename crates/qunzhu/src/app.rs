@@ -127,8 +127,19 @@ async fn run(
             }
         }
     }
+    let instance = config.instance();
     for connector in all {
-        tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
+        tracing::info!(connector = connector.id(), platform = %connector.platform(), instance, "starting connector");
+        // Polled only while this instance holds the account's lease; dispatch stays shared.
+        let connector: Arc<dyn Connector> = qunzhu_engine::LeasedConnector::start(
+            connector,
+            store.clone(),
+            clock.clone(),
+            instance.clone(),
+            std::time::Duration::from_secs(config.cluster.poll_lease_seconds.max(3)),
+            stop.clone(),
+        )
+        .await;
         let decider = deciders(
             &config,
             &*store,

@@ -18,6 +18,7 @@ pub struct Config {
     pub workspace: WorkspaceConfig,
     pub http: HttpConfig,
     pub dispatch: DispatchSection,
+    pub cluster: ClusterSection,
     pub rules: RulesSection,
     pub moderation: ModerationSection,
     pub sop: SopSection,
@@ -33,6 +34,7 @@ impl Default for Config {
             workspace: WorkspaceConfig::default(),
             http: HttpConfig::default(),
             dispatch: DispatchSection::default(),
+            cluster: ClusterSection::default(),
             rules: RulesSection::default(),
             moderation: ModerationSection::default(),
             sop: SopSection::default(),
@@ -102,6 +104,27 @@ impl Default for DispatchSection {
             backoff_base_ms: 1000,
             backoff_max_ms: 300_000,
             lease_seconds: 60,
+        }
+    }
+}
+
+/// Several instances on one PostgreSQL: each connector account is polled by one at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSection {
+    /// This instance's name in poll leases; empty means `<hostname>:<http port>`, which stays the
+    /// same across restarts so a restarted instance takes its own lease back at once.
+    pub instance: String,
+    /// How long a poll lease lasts without renewal: the longest a dead instance's connector waits
+    /// before another instance takes it over.
+    pub poll_lease_seconds: u64,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        ClusterSection {
+            instance: String::new(),
+            poll_lease_seconds: 15,
         }
     }
 }
@@ -233,6 +256,10 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         config.matrix.access_token = qunzhu_matrix::Secret::new(value);
         Ok(())
     }),
+    ("QUNZHU_INSTANCE", |config, value| {
+        config.cluster.instance = value.to_string();
+        Ok(())
+    }),
     ("QUNZHU_BASE_URL", |config, value| {
         config.http.base_url = value;
         Ok(())
@@ -341,6 +368,20 @@ impl Config {
             .time_zone
             .parse()
             .unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    /// This instance's name in poll leases (see [`ClusterSection::instance`]).
+    pub fn instance(&self) -> String {
+        if !self.cluster.instance.is_empty() {
+            return self.cluster.instance.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|host| host.trim().to_string())
+            .filter(|host| !host.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        format!("{host}:{}", self.http.port)
     }
 
     pub fn base_url(&self) -> String {

@@ -71,7 +71,10 @@ impl EventLog for PostgresStore {
     async fn log_stats(&self) -> Result<LogStats> {
         let client = self.client().await;
         let events = client
-            .query_one("SELECT count(*) FROM events", &[])
+            .query_one(
+                "SELECT coalesce(sum(value), 0)::BIGINT FROM counters WHERE name LIKE 'events:%'",
+                &[],
+            )
             .await
             .map_err(backend)?;
         let duplicates = client

@@ -81,7 +81,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_user_by_login(&self, login: &str) -> Result<Option<User>> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.login = ?1"),
                 [login],
@@ -94,7 +94,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_users(&self, workspace: WorkspaceId) -> Result<Vec<User>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare(&format!(
                     "SELECT {USER_COLUMNS} FROM users u WHERE u.workspace = ?1 ORDER BY u.id"
@@ -127,7 +127,7 @@ impl SqliteStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<User>> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 &format!("SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL"),
                 params![token_hash, micros(now)],
@@ -170,7 +170,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL"), [token_hash], |row| {
                 Ok(token_from_row(row))
             })
@@ -181,7 +181,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare(&format!(
                     "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE workspace = ?1 ORDER BY id"
@@ -238,7 +238,7 @@ impl SqliteStore {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare("SELECT id, workspace, at, actor, action, subject, detail FROM audit WHERE workspace = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3")
                 .map_err(backend)?;

@@ -24,7 +24,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
     }
 }
 
@@ -68,7 +68,11 @@ impl EventLog for SqliteStore {
     async fn log_stats(&self) -> Result<LogStats> {
         self.run(|conn| {
             let events: i64 = conn
-                .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+                .query_row(
+                    "SELECT coalesce(sum(value), 0) FROM counters WHERE name LIKE 'events:%'",
+                    [],
+                    |row| row.get(0),
+                )
                 .map_err(backend)?;
             let duplicates: Option<i64> = conn
                 .query_row(

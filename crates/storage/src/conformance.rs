@@ -13,9 +13,11 @@ use qunzhu_domain::{
 use crate::*;
 
 mod accounts;
+mod leases;
 mod outbox;
 mod scoping;
 pub use accounts::*;
+pub use leases::*;
 pub use outbox::*;
 pub use scoping::*;
 
@@ -35,7 +37,9 @@ macro_rules! conformance_suite {
             accounts_sessions_tokens_and_audit,
             accounts_are_disabled_repassworded_revoked_and_deleted,
             documents_and_links,
-            workspaces_never_see_each_other);
+            workspaces_never_see_each_other,
+            leases_have_one_holder_and_pass_on_after_expiry,
+            concurrent_acquirers_get_one_lease);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {
@@ -65,7 +69,7 @@ macro_rules! conformance_suite {
     };
 }
 
-fn at(minute: i64) -> DateTime<Utc> {
+pub(crate) fn at(minute: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00")
         .map(|at| at.to_utc())
         .unwrap_or_default()
@@ -232,6 +236,18 @@ pub async fn ingest_dedupes_across_and_within_batches(store: &dyn Store) {
             .expect("since")
             .len(),
         2
+    );
+    let newest: Vec<String> = store
+        .events_since(ws, at(0), 2)
+        .await
+        .expect("since, limited")
+        .into_iter()
+        .map(|stored| stored.event.key)
+        .collect();
+    assert_eq!(
+        newest,
+        ["e2", "e3"],
+        "past the limit the newest are kept, in log order"
     );
     assert!(store.action_by_key("greet:e3").await.is_ok());
 }

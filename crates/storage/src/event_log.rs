@@ -28,8 +28,8 @@ pub trait EventLog: Send + Sync {
         limit: usize,
     ) -> Result<Vec<StoredEvent>>;
 
-    /// Events at or after an instant, in log order, at most `limit` (rebuilding in-memory
-    /// decision state from the recent log on start).
+    /// Events at or after an instant, in log order; past `limit`, the newest `limit` of them
+    /// (the oldest are the ones a reader warming up can spare).
     async fn events_since(
         &self,
         workspace: WorkspaceId,

@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod directory;
 pub mod documents;
 pub mod event_log;
+pub mod leases;
 pub mod links;
 pub mod outbox;
 mod types;
@@ -21,6 +22,7 @@ pub use analytics::Analytics;
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
 pub use event_log::EventLog;
+pub use leases::{Lease, Leases};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
@@ -61,7 +63,15 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 /// trait small enough to hold in one's head and lets a new area (ledger, campaigns) add its own.
 #[async_trait]
 pub trait Store:
-    EventLog + Outbox + Directory + Analytics + AccountStore + DocumentStore + LinkStore + 'static
+    EventLog
+    + Outbox
+    + Directory
+    + Analytics
+    + Leases
+    + AccountStore
+    + DocumentStore
+    + LinkStore
+    + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
