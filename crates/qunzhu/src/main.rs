@@ -78,7 +78,7 @@ enum Command {
         #[command(subcommand)]
         command: tools::RulesCommand,
     },
-    /// Console users: add (the first owner too), list, disable, enable, passwd.
+    /// Console users: add (the first owner too), list, disable, enable, passwd, revoke, delete.
     Users {
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,
