@@ -2,7 +2,8 @@
 //
 // Against a fresh `qunzhu serve` (its QUNZHU_DATA_DIR in the environment): creates the
 // first owner with `qunzhu users add`, signs in with the printed password in Chromium, and finds
-// the empty overview's next step with its link to connecting Matrix. Screenshots go to e2e/out/.
+// the empty overview's next step with its link to connecting Matrix, then the users page under
+// settings. Screenshots go to e2e/out/.
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -54,6 +55,13 @@ try {
     await page.screenshot({ path: join(out, `first-start-${locale}.png`), fullPage: true });
     await Promise.all([page.waitForNavigation(), page.getByRole("link", { name: link }).click()]);
     check(`${locale}: the next step opens how to connect Matrix`, new URL(page.url()).pathname === "/help/matrix" && (await page.locator("pre").innerText()).includes("[matrix]"), page.url());
+    // The owner finds their account under settings and can manage users there.
+    await page.goto(`${base}/settings`);
+    await Promise.all([page.waitForNavigation(), page.click("[data-manage-users]")]);
+    const row = page.locator('tr[data-user="founder"]');
+    check(`${locale}: settings leads to the users page with the owner listed`, new URL(page.url()).pathname === "/settings/users" && (await row.count()) === 1, page.url());
+    check(`${locale}: nobody is offered to disable or delete themselves`, (await row.locator('[data-user-action="disable"], [data-user-action="delete"]').count()) === 0);
+    await page.screenshot({ path: join(out, `users-${locale}.png`), fullPage: true });
     check(`${locale}: no script errors`, errors.length === 0, errors.join("; "));
     await context.close();
   }

@@ -14,11 +14,29 @@ pub fn txn_id(key: &str) -> String {
     format!("qz{}", &hex::encode(Sha256::digest(key.as_bytes()))[..32])
 }
 
+/// HTML-escapes text for the body and for attribute values alike: quotes too, so a user id
+/// with a `"` cannot leave the `href` it is written into.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
         .replace('\n', "<br>")
+}
+
+/// The mention pills appended to a message's HTML, one link per mentioned user.
+fn mention_pills(mentions: &[String]) -> String {
+    mentions
+        .iter()
+        .map(|user| {
+            format!(
+                " <a href=\"https://matrix.to/#/{}\">{}</a>",
+                escape(user),
+                escape(user)
+            )
+        })
+        .collect()
 }
 
 /// What the bot needs to know about power in a room to explain a refusal.
@@ -102,15 +120,7 @@ pub async fn execute(
         } => {
             let mut content =
                 json!({"msgtype": "m.text", "body": text, "m.mentions": {"user_ids": mentions}});
-            let pills: String = mentions
-                .iter()
-                .map(|user| {
-                    format!(
-                        " <a href=\"https://matrix.to/#/{user}\">{}</a>",
-                        escape(user)
-                    )
-                })
-                .collect();
+            let pills = mention_pills(mentions);
             if html.is_some() || !mentions.is_empty() {
                 content["format"] = json!("org.matrix.custom.html");
                 content["formatted_body"] = json!(format!(
@@ -372,4 +382,23 @@ async fn set_power(
         None => users.remove(member),
     };
     state(client, room, "m.room.power_levels", levels).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mention_html_escapes_quotes_and_markup_in_user_ids() {
+        let pills = mention_pills(&[
+            "@alice:example.org".to_string(),
+            "@x\"onmouseover=\"alert(1)':evil<b>".to_string(),
+        ]);
+        assert_eq!(
+            pills,
+            " <a href=\"https://matrix.to/#/@alice:example.org\">@alice:example.org</a> \
+             <a href=\"https://matrix.to/#/@x&quot;onmouseover=&quot;alert(1)&#39;:evil&lt;b&gt;\">@x&quot;onmouseover=&quot;alert(1)&#39;:evil&lt;b&gt;</a>"
+        );
+        assert_eq!(escape("a & b\nc"), "a &amp; b<br>c");
+    }
 }

@@ -57,7 +57,38 @@ pub(crate) struct Compiler<'a> {
     pub report: Reporter<'a>,
 }
 
+/// Words one keyword list may hold, and characters one keyword may have: a list is matched by
+/// one automaton built on every reload, so its size is bounded like every other input.
+pub const MAX_KEYWORDS_PER_LIST: usize = 10_000;
+pub const MAX_KEYWORD_CHARS: usize = 100;
+
 impl Compiler<'_> {
+    /// The list's words, reporting (once each) a list over [`MAX_KEYWORDS_PER_LIST`] at its first
+    /// extra word and a word over [`MAX_KEYWORD_CHARS`]; only the words within bounds are kept.
+    fn bounded_words(&mut self, what: &str, words: &[Spanned<String>]) -> Vec<String> {
+        if let Some(extra) = words.get(MAX_KEYWORDS_PER_LIST) {
+            self.report.error(
+                extra.span(),
+                format!(
+                    "{what} has {} words; at most {MAX_KEYWORDS_PER_LIST}",
+                    words.len()
+                ),
+            );
+        }
+        let mut kept = Vec::new();
+        for word in words.iter().take(MAX_KEYWORDS_PER_LIST) {
+            if word.get_ref().chars().count() > MAX_KEYWORD_CHARS {
+                self.report.error(
+                    word.span(),
+                    format!("a keyword in {what} is longer than {MAX_KEYWORD_CHARS} characters"),
+                );
+            } else {
+                kept.push(word.get_ref().clone());
+            }
+        }
+        kept
+    }
+
     fn compile(&mut self, raw: RawFile) -> Option<RuleSet> {
         let settings = self.settings(&raw);
         // Inline `words` of a rule become an anonymous list so one automaton serves all.
@@ -69,17 +100,13 @@ impl Compiler<'_> {
                         .error(word.span(), format!("empty keyword in list `{name}`"));
                 }
             }
-            lists.push((
-                name.clone(),
-                list.words
-                    .iter()
-                    .map(|word| word.get_ref().clone())
-                    .collect(),
-            ));
+            let words = self.bounded_words(&format!("keyword list `{name}`"), &list.words);
+            lists.push((name.clone(), words));
         }
         for rule in &raw.rules {
             if let Some(words) = &rule.words {
-                let words = words.iter().map(|word| word.get_ref().clone()).collect();
+                let what = format!("the words of rule `{}`", rule.name.get_ref());
+                let words = self.bounded_words(&what, words);
                 lists.push((inline_list_name(rule.name.get_ref()), words));
             }
         }

@@ -62,6 +62,8 @@ pub use unmute::{is_timed_unmute, timed_unmute};
 #[cfg(test)]
 mod check_tests;
 #[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
 mod moderate_tests;
 #[cfg(test)]
 mod policies_tests;

@@ -112,6 +112,20 @@ pub fn check_plan(name: &str, source: &str) -> Result<qunzhu_sop::Plan, Vec<Prob
     })
 }
 
+/// Validates a document of either kind on the blocking pool: a huge rule file (tens of thousands
+/// of keywords) takes a core for a while and must never hold an async worker, and with it
+/// `/healthz` and every other request.
+pub async fn check_off_thread(
+    kind: DocumentKind,
+    name: &str,
+    source: &str,
+) -> crate::Result<Result<(), Vec<Problem>>> {
+    let (name, source) = (name.to_string(), source.to_string());
+    tokio::task::spawn_blocking(move || check(kind, &name, &source))
+        .await
+        .map_err(|error| crate::OpsError::Internal(format!("document check stopped: {error}")))
+}
+
 /// Validates a document of either kind.
 pub fn check(kind: DocumentKind, name: &str, source: &str) -> Result<(), Vec<Problem>> {
     match kind {

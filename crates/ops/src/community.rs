@@ -15,6 +15,7 @@ impl Ops {
         update: GroupUpdate,
     ) -> Result<Group> {
         who.require(UserRole::Operator)?;
+        crate::limits::check_group_update(&update)?;
         if update
             .name
             .as_deref()
@@ -45,6 +46,7 @@ impl Ops {
         update: MemberUpdate,
     ) -> Result<Member> {
         who.require(UserRole::Operator)?;
+        crate::limits::check_member_update(&update)?;
         let member = self
             .store
             .update_member(who.workspace, platform, user, update)

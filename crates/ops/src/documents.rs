@@ -50,7 +50,9 @@ impl Ops {
     ) -> Result<Document> {
         who.require(UserRole::Operator)?;
         check::check_name(name).map_err(|message| OpsError::invalid("name", message))?;
-        check::check(kind, name, source).map_err(OpsError::Problems)?;
+        check::check_off_thread(kind, name, source)
+            .await?
+            .map_err(OpsError::Problems)?;
         let saved = self
             .store
             .put_document(

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod check;
 mod community;
 mod documents;
+pub mod limits;
 mod moderation;
 mod sop;
 mod tasks;

@@ -251,12 +251,16 @@ async fn run(
         health: Some(health),
         ..qunzhu_server::ServerOptions::default()
     };
-    let router = qunzhu_server::router_with(state, options)
-        .merge(qunzhu_server::short_links::routes(
-            store.clone(),
-            clock.clone(),
-        ))
-        .merge(hooks);
+    let https = state.secure_cookies;
+    let router = qunzhu_server::harden(
+        qunzhu_server::router_with(state, options)
+            .merge(qunzhu_server::short_links::routes(
+                store.clone(),
+                clock.clone(),
+            ))
+            .merge(hooks),
+        https,
+    );
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(

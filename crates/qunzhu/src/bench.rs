@@ -48,6 +48,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A sign-in storm: parallel wrong passwords through the real sign-in path; reports how many
+    /// were verified, throttled, the most verifications at once and the peak RSS.
+    Signin {
+        #[arg(long, default_value_t = 120)]
+        attempts: usize,
+        /// Verification slots (default: the server's, at most 4); a large value shows the
+        /// memory an unbounded server would use.
+        #[arg(long)]
+        slots: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
     /// 10,000 groups × 5 steps a day: planning, then dispatching a simultaneous 08:00 post to
     /// every group through the sandbox platform within its rate limits.
     Scheduler {
@@ -102,6 +114,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             steps,
             json,
         } => crate::bench_scheduler::run(groups, steps, json).await,
+        BenchCommand::Signin {
+            attempts,
+            slots,
+            json,
+        } => crate::bench_signin::run(attempts, slots, json).await,
     }
 }
 
@@ -264,6 +281,24 @@ async fn ingest(
 }
 
 /// The process's high-water resident memory (Linux `VmHWM`), 0 where unknown.
+/// The resident set right now (`VmRSS`), 0 where `/proc` is missing.
+pub fn current_rss_bytes() -> u64 {
+    status_kib("VmRSS:") * 1024
+}
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with(field))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+}
+
 pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -145,8 +145,25 @@ async fn login(
     qunzhu_server::create_user(store, workspace.id, DEMO_LOGIN, &password, UserRole::Owner)
         .await
         .map_err(|error| anyhow::anyhow!("cannot create the demo login: {error:?}"))?;
-    std::fs::write(&path, &password).with_context(|| format!("cannot write {}", path.display()))?;
+    write_private(&path, &password).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(password)
+}
+
+/// Writes a secret readable by its owner only (`0600` on Unix), from its first byte on.
+pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        // An existing file keeps its mode on open; narrow it first.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// Gives the sandbox groups the names and types an operator would.
@@ -214,6 +231,28 @@ mod tests {
         assert_eq!(
             (config.sandbox.behaviour.groups, config.sandbox.history_days),
             (6, 30)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_demo_password_file_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-login.txt");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::write_private(&path, "qz-secret").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            (mode, std::fs::read_to_string(&path).unwrap()),
+            (0o600, "qz-secret".into())
+        );
+        let fresh = dir.path().join("fresh.txt");
+        super::write_private(&fresh, "x").unwrap();
+        assert_eq!(
+            std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+            0o600
         );
     }
 }

@@ -4,6 +4,7 @@ mod app;
 mod bench;
 mod bench_fuzz;
 mod bench_scheduler;
+mod bench_signin;
 mod config;
 mod demo;
 mod moderation;
@@ -82,7 +83,7 @@ enum Command {
         #[command(subcommand)]
         command: tools::RulesCommand,
     },
-    /// Console users: add (the first owner too), list, disable, enable, passwd.
+    /// Console users: add (the first owner too), list, disable, enable, passwd, revoke, delete.
     Users {
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,

@@ -34,6 +34,10 @@ pub enum UsersCommand {
     Disable { name: String },
     /// Let a disabled user sign in again.
     Enable { name: String },
+    /// End every console session of a user (a lost laptop, say).
+    Revoke { name: String },
+    /// Delete a user and their sessions; their audit entries stay.
+    Delete { name: String },
     /// Set a new password (generated and printed once unless `--password-stdin`); sessions end.
     Passwd {
         name: String,
@@ -130,6 +134,14 @@ pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
         UsersCommand::Enable { name } => {
             let user = ops.enable_user(&who, &name).await.map_err(plain)?;
             println!("enabled `{}`; they can sign in again", user.login);
+        }
+        UsersCommand::Revoke { name } => {
+            let ended = ops.revoke_sessions(&who, &name).await.map_err(plain)?;
+            println!("ended {ended} session(s) of `{}`", name.trim());
+        }
+        UsersCommand::Delete { name } => {
+            ops.delete_user(&who, &name).await.map_err(plain)?;
+            println!("deleted `{}` and their sessions", name.trim());
         }
         UsersCommand::Passwd {
             name,

@@ -150,6 +150,16 @@ fn users_are_added_listed_disabled_enabled_and_repassworded() {
     );
     assert!(ok, "{stderr}");
 
+    let (ok, stdout, stderr) = qunzhu(data, &["users", "revoke", "ops"], None);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("ended 0 session(s) of `ops`"), "{stdout}");
+    let (ok, _, stderr) = qunzhu(data, &["users", "add", "temp", "--role", "viewer"], None);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = qunzhu(data, &["users", "delete", "temp"], None);
+    assert!(ok && stdout.contains("deleted `temp`"), "{stderr}");
+    let (_, stdout, _) = qunzhu(data, &["users", "list"], None);
+    assert!(!stdout.contains("temp"), "{stdout}");
+
     // Every change is in the audit log under the terminal user.
     let db = rusqlite::Connection::open(data.join("qunzhu.db")).unwrap();
     let mut statement = db
@@ -172,7 +182,10 @@ fn users_are_added_listed_disabled_enabled_and_repassworded() {
             ("user.disable", "ops"),
             ("user.enable", "ops"),
             ("user.password", "ops"),
-            ("user.password", "ops")
+            ("user.password", "ops"),
+            ("user.revoke_sessions", "ops"),
+            ("user.create", "temp"),
+            ("user.delete", "temp")
         ]
     );
     assert!(

@@ -96,7 +96,7 @@ pub use qunzhu_ops::accounts::{
 
 /// A PHC string with the same parameters as every real hash, verified when the login is
 /// unknown, so a wrong login costs exactly what a wrong password does and timing tells nothing.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bI1ViRPjxvUm0nb7PltWdA$eOsQbR+CSBuh8csmalWyP6z/cMnL7cMeTprtBJNLyS8";
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bI1ViRPjxvUm0nb7PltWdA$eOsQbR+CSBuh8csmalWyP6z/cMnL7cMeTprtBJNLyS8";
 
 /// Signs in: the throttle decides and counts first, then the password is verified in one of a
 /// few slots (real hash or the dummy); returns the user and the new session secret.
@@ -124,16 +124,13 @@ pub async fn sign_in(
     let hash = user
         .as_ref()
         .map_or(DUMMY_HASH.to_string(), |user| user.password_hash.clone());
-    let slot = ctx.guard.slot().await.ok_or_else(|| {
+    let mut slot = ctx.guard.slot().await.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unavailable,
             "the server is busy checking other sign-ins; try again in a moment",
         )
     })?;
-    let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = slot.verify(password, &hash).await;
     drop(slot);
     let Some(user) = user.filter(|_| ok) else {
         return Err(ApiError::new(

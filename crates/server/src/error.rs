@@ -18,6 +18,7 @@ pub enum ErrorCode {
     InvalidInput,
     Conflict,
     RateLimited,
+    PayloadTooLarge,
     CsrfFailed,
     Unavailable,
     Internal,
@@ -32,6 +33,7 @@ impl ErrorCode {
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::Conflict => "conflict",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::CsrfFailed => "csrf_failed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -97,6 +100,20 @@ impl ApiError {
             ErrorCode::CsrfFailed,
             "missing or wrong CSRF token; reload the page and try again",
         )
+    }
+
+    /// A day from a query, refused unless it lies in years 2000–2999: far-off days overflow the
+    /// date arithmetic that follows, and no community has data there.
+    pub fn check_day(field: &str, day: chrono::NaiveDate) -> Result<chrono::NaiveDate, ApiError> {
+        use chrono::Datelike;
+        if (2000..=2999).contains(&day.year()) {
+            Ok(day)
+        } else {
+            Err(ApiError::invalid(
+                field,
+                "a day between 2000-01-01 and 2999-12-31",
+            ))
+        }
     }
 
     /// Logs the cause and hides it from the client.

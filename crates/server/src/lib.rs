@@ -22,6 +22,7 @@ mod tests;
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -84,6 +85,9 @@ impl Ctx {
         let health = options
             .health
             .unwrap_or_else(|| qunzhu_engine::Health::new(app.clock.clone()));
+        // An https:// public address means HTTPS: Secure cookies whether or not the flag was set.
+        let mut app = app;
+        app.secure_cookies |= app.base_url.starts_with("https://");
         Ctx {
             app,
             guard: options.login,
@@ -106,8 +110,9 @@ pub fn router(state: AppState) -> Router {
 
 /// [`router`] with this process's options (trusted proxy header, sign-in policy, engine health).
 pub fn router_with(state: AppState, options: ServerOptions) -> Router {
+    let secure = state.secure_cookies || state.base_url.starts_with("https://");
     let ctx = Ctx::with_options(state, options);
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route(
             "/assets/console.css",
@@ -133,8 +138,31 @@ pub fn router_with(state: AppState, options: ServerOptions) -> Router {
         )
         .nest("/api/v1", api::routes())
         .merge(pages::routes())
-        .layer(axum::middleware::map_response(security_headers))
-        .with_state(ctx)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(ctx);
+    harden(router, secure)
+}
+
+/// The largest request body accepted: a big rule file fits; each field has its own limit too.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Adds the console's security headers to every answer of `router`, and HSTS when it is served
+/// over HTTPS; layering it twice is harmless (the headers are set, not appended).
+pub fn harden<S: Clone + Send + Sync + 'static>(router: Router<S>, https: bool) -> Router<S> {
+    let router = router.layer(axum::middleware::map_response(security_headers));
+    if https {
+        router.layer(axum::middleware::map_response(hsts))
+    } else {
+        router
+    }
+}
+
+async fn hsts(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        header::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    );
+    response
 }
 
 /// Headers every answer carries: the console loads nothing from elsewhere and is never framed.

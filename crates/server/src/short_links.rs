@@ -20,9 +20,13 @@ struct Links {
 }
 
 pub fn routes(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Router {
-    Router::new()
-        .route("/l/{code}", get(follow))
-        .with_state(Links { store, clock })
+    // The same headers as the console: a redirect or an error page is never framed or sniffed.
+    crate::harden(
+        Router::new()
+            .route("/l/{code}", get(follow))
+            .with_state(Links { store, clock }),
+        false,
+    )
 }
 
 fn visitor_from(headers: &HeaderMap) -> Option<String> {

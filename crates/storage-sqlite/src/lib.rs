@@ -12,6 +12,7 @@ mod documents;
 mod ingest;
 mod leases;
 mod outbox;
+mod private;
 mod queries;
 mod readers;
 mod sop;
@@ -70,6 +71,12 @@ impl SqliteStore {
                 plain(&error)
             ))
         };
+        private::make_private(path).map_err(|error| {
+            StoreError::Unavailable(format!(
+                "cannot open SQLite database {}: {error}",
+                path.display()
+            ))
+        })?;
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(fail)?;

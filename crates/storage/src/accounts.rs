@@ -203,3 +203,42 @@ pub trait AccountStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<AuditEntry>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_password_hash() {
+        let user = User {
+            id: 1,
+            workspace: WorkspaceId(1),
+            login: "boss".into(),
+            display_name: "Boss".into(),
+            role: UserRole::Owner,
+            password_hash: "$argon2id$v=19$secret-hash".into(),
+            disabled_at: None,
+        };
+        let new = NewUser {
+            workspace: WorkspaceId(1),
+            login: "boss".into(),
+            display_name: "Boss".into(),
+            role: UserRole::Owner,
+            password_hash: "$argon2id$v=19$secret-hash".into(),
+        };
+        for text in [
+            format!("{user:?}"),
+            format!("{user:#?}"),
+            format!("{new:?}"),
+        ] {
+            assert!(!text.contains("secret-hash"), "{text}");
+            assert!(
+                text.contains("boss") && text.contains("<redacted>"),
+                "{text}"
+            );
+        }
+        assert!(!serde_json::to_string(&user)
+            .unwrap()
+            .contains("secret-hash"));
+    }
+}

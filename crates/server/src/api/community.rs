@@ -128,9 +128,14 @@ async fn group_days(
 ) -> ApiResult<Json<Vec<GroupDayRow>>> {
     let group = ctx.app.store.group(who.workspace, id).await?;
     let workspace = ctx.app.store.workspace(who.workspace).await?;
-    let to =
-        q.to.unwrap_or_else(|| local_day(ctx.app.clock.now(), zone_of(&workspace.time_zone)));
-    let from = q.from.unwrap_or(to - Duration::days(29));
+    let to = match q.to {
+        Some(day) => ApiError::check_day("to", day)?,
+        None => local_day(ctx.app.clock.now(), zone_of(&workspace.time_zone)),
+    };
+    let from = match q.from {
+        Some(day) => ApiError::check_day("from", day)?,
+        None => to - Duration::days(29),
+    };
     if from > to || (to - from).num_days() > 366 {
         return Err(ApiError::invalid(
             "from",

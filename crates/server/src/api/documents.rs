@@ -149,17 +149,24 @@ fn validation(result: Result<(), Vec<validate::Problem>>) -> Json<Validation> {
     }
 }
 
-async fn validate_rules(Api(_who): Api, Body(body): Body<ValidateBody>) -> Json<Validation> {
-    validation(validate::check_rules(
-        body.name.as_deref().unwrap_or("rules"),
-        &body.source,
-    ))
+async fn validate_rules(
+    Api(_who): Api,
+    Body(body): Body<ValidateBody>,
+) -> ApiResult<Json<Validation>> {
+    let name = body.name.as_deref().unwrap_or("rules");
+    let result =
+        validate::check_off_thread(validate::DocumentKind::Rules, name, &body.source).await?;
+    Ok(validation(result))
 }
 
-async fn validate_plan(Api(_who): Api, Body(body): Body<ValidateBody>) -> Json<Validation> {
-    validation(
-        validate::check_plan(body.name.as_deref().unwrap_or("plan"), &body.source).map(|_| ()),
-    )
+async fn validate_plan(
+    Api(_who): Api,
+    Body(body): Body<ValidateBody>,
+) -> ApiResult<Json<Validation>> {
+    let name = body.name.as_deref().unwrap_or("plan");
+    let result =
+        validate::check_off_thread(validate::DocumentKind::SopPlan, name, &body.source).await?;
+    Ok(validation(result))
 }
 
 #[derive(Deserialize, Default)]
@@ -184,7 +191,11 @@ async fn calendar_for(
     let workspace = ctx.app.store.workspace(who.workspace).await?;
     let zone = zone_of(&workspace.time_zone);
     let now = ctx.app.clock.now();
-    let from = match q.from {
+    let from = match q
+        .from
+        .map(|day| ApiError::check_day("from", day))
+        .transpose()?
+    {
         Some(day) => zone
             .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
             .earliest()

@@ -45,7 +45,16 @@ impl<T: DeserializeOwned> FromRequest<Ctx> for Body<T> {
         Json::<T>::from_request(request, ctx)
             .await
             .map(|Json(value)| Body(value))
-            .map_err(|rejection| ApiError::invalid("body", rejection.body_text()))
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        crate::ErrorCode::PayloadTooLarge,
+                        format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
+                    )
+                } else {
+                    ApiError::invalid("body", rejection.body_text())
+                }
+            })
     }
 }
 

@@ -89,7 +89,7 @@ fn error_schema() -> Value {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": { "type": "string", "enum": ["unauthorized", "forbidden", "not_found", "invalid_input", "conflict", "rate_limited", "csrf_failed", "unavailable", "internal"] },
+                "code": { "type": "string", "enum": ["unauthorized", "forbidden", "not_found", "invalid_input", "conflict", "rate_limited", "payload_too_large", "csrf_failed", "unavailable", "internal"] },
                 "message": { "type": "string" },
                 "field": { "type": "string", "description": "The input field or `source:LINE:COL` the error is about" }
             }

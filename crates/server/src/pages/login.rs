@@ -175,11 +175,12 @@ async fn switch_lang(Query(q): Query<LangQuery>) -> Response {
     ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
 }
 
-/// The sign-in page itself is a fine place to come back to after switching language.
+/// The sign-in page itself is a fine place to come back to after switching language; the `next`
+/// it carries is checked again when the form is shown and when it is submitted.
 fn safe_login(next: &str) -> String {
-    if next.contains("//") || next.contains('\\') {
-        "/login".to_string()
-    } else {
+    if super::same_origin_path(next) && !next.contains("//") {
         next.to_string()
+    } else {
+        "/login".to_string()
     }
 }

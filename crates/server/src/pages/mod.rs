@@ -77,15 +77,23 @@ fn login_redirect(parts: &Parts) -> Response {
 
 /// Only local paths: `next` must never send anyone to another site.
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.starts_with("/login")
-    {
+    if same_origin_path(next) && !next.starts_with("/login") {
         next.to_string()
     } else {
         "/".to_string()
     }
+}
+
+/// A path on this site and nothing a browser could read as another one: it starts with one `/`,
+/// and has no backslash and no control character or whitespace (browsers drop a tab or newline
+/// from a URL, which turns `/\t/evil.example` into `//evil.example`).
+pub fn same_origin_path(next: &str) -> bool {
+    let mut chars = next.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
 impl FromRequestParts<Ctx> for Page {
@@ -258,6 +266,20 @@ mod tests {
             ("/\\evil", "/"),
             ("/login?next=/", "/"),
             ("", "/"),
+            ("/\t/evil.example/", "/"),
+            ("/\n/evil.example/", "/"),
+            ("/\r\n//evil.example/", "/"),
+            ("/\u{0}/evil.example", "/"),
+            ("/\u{7f}x", "/"),
+            ("/\u{85}/evil.example", "/"),
+            ("/ /evil.example", "/"),
+            ("/\u{3000}/evil.example", "/"),
+            ("\\\\evil.example", "/"),
+            ("javascript:alert(1)", "/"),
+            ("http:/evil.example", "/"),
+            ("evil.example", "/"),
+            ("/groups?q=%09", "/groups?q=%09"),
+            ("/成员", "/成员"),
         ] {
             assert_eq!(safe_next(given), expected, "{given}");
         }

@@ -5,6 +5,7 @@
 mod api;
 mod authz;
 mod engine;
+mod holes;
 mod pages;
 mod pushes;
 mod signin;
