@@ -11,6 +11,9 @@ use tokio::sync::Mutex;
 
 use crate::decide::Decider;
 
+/// The most events one ingest transaction writes; a bigger batch is split.
+pub const MAX_TRANSACTION_EVENTS: usize = 2_000;
+
 /// Events older than this when they arrive are history: logged, never acted on.
 pub fn stale_after() -> chrono::Duration {
     chrono::Duration::minutes(10)
@@ -27,6 +30,9 @@ pub struct Ingestor {
     /// dropped: a backlog (a first sync, a month of sandbox history) must not make the bot greet
     /// people who joined weeks ago.
     stale_after: chrono::Duration,
+    /// When it turns true, a big batch stops between parts (the rest is redelivered later),
+    /// so shutting down never waits for a whole backlog.
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Ingestor {
@@ -44,12 +50,26 @@ impl Ingestor {
             connector_id: connector_id.into(),
             decider,
             stale_after: stale_after(),
+            stop: None,
         }
     }
 
-    /// Appends a batch and stores its cursor atomically; redelivered events are counted no-ops.
+    /// Stops between parts of a big batch once `stop` turns true.
+    pub fn stopping_on(mut self, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Appends a batch and stores its cursor with its last events; redelivered events are
+    /// counted no-ops.
+    ///
+    /// A big batch (a first sync, a world's backlog) is written in transactions of at most
+    /// [`MAX_TRANSACTION_EVENTS`], yielding between them, so no transaction holds the writer for
+    /// long and other tasks (the console, `/healthz`, other groups' dispatch) keep running. The
+    /// cursor goes with the last part only: a crash in between redelivers the rest, and what was
+    /// already written is refused as duplicates.
     pub async fn ingest(&self, batch: Batch) -> qunzhu_storage::Result<IngestReport> {
-        let events = batch
+        let mut events: Vec<NewEvent> = batch
             .events
             .into_iter()
             .map(|event| NewEvent {
@@ -57,9 +77,41 @@ impl Ingestor {
                 event,
             })
             .collect();
-        let cursor = batch
+        let mut cursor = batch
             .cursor
             .map(|cursor| (self.connector_id.clone(), cursor));
+        let mut total = IngestReport::default();
+        loop {
+            let rest = if events.len() > MAX_TRANSACTION_EVENTS {
+                events.split_off(MAX_TRANSACTION_EVENTS)
+            } else {
+                Vec::new()
+            };
+            let part_cursor = if rest.is_empty() { cursor.take() } else { None };
+            let report = self.ingest_part(events, part_cursor).await?;
+            total.appended += report.appended;
+            total.duplicates += report.duplicates;
+            total.actions += report.actions;
+            if rest.is_empty() {
+                return Ok(total);
+            }
+            if self.stop.as_ref().is_some_and(|stop| *stop.borrow()) {
+                tracing::info!(
+                    left = rest.len(),
+                    "stopping mid-batch; the rest comes again after the restart"
+                );
+                return Ok(total);
+            }
+            events = rest;
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn ingest_part(
+        &self,
+        events: Vec<NewEvent>,
+        cursor: Option<(String, String)>,
+    ) -> qunzhu_storage::Result<IngestReport> {
         let now = self.clock.now();
         let mut decider = self.decider.lock().await;
         let decider: &mut dyn Decider = decider.as_mut();
@@ -90,5 +142,89 @@ pub(crate) async fn write_audit(store: &dyn Store, entries: Vec<qunzhu_storage::
         if let Err(error) = store.append_audit(entry).await {
             tracing::warn!(%error, "could not write an audit entry");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{Duration, TimeZone, Utc};
+    use qunzhu_connector::Batch;
+    use qunzhu_domain::{Event, EventKind, FakeClock, JoinVia, Platform};
+    use qunzhu_storage::{NewWorkspace, Store};
+    use tokio::sync::Mutex;
+
+    use super::{Ingestor, MAX_TRANSACTION_EVENTS};
+    use crate::decide::{Decider, GreetEachJoin};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backlog_is_written_in_bounded_parts_with_the_cursor_last_and_nothing_twice() {
+        let store: Arc<dyn Store> =
+            Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
+        let workspace = store
+            .ensure_workspace(NewWorkspace {
+                slug: "w".into(),
+                name: "W".into(),
+                time_zone: "Asia/Shanghai".into(),
+            })
+            .await
+            .expect("workspace");
+        let now = Utc.with_ymd_and_hms(2026, 5, 1, 2, 0, 0).unwrap();
+        let decider: Box<dyn Decider> = Box::new(GreetEachJoin {
+            template: "hi {name}".into(),
+        });
+        let ingestor = Ingestor::new(
+            store.clone(),
+            Arc::new(FakeClock::new(now)),
+            chrono_tz::Asia::Shanghai,
+            "sandbox:one",
+            Arc::new(Mutex::new(decider)),
+        );
+        let total = MAX_TRANSACTION_EVENTS * 2 + 500;
+        let events: Vec<Event> = (0..total)
+            .map(|index| Event {
+                workspace: workspace.id,
+                platform: Platform::Sandbox,
+                key: format!("e{index}"),
+                chat: format!("g{}", index % 7),
+                at: now - Duration::seconds(1),
+                kind: EventKind::MemberJoined {
+                    member: format!("@m{index}"),
+                    display_name: None,
+                    via: JoinVia::Direct,
+                },
+            })
+            .collect();
+        // The first part arrived before a crash, without its cursor; the whole batch comes again.
+        let early = Batch {
+            events: events[..MAX_TRANSACTION_EVENTS].to_vec(),
+            cursor: None,
+        };
+        ingestor.ingest(early).await.expect("first part");
+        let report = ingestor
+            .ingest(Batch {
+                events,
+                cursor: Some("c-final".into()),
+            })
+            .await
+            .expect("batch");
+        assert_eq!(report.appended, total - MAX_TRANSACTION_EVENTS);
+        assert_eq!(report.duplicates, MAX_TRANSACTION_EVENTS);
+        assert_eq!(
+            store
+                .cursor("sandbox:one")
+                .await
+                .expect("cursor")
+                .as_deref(),
+            Some("c-final")
+        );
+        let stats = store.log_stats().await.expect("stats");
+        assert_eq!(stats.events as usize, total);
+        let counts = store.action_counts(workspace.id).await.expect("counts");
+        assert_eq!(
+            counts.pending as usize, total,
+            "one greeting per join, once"
+        );
     }
 }

@@ -62,7 +62,8 @@ impl ConnectorRuntime {
             config.zone,
             connector.id(),
             decider.clone(),
-        );
+        )
+        .stopping_on(stop.clone());
         let mut tasks = Vec::new();
 
         let waker = dispatcher.waker();

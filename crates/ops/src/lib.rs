@@ -12,6 +12,7 @@ mod documents;
 mod moderation;
 mod sop;
 mod tasks;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub use documents::CalendarEntry;
 pub use moderation::Decided;
 pub use qunzhu_engine::{PushOutcome, PushReport};
 pub use sop::{CardOutcome, PushEntry};
+pub use users::{generate_password, UserView};
 
 /// Who asks: the workspace they act in, their name as the audit log writes it, their role.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,12 +21,23 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::open;
 
-/// `qunzhu serve`: runs until SIGINT or SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// `qunzhu serve`: runs until SIGINT or SIGTERM. Prints where the console is and, while nobody
+/// can sign in yet, the exact command that creates the first owner.
+pub async fn serve(config: Config, config_path: Option<&std::path::Path>) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open::store(&config).await?;
     let workspace = ensure_workspace(&*store, &config).await?;
-    run(config, store, workspace, clock, |_| Ok(())).await
+    let no_users = store.users(workspace.id).await?.is_empty();
+    let address = config.base_url();
+    let hint = no_users.then(|| crate::users::first_owner_hint(config_path));
+    run(config, store, workspace, clock, move |_| {
+        println!("qunzhu is running: console at {address}");
+        if let Some(hint) = hint {
+            println!("{hint}");
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// `qunzhu demo`: a sandbox community of `groups` groups on the embedded database, console up.
@@ -142,8 +153,19 @@ async fn run(
             }
         }
     }
+    let instance = config.instance();
     for connector in all {
-        tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
+        tracing::info!(connector = connector.id(), platform = %connector.platform(), instance, "starting connector");
+        // Polled only while this instance holds the account's lease; dispatch stays shared.
+        let connector: Arc<dyn Connector> = qunzhu_engine::LeasedConnector::start(
+            connector,
+            store.clone(),
+            clock.clone(),
+            instance.clone(),
+            std::time::Duration::from_secs(config.cluster.poll_lease_seconds.max(3)),
+            stop.clone(),
+        )
+        .await;
         let decider = deciders(
             &config,
             &*store,
@@ -190,12 +212,16 @@ async fn run(
         store: store.clone(),
         clock: clock.clone(),
         base_url: config.base_url(),
-        secure_cookies: config.http.secure_cookies,
+        secure_cookies: config.secure_cookies(),
     };
-    let router = qunzhu_server::router(state).merge(qunzhu_server::short_links::routes(
-        store.clone(),
-        clock.clone(),
-    ));
+    let options = qunzhu_server::ServerOptions {
+        trusted_proxy_header: Some(config.http.trusted_proxy_header.trim().to_string())
+            .filter(|name| !name.is_empty()),
+        ..qunzhu_server::ServerOptions::default()
+    };
+    let router = qunzhu_server::router_with(state, options).merge(
+        qunzhu_server::short_links::routes(store.clone(), clock.clone()),
+    );
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(

@@ -18,6 +18,7 @@ pub struct Config {
     pub workspace: WorkspaceConfig,
     pub http: HttpConfig,
     pub dispatch: DispatchSection,
+    pub cluster: ClusterSection,
     pub rules: RulesSection,
     pub moderation: ModerationSection,
     pub sop: SopSection,
@@ -33,6 +34,7 @@ impl Default for Config {
             workspace: WorkspaceConfig::default(),
             http: HttpConfig::default(),
             dispatch: DispatchSection::default(),
+            cluster: ClusterSection::default(),
             rules: RulesSection::default(),
             moderation: ModerationSection::default(),
             sop: SopSection::default(),
@@ -67,8 +69,11 @@ pub struct HttpConfig {
     pub port: u16,
     /// The address members and operators reach qunzhu at (for short links); default from bind/port.
     pub base_url: String,
-    /// Mark cookies `Secure` (set when served over HTTPS).
+    /// Mark cookies `Secure`; also on by itself when `base_url` is `https://…`.
     pub secure_cookies: bool,
+    /// The header a trusted reverse proxy sets to the client's address (`X-Forwarded-For`);
+    /// empty: the socket peer, and no header is believed.
+    pub trusted_proxy_header: String,
 }
 
 impl Default for HttpConfig {
@@ -78,6 +83,7 @@ impl Default for HttpConfig {
             port: 8080,
             base_url: String::new(),
             secure_cookies: false,
+            trusted_proxy_header: String::new(),
         }
     }
 }
@@ -98,6 +104,27 @@ impl Default for DispatchSection {
             backoff_base_ms: 1000,
             backoff_max_ms: 300_000,
             lease_seconds: 60,
+        }
+    }
+}
+
+/// Several instances on one PostgreSQL: each connector account is polled by one at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSection {
+    /// This instance's name in poll leases; empty means `<hostname>:<http port>`, which stays the
+    /// same across restarts so a restarted instance takes its own lease back at once.
+    pub instance: String,
+    /// How long a poll lease lasts without renewal: the longest a dead instance's connector waits
+    /// before another instance takes it over.
+    pub poll_lease_seconds: u64,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        ClusterSection {
+            instance: String::new(),
+            poll_lease_seconds: 15,
         }
     }
 }
@@ -229,8 +256,16 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         config.matrix.access_token = qunzhu_matrix::Secret::new(value);
         Ok(())
     }),
+    ("QUNZHU_INSTANCE", |config, value| {
+        config.cluster.instance = value.to_string();
+        Ok(())
+    }),
     ("QUNZHU_BASE_URL", |config, value| {
         config.http.base_url = value;
+        Ok(())
+    }),
+    ("QUNZHU_TRUSTED_PROXY_HEADER", |config, value| {
+        config.http.trusted_proxy_header = value;
         Ok(())
     }),
     ("QUNZHU_SECURE_COOKIES", |config, value| {
@@ -313,7 +348,19 @@ impl Config {
                 ),
             });
         }
+        let header = self.http.trusted_proxy_header.trim();
+        if !header.is_empty() && axum::http::HeaderName::try_from(header).is_err() {
+            return Err(ConfigError::Env {
+                name: "http.trusted_proxy_header".into(),
+                message: format!("`{header}` is not an HTTP header name (e.g. X-Forwarded-For)"),
+            });
+        }
         Ok(())
+    }
+
+    /// `Secure` cookies and HSTS: asked for, or implied by an `https://` public address.
+    pub fn secure_cookies(&self) -> bool {
+        self.http.secure_cookies || self.base_url().starts_with("https://")
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {
@@ -321,6 +368,20 @@ impl Config {
             .time_zone
             .parse()
             .unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    /// This instance's name in poll leases (see [`ClusterSection::instance`]).
+    pub fn instance(&self) -> String {
+        if !self.cluster.instance.is_empty() {
+            return self.cluster.instance.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|host| host.trim().to_string())
+            .filter(|host| !host.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        format!("{host}:{}", self.http.port)
     }
 
     pub fn base_url(&self) -> String {
@@ -398,6 +459,24 @@ mod tests {
         assert_eq!(
             error,
             "environment variable QUNZHU_HTTP_PORT: `x` is not a port number"
+        );
+    }
+
+    #[test]
+    fn https_base_url_implies_secure_cookies_and_the_proxy_header_is_checked() {
+        let config = Config::parse(
+            "[http]\nbase_url = \"https://ops.example.com/\"\ntrusted_proxy_header = \"X-Forwarded-For\"\n",
+            Path::new("q.toml"),
+        )
+        .unwrap();
+        assert!(config.secure_cookies());
+        assert!(config.validate().is_ok());
+        assert!(!Config::default().secure_cookies());
+        let mut bad = Config::default();
+        bad.http.trusted_proxy_header = "X Forwarded".into();
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "environment variable http.trusted_proxy_header: `X Forwarded` is not an HTTP header name (e.g. X-Forwarded-For)"
         );
     }
 

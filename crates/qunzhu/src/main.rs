@@ -1,4 +1,4 @@
-//! `qunzhu`: the one binary — serve, demo, migrate, config, status, benchmarks.
+//! `qunzhu`: the one binary — serve, demo, migrate, config, status, users, benchmarks.
 
 mod app;
 mod bench;
@@ -8,6 +8,7 @@ mod demo;
 mod moderation;
 mod open;
 mod tools;
+mod users;
 
 use std::path::PathBuf;
 
@@ -80,6 +81,13 @@ enum Command {
         #[command(subcommand)]
         command: tools::RulesCommand,
     },
+    /// Console users: add (the first owner too), list, disable, enable, passwd.
+    Users {
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
     /// Join requests, undo and lurker sweeps from a terminal.
     Moderation {
         #[arg(long, short, global = true)]
@@ -135,7 +143,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { config } => app::serve(load(config.as_deref())?).await,
+        Command::Serve { config } => app::serve(load(config.as_deref())?, config.as_deref()).await,
         Command::Demo {
             port,
             data,
@@ -165,6 +173,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Moderation { config, command } => {
             moderation::run(command, load(config.as_deref())?).await
         }
+        Command::Users { config, command } => users::run(command, load(config.as_deref())?).await,
         Command::Sop { command } => tools::sop(command, load).await,
         Command::Bench { command } => bench::run(command).await,
     }

@@ -1,30 +1,26 @@
-//! Who is asking: passwords (argon2), session cookies, API tokens, CSRF tokens, login throttling.
+//! Who is asking: passwords (argon2), session cookies, API tokens, CSRF tokens, client addresses.
 //!
 //! Secrets (session cookies, API tokens) are random and only their SHA-256 is stored, so a leaked
 //! database does not let anyone in. The CSRF token is derived from the session secret, so it
 //! needs no storage and a page can never be forged without the cookie.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
-use chrono::{DateTime, Duration, Utc};
+use axum::http::{header, HeaderMap, HeaderName, Method};
+use chrono::Duration;
 use qunzhu_domain::WorkspaceId;
 use qunzhu_storage::{User, UserRole};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::throttle::Locked;
 
 pub const SESSION_COOKIE: &str = "qz_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const CSRF_FIELD: &str = "_csrf";
 /// How long a console session lasts without signing in again.
 pub const SESSION_HOURS: i64 = 12;
-/// Failed logins allowed per login name and per address within [`LIMIT_WINDOW_SECONDS`].
-pub const LOGIN_ATTEMPTS: usize = 5;
-pub const LIMIT_WINDOW_SECONDS: i64 = 60;
 
 /// The signed-in person or token a request acts as; every query is scoped to its workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,39 +94,64 @@ pub use qunzhu_ops::accounts::{
     verify_password,
 };
 
-/// Signs in: checks the throttle, then the password; returns the user and the new session secret.
+/// A PHC string with the same parameters as every real hash, verified when the login is
+/// unknown, so a wrong login costs exactly what a wrong password does and timing tells nothing.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bI1ViRPjxvUm0nb7PltWdA$eOsQbR+CSBuh8csmalWyP6z/cMnL7cMeTprtBJNLyS8";
+
+/// Signs in: the throttle decides and counts first, then the password is verified in one of a
+/// few slots (real hash or the dummy); returns the user and the new session secret.
 pub async fn sign_in(
     ctx: &crate::Ctx,
     login: &str,
     password: &str,
-    address: Option<SocketAddr>,
+    address: Option<IpAddr>,
 ) -> Result<(User, String), ApiError> {
     let now = ctx.app.clock.now();
-    let keys = throttle_keys(login, address);
-    if !ctx.limiter.allowed(&keys, now) {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "too many failed sign-ins; wait a minute and try again",
-        ));
-    }
-    let user = ctx.app.store.user_by_login(login.trim()).await?;
-    let verified = match user {
-        Some(user) => {
-            let (password, hash) = (password.to_string(), user.password_hash.clone());
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .map_err(ApiError::internal)?;
-            ok.then_some(user)
-        }
-        None => None,
-    };
-    let Some(user) = verified else {
-        ctx.limiter.record_failure(&keys, now);
+    let login = login.trim();
+    let attempt = ctx
+        .guard
+        .begin(login, address, now)
+        .map_err(|Locked(wait)| {
+            ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many failed sign-ins; try again in {} s",
+                    wait.num_seconds().max(1)
+                ),
+            )
+        })?;
+    let user = ctx.app.store.user_by_login(login).await?;
+    let hash = user
+        .as_ref()
+        .map_or(DUMMY_HASH.to_string(), |user| user.password_hash.clone());
+    let slot = ctx.guard.slot().await.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the server is busy checking other sign-ins; try again in a moment",
+        )
+    })?;
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    drop(slot);
+    let Some(user) = user.filter(|_| ok) else {
         return Err(ApiError::new(
             ErrorCode::Unauthorized,
             "wrong login or password",
         ));
     };
+    ctx.guard.succeeded(&attempt);
+    if user.is_disabled() {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this account is disabled; ask an owner to enable it",
+        ));
+    }
+    // Sign-in is when sessions are made, so it is also when the expired ones are cleared away.
+    if let Err(error) = ctx.app.store.purge_expired_sessions(now).await {
+        tracing::warn!(%error, "could not purge expired sessions");
+    }
     let secret = random_secret();
     ctx.app
         .store
@@ -141,14 +162,6 @@ pub async fn sign_in(
         )
         .await?;
     Ok((user, secret))
-}
-
-fn throttle_keys(login: &str, address: Option<SocketAddr>) -> Vec<String> {
-    let mut keys = vec![format!("login:{}", login.trim().to_lowercase())];
-    if let Some(address) = address {
-        keys.push(format!("ip:{}", address.ip()));
-    }
-    keys
 }
 
 /// `Set-Cookie` for a new session.
@@ -178,23 +191,44 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
-/// The client's address when the binary serves with connect info.
-pub fn client_address(parts: &Parts) -> Option<SocketAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0)
+/// The client's address: from the configured trusted proxy header when there is one (its last
+/// entry, the one our own proxy appended), else the socket peer when served with connect info.
+pub fn client_address(parts: &Parts, trusted_header: Option<&HeaderName>) -> Option<IpAddr> {
+    let from_proxy = trusted_header
+        .and_then(|name| parts.headers.get_all(name).iter().next_back())
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| parse_ip(last.trim()));
+    from_proxy.or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+    })
 }
 
-/// Extracts the client's address if known; never fails (tests and proxies may not have one).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<SocketAddr>);
+/// An address as proxies write it: `203.0.113.9`, `203.0.113.9:4711`, `[2001:db8::1]:443`.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+}
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+/// Extracts the client's address if known; never fails (tests may not have one).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl axum::extract::FromRequestParts<crate::Ctx> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(client_address(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &crate::Ctx,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_address(
+            parts,
+            ctx.trusted_proxy_header.as_ref(),
+        )))
     }
 }
 
@@ -260,76 +294,9 @@ pub async fn api_principal(ctx: &crate::Ctx, parts: &Parts) -> Result<Principal,
     Ok(principal)
 }
 
-/// Failed sign-ins per key in a sliding window, in memory (one process serves one console).
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
-}
-
-impl LoginLimiter {
-    fn prune(queue: &mut VecDeque<DateTime<Utc>>, now: DateTime<Utc>) {
-        while queue
-            .front()
-            .is_some_and(|at| *at <= now - Duration::seconds(LIMIT_WINDOW_SECONDS))
-        {
-            queue.pop_front();
-        }
-    }
-
-    pub fn allowed(&self, keys: &[String], now: DateTime<Utc>) -> bool {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        keys.iter().all(|key| {
-            failures.get_mut(key).is_none_or(|queue| {
-                Self::prune(queue, now);
-                queue.len() < LOGIN_ATTEMPTS
-            })
-        })
-    }
-
-    pub fn record_failure(&self, keys: &[String], now: DateTime<Utc>) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Forget idle keys now and then so a scan of random logins cannot grow the map forever.
-        if failures.len() > 10_000 {
-            failures.retain(|_, queue| {
-                Self::prune(queue, now);
-                !queue.is_empty()
-            });
-        }
-        for key in keys {
-            let queue = failures.entry(key.clone()).or_default();
-            Self::prune(queue, now);
-            queue.push_back(now);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limiter_allows_five_failures_a_minute_per_key() {
-        let limiter = LoginLimiter::default();
-        let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        let keys = vec!["login:a".to_string(), "ip:127.0.0.1".to_string()];
-        for _ in 0..LOGIN_ATTEMPTS {
-            assert!(limiter.allowed(&keys, start));
-            limiter.record_failure(&keys, start);
-        }
-        assert!(!limiter.allowed(&keys, start));
-        assert!(
-            !limiter.allowed(&["ip:127.0.0.1".to_string()], start),
-            "the address is throttled too"
-        );
-        assert!(limiter.allowed(&["login:b".to_string()], start));
-        assert!(limiter.allowed(&keys, start + Duration::seconds(LIMIT_WINDOW_SECONDS)));
-    }
 
     #[test]
     fn passwords_verify_and_secrets_compare_exactly() {
@@ -346,6 +313,39 @@ mod tests {
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("abc", "ab"));
         assert_ne!(csrf_for("a"), csrf_for("b"));
+    }
+
+    #[test]
+    fn the_client_address_is_the_peer_unless_a_trusted_header_says_otherwise() {
+        let peer: SocketAddr = "192.0.2.1:5555".parse().unwrap();
+        let header = HeaderName::from_static("x-forwarded-for");
+        let parts = |forwarded: Option<&str>| {
+            let mut builder = axum::http::Request::builder().uri("/login");
+            if let Some(value) = forwarded {
+                builder = builder.header("x-forwarded-for", value);
+            }
+            let (mut parts, ()) = builder.body(()).unwrap().into_parts();
+            parts.extensions.insert(ConnectInfo(peer));
+            parts
+        };
+        let ip = |text: &str| text.parse::<IpAddr>().ok();
+        let cases = [
+            (Some("203.0.113.9"), None, "192.0.2.1"),
+            (Some("203.0.113.9"), Some(&header), "203.0.113.9"),
+            (Some("10.0.0.1, 203.0.113.9"), Some(&header), "203.0.113.9"),
+            (Some("[2001:db8::7]:443"), Some(&header), "2001:db8::7"),
+            (Some("203.0.113.9:4711"), Some(&header), "203.0.113.9"),
+            (Some("not an address"), Some(&header), "192.0.2.1"),
+            (None, Some(&header), "192.0.2.1"),
+        ];
+        for (forwarded, trusted, expected) in cases {
+            assert_eq!(
+                client_address(&parts(forwarded), trusted),
+                ip(expected),
+                "{forwarded:?} trusted={}",
+                trusted.is_some()
+            );
+        }
     }
 
     #[test]

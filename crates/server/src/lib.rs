@@ -15,6 +15,7 @@ pub mod pages;
 pub mod short_links;
 pub mod stats;
 pub mod svg;
+pub mod throttle;
 
 #[cfg(test)]
 mod tests;
@@ -43,14 +44,46 @@ pub struct AppState {
     pub secure_cookies: bool,
 }
 
+/// How this process serves HTTP beyond what [`AppState`] says; the defaults suit loopback.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// The header a trusted reverse proxy puts the client's address in (`X-Forwarded-For`,
+    /// `X-Real-IP`); `None` uses the socket peer, and the header is then never believed.
+    pub trusted_proxy_header: Option<String>,
+    /// The sign-in gate (policy, counters); shared so a test or a status page can read it.
+    pub login: Arc<throttle::LoginGuard>,
+}
+
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
 #[derive(Clone)]
 pub struct Ctx {
     pub app: AppState,
-    pub limiter: Arc<auth::LoginLimiter>,
+    pub guard: Arc<throttle::LoginGuard>,
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
 }
 
 impl Ctx {
+    /// The context a router (or a command acting like one) works in.
+    pub fn new(app: AppState) -> Self {
+        Ctx::with_options(app, ServerOptions::default())
+    }
+
+    /// An unparsable header name is ignored with a warning, falling back to the socket peer.
+    pub fn with_options(app: AppState, options: ServerOptions) -> Self {
+        let trusted_proxy_header = options.trusted_proxy_header.as_deref().and_then(|name| {
+            axum::http::HeaderName::try_from(name.trim())
+                .map_err(
+                    |error| tracing::warn!(header = name, %error, "trusted_proxy_header ignored"),
+                )
+                .ok()
+        });
+        Ctx {
+            app,
+            guard: options.login,
+            trusted_proxy_header,
+        }
+    }
+
     /// The operations layer over this server's store and clock.
     pub fn ops(&self) -> qunzhu_ops::Ops {
         qunzhu_ops::Ops::new(self.app.store.clone(), self.app.clock.clone())
@@ -60,10 +93,12 @@ impl Ctx {
 /// The whole HTTP surface. Serve it with connect info so sign-ins are throttled per address:
 /// `axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())`.
 pub fn router(state: AppState) -> Router {
-    let ctx = Ctx {
-        app: state,
-        limiter: Arc::default(),
-    };
+    router_with(state, ServerOptions::default())
+}
+
+/// [`router`] with this process's options (trusted proxy header, sign-in policy).
+pub fn router_with(state: AppState, options: ServerOptions) -> Router {
+    let ctx = Ctx::with_options(state, options);
     Router::new()
         .route("/healthz", get(healthz))
         .route(

@@ -1,7 +1,9 @@
 //! Users, sessions, API tokens, audit, documents and tracked links on PostgreSQL.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use qunzhu_domain::WorkspaceId;
+use qunzhu_storage::AccountStore;
 use qunzhu_storage::{
     ApiToken, AuditEntry, Document, Link, LinkClick, LinkStats, NewAuditEntry, NewLink, NewUser,
     Result, StoreError, User, UserRole,
@@ -23,6 +25,7 @@ fn user_from_row(row: &Row) -> Result<User> {
         display_name: get(row, 3)?,
         role: role(&get::<String>(row, 4)?)?,
         password_hash: get(row, 5)?,
+        disabled_at: opt_time(get(row, 6)?),
     })
 }
 
@@ -49,7 +52,8 @@ fn document_from_row(row: &Row) -> Result<Document> {
     })
 }
 
-const USER_COLUMNS: &str = "u.id, u.workspace, u.login, u.display_name, u.role, u.password_hash";
+const USER_COLUMNS: &str =
+    "u.id, u.workspace, u.login, u.display_name, u.role, u.password_hash, u.disabled_at";
 const TOKEN_COLUMNS: &str = "id, workspace, name, role, created_at, revoked_at";
 const DOCUMENT_COLUMNS: &str = "workspace, kind, name, source, version, updated_at, updated_by";
 
@@ -72,6 +76,7 @@ impl PostgresStore {
             display_name: new.display_name,
             role: new.role,
             password_hash: new.password_hash,
+            disabled_at: None,
         })
     }
 
@@ -125,7 +130,7 @@ impl PostgresStore {
         let client = self.client().await;
         let row = client
             .query_opt(
-                &format!("SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"),
+                &format!("SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL"),
                 &[&token_hash, &micros(now)],
             )
             .await
@@ -394,5 +399,221 @@ impl PostgresStore {
             clicks: get::<i64>(&row, 0)? as u64,
             unique_visitors: get::<i64>(&row, 1)? as u64,
         })
+    }
+}
+
+/// Each change to a user is one statement (a CTE), so the user row and its sessions change
+/// together or not at all.
+impl PostgresStore {
+    async fn change_user(
+        &self,
+        user_id: i64,
+        statement: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<()> {
+        let client = self.client().await;
+        let changed: i64 = client
+            .query_one(statement, params)
+            .await
+            .map_err(backend)
+            .and_then(|row| get(&row, 0))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                object: "user",
+                id: user_id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn write_user_disabled(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let at = disabled_at.map(micros);
+        self.change_user(
+            user_id,
+            "WITH u AS (UPDATE users SET disabled_at = $3 WHERE workspace = $1 AND id = $2 RETURNING id, disabled_at),
+                  s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u WHERE disabled_at IS NOT NULL))
+             SELECT count(*) FROM u",
+            &[&workspace.0, &user_id, &at],
+        )
+        .await
+    }
+
+    pub(crate) async fn write_password_hash(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+        password_hash: &str,
+    ) -> Result<()> {
+        self.change_user(
+            user_id,
+            "WITH u AS (UPDATE users SET password_hash = $3 WHERE workspace = $1 AND id = $2 RETURNING id),
+                  s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u))
+             SELECT count(*) FROM u",
+            &[&workspace.0, &user_id, &password_hash],
+        )
+        .await
+    }
+
+    pub(crate) async fn write_delete_user(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+    ) -> Result<()> {
+        self.change_user(
+            user_id,
+            "WITH u AS (DELETE FROM users WHERE workspace = $1 AND id = $2 RETURNING id),
+                  s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u))
+             SELECT count(*) FROM u",
+            &[&workspace.0, &user_id],
+        )
+        .await
+    }
+
+    pub(crate) async fn write_revoke_user_sessions(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+    ) -> Result<u64> {
+        let client = self.client().await;
+        let deleted = client
+            .execute(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE workspace = $1 AND id = $2)",
+                &[&workspace.0, &user_id],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(deleted)
+    }
+
+    pub(crate) async fn write_purge_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        let client = self.client().await;
+        client
+            .execute(
+                "DELETE FROM sessions WHERE expires_at <= $1",
+                &[&micros(now)],
+            )
+            .await
+            .map_err(backend)
+    }
+
+    pub(crate) async fn read_session_counts(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, u64)>> {
+        let client = self.client().await;
+        let rows = client
+            .query(
+                "SELECT s.user_id, count(*) FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE u.workspace = $1 AND s.expires_at > $2 GROUP BY s.user_id ORDER BY s.user_id",
+                &[&workspace.0, &micros(now)],
+            )
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| Ok((get(row, 0)?, get::<i64>(row, 1)?.max(0) as u64)))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn create_user(&self, new: NewUser) -> Result<User> {
+        self.write_user(new).await
+    }
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
+        self.read_user_by_login(login).await
+    }
+    async fn users(&self, workspace: WorkspaceId) -> Result<Vec<User>> {
+        self.read_users(workspace).await
+    }
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write_session(token_hash, user_id, expires_at).await
+    }
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        self.read_session_user(token_hash, now).await
+    }
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.write_delete_session(token_hash).await
+    }
+    async fn create_api_token(
+        &self,
+        workspace: WorkspaceId,
+        name: &str,
+        role: UserRole,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApiToken> {
+        self.write_api_token(workspace, name, role, token_hash, now)
+            .await
+    }
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        self.read_api_token(token_hash).await
+    }
+    async fn api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>> {
+        self.read_api_tokens(workspace).await
+    }
+    async fn revoke_api_token(
+        &self,
+        workspace: WorkspaceId,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write_revoke(workspace, id, now).await
+    }
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
+        self.write_audit(entry).await
+    }
+    async fn audit_log(
+        &self,
+        workspace: WorkspaceId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
+        self.read_audit(workspace, before, limit).await
+    }
+    async fn set_user_disabled(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.write_user_disabled(workspace, user_id, disabled_at)
+            .await
+    }
+    async fn set_password_hash(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+        password_hash: &str,
+    ) -> Result<()> {
+        self.write_password_hash(workspace, user_id, password_hash)
+            .await
+    }
+    async fn delete_user(&self, workspace: WorkspaceId, user_id: i64) -> Result<()> {
+        self.write_delete_user(workspace, user_id).await
+    }
+    async fn revoke_user_sessions(&self, workspace: WorkspaceId, user_id: i64) -> Result<u64> {
+        self.write_revoke_user_sessions(workspace, user_id).await
+    }
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.write_purge_sessions(now).await
+    }
+    async fn session_counts(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, u64)>> {
+        self.read_session_counts(workspace, now).await
     }
 }

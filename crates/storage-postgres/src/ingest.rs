@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use qunzhu_domain::{Event, EventKind, NewAction};
+use qunzhu_storage::codec::event_counter;
 use qunzhu_storage::{Decide, IngestBatch, IngestReport, NewEvent, Result};
 use tokio_postgres::Transaction;
 
@@ -391,6 +392,20 @@ impl PostgresStore {
             tx.execute(
                 "INSERT INTO counters (name, value) VALUES ('duplicates', $1) ON CONFLICT (name) DO UPDATE SET value = counters.value + EXCLUDED.value",
                 &[&(report.duplicates as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        }
+        if report.appended > 0 {
+            let name = event_counter(
+                batch
+                    .cursor
+                    .as_ref()
+                    .map(|(connector, _)| connector.as_str()),
+            );
+            tx.execute(
+                "INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = counters.value + EXCLUDED.value",
+                &[&name, &(report.appended as i64)],
             )
             .await
             .map_err(backend)?;

@@ -7,6 +7,7 @@
 mod accounts;
 mod codec;
 mod ingest;
+mod leases;
 mod outbox;
 mod queries;
 mod sop;
@@ -22,6 +23,15 @@ use tokio_postgres::{Client, NoTls};
 
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0002_event_counter",
+        include_str!("../migrations/0002_event_counter.sql"),
+    ),
+    ("0002_leases", include_str!("../migrations/0002_leases.sql")),
+    (
+        "0003_accounts",
+        include_str!("../migrations/0003_accounts.sql"),
+    ),
     (
         "0008_sop_read_models",
         include_str!("../migrations/0008_sop_read_models.sql"),

@@ -71,7 +71,10 @@ impl EventLog for PostgresStore {
     async fn log_stats(&self) -> Result<LogStats> {
         let client = self.client().await;
         let events = client
-            .query_one("SELECT count(*) FROM events", &[])
+            .query_one(
+                "SELECT coalesce(sum(value), 0)::BIGINT FROM counters WHERE name LIKE 'events:%'",
+                &[],
+            )
             .await
             .map_err(backend)?;
         let duplicates = client
@@ -274,69 +277,6 @@ impl Analytics for PostgresStore {
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {
         self.read_group_days(workspace, group_id, from, to).await
-    }
-}
-
-#[async_trait]
-impl AccountStore for PostgresStore {
-    async fn create_user(&self, new: NewUser) -> Result<User> {
-        self.write_user(new).await
-    }
-    async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
-        self.read_user_by_login(login).await
-    }
-    async fn users(&self, workspace: WorkspaceId) -> Result<Vec<User>> {
-        self.read_users(workspace).await
-    }
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: i64,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write_session(token_hash, user_id, expires_at).await
-    }
-    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
-        self.read_session_user(token_hash, now).await
-    }
-    async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        self.write_delete_session(token_hash).await
-    }
-    async fn create_api_token(
-        &self,
-        workspace: WorkspaceId,
-        name: &str,
-        role: UserRole,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ApiToken> {
-        self.write_api_token(workspace, name, role, token_hash, now)
-            .await
-    }
-    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        self.read_api_token(token_hash).await
-    }
-    async fn api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>> {
-        self.read_api_tokens(workspace).await
-    }
-    async fn revoke_api_token(
-        &self,
-        workspace: WorkspaceId,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write_revoke(workspace, id, now).await
-    }
-    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
-        self.write_audit(entry).await
-    }
-    async fn audit_log(
-        &self,
-        workspace: WorkspaceId,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>> {
-        self.read_audit(workspace, before, limit).await
     }
 }
 

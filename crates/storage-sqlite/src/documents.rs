@@ -49,7 +49,7 @@ impl SqliteStore {
         kind: &str,
         name: &str,
     ) -> Result<Document> {
-        self.run(|conn| read_document(conn, workspace, kind, name))
+        self.read(|conn| read_document(conn, workspace, kind, name))
     }
 
     pub(crate) fn read_documents(
@@ -57,7 +57,7 @@ impl SqliteStore {
         workspace: WorkspaceId,
         kind: &str,
     ) -> Result<Vec<Document>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement =
                 conn.prepare(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = ?1 AND kind = ?2 ORDER BY name")).map_err(backend)?;
             let mut rows = statement.query(params![workspace.0, kind]).map_err(backend)?;
@@ -109,7 +109,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_link(&self, code: &str) -> Result<Link> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row("SELECT code, workspace, url, push, chat, member, created_at FROM links WHERE code = ?1", [code], |row| {
                 Ok(Link {
                     code: row.get(0)?,
@@ -139,7 +139,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_push_stats(&self, workspace: WorkspaceId, push: &str) -> Result<LinkStats> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT count(c.id), count(DISTINCT c.visitor) FROM links l JOIN link_clicks c ON c.code = l.code WHERE l.workspace = ?1 AND l.push = ?2",
                 params![workspace.0, push],

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use qunzhu_domain::{Event, EventKind, NewAction};
+use qunzhu_storage::codec::event_counter;
 use qunzhu_storage::{Decide, IngestBatch, IngestReport, NewEvent, Result};
 use rusqlite::{params, Transaction};
 
@@ -275,6 +276,12 @@ impl SqliteStore {
                     [report.duplicates as i64],
                 )
                 .map_err(backend)?;
+            }
+            if report.appended > 0 {
+                let name = event_counter(batch.cursor.as_ref().map(|(connector, _)| connector.as_str()));
+                tx.prepare_cached("INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT DO UPDATE SET value = value + ?2")
+                    .and_then(|mut statement| statement.execute(params![name, report.appended as i64]))
+                    .map_err(backend)?;
             }
             if let Some((connector, cursor)) = &batch.cursor {
                 tx.prepare_cached("INSERT INTO cursors (connector, cursor) VALUES (?1, ?2) ON CONFLICT DO UPDATE SET cursor = ?2")

@@ -1,16 +1,19 @@
 //! qunzhu's embedded storage: one SQLite file in WAL mode, migrated on open.
 //!
-//! One connection behind a mutex does all the work: SQLite serializes writers anyway, and a
-//! single connection keeps prepared statements hot. Async callers reach it through
-//! [`SqliteStore::run`], which uses `block_in_place` on a multi-threaded runtime so other tasks
-//! keep running while a transaction is in progress.
+//! One connection behind a mutex does all the writing: SQLite serializes writers anyway, and a
+//! single connection keeps prepared statements hot. Reads that pages and `/healthz` make go to
+//! read-only connections ([`readers`]), so they never queue behind a long ingest transaction.
+//! Async callers reach both through [`SqliteStore::run`] / [`SqliteStore::read`], which use
+//! `block_in_place` on a multi-threaded runtime so other tasks keep running meanwhile.
 
 mod accounts;
 mod codec;
 mod documents;
 mod ingest;
+mod leases;
 mod outbox;
 mod queries;
+mod readers;
 mod sop;
 mod store;
 
@@ -24,6 +27,15 @@ use rusqlite::Connection;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
     (
+        "0002_event_counter",
+        include_str!("../migrations/0002_event_counter.sql"),
+    ),
+    ("0002_leases", include_str!("../migrations/0002_leases.sql")),
+    (
+        "0003_accounts",
+        include_str!("../migrations/0003_accounts.sql"),
+    ),
+    (
         "0008_sop_read_models",
         include_str!("../migrations/0008_sop_read_models.sql"),
     ),
@@ -32,6 +44,9 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// The SQLite backend of [`qunzhu_storage::Store`].
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Read-only connections to the same file; `None` in memory, where only one connection
+    /// sees the data.
+    readers: Option<readers::Readers>,
     /// Groups and members known to exist, so the hot ingest path skips their upserts.
     known: Mutex<Known>,
 }
@@ -64,13 +79,15 @@ impl SqliteStore {
         })
         .map_err(fail)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 8192;").map_err(fail)?;
-        SqliteStore::migrated(conn).map_err(|error| match error {
+        let mut store = SqliteStore::migrated(conn).map_err(|error| match error {
             StoreError::Backend(message) => StoreError::Unavailable(format!(
                 "cannot migrate SQLite database {}: {message}",
                 path.display()
             )),
             other => other,
-        })
+        })?;
+        store.readers = Some(readers::Readers::new(path));
+        Ok(store)
     }
 
     /// A private database in memory, for tests.
@@ -101,6 +118,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            readers: None,
             known: Mutex::new(Known::default()),
         })
     }
@@ -114,6 +132,20 @@ impl SqliteStore {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             work(&mut conn)
         };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(call)
+            }
+            _ => call(),
+        }
+    }
+
+    /// Runs a read on a read-only connection (the writer's, in memory), off the async threads.
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let Some(readers) = &self.readers else {
+            return self.run(work);
+        };
+        let call = || readers.with(work);
         match tokio::runtime::Handle::try_current() {
             Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
                 tokio::task::block_in_place(call)

@@ -132,7 +132,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_action(&self, id: i64) -> Result<ActionRecord> {
-        self.run(|conn| {
+        self.read(|conn| {
             one(
                 query_actions(
                     conn,
@@ -145,7 +145,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_action_by_key(&self, key: &str) -> Result<ActionRecord> {
-        self.run(|conn| {
+        self.read(|conn| {
             one(
                 query_actions(
                     conn,
@@ -162,7 +162,7 @@ impl SqliteStore {
         workspace: WorkspaceId,
         filter: &ActionFilter,
     ) -> Result<Vec<ActionRecord>> {
-        self.run(|conn| {
+        self.read(|conn| {
             query_actions(
                 conn,
                 &format!(
@@ -181,7 +181,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut counts = ActionCounts::default();
             let mut statement = conn
                 .prepare_cached(
@@ -228,7 +228,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_cursor(&self, connector: &str) -> Result<Option<String>> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT cursor FROM cursors WHERE connector = ?1",
                 [connector],

@@ -117,7 +117,7 @@ impl SqliteStore {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        self.run(|conn| {
+        self.read(|conn| {
             stored_events(
                 conn,
                 &format!("SELECT {EVENT_COLUMNS} FROM events WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
@@ -132,7 +132,7 @@ impl SqliteStore {
         since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        self.run(|conn| {
+        self.read(|conn| {
             stored_events(
                 conn,
                 // Past the limit the newest are kept: the oldest are the ones a reader can spare.
@@ -148,7 +148,7 @@ impl SqliteStore {
         chat: &str,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        self.run(|conn| {
+        self.read(|conn| {
             stored_events(
                 conn,
                 &format!("SELECT {EVENT_COLUMNS} FROM events WHERE workspace = ?1 AND chat = ?2 ORDER BY seq DESC LIMIT ?3"),
@@ -161,7 +161,7 @@ impl SqliteStore {
         &self,
         workspace: WorkspaceId,
     ) -> Result<Vec<StoredEvent>> {
-        self.run(|conn| {
+        self.read(|conn| {
             stored_events(
                 conn,
                 &format!(
@@ -177,7 +177,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_derived(&self) -> Result<DerivedState> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut state = DerivedState::default();
             let mut statement = conn
                 .prepare("SELECT workspace, platform, chat, member, display_name, present, joined_at, left_at, last_spoke_at, messages FROM memberships")
@@ -220,7 +220,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupSummary>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare(&format!(
                     "SELECT {GROUP_COLUMNS},
@@ -243,7 +243,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
-        self.run(|conn| group_by_id(conn, workspace, group_id))
+        self.read(|conn| group_by_id(conn, workspace, group_id))
     }
 
     pub(crate) fn write_ensure_group(
@@ -294,7 +294,7 @@ impl SqliteStore {
         workspace: WorkspaceId,
         query: &MemberQuery,
     ) -> Result<Vec<MemberSummary>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut sql = String::from(
                 "SELECT mb.workspace, mb.platform, mb.user, mb.display_name, mb.role, mb.tier, mb.tags,
                         count(ms.chat), COALESCE(sum(ms.messages), 0), max(ms.last_spoke_at), min(ms.joined_at)
@@ -357,7 +357,7 @@ impl SqliteStore {
         platform: Platform,
         user: &str,
     ) -> Result<Member> {
-        self.run(|conn| member_by_id(conn, workspace, platform, user))
+        self.read(|conn| member_by_id(conn, workspace, platform, user))
     }
 
     pub(crate) fn write_update_member(
@@ -386,7 +386,7 @@ impl SqliteStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT g.id, d.day, d.joins, d.leaves, d.messages, d.speakers FROM group_days d

@@ -24,7 +24,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
     }
 }
 
@@ -68,7 +68,11 @@ impl EventLog for SqliteStore {
     async fn log_stats(&self) -> Result<LogStats> {
         self.run(|conn| {
             let events: i64 = conn
-                .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+                .query_row(
+                    "SELECT coalesce(sum(value), 0) FROM counters WHERE name LIKE 'events:%'",
+                    [],
+                    |row| row.get(0),
+                )
                 .map_err(backend)?;
             let duplicates: Option<i64> = conn
                 .query_row(
@@ -267,68 +271,6 @@ impl Analytics for SqliteStore {
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {
         self.read_group_days(workspace, group_id, from, to)
-    }
-}
-
-#[async_trait]
-impl AccountStore for SqliteStore {
-    async fn create_user(&self, new: NewUser) -> Result<User> {
-        self.write_user(new)
-    }
-    async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
-        self.read_user_by_login(login)
-    }
-    async fn users(&self, workspace: WorkspaceId) -> Result<Vec<User>> {
-        self.read_users(workspace)
-    }
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: i64,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write_session(token_hash, user_id, expires_at)
-    }
-    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
-        self.read_session_user(token_hash, now)
-    }
-    async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        self.write_delete_session(token_hash)
-    }
-    async fn create_api_token(
-        &self,
-        workspace: WorkspaceId,
-        name: &str,
-        role: UserRole,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ApiToken> {
-        self.write_api_token(workspace, name, role, token_hash, now)
-    }
-    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        self.read_api_token(token_hash)
-    }
-    async fn api_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>> {
-        self.read_api_tokens(workspace)
-    }
-    async fn revoke_api_token(
-        &self,
-        workspace: WorkspaceId,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write_revoke(workspace, id, now)
-    }
-    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
-        self.write_audit(entry)
-    }
-    async fn audit_log(
-        &self,
-        workspace: WorkspaceId,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>> {
-        self.read_audit(workspace, before, limit)
     }
 }
 

@@ -38,7 +38,7 @@ impl UserRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub id: i64,
     pub workspace: WorkspaceId,
@@ -47,9 +47,32 @@ pub struct User {
     pub role: UserRole,
     #[serde(skip)]
     pub password_hash: String,
+    /// When an owner disabled the account; a disabled user cannot sign in and has no session.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+impl User {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+}
+
+/// Written by hand so a log line or a panic message never carries the password hash.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("workspace", &self.workspace)
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .field("disabled_at", &self.disabled_at)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
 pub struct NewUser {
     pub workspace: WorkspaceId,
     pub login: String,
@@ -93,6 +116,18 @@ pub struct NewAuditEntry {
     pub detail: serde_json::Value,
 }
 
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("workspace", &self.workspace)
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
+}
+
 /// Accounts, sessions, tokens and audit; every read is scoped by workspace or by secret hash.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -100,6 +135,33 @@ pub trait AccountStore: Send + Sync {
     async fn create_user(&self, new: NewUser) -> Result<User>;
     async fn user_by_login(&self, login: &str) -> Result<Option<User>>;
     async fn users(&self, workspace: WorkspaceId) -> Result<Vec<User>>;
+    /// Disables (`Some(at)`) or re-enables (`None`) a user of this workspace; disabling also ends
+    /// every session of the user in the same transaction. `NotFound` for another workspace's user.
+    async fn set_user_disabled(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    /// Replaces a user's password hash and ends every session of the user, atomically.
+    async fn set_password_hash(
+        &self,
+        workspace: WorkspaceId,
+        user_id: i64,
+        password_hash: &str,
+    ) -> Result<()>;
+    /// Deletes a user of this workspace and its sessions; its audit entries stay.
+    async fn delete_user(&self, workspace: WorkspaceId, user_id: i64) -> Result<()>;
+    /// Ends every session of a user of this workspace; returns how many there were.
+    async fn revoke_user_sessions(&self, workspace: WorkspaceId, user_id: i64) -> Result<u64>;
+    /// Deletes every session that expired at or before `now`; returns how many.
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Live sessions per user id of this workspace at `now` (users without one are absent).
+    async fn session_counts(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, u64)>>;
 
     /// Stores a session under the SHA-256 of its cookie value.
     async fn create_session(
@@ -108,7 +170,8 @@ pub trait AccountStore: Send + Sync {
         user_id: i64,
         expires_at: DateTime<Utc>,
     ) -> Result<()>;
-    /// The session's user, if the session exists and has not expired at `now`.
+    /// The session's user, if the session exists, has not expired at `now` and the user is not
+    /// disabled.
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 

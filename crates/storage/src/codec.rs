@@ -36,3 +36,9 @@ pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
 pub fn parsed<T, E: std::fmt::Display>(result: std::result::Result<T, E>) -> Result<T> {
     result.map_err(|error| StoreError::Backend(error.to_string()))
 }
+
+/// The counter row that counts a connector's appended events (`events:-` for batches without
+/// one): one row per connector, so concurrent ingests never contend on a single row.
+pub fn event_counter(connector: Option<&str>) -> String {
+    format!("events:{}", connector.unwrap_or("-"))
+}

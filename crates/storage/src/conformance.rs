@@ -12,9 +12,13 @@ use qunzhu_domain::{
 
 use crate::*;
 
+mod accounts;
+mod leases;
 mod outbox;
 mod scoping;
 mod sop;
+pub use accounts::*;
+pub use leases::*;
 pub use outbox::*;
 pub use scoping::*;
 pub use sop::*;
@@ -33,11 +37,14 @@ macro_rules! conformance_suite {
             groups_members_and_daily_counts,
             join_requests_wait_until_decided,
             accounts_sessions_tokens_and_audit,
+            accounts_are_disabled_repassworded_revoked_and_deleted,
             documents_and_links,
             workspaces_never_see_each_other,
             sop_read_models_follow_the_watermark,
             push_renders_are_recorded_and_count_replies,
-            push_figures_read_a_window_in_one_query);
+            push_figures_read_a_window_in_one_query,
+            leases_have_one_holder_and_pass_on_after_expiry,
+            concurrent_acquirers_get_one_lease);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {
@@ -67,7 +74,7 @@ macro_rules! conformance_suite {
     };
 }
 
-fn at(minute: i64) -> DateTime<Utc> {
+pub(crate) fn at(minute: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00")
         .map(|at| at.to_utc())
         .unwrap_or_default()

@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod directory;
 pub mod documents;
 pub mod event_log;
+pub mod leases;
 pub mod links;
 pub mod outbox;
 pub mod sop;
@@ -22,6 +23,7 @@ pub use analytics::Analytics;
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
 pub use event_log::EventLog;
+pub use leases::{Lease, Leases};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
@@ -70,6 +72,7 @@ pub trait Store:
     + Outbox
     + Directory
     + Analytics
+    + Leases
     + AccountStore
     + DocumentStore
     + LinkStore

@@ -2,8 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
+use qunzhu_ops::UserView;
 use qunzhu_storage::{ApiToken, User, UserRole};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,6 +18,11 @@ pub fn routes() -> Router<Ctx> {
         .route("/tokens", get(tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
         .route("/users", get(users).post(create_user))
+        .route("/users/{login}", delete(delete_user))
+        .route("/users/{login}/disable", post(disable_user))
+        .route("/users/{login}/enable", post(enable_user))
+        .route("/users/{login}/password", put(set_password))
+        .route("/users/{login}/revoke-sessions", post(revoke_sessions))
 }
 
 async fn tokens(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<ApiToken>>> {
@@ -56,9 +62,8 @@ async fn revoke_token(
     Ok(no_content())
 }
 
-async fn users(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<User>>> {
-    who.require(UserRole::Admin)?;
-    Ok(Json(ctx.app.store.users(who.workspace).await?))
+async fn users(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<UserView>>> {
+    Ok(Json(ctx.ops().list_users(&who.actor()).await?))
 }
 
 #[derive(Deserialize)]
@@ -79,4 +84,58 @@ async fn create_user(
         .add_user(&who.actor(), &body.login, &body.password, body.role)
         .await?;
     Ok((axum::http::StatusCode::CREATED, Json(user)))
+}
+
+async fn delete_user(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(login): Path<String>,
+) -> ApiResult<Response> {
+    ctx.ops().delete_user(&who.actor(), &login).await?;
+    Ok(no_content())
+}
+
+async fn disable_user(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(login): Path<String>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(ctx.ops().disable_user(&who.actor(), &login).await?))
+}
+
+async fn enable_user(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(login): Path<String>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(ctx.ops().enable_user(&who.actor(), &login).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPassword {
+    password: String,
+}
+
+/// Sets a new password; the user's sessions end.
+async fn set_password(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(login): Path<String>,
+    Body(body): Body<NewPassword>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        ctx.ops()
+            .set_password(&who.actor(), &login, &body.password)
+            .await?,
+    ))
+}
+
+async fn revoke_sessions(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(login): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let ended = ctx.ops().revoke_sessions(&who.actor(), &login).await?;
+    Ok(Json(json!({ "sessions_ended": ended })))
 }

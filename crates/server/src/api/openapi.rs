@@ -73,6 +73,11 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("delete", "/tokens/{id}", "admin", Admin, "Revoke an API token"),
     ("get", "/users", "admin", Admin, "Console users of the workspace"),
     ("post", "/users", "admin", Admin, "Add a console user"),
+    ("delete", "/users/{login}", "admin", Admin, "Delete a console user and their sessions (not yourself, not the last owner)"),
+    ("post", "/users/{login}/disable", "admin", Admin, "Disable a console user: their sessions end and they cannot sign in"),
+    ("post", "/users/{login}/enable", "admin", Admin, "Let a disabled console user sign in again"),
+    ("put", "/users/{login}/password", "admin", Admin, "Set a console user's password; their sessions end"),
+    ("post", "/users/{login}/revoke-sessions", "admin", Admin, "End every console session of a user"),
 ];
 
 fn error_schema() -> Value {

@@ -119,6 +119,8 @@ async fn login(
                     (lang.t("login.throttled"), StatusCode::TOO_MANY_REQUESTS)
                 }
                 ErrorCode::Unauthorized => (lang.t("login.failed"), StatusCode::UNAUTHORIZED),
+                ErrorCode::Forbidden => (lang.t("login.disabled"), StatusCode::FORBIDDEN),
+                ErrorCode::Unavailable => (lang.t("login.busy"), StatusCode::SERVICE_UNAVAILABLE),
                 _ => return super::PageError(error).into_response(),
             };
             render(&ctx, lang, &next, form.get("login"), Some(message), status)

@@ -7,6 +7,7 @@ mod audit;
 mod documents;
 mod forms;
 mod groups;
+mod help;
 mod login;
 mod members;
 mod moderation;
@@ -14,6 +15,7 @@ mod overview;
 mod pushes;
 mod settings;
 mod sop;
+mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -39,6 +41,8 @@ pub fn routes() -> Router<Ctx> {
         .merge(moderation::routes())
         .merge(audit::routes())
         .merge(settings::routes())
+        .merge(help::routes())
+        .merge(users::routes())
         .merge(pushes::routes())
         .fallback(get(not_found))
 }

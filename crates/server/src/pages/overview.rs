@@ -32,8 +32,19 @@ async fn load(ctx: &Ctx, shell: &Shell) -> Result<Overview, super::PageError> {
 
 async fn overview_page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
     let overview = load(&ctx, &shell).await?;
+    // A fresh install: say what to do next instead of showing thirty days of zeros alone.
+    let next_step = if overview.groups == 0 {
+        format!(
+            r#"<section class="card" data-next-step><h2>{}</h2><p>{}</p><p><a class="btn primary" href="/help/matrix">{}</a></p></section>"#,
+            shell.t("overview.no_groups"),
+            shell.t("overview.next_step"),
+            shell.t("overview.connect_matrix"),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        r#"<p class="lead">{subtitle} <span class="live-dot" aria-hidden="true"></span><span class="muted">{live}</span></p>
+        r#"{next_step}<p class="lead">{subtitle} <span class="live-dot" aria-hidden="true"></span><span class="muted">{live}</span></p>
 <div data-live="/overview/live" data-every="10000" aria-live="polite">{fragment}</div>"#,
         subtitle = shell.t("overview.subtitle"),
         live = shell.t("common.live"),

@@ -1,4 +1,5 @@
-//! Settings: API tokens (created once, shown once, revocable) and console users.
+//! Settings: API tokens (created once, shown once, revocable) and console users (added here,
+//! managed on `/settings/users`).
 
 use std::fmt::Write;
 
@@ -18,7 +19,7 @@ pub fn routes() -> Router<Ctx> {
         .route("/settings", get(page))
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
-        .route("/settings/users", post(create_user))
+    // `/settings/users` itself (the list and this form's target) is routed by `users.rs`.
 }
 
 fn roles(shell: &Shell) -> Vec<(String, String)> {
@@ -127,9 +128,14 @@ async fn render(ctx: &Ctx, shell: &Shell, extra: Extra, status: StatusCode) -> P
     let users = ctx.app.store.users(ws).await?;
     let mut user_rows = String::new();
     for u in &users {
+        let state = if u.is_disabled() {
+            pill("dead", shell.t("users.disabled"))
+        } else {
+            pill("done", shell.t("users.active"))
+        };
         let _ = write!(
             user_rows,
-            "<tr><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{state}</td></tr>",
             esc(&u.login),
             shell.t(&format!("urole.{}", u.role.as_str()))
         );
@@ -166,9 +172,11 @@ async fn render(ctx: &Ctx, shell: &Shell, extra: Extra, status: StatusCode) -> P
         add = shell.t("settings.add_user"),
     );
     let user_table = format!(
-        r#"<div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{user_rows}</tbody></table></div>{user_form}"#,
+        r#"<p><a class="btn" href="/settings/users" data-manage-users>{manage}</a></p><div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{user_rows}</tbody></table></div>{user_form}"#,
         shell.t("login.login"),
         shell.t("settings.token_role"),
+        shell.t("common.status"),
+        manage = shell.t("users.manage"),
     );
     let body = format!(
         "{}{}{}",
@@ -246,7 +254,7 @@ async fn revoke_token(
     Ok(see_other("/settings?ok=revoked"))
 }
 
-async fn create_user(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
+pub(super) async fn create_user(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
     shell.principal.require(UserRole::Admin)?;
     let mut errors = FieldErrors::default();
     if let Some(role) = parse_role(&form, "role", &mut errors) {

@@ -20,6 +20,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         )
         .replace("/tokens/{id}", &format!("/tokens/{}", target.token_id))
         .replace("/templates/{id}", "/templates/daily-morning")
+        .replace("{login}", &format!("viewer-{m}"))
         .replace("{platform}", "sandbox")
         .replace("{user}", &url_part(&target.member))
         .replace("/rules/{name}", &format!("/rules/rules-{m}"))
@@ -46,6 +47,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             json!({ "login": format!("new-{m}"), "password": "long enough password", "role": "viewer" }),
         ),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
+        ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
         _ => None,
     };
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
@@ -167,7 +169,7 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
                 reply.body
             );
         }
-        let aims_at_b_object = ["{id}", "{platform}"]
+        let aims_at_b_object = ["{id}", "{platform}", "{login}"]
             .iter()
             .any(|p| route.path.contains(p))
             && !route.path.starts_with("/templates")

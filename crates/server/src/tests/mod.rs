@@ -6,6 +6,8 @@ mod api;
 mod authz;
 mod pages;
 mod pushes;
+mod signin;
+mod users;
 
 use std::sync::Arc;
 
@@ -22,7 +24,7 @@ use qunzhu_storage::{IngestBatch, NewEvent, NewUser, NewWorkspace, Store, UserRo
 use tower::ServiceExt;
 
 use crate::auth::{hash_password_with, sha256_hex};
-use crate::{router, AppState};
+use crate::AppState;
 use qunzhu_ops::check::{PLANS, RULES};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -238,6 +240,11 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        TestApp::with_options(crate::ServerOptions::default()).await
+    }
+
+    /// A test app whose router is built with these options (trusted proxy header, sign-in gate).
+    pub async fn with_options(options: crate::ServerOptions) -> TestApp {
         let store: Arc<dyn Store> = Arc::new(
             qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"),
         );
@@ -251,7 +258,7 @@ impl TestApp {
             secure_cookies: false,
         };
         TestApp {
-            router: router(state),
+            router: crate::router_with(state, options),
             store,
             clock,
             a,

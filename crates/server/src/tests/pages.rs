@@ -27,6 +27,8 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/moderation".into(),
         "/audit".into(),
         "/settings".into(),
+        "/settings/users".into(),
+        "/help/matrix".into(),
     ]
 }
 
