@@ -6,6 +6,7 @@
 pub mod action;
 pub mod clock;
 pub mod event;
+pub mod instant;
 pub mod keys;
 pub mod model;
 pub mod state;
@@ -13,6 +14,7 @@ pub mod state;
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, NewAction};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
+pub use instant::Instant;
 pub use model::{
     Group, GroupStatus, GroupType, Member, MemberRole, MemberTier, Platform, Positioning,
     WorkspaceId,

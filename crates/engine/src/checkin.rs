@@ -4,6 +4,7 @@
 //! The books start from the streak read model that [`crate::SopFacts`] keeps, never from a
 //! replay of the log.
 
+use qunzhu_domain::Instant;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -42,7 +43,7 @@ impl Checkins {
         zone: Tz,
         now: DateTime<Utc>,
     ) -> qunzhu_storage::Result<Self> {
-        let since = now - Duration::days(MORNING_POSTS_OPEN_DAYS);
+        let since = now.minus(Duration::days(MORNING_POSTS_OPEN_DAYS));
         let snapshot = store.checkin_snapshot(workspace, since).await?;
         let mut checkins = Checkins::new(workspace, platform, zone);
         checkins.books = books_from(&snapshot, zone)

@@ -88,6 +88,7 @@ pub async fn read_directory(
 }
 
 /// Keeps a [`DirectoryHandle`] current.
+#[derive(Clone)]
 pub struct DirectoryWatcher {
     pub store: Arc<dyn Store>,
     pub workspace: WorkspaceId,

@@ -5,6 +5,7 @@
 //! Delivery is at-least-once from the outbox's side and exactly-once in effect, because every
 //! attempt passes the action's idempotency key to the platform (Matrix `txnId`).
 
+use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -17,6 +18,9 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::live::LiveRenderer;
 use crate::ratelimit::RateLimiter;
+
+/// The longest a platform's rate limit may defer an action (issue #11.2): an hour.
+pub const MAX_RETRY_AFTER: StdDuration = StdDuration::from_secs(3_600);
 
 /// How hard the dispatcher tries.
 #[derive(Debug, Clone)]
@@ -124,7 +128,7 @@ impl Dispatcher {
                 now,
                 limit: self.config.batch.min(budget),
                 owner: &self.config.owner,
-                lease_until: now + self.config.lease,
+                lease_until: now.plus(self.config.lease),
             })
             .await?;
         let mut round = Round {
@@ -193,6 +197,9 @@ impl Dispatcher {
                 ),
             };
         }
+        if let Some(reason) = self.superseded(action).await {
+            return ActionOutcome::Skip { reason };
+        }
         let caps = self.connector.capabilities();
         if !caps.supports(&action.kind) {
             return ActionOutcome::Dead {
@@ -211,7 +218,7 @@ impl Dispatcher {
             Ok(rendered) => rendered,
             Err(error) => {
                 return ActionOutcome::Retry {
-                    at: now + self.backoff(action.attempts + 1),
+                    at: now.plus(self.backoff(action.attempts + 1)),
                     error: format!("cannot fill the post's variables: {error}"),
                 }
             }
@@ -220,8 +227,11 @@ impl Dispatcher {
         match self.connector.execute(action).await {
             Ok(receipt) => ActionOutcome::Done { receipt },
             Err(ConnectorError::RateLimited { retry_after }) => {
-                let until = self.clock.now()
-                    + Duration::from_std(retry_after).unwrap_or(Duration::seconds(1));
+                // A platform's Retry-After is outside input: capped, so a huge one
+                // cannot park the outbox for good or overflow the instant.
+                let wait = Duration::from_std(retry_after.min(MAX_RETRY_AFTER))
+                    .unwrap_or(Duration::seconds(1));
+                let until = self.clock.now().plus(wait);
                 self.limiter.lock().await.pause(until);
                 tracing::info!(
                     action = action.id,
@@ -241,7 +251,7 @@ impl Dispatcher {
                     }
                 } else {
                     ActionOutcome::Retry {
-                        at: self.clock.now() + self.backoff(attempts),
+                        at: self.clock.now().plus(self.backoff(attempts)),
                         error,
                     }
                 }
@@ -249,22 +259,79 @@ impl Dispatcher {
         }
     }
 
+    /// A scheduled unmute is pointless, and wrong, when a later mute of the same member lasts
+    /// longer (or for good): lifting it would cut the newer mute short.
+    async fn superseded(&self, action: &ActionRecord) -> Option<String> {
+        if !qunzhu_moderation::is_timed_unmute(&action.key, &action.kind) {
+            return None;
+        }
+        let qunzhu_domain::ActionKind::Unmute { member } = &action.kind else {
+            return None;
+        };
+        let own_mute = action
+            .key
+            .strip_suffix(qunzhu_moderation::unmute::UNMUTE_SUFFIX);
+        let filter = qunzhu_storage::ActionFilter {
+            chat: Some(action.chat.clone()),
+            limit: Some(1_000),
+            ..qunzhu_storage::ActionFilter::default()
+        };
+        let others = match self.store.actions(action.workspace, &filter).await {
+            Ok(others) => others,
+            Err(error) => {
+                // Unsure: unmuting on time is the promise the mute made.
+                tracing::warn!(%error, action = action.id, "cannot check for a later mute");
+                return None;
+            }
+        };
+        others.iter().find_map(|other| match &other.kind {
+            qunzhu_domain::ActionKind::Mute {
+                member: muted,
+                until,
+                ..
+            } if muted == member
+                && Some(other.key.as_str()) != own_mute
+                && other.created_at > action.created_at
+                && !matches!(
+                    other.status,
+                    qunzhu_domain::ActionStatus::Dead
+                        | qunzhu_domain::ActionStatus::Skipped
+                        | qunzhu_domain::ActionStatus::DryRun
+                )
+                && until.is_none_or(|until| until > action.not_before) =>
+            {
+                Some(match until {
+                    Some(until) => format!("a later mute ({}) lasts until {until}", other.key),
+                    None => format!("a later mute ({}) has no end", other.key),
+                })
+            }
+            _ => None,
+        })
+    }
+
     /// Exponential backoff with up to 20% jitter so retries of many actions spread out.
     fn backoff(&self, attempts: u32) -> Duration {
         let factor = 2_i32.saturating_pow(attempts.saturating_sub(1).min(20));
-        let base = (self.config.backoff_base * factor).min(self.config.backoff_max);
+        let base = self
+            .config
+            .backoff_base
+            .checked_mul(factor)
+            .unwrap_or(self.config.backoff_max)
+            .min(self.config.backoff_max);
         let jitter_ms = (base.num_milliseconds() / 5).max(0);
         let jitter = if jitter_ms > 0 {
             rand::random::<u64>() % jitter_ms as u64
         } else {
             0
         };
-        base + Duration::milliseconds(jitter as i64)
+        base.checked_add(&Duration::milliseconds(jitter as i64))
+            .unwrap_or(base)
     }
 
     /// Runs rounds until `stop` resolves: right away when woken, else every `idle_poll`.
     pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
+            crate::health::beat();
             match self.run_once().await {
                 Ok(round) if round.claimed > 0 => {
                     tracing::debug!(?round, "dispatch round");

@@ -1,6 +1,7 @@
 //! Group guardianship in the engine: the pure [`Guardian`] fed with the engine's in-memory facts
 //! about groups and members, its decisions fitted to what the platform can do.
 
+use qunzhu_domain::Instant;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -121,7 +122,7 @@ impl Guard {
             }
         }
         let recent = store
-            .events_since(workspace, now - Duration::days(WARM_UP), 1_000_000)
+            .events_since(workspace, now.minus(Duration::days(WARM_UP)), 1_000_000)
             .await?;
         for stored in recent
             .iter()
@@ -266,7 +267,10 @@ impl Guard {
             });
             if let Some(mut action) = decision.action {
                 action.dry_run |= decision.dry_run;
+                // A timed mute's end is written with it: Matrix has no end time of its own.
+                let unmute = qunzhu_moderation::timed_unmute(&action);
                 actions.push(action);
+                actions.extend(unmute);
             }
         }
         actions
@@ -281,7 +285,7 @@ impl Decider for Guard {
         self.refresh_rules();
         self.refresh_directory();
         self.observe(event);
-        if event.at < now - crate::ingest::stale_after()
+        if event.at < now.minus(crate::ingest::stale_after())
             && matches!(
                 event.kind,
                 EventKind::MemberJoined { .. }

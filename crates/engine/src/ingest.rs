@@ -1,6 +1,7 @@
 //! The ingest path: connector batch → local day → dedupe + append + derived state + decisions +
 //! outbox, all in one store transaction.
 
+use qunzhu_domain::Instant;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -115,10 +116,23 @@ impl Ingestor {
         let now = self.clock.now();
         let mut decider = self.decider.lock().await;
         let decider: &mut dyn Decider = decider.as_mut();
-        let stale_before = now - self.stale_after;
+        let stale_before = now.minus(self.stale_after);
         let mut audit = Vec::new();
         let mut decide = |event: &qunzhu_domain::Event| {
-            let actions = decider.decide(event, now);
+            // A decision that panics on one event (a bug, an input nobody foresaw) must not
+            // stop the log: the event is recorded with no actions and the cause is logged,
+            // instead of the batch failing and being fetched again forever.
+            let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                decider.decide(event, now)
+            }));
+            let actions = match decided {
+                Ok(actions) => actions,
+                Err(payload) => {
+                    let cause = crate::supervise::panic_message(payload);
+                    tracing::error!(event = %event.key, chat = %event.chat, %cause, "a decision panicked; the event is recorded without actions");
+                    Vec::new()
+                }
+            };
             let notes = decider.take_audit();
             if event.at < stale_before {
                 return Vec::new();

@@ -4,12 +4,15 @@
 //! [`Ingestor`] → store), ticking (time-driven decisions → outbox) and dispatching
 //! ([`Dispatcher`]: outbox → connector). All decisions are in memory ([`Decider`]); all waits
 //! (rate limits, retries, batching windows) are times written in the outbox, never sleeps.
+//! Every loop runs under [`supervise`]: a panic or an error restarts it with backoff and shows in
+//! the [`Health`] registry.
 
 pub mod checkin;
 pub mod decide;
 pub mod directory;
 pub mod dispatch;
 pub mod guard;
+pub mod health;
 pub mod ingest;
 pub mod lease;
 pub mod live;
@@ -20,12 +23,14 @@ pub mod ratelimit;
 pub mod rules;
 pub mod runner;
 pub mod sop_facts;
+pub mod supervise;
 
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use directory::{DirectoryHandle, DirectoryWatcher};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use guard::{Guard, RulesHandle};
+pub use health::{Health, HealthReport};
 pub use ingest::Ingestor;
 pub use lease::{LeasedConnector, DEFAULT_LEASE_TTL};
 pub use live::{GroupLive, LiveRenderer};
@@ -35,3 +40,4 @@ pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
 pub use rules::RulesWatcher;
 pub use runner::{ConnectorRuntime, RuntimeConfig};
 pub use sop_facts::SopFacts;
+pub use supervise::{supervise, Backoff};

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::guard::RulesHandle;
 
+#[derive(Clone)]
 pub struct LurkerSweeper {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -102,6 +103,7 @@ impl LurkerSweeper {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut last: Option<NaiveDate> = None;
         loop {
+            crate::health::beat();
             let now = self.clock.now();
             let local = now.with_timezone(&self.zone);
             if local.time() >= self.at && last != Some(local.date_naive()) {

@@ -2,6 +2,7 @@
 //! action per group and occurrence, with tracked links — exactly once, even with a restart or a
 //! second instance on the same database, because each action's key is the occurrence's key.
 
+use qunzhu_domain::Instant;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -11,13 +12,14 @@ use chrono::{DateTime, Duration};
 use crate::live::LiveRenderer;
 use qunzhu_domain::ActionStatus;
 use qunzhu_domain::{ActionKind, Clock, Platform, WorkspaceId};
-use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts};
+use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts, Plan};
 use qunzhu_storage::{ActionFilter, GroupSeen, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;
 
 /// Kind of the SOP plan documents in the store.
 pub const PLAN_KIND: &str = "sop_plan";
 
+#[derive(Clone)]
 pub struct Planner {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -50,6 +52,17 @@ impl Planner {
     pub async fn plan_once(
         &self,
         versions: &mut HashMap<String, i64>,
+    ) -> qunzhu_storage::Result<PlanRound> {
+        self.plan_once_keeping(versions, &mut HashMap::new()).await
+    }
+
+    /// [`Planner::plan_once`], remembering in `good` the last version of each plan that parsed:
+    /// when a saved version is rejected, that one stays in force (its keys, so nothing is
+    /// written twice) instead of the plan going quiet.
+    pub async fn plan_once_keeping(
+        &self,
+        versions: &mut HashMap<String, i64>,
+        good: &mut HashMap<String, (i64, Plan)>,
     ) -> qunzhu_storage::Result<PlanRound> {
         let now = self.clock.now();
         let mut round = PlanRound::default();
@@ -94,29 +107,44 @@ impl Planner {
         }
         let documents = self.store.documents(self.workspace, PLAN_KIND).await?;
         for document in documents {
-            let plan = match parse_plan(&document.source, &document.name) {
-                Ok(plan) => plan,
+            // A rejected plan is reported; its last good version stays in force.
+            let (plan, version) = match parse_plan(&document.source, &document.name) {
+                Ok(plan) => {
+                    crate::health::document(
+                        PLAN_KIND,
+                        &document.name,
+                        document.version,
+                        Vec::new(),
+                    );
+                    good.insert(document.name.clone(), (document.version, plan.clone()));
+                    (plan, document.version)
+                }
                 Err(problems) => {
                     for problem in &problems {
                         tracing::error!("{problem}");
                     }
-                    continue;
+                    let problems = problems.iter().map(ToString::to_string).collect();
+                    crate::health::document(PLAN_KIND, &document.name, document.version, problems);
+                    match good.get(&document.name) {
+                        Some((version, plan)) => (plan.clone(), *version),
+                        None => continue,
+                    }
                 }
             };
             round.plans += 1;
-            if versions.get(&document.name) != Some(&document.version) {
-                for old in 1..document.version {
+            if versions.get(&document.name) != Some(&version) {
+                for old in 1..version {
                     let prefix = format!("sop:{}@v{old}/", plan.id);
-                    let reason = format!("plan edited: replaced by version {}", document.version);
+                    let reason = format!("plan edited: replaced by version {version}");
                     round.cancelled += self
                         .store
                         .cancel_actions(self.workspace, &prefix, now, &reason)
                         .await?;
                 }
-                versions.insert(document.name.clone(), document.version);
+                versions.insert(document.name.clone(), version);
             }
-            let from = (now - self.look_back).max(document.updated_at);
-            let occurrences = materialize(&plan, &groups, from, now + self.horizon);
+            let from = now.minus(self.look_back).max(document.updated_at);
+            let occurrences = materialize(&plan, &groups, from, now.plus(self.horizon));
             round.occurrences += occurrences.len();
             let mut actions = Vec::new();
             let mut links = Vec::new();
@@ -127,9 +155,8 @@ impl Planner {
                     now,
                     occurrence.scheduled,
                 );
-                action.key = format!("{}#v{}", occurrence.key, document.version);
-                action.origin =
-                    format!("sop:{}@v{}/{}", plan.id, document.version, occurrence.step);
+                action.key = format!("{}#v{}", occurrence.key, version);
+                action.origin = format!("sop:{}@v{}/{}", plan.id, version, occurrence.step);
                 let (tracked, pairs) = occurrence.tracked_text(&self.base_url);
                 let text = match &occurrence.attachment {
                     Some(attachment) => format!("{tracked}\n{attachment}"),
@@ -217,9 +244,11 @@ impl Planner {
     /// Plans every `every` until `stop`, and reminds of tasks waiting for a person.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut versions = HashMap::new();
+        let mut good = HashMap::new();
         let mut reminded = HashMap::new();
         loop {
-            match self.plan_once(&mut versions).await {
+            crate::health::beat();
+            match self.plan_once_keeping(&mut versions, &mut good).await {
                 Ok(round) if round.new_actions > 0 || round.cancelled > 0 => {
                     tracing::info!(?round, "SOP planned")
                 }

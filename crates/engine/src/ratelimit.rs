@@ -3,6 +3,7 @@
 //! The dispatcher never sleeps on a bucket: it asks when the next send may go and defers the
 //! action in the outbox until then, so a throttled group never holds up another group.
 
+use qunzhu_domain::Instant;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -42,7 +43,7 @@ impl Bucket {
             now
         } else {
             let seconds = (1.0 - self.tokens) / rate.per_second;
-            now + Duration::microseconds((seconds * 1e6).ceil() as i64)
+            now.plus(Duration::microseconds((seconds * 1e6).ceil() as i64))
         };
         paused.map_or(refill_wait, |until| until.max(refill_wait))
     }

@@ -14,10 +14,13 @@ use crate::guard::RulesHandle;
 
 /// Kind of the rule documents in the store.
 pub const RULES_KIND: &str = "rules";
+/// How a rejected rule file on disk is named in the health report.
+pub const RULE_FILE_KIND: &str = "rules_file";
 /// The document the engine applies when several exist; otherwise the first by name.
 pub const ACTIVE_RULES: &str = "rules";
 
 /// Watches the store (and a file) and swaps the rules when they change.
+#[derive(Clone)]
 pub struct RulesWatcher {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -57,12 +60,15 @@ impl RulesWatcher {
         match qunzhu_moderation::check(&document.source, &document.name) {
             Ok(rules) => {
                 self.handle.replace(rules);
+                crate::health::document(RULES_KIND, &document.name, document.version, Vec::new());
                 tracing::info!(name = %document.name, version = document.version, "rules applied");
             }
             Err(problems) => {
                 for problem in &problems {
                     tracing::error!("{problem}");
                 }
+                let problems = problems.iter().map(ToString::to_string).collect();
+                crate::health::document(RULES_KIND, &document.name, document.version, problems);
                 tracing::error!(name = %document.name, "rule document rejected; the rules in force stay in force");
             }
         }
@@ -77,6 +83,7 @@ impl RulesWatcher {
             return;
         }
         *seen = modified;
+        crate::health::document(RULE_FILE_KIND, &path.display().to_string(), 0, Vec::new());
         let source = match std::fs::read_to_string(path) {
             Ok(source) => source,
             Err(error) => {
@@ -88,6 +95,8 @@ impl RulesWatcher {
             for problem in &problems {
                 tracing::error!("{problem}");
             }
+            let problems = problems.iter().map(ToString::to_string).collect();
+            crate::health::document(RULE_FILE_KIND, &path.display().to_string(), 0, problems);
             tracing::error!(path = %path.display(), "rule file rejected; the rules in force stay in force");
             return;
         }
@@ -130,6 +139,7 @@ impl RulesWatcher {
         mut stop: watch::Receiver<bool>,
     ) {
         loop {
+            crate::health::beat();
             self.sync(&mut applied, &mut seen).await;
             tokio::select! {
                 _ = tokio::time::sleep(self.every) => {}

@@ -1,4 +1,5 @@
-//! Runs one connector: the poll loop, the tick loop and the dispatcher, until told to stop.
+//! Runs one connector: the poll loop (sync and ingest), the tick loop and the dispatcher, each
+//! under supervision, until told to stop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,9 @@ use tokio::task::JoinHandle;
 
 use crate::decide::Decider;
 use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::health::{self, Health};
 use crate::ingest::Ingestor;
+use crate::supervise::{supervise, Backoff, LoopResult};
 
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
@@ -39,8 +42,14 @@ pub struct ConnectorRuntime {
     pub decider: Arc<Mutex<Box<dyn Decider>>>,
 }
 
+/// How long each loop may go without a heartbeat before `/healthz` counts it as down. The poll
+/// loop's allowance covers a Matrix long poll (30 s) plus its longest backoff.
+pub const POLL_STALE: chrono::Duration = chrono::Duration::minutes(5);
+pub const TICK_STALE: chrono::Duration = chrono::Duration::minutes(1);
+pub const DISPATCH_STALE: chrono::Duration = chrono::Duration::minutes(2);
+
 impl ConnectorRuntime {
-    /// Starts the three loops; they end when `stop` turns true.
+    /// Starts the three loops under supervision; they end when `stop` turns true.
     pub fn spawn(
         store: Arc<dyn Store>,
         connector: Arc<dyn Connector>,
@@ -48,6 +57,7 @@ impl ConnectorRuntime {
         decider: Box<dyn Decider>,
         config: RuntimeConfig,
         stop: watch::Receiver<bool>,
+        health: &Health,
     ) -> ConnectorRuntime {
         let decider = Arc::new(Mutex::new(decider));
         let dispatcher = Arc::new(Dispatcher::new(
@@ -56,34 +66,84 @@ impl ConnectorRuntime {
             clock.clone(),
             config.dispatch.clone(),
         ));
-        let ingestor = Ingestor::new(
-            store.clone(),
-            clock.clone(),
-            config.zone,
-            connector.id(),
-            decider.clone(),
-        )
-        .stopping_on(stop.clone());
+        let id = connector.id().to_string();
+        health.connector_registered(&id, connector.platform());
         let mut tasks = Vec::new();
 
         let waker = dispatcher.waker();
-        tasks.push(tokio::spawn(poll_loop(
-            store.clone(),
-            connector,
-            ingestor,
-            waker.clone(),
+        let poll = {
+            let (store, clock, decider, waker, stop) = (
+                store.clone(),
+                clock.clone(),
+                decider.clone(),
+                waker.clone(),
+                stop.clone(),
+            );
+            let zone = config.zone;
+            move || {
+                let ingestor = Ingestor::new(
+                    store.clone(),
+                    clock.clone(),
+                    zone,
+                    connector.id(),
+                    decider.clone(),
+                )
+                .stopping_on(stop.clone());
+                poll_loop(
+                    store.clone(),
+                    connector.clone(),
+                    ingestor,
+                    waker.clone(),
+                    stop.clone(),
+                )
+            }
+        };
+        tasks.push(supervise(
+            format!("{id} poll"),
+            health.clone(),
+            POLL_STALE,
+            Backoff::default(),
             stop.clone(),
-        )));
-        tasks.push(tokio::spawn(tick_loop(
-            store,
-            clock,
-            decider.clone(),
-            config.tick,
-            waker,
+            poll,
+        ));
+        let tick = {
+            let (decider, waker, stop) = (decider.clone(), waker.clone(), stop.clone());
+            let every = config.tick;
+            move || {
+                tick_loop(
+                    store.clone(),
+                    clock.clone(),
+                    decider.clone(),
+                    every,
+                    waker.clone(),
+                    stop.clone(),
+                )
+            }
+        };
+        tasks.push(supervise(
+            format!("{id} tick"),
+            health.clone(),
+            TICK_STALE,
+            Backoff::default(),
             stop.clone(),
-        )));
+            tick,
+        ));
         let running = dispatcher.clone();
-        tasks.push(tokio::spawn(async move { running.run(stop).await }));
+        let dispatch_stop = stop.clone();
+        tasks.push(supervise(
+            format!("{id} dispatch"),
+            health.clone(),
+            DISPATCH_STALE,
+            Backoff::default(),
+            stop,
+            move || {
+                let (running, stop) = (running.clone(), dispatch_stop.clone());
+                async move {
+                    running.run(stop).await;
+                    Ok(())
+                }
+            },
+        ));
         ConnectorRuntime {
             tasks,
             dispatcher,
@@ -107,26 +167,29 @@ async fn poll_loop(
     ingestor: Ingestor,
     waker: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
-) {
+) -> LoopResult {
     let mut cursor = loop {
+        health::beat();
         match store.cursor(connector.id()).await {
             Ok(cursor) => break cursor,
             Err(error) => {
                 tracing::error!(%error, connector = connector.id(), "cannot read the stored cursor; retrying");
                 if wait_or_stop(&mut stop, Duration::from_secs(2)).await {
-                    return;
+                    return Ok(());
                 }
             }
         }
     };
     let mut failures: u32 = 0;
     loop {
+        health::beat();
         let polled = tokio::select! {
             polled = connector.poll(cursor.as_deref()) => polled,
-            _ = stop.changed() => return,
+            _ = stop.changed() => return Ok(()),
         };
         let pause = match polled {
             Ok(batch) => {
+                health::connector_ok(connector.id());
                 let next = batch.cursor.clone();
                 match ingestor.ingest(batch).await {
                     Ok(report) => {
@@ -145,13 +208,21 @@ async fn poll_loop(
                     }
                 }
             }
-            Err(ConnectorError::RateLimited { retry_after }) => Some(retry_after),
+            Err(ConnectorError::RateLimited { retry_after }) => {
+                health::connector_failed(
+                    connector.id(),
+                    format!("rate limited for {retry_after:?}"),
+                );
+                Some(retry_after.min(crate::dispatch::MAX_RETRY_AFTER))
+            }
             Err(ConnectorError::Auth(error)) => {
                 tracing::error!(connector = connector.id(), %error, "connector cannot authenticate; retrying in 60 s");
+                health::connector_failed(connector.id(), error);
                 Some(Duration::from_secs(60))
             }
             Err(error) => {
-                failures += 1;
+                health::connector_failed(connector.id(), error.to_string());
+                failures = failures.saturating_add(1);
                 let backoff = Duration::from_millis(250 * 2_u64.pow(failures.min(7)));
                 tracing::warn!(connector = connector.id(), %error, ?backoff, "poll failed");
                 Some(backoff)
@@ -159,11 +230,11 @@ async fn poll_loop(
         };
         if let Some(pause) = pause {
             if wait_or_stop(&mut stop, pause).await {
-                return;
+                return Ok(());
             }
         }
         if *stop.borrow() {
-            return;
+            return Ok(());
         }
     }
 }
@@ -175,10 +246,11 @@ async fn tick_loop(
     every: Duration,
     waker: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
-) {
+) -> LoopResult {
     loop {
+        health::beat();
         if wait_or_stop(&mut stop, every).await {
-            return;
+            return Ok(());
         }
         let (actions, audit) = {
             let mut decider = decider.lock().await;

@@ -274,3 +274,73 @@ async fn a_dry_run_action_is_recorded_and_never_claimed() {
         ActionStatus::DryRun
     );
 }
+
+/// Issue #11.2: a platform's huge Retry-After (here ~317 years) is capped at an hour, so it can
+/// neither overflow the instant nor park the action for good; the dispatcher keeps running.
+#[tokio::test]
+async fn a_huge_retry_after_is_capped_at_an_hour() {
+    let limited = || {
+        Err(ConnectorError::RateLimited {
+            retry_after: StdDuration::from_secs(10_000_000_000),
+        })
+    };
+    // One 429 pauses the connector: the second action waits for the same hour, unsent.
+    let f = fixture(vec![limited()], |_| {}).await;
+    let now = f.clock.now();
+    f.store
+        .enqueue(vec![
+            send(f.workspace, "a", "g1", now),
+            send(f.workspace, "b", "g2", now),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(f.dispatcher.run_once().await.unwrap().deferred, 2);
+    let deferred = f.store.action_by_key("a").await.unwrap();
+    assert_eq!(deferred.next_attempt_at, now + Duration::hours(1));
+    f.clock.advance(Duration::hours(1));
+    assert_eq!(f.dispatcher.run_once().await.unwrap().done, 2);
+}
+
+/// An endless 5xx dead-letters each action after its attempts and never stops the loop: later
+/// actions are still tried, and delivered once the platform answers again.
+#[tokio::test]
+async fn an_endless_server_error_never_stops_the_dispatcher() {
+    let down = || Err(ConnectorError::Transient("502 Bad Gateway".into()));
+    let f = fixture((0..6).map(|_| down()).collect(), |_| {}).await;
+    let (stop_sender, stop) = tokio::sync::watch::channel(false);
+    let dispatcher = Arc::new(f.dispatcher);
+    let running = dispatcher.clone();
+    let task = tokio::spawn(async move { running.run(stop).await });
+    for key in ["a", "b", "c"] {
+        f.store
+            .enqueue(vec![send(f.workspace, key, "g1", f.clock.now())])
+            .await
+            .unwrap();
+        dispatcher.waker().notify_one();
+        for _ in 0..200 {
+            f.clock.advance(Duration::seconds(30));
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+            let status = f.store.action_by_key(key).await.unwrap().status;
+            if status != ActionStatus::Pending && status != ActionStatus::InFlight {
+                break;
+            }
+        }
+    }
+    let statuses: Vec<ActionStatus> = futures_statuses(&f.store, &["a", "b", "c"]).await;
+    assert_eq!(
+        statuses,
+        [ActionStatus::Dead, ActionStatus::Dead, ActionStatus::Done],
+        "six 502s kill two actions (three attempts each); the third is delivered"
+    );
+    assert!(!task.is_finished(), "the loop is still running");
+    let _ = stop_sender.send(true);
+    task.await.unwrap();
+}
+
+async fn futures_statuses(store: &Arc<dyn Store>, keys: &[&str]) -> Vec<ActionStatus> {
+    let mut statuses = Vec::new();
+    for key in keys {
+        statuses.push(store.action_by_key(key).await.unwrap().status);
+    }
+    statuses
+}

@@ -360,3 +360,48 @@ async fn a_new_groups_creation_relative_steps_fire_from_when_it_was_first_seen()
         "registration time recorded"
     );
 }
+
+/// Issue #11.1: a saved plan version that is rejected keeps the last good version in force —
+/// its posts go on being planned under its own keys — and nothing of it is cancelled.
+#[tokio::test]
+async fn a_rejected_plan_version_keeps_the_last_good_one_in_force() {
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().unwrap());
+    let workspace = setup(store.clone(), 1).await;
+    let clock = FakeClock::new(eight_am());
+    let planner = planner(store.clone(), &clock, workspace, true);
+    let (mut versions, mut good) = (HashMap::new(), HashMap::new());
+    let round = planner
+        .plan_once_keeping(&mut versions, &mut good)
+        .await
+        .unwrap();
+    assert_eq!(round.new_actions, 2, "two mornings ahead");
+
+    store
+        .put_document(
+            workspace,
+            "sop_plan",
+            "daily",
+            &PLAN.replace("08:00", "25:00"),
+            "ops",
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    clock.advance(Duration::days(1));
+    let round = planner
+        .plan_once_keeping(&mut versions, &mut good)
+        .await
+        .unwrap();
+    assert_eq!(
+        (round.plans, round.cancelled, round.new_actions),
+        (1, 0, 1),
+        "version 1 still plans the next morning"
+    );
+    let actions = sop_actions(&*store, workspace).await;
+    assert_eq!(actions.len(), 3);
+    assert!(actions.iter().all(|action| action.key.ends_with("#v1")));
+    assert!(actions
+        .iter()
+        .all(|action| action.status == ActionStatus::Pending));
+}

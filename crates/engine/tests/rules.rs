@@ -115,3 +115,67 @@ async fn a_rule_file_on_disk_is_imported_only_when_valid() {
     watcher.sync(&mut applied, &mut seen).await;
     assert_eq!(handle.rules().keyword_lists(), ["ads".to_string()]);
 }
+
+/// Issue #11.1: a stored document that an older qunzhu accepted (a 100000000-week window) is
+/// reported at start — in the log and in health, with its location — and start-up goes on with
+/// the rules it had (none), instead of the engine panicking on every restart.
+#[tokio::test]
+async fn a_stored_document_that_can_no_longer_run_is_reported_and_start_up_goes_on() {
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().unwrap());
+    let workspace = store
+        .ensure_workspace(NewWorkspace {
+            slug: "w".into(),
+            name: "w".into(),
+            time_zone: "Asia/Shanghai".into(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let clock = FakeClock::new(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
+    let stored = "[[rules]]\nname = \"flood\"\nkind = \"flood\"\ncount = 3\nwithin = \"100000000w\"\nactions = \"mute 100000000w\"\n";
+    store
+        .put_document(workspace, "rules", "rules", stored, "old", clock.now())
+        .await
+        .unwrap();
+    let handle = RulesHandle::new(qunzhu_moderation::check("", "empty").unwrap());
+    let watcher = RulesWatcher {
+        store: store.clone(),
+        clock: Arc::new(clock.clone()),
+        workspace,
+        handle: handle.clone(),
+        file: None,
+        every: std::time::Duration::from_secs(1),
+    };
+    let health = qunzhu_engine::Health::new(Arc::new(clock.clone()));
+    let beat = qunzhu_engine::health::Beat {
+        health: health.clone(),
+        name: "rules watcher".into(),
+    };
+    let (mut applied, mut seen) = (None, None);
+    qunzhu_engine::health::scope(beat, watcher.sync(&mut applied, &mut seen)).await;
+    assert!(
+        handle.rules().rules.is_empty(),
+        "no rules rather than a broken one"
+    );
+    let report = health.report();
+    let rejected = &report.documents[0];
+    assert_eq!((rejected.kind.as_str(), rejected.version), ("rules", 1));
+    assert_eq!(
+        rejected.problems,
+        ["rules:5:10: duration `100000000w` is too long: at most 365 d"]
+    );
+
+    // The operator fixes it: it applies and the report clears.
+    store
+        .put_document(workspace, "rules", "rules", VALID, "ops", clock.now())
+        .await
+        .unwrap();
+    let beat = qunzhu_engine::health::Beat {
+        health: health.clone(),
+        name: "rules watcher".into(),
+    };
+    qunzhu_engine::health::scope(beat, watcher.sync(&mut applied, &mut seen)).await;
+    assert_eq!(handle.rules().keyword_lists(), ["ads".to_string()]);
+    assert!(health.report().documents.is_empty());
+}

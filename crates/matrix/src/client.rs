@@ -15,6 +15,29 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The longest a homeserver's `Retry-After` (or `retry_after_ms`) is obeyed: an hour, so a
+/// misbehaving server cannot park the bot for good.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
+/// The largest `/sync` answer (or a room's whole state or member list, which grow with the room)
+/// read; a bigger one is refused (and retried) rather than letting a homeserver fill memory.
+pub const MAX_SYNC_BODY: usize = 16 << 20;
+/// The largest answer read from any other endpoint.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// The size cap of one endpoint's answer.
+pub fn body_limit(path: &str) -> usize {
+    let path = path.split('?').next().unwrap_or(path);
+    let large = path.starts_with("/_matrix/client/v3/sync")
+        || path.ends_with("/state")
+        || path.ends_with("/members")
+        || path.ends_with("/joined_members");
+    if large {
+        MAX_SYNC_BODY
+    } else {
+        MAX_BODY
+    }
+}
+
 pub fn encode(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
 }
@@ -115,11 +138,10 @@ impl Client {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = response.text().await.map_err(|error| {
-            ConnectorError::Transient(format!("reading the answer from {}: {error}", self.base))
-        })?;
+        let limit = body_limit(path);
+        let text = self.read_capped(response, limit).await?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
             return Ok(json);
@@ -136,7 +158,10 @@ impl Client {
                     .and_then(Value::as_u64)
                     .map(Duration::from_millis);
                 ConnectorError::RateLimited {
-                    retry_after: retry_after.or(from_body).unwrap_or(Duration::from_secs(1)),
+                    retry_after: retry_after
+                        .or(from_body)
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(MAX_RETRY_AFTER),
                 }
             }
             StatusCode::UNAUTHORIZED => ConnectorError::Auth(format!(
@@ -148,11 +173,64 @@ impl Client {
             _ => ConnectorError::Permanent(format!("{code}: {message}")),
         })
     }
+
+    /// Reads the body chunk by chunk and stops at `limit` bytes (a `Content-Length` above it is
+    /// refused before anything is read).
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        limit: usize,
+    ) -> Result<String, ConnectorError> {
+        let too_big = || {
+            ConnectorError::Transient(format!(
+                "the answer from {} is larger than {} KiB; not read",
+                self.base,
+                limit / 1024
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|error| {
+            ConnectorError::Transient(format!("reading the answer from {}: {error}", self.base))
+        })? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_that_grow_with_a_room_get_the_large_cap() {
+        let cases = [
+            ("/_matrix/client/v3/sync?timeout=0&since=s1", MAX_SYNC_BODY),
+            ("/_matrix/client/v3/rooms/%21r/state", MAX_SYNC_BODY),
+            ("/_matrix/client/v3/rooms/%21r/members", MAX_SYNC_BODY),
+            (
+                "/_matrix/client/v3/rooms/%21r/joined_members",
+                MAX_SYNC_BODY,
+            ),
+            (
+                "/_matrix/client/v3/rooms/%21r/state/m.room.power_levels/",
+                MAX_BODY,
+            ),
+            ("/_matrix/client/v3/account/whoami", MAX_BODY),
+        ];
+        for (path, limit) in cases {
+            assert_eq!(body_limit(path), limit, "{path}");
+        }
+    }
 
     #[test]
     fn ids_are_percent_encoded_in_paths() {

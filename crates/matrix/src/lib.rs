@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use qunzhu_connector::{Batch, Capabilities, Connector, ConnectorError, Result};
-use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
+use qunzhu_domain::{ActionRecord, Event, Platform, WorkspaceId};
 use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use actions::txn_id;
-pub use client::{encode, Client};
+pub use client::{encode, Client, MAX_BODY, MAX_RETRY_AFTER, MAX_SYNC_BODY};
 pub use config::{MatrixConfig, Secret};
 pub use sync::links;
 
@@ -162,6 +162,58 @@ fn events_of<'a>(section: &'a Value, part: &str) -> &'a [Value] {
         .unwrap_or(&[])
 }
 
+/// The events of one `/sync` answer's joined rooms: on the first sync (`initial`) only who is
+/// present; afterwards what happened, and who was there when the bot itself arrived in a room.
+fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: bool) -> Vec<Event> {
+    let mut events = Vec::new();
+    let Some(joined) = rooms
+        .and_then(|rooms| rooms.get("join"))
+        .and_then(Value::as_object)
+    else {
+        return events;
+    };
+    for (room, data) in joined {
+        let state = events_of(data, "state");
+        let timeline = events_of(data, "timeline");
+        let news: &[Value] = if initial {
+            &[]
+        } else if let Some(after) = after_own_join(timeline, bot) {
+            after
+        } else {
+            timeline
+        };
+        if initial || news.len() != timeline.len() {
+            // Who was there when the bot arrived (or when qunzhu first started).
+            let before = &timeline[..timeline.len() - news.len()];
+            let known: Vec<Value> = state.iter().chain(before).cloned().collect();
+            events.extend(mapper.present(room, &known));
+        }
+        for raw in news {
+            match mapper.map(room, raw) {
+                Some(event) => events.push(event),
+                None if raw.get("event_id").is_none() => {
+                    tracing::warn!(%room, "skipping a malformed event")
+                }
+                None => {}
+            }
+        }
+    }
+    events
+}
+
+/// Maps arbitrary bytes as a `/sync` answer, first and incremental, for the no-panic property
+/// tests (`qunzhu bench fuzz --target matrix-sync`); returns how many events came out.
+pub fn fuzz_sync(bytes: &[u8]) -> usize {
+    let Ok(answer) = serde_json::from_slice::<Value>(bytes) else {
+        return 0;
+    };
+    let bot = "@bot:example.org";
+    let mut mapper = Mapper::new(bot.to_string(), WorkspaceId(1));
+    let rooms = answer.get("rooms");
+    let first = sync_events(&mut mapper, bot, rooms, true).len();
+    first + sync_events(&mut mapper, bot, rooms, false).len()
+}
+
 #[async_trait]
 impl Connector for MatrixConnector {
     fn platform(&self) -> Platform {
@@ -203,39 +255,10 @@ impl Connector for MatrixConnector {
         {
             self.accept_invites(invites).await;
         }
-        let mut events = Vec::new();
-        let mut mapper = self.mapper.lock().await;
-        if let Some(joined) = rooms
-            .and_then(|rooms| rooms.get("join"))
-            .and_then(Value::as_object)
-        {
-            for (room, data) in joined {
-                let state = events_of(data, "state");
-                let timeline = events_of(data, "timeline");
-                let news: &[Value] = if cursor.is_none() {
-                    &[]
-                } else if let Some(after) = after_own_join(timeline, &self.bot) {
-                    after
-                } else {
-                    timeline
-                };
-                if cursor.is_none() || news.len() != timeline.len() {
-                    // Who was there when the bot arrived (or when qunzhu first started).
-                    let before = &timeline[..timeline.len() - news.len()];
-                    let known: Vec<Value> = state.iter().chain(before).cloned().collect();
-                    events.extend(mapper.present(room, &known));
-                }
-                for raw in news {
-                    match mapper.map(room, raw) {
-                        Some(event) => events.push(event),
-                        None if raw.get("event_id").is_none() => {
-                            tracing::warn!(%room, "skipping a malformed event")
-                        }
-                        None => {}
-                    }
-                }
-            }
-        }
+        let events = {
+            let mut mapper = self.mapper.lock().await;
+            sync_events(&mut mapper, &self.bot, rooms, cursor.is_none())
+        };
         Ok(Batch {
             events,
             cursor: Some(next.to_string()),

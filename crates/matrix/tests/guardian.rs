@@ -71,7 +71,7 @@ struct Bot {
 }
 
 impl Bot {
-    async fn start(server: &Server, bot: &User, admin: &User) -> Bot {
+    async fn start(server: &Server, bot: &User, admin: &User, rules: &str) -> Bot {
         let store: Arc<dyn Store> =
             Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
         let workspace = store
@@ -92,7 +92,7 @@ impl Bot {
                 .await,
         );
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let rules = RulesHandle::new(qunzhu_moderation::check(RULES, "rules.toml").expect("rules"));
+        let rules = RulesHandle::new(qunzhu_moderation::check(rules, "rules.toml").expect("rules"));
         let guard = Guard::load(
             &*store,
             workspace,
@@ -170,9 +170,19 @@ impl Bot {
 
 /// A room with the bot in it as a moderator.
 async fn guarded_room(server: &Server, join_rule: &str) -> (User, User, Bot, String) {
+    guarded_room_with(server, join_rule, RULES, 50).await
+}
+
+/// A room with the bot in it at power `level`, guarding by `rules`.
+async fn guarded_room_with(
+    server: &Server,
+    join_rule: &str,
+    rules: &str,
+    level: i64,
+) -> (User, User, Bot, String) {
     let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
     let room = admin.create_room("12", join_rule).await;
-    let mut bot = Bot::start(server, &bot_user, &admin).await;
+    let mut bot = Bot::start(server, &bot_user, &admin, rules).await;
     bot.step().await;
     admin.invite(&room, &bot_user.id).await;
     let bot_id = bot_user.id.clone();
@@ -185,7 +195,7 @@ async fn guarded_room(server: &Server, join_rule: &str) -> (User, User, Bot, Str
             .contains(&bot_id)
     })
     .await;
-    admin.set_power(&room, &bot_user.id, 50).await;
+    admin.set_power(&room, &bot_user.id, level).await;
     bot.step().await;
     (admin, bot_user, bot, room)
 }
@@ -340,4 +350,72 @@ async fn a_dry_run_rule_records_and_acts_on_nothing() {
         .iter()
         .all(|action| action.status != ActionStatus::Done
             || !action.key.starts_with("mod:trial-spam-words")));
+}
+
+/// A timed mute ends (issue #13.8): Matrix has no end time for a mute (a power-level change), so
+/// the unmute is written to the outbox with the mute; another member sees the level restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_mute_is_lifted_when_it_ends() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let rules = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 3
+within = "20s"
+reason = "请勿刷屏"
+actions = "mute 4s"
+
+[profiles.all]
+default = true
+rules = ["flood"]
+"#;
+    // Changing power levels takes 100 in Synapse's default rooms.
+    let (admin, _bot_user, mut bot, room) = guarded_room_with(&server, "public", rules, 100).await;
+    let flooder = server.user("flooder").await;
+    flooder.join(&room).await;
+    for index in 0..3 {
+        flooder.say(&room, &format!("刷屏 {index}")).await;
+    }
+    let (watch_room, flooder_id) = (room.clone(), flooder.id.clone());
+    let admin_ref = &admin;
+    let level =
+        async |room: &str, user: &str| admin_ref.power_levels(room).await["users"][user].as_i64();
+    bot.until("the flooder is muted", async |_| {
+        level(&watch_room, &flooder_id).await == Some(-1)
+    })
+    .await;
+    let actions = bot.actions().await;
+    let mute = actions
+        .iter()
+        .find(|action| action.kind.name() == "mute")
+        .expect("the mute is in the outbox");
+    let unmute = actions
+        .iter()
+        .find(|action| action.kind.name() == "unmute")
+        .expect("its unmute is in the outbox with it");
+    assert_eq!(unmute.key, format!("{}:unmute", mute.key));
+    assert_eq!(
+        unmute.status,
+        ActionStatus::Pending,
+        "not before the mute ends"
+    );
+    assert!(unmute.not_before > mute.created_at + chrono::Duration::seconds(3));
+    bot.until("the mute ends and the level is restored", async |_| {
+        level(&watch_room, &flooder_id).await.is_none()
+    })
+    .await;
+    let unmute = bot
+        .actions()
+        .await
+        .into_iter()
+        .find(|action| action.kind.name() == "unmute")
+        .expect("unmute");
+    assert_eq!(unmute.status, ActionStatus::Done);
+    assert!(
+        bot.clock.now() >= unmute.not_before,
+        "lifted at its time, not before"
+    );
 }

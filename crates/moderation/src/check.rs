@@ -47,6 +47,11 @@ pub(crate) const WARNING_VARS: &[Var] =
 pub(crate) const DEFAULT_WARNING: &str =
     "{name} 请注意：{reason}。这是第 {count} 次提醒，累计多次会被禁言或移出群聊哦～";
 const ACTIONS: &str = "redact, warn, mute, kick, ban";
+/// Upper bounds of the counts a rule file may set.
+pub(crate) const MAX_COUNT: i64 = 10_000;
+pub(crate) const MAX_BATCH: i64 = 1_000;
+pub(crate) const MAX_POINTS: i64 = 1_000_000;
+pub(crate) const MAX_REMINDERS: i64 = 100;
 
 pub(crate) struct Compiler<'a> {
     pub report: Reporter<'a>,
@@ -276,7 +281,9 @@ impl Compiler<'_> {
 
     fn required_count(&mut self, raw: &RawRule) -> Option<usize> {
         match &raw.count {
-            Some(count) => self.positive(count, "count").map(|value| value as usize),
+            Some(count) => self
+                .positive(count, "count", MAX_COUNT)
+                .map(|value| value as usize),
             None => {
                 self.report.error(
                     raw.kind.span(),
@@ -397,12 +404,21 @@ impl Compiler<'_> {
             .ok()
     }
 
-    pub(crate) fn positive(&mut self, number: &Spanned<i64>, field: &str) -> Option<i64> {
+    /// A count between 1 and `max`: every count is bounded so the engine's arithmetic on it
+    /// (windows, day offsets, batch sizes) can never overflow.
+    pub(crate) fn positive(&mut self, number: &Spanned<i64>, field: &str, max: i64) -> Option<i64> {
         let value = *number.get_ref();
         if value <= 0 {
             self.report.error(
                 number.span(),
                 format!("`{field}` must be a positive number, got {value}"),
+            );
+            return None;
+        }
+        if value > max {
+            self.report.error(
+                number.span(),
+                format!("`{field}` is at most {max}, got {value}"),
             );
             return None;
         }

@@ -107,13 +107,12 @@ impl Compiler<'_> {
             .window
             .as_ref()
             .map_or(Some(Duration::seconds(60)), |window| self.duration(window));
-        let max_batch = raw
-            .max_batch
-            .as_ref()
-            .map_or(Some(50), |max| self.positive(max, "max_batch"));
+        let max_batch = raw.max_batch.as_ref().map_or(Some(50), |max| {
+            self.positive(max, "max_batch", crate::check::MAX_BATCH)
+        });
         let gift = match &raw.gift {
             Some(gift) => {
-                let points = self.positive(&gift.points, "points");
+                let points = self.positive(&gift.points, "points", crate::check::MAX_POINTS);
                 let text = self.template(&gift.text, GIFT_VARS);
                 Some(Gift {
                     points: points?,
@@ -154,10 +153,9 @@ impl Compiler<'_> {
             .remind_every
             .as_ref()
             .map_or(Some(Duration::hours(24)), |every| self.duration(every));
-        let max_reminders = raw
-            .max_reminders
-            .as_ref()
-            .map_or(Some(3), |max| self.positive(max, "max_reminders"));
+        let max_reminders = raw.max_reminders.as_ref().map_or(Some(3), |max| {
+            self.positive(max, "max_reminders", crate::check::MAX_REMINDERS)
+        });
         let escalation = match &raw.escalation {
             Some(text) => match self.steps(text, "warn, mute, kick")?.as_slice() {
                 [only] => Some(*only),
@@ -331,7 +329,7 @@ impl Compiler<'_> {
             .silent_days
             .as_ref()
             .map_or(Some(defaults.silent_days), |days| {
-                self.positive(days, "silent_days")
+                self.positive(days, "silent_days", crate::duration::MAX_DURATION_DAYS)
             });
         let warning = match &raw.warning {
             Some(text) => Some(self.template(text, LURKER_VARS)?),

@@ -99,3 +99,47 @@ fn diagnostics_point_at_the_mistake() {
         assert_eq!(render(&diagnostics), *expected, "for source:\n{source}");
     }
 }
+
+/// Issue #11.1: durations and counts a rule file may name are bounded where they are written,
+/// so an accepted rule can always be run (these were accepted, then overflowed at run time).
+#[test]
+fn huge_durations_and_counts_are_refused_where_written() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[rules]]\nname = \"f\"\nkind = \"flood\"\ncount = 5\nwithin = \"100000000w\"\n",
+            "rules.toml:5:10: duration `100000000w` is too long: at most 365 d\n",
+        ),
+        ("[settings]\nwarn_decay = \"100000000w\"\n", "rules.toml:2:14: duration `100000000w` is too long: at most 365 d\n"),
+        (
+            "[[rules]]\nname = \"k\"\nkind = \"mentions\"\ncount = 5\nactions = \"mute 100000000w\"\n",
+            "rules.toml:5:12: duration `100000000w` is too long: at most 365 d\n",
+        ),
+        ("[settings]\nrules_cooldown = \"9300000000000000s\"\n", "rules.toml:2:18: duration `9300000000000000s` is too long: at most 365 d\n"),
+        (
+            "[settings]\nwarn_decay = \"999999999999999999999999999d\"\n",
+            "rules.toml:2:14: duration `999999999999999999999999999d` is too long: at most 365 d\n",
+        ),
+        ("[lurker.l]\nsilent_days = 9223372036854775807\n", "rules.toml:2:15: `silent_days` is at most 365, got 9223372036854775807\n"),
+        (
+            "[[rules]]\nname = \"f\"\nkind = \"flood\"\ncount = 99999999999\nwithin = \"10s\"\n",
+            "rules.toml:4:9: `count` is at most 10000, got 99999999999\n",
+        ),
+        (
+            "[nickname.n]\npattern = '^.+$'\ndescription = \"x\"\nmax_reminders = 1000000\nremind_every = \"400d\"\n",
+            "rules.toml:4:17: `max_reminders` is at most 100, got 1000000\nrules.toml:5:16: duration `400d` is too long: at most 365 d\n",
+        ),
+    ];
+    for (source, expected) in cases {
+        let diagnostics = match check(source, "rules.toml") {
+            Ok(_) => panic!("expected diagnostics for:\n{source}"),
+            Err(diagnostics) => diagnostics,
+        };
+        assert_eq!(render(&diagnostics), *expected, "for source:\n{source}");
+    }
+    let longest = "[[rules]]\nname = \"f\"\nkind = \"flood\"\ncount = 10000\nwithin = \"365d\"\n\
+                   actions = \"mute 52w1d\"\n[settings]\nwarn_decay = \"365d\"\n";
+    assert!(
+        check(longest, "rules.toml").is_ok(),
+        "the bounds themselves are accepted"
+    );
+}

@@ -2,6 +2,12 @@
 
 use chrono::Duration;
 
+/// The longest duration a rule file may name: a year. Longer windows, mutes or decays mean
+/// nothing to a chat group, and bounding them here keeps every instant the engine computes
+/// from them (now + mute, now − window) far inside chrono's range.
+pub const MAX_DURATION_DAYS: i64 = 365;
+const MAX_SECONDS: i64 = MAX_DURATION_DAYS * 86_400;
+
 /// Parses `<number><unit>` pieces (units `s`, `m`, `h`, `d`, `w`) and adds them up.
 ///
 /// Returns a message fit for a diagnostic on failure; a leading `-` is reported as negative so
@@ -33,14 +39,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 ))
             }
         };
-        let amount: i64 = digits.parse().map_err(|_| {
-            format!("bad duration `{text}`, expected e.g. `60s`, `10m`, `1h`, `28d`")
-        })?;
+        if digits.is_empty() {
+            return Err(format!(
+                "bad duration `{text}`, expected e.g. `60s`, `10m`, `1h`, `28d`"
+            ));
+        }
+        // Only digits are collected, so a parse failure means the number overflowed.
+        let amount: i64 = digits
+            .parse()
+            .map_err(|_| format!("duration `{text}` is too long: at most {MAX_DURATION_DAYS} d"))?;
         digits.clear();
+        // Checked, and bounded at every step, so no digit string can overflow or reach
+        // chrono's panicking constructors.
         total_seconds = amount
             .checked_mul(unit_seconds)
             .and_then(|seconds| total_seconds.checked_add(seconds))
-            .ok_or_else(|| format!("duration `{text}` is too long"))?;
+            .filter(|seconds| *seconds <= MAX_SECONDS)
+            .ok_or_else(|| {
+                format!("duration `{text}` is too long: at most {MAX_DURATION_DAYS} d")
+            })?;
     }
     if !digits.is_empty() {
         return Err(format!("duration `{text}` needs a unit (s, m, h, d, w)"));
@@ -77,6 +94,8 @@ mod tests {
             ("1h30m", 5_400),
             ("28d", 2_419_200),
             ("1w", 604_800),
+            ("365d", 31_536_000),
+            ("52w1d", 31_536_000),
         ];
         for (text, seconds) in good {
             assert_eq!(
@@ -89,6 +108,23 @@ mod tests {
             ("-5m", "duration must be positive, got `-5m`"),
             ("0s", "duration must be positive, got `0s`"),
             ("10", "duration `10` needs a unit (s, m, h, d, w)"),
+            ("366d", "duration `366d` is too long: at most 365 d"),
+            (
+                "100000000w",
+                "duration `100000000w` is too long: at most 365 d",
+            ),
+            (
+                "9300000000000000s",
+                "duration `9300000000000000s` is too long: at most 365 d",
+            ),
+            (
+                "99999999999999999999999s",
+                "duration `99999999999999999999999s` is too long: at most 365 d",
+            ),
+            (
+                "364d23h60m1s",
+                "duration `364d23h60m1s` is too long: at most 365 d",
+            ),
             (
                 "5y",
                 "bad duration `5y`, expected e.g. `60s`, `10m`, `1h`, `28d`",

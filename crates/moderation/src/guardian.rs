@@ -4,6 +4,7 @@
 //! Windows are measured with the events' own times and actions are stamped with `now`, so
 //! replaying the recent log rebuilds the same state and the same action keys.
 
+use qunzhu_domain::Instant;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -334,15 +335,13 @@ impl Guardian {
             .as_ref()
             .map_or(Duration::zero(), |profile| profile.history_window);
         state.members.retain(|_, member| {
-            member.recent.retain(|(at, _)| *at + window > now);
-            member.fired.retain(|(_, at)| *at + window > now);
-            member.strikes.retain(|at| *at + decay > now);
-            member.dry_strikes.retain(|(_, at)| *at + decay > now);
-            if member
-                .newcomer
-                .as_ref()
-                .is_some_and(|newcomer| newcomer.joined_at + Duration::days(NEWCOMER_MEMORY) <= now)
-            {
+            member.recent.retain(|(at, _)| at.plus(window) > now);
+            member.fired.retain(|(_, at)| at.plus(window) > now);
+            member.strikes.retain(|at| at.plus(decay) > now);
+            member.dry_strikes.retain(|(_, at)| at.plus(decay) > now);
+            if member.newcomer.as_ref().is_some_and(|newcomer| {
+                newcomer.joined_at.plus(Duration::days(NEWCOMER_MEMORY)) <= now
+            }) {
                 member.newcomer = None;
             }
             !member.is_idle()

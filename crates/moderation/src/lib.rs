@@ -39,6 +39,7 @@ pub mod normalize;
 pub mod review;
 pub mod ruleset;
 pub mod template;
+pub mod unmute;
 mod welcome;
 
 pub use bench::{bench, BenchReport};
@@ -56,6 +57,7 @@ pub use ruleset::{
     Settings, Step, Verdict, Welcome,
 };
 pub use template::{Template, Var};
+pub use unmute::{is_timed_unmute, timed_unmute};
 
 #[cfg(test)]
 mod check_tests;

@@ -38,7 +38,11 @@ pub fn lurker_report(
     roster: &[RosterEntry],
     now: DateTime<Utc>,
 ) -> Vec<LurkerEntry> {
-    let limit = Duration::days(policy.silent_days);
+    // `silent_days` is bounded when a rule file is checked, but the policy is a plain struct:
+    // a day count past chrono's range means nobody has been silent that long.
+    let Some(limit) = Duration::try_days(policy.silent_days) else {
+        return Vec::new();
+    };
     let mut entries: Vec<LurkerEntry> = roster
         .iter()
         .filter(|entry| {

@@ -1,5 +1,6 @@
 //! Moderation rules over messages and names, and the ladder of actions they climb.
 
+use qunzhu_domain::Instant;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -79,7 +80,7 @@ impl Guardian {
             while state
                 .recent
                 .front()
-                .is_some_and(|(at, _)| *at + profile.history_window <= event.at)
+                .is_some_and(|(at, _)| at.plus(profile.history_window) <= event.at)
                 || state.recent.len() > HISTORY_CAP
             {
                 state.recent.pop_front();
@@ -121,7 +122,7 @@ impl Guardian {
                 }
                 RuleKind::Links { allow } => forbidden_host(message, allow),
                 RuleKind::Flood { count, within } => {
-                    let since = window_start(state, rule_index, event.at - *within);
+                    let since = window_start(state, rule_index, event.at.minus(*within));
                     let seen = state
                         .recent
                         .iter()
@@ -133,7 +134,7 @@ impl Guardian {
                     })
                 }
                 RuleKind::Repeat { count, within } => {
-                    let since = window_start(state, rule_index, event.at - *within);
+                    let since = window_start(state, rule_index, event.at.minus(*within));
                     let latest = state.recent.back().map(|(_, hash)| *hash);
                     let seen = state
                         .recent
@@ -321,7 +322,7 @@ pub(crate) fn apply_ladder(
 ) -> bool {
     let rule: &Rule = &rules.rules[rule_index];
     let decay = rules.settings.warn_decay;
-    let live = |at: &chrono::DateTime<chrono::Utc>| *at + decay > event.at;
+    let live = |at: &chrono::DateTime<chrono::Utc>| at.plus(decay) > event.at;
     let previous = if rule.dry_run {
         state.dry_strikes.retain(|(_, at)| live(at));
         let count = state
@@ -376,7 +377,7 @@ pub(crate) fn apply_ladder(
             }
             Step::Mute(duration) => ActionKind::Mute {
                 member: offence.member.to_string(),
-                until: Some(target.now + duration),
+                until: Some(target.now.plus(duration)),
                 reason: reason.clone(),
             },
             Step::Kick => ActionKind::Kick {

@@ -414,3 +414,32 @@ fn decisions_carry_keyed_actions_and_audit_evidence() {
     };
     assert_eq!(keys(&again), keys(&decisions));
 }
+
+/// Issue #11.1: instants at the ends of chrono's range (a platform's timestamp, a fake clock)
+/// never make the guardian's date arithmetic panic; the longest accepted durations run.
+#[test]
+fn extreme_instants_never_panic() {
+    use chrono::{DateTime, Duration, Utc};
+    let longest = RULES
+        .replace("within = \"10s\"", "within = \"365d\"")
+        .replace("actions = \"mute 10m\"", "actions = \"mute 365d\"")
+        + "[settings]\nwarn_decay = \"365d\"\n";
+    let extremes = [
+        DateTime::<Utc>::MAX_UTC,
+        DateTime::<Utc>::MAX_UTC - Duration::seconds(5),
+        DateTime::<Utc>::MIN_UTC,
+        DateTime::<Utc>::MIN_UTC + Duration::seconds(5),
+    ];
+    for at in extremes {
+        let mut guardian = guardian(&longest);
+        let mut decided = 0;
+        for index in 0..4 {
+            let key = format!("m-{index}");
+            let event = message(&key, at, "@u:x", "AAA 加微信 一样的话");
+            decided += guardian.on_event(&event, &group(), &member(), at).len();
+        }
+        guardian.tick(at);
+        guardian.tick(DateTime::<Utc>::MAX_UTC);
+        assert!(decided > 0, "the rules still decide at {at}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The nickname convention 改名片: reminders on join and rename, repeated on a timer, then the
 //! operator's chosen escalation.
 
+use qunzhu_domain::Instant;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -147,7 +148,7 @@ impl Guardian {
             let kind = match nickname.escalation {
                 Step::Mute(duration) => ActionKind::Mute {
                     member: member.clone(),
-                    until: Some(now + duration),
+                    until: Some(now.plus(duration)),
                     reason,
                 },
                 Step::Kick | Step::Ban => ActionKind::Kick {

@@ -302,3 +302,30 @@ fn lurker_report_is_exact() {
         format!("lurker:{CHAT}:2024-05-01:kick:@never")
     );
 }
+
+/// Issue #11.1: a huge `silent_days` (refused in rule files, but the policy is a plain struct)
+/// reports nobody instead of panicking in date arithmetic and killing the sweep.
+#[test]
+fn a_huge_silent_days_reports_nobody() {
+    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    let roster = [RosterEntry {
+        member: "@u:x".into(),
+        display_name: String::new(),
+        role: qunzhu_domain::MemberRole::Member,
+        tier: qunzhu_domain::MemberTier::Regular,
+        joined_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        last_spoke_at: None,
+    }];
+    for silent_days in [i64::MAX, 106_751_991_167_301, 365] {
+        let policy = crate::LurkerPolicy {
+            silent_days,
+            ..crate::LurkerPolicy::default()
+        };
+        let report = lurker_report(&policy, &roster, now);
+        assert_eq!(
+            report.len(),
+            usize::from(silent_days == 365),
+            "{silent_days}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! The welcome ritual: joins batched into one greeting per wave, the join gift, and one nudge
 //! for newcomers still silent after a while.
 
+use qunzhu_domain::Instant;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -72,7 +73,7 @@ impl Guardian {
                 .welcome
                 .as_ref()
                 .map_or(event.at, |batch| batch.opened_at)
-                + welcome.window;
+                .plus(welcome.window);
             state.nickname = Some(NicknameDue {
                 name: name.to_string(),
                 count: 0,
@@ -121,7 +122,7 @@ impl Guardian {
             chat.welcome = None;
             return;
         };
-        if !force && batch.opened_at + welcome.window > due_by {
+        if !force && batch.opened_at.plus(welcome.window) > due_by {
             return;
         }
         let Some(batch) = chat.welcome.take() else {
@@ -213,7 +214,7 @@ impl Guardian {
         if let Some(after) = welcome.nudge_after {
             chat.waves.push(Wave {
                 key: batch.key.clone(),
-                due: batch.opened_at + after,
+                due: batch.opened_at.plus(after),
                 joiners: batch.joiners.clone(),
             });
         }
@@ -255,7 +256,10 @@ impl Guardian {
                     audit,
                     dry_run: false,
                 });
-                let next_at = batch.opened_at + welcome.window + nickname.remind_every;
+                let next_at = batch
+                    .opened_at
+                    .plus(welcome.window)
+                    .plus(nickname.remind_every);
                 for joiner in due {
                     if let Some(state) = chat
                         .members

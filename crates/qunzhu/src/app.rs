@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 
 use qunzhu_domain::{ActionStatus, Clock, SystemClock};
 use qunzhu_engine::{
-    Chain, Checkins, ConnectorRuntime, Decider, DispatchConfig, GreetEachJoin, Guard, Planner,
-    RulesHandle, RulesWatcher, RuntimeConfig,
+    health, supervise, Backoff, Chain, Checkins, ConnectorRuntime, Decider, DispatchConfig,
+    GreetEachJoin, Guard, Health, Planner, RulesHandle, RulesWatcher, RuntimeConfig,
 };
 use qunzhu_sandbox::{SandboxConnector, World};
 use qunzhu_server::AppState;
@@ -98,6 +98,7 @@ async fn run(
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.http.bind, config.http.port))?;
 
+    let health = Health::new(clock.clone());
     let rules = RulesHandle::new(empty_rules()?);
     let watcher = RulesWatcher {
         store: store.clone(),
@@ -107,10 +108,32 @@ async fn run(
         file: config.rules.file.clone(),
         every: std::time::Duration::from_secs(2),
     };
-    // Apply the rules in force before the first event is decided on.
+    // Apply the rules in force before the first event is decided on. A stored document that is
+    // invalid is reported (log and health) here; start-up goes on with the rules it had.
     let (mut applied, mut seen) = (None, None);
-    watcher.sync(&mut applied, &mut seen).await;
-    let mut tasks = vec![tokio::spawn(watcher.run(applied, seen, stop.clone()))];
+    let beat = health::Beat {
+        health: health.clone(),
+        name: "rules watcher".into(),
+    };
+    health::scope(beat, watcher.sync(&mut applied, &mut seen)).await;
+    let mut first = Some((applied, seen));
+    let watcher_stop = stop.clone();
+    let mut tasks = vec![supervise(
+        "rules watcher",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            // A restarted watcher applies the active document again: replacing rules is idempotent.
+            let (applied, seen) = first.take().unwrap_or_default();
+            let (watcher, stop) = (watcher.clone(), watcher_stop.clone());
+            async move {
+                watcher.run(applied, seen, stop).await;
+                Ok(())
+            }
+        },
+    )];
 
     // The SOP read models catch up with the log (only what is new since their watermark)
     // before the check-in books are restored from them, then follow it.
@@ -126,7 +149,21 @@ async fn run(
         .catch_up()
         .await
         .context("cannot bring the SOP read models up to date")?;
-    tasks.push(tokio::spawn(facts.run(stop.clone())));
+    let facts_stop = stop.clone();
+    tasks.push(supervise(
+        "SOP read models",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (facts, stop) = (facts.clone(), facts_stop.clone());
+            async move {
+                facts.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
 
     // Group types, names and member roles as operators edit them, picked up without a restart.
     let directory = qunzhu_engine::DirectoryWatcher {
@@ -140,72 +177,40 @@ async fn run(
         .await
         .context("cannot read the groups and members")?;
     let directory_handle = directory.handle.clone();
-    tasks.push(tokio::spawn(directory.run(stop.clone())));
-
-    let mut runtimes = Vec::new();
-    let mut all = connectors(&config, &workspace, clock.clone())?;
-    if config.matrix.enabled {
-        // A homeserver that refuses the bot is one clear line in the log; the rest keeps running.
-        match qunzhu_matrix::MatrixConnector::connect(config.matrix.clone(), workspace.id).await {
-            Ok(matrix) => all.push(Arc::new(matrix)),
-            Err(error) => {
-                tracing::error!(homeserver = %config.matrix.homeserver, %error, "Matrix connector not started")
+    let directory_stop = stop.clone();
+    tasks.push(supervise(
+        "directory watcher",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (directory, stop) = (directory.clone(), directory_stop.clone());
+            async move {
+                directory.run(stop).await;
+                Ok(())
             }
-        }
+        },
+    ));
+
+    let start = Start {
+        config: Arc::new(config.clone()),
+        store: store.clone(),
+        workspace: workspace.clone(),
+        clock: clock.clone(),
+        rules,
+        directory: directory_handle,
+        health: health.clone(),
+        runtime: runtime_config,
+        stop: stop.clone(),
+    };
+    for connector in connectors(&config, &workspace, clock.clone())? {
+        tasks.extend(start.connector(connector).await?);
     }
-    let instance = config.instance();
-    for connector in all {
-        tracing::info!(connector = connector.id(), platform = %connector.platform(), instance, "starting connector");
-        // Polled only while this instance holds the account's lease; dispatch stays shared.
-        let connector: Arc<dyn Connector> = qunzhu_engine::LeasedConnector::start(
-            connector,
-            store.clone(),
-            clock.clone(),
-            instance.clone(),
-            std::time::Duration::from_secs(config.cluster.poll_lease_seconds.max(3)),
-            stop.clone(),
-        )
-        .await;
-        let decider = deciders(
-            &config,
-            &*store,
-            &workspace,
-            &*connector,
-            &rules,
-            &directory_handle,
-            clock.now(),
-        )
-        .await?;
-        let planner = Planner {
-            store: store.clone(),
-            clock: clock.clone(),
-            workspace: workspace.id,
-            platform: connector.platform(),
-            send_autonomously: connector.capabilities().send_autonomously,
-            base_url: config.base_url(),
-            horizon: chrono::Duration::hours(i64::from(config.sop.horizon_hours)),
-            look_back: chrono::Duration::hours(i64::from(config.sop.look_back_hours)),
-            every: std::time::Duration::from_secs(15),
-        };
-        tasks.push(tokio::spawn(planner.run(stop.clone())));
-        let sweeper = qunzhu_engine::LurkerSweeper {
-            store: store.clone(),
-            clock: clock.clone(),
-            workspace: workspace.id,
-            platform: connector.platform(),
-            rules: rules.clone(),
-            zone: config.zone(),
-            at: config.moderation.lurker_sweep_at,
-        };
-        tasks.push(tokio::spawn(sweeper.run(stop.clone())));
-        runtimes.push(ConnectorRuntime::spawn(
-            store.clone(),
-            connector,
-            clock.clone(),
-            decider,
-            runtime_config.clone(),
-            stop.clone(),
-        ));
+    if config.matrix.enabled {
+        // The homeserver may be down when qunzhu starts: it is tried again with backoff until it
+        // answers, and the console shows the connector as failing meanwhile.
+        tasks.push(tokio::spawn(start.clone().matrix()));
     }
 
     let state = AppState {
@@ -217,6 +222,7 @@ async fn run(
     let options = qunzhu_server::ServerOptions {
         trusted_proxy_header: Some(config.http.trusted_proxy_header.trim().to_string())
             .filter(|name| !name.is_empty()),
+        health: Some(health),
         ..qunzhu_server::ServerOptions::default()
     };
     let router = qunzhu_server::router_with(state, options).merge(
@@ -236,9 +242,6 @@ async fn run(
     shutdown_signal().await;
     tracing::info!("stopping");
     let _ = stop_sender.send(true);
-    for runtime in runtimes {
-        runtime.join().await;
-    }
     for task in tasks {
         let _ = task.await;
     }
@@ -247,6 +250,166 @@ async fn run(
         .context("the HTTP server task failed")?
         .context("the HTTP server failed")?;
     Ok(())
+}
+
+/// What every connector's loops are started with.
+#[derive(Clone)]
+struct Start {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    workspace: Workspace,
+    clock: Arc<dyn Clock>,
+    rules: RulesHandle,
+    directory: qunzhu_engine::DirectoryHandle,
+    health: Health,
+    runtime: RuntimeConfig,
+    stop: watch::Receiver<bool>,
+}
+
+impl Start {
+    /// Starts one connector's loops (poll, tick, dispatch, SOP planner, lurker sweeper), each
+    /// supervised; returns their tasks.
+    async fn connector(
+        &self,
+        connector: Arc<dyn Connector>,
+    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+        let config = &*self.config;
+        let id = connector.id().to_string();
+        let instance = config.instance();
+        tracing::info!(connector = %id, platform = %connector.platform(), instance, "starting connector");
+        // Polled only while this instance holds the account's lease; dispatch stays shared.
+        let connector: Arc<dyn Connector> = qunzhu_engine::LeasedConnector::start(
+            connector,
+            self.store.clone(),
+            self.clock.clone(),
+            instance,
+            std::time::Duration::from_secs(config.cluster.poll_lease_seconds.max(3)),
+            self.stop.clone(),
+        )
+        .await;
+        let decider = deciders(
+            config,
+            &*self.store,
+            &self.workspace,
+            &*connector,
+            &self.rules,
+            &self.directory,
+            self.clock.now(),
+        )
+        .await?;
+        let planner = Planner {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            workspace: self.workspace.id,
+            platform: connector.platform(),
+            send_autonomously: connector.capabilities().send_autonomously,
+            base_url: config.base_url(),
+            horizon: chrono::Duration::hours(i64::from(config.sop.horizon_hours)),
+            look_back: chrono::Duration::hours(i64::from(config.sop.look_back_hours)),
+            every: std::time::Duration::from_secs(15),
+        };
+        let sweeper = qunzhu_engine::LurkerSweeper {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            workspace: self.workspace.id,
+            platform: connector.platform(),
+            rules: self.rules.clone(),
+            zone: config.zone(),
+            at: config.moderation.lurker_sweep_at,
+        };
+        let (planner_stop, sweeper_stop) = (self.stop.clone(), self.stop.clone());
+        let mut tasks = vec![
+            supervise(
+                format!("{id} planner"),
+                self.health.clone(),
+                chrono::Duration::minutes(5),
+                Backoff::default(),
+                self.stop.clone(),
+                move || {
+                    let (planner, stop) = (planner.clone(), planner_stop.clone());
+                    async move {
+                        planner.run(stop).await;
+                        Ok(())
+                    }
+                },
+            ),
+            supervise(
+                format!("{id} lurker sweep"),
+                self.health.clone(),
+                chrono::Duration::minutes(5),
+                Backoff::default(),
+                self.stop.clone(),
+                move || {
+                    let (sweeper, stop) = (sweeper.clone(), sweeper_stop.clone());
+                    async move {
+                        sweeper.run(stop).await;
+                        Ok(())
+                    }
+                },
+            ),
+        ];
+        let runtime = ConnectorRuntime::spawn(
+            self.store.clone(),
+            connector,
+            self.clock.clone(),
+            decider,
+            self.runtime.clone(),
+            self.stop.clone(),
+            &self.health,
+        );
+        tasks.extend(runtime.tasks);
+        Ok(tasks)
+    }
+
+    /// Connects to the homeserver, retrying with backoff (1 s doubling to 5 min) until it
+    /// answers or qunzhu stops, then runs the Matrix connector's loops until stop.
+    async fn matrix(self) {
+        let config = self.config.matrix.clone();
+        let pending = if config.user_id.is_empty() {
+            "matrix".to_string()
+        } else {
+            format!("matrix:{}", config.user_id)
+        };
+        self.health
+            .connector_registered(&pending, qunzhu_domain::Platform::Matrix);
+        let backoff = Backoff {
+            first: std::time::Duration::from_secs(1),
+            max: std::time::Duration::from_secs(300),
+            reset_after: std::time::Duration::MAX,
+        };
+        let mut stop = self.stop.clone();
+        let (health, homeserver) = (self.health.clone(), config.homeserver.clone());
+        let this = &self;
+        let started = qunzhu_engine::supervise::retry(
+            backoff,
+            &mut stop,
+            || {
+                let config = config.clone();
+                let pending = pending.clone();
+                async move {
+                    let matrix =
+                        qunzhu_matrix::MatrixConnector::connect(config, this.workspace.id)
+                            .await
+                            .map_err(|error| error.to_string())?;
+                    let matrix: Arc<dyn Connector> = Arc::new(matrix);
+                    if matrix.id() != pending {
+                        this.health.connector_forget(&pending);
+                    }
+                    this.connector(matrix)
+                        .await
+                        .map_err(|error| format!("{error:#}"))
+                }
+            },
+            |error, pause| {
+                tracing::error!(%homeserver, %error, retry_in = ?pause, "Matrix connector not started; retrying");
+                health.connector_failed(&pending, error);
+            },
+        )
+        .await;
+        for task in started.unwrap_or_default() {
+            let _ = task.await;
+        }
+    }
 }
 
 /// The rules in force before any rule document exists: none.
@@ -444,3 +607,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
 }
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

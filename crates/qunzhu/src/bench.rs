@@ -33,6 +33,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// No-panic property tests: arbitrary and mutated input through every parser of outside
+    /// input (rule files, SOP plans, Matrix sync JSON); one `{"target","cases","panics"}` per
+    /// target with `--json`. Exits non-zero when any case panicked.
+    Fuzz {
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+        /// Only this target (default: all of them).
+        #[arg(long)]
+        target: Option<String>,
+        /// Seed of the mutations, so a run can be repeated exactly.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// 10,000 groups × 5 steps a day: planning, then dispatching a simultaneous 08:00 post to
     /// every group through the sandbox platform within its rate limits.
     Scheduler {
@@ -76,6 +91,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             print_figures("moderation bench (one core)", &figures, json);
             Ok(())
         }
+        BenchCommand::Fuzz {
+            cases,
+            target,
+            seed,
+            json,
+        } => crate::bench_fuzz::run(cases, json, target, seed),
         BenchCommand::Scheduler {
             groups,
             steps,

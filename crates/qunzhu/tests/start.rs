@@ -97,3 +97,30 @@ fn the_example_config_is_accepted_by_serve() {
     let (ok, stderr) = qunzhu(&["migrate", "--config", config.to_str().unwrap()], &[]);
     assert!(ok, "{stderr}");
 }
+
+/// Issue #11.1: `rules check` panicked (exit 101) on durations of 9.2e15 s and more, and accepted
+/// `100000000w`; now each is one located problem and exit 1.
+#[test]
+fn rules_check_refuses_huge_durations_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    std::fs::write(
+        &file,
+        "[settings]\nwarn_decay = \"9300000000000000s\"\n\n[[rules]]\nname = \"f\"\nkind = \"flood\"\ncount = 3\nwithin = \"100000000w\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_qunzhu"))
+        .args(["rules", "check", file.to_str().unwrap()])
+        .output()
+        .expect("qunzhu runs");
+    assert_eq!(output.status.code(), Some(1), "not a panic (101)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let name = file.display();
+    assert_eq!(
+        stdout,
+        format!(
+            "{name}:2:14: duration `9300000000000000s` is too long: at most 365 d\n\
+             {name}:8:10: duration `100000000w` is too long: at most 365 d\n"
+        )
+    );
+}

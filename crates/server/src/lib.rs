@@ -52,6 +52,8 @@ pub struct ServerOptions {
     pub trusted_proxy_header: Option<String>,
     /// The sign-in gate (policy, counters); shared so a test or a status page can read it.
     pub login: Arc<throttle::LoginGuard>,
+    /// The health of the engine running in this process; `None` for a console-only process.
+    pub health: Option<qunzhu_engine::Health>,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -60,6 +62,8 @@ pub struct Ctx {
     pub app: AppState,
     pub guard: Arc<throttle::LoginGuard>,
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
+    /// The engine's loops and connectors in this process (empty for a console-only process).
+    pub health: qunzhu_engine::Health,
 }
 
 impl Ctx {
@@ -77,10 +81,14 @@ impl Ctx {
                 )
                 .ok()
         });
+        let health = options
+            .health
+            .unwrap_or_else(|| qunzhu_engine::Health::new(app.clock.clone()));
         Ctx {
             app,
             guard: options.login,
             trusted_proxy_header,
+            health,
         }
     }
 
@@ -96,7 +104,7 @@ pub fn router(state: AppState) -> Router {
     router_with(state, ServerOptions::default())
 }
 
-/// [`router`] with this process's options (trusted proxy header, sign-in policy).
+/// [`router`] with this process's options (trusted proxy header, sign-in policy, engine health).
 pub fn router_with(state: AppState, options: ServerOptions) -> Router {
     let ctx = Ctx::with_options(state, options);
     Router::new()
@@ -157,21 +165,30 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
     )
 }
 
-/// Liveness for load balancers: 200 when the store answers, 503 when it does not.
+/// Liveness for load balancers: 503 when the store does not answer; otherwise 200 with
+/// `status` `ok`, or `degraded` naming the engine loops that are down (restarting after a panic
+/// or an error, or silent past their heartbeat allowance). A degraded engine still answers 200
+/// so the console stays reachable to fix what is wrong; monitors read `status`.
 async fn healthz(axum::extract::State(ctx): axum::extract::State<Ctx>) -> impl IntoResponse {
     let database = ctx.app.store.backend();
     let version = env!("CARGO_PKG_VERSION");
+    let engine = ctx.health.report();
+    let body = |status: &str| {
+        json!({
+            "status": status,
+            "version": version,
+            "database": database,
+            "down": engine.down,
+            "loops": engine.loops,
+            "connectors": engine.connectors,
+            "documents": engine.documents,
+        })
+    };
     match ctx.app.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ok", "version": version, "database": database })),
-        ),
+        Ok(()) => (StatusCode::OK, Json(body(engine.status))),
         Err(error) => {
             tracing::warn!(%error, "health check: store did not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "version": version, "database": database })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body("unavailable")))
         }
     }
 }

@@ -4,6 +4,7 @@
 //! the same order with the same keys, so the engine can write each as one outbox action whose
 //! unique key makes a restart or a second instance harmless, and a plan edit is a diff of keys.
 
+use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
@@ -113,7 +114,7 @@ pub fn occurrence_key(plan: &str, step: &str, chat: &str, scheduled: DateTime<Ut
 impl Occurrence {
     /// After this it is skipped rather than sent late.
     pub fn expires_at(&self) -> DateTime<Utc> {
-        self.scheduled + self.grace
+        self.scheduled.plus(self.grace)
     }
 
     /// The outbox `origin` of its action.
@@ -304,7 +305,7 @@ pub fn replan(
     now: DateTime<Utc>,
     horizon: Duration,
 ) -> Replan {
-    let until = now + horizon;
+    let until = now.plus(horizon);
     let mut before: BTreeMap<String, Occurrence> = materialize(old, groups, now, until)
         .into_iter()
         .map(|occurrence| (occurrence.key.clone(), occurrence))

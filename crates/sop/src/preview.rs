@@ -3,6 +3,7 @@
 //! The console shows the rows; the CLI (`qunzhu sop preview --plan … --days 7`) prints
 //! [`render_calendar_text`]. Both come from `materialize`, so the preview is what will happen.
 
+use qunzhu_domain::Instant;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
@@ -37,7 +38,7 @@ pub fn preview(
     from: DateTime<Utc>,
     days: u32,
 ) -> Vec<PreviewRow> {
-    let until = from + Duration::days(i64::from(days));
+    let until = from.plus(Duration::days(i64::from(days)));
     let names: BTreeMap<&str, &str> = groups
         .iter()
         .map(|group| (group.chat.as_str(), group.name.as_str()))

@@ -6,6 +6,7 @@
 mod admin;
 pub(crate) mod community;
 mod documents;
+pub(crate) mod engine;
 mod moderation;
 pub mod openapi;
 
@@ -88,6 +89,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(documents::routes())
         .merge(moderation::routes())
         .merge(admin::routes())
+        .merge(engine::routes())
         .fallback(|| async { ApiError::not_found("route") })
 }
 

@@ -68,6 +68,7 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("get", "/moderation/lurkers", "moderation", Read, "Members silent for more than N days"),
     ("get", "/actions", "record", Read, "The outbox: every action the bot took or will take"),
     ("get", "/audit", "record", Read, "Changes made by people, newest first"),
+    ("get", "/connectors", "engine", Read, "Each connector's state: connected, last successful poll, backlog of pending actions, last error with its time"),
     ("get", "/tokens", "admin", Admin, "API tokens of the workspace"),
     ("post", "/tokens", "admin", Admin, "Create an API token; the secret is answered once"),
     ("delete", "/tokens/{id}", "admin", Admin, "Revoke an API token"),

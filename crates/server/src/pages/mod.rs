@@ -7,6 +7,7 @@ mod audit;
 mod documents;
 mod forms;
 mod groups;
+mod health;
 mod help;
 mod login;
 mod members;

@@ -45,7 +45,8 @@ async fn overview_page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult 
     };
     let body = format!(
         r#"{next_step}<p class="lead">{subtitle} <span class="live-dot" aria-hidden="true"></span><span class="muted">{live}</span></p>
-<div data-live="/overview/live" data-every="10000" aria-live="polite">{fragment}</div>"#,
+{engine}<div data-live="/overview/live" data-every="10000" aria-live="polite">{fragment}</div>"#,
+        engine = super::health::widget(&ctx, &shell).await?,
         subtitle = shell.t("overview.subtitle"),
         live = shell.t("common.live"),
         fragment = fragment(&shell, &overview),

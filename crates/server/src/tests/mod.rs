@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod engine;
 mod pages;
 mod pushes;
 mod signin;
@@ -55,6 +56,8 @@ pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
     pub clock: FakeClock,
+    /// The engine health the router shows (tests register loops and connectors in it).
+    pub health: qunzhu_engine::Health,
     pub a: Seeded,
     pub b: Seeded,
 }
@@ -257,10 +260,18 @@ impl TestApp {
             base_url: "http://127.0.0.1".into(),
             secure_cookies: false,
         };
+        let health = qunzhu_engine::Health::new(Arc::new(clock.clone()));
         TestApp {
-            router: crate::router_with(state, options),
+            router: crate::router_with(
+                state,
+                crate::ServerOptions {
+                    health: Some(health.clone()),
+                    ..options
+                },
+            ),
             store,
             clock,
+            health,
             a,
             b,
         }
