@@ -4,12 +4,11 @@
 //! The books start from the streak read model that [`crate::SopFacts`] keeps, never from a
 //! replay of the log.
 
-use qunzhu_domain::Instant;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{ActionKind, Event, EventKind, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, Event, EventKind, Instant, NewAction, Platform, WorkspaceId};
 use qunzhu_sop::{CheckinBook, CheckinEvent};
 use qunzhu_storage::Store;
 

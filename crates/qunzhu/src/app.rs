@@ -151,7 +151,7 @@ async fn run(
         .context("cannot bring the SOP read models up to date")?;
     let facts_stop = stop.clone();
     tasks.push(supervise(
-        "SOP read models",
+        "sop read models",
         health.clone(),
         chrono::Duration::minutes(2),
         Backoff::default(),

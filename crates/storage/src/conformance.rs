@@ -16,9 +16,9 @@ mod accounts;
 mod leases;
 mod outbox;
 mod scoping;
-mod sop;
 pub use accounts::*;
 pub use leases::*;
+mod sop;
 pub use outbox::*;
 pub use scoping::*;
 pub use sop::*;
@@ -40,11 +40,11 @@ macro_rules! conformance_suite {
             accounts_are_disabled_repassworded_revoked_and_deleted,
             documents_and_links,
             workspaces_never_see_each_other,
+            leases_have_one_holder_and_pass_on_after_expiry,
+            concurrent_acquirers_get_one_lease,
             sop_read_models_follow_the_watermark,
             push_renders_are_recorded_and_count_replies,
-            push_figures_read_a_window_in_one_query,
-            leases_have_one_holder_and_pass_on_after_expiry,
-            concurrent_acquirers_get_one_lease);
+            push_figures_read_a_window_in_one_query);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {
