@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{ActionKind, Event, EventKind, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, Event, EventKind, Instant, NewAction, Platform, WorkspaceId};
 use qunzhu_sop::{CheckinBook, CheckinEvent};
 use qunzhu_storage::Store;
 
@@ -42,7 +42,7 @@ impl Checkins {
         zone: Tz,
         now: DateTime<Utc>,
     ) -> qunzhu_storage::Result<Self> {
-        let since = now - Duration::days(MORNING_POSTS_OPEN_DAYS);
+        let since = now.minus(Duration::days(MORNING_POSTS_OPEN_DAYS));
         let snapshot = store.checkin_snapshot(workspace, since).await?;
         let mut checkins = Checkins::new(workspace, platform, zone);
         checkins.books = books_from(&snapshot, zone)

@@ -217,7 +217,7 @@ impl Dispatcher {
             Ok(rendered) => rendered,
             Err(error) => {
                 return ActionOutcome::Retry {
-                    at: now + self.backoff(action.attempts + 1),
+                    at: now.plus(self.backoff(action.attempts + 1)),
                     error: format!("cannot fill the post's variables: {error}"),
                 }
             }

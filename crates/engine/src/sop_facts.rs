@@ -11,7 +11,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{Clock, EventKind, Platform, WorkspaceId};
+use qunzhu_domain::{Clock, EventKind, Instant, Platform, WorkspaceId};
 use qunzhu_sop::{CheckinBook, CheckinConfig, CheckinEvent, MemberStreak};
 use qunzhu_storage::{
     CheckinRow, CheckinSnapshot, GroupSeen, MorningPost, SopFactsUpdate, Store, StoredEvent,
@@ -88,7 +88,10 @@ struct State {
 
 impl SopFacts {
     async fn load(&self) -> qunzhu_storage::Result<State> {
-        let since = self.clock.now() - Duration::days(MORNING_POSTS_OPEN_DAYS);
+        let since = self
+            .clock
+            .now()
+            .minus(Duration::days(MORNING_POSTS_OPEN_DAYS));
         let snapshot = self.store.checkin_snapshot(self.workspace, since).await?;
         Ok(State {
             watermark: snapshot.watermark,
@@ -147,7 +150,7 @@ impl SopFacts {
             .store
             .pushes_since(
                 self.workspace,
-                earliest - Duration::minutes(REPLY_WINDOW_MINUTES),
+                earliest.minus(Duration::minutes(REPLY_WINDOW_MINUTES)),
             )
             .await?;
         let mut first_seen: BTreeMap<ChatKey, DateTime<Utc>> = BTreeMap::new();
@@ -190,7 +193,7 @@ impl SopFacts {
                     for push in pushes.iter().filter(|push| {
                         push.chat == event.chat
                             && push.rendered_at <= event.at
-                            && event.at <= push.rendered_at + window
+                            && event.at <= push.rendered_at.plus(window)
                     }) {
                         *replies.entry(push.action).or_default() += 1;
                     }

@@ -267,3 +267,111 @@ async fn variables_are_filled_when_the_post_is_sent_not_when_it_is_planned() {
     assert_eq!(seen.len(), 1);
     assert!(seen[0].at <= hour(1), "{seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_following_one_postgres_count_each_event_once() {
+    let Ok(base) = std::env::var("QUNZHU_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set QUNZHU_TEST_DATABASE_URL for the two-instance consumer test"
+        );
+        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run the two-instance consumer test");
+        return;
+    };
+    let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)
+        .await
+        .unwrap();
+    let one: Arc<dyn Store> = Arc::new(
+        qunzhu_storage_postgres::PostgresStore::connect(&url)
+            .await
+            .unwrap(),
+    );
+    let two: Arc<dyn Store> = Arc::new(
+        qunzhu_storage_postgres::PostgresStore::connect(&url)
+            .await
+            .unwrap(),
+    );
+    let workspace = one
+        .ensure_workspace(NewWorkspace {
+            slug: "w".into(),
+            name: "w".into(),
+            time_zone: "Asia/Shanghai".into(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let start = at("2026-11-24T09:00:00+08:00");
+    one.ensure_group(workspace, Platform::Sandbox, "g0")
+        .await
+        .unwrap();
+    let action = qunzhu_domain::NewAction {
+        workspace,
+        platform: Platform::Sandbox,
+        chat: "g0".into(),
+        key: "push".into(),
+        kind: ActionKind::SendMessage {
+            text: "早安".into(),
+            html: None,
+            mentions: vec![],
+            reply_to: None,
+        },
+        created_at: start,
+        not_before: start,
+        expires_at: None,
+        dry_run: false,
+        origin: "sop:p@v1/s".into(),
+        cause: None,
+    };
+    one.enqueue(vec![action]).await.unwrap();
+    let push = one.action_by_key("push").await.unwrap().id;
+    one.record_render(qunzhu_storage::PushRender {
+        action: push,
+        workspace,
+        chat: "g0".into(),
+        at: start,
+        text: "早安".into(),
+        reach: 40,
+    })
+    .await
+    .unwrap();
+    // Forty members check in within the hour after the push (each also a reply).
+    let events: Vec<NewEvent> = (0..40)
+        .map(|index| {
+            event(
+                workspace,
+                &format!("c{index}"),
+                start + Duration::minutes(index),
+                said(&format!("@m{index}"), &format!("m{index}"), "打卡"),
+            )
+        })
+        .collect();
+    ingest(&*one, events).await;
+    let consumer = |store: &Arc<dyn Store>| SopFacts {
+        store: store.clone(),
+        clock: Arc::new(FakeClock::new(start + Duration::hours(1))),
+        workspace,
+        zone: chrono_tz::Asia::Shanghai,
+        batch: 3,
+        every: std::time::Duration::from_secs(1),
+    };
+    let (first, second) = (consumer(&one), consumer(&two));
+    let (a, b) = tokio::join!(first.catch_up(), second.catch_up());
+    assert!(a.unwrap() + b.unwrap() >= 40, "every event read by someone");
+    let rows = one.pushes(workspace, &[push]).await.unwrap();
+    assert_eq!(rows[0].replies_within_hour, 40, "each reply counted once");
+    let board = one
+        .leaderboard(
+            workspace,
+            Platform::Sandbox,
+            "g0",
+            start.with_timezone(&chrono_tz::Asia::Shanghai).date_naive(),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(board.len(), 40);
+    assert!(
+        board.iter().all(|row| (row.streak, row.total) == (1, 1)),
+        "{board:?}"
+    );
+}

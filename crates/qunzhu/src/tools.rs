@@ -147,7 +147,7 @@ pub async fn sop(
                     at.with_timezone(&zone).format("%H:%M:%S").to_string()
                 });
                 println!(
-                    "{} sent {sent:>8} {:<7} late {late:>6}  reach {:>4}  clicks {:>3} ({} unique)  replies/1h {:>3}  {}",
+                    "{} sent at {sent:>8}  {:<7} late {late:>6}  reach {:>4}  clicks {:>3} ({} unique)  replies/1h {:>3}  {}",
                     report.scheduled.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
                     format!("{:?}", report.outcome()).to_lowercase(),
                     report.reach,
