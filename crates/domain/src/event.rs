@@ -119,6 +119,16 @@ pub enum EventKind {
         name: String,
         by: Option<String>,
     },
+    /// The group's notice (WeCom 群公告) or topic was changed.
+    GroupTopicChanged {
+        topic: String,
+    },
+    /// Ownership passed to another staff member (WeCom customer groups have exactly one owner).
+    GroupOwnerChanged {
+        owner: String,
+    },
+    /// The group no longer exists (WeCom `dismiss`).
+    GroupDismissed,
 }
 
 impl EventKind {
@@ -137,6 +147,9 @@ impl EventKind {
             EventKind::Reaction { .. } => "reaction",
             EventKind::MessageRedacted { .. } => "message_redacted",
             EventKind::GroupRenamed { .. } => "group_renamed",
+            EventKind::GroupTopicChanged { .. } => "group_topic_changed",
+            EventKind::GroupOwnerChanged { .. } => "group_owner_changed",
+            EventKind::GroupDismissed => "group_dismissed",
         }
     }
 
@@ -153,7 +166,11 @@ impl EventKind {
             | EventKind::JoinRequested { member, .. }
             | EventKind::JoinRequestDenied { member, .. }
             | EventKind::Reaction { member, .. } => Some(member),
-            EventKind::MessageRedacted { .. } | EventKind::GroupRenamed { .. } => None,
+            EventKind::MessageRedacted { .. }
+            | EventKind::GroupRenamed { .. }
+            | EventKind::GroupTopicChanged { .. }
+            | EventKind::GroupOwnerChanged { .. }
+            | EventKind::GroupDismissed => None,
         }
     }
 }

@@ -1,0 +1,175 @@
+//! Statistics reconciliation: WeCom's `groupchat/statistic_group_by_day` figures beside
+//! qunzhu's own daily counts, and the days where they disagree.
+//!
+//! WeCom only reports per owner and per day (≤ 30 days a query, kept 180 days), so the
+//! comparison is of totals over the owner's groups that qunzhu operates.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, TimeZone};
+use qunzhu_connector::{ConnectorError, Result};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::WecomConnector;
+
+/// One day of WeCom's figures for an owner's groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WecomDay {
+    pub new_member_cnt: i64,
+    pub member_total: i64,
+    pub msg_total: i64,
+}
+
+/// qunzhu's own count for the same day (joins from its group_days rollup).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OwnDay {
+    pub joins: i64,
+}
+
+/// A day where the figures differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub day: NaiveDate,
+    pub wecom_new_members: i64,
+    pub qunzhu_joins: i64,
+}
+
+/// The queryable report: every day compared and those that differ.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatsReport {
+    pub days: usize,
+    pub differences: Vec<Difference>,
+}
+
+/// Compares day by day; a day missing on one side counts as zero there.
+pub fn compare(
+    wecom: &BTreeMap<NaiveDate, WecomDay>,
+    own: &BTreeMap<NaiveDate, OwnDay>,
+) -> StatsReport {
+    let mut days: Vec<NaiveDate> = wecom.keys().chain(own.keys()).copied().collect();
+    days.sort();
+    days.dedup();
+    let differences = days
+        .iter()
+        .filter_map(|day| {
+            let theirs = wecom.get(day).copied().unwrap_or_default().new_member_cnt;
+            let ours = own.get(day).copied().unwrap_or_default().joins;
+            (theirs != ours).then_some(Difference {
+                day: *day,
+                wecom_new_members: theirs,
+                qunzhu_joins: ours,
+            })
+        })
+        .collect();
+    StatsReport {
+        days: days.len(),
+        differences,
+    }
+}
+
+impl WecomConnector {
+    /// WeCom's daily figures for `owners`' groups from `from` to `to` (at most 30 days), days
+    /// counted in `zone`.
+    pub async fn daily_statistics<Z: TimeZone>(
+        &self,
+        owners: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+        zone: &Z,
+    ) -> Result<BTreeMap<NaiveDate, WecomDay>> {
+        if (to - from).num_days() > 29 || to < from {
+            return Err(ConnectorError::Permanent(format!(
+                "groupchat/statistic_group_by_day covers 1 to 30 days, not {from}..{to}"
+            )));
+        }
+        let start = |day: NaiveDate| {
+            day.and_hms_opt(0, 0, 0)
+                .and_then(|midnight| zone.from_local_datetime(&midnight).earliest())
+                .map(|at| at.timestamp())
+                .unwrap_or(0)
+        };
+        let answer = self
+            .api()
+            .post(
+                "externalcontact/groupchat/statistic_group_by_day",
+                json!({
+                    "day_begin_time": start(from),
+                    "day_end_time": start(to),
+                    "owner_filter": {"userid_list": owners},
+                }),
+            )
+            .await?;
+        let mut days = BTreeMap::new();
+        for item in answer
+            .get("items")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let Some(stat_time) = item.get("stat_time").and_then(Value::as_i64) else {
+                continue;
+            };
+            let Some(day) = chrono::DateTime::from_timestamp(stat_time, 0)
+                .map(|at| at.with_timezone(zone).date_naive())
+            else {
+                continue;
+            };
+            let data = item.get("data").cloned().unwrap_or(Value::Null);
+            let figure = |key: &str| data.get(key).and_then(Value::as_i64).unwrap_or(0);
+            days.insert(
+                day,
+                WecomDay {
+                    new_member_cnt: figure("new_member_cnt"),
+                    member_total: figure("member_total"),
+                    msg_total: figure("msg_total"),
+                },
+            );
+        }
+        Ok(days)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_that_disagree_are_reported() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let wecom = BTreeMap::from([
+            (
+                day(1),
+                WecomDay {
+                    new_member_cnt: 5,
+                    ..WecomDay::default()
+                },
+            ),
+            (
+                day(2),
+                WecomDay {
+                    new_member_cnt: 3,
+                    ..WecomDay::default()
+                },
+            ),
+        ]);
+        let own = BTreeMap::from([(day(1), OwnDay { joins: 5 }), (day(3), OwnDay { joins: 1 })]);
+        let report = compare(&wecom, &own);
+        assert_eq!(report.days, 3);
+        assert_eq!(
+            report.differences,
+            vec![
+                Difference {
+                    day: day(2),
+                    wecom_new_members: 3,
+                    qunzhu_joins: 0
+                },
+                Difference {
+                    day: day(3),
+                    wecom_new_members: 0,
+                    qunzhu_joins: 1
+                },
+            ]
+        );
+    }
+}
