@@ -185,6 +185,11 @@ impl WecomConnector {
         self.state.lock().await.committed.groups.get(chat).cloned()
     }
 
+    /// Callbacks refused as already recorded (WeCom's retries) since start.
+    pub fn duplicate_callbacks(&self) -> u64 {
+        self.inbox.duplicates()
+    }
+
     /// Member-version gaps found (callbacks lost or out of order), as committed.
     pub async fn gaps(&self) -> u64 {
         self.state.lock().await.committed.gaps
