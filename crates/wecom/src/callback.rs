@@ -19,7 +19,7 @@ use qunzhu_domain::Clock;
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-use crate::callback_xml::{dedupe_key, parse_callback};
+use crate::callback_xml::{dedupe_key, parse_callback, Callback};
 use crate::crypto::{encrypt_field, CryptoError, MsgCrypt};
 
 /// How far a callback's timestamp may be from the clock (WeCom's own clock, network delays).
@@ -178,8 +178,7 @@ impl CallbackState {
         )?)
     }
 
-    /// An event POST: checked, decrypted, recorded durably. The entry point `qunzhu bench
-    /// fuzz` drives with arbitrary bodies.
+    /// An event POST: checked, decrypted, recorded durably.
     pub fn accept(&self, query: &CallbackQuery, body: &str) -> Result<Accepted, Refusal> {
         self.fresh(query)?;
         let encrypted = encrypt_field(body)?;
@@ -191,8 +190,7 @@ impl CallbackState {
         )?;
         // Only a correctly signed request spends its nonce, so garbage cannot evict real ones.
         self.remember_nonce(query)?;
-        let plain = self.crypt.decrypt(&encrypted)?.message;
-        parse_callback(&plain).map_err(|error| Refusal::Unreadable(error.to_string()))?;
+        let (plain, _) = open_callback(&self.crypt, query, body)?;
         let key = dedupe_key(&plain);
         let appended = self
             .inbox
@@ -246,6 +244,26 @@ async fn event(
         Ok(Err(refusal)) => state.refuse("event", &refusal),
         Err(error) => state.refuse("event", &Refusal::Storage(error.to_string())),
     }
+}
+
+/// The pure part of reading a POST: signature, decryption, padding, receive id and the XML,
+/// with no clock, nonce memory or inbox. `qunzhu bench fuzz` drives it with arbitrary bodies.
+pub fn open_callback(
+    crypt: &MsgCrypt,
+    query: &CallbackQuery,
+    body: &str,
+) -> Result<(String, Callback), Refusal> {
+    let encrypted = encrypt_field(body)?;
+    crypt.check_signature(
+        &query.msg_signature,
+        &query.timestamp,
+        &query.nonce,
+        &encrypted,
+    )?;
+    let plain = crypt.decrypt(&encrypted)?.message;
+    let callback =
+        parse_callback(&plain).map_err(|error| Refusal::Unreadable(error.to_string()))?;
+    Ok((plain, callback))
 }
 
 /// `GET /` verifies the URL, `POST /` takes events; nest it at `/hooks/wecom/{account}`.
