@@ -68,7 +68,9 @@ impl Capabilities {
             ActionKind::SetPowerLevel { .. } => self.set_power_level,
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
-            ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => false,
+            ActionKind::GrantReward { .. }
+            | ActionKind::PersonTask { .. }
+            | ActionKind::MomentTask { .. } => false,
         }
     }
 }

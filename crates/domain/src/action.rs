@@ -83,6 +83,13 @@ pub enum ActionKind {
     PersonTask {
         text: String,
     },
+    /// A 朋友圈 (moments) post for staff to publish to their customers; on WeCom an
+    /// `add_moment_task` followed to its moment id, elsewhere a person's job. Empty `staff`
+    /// means the connector's configured staff.
+    MomentTask {
+        text: String,
+        staff: Vec<String>,
+    },
 }
 
 impl ActionKind {
@@ -103,13 +110,14 @@ impl ActionKind {
             ActionKind::Pin { .. } => "pin",
             ActionKind::GrantReward { .. } => "grant_reward",
             ActionKind::PersonTask { .. } => "person_task",
+            ActionKind::MomentTask { .. } => "moment_task",
         }
     }
 
     pub fn target(&self) -> ActionTarget {
         match self {
             ActionKind::GrantReward { .. } => ActionTarget::Ledger,
-            ActionKind::PersonTask { .. } => ActionTarget::Person,
+            ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. } => ActionTarget::Person,
             _ => ActionTarget::Platform,
         }
     }

@@ -16,6 +16,7 @@ pub mod roster;
 pub mod sends;
 pub mod state;
 pub mod stats;
+pub mod tasks;
 pub mod token;
 
 use std::path::PathBuf;

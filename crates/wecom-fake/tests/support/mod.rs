@@ -54,12 +54,20 @@ pub async fn serve(connector: &WecomConnector) -> String {
 
 impl Rig {
     pub async fn start(dir: &Path) -> Rig {
+        Rig::start_with(dir, |_| {}).await
+    }
+
+    pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut WecomConfig)) -> Rig {
         let clock = FakeClock::new(start_time());
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
         let fake = FakeWecom::start(shared.clone()).await;
         let connector = Arc::new(
             WecomConnector::open(
-                config(&fake, dir),
+                {
+                    let mut config = config(&fake, dir);
+                    tweak(&mut config);
+                    config
+                },
                 WorkspaceId(1),
                 shared,
                 Arc::new(MemoryTokenCache::default()),
