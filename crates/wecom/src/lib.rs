@@ -18,6 +18,7 @@ pub mod state;
 pub mod stats;
 pub mod tasks;
 pub mod token;
+pub mod welcome;
 
 use std::path::PathBuf;
 use std::sync::Arc;
