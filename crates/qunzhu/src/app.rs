@@ -116,6 +116,20 @@ async fn run(
             }
         }
     }
+    let mut hooks = axum::Router::new();
+    if config.wecom.enabled {
+        // A corp that cannot be reached is one clear line in the log; the rest keeps running.
+        match start_wecom(&config, &store, &workspace, clock.clone(), &rules, &stop) {
+            Ok((wecom, router, wecom_tasks)) => {
+                all.push(wecom);
+                hooks = hooks.nest(&format!("/hooks/wecom/{}", config.wecom.account), router);
+                tasks.extend(wecom_tasks);
+            }
+            Err(error) => {
+                tracing::error!(corp = %config.wecom.corp_id, %error, "WeCom connector not started")
+            }
+        }
+    }
     for connector in all {
         tracing::info!(connector = connector.id(), platform = %connector.platform(), "starting connector");
         let decider = deciders(
@@ -167,10 +181,12 @@ async fn run(
         base_url: config.base_url(),
         secure_cookies: config.http.secure_cookies,
     };
-    let router = qunzhu_server::router(state).merge(qunzhu_server::short_links::routes(
-        store.clone(),
-        clock.clone(),
-    ));
+    let router = qunzhu_server::router(state)
+        .merge(qunzhu_server::short_links::routes(
+            store.clone(),
+            clock.clone(),
+        ))
+        .merge(hooks);
     on_ready(&workspace)?;
     let mut http_stop = stop.clone();
     let server = axum::serve(
@@ -196,6 +212,68 @@ async fn run(
         .context("the HTTP server task failed")?
         .context("the HTTP server failed")?;
     Ok(())
+}
+
+type Started = (
+    Arc<dyn Connector>,
+    axum::Router,
+    Vec<tokio::task::JoinHandle<()>>,
+);
+
+/// The WeCom connector, its callback router, the task follower and the welcome-template sync.
+fn start_wecom(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    workspace: &Workspace,
+    clock: Arc<dyn Clock>,
+    rules: &RulesHandle,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Started> {
+    let mut wecom_config = config.wecom.clone();
+    let state_dir = PathBuf::from(&wecom_config.state_dir);
+    if state_dir.is_relative() {
+        wecom_config.state_dir = config.data_dir.join(state_dir).display().to_string();
+    }
+    // In the store, so several instances on one PostgreSQL share one token.
+    let tokens = Arc::new(qunzhu_wecom::StoreTokenCache::new(store.clone()));
+    let connector = Arc::new(
+        qunzhu_wecom::WecomConnector::open(wecom_config, workspace.id, clock.clone(), tokens)
+            .map_err(|error| anyhow::anyhow!("{error}"))?,
+    );
+    let router = connector.router();
+    let follower = qunzhu_wecom::tasks::TaskFollower::open(
+        store.clone(),
+        connector.clone(),
+        clock,
+        workspace.id,
+    )
+    .map_err(|error| anyhow::anyhow!("WeCom task book: {error}"))?;
+    let every = std::time::Duration::from_secs(60);
+    let mut tasks = vec![tokio::spawn(follower.run(every, stop.clone()))];
+    let welcome = connector.clone();
+    let rules = rules.clone();
+    let mut welcome_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let text = rules
+                .rules()
+                .profiles
+                .iter()
+                .find_map(|profile| profile.welcome.clone())
+                .map(|welcome| qunzhu_wecom::welcome::template_text(&welcome));
+            if let Some(text) = text {
+                if let Err(error) = welcome.sync_welcome_template(&text).await {
+                    tracing::warn!(%error, "cannot sync the WeCom group welcome template");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = welcome_stop.changed() => return,
+            }
+        }
+    }));
+    tracing::info!(corp = %config.wecom.corp_id, path = %format!("/hooks/wecom/{}", config.wecom.account), "WeCom callbacks served");
+    Ok((connector, router, tasks))
 }
 
 /// The rules in force before any rule document exists: none.

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod codec;
+mod connector_state;
 mod ingest;
 mod outbox;
 mod queries;
@@ -19,7 +20,13 @@ use qunzhu_storage::{Result, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::{Client, NoTls};
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0006_connector_state",
+        include_str!("../migrations/0006_connector_state.sql"),
+    ),
+];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.
 const MIGRATION_LOCK: i64 = 0x7175_6e7a_6875;

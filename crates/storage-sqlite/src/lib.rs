@@ -7,6 +7,7 @@
 
 mod accounts;
 mod codec;
+mod connector_state;
 mod documents;
 mod ingest;
 mod outbox;
@@ -20,7 +21,13 @@ use std::sync::Mutex;
 use qunzhu_storage::{Result, StoreError};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0006_connector_state",
+        include_str!("../migrations/0006_connector_state.sql"),
+    ),
+];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
 pub struct SqliteStore {

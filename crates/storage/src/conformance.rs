@@ -12,8 +12,10 @@ use qunzhu_domain::{
 
 use crate::*;
 
+mod connector_state;
 mod outbox;
 mod scoping;
+pub use connector_state::*;
 pub use outbox::*;
 pub use scoping::*;
 
@@ -32,7 +34,8 @@ macro_rules! conformance_suite {
             join_requests_wait_until_decided,
             accounts_sessions_tokens_and_audit,
             documents_and_links,
-            workspaces_never_see_each_other);
+            workspaces_never_see_each_other,
+            connector_secrets_keep_the_newest);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {
@@ -62,7 +65,7 @@ macro_rules! conformance_suite {
     };
 }
 
-fn at(minute: i64) -> DateTime<Utc> {
+pub(crate) fn at(minute: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00")
         .map(|at| at.to_utc())
         .unwrap_or_default()

@@ -7,11 +7,13 @@
 pub mod accounts;
 pub mod codec;
 pub mod conformance;
+pub mod connector_state;
 pub mod documents;
 pub mod links;
 mod types;
 
 pub use accounts::*;
+pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use documents::{Document, DocumentStore};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 /// Re-exported for the conformance suite's macro.
@@ -51,7 +53,9 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 
 /// Everything qunzhu keeps, as domain operations.
 #[async_trait]
-pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + DocumentStore + LinkStore + ConnectorStateStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
 

@@ -177,3 +177,36 @@ async fn the_welcome_template_follows_the_rule_file() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[&template_id], "你好 %NICKNAME%");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_store_share_one_token() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::start(dir.path()).await;
+    let store: Arc<dyn qunzhu_storage::Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open(&dir.path().join("q.db")).unwrap());
+    let clock: Arc<dyn qunzhu_domain::Clock> = Arc::new(rig.clock.clone());
+    let make = || {
+        qunzhu_wecom::Api::new(
+            qunzhu_wecom::ApiConfig {
+                base_url: rig.fake.base_url.clone(),
+                corp_id: qunzhu_wecom_fake::CORP_ID.into(),
+                secret: qunzhu_wecom_fake::SECRET.into(),
+                limits: qunzhu_wecom::ApiLimits::default(),
+            },
+            Arc::new(qunzhu_wecom::StoreTokenCache::new(store.clone())),
+            clock.clone(),
+        )
+        .unwrap()
+    };
+    let (first, second) = (make(), make());
+    first.token().await.unwrap();
+    second.token().await.unwrap();
+    assert_eq!(rig.fake.with(|world| world.tokens_issued), 1);
+    // Refreshed before expiry: 5 minutes before the 7200 s are up, a new one is fetched.
+    rig.clock.advance(chrono::Duration::seconds(7200 - 299));
+    let renewed = second.token().await.unwrap();
+    assert_eq!(renewed, "tok2");
+    assert_eq!(first.token().await.unwrap(), "tok2");
+    assert_eq!(rig.fake.with(|world| world.tokens_issued), 2);
+}

@@ -37,7 +37,7 @@ pub use callback::{open_callback, router, CallbackQuery, CallbackState, Refusal}
 pub use config::{Secret, WecomConfig};
 pub use crypto::{CryptoError, MsgCrypt};
 pub use roster::GroupSnapshot;
-pub use token::{CachedToken, MemoryTokenCache, TokenCache};
+pub use token::{CachedToken, MemoryTokenCache, StoreTokenCache, TokenCache};
 
 use callback_xml::{parse_callback, Callback, ChangeType, UpdateDetail};
 use state::{parse_cursor, Known, Pending, StateFile};

@@ -84,3 +84,56 @@ impl TokenCache for MemoryTokenCache {
         Ok(())
     }
 }
+
+/// Tokens in qunzhu's store ([`ConnectorStateStore`]), so every instance on one database uses
+/// the same token and refreshes it once.
+pub struct StoreTokenCache<S: ?Sized> {
+    store: std::sync::Arc<S>,
+}
+
+impl<S: ?Sized> StoreTokenCache<S> {
+    pub fn new(store: std::sync::Arc<S>) -> Self {
+        StoreTokenCache { store }
+    }
+}
+
+#[async_trait]
+impl<S> TokenCache for StoreTokenCache<S>
+where
+    S: qunzhu_storage::ConnectorStateStore + ?Sized + 'static,
+{
+    async fn load(&self, name: &str) -> Result<Option<CachedToken>, String> {
+        self.store
+            .connector_secret(name)
+            .await
+            .map(|found| {
+                found.map(|secret| CachedToken {
+                    value: secret.value,
+                    expires_at: secret.expires_at,
+                })
+            })
+            .map_err(|error| error.to_string())
+    }
+
+    async fn store_if_newer(&self, name: &str, token: CachedToken) -> Result<CachedToken, String> {
+        let secret = qunzhu_storage::ConnectorSecret {
+            value: token.value,
+            expires_at: token.expires_at,
+        };
+        self.store
+            .put_connector_secret_if_newer(name, &secret)
+            .await
+            .map(|kept| CachedToken {
+                value: kept.value,
+                expires_at: kept.expires_at,
+            })
+            .map_err(|error| error.to_string())
+    }
+
+    async fn forget(&self, name: &str, value: &str) -> Result<(), String> {
+        self.store
+            .forget_connector_secret(name, value)
+            .await
+            .map_err(|error| error.to_string())
+    }
+}
