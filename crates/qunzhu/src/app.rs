@@ -241,6 +241,7 @@ fn start_wecom(
             .map_err(|error| anyhow::anyhow!("{error}"))?,
     );
     let router = connector.router();
+    let clock_for_stats = clock.clone();
     let follower = qunzhu_wecom::tasks::TaskFollower::open(
         store.clone(),
         connector.clone(),
@@ -269,6 +270,38 @@ fn start_wecom(
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = welcome_stop.changed() => return,
+            }
+        }
+    }));
+    // Statistics reconciliation: the last week of WeCom's figures against qunzhu's own joins.
+    let (stats_store, stats_connector, zone) = (store.clone(), connector.clone(), config.zone());
+    let (workspace_id, mut stats_stop) = (workspace.id, stop.clone());
+    let stats_clock = clock_for_stats;
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let to =
+                stats_clock.now().with_timezone(&zone).date_naive() - chrono::Duration::days(1);
+            let from = to - chrono::Duration::days(6);
+            match qunzhu_wecom::stats::reconcile_statistics(
+                &*stats_store,
+                &stats_connector,
+                workspace_id,
+                &zone,
+                from,
+                to,
+            )
+            .await
+            {
+                Ok(report) => tracing::info!(
+                    days = report.days,
+                    differences = report.differences.len(),
+                    "WeCom statistics reconciled"
+                ),
+                Err(error) => tracing::warn!(%error, "cannot reconcile WeCom statistics"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)) => {}
+                _ = stats_stop.changed() => return,
             }
         }
     }));

@@ -210,3 +210,86 @@ async fn two_instances_on_one_store_share_one_token() {
     assert_eq!(first.token().await.unwrap(), "tok2");
     assert_eq!(rig.fake.with(|world| world.tokens_issued), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_that_differ_from_qunzhus_counts_are_reported() {
+    use chrono::TimeZone;
+    use qunzhu_domain::{Event, EventKind, JoinVia, Platform, WorkspaceId};
+    use qunzhu_storage::{IngestBatch, NewEvent, NewWorkspace, Store};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::start(dir.path()).await;
+    let now = rig.now();
+    rig.fake
+        .with(|world| world.create_group("wrStat", "zhangsan", "S", now));
+    rig.fake.lose_outgoing();
+    rig.poll().await;
+    rig.poll().await;
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().unwrap());
+    let workspace = store
+        .ensure_workspace(NewWorkspace {
+            slug: "w".into(),
+            name: "w".into(),
+            time_zone: "Asia/Shanghai".into(),
+        })
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(workspace, WorkspaceId(1));
+    let zone = chrono_tz::Asia::Shanghai;
+    let today = rig.clock_now().with_timezone(&zone).date_naive();
+    let join = Event {
+        workspace,
+        platform: Platform::WeCom,
+        key: "wecom:wrStat:join:wmA:1".into(),
+        chat: "wrStat".into(),
+        at: rig.clock_now(),
+        kind: EventKind::MemberJoined {
+            member: "wmA".into(),
+            display_name: None,
+            via: JoinVia::Direct,
+        },
+    };
+    store
+        .ingest(
+            IngestBatch {
+                events: vec![NewEvent {
+                    event: join,
+                    day: today,
+                }],
+                cursor: None,
+            },
+            &mut |_| Vec::new(),
+        )
+        .await
+        .unwrap();
+    let midnight = zone
+        .from_local_datetime(&today.and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .timestamp();
+    rig.fake.with(|world| {
+        world.statistics.insert(midnight, 2);
+    });
+    let report = qunzhu_wecom::stats::reconcile_statistics(
+        &*store,
+        &rig.connector,
+        workspace,
+        &zone,
+        today,
+        today,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.days, 1);
+    assert_eq!(report.differences.len(), 1);
+    assert_eq!(
+        (
+            report.differences[0].wecom_new_members,
+            report.differences[0].qunzhu_joins
+        ),
+        (2, 1)
+    );
+    assert!(dir.path().join("main-stats.json").exists());
+}

@@ -84,6 +84,10 @@ impl Rig {
         }
     }
 
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn now(&self) -> i64 {
         self.clock.now().timestamp()
     }
