@@ -86,6 +86,7 @@ mod tests {
                     timezone: chrono_tz::Asia::Shanghai,
                     text: "早安".into(),
                     attachment: None,
+                    moments: None,
                     delivery: Delivery::Bot,
                     grace: DEFAULT_GRACE,
                 }

@@ -289,3 +289,65 @@ async fn a_moment_task_is_followed_to_its_moment_id() {
         "{row:?}"
     );
 }
+
+const MOMENTS: &str = "id = \"moments\"\nname = \"朋友圈\"\n[target]\nall = true\n\n[[steps]]\nid = \"noon\"\nrepeat = \"daily\"\nat = \"12:00\"\ntext = \"今日好物\"\nkind = \"moment\"\nstaff = [\"zhangsan\"]\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_moment_step_becomes_one_moment_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::start(dir.path()).await;
+    let (store, workspace) = setup(&mut rig).await;
+    store
+        .ensure_group(workspace, Platform::WeCom, "wrOther")
+        .await
+        .unwrap();
+    store
+        .put_document(
+            workspace,
+            "sop_plan",
+            "moments",
+            MOMENTS,
+            "ops",
+            rig.clock.now(),
+        )
+        .await
+        .unwrap();
+    let planner = Planner {
+        store: store.clone(),
+        clock: Arc::new(rig.clock.clone()),
+        workspace,
+        platform: Platform::WeCom,
+        send_autonomously: false,
+        base_url: "http://q.example".into(),
+        horizon: Duration::hours(20),
+        look_back: Duration::hours(1),
+        every: std::time::Duration::from_secs(60),
+    };
+    planner.plan_once(&mut HashMap::new()).await.unwrap();
+    let planned = actions(&*store, workspace).await;
+    assert_eq!(
+        planned.len(),
+        1,
+        "one moment, not one per group: {planned:?}"
+    );
+    assert!(
+        matches!(&planned[0].kind, ActionKind::MomentTask { staff, .. } if staff == &["zhangsan".to_string()])
+    );
+    rig.clock.advance(Duration::hours(2));
+    let follower = TaskFollower::open(
+        store.clone(),
+        rig.connector.clone(),
+        Arc::new(rig.clock.clone()),
+        workspace,
+    )
+    .unwrap();
+    assert_eq!(follower.run_once().await.unwrap().created, 1);
+    let texts: Vec<String> = rig.fake.with(|world| {
+        world
+            .moments
+            .values()
+            .map(|moment| moment.text.clone())
+            .collect()
+    });
+    assert_eq!(texts, vec!["今日好物"]);
+}
