@@ -218,3 +218,24 @@ async fn an_uncommitted_batch_is_derived_again_with_the_same_keys() {
     let again = rig.poll().await;
     assert_eq!(first.events, again.events);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_tries_three_times_when_no_answer_comes_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::start(dir.path()).await;
+    // A server that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let mut target = qunzhu_wecom_fake::CallbackTarget::new(format!("http://{address}/hooks"));
+    target.answer_within = std::time::Duration::from_millis(200);
+    let delivery = rig.fake.deliver(&target, "<xml/>").await;
+    assert_eq!(delivery.tries, 3);
+    assert_eq!(delivery.statuses, vec![0, 0, 0]);
+    assert!(!delivery.accepted());
+}

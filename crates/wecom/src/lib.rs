@@ -86,7 +86,8 @@ pub fn wecom_capabilities() -> Capabilities {
         invite: false,
         send_autonomously: false,
         formatted_messages: false,
-        per_member_invite_links: true,
+        // Live codes (join ways) are per channel, at most a few hundred: not a link per member.
+        per_member_invite_links: false,
         review_join_requests: false,
         list_members: true,
         set_power_level: false,
@@ -406,7 +407,17 @@ impl Connector for WecomConnector {
                     cursor: Some(format!("{last_seq}:{proposed}")),
                 });
             }
+            // Wake for the earliest settled re-fetch or reconciliation, else a callback.
+            let earliest = state
+                .committed
+                .pending
+                .values()
+                .map(|pending| pending.due_ms)
+                .chain(std::iter::once(state.committed.next_reconcile_ms))
+                .min()
+                .unwrap_or(i64::MAX);
             drop(state);
+            let until_due = u64::try_from(earliest.saturating_sub(now_ms)).unwrap_or(0);
             if waited {
                 return Ok(Batch {
                     events: Vec::new(),
@@ -415,7 +426,7 @@ impl Connector for WecomConnector {
             }
             waited = true;
             let _ = tokio::time::timeout(
-                Duration::from_millis(self.config.poll_wait_ms),
+                Duration::from_millis(self.config.poll_wait_ms.min(until_due.max(10))),
                 self.wake.notified(),
             )
             .await;
