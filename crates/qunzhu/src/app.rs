@@ -250,7 +250,10 @@ fn start_wecom(
     )
     .map_err(|error| anyhow::anyhow!("WeCom task book: {error}"))?;
     let every = std::time::Duration::from_secs(60);
-    let mut tasks = vec![tokio::spawn(follower.run(every, stop.clone()))];
+    let mut tasks = Vec::new();
+    if config.wecom.follow_tasks {
+        tasks.push(tokio::spawn(follower.run(every, stop.clone())));
+    }
     let welcome = connector.clone();
     let rules = rules.clone();
     let mut welcome_stop = stop.clone();

@@ -68,6 +68,9 @@ pub struct WecomConfig {
     pub reminders_per_day: u32,
     /// How often a group-send or moment task is checked while it waits for a person.
     pub follow_minutes: u64,
+    /// Run the task follower here. Several instances on one database must enable it on one
+    /// only: each keeps its own book of which outbox row became which WeCom task.
+    pub follow_tasks: bool,
     /// Staff whose customers see 朋友圈 moment tasks.
     pub moment_staff: Vec<String>,
     /// Join ways (live codes) qunzhu creates on its own create a new group when all are full.
@@ -96,6 +99,7 @@ impl Default for WecomConfig {
             monthly_receive_cap: 0,
             reminders_per_day: 3,
             follow_minutes: 10,
+            follow_tasks: true,
             moment_staff: Vec::new(),
             auto_create_room: false,
             room_base_name: String::new(),

@@ -59,6 +59,8 @@ pub struct WecomConnector {
     clock: Arc<dyn Clock>,
     state_path: PathBuf,
     state: Mutex<StateFile>,
+    /// The acknowledged inbox position and when the inbox was last compacted (Unix seconds).
+    compacted: std::sync::Mutex<(u64, i64)>,
     capabilities: Capabilities,
 }
 
@@ -162,6 +164,7 @@ impl WecomConnector {
             clock,
             state_path,
             state: Mutex::new(state),
+            compacted: std::sync::Mutex::new((0, 0)),
             capabilities: wecom_capabilities(),
         })
     }
@@ -242,6 +245,23 @@ impl WecomConnector {
             if cursor.is_empty() {
                 return Ok(chats);
             }
+        }
+    }
+
+    /// Rewrites the inbox without what the engine acknowledged, at most once a minute (the
+    /// rewrite costs the whole file).
+    fn compact(&self, acknowledged: u64) {
+        let now = self.clock.now().timestamp();
+        let mut last = self
+            .compacted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if acknowledged <= last.0 || now - last.1 < 60 {
+            return;
+        }
+        match self.inbox.compact(acknowledged, now) {
+            Ok(()) => *last = (acknowledged, now),
+            Err(error) => tracing::warn!(%error, "WeCom inbox compaction failed"),
         }
     }
 
@@ -381,9 +401,7 @@ impl Connector for WecomConnector {
         loop {
             let mut state = self.state.lock().await;
             state.acknowledge(epoch);
-            if let Err(error) = self.inbox.compact(seq, self.clock.now().timestamp()) {
-                tracing::warn!(%error, "WeCom inbox compaction failed");
-            }
+            self.compact(seq);
             let mut next = state.committed.clone();
             let now_ms = self.clock.now().timestamp_millis();
             let mut events = Vec::new();
