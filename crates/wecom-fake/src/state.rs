@@ -46,6 +46,7 @@ pub struct FakeTemplate {
     pub sender: String,
     pub chat_ids: Vec<String>,
     pub text: String,
+    pub created_at: i64,
     /// Unix seconds the owner sent it, once they did.
     pub sent_at: Option<i64>,
     /// chat → 1 sent, 3 refused by the receive cap.
@@ -481,10 +482,33 @@ impl World {
                         sender,
                         chat_ids: chats,
                         text: content,
+                        created_at: now,
                         ..FakeTemplate::default()
                     },
                 );
                 json!({"errcode":0,"errmsg":"ok","fail_list":[],"msgid":msgid})
+            }
+            "get_groupmsg_list_v2" => {
+                let start = body.get("start_time").and_then(Value::as_i64).unwrap_or(0);
+                let end = body
+                    .get("end_time")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(i64::MAX);
+                if end < start || end - start > 31 * 86_400 {
+                    return error(40058, "start_time..end_time covers at most a month");
+                }
+                let creator = text("creator");
+                let list: Vec<Value> = self
+                    .templates
+                    .iter()
+                    .filter(|(_, template)| (start..=end).contains(&template.created_at))
+                    .filter(|(_, template)| creator.is_empty() || template.sender == creator)
+                    .map(|(msgid, template)| {
+                        json!({"msgid": msgid, "creator": template.sender, "create_type": 1,
+                        "create_time": template.created_at, "text": {"content": template.text}})
+                    })
+                    .collect();
+                json!({"errcode":0,"errmsg":"ok","next_cursor":"","group_msg_list":list})
             }
             "get_groupmsg_task" => {
                 let Some(template) = self.templates.get(&text("msgid")) else {

@@ -351,3 +351,49 @@ async fn a_planned_moment_step_becomes_one_moment_task() {
     });
     assert_eq!(texts, vec!["今日好物"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_created_just_before_a_crash_is_found_not_created_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::start(dir.path()).await;
+    let (store, workspace) = setup(&mut rig).await;
+    let post = ActionKind::PersonTask {
+        text: "周末活动".into(),
+    };
+    store
+        .enqueue(vec![new_action(
+            workspace,
+            "post-crash",
+            post,
+            rig.clock.now(),
+        )])
+        .await
+        .unwrap();
+    // The previous process called add_msg_template and died before writing down the answer.
+    let (msgid, _) = rig
+        .connector
+        .create_group_send("wrS", "周末活动")
+        .await
+        .unwrap();
+    let since = rig.clock.now().to_rfc3339();
+    std::fs::write(
+        dir.path().join("main-tasks.json"),
+        format!(r#"{{"tasks":{{"post-crash":{{"task":"creating","since":"{since}"}}}},"delivered":{{}}}}"#),
+    )
+    .unwrap();
+    let follower = TaskFollower::open(
+        store.clone(),
+        rig.connector.clone(),
+        Arc::new(rig.clock.clone()),
+        workspace,
+    )
+    .unwrap();
+    let round = follower.run_once().await.unwrap();
+    assert_eq!(round.created, 0);
+    assert_eq!(rig.fake.with(|world| world.templates.len()), 1);
+    let row = store.action_by_key("post-crash").await.unwrap();
+    assert!(
+        row.last_error.as_deref().unwrap_or("").contains(&msgid),
+        "{row:?}"
+    );
+}

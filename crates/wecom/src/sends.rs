@@ -169,6 +169,54 @@ impl WecomConnector {
         })
     }
 
+    /// A group-send task `owner` created with `text` between `since` and `until` (Unix
+    /// seconds), if any: how a restart finds a task whose creation it did not get to record.
+    pub async fn find_group_send(
+        &self,
+        owner: &str,
+        text: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<Option<String>> {
+        let mut cursor = String::new();
+        loop {
+            let answer = self
+                .api()
+                .post(
+                    "externalcontact/get_groupmsg_list_v2",
+                    json!({"chat_type": "group", "start_time": since, "end_time": until,
+                        "creator": owner, "filter_type": 2, "limit": 100, "cursor": cursor}),
+                )
+                .await?;
+            let found = answer
+                .get("group_msg_list")
+                .and_then(Value::as_array)
+                .and_then(|list| {
+                    list.iter().find(|message| {
+                        message
+                            .get("text")
+                            .and_then(|body| body.get("content"))
+                            .and_then(Value::as_str)
+                            == Some(text)
+                    })
+                })
+                .and_then(|message| message.get("msgid"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if found.is_some() {
+                return Ok(found);
+            }
+            cursor = answer
+                .get("next_cursor")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if cursor.is_empty() {
+                return Ok(None);
+            }
+        }
+    }
+
     /// Reminds the owner of an unsent group-send task in the WeCom client.
     pub async fn remind_group_send(&self, msgid: &str) -> Result<()> {
         self.api()

@@ -32,6 +32,11 @@ use crate::WecomConnector;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
 pub enum Followed {
+    /// `add_msg_template` was called and its answer not yet recorded (a crash in between is
+    /// resolved through `get_groupmsg_list_v2`, never by creating a second task).
+    Creating {
+        since: DateTime<Utc>,
+    },
     GroupSend {
         msgid: String,
         owner: String,
@@ -209,7 +214,21 @@ impl TaskFollower {
     ) -> qunzhu_storage::Result<()> {
         let now = self.clock.now();
         let config = self.connector.config();
-        let followed = self.book.lock().await.tasks.get(&action.key).cloned();
+        let mut followed = self.book.lock().await.tasks.get(&action.key).cloned();
+        if let Some(Followed::Creating { since }) = &followed {
+            followed = self.adopt(action, text, *since).await;
+        }
+        if matches!(followed, Some(Followed::Creating { .. })) {
+            // WeCom could not be asked whether it exists: never create blind, ask again later.
+            return self
+                .note(
+                    action,
+                    now + self.follow_every(),
+                    "a WeCom group-send task may exist from before a restart; checking again"
+                        .into(),
+                )
+                .await;
+        }
         let Some(Followed::GroupSend {
             msgid,
             owner,
@@ -233,6 +252,12 @@ impl TaskFollower {
                     .note(action, until, format!("this group received its {cap} group sends for the month (WeCom's receive cap); waiting until {until}"))
                     .await;
             }
+            {
+                let mut book = self.book.lock().await;
+                book.tasks
+                    .insert(action.key.clone(), Followed::Creating { since: now });
+                self.save(&book).await;
+            }
             return match self.connector.create_group_send(&action.chat, text).await {
                 Ok((msgid, owner)) => {
                     let mut book = self.book.lock().await;
@@ -252,6 +277,7 @@ impl TaskFollower {
                     self.note(action, now + self.follow_every(), format!("wecom group-send task {msgid} for owner {owner}: waiting for them to send it in the WeCom client")).await
                 }
                 Err(ConnectorError::RateLimited { retry_after }) => {
+                    self.forget(&action.key).await;
                     let at = now + Duration::from_std(retry_after).unwrap_or(Duration::minutes(1));
                     self.note(
                         action,
@@ -260,7 +286,17 @@ impl TaskFollower {
                     )
                     .await
                 }
+                // No answer: it may exist; the next round looks before creating again.
+                Err(ConnectorError::Transient(error)) => {
+                    self.note(
+                        action,
+                        now + self.follow_every(),
+                        format!("creating the WeCom group-send task: {error}; checking again"),
+                    )
+                    .await
+                }
                 Err(error) => {
+                    self.forget(&action.key).await;
                     round.failed += 1;
                     self.note(action, now + self.follow_every() * 6, format!("could not create the WeCom group-send task: {error}; send it by hand and confirm")).await
                 }
@@ -344,6 +380,52 @@ impl TaskFollower {
                     format!("wecom group-send task {msgid}: cannot read its state: {error}"),
                 )
                 .await
+            }
+        }
+    }
+
+    async fn forget(&self, key: &str) {
+        let mut book = self.book.lock().await;
+        book.tasks.remove(key);
+        self.save(&book).await;
+    }
+
+    /// A creation whose answer was never recorded: the task WeCom has for it, `None` when WeCom
+    /// has none (create it now), still `Creating` when WeCom could not be asked.
+    async fn adopt(
+        &self,
+        action: &ActionRecord,
+        text: &str,
+        since: DateTime<Utc>,
+    ) -> Option<Followed> {
+        let looked = match self.connector.owner_of(&action.chat).await {
+            Ok(owner) => {
+                let lookback = (since - Duration::minutes(5)).timestamp();
+                self.connector
+                    .find_group_send(&owner, text, lookback, self.clock.now().timestamp() + 60)
+                    .await
+                    .map(|found| found.map(|msgid| (msgid, owner)))
+            }
+            Err(error) => Err(error),
+        };
+        match looked {
+            Ok(Some((msgid, owner))) => {
+                tracing::info!(action = action.id, %msgid, "found the WeCom group-send task created before a restart");
+                let followed = Followed::GroupSend {
+                    msgid,
+                    owner,
+                    created_at: since,
+                    reminded: Vec::new(),
+                };
+                let mut book = self.book.lock().await;
+                book.tasks.insert(action.key.clone(), followed.clone());
+                self.save(&book).await;
+                Some(followed)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(action = action.id, %error, "cannot look for a WeCom task created before a restart");
+                Some(Followed::Creating { since })
             }
         }
     }
