@@ -239,3 +239,38 @@ async fn the_sender_tries_three_times_when_no_answer_comes_in_time() {
     assert_eq!(delivery.statuses, vec![0, 0, 0]);
     assert!(!delivery.accepted());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_change_is_read_back_only_after_the_settling_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::start_with(dir.path(), |config| config.settle_ms = 2_000).await;
+    let now = rig.now();
+    rig.fake
+        .with(|world| world.create_group("wrSettle", "zhangsan", "settle", now));
+    rig.fake.lose_outgoing();
+    rig.poll().await;
+    rig.poll().await;
+    let way = rig
+        .connector
+        .add_join_way("settle_code", &["wrSettle".to_string()], "")
+        .await
+        .unwrap();
+    rig.fake
+        .with(|world| world.join_via_way(&way.config_id, "wmLate", "late", now));
+    rig.fake.deliver_all(&rig.target).await;
+    let early = rig.poll().await;
+    assert!(joined(&early).is_empty(), "not before WeCom settles");
+    let still = rig.poll().await;
+    assert!(joined(&still).is_empty());
+    rig.clock.advance(chrono::Duration::seconds(3));
+    let settled = rig.poll().await;
+    assert_eq!(
+        joined(&settled),
+        vec![(
+            "wmLate".to_string(),
+            JoinVia::Link {
+                code: "settle_code".into()
+            }
+        )]
+    );
+}

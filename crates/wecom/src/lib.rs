@@ -267,7 +267,9 @@ impl WecomConnector {
 
     /// Applies one callback to `next`; a dismissal is an event at once, member and group
     /// changes wait for a settled `groupchat/get`.
-    fn apply(&self, next: &mut Known, plain: &str, now_ms: i64, events: &mut Vec<Event>) {
+    /// `arrived_ms` is when the callback reached the inbox, so applying the same entry again
+    /// (a proposal the engine never stored) gives the same due time.
+    fn apply(&self, next: &mut Known, plain: &str, arrived_ms: i64, events: &mut Vec<Event>) {
         let change = match parse_callback(plain) {
             Ok(Callback::ExternalChat(change)) => change,
             Ok(Callback::Other { msg_type, event }) => {
@@ -309,7 +311,9 @@ impl WecomConnector {
             }
         }
         let pending = next.pending.entry(chat).or_default();
-        pending.due_ms = now_ms + self.config.settle_ms as i64;
+        pending.due_ms = pending
+            .due_ms
+            .max(arrived_ms + self.config.settle_ms as i64);
         pending.at = pending.at.max(change.at);
         if change.detail == Some(UpdateDetail::DelMember) && change.quit_scene == Some(1) {
             pending.removed.extend(change.members);
@@ -409,7 +413,7 @@ impl Connector for WecomConnector {
             let last_seq = entries.last().map_or(seq, |entry| entry.seq);
             for entry in &entries {
                 if let Some(plain) = &entry.payload {
-                    self.apply(&mut next, plain, now_ms, &mut events);
+                    self.apply(&mut next, plain, entry.at * 1000, &mut events);
                 }
             }
             self.reconcile(&mut next, now_ms).await;
