@@ -227,6 +227,21 @@ impl World {
         }
     }
 
+    /// Ownership passes to another staff member (离职继承 or a transfer in the client).
+    pub fn change_owner(&mut self, chat: &str, owner: &str, now: i64) {
+        if let Some(group) = self.groups.get_mut(chat) {
+            group.owner = owner.into();
+            self.event(chat, now, "<ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[change_owner]]></UpdateDetail>".into());
+        }
+    }
+
+    pub fn change_notice(&mut self, chat: &str, notice: &str, now: i64) {
+        if let Some(group) = self.groups.get_mut(chat) {
+            group.notice = notice.into();
+            self.event(chat, now, "<ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[change_notice]]></UpdateDetail>".into());
+        }
+    }
+
     pub fn dismiss(&mut self, chat: &str, now: i64) {
         if let Some(group) = self.groups.get_mut(chat) {
             group.dismissed = true;

@@ -183,7 +183,26 @@ async fn a_retried_callback_is_recorded_once_and_leaves_say_how() {
     assert!(renamed.events.iter().any(
         |event| matches!(&event.kind, EventKind::GroupRenamed { name, .. } if name == "B 二群")
     ));
-    rig.fake.with(|world| world.dismiss("wrB", now + 8));
+    rig.fake.with(|world| {
+        world.change_owner("wrB", "lisi", now + 8);
+        world.change_notice("wrB", "本周六线下活动", now + 8);
+    });
+    rig.fake.deliver_all(&rig.target).await;
+    let changed = rig.poll().await;
+    let kinds: Vec<&EventKind> = changed.events.iter().map(|event| &event.kind).collect();
+    assert!(
+        kinds.contains(&&EventKind::GroupOwnerChanged {
+            owner: "lisi".into()
+        }),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&&EventKind::GroupTopicChanged {
+            topic: "本周六线下活动".into()
+        }),
+        "{kinds:?}"
+    );
+    rig.fake.with(|world| world.dismiss("wrB", now + 9));
     rig.fake.deliver_all(&rig.target).await;
     let dismissed = rig.poll().await;
     assert!(dismissed
