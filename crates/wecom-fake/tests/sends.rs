@@ -397,3 +397,47 @@ async fn a_task_created_just_before_a_crash_is_found_not_created_twice() {
         "{row:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moment_task_interrupted_by_a_crash_is_left_to_a_person_not_posted_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::start(dir.path()).await;
+    let (store, workspace) = setup(&mut rig).await;
+    let moment = ActionKind::MomentTask {
+        text: "新品".into(),
+        staff: vec!["zhangsan".into()],
+    };
+    store
+        .enqueue(vec![new_action(
+            workspace,
+            "moment-crash",
+            moment,
+            rig.clock.now(),
+        )])
+        .await
+        .unwrap();
+    let since = rig.clock.now().to_rfc3339();
+    std::fs::write(
+        dir.path().join("main-tasks.json"),
+        format!(r#"{{"tasks":{{"moment-crash":{{"task":"creating","since":"{since}"}}}},"delivered":{{}}}}"#),
+    )
+    .unwrap();
+    let follower = TaskFollower::open(
+        store.clone(),
+        rig.connector.clone(),
+        Arc::new(rig.clock.clone()),
+        workspace,
+    )
+    .unwrap();
+    follower.run_once().await.unwrap();
+    let row = store.action_by_key("moment-crash").await.unwrap();
+    assert_eq!(row.status, ActionStatus::Dead);
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("客户朋友圈"),
+        "{row:?}"
+    );
+    assert!(rig.fake.with(|world| world.moments.is_empty()));
+}

@@ -444,7 +444,23 @@ impl TaskFollower {
             staff.to_vec()
         };
         let followed = self.book.lock().await.tasks.get(&action.key).cloned();
+        if let Some(Followed::Creating { since }) = followed {
+            // WeCom offers no lookup of a moment task by its text: rather than post twice, a
+            // person checks 客户朋友圈 and confirms.
+            self.forget(&action.key).await;
+            round.failed += 1;
+            return self
+                .store
+                .finish_action(action.id, ActionOutcome::Dead { error: format!("a WeCom moment task may have been created at {since} just before a restart; check 客户朋友圈 in the admin console and confirm it by hand") }, now)
+                .await;
+        }
         let Some(Followed::Moment { jobid, .. }) = followed else {
+            {
+                let mut book = self.book.lock().await;
+                book.tasks
+                    .insert(action.key.clone(), Followed::Creating { since: now });
+                self.save(&book).await;
+            }
             return match self.connector.create_moment_task(text, &staff).await {
                 Ok(jobid) => {
                     let mut book = self.book.lock().await;
@@ -468,7 +484,17 @@ impl TaskFollower {
                     )
                     .await
                 }
+                // No answer: it may exist; the next round says so instead of posting twice.
+                Err(ConnectorError::Transient(error)) => {
+                    self.note(
+                        action,
+                        now + self.follow_every(),
+                        format!("creating the WeCom moment task: {error}"),
+                    )
+                    .await
+                }
                 Err(error) => {
+                    self.forget(&action.key).await;
                     round.failed += 1;
                     self.note(action, now + self.follow_every() * 6, format!("could not create the WeCom moment task: {error}; post it by hand and confirm")).await
                 }
