@@ -266,9 +266,45 @@ pub fn open_callback(
     Ok((plain, callback))
 }
 
+/// One fuzz case for `qunzhu bench fuzz`: `input` is split at its first newline into the
+/// signature and the body, then read with the official test vector's Token and key. Returns
+/// whether it was accepted; any input is fine, none panics.
+pub fn fuzz_one(input: &[u8]) -> bool {
+    let Ok(crypt) = MsgCrypt::new(
+        "QDG6eK",
+        "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+        "wx5823bf96d3bd56c7",
+    ) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(input);
+    let (signature, body) = text.split_once('\n').unwrap_or(("", &text));
+    let query = CallbackQuery {
+        msg_signature: signature.to_string(),
+        timestamp: "1409659813".into(),
+        nonce: "1372623149".into(),
+        echostr: None,
+    };
+    open_callback(&crypt, &query, body).is_ok()
+}
+
 /// `GET /` verifies the URL, `POST /` takes events; nest it at `/hooks/wecom/{account}`.
 pub fn router(state: Arc<CallbackState>) -> Router {
     Router::new()
         .route("/", get(verify_url).post(event))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fuzz_entry_accepts_the_official_vector_and_refuses_noise() {
+        let body = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>";
+        let case = format!("477715d11cdb4164915debcba66cb864d751f3e6\n{body}");
+        assert!(fuzz_one(case.as_bytes()));
+        assert!(!fuzz_one(b"\xff\xfe<xml>"));
+        assert!(!fuzz_one(b""));
+    }
 }

@@ -33,7 +33,7 @@ use serde_json::{json, Value};
 use tokio::sync::{Mutex, Notify};
 
 pub use api::{Api, ApiConfig, ApiLimits};
-pub use callback::{open_callback, router, CallbackQuery, CallbackState, Refusal};
+pub use callback::{fuzz_one, open_callback, router, CallbackQuery, CallbackState, Refusal};
 pub use config::{Secret, WecomConfig};
 pub use crypto::{CryptoError, MsgCrypt};
 pub use roster::GroupSnapshot;
