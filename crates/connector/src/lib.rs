@@ -83,7 +83,9 @@ impl Capabilities {
             ActionKind::SetPowerLevel { .. } => self.set_power_level,
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
-            ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => false,
+            ActionKind::GrantReward { .. }
+            | ActionKind::PersonTask { .. }
+            | ActionKind::MomentTask { .. } => false,
             ActionKind::SendWithButtons { .. } => self.send_autonomously && self.buttons,
             ActionKind::DeleteMessages { .. } => self.redact && self.delete_batch > 0,
             ActionKind::CreateInviteLink { .. }

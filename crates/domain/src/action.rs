@@ -133,6 +133,13 @@ pub enum ActionKind {
         /// Anonymous polls report no answers.
         anonymous: bool,
     },
+    /// A 朋友圈 (moments) post for staff to publish to their customers; on WeCom an
+    /// `add_moment_task` followed to its moment id, elsewhere a person's job. Empty `staff`
+    /// means the connector's configured staff.
+    MomentTask {
+        text: String,
+        staff: Vec<String>,
+    },
 }
 
 /// An inline button: what it says and what a click sends back.
@@ -167,13 +174,14 @@ impl ActionKind {
             ActionKind::RevokeInviteLink { .. } => "revoke_invite_link",
             ActionKind::SendDice { .. } => "send_dice",
             ActionKind::SendPoll { .. } => "send_poll",
+            ActionKind::MomentTask { .. } => "moment_task",
         }
     }
 
     pub fn target(&self) -> ActionTarget {
         match self {
             ActionKind::GrantReward { .. } => ActionTarget::Ledger,
-            ActionKind::PersonTask { .. } => ActionTarget::Person,
+            ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. } => ActionTarget::Person,
             _ => ActionTarget::Platform,
         }
     }

@@ -155,6 +155,16 @@ pub enum EventKind {
         emoji: String,
         value: u32,
     },
+    /// The group's notice (WeCom 群公告) or topic was changed.
+    GroupTopicChanged {
+        topic: String,
+    },
+    /// Ownership passed to another staff member (WeCom customer groups have exactly one owner).
+    GroupOwnerChanged {
+        owner: String,
+    },
+    /// The group no longer exists (WeCom `dismiss`).
+    GroupDismissed,
 }
 
 impl EventKind {
@@ -177,6 +187,9 @@ impl EventKind {
             EventKind::PollAnswered { .. } => "poll_answered",
             EventKind::ButtonClicked { .. } => "button_clicked",
             EventKind::DiceRolled { .. } => "dice_rolled",
+            EventKind::GroupTopicChanged { .. } => "group_topic_changed",
+            EventKind::GroupOwnerChanged { .. } => "group_owner_changed",
+            EventKind::GroupDismissed => "group_dismissed",
         }
     }
 
@@ -197,7 +210,11 @@ impl EventKind {
             | EventKind::PollAnswered { member, .. }
             | EventKind::ButtonClicked { member, .. }
             | EventKind::DiceRolled { member, .. } => Some(member),
-            EventKind::MessageRedacted { .. } | EventKind::GroupRenamed { .. } => None,
+            EventKind::MessageRedacted { .. }
+            | EventKind::GroupRenamed { .. }
+            | EventKind::GroupTopicChanged { .. }
+            | EventKind::GroupOwnerChanged { .. }
+            | EventKind::GroupDismissed => None,
         }
     }
 }

@@ -162,6 +162,14 @@ impl Planner {
                     None => tracked,
                 };
                 action.kind = match occurrence.delivery {
+                    // A 朋友圈 post is always a person's job (WeCom follows it as a moment task).
+                    _ if occurrence.moments.is_some() => {
+                        action.expires_at = None;
+                        ActionKind::MomentTask {
+                            text,
+                            staff: occurrence.moments.clone().unwrap_or_default(),
+                        }
+                    }
                     // The platform cannot post by itself: a person posts it and confirms; it
                     // does not expire, it waits (and is reminded) until confirmed.
                     Delivery::HumanTask => {

@@ -278,7 +278,9 @@ pub async fn execute(
                 .call(Method::PUT, &path, Some(&json!({"pinned": pinned})), None)
                 .await?
         }
-        ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => {
+        ActionKind::GrantReward { .. }
+        | ActionKind::PersonTask { .. }
+        | ActionKind::MomentTask { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Matrix",
                 action.kind.name()

@@ -198,7 +198,7 @@ async fn run(
         store: store.clone(),
         workspace: workspace.clone(),
         clock: clock.clone(),
-        rules,
+        rules: rules.clone(),
         directory: directory_handle,
         health: health.clone(),
         runtime: runtime_config,
@@ -227,6 +227,19 @@ async fn run(
             }
             Err(error) => {
                 tracing::error!(%error, "Telegram connector not started")
+            }
+        }
+    }
+    if config.wecom.enabled {
+        // A corp that cannot be reached is one clear line in the log; the rest keeps running.
+        match start_wecom(&config, &store, &workspace, clock.clone(), &rules, &stop) {
+            Ok((wecom, router, wecom_tasks)) => {
+                all.push(wecom);
+                hooks = hooks.nest(&format!("/hooks/wecom/{}", config.wecom.account), router);
+                tasks.extend(wecom_tasks);
+            }
+            Err(error) => {
+                tracing::error!(corp = %config.wecom.corp_id, %error, "WeCom connector not started")
             }
         }
     }
@@ -443,6 +456,104 @@ impl Start {
             let _ = task.await;
         }
     }
+}
+
+type Started = (
+    Arc<dyn Connector>,
+    axum::Router,
+    Vec<tokio::task::JoinHandle<()>>,
+);
+
+/// The WeCom connector, its callback router, the task follower and the welcome-template sync.
+fn start_wecom(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    workspace: &Workspace,
+    clock: Arc<dyn Clock>,
+    rules: &RulesHandle,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Started> {
+    let mut wecom_config = config.wecom.clone();
+    let state_dir = PathBuf::from(&wecom_config.state_dir);
+    if state_dir.is_relative() {
+        wecom_config.state_dir = config.data_dir.join(state_dir).display().to_string();
+    }
+    // In the store, so several instances on one PostgreSQL share one token.
+    let tokens = Arc::new(qunzhu_wecom::StoreTokenCache::new(store.clone()));
+    let connector = Arc::new(
+        qunzhu_wecom::WecomConnector::open(wecom_config, workspace.id, clock.clone(), tokens)
+            .map_err(|error| anyhow::anyhow!("{error}"))?,
+    );
+    let router = connector.router();
+    let clock_for_stats = clock.clone();
+    let follower = qunzhu_wecom::tasks::TaskFollower::open(
+        store.clone(),
+        connector.clone(),
+        clock,
+        workspace.id,
+    )
+    .map_err(|error| anyhow::anyhow!("WeCom task book: {error}"))?;
+    let every = std::time::Duration::from_secs(60);
+    let mut tasks = Vec::new();
+    if config.wecom.follow_tasks {
+        tasks.push(tokio::spawn(follower.run(every, stop.clone())));
+    }
+    let welcome = connector.clone();
+    let rules = rules.clone();
+    let mut welcome_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let text = rules
+                .rules()
+                .profiles
+                .iter()
+                .find_map(|profile| profile.welcome.clone())
+                .map(|welcome| qunzhu_wecom::welcome::template_text(&welcome));
+            if let Some(text) = text {
+                if let Err(error) = welcome.sync_welcome_template(&text).await {
+                    tracing::warn!(%error, "cannot sync the WeCom group welcome template");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = welcome_stop.changed() => return,
+            }
+        }
+    }));
+    // Statistics reconciliation: the last week of WeCom's figures against qunzhu's own joins.
+    let (stats_store, stats_connector, zone) = (store.clone(), connector.clone(), config.zone());
+    let (workspace_id, mut stats_stop) = (workspace.id, stop.clone());
+    let stats_clock = clock_for_stats;
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let to =
+                stats_clock.now().with_timezone(&zone).date_naive() - chrono::Duration::days(1);
+            let from = to - chrono::Duration::days(6);
+            match qunzhu_wecom::stats::reconcile_statistics(
+                &*stats_store,
+                &stats_connector,
+                workspace_id,
+                &zone,
+                from,
+                to,
+            )
+            .await
+            {
+                Ok(report) => tracing::info!(
+                    days = report.days,
+                    differences = report.differences.len(),
+                    "WeCom statistics reconciled"
+                ),
+                Err(error) => tracing::warn!(%error, "cannot reconcile WeCom statistics"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)) => {}
+                _ = stats_stop.changed() => return,
+            }
+        }
+    }));
+    tracing::info!(corp = %config.wecom.corp_id, path = %format!("/hooks/wecom/{}", config.wecom.account), "WeCom callbacks served");
+    Ok((connector, router, tasks))
 }
 
 /// The rules in force before any rule document exists: none.

@@ -25,6 +25,7 @@ pub struct Config {
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
     pub telegram: qunzhu_telegram::TelegramConfig,
+    pub wecom: qunzhu_wecom::WecomConfig,
 }
 
 impl Default for Config {
@@ -42,6 +43,7 @@ impl Default for Config {
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
             telegram: qunzhu_telegram::TelegramConfig::default(),
+            wecom: qunzhu_wecom::WecomConfig::default(),
         }
     }
 }
@@ -278,6 +280,22 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         };
         Ok(())
     }),
+    ("QUNZHU_WECOM_CORP_ID", |config, value| {
+        config.wecom.corp_id = value;
+        Ok(())
+    }),
+    ("QUNZHU_WECOM_SECRET", |config, value| {
+        config.wecom.secret = qunzhu_wecom::Secret::new(value);
+        Ok(())
+    }),
+    ("QUNZHU_WECOM_TOKEN", |config, value| {
+        config.wecom.callback_token = qunzhu_wecom::Secret::new(value);
+        Ok(())
+    }),
+    ("QUNZHU_WECOM_AES_KEY", |config, value| {
+        config.wecom.encoding_aes_key = qunzhu_wecom::Secret::new(value);
+        Ok(())
+    }),
     ("QUNZHU_BASE_URL", |config, value| {
         config.http.base_url = value;
         Ok(())
@@ -435,6 +453,24 @@ mod tests {
         let config = Config::parse(EXAMPLE, Path::new("qunzhu.toml")).unwrap();
         assert_eq!(config.http.port, 8080);
         assert_eq!(config.workspace.time_zone, "Asia/Shanghai");
+        assert!(!config.wecom.enabled);
+    }
+
+    #[test]
+    fn wecom_secrets_come_from_the_environment_and_never_print() {
+        let env = vec![
+            ("QUNZHU_WECOM_SECRET".to_string(), "s3cret-app".to_string()),
+            ("QUNZHU_WECOM_TOKEN".to_string(), "cb-token".to_string()),
+            ("QUNZHU_WECOM_AES_KEY".to_string(), "aes-key-43".to_string()),
+            ("QUNZHU_WECOM_CORP_ID".to_string(), "ww123".to_string()),
+        ];
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(config.wecom.secret.expose(), "s3cret-app");
+        assert_eq!(config.wecom.corp_id, "ww123");
+        let printed = format!("{config:?}");
+        for secret in ["s3cret-app", "cb-token", "aes-key-43"] {
+            assert!(!printed.contains(secret), "{secret} printed");
+        }
     }
 
     #[test]

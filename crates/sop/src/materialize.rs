@@ -73,6 +73,9 @@ impl GroupFacts {
     }
 }
 
+/// The chat a 朋友圈 occurrence is filed under (it belongs to no group).
+pub const MOMENTS_CHAT: &str = "moments";
+
 /// Who carries an occurrence out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Delivery {
@@ -100,6 +103,8 @@ pub struct Occurrence {
     /// `{checkin_leaders}`, `{group}`) left for [`crate::render_live`] at send time.
     pub template: String,
     pub attachment: Option<String>,
+    /// A 朋友圈 post for these staff (empty: the connector's staff) rather than a group post.
+    pub moments: Option<Vec<String>>,
     pub delivery: Delivery,
     pub grace: Duration,
 }
@@ -194,12 +199,30 @@ fn materialize_step(
     until: DateTime<Utc>,
     out: &mut Vec<Occurrence>,
 ) {
-    let targeted = groups.iter().filter(|group| {
-        group.active
-            && step
-                .target
-                .matches(&group.chat, group.group_type, &group.tags)
-    });
+    let targeted: Vec<GroupFacts> = groups
+        .iter()
+        .filter(|group| {
+            group.active
+                && step
+                    .target
+                    .matches(&group.chat, group.group_type, &group.tags)
+        })
+        .cloned()
+        .collect();
+    // A moment goes to the staff's customers, not into a group: one per firing, filed under
+    // the pseudo-chat `moments` (rendered with the first targeted group's facts).
+    let targeted: Vec<GroupFacts> = match &step.content.moments {
+        Some(_) => targeted
+            .into_iter()
+            .take(1)
+            .map(|mut group| {
+                group.chat = MOMENTS_CHAT.to_string();
+                group
+            })
+            .collect(),
+        None => targeted,
+    };
+    let targeted = targeted.iter();
     let compiled = CompiledText::compile_lenient(&step.content.text);
     let emit = |group: &GroupFacts, fire: &Fire, out: &mut Vec<Occurrence>| {
         if fire.instant < group.created_at {
@@ -230,6 +253,7 @@ fn materialize_step(
             local: fire.instant.with_timezone(&step.timezone).naive_local(),
             timezone: step.timezone,
             attachment: step.content.attachment.clone(),
+            moments: step.content.moments.clone(),
             delivery: if group.send_autonomously {
                 Delivery::Bot
             } else {

@@ -169,6 +169,9 @@ pub struct Content {
     pub text: String,
     /// A URL or a media path the connector uploads.
     pub attachment: Option<String>,
+    /// A 朋友圈 (moments) post for these staff instead of a group post (`kind = "moment"`);
+    /// empty means the connector's configured staff. Planned once per firing, not per group.
+    pub moments: Option<Vec<String>>,
 }
 
 impl TimeRule {

@@ -134,6 +134,7 @@ mod tests {
             content: Content {
                 text: "hi".into(),
                 attachment: None,
+                moments: None,
             },
             grace: DEFAULT_GRACE,
         }

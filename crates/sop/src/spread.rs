@@ -87,6 +87,7 @@ mod tests {
                     text: "早安".into(),
                     template: "早安".into(),
                     attachment: None,
+                    moments: None,
                     delivery: Delivery::Bot,
                     grace: DEFAULT_GRACE,
                 }

@@ -46,6 +46,7 @@ impl Template {
                 content: Content {
                     text: spec.text.to_string(),
                     attachment: None,
+                    moments: None,
                 },
                 grace: DEFAULT_GRACE,
             })

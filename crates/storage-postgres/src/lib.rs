@@ -6,6 +6,7 @@
 
 mod accounts;
 mod codec;
+mod connector_state;
 mod ingest;
 mod leases;
 mod outbox;
@@ -35,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_sop_read_models",
         include_str!("../migrations/0008_sop_read_models.sql"),
+    ),
+    (
+        "0006_connector_state",
+        include_str!("../migrations/0006_connector_state.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

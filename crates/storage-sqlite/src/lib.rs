@@ -8,6 +8,7 @@
 
 mod accounts;
 mod codec;
+mod connector_state;
 mod documents;
 mod ingest;
 mod leases;
@@ -39,6 +40,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_sop_read_models",
         include_str!("../migrations/0008_sop_read_models.sql"),
+    ),
+    (
+        "0006_connector_state",
+        include_str!("../migrations/0006_connector_state.sql"),
     ),
 ];
 

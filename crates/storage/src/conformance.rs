@@ -13,10 +13,12 @@ use qunzhu_domain::{
 use crate::*;
 
 mod accounts;
+mod connector_state;
 mod leases;
 mod outbox;
 mod scoping;
 pub use accounts::*;
+pub use connector_state::*;
 pub use leases::*;
 mod sop;
 pub use outbox::*;
@@ -44,7 +46,8 @@ macro_rules! conformance_suite {
             concurrent_acquirers_get_one_lease,
             sop_read_models_follow_the_watermark,
             push_renders_are_recorded_and_count_replies,
-            push_figures_read_a_window_in_one_query);
+            push_figures_read_a_window_in_one_query,
+            connector_secrets_keep_the_newest);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {

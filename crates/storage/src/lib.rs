@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod codec;
 pub mod conformance;
+pub mod connector_state;
 pub mod directory;
 pub mod documents;
 pub mod event_log;
@@ -20,6 +21,7 @@ mod types;
 
 pub use accounts::*;
 pub use analytics::Analytics;
+pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
 pub use event_log::EventLog;
@@ -77,6 +79,7 @@ pub trait Store:
     + DocumentStore
     + LinkStore
     + SopStore
+    + ConnectorStateStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -351,7 +351,9 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
                 "Telegram has no power levels; promote administrators in the Telegram app".into(),
             ))
         }
-        ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => {
+        ActionKind::GrantReward { .. }
+        | ActionKind::PersonTask { .. }
+        | ActionKind::MomentTask { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Telegram",
                 action.kind.name()

@@ -28,6 +28,7 @@ fn step(id: &str, rule: TimeRule, target: Target, text: &str) -> Step {
         content: Content {
             text: text.into(),
             attachment: None,
+            moments: None,
         },
         grace: DEFAULT_GRACE,
     }
@@ -361,4 +362,26 @@ fn facts_from_a_stored_group_follow_its_status_and_tags() {
         (facts.chat.as_str(), facts.tags.as_slice()),
         ("wr-9", &["vip".to_string()][..])
     );
+}
+
+#[test]
+fn a_moment_step_fires_once_per_time_not_once_per_group() {
+    let mut noon = step(
+        "noon",
+        TimeRule::Daily { at: time("12:00") },
+        Target::all(),
+        "朋友圈 {date}",
+    );
+    noon.content.moments = Some(vec!["zhangsan".into()]);
+    let occurrences = materialize(
+        &plan(vec![noon]),
+        &groups(),
+        utc("2026-11-24T00:00:00Z"),
+        utc("2026-11-26T00:00:00Z"),
+    );
+    assert_eq!(occurrences.len(), 2, "two days, one each");
+    assert!(occurrences
+        .iter()
+        .all(|occurrence| occurrence.chat == MOMENTS_CHAT
+            && occurrence.moments == Some(vec!["zhangsan".to_string()])));
 }

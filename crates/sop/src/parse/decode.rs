@@ -46,6 +46,8 @@ const STEP_KEYS: &[&str] = &[
     "blackout",
     "target",
     "grace_minutes",
+    "kind",
+    "staff",
 ];
 const TARGET_KEYS: &[&str] = &["all", "chats", "group_types", "tags"];
 pub(crate) fn decode(
@@ -214,6 +216,47 @@ impl Decoder<'_> {
             .map(Duration::minutes)
     }
 
+    /// `kind = "post"` (default) or `"moment"` with an optional `staff` list.
+    fn step_kind(&mut self, table: &Table<'_>) -> Option<Vec<String>> {
+        let kind = table
+            .get("kind")
+            .and_then(|node| Some((node, self.string(node, &table.path("kind"))?)));
+        let moment = match kind {
+            None => false,
+            Some((_, text)) if text == "post" => false,
+            Some((_, text)) if text == "moment" => true,
+            Some((node, text)) => {
+                self.report(
+                    &table.path("kind"),
+                    node.span.as_ref(),
+                    format!("unknown step kind `{text}`; expected one of: post, moment"),
+                );
+                // One mistake, one diagnostic: `staff` is not judged against a kind unknown.
+                return None;
+            }
+        };
+        let staff = table.get("staff").map(|node| {
+            (
+                node,
+                self.each(node, &table.path("staff"), |decoder, item, path| {
+                    decoder.string(item, path)
+                }),
+            )
+        });
+        match (moment, staff) {
+            (true, staff) => Some(staff.map(|(_, staff)| staff).unwrap_or_default()),
+            (false, Some((node, _))) => {
+                self.report(
+                    &table.path("staff"),
+                    node.span.as_ref(),
+                    "`staff` is for 朋友圈 steps: set kind = \"moment\"",
+                );
+                None
+            }
+            (false, None) => None,
+        }
+    }
+
     fn target(&mut self, node: &Node, path: &str) -> Option<Target> {
         let table = self.table(node, path, TARGET_KEYS)?;
         let reported_before = self.diagnostics.len();
@@ -373,6 +416,7 @@ impl Decoder<'_> {
             .get("attachment")
             .and_then(|node| self.string(node, &table.path("attachment")));
         let grace = self.grace(&table).unwrap_or(defaults.grace);
+        let moments = self.step_kind(&table);
         let id = id?;
         Some(Step {
             title: title.unwrap_or_else(|| id.clone()),
@@ -385,6 +429,7 @@ impl Decoder<'_> {
             content: Content {
                 text: text?,
                 attachment,
+                moments,
             },
             grace,
         })

@@ -204,7 +204,7 @@ fn each_mistake_gets_one_exact_diagnostic() {
         ),
         (
             "[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"x\"\ncolour = \"red\"\n",
-            "plan.toml:8:1: steps[0].colour: unknown key `colour`; expected one of: id, title, repeat, at, weekdays, day, months, date, anchor, offset_days, text, attachment, timezone, active_from, active_until, blackout, target, grace_minutes",
+            "plan.toml:8:1: steps[0].colour: unknown key `colour`; expected one of: id, title, repeat, at, weekdays, day, months, date, anchor, offset_days, text, attachment, timezone, active_from, active_until, blackout, target, grace_minutes, kind, staff",
         ),
         (
             "titel = \"x\"\n[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"x\"\n",
@@ -297,4 +297,26 @@ fn the_shipped_example_plan_parses() {
     let plan = parse_plan(source, "example.toml").unwrap_or_else(|errors| panic!("{errors:#?}"));
     assert_eq!(plan.steps.len(), 5);
     assert!(plan.steps[0].content.text.starts_with("☀️ 早安，{group}"));
+}
+
+#[test]
+fn a_moment_step_names_its_staff_and_staff_needs_the_kind() {
+    let source = "id = \"m\"\n[target]\nall = true\n\n[[steps]]\nid = \"noon\"\nrepeat = \"daily\"\nat = \"12:00\"\ntext = \"新品\"\nkind = \"moment\"\nstaff = [\"zhangsan\"]\n";
+    let plan = parse_plan(source, "m.toml").unwrap();
+    assert_eq!(
+        plan.steps[0].content.moments,
+        Some(vec!["zhangsan".to_string()])
+    );
+    let plain = source.replace("kind = \"moment\"\n", "");
+    assert_eq!(
+        diagnostics(&plain, "m.toml"),
+        vec!["m.toml:10:9: steps[0].staff: `staff` is for 朋友圈 steps: set kind = \"moment\""]
+    );
+    let wrong = source.replace("\"moment\"", "\"story\"");
+    assert_eq!(
+        diagnostics(&wrong, "m.toml"),
+        vec![
+            "m.toml:10:8: steps[0].kind: unknown step kind `story`; expected one of: post, moment"
+        ]
+    );
 }

@@ -64,6 +64,7 @@ fn plan(rule: TimeRule, timezone: Tz) -> Plan {
             content: Content {
                 text: "{date} {weekday}".into(),
                 attachment: None,
+                moments: None,
             },
             grace: DEFAULT_GRACE,
         }],
