@@ -11,6 +11,7 @@ mod documents;
 mod ingest;
 mod outbox;
 mod queries;
+mod reports;
 mod store;
 
 use std::collections::HashSet;
@@ -20,7 +21,13 @@ use std::sync::Mutex;
 use qunzhu_storage::{Result, StoreError};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0005_reports",
+        include_str!("../migrations/0005_reports.sql"),
+    ),
+];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
 pub struct SqliteStore {

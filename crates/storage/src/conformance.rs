@@ -13,8 +13,10 @@ use qunzhu_domain::{
 use crate::*;
 
 mod outbox;
+mod reports;
 mod scoping;
 pub use outbox::*;
+pub use reports::*;
 pub use scoping::*;
 
 /// Expands to one test per check, each on a fresh store made by `$make`: an async block yielding
@@ -32,7 +34,8 @@ macro_rules! conformance_suite {
             join_requests_wait_until_decided,
             accounts_sessions_tokens_and_audit,
             documents_and_links,
-            workspaces_never_see_each_other);
+            workspaces_never_see_each_other,
+            reports_count_days_speakers_members_and_actions);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {

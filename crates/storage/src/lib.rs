@@ -9,6 +9,7 @@ pub mod codec;
 pub mod conformance;
 pub mod documents;
 pub mod links;
+pub mod reports;
 mod types;
 
 pub use accounts::*;
@@ -16,6 +17,7 @@ pub use documents::{Document, DocumentStore};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
+pub use reports::*;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -51,7 +53,9 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 
 /// Everything qunzhu keeps, as domain operations.
 #[async_trait]
-pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + DocumentStore + LinkStore + ReportStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
 
