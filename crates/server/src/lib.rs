@@ -7,10 +7,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod classify;
 pub mod error;
+pub mod group_table;
 pub mod html;
 pub mod i18n;
 pub mod ops;
+pub mod ops_cockpit;
 pub mod pages;
 pub mod short_links;
 pub mod stats;

@@ -390,6 +390,14 @@ async fn query_actions(
         values.push(Box::new(micros(until)));
         sql.push_str(&format!(" AND created_at < ${}", values.len()));
     }
+    if let Some(due_since) = query.due_since {
+        values.push(Box::new(micros(due_since)));
+        sql.push_str(&format!(" AND not_before >= ${}", values.len()));
+    }
+    if let Some(due_until) = query.due_until {
+        values.push(Box::new(micros(due_until)));
+        sql.push_str(&format!(" AND not_before < ${}", values.len()));
+    }
     values.push(Box::new(query.limit.clamp(1, 10_000) as i64));
     sql.push_str(&format!(
         " ORDER BY created_at DESC, id DESC LIMIT ${}",

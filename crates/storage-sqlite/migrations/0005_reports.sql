@@ -6,6 +6,7 @@ CREATE INDEX events_bot_posts ON events (workspace, platform, member)
 CREATE INDEX member_days_by_day ON member_days (workspace, day);
 CREATE INDEX actions_by_origin_time ON actions (workspace, origin, created_at);
 CREATE INDEX actions_by_time ON actions (workspace, created_at);
+CREATE INDEX actions_by_due ON actions (workspace, not_before);
 CREATE INDEX checkins_by_member ON actions (workspace, platform, json_extract(payload, '$.member'))
     WHERE origin = 'checkin' AND kind = 'grant_reward';
 CREATE INDEX link_clicks_by_time ON link_clicks (at);

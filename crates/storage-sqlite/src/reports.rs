@@ -401,6 +401,14 @@ fn query_actions(
         values.push(micros(until).into());
         sql.push_str(&format!(" AND created_at < ?{}", values.len()));
     }
+    if let Some(due_since) = query.due_since {
+        values.push(micros(due_since).into());
+        sql.push_str(&format!(" AND not_before >= ?{}", values.len()));
+    }
+    if let Some(due_until) = query.due_until {
+        values.push(micros(due_until).into());
+        sql.push_str(&format!(" AND not_before < ?{}", values.len()));
+    }
     values.push((query.limit.clamp(1, 10_000) as i64).into());
     sql.push_str(&format!(
         " ORDER BY created_at DESC, id DESC LIMIT ?{}",

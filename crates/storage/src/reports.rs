@@ -132,6 +132,9 @@ pub struct ActionQuery {
     pub since: Option<DateTime<Utc>>,
     /// Created before.
     pub until: Option<DateTime<Utc>>,
+    /// Due (`not_before`) at or after, and before: the day a post is for, not when it was planned.
+    pub due_since: Option<DateTime<Utc>>,
+    pub due_until: Option<DateTime<Utc>>,
     pub limit: usize,
 }
 

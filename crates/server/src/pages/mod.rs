@@ -10,9 +10,11 @@ mod groups;
 mod login;
 mod members;
 mod moderation;
+mod names;
 mod overview;
 mod settings;
 mod sop;
+mod today;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -32,6 +34,7 @@ pub fn routes() -> Router<Ctx> {
     Router::new()
         .merge(login::routes())
         .merge(overview::routes())
+        .merge(today::routes())
         .merge(groups::routes())
         .merge(members::routes())
         .merge(documents::routes())
@@ -227,6 +230,8 @@ pub fn flash(shell: &Shell) -> String {
             "decided" => Some("moderation.decided"),
             "undone" => Some("moderation.undone"),
             "revoked" => Some("settings.revoked"),
+            "confirmed" => Some("today.confirmed"),
+            "removed" => Some("moderation.removals_queued"),
             _ => None,
         })
         .map_or_else(String::new, |key| crate::html::notice("ok", shell.t(key)))

@@ -53,10 +53,11 @@ async fn live_fragment(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult 
 /// Metric cards and charts; also what the page swaps in every ten seconds.
 fn fragment(shell: &Shell, overview: &Overview) -> String {
     type Pick = fn(&stats::DayStats) -> u64;
-    let metrics: [(&str, Pick, bool); 7] = [
+    let metrics: [(&str, Pick, bool); 8] = [
         ("metric.members", |d| d.members, false),
         ("metric.joins", |d| d.joins, true),
-        ("metric.leaves", |d| d.leaves, true),
+        ("groups.left", |d| d.left, true),
+        ("groups.removed", |d| d.removed, true),
         ("metric.speakers", |d| d.speakers, true),
         ("metric.messages", |d| d.messages, true),
         ("metric.moderation", |d| d.moderation_actions, true),
@@ -119,10 +120,16 @@ fn fragment(shell: &Shell, overview: &Overview) -> String {
                 class: "s3",
             },
             Series {
-                name: shell.t("metric.leaves"),
-                values: overview.days.iter().map(|d| d.leaves).collect(),
+                name: shell.t("groups.left"),
+                values: overview.days.iter().map(|d| d.left).collect(),
                 mark: Mark::Bars,
                 class: "s4",
+            },
+            Series {
+                name: shell.t("groups.removed"),
+                values: overview.days.iter().map(|d| d.removed).collect(),
+                mark: Mark::Bars,
+                class: "s5",
             },
         ],
     );
