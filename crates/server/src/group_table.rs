@@ -272,6 +272,7 @@ pub async fn group_rows(
     for row in store.group_day_report(workspace, &spans).await? {
         by_group.entry(row.group_id).or_default().push(row);
     }
+    let today_speakers = store.distinct_speakers(workspace, today, today).await?;
     let week_start = today - Duration::days(6);
     let month_start = today - Duration::days(29);
     let week_speakers = store
@@ -306,7 +307,7 @@ pub async fn group_rows(
         let today_stats = sum(
             std::slice::from_ref(&today_row),
             members,
-            today_row.speakers,
+            today_speakers.per_group.get(&id).copied().unwrap_or(0),
         );
         let week = sum(
             week_days,

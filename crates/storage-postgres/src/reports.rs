@@ -169,6 +169,10 @@ async fn group_day_report(
     Ok(out.into_values().collect())
 }
 
+/// A member-days row `d` of someone who never posted as a bot (events_bot_posts).
+const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = d.workspace AND e.platform = d.platform
+    AND e.member = d.member AND e.kind = 'message_posted' AND (e.payload::jsonb ->> 'from_bot') = 'true')";
+
 async fn distinct_speakers(
     client: &Client,
     workspace: WorkspaceId,
@@ -179,8 +183,10 @@ async fn distinct_speakers(
     let total: i64 = get(
         &client
             .query_one(
-                "SELECT count(*) FROM (SELECT DISTINCT platform, member FROM member_days
-                 WHERE workspace = $1 AND day >= $2 AND day <= $3) d",
+                &format!(
+                    "SELECT count(*) FROM (SELECT DISTINCT platform, member FROM member_days d
+                 WHERE workspace = $1 AND day >= $2 AND day <= $3 AND {BOT_FREE}) m"
+                ),
                 &[&workspace.0, &from, &to],
             )
             .await
@@ -190,9 +196,9 @@ async fn distinct_speakers(
     let mut per_group = BTreeMap::new();
     for row in client
         .query(
-            "SELECT g.id, count(DISTINCT d.member) FROM member_days d
+            &format!("SELECT g.id, count(DISTINCT d.member) FROM member_days d
              JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
-             WHERE d.workspace = $1 AND d.day >= $2 AND d.day <= $3 GROUP BY g.id",
+             WHERE d.workspace = $1 AND d.day >= $2 AND d.day <= $3 AND {BOT_FREE} GROUP BY g.id"),
             &[&workspace.0, &from, &to],
         )
         .await

@@ -181,6 +181,10 @@ fn group_day_report(
     Ok(out.into_values().collect())
 }
 
+/// A member-days row `d` of someone who never posted as a bot (events_bot_posts).
+const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = d.workspace AND e.platform = d.platform
+               AND e.member = d.member AND e.kind = 'message_posted' AND json_extract(e.payload, '$.from_bot') = 1)";
+
 fn distinct_speakers(
     conn: &Connection,
     workspace: WorkspaceId,
@@ -190,18 +194,20 @@ fn distinct_speakers(
     let range = params![workspace.0, day_text(from), day_text(to)];
     let total = conn
         .query_row(
-            "SELECT count(*) FROM (SELECT DISTINCT platform, member FROM member_days
-             WHERE workspace = ?1 AND day >= ?2 AND day <= ?3)",
+            &format!(
+                "SELECT count(*) FROM (SELECT DISTINCT platform, member FROM member_days d
+             WHERE workspace = ?1 AND day >= ?2 AND day <= ?3 AND {BOT_FREE})"
+            ),
             range,
             |row| row.get::<_, i64>(0),
         )
         .map_err(backend)?;
     let mut statement = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT g.id, count(DISTINCT d.member) FROM member_days d
              JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
-             WHERE d.workspace = ?1 AND d.day >= ?2 AND d.day <= ?3 GROUP BY g.id",
-        )
+             WHERE d.workspace = ?1 AND d.day >= ?2 AND d.day <= ?3 AND {BOT_FREE} GROUP BY g.id"
+        ))
         .map_err(backend)?;
     let mut rows = statement.query(range).map_err(backend)?;
     let mut per_group = BTreeMap::new();

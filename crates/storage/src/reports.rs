@@ -38,7 +38,7 @@ pub struct GroupDayReport {
     pub link_clicks: u64,
 }
 
-/// Distinct members who spoke within a range of days: in the workspace and per group.
+/// Distinct members who spoke within a range of days, bots left out: in the workspace and per group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SpeakerCounts {
     pub total: u64,
@@ -147,7 +147,7 @@ pub trait ReportStore: Send + Sync {
         days: &[DaySpan],
     ) -> Result<Vec<GroupDayReport>>;
 
-    /// Distinct speakers between two local days inclusive.
+    /// Distinct speakers (never a bot) between two local days inclusive.
     async fn distinct_speakers(
         &self,
         workspace: WorkspaceId,

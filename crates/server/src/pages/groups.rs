@@ -161,12 +161,12 @@ fn health_pill(shell: &Shell, row: &GroupRow) -> Markup {
 
 fn capacity_cell(shell: &Shell, row: &GroupRow) -> Markup {
     let class = match row.fill {
-        Fill::Room => "cap",
-        Fill::Near => "cap near",
-        Fill::Full => "cap full",
+        Fill::Room => "num cap",
+        Fill::Near => "num cap near",
+        Fill::Full => "num cap full",
     };
     html! {
-        td.num class=(class) data-fill=(format!("{:?}", row.fill).to_lowercase()) {
+        td class=(class) data-fill=(format!("{:?}", row.fill).to_lowercase()) {
             (row.members) span.muted { " / " (row.cap) }
             @match row.fill {
                 Fill::Near => { br; small { (shell.t("fill.near")) } }

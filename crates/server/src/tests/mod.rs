@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod cockpit;
 mod pages;
 
 use std::sync::Arc;
