@@ -19,6 +19,7 @@ pub fn routes() -> Router<Ctx> {
     Router::new()
         .route("/overview", get(overview))
         .route("/groups", get(groups))
+        .route("/group-table", get(group_table))
         .route("/groups/{id}", get(group).patch(update_group))
         .route("/groups/{id}/events", get(group_events))
         .route("/groups/{id}/days", get(group_days))
@@ -70,6 +71,29 @@ async fn groups(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<Gro
         )
         .await?,
     ))
+}
+
+/// The group table: per group today / 7 / 30 days, capacity and health, filtered and sorted
+/// like the console's `/groups`.
+async fn group_table(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Params(q): Params<crate::group_table::TableQuery>,
+) -> ApiResult<Json<Vec<crate::group_table::GroupRow>>> {
+    let view = q
+        .view()
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let workspace = ctx.app.store.workspace(who.workspace).await?;
+    let mut rows = crate::group_table::group_rows(
+        ctx.app.store.as_ref(),
+        who.workspace,
+        zone_of(&workspace.time_zone),
+        ctx.app.clock.now(),
+        None,
+    )
+    .await?;
+    view.apply(&mut rows);
+    Ok(Json(rows))
 }
 
 async fn group(

@@ -143,7 +143,7 @@ async fn enrich(app: &TestApp) {
                 "task-1",
                 "sop:plan-aaa",
                 ActionKind::PersonTask {
-                    text: "请手动发送：今日早报 task-aaa".into(),
+                    text: "请手动发送：今日早报 task-enrich".into(),
                 },
                 false,
             ),
@@ -199,7 +199,7 @@ fn left(member: &str, how: LeaveHow) -> EventKind {
 }
 
 /// The cells of the table row of one group.
-fn row_of<'a>(body: &'a str, group_id: i64) -> &'a str {
+fn row_of(body: &str, group_id: i64) -> &str {
     let start = body
         .find(&format!(r#"<tr data-group="{group_id}">"#))
         .unwrap_or_else(|| panic!("no row for group {group_id}"));
@@ -329,7 +329,7 @@ async fn today_lists_what_happened_requests_posts_and_tasks() {
         assert!(body.contains("Group aaa") && body.contains("Name aaa"));
         // The knock, by name, with both buttons.
         assert!(body.contains("Asker aaa") && body.contains(r#"value="approve""#));
-        assert!(body.contains("task-aaa"));
+        assert!(body.contains("task-enrich") && body.contains("task-aaa"));
         assert!(!body.contains("bbb"), "{lang}: B leaks into A's 今日");
     }
     // Approve from 今日: back to 今日, action queued.
@@ -385,7 +385,7 @@ async fn today_lists_what_happened_requests_posts_and_tasks() {
         .expect("audit");
     assert!(audit.iter().any(|e| e.action == "sop.task_confirm"));
     let page = app.page(&owner, "/today?ok=confirmed", "zh").await.body;
-    assert!(page.contains("已确认发送") && !page.contains("task-aaa"));
+    assert!(page.contains("已确认发送") && !page.contains("task-enrich"));
 }
 
 #[tokio::test]
@@ -518,4 +518,80 @@ async fn settings_text_is_escaped() {
     assert!(en.contains("Bearer &lt;token&gt;") && !en.contains("<token>"));
     let zh = app.page(&owner, "/settings", "zh").await.body;
     assert!(zh.contains("Bearer &lt;令牌&gt;"));
+}
+
+#[tokio::test]
+async fn the_api_serves_the_table_tasks_and_lurker_confirmation() {
+    use axum::http::Method;
+    let app = TestApp::new().await;
+    enrich(&app).await;
+    let operator = app.session(UserRole::Operator, "aaa").await;
+    let table = app
+        .call(
+            &operator,
+            Method::GET,
+            "/api/v1/group-table?sort=name",
+            None,
+        )
+        .await
+        .json();
+    let rows = table.as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    let busy = rows
+        .iter()
+        .find(|r| r["group"]["id"] == app.a.group_id)
+        .expect("group aaa");
+    assert_eq!(
+        (
+            busy["today"]["left"].as_u64(),
+            busy["today"]["removed"].as_u64(),
+            busy["month"]["checkins"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{busy}"
+    );
+    let bad = app
+        .call(
+            &operator,
+            Method::GET,
+            "/api/v1/group-table?dir=sideways",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.error_code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
+    );
+    let tasks = app
+        .call(&operator, Method::GET, "/api/v1/tasks", None)
+        .await
+        .json();
+    let id = tasks[0]["id"].as_i64().expect("task id");
+    let done = app
+        .call(
+            &operator,
+            Method::POST,
+            &format!("/api/v1/tasks/{id}/confirm"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(done["status"], "done");
+    let reports = app
+        .call(
+            &operator,
+            Method::GET,
+            "/api/v1/moderation/lurker-reports",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(reports.as_array().map(Vec::len), Some(1));
+    let path = format!("/api/v1/groups/{}/lurkers/confirm", app.a.group_id);
+    let first = app.call(&operator, Method::POST, &path, None).await.json();
+    let second = app.call(&operator, Method::POST, &path, None).await.json();
+    assert_eq!(
+        (first["queued"].as_u64(), second["queued"].as_u64()),
+        (Some(1), Some(0))
+    );
 }
