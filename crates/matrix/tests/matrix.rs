@@ -221,7 +221,7 @@ async fn the_bot_kicks_and_redacts_with_effects_others_see_and_explains_missing_
 
 #[tokio::test]
 async fn a_restarted_bot_records_what_happened_while_it_was_down_exactly_once() {
-    use qunzhu_storage::{IngestBatch, NewEvent, Store};
+    use qunzhu_storage::{EventLog, IngestBatch, NewEvent};
     let Some(server) = Server::relaxed() else {
         return;
     };

@@ -131,7 +131,8 @@ impl PostgresStore {
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
         let client = self.client().await;
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE workspace = $1 AND at >= $2 ORDER BY seq LIMIT $3");
+        // Past the limit the newest are kept: the oldest are the ones a reader can spare.
+        let sql = format!("SELECT * FROM (SELECT {EVENT_COLUMNS} FROM events WHERE workspace = $1 AND at >= $2 ORDER BY seq DESC LIMIT $3) newest ORDER BY seq");
         stored_events(
             &*client,
             &sql,

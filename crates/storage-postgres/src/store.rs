@@ -29,53 +29,10 @@ impl Store for PostgresStore {
             .map(|_| ())
             .map_err(backend)
     }
+}
 
-    async fn ensure_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
-        let client = self.client().await;
-        client
-            .execute(
-                "INSERT INTO workspaces (slug, name, time_zone) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING",
-                &[&new.slug, &new.name, &new.time_zone],
-            )
-            .await
-            .map_err(backend)?;
-        let row = client
-            .query_one(
-                "SELECT id, slug, name, time_zone FROM workspaces WHERE slug = $1",
-                &[&new.slug],
-            )
-            .await
-            .map_err(backend)?;
-        workspace_from_row(&row)
-    }
-
-    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
-        let client = self.client().await;
-        let row = client
-            .query_opt(
-                "SELECT id, slug, name, time_zone FROM workspaces WHERE id = $1",
-                &[&id.0],
-            )
-            .await
-            .map_err(backend)?;
-        workspace_from_row(&row.ok_or(StoreError::NotFound {
-            object: "workspace",
-            id: id.to_string(),
-        })?)
-    }
-
-    async fn workspaces(&self) -> Result<Vec<Workspace>> {
-        let client = self.client().await;
-        let rows = client
-            .query(
-                "SELECT id, slug, name, time_zone FROM workspaces ORDER BY id",
-                &[],
-            )
-            .await
-            .map_err(backend)?;
-        rows.iter().map(workspace_from_row).collect()
-    }
-
+#[async_trait]
+impl EventLog for PostgresStore {
     async fn ingest(&self, batch: IngestBatch, decide: &mut Decide<'_>) -> Result<IngestReport> {
         self.ingest_batch(batch, decide).await
     }
@@ -139,6 +96,119 @@ impl Store for PostgresStore {
         self.read_derived().await
     }
 
+    async fn pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>> {
+        self.read_pending_join_requests(workspace).await
+    }
+
+    async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
+        self.client()
+            .await
+            .batch_execute("TRUNCATE bench_baseline")
+            .await
+            .map_err(backend)?;
+        self.baseline(events).await
+    }
+}
+
+#[async_trait]
+impl Outbox for PostgresStore {
+    async fn enqueue(&self, actions: Vec<NewAction>) -> Result<usize> {
+        self.write_enqueue(actions).await
+    }
+
+    async fn claim_actions(&self, claim: Claim<'_>) -> Result<Vec<ActionRecord>> {
+        self.write_claim(claim).await
+    }
+
+    async fn finish_action(
+        &self,
+        id: i64,
+        outcome: ActionOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write_finish(id, outcome, now).await
+    }
+
+    async fn action(&self, id: i64) -> Result<ActionRecord> {
+        self.read_action(id).await
+    }
+
+    async fn action_by_key(&self, key: &str) -> Result<ActionRecord> {
+        self.read_action_by_key(key).await
+    }
+
+    async fn actions(
+        &self,
+        workspace: WorkspaceId,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRecord>> {
+        self.read_actions(workspace, filter).await
+    }
+
+    async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts> {
+        self.read_action_counts(workspace).await
+    }
+
+    async fn cancel_actions(
+        &self,
+        workspace: WorkspaceId,
+        origin_prefix: &str,
+        from: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<usize> {
+        self.write_cancel(workspace, origin_prefix, from, reason)
+            .await
+    }
+}
+
+#[async_trait]
+impl Directory for PostgresStore {
+    async fn ensure_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
+        let client = self.client().await;
+        client
+            .execute(
+                "INSERT INTO workspaces (slug, name, time_zone) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING",
+                &[&new.slug, &new.name, &new.time_zone],
+            )
+            .await
+            .map_err(backend)?;
+        let row = client
+            .query_one(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE slug = $1",
+                &[&new.slug],
+            )
+            .await
+            .map_err(backend)?;
+        workspace_from_row(&row)
+    }
+
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
+        let client = self.client().await;
+        let row = client
+            .query_opt(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE id = $1",
+                &[&id.0],
+            )
+            .await
+            .map_err(backend)?;
+        workspace_from_row(&row.ok_or(StoreError::NotFound {
+            object: "workspace",
+            id: id.to_string(),
+        })?)
+    }
+
+    async fn workspaces(&self) -> Result<Vec<Workspace>> {
+        let client = self.client().await;
+        let rows = client
+            .query(
+                "SELECT id, slug, name, time_zone FROM workspaces ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        rows.iter().map(workspace_from_row).collect()
+    }
+
     async fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupSummary>> {
         self.read_groups(workspace).await
     }
@@ -192,7 +262,10 @@ impl Store for PostgresStore {
         self.write_update_member(workspace, platform, user, update)
             .await
     }
+}
 
+#[async_trait]
+impl Analytics for PostgresStore {
     async fn group_days(
         &self,
         workspace: WorkspaceId,
@@ -201,67 +274,6 @@ impl Store for PostgresStore {
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {
         self.read_group_days(workspace, group_id, from, to).await
-    }
-
-    async fn enqueue(&self, actions: Vec<NewAction>) -> Result<usize> {
-        self.write_enqueue(actions).await
-    }
-
-    async fn claim_actions(&self, claim: Claim<'_>) -> Result<Vec<ActionRecord>> {
-        self.write_claim(claim).await
-    }
-
-    async fn finish_action(
-        &self,
-        id: i64,
-        outcome: ActionOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write_finish(id, outcome, now).await
-    }
-
-    async fn action(&self, id: i64) -> Result<ActionRecord> {
-        self.read_action(id).await
-    }
-
-    async fn action_by_key(&self, key: &str) -> Result<ActionRecord> {
-        self.read_action_by_key(key).await
-    }
-
-    async fn actions(
-        &self,
-        workspace: WorkspaceId,
-        filter: &ActionFilter,
-    ) -> Result<Vec<ActionRecord>> {
-        self.read_actions(workspace, filter).await
-    }
-
-    async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts> {
-        self.read_action_counts(workspace).await
-    }
-
-    async fn cancel_actions(
-        &self,
-        workspace: WorkspaceId,
-        origin_prefix: &str,
-        from: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<usize> {
-        self.write_cancel(workspace, origin_prefix, from, reason)
-            .await
-    }
-
-    async fn pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>> {
-        self.read_pending_join_requests(workspace).await
-    }
-
-    async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
-        self.client()
-            .await
-            .batch_execute("TRUNCATE bench_baseline")
-            .await
-            .map_err(backend)?;
-        self.baseline(events).await
     }
 }
 

@@ -135,7 +135,8 @@ impl SqliteStore {
         self.run(|conn| {
             stored_events(
                 conn,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE workspace = ?1 AND at >= ?2 ORDER BY seq LIMIT ?3"),
+                // Past the limit the newest are kept: the oldest are the ones a reader can spare.
+                &format!("SELECT * FROM (SELECT {EVENT_COLUMNS} FROM events WHERE workspace = ?1 AND at >= ?2 ORDER BY seq DESC LIMIT ?3) ORDER BY seq"),
                 params![workspace.0, micros(since), limit as i64],
             )
         })

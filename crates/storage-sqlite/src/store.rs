@@ -26,51 +26,10 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         self.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
     }
+}
 
-    async fn ensure_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
-        self.run(|conn| {
-            conn.execute(
-                "INSERT OR IGNORE INTO workspaces (slug, name, time_zone) VALUES (?1, ?2, ?3)",
-                params![new.slug, new.name, new.time_zone],
-            )
-            .map_err(backend)?;
-            conn.query_row(
-                "SELECT id, slug, name, time_zone FROM workspaces WHERE slug = ?1",
-                [&new.slug],
-                workspace_from_row,
-            )
-            .map_err(backend)
-        })
-    }
-
-    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
-        self.run(|conn| {
-            conn.query_row(
-                "SELECT id, slug, name, time_zone FROM workspaces WHERE id = ?1",
-                [id.0],
-                workspace_from_row,
-            )
-            .optional()
-            .map_err(backend)?
-            .ok_or(StoreError::NotFound {
-                object: "workspace",
-                id: id.to_string(),
-            })
-        })
-    }
-
-    async fn workspaces(&self) -> Result<Vec<Workspace>> {
-        self.run(|conn| {
-            let mut statement = conn
-                .prepare("SELECT id, slug, name, time_zone FROM workspaces ORDER BY id")
-                .map_err(backend)?;
-            let rows = statement
-                .query_map([], workspace_from_row)
-                .map_err(backend)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(backend)
-        })
-    }
-
+#[async_trait]
+impl EventLog for SqliteStore {
     async fn ingest(&self, batch: IngestBatch, decide: &mut Decide<'_>) -> Result<IngestReport> {
         self.ingest_batch(batch, decide)
     }
@@ -134,6 +93,116 @@ impl Store for SqliteStore {
         self.read_derived()
     }
 
+    async fn pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>> {
+        self.read_pending_join_requests(workspace)
+    }
+
+    async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
+        self.run(|conn| {
+            conn.execute("DELETE FROM bench_baseline", [])
+                .map(|_| ())
+                .map_err(backend)
+        })?;
+        self.baseline(events)
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn enqueue(&self, actions: Vec<NewAction>) -> Result<usize> {
+        self.write_enqueue(actions)
+    }
+
+    async fn claim_actions(&self, claim: Claim<'_>) -> Result<Vec<ActionRecord>> {
+        self.write_claim(claim)
+    }
+
+    async fn finish_action(
+        &self,
+        id: i64,
+        outcome: ActionOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write_finish(id, outcome, now)
+    }
+
+    async fn action(&self, id: i64) -> Result<ActionRecord> {
+        self.read_action(id)
+    }
+
+    async fn action_by_key(&self, key: &str) -> Result<ActionRecord> {
+        self.read_action_by_key(key)
+    }
+
+    async fn actions(
+        &self,
+        workspace: WorkspaceId,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRecord>> {
+        self.read_actions(workspace, filter)
+    }
+
+    async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts> {
+        self.read_action_counts(workspace)
+    }
+
+    async fn cancel_actions(
+        &self,
+        workspace: WorkspaceId,
+        origin_prefix: &str,
+        from: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<usize> {
+        self.write_cancel(workspace, origin_prefix, from, reason)
+    }
+}
+
+#[async_trait]
+impl Directory for SqliteStore {
+    async fn ensure_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
+        self.run(|conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO workspaces (slug, name, time_zone) VALUES (?1, ?2, ?3)",
+                params![new.slug, new.name, new.time_zone],
+            )
+            .map_err(backend)?;
+            conn.query_row(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE slug = ?1",
+                [&new.slug],
+                workspace_from_row,
+            )
+            .map_err(backend)
+        })
+    }
+
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
+        self.run(|conn| {
+            conn.query_row(
+                "SELECT id, slug, name, time_zone FROM workspaces WHERE id = ?1",
+                [id.0],
+                workspace_from_row,
+            )
+            .optional()
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound {
+                object: "workspace",
+                id: id.to_string(),
+            })
+        })
+    }
+
+    async fn workspaces(&self) -> Result<Vec<Workspace>> {
+        self.run(|conn| {
+            let mut statement = conn
+                .prepare("SELECT id, slug, name, time_zone FROM workspaces ORDER BY id")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], workspace_from_row)
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(backend)
+        })
+    }
+
     async fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupSummary>> {
         self.read_groups(workspace)
     }
@@ -186,7 +255,10 @@ impl Store for SqliteStore {
     ) -> Result<Member> {
         self.write_update_member(workspace, platform, user, update)
     }
+}
 
+#[async_trait]
+impl Analytics for SqliteStore {
     async fn group_days(
         &self,
         workspace: WorkspaceId,
@@ -195,66 +267,6 @@ impl Store for SqliteStore {
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {
         self.read_group_days(workspace, group_id, from, to)
-    }
-
-    async fn enqueue(&self, actions: Vec<NewAction>) -> Result<usize> {
-        self.write_enqueue(actions)
-    }
-
-    async fn claim_actions(&self, claim: Claim<'_>) -> Result<Vec<ActionRecord>> {
-        self.write_claim(claim)
-    }
-
-    async fn finish_action(
-        &self,
-        id: i64,
-        outcome: ActionOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write_finish(id, outcome, now)
-    }
-
-    async fn action(&self, id: i64) -> Result<ActionRecord> {
-        self.read_action(id)
-    }
-
-    async fn action_by_key(&self, key: &str) -> Result<ActionRecord> {
-        self.read_action_by_key(key)
-    }
-
-    async fn actions(
-        &self,
-        workspace: WorkspaceId,
-        filter: &ActionFilter,
-    ) -> Result<Vec<ActionRecord>> {
-        self.read_actions(workspace, filter)
-    }
-
-    async fn action_counts(&self, workspace: WorkspaceId) -> Result<ActionCounts> {
-        self.read_action_counts(workspace)
-    }
-
-    async fn cancel_actions(
-        &self,
-        workspace: WorkspaceId,
-        origin_prefix: &str,
-        from: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<usize> {
-        self.write_cancel(workspace, origin_prefix, from, reason)
-    }
-
-    async fn pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>> {
-        self.read_pending_join_requests(workspace)
-    }
-
-    async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
-        self.run(|conn| {
-            conn.execute("DELETE FROM bench_baseline", [])
-                .map(|_| ())
-                .map_err(backend)
-        })?;
-        self.baseline(events)
     }
 }
 

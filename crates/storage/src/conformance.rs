@@ -233,6 +233,18 @@ pub async fn ingest_dedupes_across_and_within_batches(store: &dyn Store) {
             .len(),
         2
     );
+    let newest: Vec<String> = store
+        .events_since(ws, at(0), 2)
+        .await
+        .expect("since, limited")
+        .into_iter()
+        .map(|stored| stored.event.key)
+        .collect();
+    assert_eq!(
+        newest,
+        ["e2", "e3"],
+        "past the limit the newest are kept, in log order"
+    );
     assert!(store.action_by_key("greet:e3").await.is_ok());
 }
 

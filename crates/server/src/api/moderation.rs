@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{no_content, Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
-use crate::{ops, ops_cockpit, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -48,15 +48,15 @@ async fn decide(
     Api(who): Api,
     Body(body): Body<Decide>,
 ) -> ApiResult<Response> {
-    ops::decide_join_request(
-        &ctx,
-        &who,
-        body.group_id,
-        &body.member,
-        body.approve,
-        &body.reason,
-    )
-    .await?;
+    ctx.ops()
+        .decide_join_request(
+            &who.actor(),
+            body.group_id,
+            &body.member,
+            body.approve,
+            &body.reason,
+        )
+        .await?;
     Ok(no_content())
 }
 
@@ -84,7 +84,7 @@ async fn bot_actions(
 }
 
 async fn undo(State(ctx): State<Ctx>, Api(who): Api, Path(id): Path<i64>) -> ApiResult<Response> {
-    ops::undo_action(&ctx, &who, id).await?;
+    ctx.ops().undo_action(&who.actor(), id).await?;
     Ok(no_content())
 }
 
@@ -103,7 +103,7 @@ async fn lurkers(
     if !(1..=3650).contains(&days) {
         return Err(ApiError::invalid("days", "between 1 and 3650"));
     }
-    Ok(Json(ops::lurkers(&ctx, &who, days).await?))
+    Ok(Json(ctx.ops().lurkers(&who.actor(), days).await?))
 }
 
 async fn actions(
@@ -146,16 +146,16 @@ async fn lurker_reports(
     State(ctx): State<Ctx>,
     Api(who): Api,
 ) -> ApiResult<Json<Vec<ActionRecord>>> {
-    Ok(Json(ops_cockpit::lurker_report(&ctx, &who, None).await?))
+    Ok(Json(ctx.ops().lurker_report(&who.actor(), None).await?))
 }
 
 async fn confirm_lurkers(
     State(ctx): State<Ctx>,
     Api(who): Api,
     Path(id): Path<i64>,
-) -> ApiResult<Json<ops_cockpit::Removals>> {
+) -> ApiResult<Json<qunzhu_ops::Removals>> {
     Ok(Json(
-        ops_cockpit::confirm_lurker_removals(&ctx, &who, id).await?,
+        ctx.ops().confirm_lurker_removals(&who.actor(), id).await?,
     ))
 }
 
@@ -177,7 +177,5 @@ async fn confirm_task(
     Api(who): Api,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ActionRecord>> {
-    Ok(Json(
-        ops_cockpit::confirm_person_task(&ctx, &who, id).await?,
-    ))
+    Ok(Json(ctx.ops().confirm_task(&who.actor(), id).await?))
 }

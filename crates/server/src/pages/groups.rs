@@ -16,8 +16,8 @@ use crate::api::Params;
 use crate::group_table::{self, Fill, GroupRow, Period, SortKey, TableQuery, TableView};
 use crate::html::{flash_notice, none_row, section, select_box, svg, tag, url_part, Shell};
 use crate::svg::{chart, sparkline, Mark, Series};
-use crate::validate::RULES;
-use crate::{ops, ApiError, Ctx};
+use crate::{ApiError, Ctx};
+use qunzhu_ops::check::RULES;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -572,7 +572,10 @@ async fn render_detail(
             },
         )
         .await?;
-    let calendar = ops::calendar(ctx, &shell.principal, None, Some(&group.chat), now, 7).await?;
+    let calendar = ctx
+        .ops()
+        .calendar(&shell.principal.actor(), None, Some(&group.chat), now, 7)
+        .await?;
     let mut names = super::names::Names::load(ctx, shell).await?;
     names.add_from(ctx, shell, &events, &modlog).await?;
     let mut rules = Vec::new();
@@ -683,7 +686,9 @@ async fn save(
     let group = ctx.app.store.group(shell.principal.workspace, id).await?;
     match parse_update(&shell, &form) {
         Ok(update) => {
-            ops::update_group(&ctx, &shell.principal, id, update).await?;
+            ctx.ops()
+                .update_group(&shell.principal.actor(), id, update)
+                .await?;
             Ok(see_other(&format!("/groups/{id}?ok=saved")))
         }
         Err(errors) => {

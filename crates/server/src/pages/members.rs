@@ -16,7 +16,7 @@ use super::names::Names;
 use super::{flash, html as respond, see_other, FormData, Page, PageResult, Posted};
 use crate::api::{empty_as_none, Params};
 use crate::html::{flash_notice, none_row, section, select_box, tag, url_part, Shell};
-use crate::{ops, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -331,18 +331,18 @@ async fn save(
         )
         .await;
     }
-    ops::update_member(
-        &ctx,
-        &shell.principal,
-        platform,
-        &user,
-        MemberUpdate {
-            role,
-            tier,
-            tags: Some(tags),
-        },
-    )
-    .await?;
+    ctx.ops()
+        .update_member(
+            &shell.principal.actor(),
+            platform,
+            &user,
+            MemberUpdate {
+                role,
+                tier,
+                tags: Some(tags),
+            },
+        )
+        .await?;
     Ok(see_other(&format!(
         "/members/{}/{}?ok=saved",
         platform.as_str(),

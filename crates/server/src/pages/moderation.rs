@@ -20,7 +20,7 @@ use crate::api::Params;
 use crate::classify::{classify, ActionClass};
 use crate::group_table::day_span;
 use crate::html::{none_row, section, select_box, tag, Shell};
-use crate::{ops, ops_cockpit, ApiError, Ctx};
+use crate::{ApiError, Ctx};
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -377,7 +377,10 @@ pub async fn join_requests(
 
 /// Dry-run lurker removals per group, with totals and the confirm button.
 async fn lurker_reports(ctx: &Ctx, shell: &Shell, names: &mut Names) -> Result<Markup, ApiError> {
-    let report = ops_cockpit::lurker_report(ctx, &shell.principal, None).await?;
+    let report = ctx
+        .ops()
+        .lurker_report(&shell.principal.actor(), None)
+        .await?;
     names.add_from(ctx, shell, &[], &report).await?;
     let mut per_group: BTreeMap<(String, qunzhu_domain::Platform), Vec<&ActionRecord>> =
         BTreeMap::new();
@@ -452,15 +455,15 @@ async fn decide(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
         "deny" => false,
         _ => return Err(ApiError::invalid("decision", "approve or deny").into()),
     };
-    ops::decide_join_request(
-        &ctx,
-        &shell.principal,
-        group_id,
-        form.get("member"),
-        approve,
-        form.get("reason"),
-    )
-    .await?;
+    ctx.ops()
+        .decide_join_request(
+            &shell.principal.actor(),
+            group_id,
+            form.get("member"),
+            approve,
+            form.get("reason"),
+        )
+        .await?;
     let back = if form.get("back") == "/today" {
         "/today"
     } else {
@@ -474,7 +477,7 @@ async fn undo(
     Path(id): Path<i64>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
-    ops::undo_action(&ctx, &shell.principal, id).await?;
+    ctx.ops().undo_action(&shell.principal.actor(), id).await?;
     Ok(see_other("/moderation?ok=undone"))
 }
 
@@ -483,6 +486,8 @@ async fn confirm_lurkers(
     Path(group_id): Path<i64>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
-    ops_cockpit::confirm_lurker_removals(&ctx, &shell.principal, group_id).await?;
+    ctx.ops()
+        .confirm_lurker_removals(&shell.principal.actor(), group_id)
+        .await?;
     Ok(see_other("/moderation?ok=removed"))
 }

@@ -19,7 +19,7 @@ use super::{flash, html as respond, see_other, Page, PageResult, Posted};
 use crate::classify::{classify, ActionClass};
 use crate::group_table::day_span;
 use crate::html::{none_row, section, tag, Shell};
-use crate::{ops_cockpit, ApiError, Ctx};
+use crate::{ApiError, Ctx};
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -266,6 +266,6 @@ async fn confirm_task(
     Path(id): Path<i64>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
-    ops_cockpit::confirm_person_task(&ctx, &shell.principal, id).await?;
+    ctx.ops().confirm_task(&shell.principal.actor(), id).await?;
     Ok(see_other("/today?ok=confirmed"))
 }

@@ -377,7 +377,11 @@ async fn today_lists_what_happened_requests_posts_and_tasks() {
     let again = app
         .post_form(&operator, &path, &[], Some(&operator.csrf))
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "already done"
+    );
     let audit = app
         .store
         .audit_log(app.a.ws, None, 10)
