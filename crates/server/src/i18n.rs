@@ -431,6 +431,8 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("class.post", "推送", "Posts"),
     ("class.other", "其他", "Other"),
     ("moderation.class", "类别", "Class"),
+    ("moderation.approved", "已批准", "approved"),
+    ("moderation.denied", "已拒绝", "denied"),
     (
         "moderation.lurkers_total",
         "待确认移出（演练报告）共",

@@ -11,7 +11,7 @@ use qunzhu_domain::{Group, GroupStatus, GroupType, Positioning};
 use qunzhu_storage::{ActionFilter, GroupUpdate, MemberQuery};
 
 use super::forms::{check_field, choice_field, parse_tags, text_field, FieldErrors, Input};
-use super::{flash, html as respond, see_other, FormData, Page, PageResult, Posted};
+use super::{flash_markup, html as respond, see_other, FormData, Page, PageResult, Posted};
 use crate::api::Params;
 use crate::group_table::{self, Fill, GroupRow, Period, SortKey, TableQuery, TableView};
 use crate::html::{flash_notice, none_row, section, select_box, svg, tag, url_part, Shell};
@@ -513,6 +513,7 @@ fn numbers(shell: &Shell, row: &GroupRow) -> Markup {
                 p.sub { (shell.t("groups.ratio")) " " (ratio(row.week.speaker_ratio)) " · 7d" }
             }
         }
+        div.grid2 {
         section.card {
             h2 { (shell.t("group.numbers")) }
             div.table-wrap { table.numbers {
@@ -527,11 +528,12 @@ fn numbers(shell: &Shell, row: &GroupRow) -> Markup {
                 }
             } }
         }
+            (section(shell.t("chart.engagement"), svg(engagement)))
+        }
         div.grid2 {
             (section(shell.t("chart.activity"), svg(activity)))
             (section(shell.t("chart.flow"), svg(flow)))
         }
-        (section(shell.t("chart.engagement"), svg(engagement)))
     }
 }
 
@@ -561,17 +563,22 @@ async fn render_detail(
         )
         .await?;
     let events = store.recent_events(ws, &group.chat, 15).await?;
-    let modlog = store
+    // Moderation only: welcomes, FAQ answers and rewards are not 审核处理.
+    let mut modlog = store
         .actions(
             ws,
             &ActionFilter {
                 chat: Some(group.chat.clone()),
                 origin_prefix: Some("rule:".into()),
-                limit: Some(30),
+                limit: Some(200),
                 ..ActionFilter::default()
             },
         )
         .await?;
+    modlog.retain(|a| {
+        crate::classify::classify(&a.origin, &a.kind) == crate::classify::ActionClass::Moderation
+    });
+    modlog.truncate(30);
     let calendar = ctx
         .ops()
         .calendar(&shell.principal.actor(), None, Some(&group.chat), now, 7)
@@ -589,7 +596,7 @@ async fn render_detail(
         rules.push((document.name, profile));
     }
     let body = html! {
-        (flash(shell))
+        (flash_markup(shell))
         p.lead { a href="/groups" { "← " (shell.t("common.back")) } " · " (group.platform.as_str()) " · " code { (group.chat) } }
         @if let Some(row) = &row { (numbers(shell, row)) }
         div.grid2 {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::forms::{choice_field, parse_tags, text_field, FieldErrors, Input};
 use super::names::Names;
-use super::{flash, html as respond, see_other, FormData, Page, PageResult, Posted};
+use super::{flash_markup, html as respond, see_other, FormData, Page, PageResult, Posted};
 use crate::api::{empty_as_none, Params};
 use crate::html::{flash_notice, none_row, section, select_box, tag, url_part, Shell};
 use crate::Ctx;
@@ -271,7 +271,7 @@ async fn render(
     let roles = options(shell, MemberRole::ALL, "role", MemberRole::as_str);
     let tiers = options(shell, MemberTier::ALL, "tier", MemberTier::as_str);
     let body = html! {
-        (flash(shell))
+        (flash_markup(shell))
         p.lead { a href="/members" { "← " (shell.t("common.back")) } " · " code { (member.user) } }
         div.grid2 {
             section.card {

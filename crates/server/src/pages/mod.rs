@@ -243,6 +243,11 @@ pub fn flash(shell: &Shell) -> String {
         .map_or_else(String::new, |key| crate::html::notice("ok", shell.t(key)))
 }
 
+/// [`flash`] for pages written with maud (its text is a fixed translation, escaped by `notice`).
+pub fn flash_markup(shell: &Shell) -> maud::Markup {
+    maud::PreEscaped(flash(shell))
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;

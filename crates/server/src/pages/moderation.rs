@@ -15,7 +15,7 @@ use qunzhu_storage::{ActionQuery, StoredEvent, UserRole};
 use serde::Deserialize;
 
 use super::names::{action_member, Names};
-use super::{flash, html as respond, see_other, Page, PageResult, Posted};
+use super::{flash_markup, html as respond, see_other, Page, PageResult, Posted};
 use crate::api::Params;
 use crate::classify::{classify, ActionClass};
 use crate::group_table::day_span;
@@ -101,7 +101,7 @@ pub fn action_reason(kind: &ActionKind) -> String {
 pub fn action_table(shell: &Shell, names: &Names, actions: &[ActionRecord], undo: bool) -> Markup {
     let columns = if undo { 8 } else { 7 };
     html! {
-        div.table-wrap { table.actions {
+        div.table-wrap { table.action-list {
             thead { tr {
                 th { (shell.t("common.time")) } th { (shell.t("common.group")) } th { (shell.t("common.action")) }
                 th { (shell.t("common.member")) } th { (shell.t("moderation.rule")) } th { (shell.t("common.status")) }
@@ -323,6 +323,18 @@ pub async fn join_requests(
         .pending_join_requests(shell.principal.workspace)
         .await?;
     names.add_from(ctx, shell, &requests, &[]).await?;
+    // A request already decided waits for the bot to carry the decision out: show the decision.
+    let mut decided = std::collections::HashMap::new();
+    for stored in &requests {
+        let key = qunzhu_domain::keys::join_decision(&stored.event.key);
+        match ctx.app.store.action_by_key(&key).await {
+            Ok(action) => {
+                decided.insert(stored.event.key.clone(), action);
+            }
+            Err(qunzhu_storage::StoreError::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
     let rows: Vec<(&StoredEvent, i64, &str, String, String)> = requests
         .iter()
         .filter_map(|stored| {
@@ -356,7 +368,11 @@ pub async fn join_requests(
                         td { (names.group(stored.event.platform, &stored.event.chat)) }
                         td { (reason) }
                         td {
-                            @if shell.principal.can_edit() {
+                            @if let Some(action) = decided.get(&stored.event.key) {
+                                @let approved = matches!(action.kind, ActionKind::DecideJoinRequest { approve: true, .. });
+                                (tag(if approved { "done" } else { "dead" }, shell.t(if approved { "moderation.approved" } else { "moderation.denied" })))
+                                " " (tag(action.status.as_str(), shell.t(&format!("st.{}", action.status.as_str()))))
+                            } @else if shell.principal.can_edit() {
                                 form.inline-actions method="post" action="/moderation/join-requests" {
                                     (shell.csrf())
                                     input type="hidden" name="group_id" value=(group_id);
@@ -429,7 +445,7 @@ async fn page(
     let lurkers = lurker_reports(&ctx, &shell, &mut names).await?;
     let groups = group_options(&ctx, &shell).await?;
     let body = html! {
-        (flash(&shell))
+        (flash_markup(&shell))
         (section(shell.t("moderation.requests"), queue))
         section.card #bot-actions {
             h2 { (shell.t("moderation.bot_actions")) }

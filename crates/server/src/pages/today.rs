@@ -15,7 +15,7 @@ use qunzhu_storage::ActionQuery;
 
 use super::moderation::{action_reason, join_requests};
 use super::names::{action_member, Names};
-use super::{flash, html as respond, see_other, Page, PageResult, Posted};
+use super::{flash_markup, html as respond, see_other, Page, PageResult, Posted};
 use crate::classify::{classify, ActionClass};
 use crate::group_table::day_span;
 use crate::html::{none_row, section, tag, Shell};
@@ -205,7 +205,7 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
         .collect();
     posts.sort_by_key(|a| a.not_before);
     let body = html! {
-        (flash(&shell))
+        (flash_markup(&shell))
         p.lead { (shell.t("today.subtitle")) " " (shell.when(now)) }
         div.grid2 {
             section.card #since-yesterday {
