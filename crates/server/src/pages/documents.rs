@@ -24,6 +24,7 @@ pub fn routes() -> Router<Ctx> {
         .route("/rules", get(rules_index).post(create_rules))
         .route("/rules/{name}", get(edit_rules).post(save_rules))
         .route("/rules/{name}/delete", post(delete_rules))
+        .route("/help/rules", get(rules_reference))
         .route("/sop", get(super::sop::index).post(create_plan))
         .route("/sop/apply", post(super::sop::apply))
         .route("/sop/{name}", get(edit_plan).post(save_plan))
@@ -141,8 +142,17 @@ fn editor(
     };
     format!(
         r#"{top}<form method="post" action="{action}" class="editor-form">{csrf}{name_field}
-<div class="field"><label for="f-source">{label}</label>{problem_block}
-<div class="editor"><div class="gutter" aria-hidden="true" data-gutter data-bad="{bad}">{gutter}</div><textarea id="f-source" name="source" spellcheck="false" rows="22" wrap="off" data-source{aria}{readonly}>{source}</textarea></div></div>{save}</form>"#,
+<div class="field"><div class="editor-head"><label for="f-source">{label}</label>{help}<label class="wrap-toggle"><input type="checkbox" data-wrap checked> {wrap_label}</label></div>{problem_block}
+<div class="editor wrapping"><div class="gutter" aria-hidden="true" data-gutter data-bad="{bad}">{gutter}</div><textarea id="f-source" name="source" spellcheck="false" rows="22" wrap="soft" data-source{aria}{readonly}>{source}</textarea></div></div>{save}</form>"#,
+        help = if kind.doc == DocumentKind::Rules {
+            format!(
+                r#"<a class="small" href="/help/rules" target="_blank" rel="help">{}</a>"#,
+                shell.t("rules.reference")
+            )
+        } else {
+            String::new()
+        },
+        wrap_label = shell.t("editor.wrap"),
         csrf = shell.csrf_field(),
         label = shell.t(kind.source),
         bad = bad_lines
@@ -231,6 +241,61 @@ async fn render_index(
     ))
 }
 
+/// The rule-file reference (`docs/rules.md`, in both languages), served from the binary.
+async fn rules_reference(Page(_shell): Page) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        include_str!("../../../../docs/rules.md"),
+    )
+        .into_response()
+}
+
+/// The welcome, 群规 and warnings of a rule file as members will see them, rendered by the same
+/// functions the guardian sends them with (for the workspace's first group, or a sample name).
+async fn rule_preview(
+    ctx: &Ctx,
+    shell: &Shell,
+    name: &str,
+    source: &str,
+) -> Result<String, super::PageError> {
+    let Ok(set) = qunzhu_moderation::check(source, &format!("{name}.toml")) else {
+        return Ok(String::new());
+    };
+    let group = ctx
+        .app
+        .store
+        .groups(shell.principal.workspace)
+        .await?
+        .into_iter()
+        .next()
+        .map_or_else(
+            || shell.t("preview.sample_group").to_string(),
+            |g| g.group.name,
+        );
+    let sample: Vec<&str> = shell.t("preview.sample_names").split(' ').collect();
+    let posts = qunzhu_moderation::preview(&set, &group, &sample);
+    let body = maud::html! {
+        p.muted.small { (shell.t("preview.hint")) " " strong { (group) } }
+        @if posts.is_empty() { p.muted { (shell.t("preview.none")) } }
+        @for post in &posts {
+            @let label = match &post.kind {
+                qunzhu_moderation::PreviewKind::Welcome => shell.t("preview.welcome").to_string(),
+                qunzhu_moderation::PreviewKind::GroupRules => shell.t("preview.group_rules").to_string(),
+                qunzhu_moderation::PreviewKind::Warning(rule) => format!("{} · {rule}", shell.t("preview.warning")),
+            };
+            div.preview-post data-preview=(label) {
+                div.small.muted { (label) " · " (post.profile) }
+                div.preview-bubble { (post.text) }
+            }
+        }
+    };
+    Ok(crate::html::section(shell.t("preview.title"), body).into_string())
+}
+
 /// The editor page of one saved document (or of a rejected save, with what was typed).
 async fn render_editor(
     ctx: &Ctx,
@@ -267,6 +332,9 @@ async fn render_editor(
             )
             .await?;
         extra = card(shell.t("group.calendar"), &calendar_list(shell, &entries));
+    }
+    if kind.doc == DocumentKind::Rules {
+        extra = rule_preview(ctx, shell, name, source).await?;
     }
     let delete = if shell.principal.can_edit() {
         format!(

@@ -599,3 +599,47 @@ async fn the_api_serves_the_table_tasks_and_lurker_confirmation() {
         (Some(1), Some(0))
     );
 }
+
+#[tokio::test]
+async fn the_rule_editor_previews_messages_and_links_the_reference() {
+    let app = TestApp::new().await;
+    let owner = app.session(UserRole::Owner, "aaa").await;
+    for (lang, title) in [("zh", "成员将看到的消息"), ("en", "What members will see")] {
+        let page = app.page(&owner, "/rules/rules-aaa", lang).await.body;
+        assert!(page.contains(title), "{lang}");
+        // The shipped warning, filled as the guardian fills it, for the workspace's group.
+        assert!(
+            page.contains("@小王 请注意：请勿发布广告或违禁内容。这是第 1 次提醒"),
+            "{page}"
+        );
+        assert!(page.contains("Group aaa") && page.contains(r#"href="/help/rules""#));
+        assert!(page.contains(r#"wrap="soft""#), "soft-wrapped by default");
+    }
+    let reference = app.page(&owner, "/help/rules", "zh").await;
+    assert_eq!(reference.status, StatusCode::OK);
+    assert!(
+        reference.body.contains("规则文件参考") && reference.body.contains("Rule file reference")
+    );
+}
+
+#[test]
+fn the_reference_examples_make_a_valid_rule_file() {
+    let doc = include_str!("../../../../docs/rules.md");
+    let mut source = String::new();
+    let mut inside = false;
+    for line in doc.lines() {
+        match (inside, line.trim()) {
+            (false, "```toml") => inside = true,
+            (true, "```") => inside = false,
+            (true, _) => {
+                source.push_str(line);
+                source.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(source.contains("[profiles.default]"));
+    if let Err(problems) = qunzhu_moderation::check(&source, "docs.toml") {
+        panic!("docs/rules.md examples: {problems:?}\n{source}");
+    }
+}
