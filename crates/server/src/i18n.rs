@@ -455,6 +455,7 @@ pub static TABLE: &[(&str, &str, &str)] = &[
         "Removals queued",
     ),
     ("common.from", "开始日期", "From"),
+    ("audit.verb", "操作（前缀）", "Change (prefix)"),
     ("common.to", "结束日期", "To"),
     ("act.person_task", "人工发送", "post by hand"),
     ("members.sort", "排序", "Sort by"),

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
 use qunzhu_storage::{
-    ActionQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery, MemberRow, MemberSort,
-    MemberSummary, ReportStore, Result, SpeakerCounts, StoredEvent,
+    ActionQuery, AuditEntry, AuditQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery,
+    MemberRow, MemberSort, MemberSummary, ReportStore, Result, SpeakerCounts, StoredEvent,
 };
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
@@ -413,8 +413,70 @@ async fn query_actions(
     rows.iter().map(action_from_row).collect()
 }
 
+async fn audit_entries(
+    client: &Client,
+    workspace: WorkspaceId,
+    query: &AuditQuery,
+) -> Result<Vec<AuditEntry>> {
+    let mut sql = String::from(
+        "SELECT id, workspace, at, actor, action, subject, detail FROM audit WHERE workspace = $1",
+    );
+    let mut values: Vec<Param> = vec![Box::new(workspace.0)];
+    let mut bind = |sql: &mut String, clause: &str, value: Param| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", values.len())));
+    };
+    if let Some(action) = query.action.as_ref().filter(|a| !a.is_empty()) {
+        bind(
+            &mut sql,
+            " AND starts_with(action, ?)",
+            Box::new(action.clone()),
+        );
+    }
+    if let Some(actor) = query.actor.as_ref().filter(|a| !a.is_empty()) {
+        bind(&mut sql, " AND actor = ?", Box::new(actor.clone()));
+    }
+    if let Some(since) = query.since {
+        bind(&mut sql, " AND at >= ?", Box::new(micros(since)));
+    }
+    if let Some(until) = query.until {
+        bind(&mut sql, " AND at < ?", Box::new(micros(until)));
+    }
+    if let Some(before) = query.before {
+        bind(&mut sql, " AND id < ?", Box::new(before));
+    }
+    bind(
+        &mut sql,
+        " ORDER BY id DESC LIMIT ?",
+        Box::new(query.limit.clamp(1, 10_000) as i64),
+    );
+    let rows = client.query(&sql, &refs(&values)).await.map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEntry {
+                id: get(row, 0)?,
+                workspace: WorkspaceId(get(row, 1)?),
+                at: crate::codec::time(get(row, 2)?),
+                actor: get(row, 3)?,
+                action: get(row, 4)?,
+                subject: get(row, 5)?,
+                detail: crate::codec::from_json(&get::<String>(row, 6)?)?,
+            })
+        })
+        .collect()
+}
+
 #[async_trait]
 impl ReportStore for PostgresStore {
+    async fn audit_entries(
+        &self,
+        workspace: WorkspaceId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>> {
+        let client = self.client().await;
+        audit_entries(&client, workspace, query).await
+    }
+
     async fn group_day_report(
         &self,
         workspace: WorkspaceId,

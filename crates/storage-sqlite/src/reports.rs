@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
 use qunzhu_storage::{
-    ActionQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery, MemberRow, MemberSort,
-    MemberSummary, ReportStore, Result, SpeakerCounts, StoredEvent,
+    ActionQuery, AuditEntry, AuditQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery,
+    MemberRow, MemberSort, MemberSummary, ReportStore, Result, SpeakerCounts, StoredEvent,
 };
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
@@ -431,8 +431,73 @@ fn query_actions(
     Ok(out)
 }
 
+fn audit_entries(
+    conn: &Connection,
+    workspace: WorkspaceId,
+    query: &AuditQuery,
+) -> Result<Vec<AuditEntry>> {
+    let mut sql = String::from(
+        "SELECT id, workspace, at, actor, action, subject, detail FROM audit WHERE workspace = ?1",
+    );
+    let mut values: Vec<Value> = vec![workspace.0.into()];
+    let mut bind = |sql: &mut String, clause: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+    };
+    if let Some(action) = query.action.as_ref().filter(|a| !a.is_empty()) {
+        bind(
+            &mut sql,
+            " AND substr(action, 1, length(?)) = ?",
+            action.clone().into(),
+        );
+    }
+    if let Some(actor) = query.actor.as_ref().filter(|a| !a.is_empty()) {
+        bind(&mut sql, " AND actor = ?", actor.clone().into());
+    }
+    if let Some(since) = query.since {
+        bind(&mut sql, " AND at >= ?", micros(since).into());
+    }
+    if let Some(until) = query.until {
+        bind(&mut sql, " AND at < ?", micros(until).into());
+    }
+    if let Some(before) = query.before {
+        bind(&mut sql, " AND id < ?", before.into());
+    }
+    bind(
+        &mut sql,
+        " ORDER BY id DESC LIMIT ?",
+        (query.limit.clamp(1, 10_000) as i64).into(),
+    );
+    let mut statement = conn.prepare(&sql).map_err(backend)?;
+    let mut rows = statement
+        .query(params_from_iter(values.iter()))
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        let detail: String = row.get(6).map_err(backend)?;
+        out.push(AuditEntry {
+            id: row.get(0).map_err(backend)?,
+            workspace: WorkspaceId(row.get(1).map_err(backend)?),
+            at: crate::codec::time(row.get(2).map_err(backend)?),
+            actor: row.get(3).map_err(backend)?,
+            action: row.get(4).map_err(backend)?,
+            subject: row.get(5).map_err(backend)?,
+            detail: crate::codec::from_json(&detail)?,
+        });
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl ReportStore for SqliteStore {
+    async fn audit_entries(
+        &self,
+        workspace: WorkspaceId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>> {
+        self.run(|conn| audit_entries(conn, workspace, query))
+    }
+
     async fn group_day_report(
         &self,
         workspace: WorkspaceId,

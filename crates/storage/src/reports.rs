@@ -138,6 +138,20 @@ pub struct ActionQuery {
     pub limit: usize,
 }
 
+/// The audit log filtered: every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Verb prefix (`rule.`, `join_request.approve`).
+    pub action: Option<String>,
+    /// Exactly this actor (`user:ops`, `token:ci`, `cli`, `bot`).
+    pub actor: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Entries with ids below this (the next page).
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
 #[async_trait]
 pub trait ReportStore: Send + Sync {
     /// Every group's rows for the given days (days with nothing are left out).
@@ -170,6 +184,13 @@ pub trait ReportStore: Send + Sync {
         workspace: WorkspaceId,
         query: &MemberPageQuery,
     ) -> Result<MemberPage>;
+
+    /// Audit entries matching the query, newest first (audit_by_workspace).
+    async fn audit_entries(
+        &self,
+        workspace: WorkspaceId,
+        query: &AuditQuery,
+    ) -> Result<Vec<crate::AuditEntry>>;
 
     /// Outbox actions matching the query, newest first.
     async fn query_actions(

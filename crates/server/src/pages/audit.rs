@@ -12,6 +12,7 @@ use super::moderation::{action_table, group_options, ActionFilterForm};
 use super::names::Names;
 use super::{html as respond, Page, PageResult};
 use crate::api::Params;
+use crate::group_table::day_span;
 use crate::html::{none_row, section};
 use crate::Ctx;
 
@@ -23,6 +24,9 @@ pub fn routes() -> Router<Ctx> {
 #[serde(default, deny_unknown_fields)]
 struct AuditQuery {
     before: Option<i64>,
+    /// Verb prefix of people's changes (`rule.`, `join_request`).
+    verb: Option<String>,
+    actor: Option<String>,
     group: Option<String>,
     class: Option<String>,
     kind: Option<String>,
@@ -38,7 +42,13 @@ async fn page(
     Params(q): Params<AuditQuery>,
 ) -> PageResult {
     let ws = shell.principal.workspace;
-    let entries = ctx.app.store.audit_log(ws, q.before, PAGE_SIZE).await?;
+    let blank = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let (verb, actor) = (blank(&q.verb), blank(&q.actor));
     let form = ActionFilterForm {
         group: q.group,
         class: q.class,
@@ -48,6 +58,39 @@ async fn page(
         ok: None,
     };
     let view = form.view(None)?;
+    let entries = ctx
+        .app
+        .store
+        .audit_entries(
+            ws,
+            &qunzhu_storage::AuditQuery {
+                action: verb.clone(),
+                actor: actor.clone(),
+                since: view.from.map(|d| day_span(d, shell.zone).start),
+                until: view.to.map(|d| day_span(d, shell.zone).end),
+                before: q.before,
+                limit: PAGE_SIZE,
+            },
+        )
+        .await?;
+    let day = |d: Option<chrono::NaiveDate>| {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let older_link = |id: i64| {
+        let mut link = format!("/audit?before={id}");
+        for (key, value) in [
+            ("verb", verb.clone().unwrap_or_default()),
+            ("actor", actor.clone().unwrap_or_default()),
+            ("from", day(view.from)),
+            ("to", day(view.to)),
+        ] {
+            if !value.is_empty() {
+                link.push_str(&format!("&{key}={}", crate::html::url_part(&value)));
+            }
+        }
+        link
+    };
     let bot = view.load(&ctx, &shell, 100).await?;
     let mut names = Names::load(&ctx, &shell).await?;
     names.add_from(&ctx, &shell, &[], &bot).await?;
@@ -60,8 +103,15 @@ async fn page(
         }
     };
     let body = html! {
-        section.card {
+        section.card #people {
             h2 { (shell.t("audit.people")) }
+            form.filters method="get" action="/audit" role="search" {
+                div.field { label for="a-verb" { (shell.t("audit.verb")) } input #a-verb name="verb" value=(verb.as_deref().unwrap_or("")) placeholder="rule."; }
+                div.field { label for="a-actor" { (shell.t("common.actor")) } input #a-actor name="actor" value=(actor.as_deref().unwrap_or("")) placeholder="user:…"; }
+                div.field { label for="a-from" { (shell.t("common.from")) } input #a-from name="from" type="date" value=(day(view.from)); }
+                div.field { label for="a-to" { (shell.t("common.to")) } input #a-to name="to" type="date" value=(day(view.to)); }
+                div.field { button.btn.primary type="submit" { (shell.t("common.filter")) } }
+            }
             div.table-wrap { table {
                 thead { tr {
                     th { (shell.t("common.time")) } th { (shell.t("common.actor")) } th { (shell.t("common.action")) }
@@ -81,7 +131,7 @@ async fn page(
                 }
             } }
             @if let (Some(last), true) = (entries.last(), entries.len() == PAGE_SIZE) {
-                p { a.btn href={ "/audit?before=" (last.id) } { (shell.t("audit.older")) " →" } }
+                p { a.btn href=(older_link(last.id)) { (shell.t("audit.older")) " →" } }
             }
         }
         (section(shell.t("audit.bot"), html! {

@@ -643,3 +643,36 @@ fn the_reference_examples_make_a_valid_rule_file() {
         panic!("docs/rules.md examples: {problems:?}\n{source}");
     }
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_by_verb_actor_and_time() {
+    let app = TestApp::new().await;
+    let operator = app.session(UserRole::Operator, "aaa").await;
+    let path = format!("/today/tasks/{}/confirm", app.a.task);
+    app.post_form(&operator, &path, &[], Some(&operator.csrf))
+        .await;
+    let people = |body: &str| {
+        let start = body.find(r#"id="people""#).unwrap_or(0);
+        let end = body[start..]
+            .find("</section>")
+            .map_or(body.len(), |e| start + e);
+        body[start..end].to_string()
+    };
+    let owner = app.session(UserRole::Owner, "aaa").await;
+    for lang in ["zh", "en"] {
+        let all = people(&app.page(&owner, "/audit", lang).await.body);
+        assert!(all.contains("sop.task_confirm"), "{lang}");
+        let sop = people(
+            &app.page(&owner, "/audit?verb=sop.&actor=user%3Aoperator-aaa", lang)
+                .await
+                .body,
+        );
+        assert!(sop.contains("sop.task_confirm"));
+        let rules = people(&app.page(&owner, "/audit?verb=rule.", lang).await.body);
+        assert!(!rules.contains("sop.task_confirm"));
+        let other = people(&app.page(&owner, "/audit?actor=cli", lang).await.body);
+        assert!(!other.contains("sop.task_confirm"));
+        let old = people(&app.page(&owner, "/audit?to=2026-03-01", lang).await.body);
+        assert!(!old.contains("sop.task_confirm"), "time filter");
+    }
+}

@@ -250,4 +250,66 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
         .await
         .expect("by group")
         .is_empty());
+    for (minute, actor, action) in [
+        (0, "user:ops", "rule.save"),
+        (1, "user:ops", "join_request.approve"),
+        (day2, "cli", "sop.task_confirm"),
+    ] {
+        store
+            .append_audit(NewAuditEntry {
+                workspace: ws,
+                at: at(minute),
+                actor: actor.into(),
+                action: action.into(),
+                subject: "g1".into(),
+                detail: serde_json::json!({}),
+            })
+            .await
+            .expect("audit");
+    }
+    let audit = |query: AuditQuery| async move {
+        store
+            .audit_entries(ws, &AuditQuery { limit: 10, ..query })
+            .await
+            .expect("audit entries")
+            .into_iter()
+            .map(|e| e.action)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        audit(AuditQuery {
+            actor: Some("user:ops".into()),
+            ..AuditQuery::default()
+        })
+        .await,
+        ["join_request.approve", "rule.save"]
+    );
+    assert_eq!(
+        audit(AuditQuery {
+            action: Some("sop.".into()),
+            ..AuditQuery::default()
+        })
+        .await,
+        ["sop.task_confirm"]
+    );
+    assert_eq!(
+        audit(AuditQuery {
+            since: Some(at(1)),
+            until: Some(at(day2)),
+            ..AuditQuery::default()
+        })
+        .await,
+        ["join_request.approve"]
+    );
+    assert!(store
+        .audit_entries(
+            other,
+            &AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            }
+        )
+        .await
+        .expect("other")
+        .is_empty());
 }
