@@ -615,7 +615,7 @@ async fn render_detail(
                         @if rules.is_empty() { li.muted { (shell.t("common.none")) } }
                     }
                 }
-                (section(shell.t("group.calendar"), maud::PreEscaped(super::documents::calendar_list(shell, &calendar))))
+                (section(shell.t("group.calendar"), super::documents::calendar_markup(shell, &calendar)))
             }
         }
         div.grid2 {

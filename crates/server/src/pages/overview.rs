@@ -4,10 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use std::fmt::Write;
 
-use super::{html, Page, PageResult};
-use crate::html::{esc, Shell};
+use maud::{html, Markup};
+
+use super::{html as respond, Page, PageResult};
+use crate::html::{section, svg, Shell};
 use crate::stats::{self, Overview};
 use crate::svg::{chart, sparkline, Mark, Series};
 use crate::Ctx;
@@ -32,26 +33,26 @@ async fn load(ctx: &Ctx, shell: &Shell) -> Result<Overview, super::PageError> {
 
 async fn overview_page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
     let overview = load(&ctx, &shell).await?;
-    let body = format!(
-        r#"<p class="lead">{subtitle} <span class="live-dot" aria-hidden="true"></span><span class="muted">{live}</span></p>
-<div data-live="/overview/live" data-every="10000" aria-live="polite">{fragment}</div>"#,
-        subtitle = shell.t("overview.subtitle"),
-        live = shell.t("common.live"),
-        fragment = fragment(&shell, &overview),
-    );
-    Ok(html(
+    let body = html! {
+        p.lead { (shell.t("overview.subtitle")) " " span.live-dot aria-hidden="true" {} span.muted { (shell.t("common.live")) } }
+        div data-live="/overview/live" data-every="10000" aria-live="polite" { (fragment(&shell, &overview)) }
+    };
+    Ok(respond(
         StatusCode::OK,
-        shell.page("overview", shell.t("overview.title"), &body),
+        shell.render("overview", shell.t("overview.title"), body),
     ))
 }
 
 async fn live_fragment(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
     let overview = load(&ctx, &shell).await?;
-    Ok(html(StatusCode::OK, fragment(&shell, &overview)))
+    Ok(respond(
+        StatusCode::OK,
+        fragment(&shell, &overview).into_string(),
+    ))
 }
 
 /// Metric cards and charts; also what the page swaps in every ten seconds.
-fn fragment(shell: &Shell, overview: &Overview) -> String {
+fn fragment(shell: &Shell, overview: &Overview) -> Markup {
     type Pick = fn(&stats::DayStats) -> u64;
     let metrics: [(&str, Pick, bool); 8] = [
         ("metric.members", |d| d.members, false),
@@ -63,29 +64,27 @@ fn fragment(shell: &Shell, overview: &Overview) -> String {
         ("metric.moderation", |d| d.moderation_actions, true),
         ("metric.posts", |d| d.posts_sent, true),
     ];
-    let mut cards = String::from(r#"<div class="metrics">"#);
-    for (key, pick, summed) in metrics {
-        let series: Vec<u64> = overview.days.iter().map(pick).collect();
-        let label = shell.t(key);
-        let secondary = if summed {
-            format!("{} {}", shell.t("common.last30"), pick(&overview.totals))
-        } else {
-            let first = series.first().copied().unwrap_or(0);
-            let change = pick(&overview.today) as i64 - first as i64;
-            format!("{} {change:+}", shell.t("common.last30"))
-        };
-        let _ = write!(
-            cards,
-            r#"<article class="metric" data-metric="{key}"><h3>{label}<small>{today_l}</small></h3><p class="num">{today}</p><p class="sub">{secondary}</p>{spark}</article>"#,
-            key = esc(key),
-            label = esc(label),
-            today_l = shell.t("common.today"),
-            today = pick(&overview.today),
-            secondary = esc(&secondary),
-            spark = sparkline(&series, label),
-        );
-    }
-    cards.push_str("</div>");
+    let cards = html! {
+        div.metrics {
+            @for (key, pick, summed) in metrics {
+                @let series: Vec<u64> = overview.days.iter().map(pick).collect();
+                @let label = shell.t(key);
+                @let secondary = if summed {
+                    format!("{} {}", shell.t("common.last30"), pick(&overview.totals))
+                } else {
+                    let first = series.first().copied().unwrap_or(0);
+                    let change = pick(&overview.today) as i64 - first as i64;
+                    format!("{} {change:+}", shell.t("common.last30"))
+                };
+                article.metric data-metric=(key) {
+                    h3 { (label) small { (shell.t("common.today")) } }
+                    p.num { (pick(&overview.today)) }
+                    p.sub { (secondary) }
+                    (svg(sparkline(&series, label)))
+                }
+            }
+        }
+    };
     let labels: Vec<String> = overview
         .days
         .iter()
@@ -133,9 +132,11 @@ fn fragment(shell: &Shell, overview: &Overview) -> String {
             },
         ],
     );
-    format!(
-        r#"{cards}<div class="grid2"><section class="card"><h2>{activity_title}</h2>{activity}</section><section class="card"><h2>{flow_title}</h2>{flow}</section></div>"#,
-        activity_title = shell.t("chart.activity"),
-        flow_title = shell.t("chart.flow"),
-    )
+    html! {
+        (cards)
+        div.grid2 {
+            (section(shell.t("chart.activity"), svg(activity)))
+            (section(shell.t("chart.flow"), svg(flow)))
+        }
+    }
 }
