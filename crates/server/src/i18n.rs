@@ -432,6 +432,12 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("class.other", "其他", "Other"),
     ("moderation.class", "类别", "Class"),
     ("moderation.approved", "已批准", "approved"),
+    (
+        "moderation.silent_now",
+        "各群 28 天未发言的成员",
+        "Members silent for 28 days, per group",
+    ),
+    ("moderation.silent_count", "人数", "Members"),
     ("moderation.denied", "已拒绝", "denied"),
     (
         "moderation.lurkers_total",
@@ -481,6 +487,11 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("preview.welcome", "欢迎语", "Welcome"),
     ("preview.group_rules", "群规", "群规 (group rules)"),
     ("preview.warning", "警告", "Warning"),
+    (
+        "preview.post",
+        "预览成员看到的内容",
+        "Preview as members see it",
+    ),
     ("msort.last_spoke", "最近发言", "Last spoke"),
     ("msort.messages", "发言数", "Messages"),
     ("msort.checkins", "打卡数", "Check-ins"),

@@ -504,6 +504,10 @@ pub fn calendar_markup(shell: &Shell, entries: &[CalendarEntry]) -> Markup {
                         div {
                             strong { (e.title) } " " span.muted.small { (e.plan) }
                             p.small { (e.groups.join("、")) }
+                            // The post as members will see it.
+                            @if !e.text.is_empty() {
+                                details.preview-post { summary.small { (shell.t("preview.post")) } div.preview-bubble { (e.text) } }
+                            }
                         }
                     }
                 }

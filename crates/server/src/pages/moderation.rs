@@ -391,7 +391,11 @@ pub async fn join_requests(
     })
 }
 
-/// Dry-run lurker removals per group, with totals and the confirm button.
+/// Days of silence the per-group lurker totals count.
+const LURKER_DAYS: i64 = 28;
+
+/// Silent members per group with totals, and the dry-run lurker removals per group with the
+/// confirm button.
 async fn lurker_reports(ctx: &Ctx, shell: &Shell, names: &mut Names) -> Result<Markup, ApiError> {
     let report = ctx
         .ops()
@@ -410,7 +414,39 @@ async fn lurker_reports(ctx: &Ctx, shell: &Shell, names: &mut Names) -> Result<M
         }
     }
     let total: usize = per_group.values().map(Vec::len).sum();
+    // Silent members per group now, whatever the policy (a query per group, counted by the store).
+    let silent_since = ctx.app.clock.now() - chrono::Duration::days(LURKER_DAYS);
+    let mut silent: Vec<(i64, String, u64)> = Vec::new();
+    for summary in ctx.app.store.groups(shell.principal.workspace).await? {
+        let query = qunzhu_storage::MemberPageQuery {
+            group_id: Some(summary.group.id),
+            silent_since: Some(silent_since),
+            limit: 1,
+            ..qunzhu_storage::MemberPageQuery::default()
+        };
+        let page = ctx
+            .app
+            .store
+            .member_page(shell.principal.workspace, &query)
+            .await?;
+        silent.push((summary.group.id, summary.group.name, page.total));
+    }
+    silent.sort_by_key(|(_, _, n)| std::cmp::Reverse(*n));
+    let silent_total: u64 = silent.iter().map(|(_, _, n)| n).sum();
     Ok(html! {
+        h3 { (shell.t("moderation.silent_now")) " · " (silent_total) }
+        div.table-wrap { table #silent-per-group {
+            thead { tr { th { (shell.t("common.group")) } th.num { (shell.t("moderation.silent_count")) } } }
+            tbody {
+                @for (id, name, n) in &silent {
+                    tr {
+                        td { a href={ "/groups/" (id) } { (name) } }
+                        td.num { a href={ "/members?group_id=" (id) "&silent_days=" (LURKER_DAYS) } { (n) } }
+                    }
+                }
+                @if silent.is_empty() { (none_row(shell.lang, 2)) }
+            }
+        } }
         p.lead { (shell.t("moderation.lurkers_total")) " " strong { (total) } }
         @if per_group.is_empty() { p.muted { (shell.t("moderation.no_lurker_report")) } }
         @for ((chat, platform), kicks) in &per_group {

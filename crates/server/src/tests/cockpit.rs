@@ -308,6 +308,8 @@ async fn the_group_page_opens_with_its_numbers_and_charts() {
         assert!(body.contains(numbers) && body.matches("class=\"chart").count() >= 3);
         // Names, not ids, in the event list.
         assert!(body.contains("Leaver") && body.contains("Kicked"));
+        // The calendar's posts can be read as members will see them.
+        assert!(body.contains(r#"<div class="preview-bubble">"#));
     }
 }
 
@@ -450,6 +452,10 @@ async fn lurker_reports_turn_into_removals_once() {
     for (lang, button) in [("zh", "确认移出"), ("en", "Confirm removal")] {
         let page = app.page(&owner, "/moderation", lang).await.body;
         assert!(page.contains(button) && page.contains("Name aaa"), "{lang}");
+        assert!(
+            page.contains(r#"<table id="silent-per-group">"#),
+            "lurker totals per group"
+        );
     }
     let path = format!("/moderation/lurkers/{}/confirm", app.a.group_id);
     let reply = app.post_form(&owner, &path, &[], Some(&owner.csrf)).await;
