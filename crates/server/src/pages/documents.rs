@@ -117,7 +117,7 @@ fn editor(
                             li data-line=(p.line.unwrap_or(0)) {
                                 button.link type="button" data-goto=(p.line.unwrap_or(0)) { (place(p)) }
                                 @if let Some(path) = &p.path { " " code { (path) } }
-                                " " (p.message)
+                                " " (super::problem_text::problem_text(shell.lang, &p.message))
                             }
                         }
                     }

@@ -12,6 +12,7 @@ mod members;
 mod moderation;
 mod names;
 mod overview;
+mod problem_text;
 mod settings;
 mod sop;
 mod today;
