@@ -46,6 +46,7 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("get", "/groups/{id}/events", "community", Read, "A group's recent events, newest first"),
     ("get", "/groups/{id}/days", "community", Read, "A group's daily counts"),
     ("get", "/members", "community", Read, "Search members by text, tag, tier, role, group, activity"),
+    ("get", "/member-page", "community", Read, "Members with the total, sorted (sort: last_spoke, messages, checkins, clicks, joined) and paged (page, 50 a page); bots and members gone from every group only with bots=1, gone=1"),
     ("get", "/members/{platform}/{user}", "community", Read, "One member with recent history"),
     ("patch", "/members/{platform}/{user}", "community", Edit, "Edit a member's role, tier or tags"),
     ("get", "/rules", "rules", Read, "Rule files"),

@@ -682,3 +682,42 @@ async fn the_audit_log_filters_by_verb_actor_and_time() {
         assert!(!old.contains("sop.task_confirm"), "time filter");
     }
 }
+
+#[tokio::test]
+async fn the_member_page_api_sorts_pages_and_hides_bots() {
+    use axum::http::Method;
+    let app = TestApp::new().await;
+    enrich(&app).await;
+    let viewer = app.session(UserRole::Viewer, "aaa").await;
+    let page = app
+        .call(
+            &viewer,
+            Method::GET,
+            "/api/v1/member-page?sort=messages",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["rows"][0]["member"]["user"], app.a.member.as_str());
+    let all = app
+        .call(
+            &viewer,
+            Method::GET,
+            "/api/v1/member-page?bots=1&gone=1&page=1",
+            None,
+        )
+        .await
+        .json();
+    // The bot, the two who left and the one still asking to join show too.
+    assert_eq!(all["total"], 5, "{all}");
+    let bad = app
+        .call(
+            &viewer,
+            Method::GET,
+            "/api/v1/member-page?sort=height",
+            None,
+        )
+        .await;
+    assert_eq!(bad.error_code(), "invalid_input");
+}
