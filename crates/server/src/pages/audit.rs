@@ -94,6 +94,13 @@ async fn page(
     let bot = view.load(&ctx, &shell, 100).await?;
     let mut names = Names::load(&ctx, &shell).await?;
     names.add_from(&ctx, &shell, &[], &bot).await?;
+    let subject_members: Vec<(qunzhu_domain::Platform, String)> = entries
+        .iter()
+        .filter_map(|e| names.split_subject(&e.subject))
+        .filter(|(_, _, member)| !member.is_empty())
+        .map(|(platform, _, member)| (platform, member.to_string()))
+        .collect();
+    names.add_members(&ctx, &shell, subject_members).await?;
     let groups = group_options(&ctx, &shell).await?;
     let detail = |value: &serde_json::Value| -> String {
         if value.as_object().is_some_and(|o| o.is_empty()) {
@@ -123,7 +130,7 @@ async fn page(
                             td { (shell.time(e.at)) }
                             td { (e.actor) }
                             td { code { (e.action) } }
-                            td { (e.subject) }
+                            td { (names.subject(&e.subject)) }
                             td.small.mono { (detail(&e.detail)) }
                         }
                     }

@@ -97,6 +97,29 @@ impl Names {
         self.add_members(ctx, shell, ids).await
     }
 
+    /// An audit subject (`chat` or `chat:member`) split into a known group and the rest.
+    pub fn split_subject<'a>(&self, subject: &'a str) -> Option<(Platform, &'a str, &'a str)> {
+        self.groups.keys().find_map(|(platform, chat)| {
+            let rest = subject.strip_prefix(chat.as_str())?;
+            match rest.strip_prefix(':') {
+                Some(member) => Some((*platform, &subject[..chat.len()], member)),
+                None if rest.is_empty() => Some((*platform, subject, "")),
+                None => None,
+            }
+        })
+    }
+
+    /// An audit subject with names: the group linked, the member named, anything else as it is.
+    pub fn subject(&self, subject: &str) -> Markup {
+        match self.split_subject(subject) {
+            Some((platform, chat, member)) => html! {
+                (self.group(platform, chat))
+                @if !member.is_empty() { " · " (self.member(platform, member)) }
+            },
+            None => html! { (subject) },
+        }
+    }
+
     pub fn group_name(&self, platform: Platform, chat: &str) -> Option<&str> {
         self.groups
             .get(&(platform, chat.to_string()))

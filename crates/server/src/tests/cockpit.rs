@@ -668,6 +668,10 @@ async fn the_audit_log_filters_by_verb_actor_and_time() {
     for lang in ["zh", "en"] {
         let all = people(&app.page(&owner, "/audit", lang).await.body);
         assert!(all.contains("sop.task_confirm"), "{lang}");
+        assert!(
+            all.contains(">Group aaa</a>"),
+            "the subject by its group's name"
+        );
         let sop = people(
             &app.page(&owner, "/audit?verb=sop.&actor=user%3Aoperator-aaa", lang)
                 .await
