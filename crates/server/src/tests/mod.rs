@@ -198,7 +198,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         .await
         .expect("name group");
     let ban_action = store.action_by_key(&ban_key).await.expect("ban action").id;
-    let task_key = format!("sop:plan-{marker}:task");
+    let task_key = format!("task-{marker}");
     store
         .enqueue(vec![NewAction {
             workspace: ws,
@@ -212,7 +212,8 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
             not_before: now + Duration::hours(1),
             expires_at: None,
             dry_run: false,
-            origin: format!("sop:plan-{marker}"),
+            // Not an SOP push: the push lists stay as seeded; 今日 lists tasks by kind.
+            origin: "test:task".into(),
             cause: None,
         }])
         .await
