@@ -1,8 +1,10 @@
 // Real-browser test of the qunzhu console: node console.mjs URL LOGIN PASSWORD
 //
-// Signs in, opens the overview, saves a rule file with a mistake and sees the error beside the
-// editor (with the typed text kept), fixes it, applies an SOP template and finds it in the week
-// calendar, then looks at the console on a phone. Screenshots go to e2e/out/.
+// Signs in, sorts the group table, approves a join request and confirms a person task on the
+// 今日 page, saves a rule file with a mistake and sees the error beside the editor (with the typed
+// text kept), fixes it, applies an SOP template and finds it in the week calendar, then takes
+// desktop (1366x900) and phone (390x844) screenshots of every page in zh-CN and English into
+// e2e/out/ (git-ignored).
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -51,10 +53,36 @@ try {
   await page.fill("#password", password);
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   check("signing in returns to the page asked for", new URL(page.url()).pathname === "/groups", page.url());
-  await page.screenshot({ path: join(out, "groups.png"), fullPage: true });
+
+  // The group table: sort by messages, both ways, by clicking the column header.
+  const messages = async () =>
+    page.locator("#group-table tbody td[data-messages]").evaluateAll((cells) => cells.map((c) => Number(c.dataset.messages)));
+  await Promise.all([page.waitForNavigation(), page.click('#group-table th a[data-sort="messages"]')]);
+  const down = await messages();
+  check("sorting by messages puts the busiest group first", down.length === 3 && down.every((v, i) => i === 0 || down[i - 1] >= v), JSON.stringify(down));
+  await Promise.all([page.waitForNavigation(), page.click('#group-table th a[data-sort="messages"]')]);
+  const up = await messages();
+  check("a second click reverses the order", JSON.stringify(up) === JSON.stringify([...down].reverse()), JSON.stringify(up));
+  check("the nearly full group is marked", (await page.locator("#group-table td.cap.near").count()) === 1);
+  await page.fill("#g-q", "VIP");
+  await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+  check("searching narrows the table", (await page.locator("#group-table tbody tr[data-group]").count()) === 1);
+
+  // 今日: approve the join request, confirm the person task.
+  await page.goto(`${base}/today`);
+  check("今日 lists the join request by name", (await page.locator("#join-requests").innerText()).includes("AAA 推广"));
+  await Promise.all([page.waitForNavigation(), page.click('#join-requests button[value="approve"]')]);
+  check("approving comes back to 今日 with a notice", new URL(page.url()).pathname === "/today" && (await page.locator(".notice.ok").count()) === 1, page.url());
+  const decided = page.locator('#join-requests tr[data-member="@newbie:sandbox"]');
+  check("the approved request shows its decision instead of buttons", (await decided.innerText()).includes("已批准") && (await decided.locator("button").count()) === 0);
+  check("今日 lists the person task", (await page.locator("#person-tasks li[data-task]").count()) === 1);
+  await Promise.all([page.waitForNavigation(), page.click("#person-tasks button[type=submit]")]);
+  check("the confirmed task leaves the list", (await page.locator("#person-tasks li[data-task]").count()) === 0);
+  check("the confirmation is announced", (await page.locator(".notice.ok").count()) === 1);
+
   await page.goto(`${base}/`);
   const metrics = await page.locator("[data-metric]").count();
-  check("overview shows seven metrics", metrics === 7, `got ${metrics}`);
+  check("overview shows eight metrics", metrics === 8, `got ${metrics}`);
   check("overview draws charts", (await page.locator("figure.chart svg").count()) === 2);
   await page.screenshot({ path: join(out, "overview.png"), fullPage: true });
 
@@ -90,15 +118,14 @@ try {
   check("the new plan is listed", (await page.locator('a[href="/sop/e2e-morning"]').count()) === 1);
   await page.screenshot({ path: join(out, "sop-calendar.png"), fullPage: true });
 
-  for (const [path, name] of [["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"]]) {
-    await page.goto(`${base}${path}`);
-    await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
-  }
+  await page.goto(`${base}/audit`);
   const audit = await page.locator("main").innerText();
   check("the audit log shows the rule and plan saves", audit.includes("rule.save") && audit.includes("plan.apply_template"));
+  check("the audit log shows the task confirmation", audit.includes("sop.task_confirm"));
   await page.goto(`${base}/groups`);
   await page.locator("table a.strong").first().click();
-  await page.screenshot({ path: join(out, "group.png"), fullPage: true });
+  check("a group page opens with its 30-day charts", (await page.locator("main figure.chart").count()) >= 3);
+  const group = new URL(page.url()).pathname;
 
   // English switch.
   await page.click("a.lang");
@@ -117,8 +144,26 @@ try {
   const opened = await small.locator("#side").boundingBox();
   check("the menu button opens the sidebar", opened && opened.x >= 0, JSON.stringify(opened));
   await small.screenshot({ path: join(out, "phone-menu.png") });
-  await small.goto(`${base}/sop`);
-  await small.screenshot({ path: join(out, "phone-sop.png"), fullPage: true });
+  // Every page, zh-CN and English, desktop and phone: e2e/out/<lang>-<size>-<page>.png.
+  const pages = [["/", "overview"], ["/today", "today"], ["/groups", "groups"], [group, "group"], ["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"], ["/rules", "rules"], ["/sop", "sop"], ["/settings", "settings"]];
+  const phoneState = await desktop.storageState();
+  for (const lang of ["zh", "en"]) {
+    for (const [size, options] of [["desktop", { viewport: { width: 1366, height: 900 } }], ["phone", { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }]]) {
+      const context = await browser.newContext({ ...options, storageState: phoneState });
+      await context.addCookies([{ name: "lang", value: lang, url: base }]);
+      const shot = await context.newPage();
+      shot.on("pageerror", (error) => errors.push(String(error)));
+      for (const [path, name] of pages) {
+        const response = await shot.goto(`${base}${path}`);
+        if (!response || response.status() !== 200) check(`${lang} ${size} ${path} renders`, false, String(response && response.status()));
+        const overflow = await shot.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        if (overflow > 1) check(`${lang} ${size} ${path} does not scroll sideways`, false, `${overflow}px`);
+        await shot.screenshot({ path: join(out, `${lang}-${size}-${name}.png`), fullPage: true });
+      }
+      check(`${lang} ${size}: every page rendered`, (await shot.locator("html").getAttribute("lang")) === (lang === "zh" ? "zh-CN" : "en"));
+      await context.close();
+    }
+  }
 
   check("no script errors", errors.length === 0, errors.join("; "));
   check("nothing loaded from outside the console", outside.length === 0, outside.join(", "));

@@ -36,6 +36,7 @@ pub mod lurker;
 mod moderate;
 mod nickname;
 pub mod normalize;
+pub mod preview;
 pub mod review;
 pub mod ruleset;
 pub mod template;
@@ -51,6 +52,7 @@ pub use grouprules::GroupRules;
 pub use guardian::{GroupFacts, Guardian, MemberFacts};
 pub use lurker::{lurker_decisions, lurker_report, LurkerEntry, RosterEntry};
 pub use normalize::{normalize, normalize_into};
+pub use preview::{preview, PreviewKind, PreviewPost};
 pub use review::{review_join, JoinFacts, ReviewDecision};
 pub use ruleset::{
     FaqEntry, FaqSet, Gift, LurkerPolicy, Nickname, Profile, ReviewPolicy, Rule, RuleKind, RuleSet,

@@ -12,7 +12,6 @@ use crate::guardian::{Guardian, MemberFacts, MemberState, Newcomer, NEWCOMER_MEM
 use crate::links;
 use crate::normalize::normalize_into;
 use crate::ruleset::{Profile, Rule, RuleKind, RuleSet, Step};
-use crate::template::Var;
 
 /// Flood/repeat history is capped per member, whatever the windows say.
 const HISTORY_CAP: usize = 512;
@@ -356,17 +355,8 @@ pub(crate) fn apply_ladder(
                 None => continue,
             },
             Step::Warn => {
-                let text = rule.warning.render(|var, text| match var {
-                    Var::Name => {
-                        text.push('@');
-                        text.push_str(offence.name);
-                    }
-                    Var::Reason => text.push_str(&rule.reason),
-                    Var::Count => text.push_str(&count.to_string()),
-                    Var::Rule => text.push_str(&rule.name),
-                    Var::Group => text.push_str(group_name),
-                    _ => {}
-                });
+                // The same function renders the editor's preview.
+                let text = crate::preview::warning_message(rule, offence.name, count, group_name);
                 ActionKind::SendMessage {
                     text,
                     html: None,

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use qunzhu_domain::{ActionKind, Event, Instant};
 
 use crate::decision::{Decision, Target};
-use crate::grouprules::escape_html;
 use crate::guardian::{Guardian, Joiner, MemberFacts, Newcomer, NicknameDue, Wave, WelcomeBatch};
 use crate::ruleset::Profile;
 use crate::template::Var;
@@ -135,30 +134,8 @@ impl Guardian {
         };
         let group = chat.group.name.clone();
         let names = mention_names(batch.joiners.iter().map(|joiner| joiner.name.as_str()));
-        let gift_text = welcome.gift.as_ref().map(|gift| {
-            gift.text
-                .render(|_, text| text.push_str(&gift.points.to_string()))
-        });
-        let value = |var: Var, text: &mut String, html: bool| {
-            let plain = match var {
-                Var::Name => names.clone(),
-                Var::Group => group.clone(),
-                Var::Rules => match (&profile.group_rules, html) {
-                    (Some(rules), false) => rules.render_text(&group),
-                    (Some(rules), true) => return text.push_str(&rules.render_html(&group)),
-                    (None, _) => String::new(),
-                },
-                Var::IntroTemplate => welcome.intro_template.clone(),
-                Var::Gift => gift_text.clone().unwrap_or_default(),
-                _ => String::new(),
-            };
-            text.push_str(&if html { escape_html(&plain) } else { plain });
-        };
-        let text = welcome.template.render(|var, text| value(var, text, false));
-        let html = welcome.template.render_with(
-            |literal, text| text.push_str(&escape_html(literal)),
-            |var, text| value(var, text, true),
-        );
+        // The same function renders the editor's preview.
+        let (text, html) = crate::preview::welcome_message(&profile, welcome, &group, &names);
         let mentions: Vec<String> = batch
             .joiners
             .iter()

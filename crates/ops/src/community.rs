@@ -1,7 +1,7 @@
 //! Groups and members as an operator edits them, a member's history, the lurker report.
 
 use chrono::Duration;
-use qunzhu_domain::{Event, EventKind, Group, Member, Platform};
+use qunzhu_domain::{Group, Member, Platform};
 use qunzhu_storage::{GroupUpdate, MemberUpdate, StoredEvent, UserRole};
 use serde_json::json;
 
@@ -57,26 +57,18 @@ impl Ops {
         Ok(member)
     }
 
-    /// Recent events of one member across the workspace's groups, newest first.
+    /// One member's events across the workspace's groups, newest first, today's included: read
+    /// through the log's member index (`ReportStore::member_events`), never by scanning it.
     pub async fn member_history(
         &self,
         who: &Actor,
         member: &Member,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let since = self.clock.now() - Duration::days(90);
-        let mut events: Vec<StoredEvent> = self
+        Ok(self
             .store
-            .events_since(who.workspace, since, 50_000)
-            .await?
-            .into_iter()
-            .filter(|stored| {
-                stored.event.platform == member.platform && involves(&stored.event, &member.user)
-            })
-            .collect();
-        events.reverse();
-        events.truncate(limit);
-        Ok(events)
+            .member_events(who.workspace, member.platform, &member.user, limit)
+            .await?)
     }
 
     /// Members silent for more than `days` (never newcomers, exempt roles or VIPs), longest first.
@@ -112,9 +104,4 @@ impl Ops {
         };
         Ok(qunzhu_moderation::lurker_report(&policy, &roster, now))
     }
-}
-
-fn involves(event: &Event, user: &str) -> bool {
-    event.kind.member() == Some(user)
-        || matches!(&event.kind, EventKind::MemberLeft { by: Some(by), .. } if by == user)
 }

@@ -11,6 +11,7 @@ mod community;
 mod documents;
 pub mod limits;
 mod moderation;
+mod removals;
 mod sop;
 mod tasks;
 pub mod users;
@@ -24,6 +25,7 @@ pub use check::{DocumentKind, Problem};
 pub use documents::CalendarEntry;
 pub use moderation::Decided;
 pub use qunzhu_engine::{PushOutcome, PushReport};
+pub use removals::Removals;
 pub use sop::{CardOutcome, PushEntry};
 pub use users::{generate_password, UserView};
 

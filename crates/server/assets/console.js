@@ -90,4 +90,15 @@
       if (!confirm(form.getAttribute("data-confirm") + "?")) e.preventDefault();
     });
   });
+
+  // Soft wrap on or off; line numbers show only when lines are not wrapped.
+  document.querySelectorAll("[data-wrap]").forEach(function (toggle) {
+    var editor = toggle.closest("form").querySelector(".editor");
+    var area = editor && editor.querySelector("textarea");
+    if (!area) return;
+    toggle.addEventListener("change", function () {
+      editor.classList.toggle("wrapping", toggle.checked);
+      area.setAttribute("wrap", toggle.checked ? "soft" : "off");
+    });
+  });
 })();

@@ -8,7 +8,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod classify;
 pub mod error;
+pub mod group_table;
 pub mod html;
 pub mod i18n;
 pub mod pages;

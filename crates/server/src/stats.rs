@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{local_day, ActionRecord, ActionStatus, WorkspaceId};
-use qunzhu_storage::{ActionFilter, GroupSummary, Store, StoreError};
+use qunzhu_domain::{local_day, ActionStatus, WorkspaceId};
+use qunzhu_storage::{ActionQuery, GroupSummary, Store, StoreError};
+
+use crate::classify::{classify, counts_as_taken, ActionClass};
 use serde::Serialize;
 
-/// How many outbox rows the overview reads per origin kind; more than a month of a busy workspace.
+/// How many outbox rows the overview reads per kind of origin; more than a month of a busy workspace.
 const ACTION_SCAN: usize = 20_000;
 
 /// One local day of the whole workspace.
@@ -20,8 +22,14 @@ pub struct DayStats {
     pub day: NaiveDate,
     pub members: u64,
     pub joins: u64,
+    /// Everyone who went: `left + removed`.
     pub leaves: u64,
-    /// Sum over groups of distinct speakers per group (a member active in two groups counts twice).
+    /// 主动退群.
+    pub left: u64,
+    /// 被移出 (kicked or banned).
+    pub removed: u64,
+    /// Distinct members who spoke that day, anywhere in the workspace; in `totals`, distinct over
+    /// the whole range (never a sum of daily counts).
     pub speakers: u64,
     pub messages: u64,
     pub moderation_actions: u64,
@@ -64,25 +72,63 @@ pub async fn overview(
         );
         day += Duration::days(1);
     }
-    for row in store.group_days(workspace, None, first, today).await? {
+    let spans: Vec<qunzhu_storage::DaySpan> = by_day
+        .keys()
+        .map(|day| crate::group_table::day_span(*day, zone))
+        .collect();
+    for row in store.group_day_report(workspace, &spans).await? {
         if let Some(stats) = by_day.get_mut(&row.day) {
-            stats.joins += row.counts.joins;
-            stats.leaves += row.counts.leaves;
-            stats.messages += row.counts.messages;
-            stats.speakers += row.counts.speakers;
+            stats.joins += row.joins;
+            stats.left += row.left;
+            stats.removed += row.removed;
+            stats.leaves += row.left + row.removed;
+            stats.messages += row.messages;
         }
     }
-    let moderation = origin_actions(store, workspace, "rule:").await?;
-    for action in moderation.iter().filter(|action| counts_as_taken(action)) {
+    // Distinct speakers per day across groups: one member in two groups is one speaker.
+    for stats in by_day.values_mut() {
+        stats.speakers = store
+            .distinct_speakers(workspace, stats.day, stats.day)
+            .await?
+            .total;
+    }
+    let range_start = spans.first().map(|s| s.start);
+    let moderation = store
+        .query_actions(
+            workspace,
+            &ActionQuery {
+                origins: ActionClass::Moderation
+                    .origins()
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect(),
+                since: range_start,
+                limit: ACTION_SCAN,
+                ..ActionQuery::default()
+            },
+        )
+        .await?;
+    for action in moderation.iter().filter(|action| {
+        classify(&action.origin, &action.kind) == ActionClass::Moderation
+            && counts_as_taken(action.status)
+    }) {
         if let Some(stats) = by_day.get_mut(&local_day(action.created_at, zone)) {
             stats.moderation_actions += 1;
         }
     }
-    let posts = origin_actions(store, workspace, "sop:").await?;
-    for action in posts
-        .iter()
-        .filter(|action| action.status == ActionStatus::Done)
-    {
+    let posts = store
+        .query_actions(
+            workspace,
+            &ActionQuery {
+                origins: vec!["sop:".into()],
+                statuses: vec![ActionStatus::Done],
+                due_since: range_start.map(|s| s - Duration::days(2)),
+                limit: ACTION_SCAN,
+                ..ActionQuery::default()
+            },
+        )
+        .await?;
+    for action in &posts {
         let sent = action.done_at.unwrap_or(action.created_at);
         if let Some(stats) = by_day.get_mut(&local_day(sent, zone)) {
             stats.posts_sent += 1;
@@ -107,37 +153,25 @@ pub async fn overview(
         |mut sum, d| {
             sum.joins += d.joins;
             sum.leaves += d.leaves;
-            sum.speakers += d.speakers;
+            sum.left += d.left;
+            sum.removed += d.removed;
             sum.messages += d.messages;
             sum.moderation_actions += d.moderation_actions;
             sum.posts_sent += d.posts_sent;
             sum
         },
     );
+    let mut totals = totals;
+    totals.speakers = store
+        .distinct_speakers(workspace, first, today)
+        .await?
+        .total;
     Ok(Overview {
         today: today_stats,
         days,
         totals,
         groups: groups.len(),
     })
-}
-
-/// A moderation action that happened or will: not a dry run, not cancelled.
-fn counts_as_taken(action: &ActionRecord) -> bool {
-    !matches!(action.status, ActionStatus::DryRun | ActionStatus::Skipped)
-}
-
-async fn origin_actions(
-    store: &dyn Store,
-    workspace: WorkspaceId,
-    prefix: &str,
-) -> Result<Vec<ActionRecord>, StoreError> {
-    let filter = ActionFilter {
-        origin_prefix: Some(prefix.to_string()),
-        limit: Some(ACTION_SCAN),
-        ..ActionFilter::default()
-    };
-    store.actions(workspace, &filter).await
 }
 
 /// How alive a group is, from its last week.

@@ -147,7 +147,8 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
             .expect("group");
         let update = GroupUpdate {
             name: Some(name.into()),
-            capacity: Some(200),
+            // The VIP group is nearly full, so the table shows its warning colour.
+            capacity: Some(if chat == "!vip:sandbox" { 13 } else { 200 }),
             ..GroupUpdate::default()
         };
         store
@@ -155,6 +156,56 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
             .await
             .expect("name group");
     }
+    // A post a person must make today, a welcome (not moderation), a dry-run lurker removal.
+    let action = |key: &str, chat: &str, origin: &str, kind: ActionKind, dry_run: bool| NewAction {
+        workspace: ws,
+        platform: Platform::Sandbox,
+        chat: chat.into(),
+        key: key.into(),
+        kind,
+        created_at: now - Duration::hours(1),
+        not_before: now + Duration::minutes(20),
+        expires_at: None,
+        dry_run,
+        origin: origin.into(),
+        cause: None,
+    };
+    store
+        .enqueue(vec![
+            action(
+                "sop:e2e:task",
+                groups[1].0,
+                "sop:morning",
+                ActionKind::PersonTask {
+                    text: "【早安打卡】今天也一起早起吧！回复「打卡」参加。".into(),
+                },
+                false,
+            ),
+            action(
+                "welcome:e2e",
+                groups[0].0,
+                "rule:welcome",
+                ActionKind::SendMessage {
+                    text: "欢迎新朋友！".into(),
+                    html: None,
+                    mentions: vec![],
+                    reply_to: None,
+                },
+                false,
+            ),
+            action(
+                "lurker:e2e:kick:@p2-0:sandbox",
+                groups[2].0,
+                "rule:lurker:default",
+                ActionKind::Kick {
+                    member: "@p2-0:sandbox".into(),
+                    reason: "超过 30 天未发言".into(),
+                },
+                true,
+            ),
+        ])
+        .await
+        .expect("actions");
     store
         .put_document(ws, "rules", "default", RULES, "seed", now)
         .await

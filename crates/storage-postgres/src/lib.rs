@@ -11,6 +11,7 @@ mod ingest;
 mod leases;
 mod outbox;
 mod queries;
+mod reports;
 mod sop;
 mod store;
 pub mod testing;
@@ -40,6 +41,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_connector_state",
         include_str!("../migrations/0006_connector_state.sql"),
+    ),
+    (
+        "0005_reports",
+        include_str!("../migrations/0005_reports.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -9,10 +9,10 @@ use tokio_postgres::Row;
 use crate::codec::{from_json, micros, opt_time, parsed, time};
 use crate::{backend, get, PostgresStore};
 
-const ACTION_COLUMNS: &str = "id, workspace, platform, chat, key, payload, origin, cause, status, attempts, created_at, not_before,
+pub(crate) const ACTION_COLUMNS: &str = "id, workspace, platform, chat, key, payload, origin, cause, status, attempts, created_at, not_before,
     next_attempt_at, expires_at, done_at, last_error, receipt";
 
-fn action_from_row(row: &Row) -> Result<ActionRecord> {
+pub(crate) fn action_from_row(row: &Row) -> Result<ActionRecord> {
     let status: String = get(row, 8)?;
     Ok(ActionRecord {
         id: get(row, 0)?,

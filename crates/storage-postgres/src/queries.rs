@@ -46,7 +46,7 @@ fn group_from_row(row: &Row) -> Result<Group> {
     })
 }
 
-fn member_from_row(row: &Row) -> Result<Member> {
+pub(crate) fn member_from_row(row: &Row) -> Result<Member> {
     Ok(Member {
         workspace: WorkspaceId(get(row, 0)?),
         platform: parsed(Platform::parse(&get::<String>(row, 1)?))?,
@@ -58,7 +58,7 @@ fn member_from_row(row: &Row) -> Result<Member> {
     })
 }
 
-async fn stored_events(
+pub(crate) async fn stored_events(
     client: &impl GenericClient,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],

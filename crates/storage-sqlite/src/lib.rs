@@ -16,6 +16,7 @@ mod outbox;
 mod private;
 mod queries;
 mod readers;
+mod reports;
 mod sop;
 mod store;
 
@@ -44,6 +45,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_connector_state",
         include_str!("../migrations/0006_connector_state.sql"),
+    ),
+    (
+        "0005_reports",
+        include_str!("../migrations/0005_reports.sql"),
     ),
 ];
 

@@ -9,10 +9,10 @@ use crate::codec::{from_json, micros, opt_time, parsed, time};
 use crate::ingest::insert_action;
 use crate::{backend, SqliteStore};
 
-const ACTION_COLUMNS: &str = "id, workspace, platform, chat, key, payload, origin, cause, status, attempts, created_at, not_before,
+pub(crate) const ACTION_COLUMNS: &str = "id, workspace, platform, chat, key, payload, origin, cause, status, attempts, created_at, not_before,
     next_attempt_at, expires_at, done_at, last_error, receipt";
 
-fn action_from_row(row: &Row<'_>) -> Result<ActionRecord> {
+pub(crate) fn action_from_row(row: &Row<'_>) -> Result<ActionRecord> {
     let text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     let status = text(8)?;
     Ok(ActionRecord {

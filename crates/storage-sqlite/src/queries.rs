@@ -28,7 +28,7 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> Result<Event> {
     })
 }
 
-fn stored_events(
+pub(crate) fn stored_events(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -67,7 +67,7 @@ fn group_from_row(row: &Row<'_>) -> Result<Group> {
 
 const GROUP_COLUMNS: &str = "g.id, g.workspace, g.platform, g.chat, g.name, g.group_type, g.status, g.capacity, g.tags, g.positioning";
 
-fn member_from_row(row: &Row<'_>) -> Result<Member> {
+pub(crate) fn member_from_row(row: &Row<'_>) -> Result<Member> {
     let get_text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     Ok(Member {
         workspace: WorkspaceId(row.get(0).map_err(backend)?),

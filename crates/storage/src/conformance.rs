@@ -16,12 +16,14 @@ mod accounts;
 mod connector_state;
 mod leases;
 mod outbox;
+mod reports;
 mod scoping;
 pub use accounts::*;
 pub use connector_state::*;
 pub use leases::*;
 mod sop;
 pub use outbox::*;
+pub use reports::*;
 pub use scoping::*;
 pub use sop::*;
 
@@ -47,7 +49,8 @@ macro_rules! conformance_suite {
             sop_read_models_follow_the_watermark,
             push_renders_are_recorded_and_count_replies,
             push_figures_read_a_window_in_one_query,
-            connector_secrets_keep_the_newest);
+            connector_secrets_keep_the_newest,
+            reports_count_days_speakers_members_and_actions);
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {

@@ -16,6 +16,7 @@ pub mod event_log;
 pub mod leases;
 pub mod links;
 pub mod outbox;
+pub mod reports;
 pub mod sop;
 mod types;
 
@@ -30,6 +31,7 @@ pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
+pub use reports::*;
 pub use sop::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
     PushRow, PushWindow, SopFactsUpdate, SopStore,
@@ -80,6 +82,7 @@ pub trait Store:
     + LinkStore
     + SopStore
     + ConnectorStateStore
+    + ReportStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -19,10 +19,12 @@ pub fn routes() -> Router<Ctx> {
     Router::new()
         .route("/overview", get(overview))
         .route("/groups", get(groups))
+        .route("/group-table", get(group_table))
         .route("/groups/{id}", get(group).patch(update_group))
         .route("/groups/{id}/events", get(group_events))
         .route("/groups/{id}/days", get(group_days))
         .route("/members", get(members))
+        .route("/member-page", get(member_page))
         .route(
             "/members/{platform}/{user}",
             get(member).patch(update_member),
@@ -70,6 +72,29 @@ async fn groups(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<Gro
         )
         .await?,
     ))
+}
+
+/// The group table: per group today / 7 / 30 days, capacity and health, filtered and sorted
+/// like the console's `/groups`.
+async fn group_table(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Params(q): Params<crate::group_table::TableQuery>,
+) -> ApiResult<Json<Vec<crate::group_table::GroupRow>>> {
+    let view = q
+        .view()
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let workspace = ctx.app.store.workspace(who.workspace).await?;
+    let mut rows = crate::group_table::group_rows(
+        ctx.app.store.as_ref(),
+        who.workspace,
+        zone_of(&workspace.time_zone),
+        ctx.app.clock.now(),
+        None,
+    )
+    .await?;
+    view.apply(&mut rows);
+    Ok(Json(rows))
 }
 
 async fn group(
@@ -263,5 +288,83 @@ mod tests {
         );
         assert!(parse("tier=gold").is_err());
         assert!(parse("group_id=seven").is_err());
+    }
+}
+
+/// Members sorted (`sort`: last_spoke, messages, checkins, clicks, joined) and paged (`page`,
+/// 50 a page), with the total; bots and members gone from every group only with `bots=1`, `gone=1`.
+async fn member_page(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Params(q): Params<PageParams>,
+) -> ApiResult<Json<qunzhu_storage::MemberPage>> {
+    let now = ctx.app.clock.now();
+    let base = q.filter().to_query(now);
+    let sort = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => qunzhu_storage::MemberSort::parse(text)
+            .ok_or_else(|| ApiError::invalid("sort", format!("unknown sort `{text}`")))?,
+        None => qunzhu_storage::MemberSort::default(),
+    };
+    let page = q.page.unwrap_or(1).max(1);
+    let query = qunzhu_storage::MemberPageQuery {
+        text: base.text,
+        tag: base.tag,
+        tier: base.tier,
+        role: base.role,
+        group_id: base.group_id,
+        active_since: base.active_since,
+        silent_since: base.silent_since,
+        include_bots: q.bots == Some(1),
+        include_gone: q.gone == Some(1),
+        sort,
+        offset: (page - 1) * MEMBER_PAGE,
+        limit: MEMBER_PAGE,
+    };
+    Ok(Json(
+        ctx.app.store.member_page(who.workspace, &query).await?,
+    ))
+}
+
+const MEMBER_PAGE: usize = 50;
+
+/// The member filters plus sort, page and the two "show hidden" switches.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct PageParams {
+    #[serde(deserialize_with = "super::empty_as_none")]
+    text: Option<String>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    tag: Option<String>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    tier: Option<MemberTier>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    role: Option<MemberRole>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    group_id: Option<i64>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    active_days: Option<i64>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    silent_days: Option<i64>,
+    sort: Option<String>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    page: Option<usize>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    bots: Option<u8>,
+    #[serde(deserialize_with = "super::empty_as_none")]
+    gone: Option<u8>,
+}
+
+impl PageParams {
+    fn filter(&self) -> MemberParams {
+        MemberParams {
+            text: self.text.clone(),
+            tag: self.tag.clone(),
+            tier: self.tier,
+            role: self.role,
+            group_id: self.group_id,
+            active_days: self.active_days,
+            silent_days: self.silent_days,
+            limit: None,
+        }
     }
 }

@@ -19,6 +19,10 @@ pub fn routes() -> Router<Ctx> {
         .route("/moderation/actions", get(bot_actions))
         .route("/moderation/actions/{id}/undo", post(undo))
         .route("/moderation/lurkers", get(lurkers))
+        .route("/moderation/lurker-reports", get(lurker_reports))
+        .route("/groups/{id}/lurkers/confirm", post(confirm_lurkers))
+        .route("/tasks", get(tasks))
+        .route("/tasks/{id}/confirm", post(confirm_task))
         .route("/actions", get(actions))
         .route("/audit", get(audit_log))
 }
@@ -135,4 +139,43 @@ async fn audit_log(
             .audit_log(who.workspace, q.before, limit)
             .await?,
     ))
+}
+
+/// Dry-run lurker removals of the last week's reports, waiting for "确认移出".
+async fn lurker_reports(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+) -> ApiResult<Json<Vec<ActionRecord>>> {
+    Ok(Json(ctx.ops().lurker_report(&who.actor(), None).await?))
+}
+
+async fn confirm_lurkers(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<qunzhu_ops::Removals>> {
+    Ok(Json(
+        ctx.ops().confirm_lurker_removals(&who.actor(), id).await?,
+    ))
+}
+
+/// Posts a person must make (platforms that cannot send by themselves), oldest due first.
+async fn tasks(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<ActionRecord>>> {
+    let query = qunzhu_storage::ActionQuery {
+        kinds: vec!["person_task".into()],
+        statuses: vec![ActionStatus::Pending],
+        limit: 1000,
+        ..qunzhu_storage::ActionQuery::default()
+    };
+    let mut tasks = ctx.app.store.query_actions(who.workspace, &query).await?;
+    tasks.sort_by_key(|t| t.not_before);
+    Ok(Json(tasks))
+}
+
+async fn confirm_task(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ActionRecord>> {
+    Ok(Json(ctx.ops().confirm_task(&who.actor(), id).await?))
 }

@@ -3,18 +3,18 @@
 //! A rejected save re-renders the editor with exactly the text that was typed, so nothing an
 //! operator wrote is ever lost to a typo.
 
-use std::fmt::Write;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use qunzhu_storage::UserRole;
 
+use maud::{html, Markup};
+
 use super::forms::FieldErrors;
-use super::{flash, html, see_other, Page, PageResult, Posted};
+use super::{flash_markup, html as respond, see_other, Page, PageResult, Posted};
 use crate::error::ApiError;
-use crate::html::{card, esc, notice, Shell};
+use crate::html::{flash_notice, none_row, section, url_part, Shell};
 use crate::Ctx;
 use qunzhu_ops::check::Problem;
 use qunzhu_ops::{CalendarEntry, DocumentKind, OpsError};
@@ -24,6 +24,7 @@ pub fn routes() -> Router<Ctx> {
         .route("/rules", get(rules_index).post(create_rules))
         .route("/rules/{name}", get(edit_rules).post(save_rules))
         .route("/rules/{name}/delete", post(delete_rules))
+        .route("/help/rules", get(rules_reference))
         .route("/sop", get(super::sop::index).post(create_plan))
         .route("/sop/apply", post(super::sop::apply))
         .route("/sop/{name}", get(edit_plan).post(save_plan))
@@ -57,7 +58,8 @@ const PLAN_KIND: Kind = Kind {
     invalid: "sop.invalid",
 };
 
-/// The editor: name (for a new document), textarea with a line gutter, problems beside it.
+/// The editor: name (for a new document), textarea with a line gutter, problems beside it, a
+/// soft-wrap toggle and (for rule files) the link to the reference.
 fn editor(
     shell: &Shell,
     kind: &Kind,
@@ -66,126 +68,107 @@ fn editor(
     source: &str,
     problems: &[Problem],
     errors: &FieldErrors,
-) -> String {
+) -> Markup {
     let action = name.map_or_else(
         || kind.base.to_string(),
-        |n| format!("{}/{}", kind.base, esc(n)),
+        |n| format!("{}/{}", kind.base, url_part(n)),
     );
-    let name_field = if name.is_none() {
-        super::forms::text(
-            shell.t("common.name"),
-            "name",
-            typed_name,
-            errors,
-            r#"required pattern="[a-z0-9_][a-z0-9_-]*" autocomplete="off""#,
-        ) + &format!(r#"<p class="hint">{}</p>"#, shell.t("rules.name_hint"))
-    } else {
-        String::new()
-    };
     let bad_lines: Vec<usize> = problems.iter().filter_map(|p| p.line).collect();
-    let mut problems_html = String::new();
-    for p in problems {
-        let place = match (p.line, p.column) {
-            (Some(line), Some(col)) => format!(
-                "{}:{col}",
-                shell.t("rules.line").replace("{}", &line.to_string())
-            ),
-            (Some(line), None) => shell.t("rules.line").replace("{}", &line.to_string()),
-            _ => String::new(),
-        };
-        let path = p
-            .path
-            .as_deref()
-            .map_or_else(String::new, |path| format!(" <code>{}</code>", esc(path)));
-        let _ = write!(
-            problems_html,
-            r#"<li data-line="{line}"><button type="button" class="link" data-goto="{line}">{place}</button>{path} {message}</li>"#,
-            line = p.line.unwrap_or(0),
-            place = esc(&place),
-            message = esc(&p.message),
-        );
-    }
-    let (aria, problem_block, top) = if problems.is_empty() {
-        (String::new(), String::new(), String::new())
-    } else {
-        (
-            r#" aria-invalid="true" aria-describedby="source-error""#.to_string(),
-            format!(
-                r#"<ul class="problems field-error" id="source-error" role="alert">{problems_html}</ul>"#
-            ),
-            notice("error", shell.t(kind.invalid)),
-        )
-    };
     let lines = source.lines().count().max(1);
-    let mut gutter = String::new();
-    for line in 1..=lines {
-        let class = if bad_lines.contains(&line) {
-            r#" class="bad""#
-        } else {
-            ""
-        };
-        let _ = write!(gutter, "<span{class}>{line}</span>");
+    let place = |p: &Problem| match (p.line, p.column) {
+        (Some(line), Some(col)) => format!(
+            "{}:{col}",
+            shell.t("rules.line").replace("{}", &line.to_string())
+        ),
+        (Some(line), None) => shell.t("rules.line").replace("{}", &line.to_string()),
+        _ => String::new(),
+    };
+    let bad = bad_lines
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let invalid = !problems.is_empty();
+    html! {
+        @if invalid { (flash_notice("error", shell.t(kind.invalid))) }
+        form.editor-form method="post" action=(action) {
+            (shell.csrf())
+            @if name.is_none() {
+                div.field {
+                    label for="f-name" { (shell.t("common.name")) }
+                    input #f-name name="name" value=(typed_name) required pattern="[a-z0-9_][a-z0-9_-]*" autocomplete="off"
+                        aria-invalid=[errors.get("name").map(|_| "true")]
+                        aria-describedby=[errors.get("name").map(|_| "name-error")];
+                    @if let Some(message) = errors.get("name") { p.field-error #name-error { (message) } }
+                }
+                p.hint { (shell.t("rules.name_hint")) }
+            }
+            div.field {
+                div.editor-head {
+                    label for="f-source" { (shell.t(kind.source)) }
+                    @if kind.doc == DocumentKind::Rules {
+                        a.small href="/help/rules" target="_blank" rel="help" { (shell.t("rules.reference")) }
+                    }
+                    label.wrap-toggle { input type="checkbox" data-wrap checked; " " (shell.t("editor.wrap")) }
+                }
+                @if invalid {
+                    ul.problems.field-error #source-error role="alert" {
+                        @for p in problems {
+                            li data-line=(p.line.unwrap_or(0)) {
+                                button.link type="button" data-goto=(p.line.unwrap_or(0)) { (place(p)) }
+                                @if let Some(path) = &p.path { " " code { (path) } }
+                                " " (super::problem_text::problem_text(shell.lang, &p.message))
+                            }
+                        }
+                    }
+                }
+                div.editor.wrapping {
+                    div.gutter aria-hidden="true" data-gutter data-bad=(bad) {
+                        @for line in 1..=lines { span.bad[bad_lines.contains(&line)] { (line) } }
+                    }
+                    textarea #f-source name="source" spellcheck="false" rows="22" wrap="soft" data-source
+                        aria-invalid=[invalid.then_some("true")] aria-describedby=[invalid.then_some("source-error")]
+                        readonly[!shell.principal.can_edit()] { (source) }
+                }
+            }
+            @if shell.principal.can_edit() {
+                div.actions { button.btn.primary type="submit" { (shell.t("common.save")) } }
+            } @else {
+                (flash_notice("info", shell.t("common.readonly")))
+            }
+        }
     }
-    let readonly = if shell.principal.can_edit() {
-        ""
-    } else {
-        " readonly"
-    };
-    let save = if shell.principal.can_edit() {
-        format!(
-            r#"<div class="actions"><button class="btn primary" type="submit">{}</button></div>"#,
-            shell.t("common.save")
-        )
-    } else {
-        notice("info", shell.t("common.readonly"))
-    };
-    format!(
-        r#"{top}<form method="post" action="{action}" class="editor-form">{csrf}{name_field}
-<div class="field"><label for="f-source">{label}</label>{problem_block}
-<div class="editor"><div class="gutter" aria-hidden="true" data-gutter data-bad="{bad}">{gutter}</div><textarea id="f-source" name="source" spellcheck="false" rows="22" wrap="off" data-source{aria}{readonly}>{source}</textarea></div></div>{save}</form>"#,
-        csrf = shell.csrf_field(),
-        label = shell.t(kind.source),
-        bad = bad_lines
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        source = esc(source),
-    )
 }
 
-async fn list_documents(ctx: &Ctx, shell: &Shell, kind: &Kind) -> Result<String, super::PageError> {
+async fn list_documents(ctx: &Ctx, shell: &Shell, kind: &Kind) -> Result<Markup, super::PageError> {
     let documents = ctx
         .app
         .store
         .documents(shell.principal.workspace, kind.doc.as_str())
         .await?;
-    let mut rows = String::new();
-    for d in &documents {
-        let _ = write!(
-            rows,
-            r#"<tr><td><a class="strong" href="{base}/{n}">{n}</a></td><td class="num">v{v}</td><td>{when}</td><td>{by}</td></tr>"#,
-            base = kind.base,
-            n = esc(&d.name),
-            v = d.version,
-            when = shell.when(d.updated_at),
-            by = esc(&d.updated_by),
-        );
-    }
-    if documents.is_empty() {
-        rows = crate::html::empty_row(shell.lang, 4);
-    }
-    Ok(format!(
-        r#"<div class="table-wrap"><table><thead><tr><th>{}</th><th class="num">{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{rows}</tbody></table></div>"#,
-        shell.t("common.name"),
-        shell.t("common.version"),
-        shell.t("common.updated"),
-        shell.t("common.actor"),
-    ))
+    Ok(html! {
+        div.table-wrap { table {
+            thead { tr {
+                th { (shell.t("common.name")) } th.num { (shell.t("common.version")) }
+                th { (shell.t("common.updated")) } th { (shell.t("common.actor")) }
+            } }
+            tbody {
+                @for d in &documents {
+                    tr {
+                        td { a.strong href={ (kind.base) "/" (url_part(&d.name)) } { (d.name) } }
+                        td.num { "v" (d.version) }
+                        td { (shell.when(d.updated_at)) }
+                        td { (d.updated_by) }
+                    }
+                }
+                @if documents.is_empty() { (none_row(shell.lang, 4)) }
+            }
+        } }
+    })
 }
 
 pub(super) async fn list_plans(ctx: &Ctx, shell: &Shell) -> Result<String, super::PageError> {
-    list_documents(ctx, shell, &PLAN_KIND).await
+    Ok(list_documents(ctx, shell, &PLAN_KIND).await?.into_string())
 }
 
 async fn rules_index(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
@@ -211,24 +194,73 @@ async fn render_index(
     status: StatusCode,
 ) -> PageResult {
     let list = list_documents(ctx, shell, &RULE_KIND).await?;
-    let new_form = if shell.principal.can_edit() {
-        card(
-            shell.t("common.new"),
-            &editor(shell, &RULE_KIND, None, name, source, problems, errors),
-        )
-    } else {
-        String::new()
+    let body = html! {
+        (flash_markup(shell))
+        p.lead { (shell.t("rules.subtitle")) " " a href="/help/rules" target="_blank" rel="help" { (shell.t("rules.reference")) } }
+        (section(shell.t("rules.title"), list))
+        @if shell.principal.can_edit() {
+            (section(shell.t("common.new"), editor(shell, &RULE_KIND, None, name, source, problems, errors)))
+        }
     };
-    let body = format!(
-        r#"{flash}<p class="lead">{sub}</p>{list}{new_form}"#,
-        flash = flash(shell),
-        sub = shell.t("rules.subtitle"),
-        list = card(shell.t("rules.title"), &list)
-    );
-    Ok(html(
+    Ok(respond(
         status,
-        shell.page("rules", shell.t("rules.title"), &body),
+        shell.render("rules", shell.t("rules.title"), body),
     ))
+}
+
+/// The rule-file reference (`docs/rules.md`, in both languages), served from the binary.
+async fn rules_reference(Page(_shell): Page) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        include_str!("../../../../docs/rules.md"),
+    )
+        .into_response()
+}
+
+/// The welcome, 群规 and warnings of a rule file as members will see them, rendered by the same
+/// functions the guardian sends them with (for the workspace's first group, or a sample name).
+async fn rule_preview(
+    ctx: &Ctx,
+    shell: &Shell,
+    name: &str,
+    source: &str,
+) -> Result<Markup, super::PageError> {
+    let Ok(set) = qunzhu_moderation::check(source, &format!("{name}.toml")) else {
+        return Ok(html! {});
+    };
+    let group = ctx
+        .app
+        .store
+        .groups(shell.principal.workspace)
+        .await?
+        .into_iter()
+        .next()
+        .map_or_else(
+            || shell.t("preview.sample_group").to_string(),
+            |g| g.group.name,
+        );
+    let sample: Vec<&str> = shell.t("preview.sample_names").split(' ').collect();
+    let posts = qunzhu_moderation::preview(&set, &group, &sample);
+    let body = html! {
+        p.muted.small { (shell.t("preview.hint")) " " strong { (group) } }
+        @if posts.is_empty() { p.muted { (shell.t("preview.none")) } }
+        @for post in &posts {
+            @let label = match &post.kind {
+                qunzhu_moderation::PreviewKind::Welcome => shell.t("preview.welcome").to_string(),
+                qunzhu_moderation::PreviewKind::GroupRules => shell.t("preview.group_rules").to_string(),
+                qunzhu_moderation::PreviewKind::Warning(rule) => format!("{} · {rule}", shell.t("preview.warning")),
+            };
+            div.preview-post data-preview=(label) {
+                div.small.muted { (label) " · " (post.profile) }
+                div.preview-bubble { (post.text) }
+            }
+        }
+    };
+    Ok(section(shell.t("preview.title"), body))
 }
 
 /// The editor page of one saved document (or of a rejected save, with what was typed).
@@ -248,13 +280,7 @@ async fn render_editor(
         Some((source, problems)) => (source, problems, StatusCode::UNPROCESSABLE_ENTITY),
         None => (document.source.as_str(), &[][..], StatusCode::OK),
     };
-    let meta = format!(
-        r#"<p class="muted small">v{} · {} · {}</p>"#,
-        document.version,
-        shell.when(document.updated_at),
-        esc(&document.updated_by)
-    );
-    let mut extra = String::new();
+    let mut extra = html! {};
     if kind.doc == DocumentKind::SopPlan {
         let entries = ctx
             .ops()
@@ -266,40 +292,30 @@ async fn render_editor(
                 7,
             )
             .await?;
-        extra = card(shell.t("group.calendar"), &calendar_list(shell, &entries));
+        extra = section(shell.t("group.calendar"), calendar_markup(shell, &entries));
     }
-    let delete = if shell.principal.can_edit() {
-        format!(
-            r#"<form method="post" action="{}/{}/delete" class="inline" data-confirm="{}">{}<button class="btn danger" type="submit">{}</button></form>"#,
-            kind.base,
-            esc(name),
-            shell.t("common.delete"),
-            shell.csrf_field(),
-            shell.t("common.delete")
-        )
-    } else {
-        String::new()
+    if kind.doc == DocumentKind::Rules {
+        extra = rule_preview(ctx, shell, name, source).await?;
+    }
+    let body = html! {
+        (flash_markup(shell))
+        p.lead { a href=(kind.base) { "← " (shell.t(kind.title)) } }
+        div.grid-editor {
+            section.card {
+                h2 { (name) }
+                p.muted.small { "v" (document.version) " · " (shell.when(document.updated_at)) " · " (document.updated_by) }
+                (editor(shell, kind, Some(name), name, source, problems, &FieldErrors::default()))
+            }
+            (extra)
+        }
+        @if shell.principal.can_edit() {
+            form.inline method="post" action={ (kind.base) "/" (url_part(name)) "/delete" } data-confirm=(shell.t("common.delete")) {
+                (shell.csrf())
+                button.btn.danger type="submit" { (shell.t("common.delete")) }
+            }
+        }
     };
-    let body = format!(
-        r#"{flash}<p class="lead"><a href="{base}">← {back}</a></p><div class="grid-editor">{editor}{extra}</div>{delete}"#,
-        flash = flash(shell),
-        base = kind.base,
-        back = shell.t(kind.title),
-        editor = card(
-            name,
-            &(meta
-                + &editor(
-                    shell,
-                    kind,
-                    Some(name),
-                    name,
-                    source,
-                    problems,
-                    &FieldErrors::default()
-                ))
-        ),
-    );
-    Ok(html(status, shell.page(kind.nav, name, &body)))
+    Ok(respond(status, shell.render(kind.nav, name, body)))
 }
 
 async fn edit_rules(
@@ -451,7 +467,7 @@ pub(super) fn new_plan_editor(
     problems: &[Problem],
     errors: &FieldErrors,
 ) -> String {
-    editor(shell, &PLAN_KIND, None, name, source, problems, errors)
+    editor(shell, &PLAN_KIND, None, name, source, problems, errors).into_string()
 }
 
 async fn delete_rules(
@@ -477,30 +493,28 @@ async fn delete_plan(
 }
 
 /// Upcoming posts as a compact list (group page, plan page).
-pub fn calendar_list(shell: &Shell, entries: &[CalendarEntry]) -> String {
-    if entries.is_empty() {
-        return format!(r#"<p class="muted">{}</p>"#, shell.t("common.none"));
+pub fn calendar_markup(shell: &Shell, entries: &[CalendarEntry]) -> Markup {
+    html! {
+        @if entries.is_empty() { p.muted { (shell.t("common.none")) } }
+        @else {
+            ol.timeline {
+                @for e in entries.iter().take(12) {
+                    li {
+                        time datetime=(e.scheduled.to_rfc3339()) { (e.local) }
+                        div {
+                            strong { (e.title) } " " span.muted.small { (e.plan) }
+                            p.small { (e.groups.join("、")) }
+                            // The post as members will see it.
+                            @if !e.text.is_empty() {
+                                details.preview-post { summary.small { (shell.t("preview.post")) } div.preview-bubble { (e.text) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if entries.len() > 12 {
+                p { a href="/sop" { (shell.t("common.more")) " (" (entries.len() - 12) ") →" } }
+            }
+        }
     }
-    let mut out = String::from(r#"<ol class="timeline">"#);
-    for e in entries.iter().take(12) {
-        let _ = write!(
-            out,
-            r#"<li><time datetime="{iso}">{local}</time><div><strong>{title}</strong> <span class="muted small">{plan}</span><p class="small">{groups}</p></div></li>"#,
-            iso = e.scheduled.to_rfc3339(),
-            local = esc(&e.local),
-            title = esc(&e.title),
-            plan = esc(&e.plan),
-            groups = esc(&e.groups.join("、")),
-        );
-    }
-    out.push_str("</ol>");
-    if entries.len() > 12 {
-        let _ = write!(
-            out,
-            r#"<p><a href="/sop">{} ({}) →</a></p>"#,
-            shell.t("common.more"),
-            entries.len() - 12
-        );
-    }
-    out
 }

@@ -3,6 +3,8 @@
 //! A field with an error is marked `aria-invalid` and points at its message with
 //! `aria-describedby`, so screen readers read the message with the field.
 
+use maud::{html, Markup};
+
 use crate::html::esc;
 
 /// Errors of one submitted form, by field name.
@@ -74,14 +76,73 @@ pub fn choice(
     )
 }
 
+/// What a text field asks the browser for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Plain,
+    Required,
+    Numeric,
+}
+
+/// A labelled one-line text input; an error sits under it, tied to it for screen readers.
+pub fn text_field(
+    label: &str,
+    name: &str,
+    value: &str,
+    errors: &FieldErrors,
+    input: Input,
+) -> Markup {
+    let error = errors.get(name);
+    let id = format!("f-{name}");
+    let error_id = format!("{name}-error");
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            input id=(id) name=(name) value=(value)
+                required[input == Input::Required]
+                inputmode=[(input == Input::Numeric).then_some("numeric")]
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| error_id.as_str())];
+            @if let Some(message) = error { p.field-error id=(error_id) { (message) } }
+        }
+    }
+}
+
+/// A labelled select of `(value, label)`.
+pub fn choice_field(
+    label: &str,
+    name: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errors: &FieldErrors,
+) -> Markup {
+    let error = errors.get(name);
+    let id = format!("f-{name}");
+    let error_id = format!("{name}-error");
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select name=(name) id=(id)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| error_id.as_str())] {
+                @for (value, text) in options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
+            @if let Some(message) = error { p.field-error id=(error_id) { (message) } }
+        }
+    }
+}
+
 /// A checkbox with its label after it.
-pub fn check(label: &str, name: &str, checked: bool) -> String {
-    let on = if checked { " checked" } else { "" };
-    format!(
-        r#"<div class="field check"><input type="checkbox" id="f-{n}" name="{n}" value="1"{on}><label for="f-{n}">{label}</label></div>"#,
-        n = esc(name),
-        label = esc(label)
-    )
+pub fn check_field(label: &str, name: &str, checked: bool) -> Markup {
+    let id = format!("f-{name}");
+    html! {
+        div.field.check {
+            input type="checkbox" id=(id) name=(name) value="1" checked[checked];
+            label for=(id) { (label) }
+        }
+    }
 }
 
 /// Comma- or 、-separated tags as a list, trimmed, without empties or repeats.
@@ -114,5 +175,11 @@ mod tests {
             html.contains(r#"<p class="field-error" id="capacity-error">between 1 and 100000</p>"#)
         );
         assert_eq!(parse_tags("a, b，a、 c ,"), vec!["a", "b", "c"]);
+        let field =
+            text_field("Capacity", "capacity", "abc<", &errors, Input::Numeric).into_string();
+        assert_eq!(
+            field,
+            r#"<div class="field"><label for="f-capacity">Capacity</label><input id="f-capacity" name="capacity" value="abc&lt;" inputmode="numeric" aria-invalid="true" aria-describedby="capacity-error"><p class="field-error" id="capacity-error">between 1 and 100000</p></div>"#
+        );
     }
 }

@@ -1,19 +1,21 @@
-//! Members: search and filters, and one member's page with history and an edit form.
-
-use std::fmt::Write;
+//! Members: totals, filters, sort (messages, check-ins, clicks, last spoke) and pages, the bot and
+//! members who left hidden by default; one member's page with complete history and an edit form.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use chrono::Duration;
+use maud::{html, Markup};
 use qunzhu_domain::{Member, MemberRole, MemberTier};
-use qunzhu_storage::{MemberUpdate, UserRole};
+use qunzhu_storage::{MemberPageQuery, MemberSort, MemberUpdate, UserRole};
+use serde::Deserialize;
 
-use super::forms::{choice, parse_tags, text, FieldErrors};
-use super::{flash, html, see_other, FormData, Page, PageResult, Posted};
-use crate::api::community::MemberParams;
-use crate::api::Params;
-use crate::html::{card, empty_row, esc, notice, pill, select, url_part, Shell};
+use super::forms::{choice_field, parse_tags, text_field, FieldErrors, Input};
+use super::names::Names;
+use super::{flash_markup, html as respond, see_other, FormData, Page, PageResult, Posted};
+use crate::api::{empty_as_none, Params};
+use crate::html::{flash_notice, none_row, section, select_box, tag, url_part, Shell};
 use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
@@ -21,6 +23,11 @@ pub fn routes() -> Router<Ctx> {
         .route("/members", get(list))
         .route("/members/{platform}/{user}", get(detail).post(save))
 }
+
+/// Rows per page of the member list.
+const PAGE_SIZE: usize = 50;
+/// How much of a member's history the member page shows.
+const HISTORY: usize = 200;
 
 fn options<T: Copy>(
     shell: &Shell,
@@ -38,110 +45,176 @@ fn options<T: Copy>(
         .collect()
 }
 
+/// The member list's query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(deserialize_with = "empty_as_none")]
+    text: Option<String>,
+    #[serde(deserialize_with = "empty_as_none")]
+    tag: Option<String>,
+    #[serde(deserialize_with = "empty_as_none")]
+    tier: Option<MemberTier>,
+    #[serde(deserialize_with = "empty_as_none")]
+    role: Option<MemberRole>,
+    #[serde(deserialize_with = "empty_as_none")]
+    group_id: Option<i64>,
+    #[serde(deserialize_with = "empty_as_none")]
+    active_days: Option<i64>,
+    #[serde(deserialize_with = "empty_as_none")]
+    silent_days: Option<i64>,
+    #[serde(deserialize_with = "empty_as_none")]
+    sort: Option<MemberSort>,
+    #[serde(deserialize_with = "empty_as_none")]
+    page: Option<usize>,
+    /// `1` shows the bot itself too.
+    #[serde(deserialize_with = "empty_as_none")]
+    bots: Option<u8>,
+    /// `1` shows members who left or were removed from every group.
+    #[serde(deserialize_with = "empty_as_none")]
+    gone: Option<u8>,
+}
+
+impl ListParams {
+    fn page(&self) -> usize {
+        self.page.unwrap_or(1).max(1)
+    }
+
+    fn query(&self, now: chrono::DateTime<chrono::Utc>) -> MemberPageQuery {
+        let days = |d: i64| now - Duration::days(d.clamp(0, 3650));
+        MemberPageQuery {
+            text: self.text.clone(),
+            tag: self.tag.clone(),
+            tier: self.tier,
+            role: self.role,
+            group_id: self.group_id,
+            active_since: self.active_days.map(days),
+            silent_since: self.silent_days.map(days),
+            include_bots: self.bots == Some(1),
+            include_gone: self.gone == Some(1),
+            sort: self.sort.unwrap_or_default(),
+            offset: (self.page() - 1) * PAGE_SIZE,
+            limit: PAGE_SIZE,
+        }
+    }
+
+    /// This query string with another page or sort.
+    fn link(&self, page: usize, sort: Option<MemberSort>) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut push = |key: &str, value: Option<String>| {
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                parts.push(format!("{key}={}", url_part(&value)));
+            }
+        };
+        push("text", self.text.clone());
+        push("tag", self.tag.clone());
+        push("tier", self.tier.map(|t| t.as_str().to_string()));
+        push("role", self.role.map(|r| r.as_str().to_string()));
+        push("group_id", self.group_id.map(|g| g.to_string()));
+        push("active_days", self.active_days.map(|d| d.to_string()));
+        push("silent_days", self.silent_days.map(|d| d.to_string()));
+        push("sort", sort.or(self.sort).map(|s| s.as_str().to_string()));
+        push("bots", self.bots.map(|b| b.to_string()));
+        push("gone", self.gone.map(|g| g.to_string()));
+        push("page", Some(page.to_string()));
+        format!("/members?{}", parts.join("&"))
+    }
+}
+
+fn filters(shell: &Shell, q: &ListParams, groups: &[(String, String)]) -> Markup {
+    let all = shell.t("common.all");
+    let tiers = options(shell, MemberTier::ALL, "tier", MemberTier::as_str);
+    let roles = options(shell, MemberRole::ALL, "role", MemberRole::as_str);
+    let sorts = options(shell, MemberSort::ALL, "msort", MemberSort::as_str);
+    let days = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_default();
+    html! {
+        form.filters method="get" action="/members" role="search" {
+            div.field { label for="q-text" { (shell.t("members.text")) } input #q-text name="text" type="search" value=(q.text.as_deref().unwrap_or("")); }
+            div.field { label for="q-tag" { (shell.t("common.tags")) } input #q-tag name="tag" value=(q.tag.as_deref().unwrap_or("")); }
+            div.field { label for="q-tier" { (shell.t("members.tier")) } (select_box("tier", "q-tier", &tiers, q.tier.map_or("", MemberTier::as_str), Some(all))) }
+            div.field { label for="q-role" { (shell.t("members.role")) } (select_box("role", "q-role", &roles, q.role.map_or("", MemberRole::as_str), Some(all))) }
+            div.field { label for="q-group" { (shell.t("common.group")) } (select_box("group_id", "q-group", groups, &q.group_id.map(|g| g.to_string()).unwrap_or_default(), Some(all))) }
+            div.field { label for="q-active" { (shell.t("members.active_within")) " (" (shell.t("members.days")) ")" } input #q-active name="active_days" inputmode="numeric" value=(days(q.active_days)); }
+            div.field { label for="q-silent" { (shell.t("members.silent_for")) " (" (shell.t("members.days")) ")" } input #q-silent name="silent_days" inputmode="numeric" value=(days(q.silent_days)); }
+            div.field { label for="q-sort" { (shell.t("members.sort")) } (select_box("sort", "q-sort", &sorts, q.sort.unwrap_or_default().as_str(), None)) }
+            div.field.check { input #q-bots type="checkbox" name="bots" value="1" checked[q.bots == Some(1)]; label for="q-bots" { (shell.t("members.show_bots")) } }
+            div.field.check { input #q-gone type="checkbox" name="gone" value="1" checked[q.gone == Some(1)]; label for="q-gone" { (shell.t("members.show_gone")) } }
+            div.field { button.btn.primary type="submit" { (shell.t("common.search")) } }
+        }
+    }
+}
+
 async fn list(
     State(ctx): State<Ctx>,
     Page(shell): Page,
-    Params(q): Params<MemberParams>,
+    Params(q): Params<ListParams>,
 ) -> PageResult {
     let ws = shell.principal.workspace;
     if let Some(id) = q.group_id {
         ctx.app.store.group(ws, id).await?;
     }
-    let members = ctx
+    let page = ctx
         .app
         .store
-        .members(ws, &q.to_query(ctx.app.clock.now()))
+        .member_page(ws, &q.query(ctx.app.clock.now()))
         .await?;
-    let groups = ctx.app.store.groups(ws).await?;
-    let group_options: Vec<(String, String)> = groups
-        .iter()
-        .map(|g| (g.group.id.to_string(), g.group.name.clone()))
-        .collect();
-    let tiers = options(&shell, MemberTier::ALL, "tier", MemberTier::as_str);
-    let roles = options(&shell, MemberRole::ALL, "role", MemberRole::as_str);
-    let days = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_default();
-    let all = shell.t("common.all");
-    let filters = format!(
-        r#"<form method="get" action="/members" class="filters" role="search">
-<div class="field"><label for="q-text">{text_l}</label><input id="q-text" name="text" type="search" value="{text}"></div>
-<div class="field"><label for="q-tag">{tag_l}</label><input id="q-tag" name="tag" value="{tag}"></div>
-<div class="field"><label for="q-tier">{tier_l}</label>{tier}</div>
-<div class="field"><label for="q-role">{role_l}</label>{role}</div>
-<div class="field"><label for="q-group">{group_l}</label>{group}</div>
-<div class="field"><label for="q-active">{active_l} ({days_l})</label><input id="q-active" name="active_days" inputmode="numeric" value="{active}"></div>
-<div class="field"><label for="q-silent">{silent_l} ({days_l})</label><input id="q-silent" name="silent_days" inputmode="numeric" value="{silent}"></div>
-<div class="field"><button class="btn primary" type="submit">{search}</button></div></form>"#,
-        text_l = shell.t("members.text"),
-        text = esc(q.text.as_deref().unwrap_or("")),
-        tag_l = shell.t("common.tags"),
-        tag = esc(q.tag.as_deref().unwrap_or("")),
-        tier_l = shell.t("members.tier"),
-        tier = select(
-            "tier",
-            "q-tier",
-            &tiers,
-            q.tier.map_or("", MemberTier::as_str),
-            Some(all)
-        ),
-        role_l = shell.t("members.role"),
-        role = select(
-            "role",
-            "q-role",
-            &roles,
-            q.role.map_or("", MemberRole::as_str),
-            Some(all)
-        ),
-        group_l = shell.t("common.group"),
-        group = select(
-            "group_id",
-            "q-group",
-            &group_options,
-            &q.group_id.map(|g| g.to_string()).unwrap_or_default(),
-            Some(all)
-        ),
-        active_l = shell.t("members.active_within"),
-        silent_l = shell.t("members.silent_for"),
-        days_l = shell.t("members.days"),
-        active = days(q.active_days),
-        silent = days(q.silent_days),
-        search = shell.t("common.search"),
-    );
-    let mut rows = String::new();
-    for m in &members {
-        let tags: String = m.member.tags.iter().map(|t| pill("tag", t)).collect();
-        let _ = write!(
-            rows,
-            r#"<tr><td><a class="strong" href="/members/{p}/{u}">{name}</a><div class="muted small">{user}</div></td><td>{tier}</td><td>{role}</td><td>{tags}</td><td class="num">{groups}</td><td class="num">{messages}</td><td>{last}</td></tr>"#,
-            p = esc(m.member.platform.as_str()),
-            u = url_part(&m.member.user),
-            name = esc(&m.member.display_name),
-            user = esc(&m.member.user),
-            tier = pill(
-                m.member.tier.as_str(),
-                shell.t(&format!("tier.{}", m.member.tier.as_str()))
-            ),
-            role = shell.t(&format!("role.{}", m.member.role.as_str())),
-            groups = m.groups,
-            messages = m.messages,
-            last = shell.when_opt(m.last_spoke_at),
-        );
-    }
-    if members.is_empty() {
-        rows = empty_row(shell.lang, 7);
-    }
-    let body = format!(
-        r#"<section class="card">{filters}</section><section class="card"><div class="table-wrap"><table><thead><tr><th>{member}</th><th>{tier}</th><th>{role}</th><th>{tags}</th><th class="num">{groups}</th><th class="num">{messages}</th><th>{last}</th></tr></thead><tbody>{rows}</tbody></table></div></section>"#,
-        member = shell.t("common.member"),
-        tier = shell.t("members.tier"),
-        role = shell.t("members.role"),
-        tags = shell.t("common.tags"),
-        groups = shell.t("members.groups"),
-        messages = shell.t("members.messages"),
-        last = shell.t("members.last_active"),
-    );
-    Ok(html(
+    let groups = super::moderation::group_options(&ctx, &shell).await?;
+    let pages = (page.total as usize).div_ceil(PAGE_SIZE).max(1);
+    let current = q.page();
+    let sort = q.sort.unwrap_or_default();
+    let sort_head = |key: MemberSort, label: &str| {
+        html! {
+            th.num aria-sort=[(sort == key).then_some("descending")] {
+                a.sort href=(q.link(1, Some(key))) data-sort=(key.as_str()) { (label) @if sort == key { " ▼" } }
+            }
+        }
+    };
+    let body = html! {
+        section.card { (filters(&shell, &q, &groups)) }
+        section.card {
+            p.lead #member-total { (shell.t("members.total")) " " strong { (page.total) } " · " (shell.t("members.page")) " " (current) " / " (pages) }
+            div.table-wrap { table #member-table {
+                thead { tr {
+                    th { (shell.t("common.member")) } th { (shell.t("members.tier")) } th { (shell.t("members.role")) } th { (shell.t("common.tags")) }
+                    th.num { (shell.t("members.groups")) }
+                    (sort_head(MemberSort::Messages, shell.t("members.messages")))
+                    (sort_head(MemberSort::Checkins, shell.t("groups.checkins")))
+                    (sort_head(MemberSort::Clicks, shell.t("groups.clicks")))
+                    (sort_head(MemberSort::LastSpoke, shell.t("members.last_active")))
+                } }
+                tbody {
+                    @for row in &page.rows {
+                        @let m = &row.summary.member;
+                        tr.gone[row.present_in == 0] {
+                            td {
+                                a.strong href={ "/members/" (m.platform.as_str()) "/" (url_part(&m.user)) } { (m.display_name) }
+                                div.muted.small { (m.user) @if row.bot { " " (tag("type", "bot")) } @if row.present_in == 0 { " " (tag("dead", shell.t("members.gone"))) } }
+                            }
+                            td { (tag(m.tier.as_str(), shell.t(&format!("tier.{}", m.tier.as_str())))) }
+                            td { (shell.t(&format!("role.{}", m.role.as_str()))) }
+                            td { @for t in &m.tags { (tag("tag", t)) " " } }
+                            td.num { (row.present_in) span.muted { " / " (row.summary.groups) } }
+                            td.num { (row.summary.messages) }
+                            td.num { (row.checkins) }
+                            td.num { (row.clicks) }
+                            td { (shell.when_opt(row.summary.last_spoke_at)) }
+                        }
+                    }
+                    @if page.rows.is_empty() { (none_row(shell.lang, 9)) }
+                }
+            } }
+            @if pages > 1 {
+                nav.pager aria-label=(shell.t("members.pages")) {
+                    @if current > 1 { a.btn href=(q.link(current - 1, None)) rel="prev" { "← " (shell.t("members.prev")) } }
+                    span.muted { (current) " / " (pages) }
+                    @if current < pages { a.btn href=(q.link(current + 1, None)) rel="next" { (shell.t("members.next")) " →" } }
+                }
+            }
+        }
+    };
+    Ok(respond(
         StatusCode::OK,
-        shell.page("members", shell.t("members.title"), &body),
+        shell.render("members", shell.t("members.title"), body),
     ))
 }
 
@@ -184,66 +257,43 @@ async fn render(
     status: StatusCode,
 ) -> PageResult {
     let history = ctx
-        .ops()
-        .member_history(&shell.principal.actor(), member, 100)
+        .app
+        .store
+        .member_events(
+            shell.principal.workspace,
+            member.platform,
+            &member.user,
+            HISTORY,
+        )
         .await?;
-    let disabled = if shell.principal.can_edit() {
-        ""
-    } else {
-        " disabled"
+    let mut names = Names::load(ctx, shell).await?;
+    names.add_from(ctx, shell, &history, &[]).await?;
+    let roles = options(shell, MemberRole::ALL, "role", MemberRole::as_str);
+    let tiers = options(shell, MemberTier::ALL, "tier", MemberTier::as_str);
+    let body = html! {
+        (flash_markup(shell))
+        p.lead { a href="/members" { "← " (shell.t("common.back")) } " · " code { (member.user) } }
+        div.grid2 {
+            section.card {
+                h2 { (shell.t("common.edit")) }
+                @if !shell.principal.can_edit() { (flash_notice("info", shell.t("common.readonly"))) }
+                @if !errors.is_empty() { (flash_notice("error", shell.t("error.fix_below"))) }
+                form.form-grid method="post" action={ "/members/" (member.platform.as_str()) "/" (url_part(&member.user)) } novalidate {
+                    (shell.csrf())
+                    fieldset disabled[!shell.principal.can_edit()] {
+                        (choice_field(shell.t("members.role"), "role", &roles, values.get("role"), errors))
+                        (choice_field(shell.t("members.tier"), "tier", &tiers, values.get("tier"), errors))
+                        (text_field(shell.t("common.tags"), "tags", values.get("tags"), errors, Input::Plain))
+                        div.actions { button.btn.primary type="submit" { (shell.t("common.save")) } }
+                    }
+                }
+            }
+            (section(shell.t("members.history"), super::moderation::event_list(shell, &names, &history)))
+        }
     };
-    let readonly = if shell.principal.can_edit() {
-        String::new()
-    } else {
-        notice("info", shell.t("common.readonly"))
-    };
-    let top = if errors.is_empty() {
-        String::new()
-    } else {
-        notice("error", shell.t("error.fix_below"))
-    };
-    let form = format!(
-        r#"{readonly}{top}<form method="post" action="/members/{p}/{u}" class="form-grid" novalidate>{csrf}<fieldset{disabled}>{role}{tier}{tags}<div class="actions"><button class="btn primary" type="submit">{save}</button></div></fieldset></form>"#,
-        p = esc(member.platform.as_str()),
-        u = url_part(&member.user),
-        csrf = shell.csrf_field(),
-        role = choice(
-            shell.t("members.role"),
-            "role",
-            &options(shell, MemberRole::ALL, "role", MemberRole::as_str),
-            values.get("role"),
-            errors
-        ),
-        tier = choice(
-            shell.t("members.tier"),
-            "tier",
-            &options(shell, MemberTier::ALL, "tier", MemberTier::as_str),
-            values.get("tier"),
-            errors
-        ),
-        tags = text(
-            shell.t("common.tags"),
-            "tags",
-            values.get("tags"),
-            errors,
-            ""
-        ),
-        save = shell.t("common.save"),
-    );
-    let body = format!(
-        r#"{flash}<p class="lead"><a href="/members">← {back}</a> · <code>{user}</code></p><div class="grid2">{edit}{history}</div>"#,
-        flash = flash(shell),
-        back = shell.t("common.back"),
-        user = esc(&member.user),
-        edit = card(shell.t("common.edit"), &form),
-        history = card(
-            shell.t("members.history"),
-            &super::moderation::event_list(shell, &history)
-        ),
-    );
-    Ok(html(
+    Ok(respond(
         status,
-        shell.page("members", &member.display_name, &body),
+        shell.render("members", &member.display_name, body),
     ))
 }
 

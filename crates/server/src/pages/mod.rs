@@ -12,10 +12,13 @@ mod help;
 mod login;
 mod members;
 mod moderation;
+mod names;
 mod overview;
+mod problem_text;
 mod pushes;
 mod settings;
 mod sop;
+mod today;
 mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -36,6 +39,7 @@ pub fn routes() -> Router<Ctx> {
     Router::new()
         .merge(login::routes())
         .merge(overview::routes())
+        .merge(today::routes())
         .merge(groups::routes())
         .merge(members::routes())
         .merge(documents::routes())
@@ -248,9 +252,16 @@ pub fn flash(shell: &Shell) -> String {
             "decided" => Some("moderation.decided"),
             "undone" => Some("moderation.undone"),
             "revoked" => Some("settings.revoked"),
+            "confirmed" => Some("today.confirmed"),
+            "removed" => Some("moderation.removals_queued"),
             _ => None,
         })
         .map_or_else(String::new, |key| crate::html::notice("ok", shell.t(key)))
+}
+
+/// [`flash`] for pages written with maud (its text is a fixed translation, escaped by `notice`).
+pub fn flash_markup(shell: &Shell) -> maud::Markup {
+    maud::PreEscaped(flash(shell))
 }
 
 #[cfg(test)]

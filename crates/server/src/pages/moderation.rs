@@ -1,24 +1,36 @@
-//! Moderation: the join-request queue, the bot's rule actions with undo, and the lurker report.
-//! Also the event and action lists other pages reuse.
+//! Moderation: the join-request queue, the bot's actions filtered by group, class, kind and
+//! time (moderation apart from welcome, FAQ and rewards), with undo, and lurker reports per group
+//! with the "确认移出" step. Also the event and action lists other pages reuse.
 
-use std::fmt::Write;
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
+use maud::{html, Markup};
 use qunzhu_domain::{ActionKind, ActionRecord, EventKind};
-use qunzhu_storage::{ActionFilter, StoredEvent, UserRole};
+use qunzhu_storage::{ActionQuery, StoredEvent, UserRole};
+use serde::Deserialize;
 
-use super::{flash, html, see_other, Page, PageResult, Posted};
-use crate::html::{card, empty_row, esc, pill, Shell};
-use crate::Ctx;
+use super::names::{action_member, Names};
+use super::{flash_markup, html as respond, see_other, Page, PageResult, Posted};
+use crate::api::Params;
+use crate::classify::{classify, ActionClass};
+use crate::group_table::day_span;
+use crate::html::{none_row, section, select_box, tag, Shell};
+use crate::{ApiError, Ctx};
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
         .route("/moderation", get(page))
         .route("/moderation/join-requests", post(decide))
         .route("/moderation/actions/{id}/undo", post(undo))
+        .route(
+            "/moderation/lurkers/{group_id}/confirm",
+            post(confirm_lurkers),
+        )
 }
 
 /// What an event says, in a few words.
@@ -28,6 +40,13 @@ fn describe(shell: &Shell, kind: &EventKind) -> String {
         EventKind::MessagePosted { text, .. } => {
             let snippet: String = text.chars().take(80).collect();
             format!("{label}: {snippet}")
+        }
+        EventKind::MemberLeft { how, .. } => {
+            let how = match how {
+                qunzhu_domain::LeaveHow::Left => "groups.left",
+                _ => "groups.removed",
+            };
+            format!("{label} ({})", shell.t(how))
         }
         EventKind::JoinRequested {
             reason: Some(reason),
@@ -39,44 +58,30 @@ fn describe(shell: &Shell, kind: &EventKind) -> String {
     }
 }
 
-/// Events as a timeline, newest first.
-pub fn event_list(shell: &Shell, events: &[StoredEvent]) -> String {
-    if events.is_empty() {
-        return format!(r#"<p class="muted">{}</p>"#, shell.t("common.none"));
-    }
-    let mut out = String::from(r#"<ol class="timeline">"#);
-    for stored in events {
-        let member = stored.event.kind.member().unwrap_or("");
-        let _ = write!(
-            out,
-            r#"<li><time datetime="{iso}">{when}</time><div><span class="small muted">{member} · {chat}</span><p>{what}</p></div></li>"#,
-            iso = stored.event.at.to_rfc3339(),
-            when = shell.when(stored.event.at),
-            member = esc(member),
-            chat = esc(&stored.event.chat),
-            what = esc(&describe(shell, &stored.event.kind)),
-        );
-    }
-    out.push_str("</ol>");
-    out
-}
-
-fn action_member(kind: &ActionKind) -> &str {
-    match kind {
-        ActionKind::Kick { member, .. }
-        | ActionKind::Ban { member, .. }
-        | ActionKind::Unban { member, .. }
-        | ActionKind::Mute { member, .. }
-        | ActionKind::Unmute { member }
-        | ActionKind::Invite { member }
-        | ActionKind::DecideJoinRequest { member, .. }
-        | ActionKind::SetPowerLevel { member, .. }
-        | ActionKind::GrantReward { member, .. } => member,
-        _ => "",
+/// Events as a timeline, newest first, with member and group names.
+pub fn event_list(shell: &Shell, names: &Names, events: &[StoredEvent]) -> Markup {
+    html! {
+        @if events.is_empty() { p.muted { (shell.t("common.none")) } }
+        @else {
+            ol.timeline {
+                @for stored in events {
+                    @let e = &stored.event;
+                    li {
+                        (shell.time(e.at))
+                        div {
+                            span.small.muted {
+                                (names.member(e.platform, e.kind.member().unwrap_or(""))) " · " (names.group(e.platform, &e.chat))
+                            }
+                            p { (describe(shell, &e.kind)) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
-fn action_reason(kind: &ActionKind) -> String {
+pub fn action_reason(kind: &ActionKind) -> String {
     match kind {
         ActionKind::Kick { reason, .. }
         | ActionKind::Ban { reason, .. }
@@ -85,163 +90,409 @@ fn action_reason(kind: &ActionKind) -> String {
         | ActionKind::Redact { reason, .. }
         | ActionKind::DecideJoinRequest { reason, .. }
         | ActionKind::GrantReward { reason, .. } => reason.clone(),
-        ActionKind::SendMessage { text, .. } => text.chars().take(60).collect(),
+        ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => {
+            text.chars().take(60).collect()
+        }
         _ => String::new(),
     }
 }
 
-/// Outbox actions as a table; `undo` adds an undo button to bans and mutes.
-pub fn action_table(shell: &Shell, actions: &[ActionRecord], undo: bool) -> String {
-    let mut rows = String::new();
-    for a in actions {
-        let undo_cell = if undo
-            && shell.principal.can_edit()
-            && matches!(a.kind, ActionKind::Ban { .. } | ActionKind::Mute { .. })
-        {
-            format!(
-                r#"<form method="post" action="/moderation/actions/{}/undo">{}<button class="btn small" type="submit">{}</button></form>"#,
-                a.id,
-                shell.csrf_field(),
-                shell.t("moderation.undo")
-            )
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            rows,
-            r#"<tr><td>{when}</td><td>{kind}</td><td>{member}</td><td class="small">{origin}</td><td>{status}</td><td class="small">{reason}</td>{undo_td}</tr>"#,
-            when = shell.when(a.created_at),
-            kind = pill("type", shell.t(&format!("act.{}", a.kind.name()))),
-            member = esc(action_member(&a.kind)),
-            origin = esc(&a.origin),
-            status = pill(
-                a.status.as_str(),
-                shell.t(&format!("st.{}", a.status.as_str()))
-            ),
-            reason = esc(&action_reason(&a.kind)),
-            undo_td = if undo {
-                format!("<td>{undo_cell}</td>")
-            } else {
-                String::new()
-            },
-        );
+/// Outbox actions as a table with their group; `undo` adds an undo button to bans and mutes.
+pub fn action_table(shell: &Shell, names: &Names, actions: &[ActionRecord], undo: bool) -> Markup {
+    let columns = if undo { 8 } else { 7 };
+    html! {
+        div.table-wrap { table.action-list {
+            thead { tr {
+                th { (shell.t("common.time")) } th { (shell.t("common.group")) } th { (shell.t("common.action")) }
+                th { (shell.t("common.member")) } th { (shell.t("moderation.rule")) } th { (shell.t("common.status")) }
+                th { (shell.t("common.reason")) }
+                @if undo { th {} }
+            } }
+            tbody {
+                @for a in actions {
+                    tr data-action=(a.id) {
+                        td { (shell.time(a.created_at)) }
+                        td { (names.group(a.platform, &a.chat)) }
+                        td { (tag("type", shell.t(&format!("act.{}", a.kind.name())))) }
+                        td { (names.member(a.platform, action_member(&a.kind).unwrap_or(""))) }
+                        td.small { (a.origin) }
+                        td {
+                            (tag(a.status.as_str(), shell.t(&format!("st.{}", a.status.as_str()))))
+                            @if let Some(error) = &a.last_error { div.small.muted { (error) } }
+                        }
+                        td.small { (action_reason(&a.kind)) }
+                        @if undo {
+                            td {
+                                @if shell.principal.can_edit() && matches!(a.kind, ActionKind::Ban { .. } | ActionKind::Mute { .. }) {
+                                    form method="post" action={ "/moderation/actions/" (a.id) "/undo" } {
+                                        (shell.csrf())
+                                        button.btn.small type="submit" { (shell.t("moderation.undo")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if actions.is_empty() { (none_row(shell.lang, columns)) }
+            }
+        } }
     }
-    let columns = if undo { 7 } else { 6 };
-    if actions.is_empty() {
-        rows = empty_row(shell.lang, columns);
-    }
-    format!(
-        r#"<div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>{}</tr></thead><tbody>{rows}</tbody></table></div>"#,
-        shell.t("common.time"),
-        shell.t("common.action"),
-        shell.t("common.member"),
-        shell.t("moderation.rule"),
-        shell.t("common.status"),
-        shell.t("common.reason"),
-        if undo { "<th></th>" } else { "" },
-    )
 }
 
-async fn page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
-    let ws = shell.principal.workspace;
-    let store = ctx.app.store.as_ref();
-    let requests = store.pending_join_requests(ws).await?;
-    let groups = store.groups(ws).await?;
-    let mut rows = String::new();
-    for stored in &requests {
-        let Some(group) = groups.iter().find(|g| {
-            g.group.chat == stored.event.chat && g.group.platform == stored.event.platform
-        }) else {
-            continue;
-        };
-        let (member, name, reason) = match &stored.event.kind {
-            EventKind::JoinRequested {
-                member,
-                display_name,
-                reason,
-            } => (
-                member.as_str(),
-                display_name.clone().unwrap_or_default(),
-                reason.clone().unwrap_or_default(),
+/// The filters of an action list: every field narrows; empty fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActionFilterForm {
+    pub group: Option<String>,
+    /// An [`ActionClass`] name; moderation when absent on the moderation page.
+    pub class: Option<String>,
+    /// An action kind (`kick`, `ban`, …).
+    pub kind: Option<String>,
+    /// Local days, inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub ok: Option<String>,
+}
+
+/// [`ActionFilterForm`] checked.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFilterView {
+    pub group_id: Option<i64>,
+    pub class: Option<ActionClass>,
+    pub kind: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+const KINDS: [&str; 12] = [
+    "send_message",
+    "kick",
+    "ban",
+    "unban",
+    "mute",
+    "unmute",
+    "redact",
+    "decide_join_request",
+    "invite",
+    "grant_reward",
+    "person_task",
+    "set_power_level",
+];
+
+fn blank(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl ActionFilterForm {
+    pub fn view(&self, default_class: Option<ActionClass>) -> Result<ActionFilterView, ApiError> {
+        let group_id = blank(&self.group)
+            .map(|g| {
+                g.parse::<i64>()
+                    .map_err(|_| ApiError::invalid("group", format!("`{g}` is not a group id")))
+            })
+            .transpose()?;
+        let class = match blank(&self.class) {
+            Some("all") => None,
+            Some(c) => Some(
+                ActionClass::parse(c)
+                    .ok_or_else(|| ApiError::invalid("class", format!("unknown class `{c}`")))?,
             ),
-            _ => continue,
+            None => default_class,
         };
-        let buttons = if shell.principal.can_edit() {
-            format!(
-                r#"<form method="post" action="/moderation/join-requests" class="inline-actions">{csrf}<input type="hidden" name="group_id" value="{gid}"><input type="hidden" name="member" value="{m}"><button class="btn small primary" name="decision" value="approve">{approve}</button><button class="btn small danger" name="decision" value="deny">{deny}</button></form>"#,
-                csrf = shell.csrf_field(),
-                gid = group.group.id,
-                m = esc(member),
-                approve = shell.t("moderation.approve"),
-                deny = shell.t("moderation.deny"),
-            )
-        } else {
-            String::new()
+        let kind = blank(&self.kind)
+            .map(|k| {
+                if KINDS.contains(&k) {
+                    Ok(k.to_string())
+                } else {
+                    Err(ApiError::invalid(
+                        "kind",
+                        format!("unknown action kind `{k}`"),
+                    ))
+                }
+            })
+            .transpose()?;
+        let day = |field: &'static str, value: &Option<String>| {
+            blank(value)
+                .map(|d| {
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                        ApiError::invalid(field, format!("`{d}` is not a date (YYYY-MM-DD)"))
+                    })
+                })
+                .transpose()
         };
-        let _ = write!(
-            rows,
-            r#"<tr><td>{when}</td><td><strong>{name}</strong><div class="small muted">{m}</div></td><td>{group}</td><td>{reason}</td><td>{buttons}</td></tr>"#,
-            when = shell.when(stored.event.at),
-            name = esc(&name),
-            m = esc(member),
-            group = esc(&group.group.name),
-            reason = esc(&reason),
-        );
+        Ok(ActionFilterView {
+            group_id,
+            class,
+            kind,
+            from: day("from", &self.from)?,
+            to: day("to", &self.to)?,
+        })
     }
-    if rows.is_empty() {
-        rows = empty_row(shell.lang, 5);
+}
+
+impl ActionFilterView {
+    /// The store query for this view, in the workspace's zone.
+    pub async fn load(
+        &self,
+        ctx: &Ctx,
+        shell: &Shell,
+        limit: usize,
+    ) -> Result<Vec<ActionRecord>, ApiError> {
+        let ws = shell.principal.workspace;
+        let chat = match self.group_id {
+            Some(id) => Some(ctx.app.store.group(ws, id).await?.chat),
+            None => None,
+        };
+        let since: Option<DateTime<Utc>> = self.from.map(|d| day_span(d, shell.zone).start);
+        let until: Option<DateTime<Utc>> = self.to.map(|d| day_span(d, shell.zone).end);
+        let query = ActionQuery {
+            chat,
+            kinds: self.kind.iter().cloned().collect(),
+            origins: self
+                .class
+                .map(|c| c.origins().iter().map(|o| o.to_string()).collect())
+                .unwrap_or_default(),
+            since,
+            until,
+            // Read more than shown: the class is decided here, after the store narrowed.
+            limit: limit * 4,
+            ..ActionQuery::default()
+        };
+        let mut actions = ctx.app.store.query_actions(ws, &query).await?;
+        if let Some(class) = self.class {
+            actions.retain(|a| classify(&a.origin, &a.kind) == class);
+        }
+        actions.truncate(limit);
+        Ok(actions)
     }
-    let queue = format!(
-        r#"<div class="table-wrap"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>{rows}</tbody></table></div>"#,
-        shell.t("common.time"),
-        shell.t("common.member"),
-        shell.t("common.group"),
-        shell.t("common.reason"),
-    );
-    let bot = store
-        .actions(
-            ws,
-            &ActionFilter {
-                origin_prefix: Some("rule:".into()),
-                limit: Some(50),
-                ..ActionFilter::default()
-            },
-        )
+
+    /// The filter form; `action` is the page it submits to.
+    pub fn form(&self, shell: &Shell, names_groups: &[(String, String)], action: &str) -> Markup {
+        let all = shell.t("common.all");
+        let classes: Vec<(String, String)> = std::iter::once(("all".to_string(), all.to_string()))
+            .chain(ActionClass::ALL.iter().map(|c| {
+                (
+                    c.as_str().to_string(),
+                    shell.t(&format!("class.{}", c.as_str())).to_string(),
+                )
+            }))
+            .collect();
+        let kinds: Vec<(String, String)> = KINDS
+            .iter()
+            .map(|k| (k.to_string(), shell.t(&format!("act.{k}")).to_string()))
+            .collect();
+        let day = |d: Option<NaiveDate>| {
+            d.map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
+        html! {
+            form.filters method="get" action=(action) role="search" {
+                div.field { label for="f-group" { (shell.t("common.group")) } (select_box("group", "f-group", names_groups, &self.group_id.map(|g| g.to_string()).unwrap_or_default(), Some(all))) }
+                div.field { label for="f-class" { (shell.t("moderation.class")) } (select_box("class", "f-class", &classes, self.class.map_or("all", ActionClass::as_str), None)) }
+                div.field { label for="f-kind" { (shell.t("common.action")) } (select_box("kind", "f-kind", &kinds, self.kind.as_deref().unwrap_or(""), Some(all))) }
+                div.field { label for="f-from" { (shell.t("common.from")) } input #f-from name="from" type="date" value=(day(self.from)); }
+                div.field { label for="f-to" { (shell.t("common.to")) } input #f-to name="to" type="date" value=(day(self.to)); }
+                div.field { button.btn.primary type="submit" { (shell.t("common.filter")) } }
+            }
+        }
+    }
+}
+
+/// Groups as `(id, name)` options.
+pub async fn group_options(ctx: &Ctx, shell: &Shell) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(ctx
+        .app
+        .store
+        .groups(shell.principal.workspace)
+        .await?
+        .into_iter()
+        .map(|g| (g.group.id.to_string(), g.group.name))
+        .collect())
+}
+
+/// The join-request queue with approve and deny buttons (also on the 今日 page).
+pub async fn join_requests(
+    ctx: &Ctx,
+    shell: &Shell,
+    names: &mut Names,
+    back: &str,
+) -> Result<Markup, ApiError> {
+    let requests = ctx
+        .app
+        .store
+        .pending_join_requests(shell.principal.workspace)
         .await?;
-    let lurkers = ctx.ops().lurkers(&shell.principal.actor(), 28).await?;
-    let mut lurker_rows = String::new();
-    for l in lurkers.iter().take(100) {
-        let _ = write!(
-            lurker_rows,
-            r#"<tr><td>{name}<div class="small muted">{m}</div></td><td class="num">{days}</td><td>{last}</td></tr>"#,
-            name = esc(&l.display_name),
-            m = esc(&l.member),
-            days = l.silent_days,
-            last = shell.when_opt(l.last_spoke_at),
-        );
+    names.add_from(ctx, shell, &requests, &[]).await?;
+    // A request already decided waits for the bot to carry the decision out: show the decision.
+    let mut decided = std::collections::HashMap::new();
+    for stored in &requests {
+        let key = qunzhu_domain::keys::join_decision(&stored.event.key);
+        match ctx.app.store.action_by_key(&key).await {
+            Ok(action) => {
+                decided.insert(stored.event.key.clone(), action);
+            }
+            Err(qunzhu_storage::StoreError::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
-    if lurker_rows.is_empty() {
-        lurker_rows = empty_row(shell.lang, 3);
+    let rows: Vec<(&StoredEvent, i64, &str, String, String)> = requests
+        .iter()
+        .filter_map(|stored| {
+            let id = names.group_id(stored.event.platform, &stored.event.chat)?;
+            match &stored.event.kind {
+                EventKind::JoinRequested {
+                    member,
+                    display_name,
+                    reason,
+                } => Some((
+                    stored,
+                    id,
+                    member.as_str(),
+                    display_name.clone().unwrap_or_else(|| {
+                        names.member_name(stored.event.platform, member).to_string()
+                    }),
+                    reason.clone().unwrap_or_default(),
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    Ok(html! {
+        div.table-wrap { table #join-requests {
+            thead { tr { th { (shell.t("common.time")) } th { (shell.t("common.member")) } th { (shell.t("common.group")) } th { (shell.t("common.reason")) } th {} } }
+            tbody {
+                @for (stored, group_id, member, name, reason) in &rows {
+                    tr data-member=(member) {
+                        td { (shell.time(stored.event.at)) }
+                        td { strong { (name) } div.small.muted { (member) } }
+                        td { (names.group(stored.event.platform, &stored.event.chat)) }
+                        td { (reason) }
+                        td {
+                            @if let Some(action) = decided.get(&stored.event.key) {
+                                @let approved = matches!(action.kind, ActionKind::DecideJoinRequest { approve: true, .. });
+                                (tag(if approved { "done" } else { "dead" }, shell.t(if approved { "moderation.approved" } else { "moderation.denied" })))
+                                " " (tag(action.status.as_str(), shell.t(&format!("st.{}", action.status.as_str()))))
+                            } @else if shell.principal.can_edit() {
+                                form.inline-actions method="post" action="/moderation/join-requests" {
+                                    (shell.csrf())
+                                    input type="hidden" name="group_id" value=(group_id);
+                                    input type="hidden" name="member" value=(member);
+                                    input type="hidden" name="back" value=(back);
+                                    button.btn.small.primary name="decision" value="approve" { (shell.t("moderation.approve")) }
+                                    button.btn.small.danger name="decision" value="deny" { (shell.t("moderation.deny")) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if rows.is_empty() { (none_row(shell.lang, 5)) }
+            }
+        } }
+    })
+}
+
+/// Days of silence the per-group lurker totals count.
+const LURKER_DAYS: i64 = 28;
+
+/// Silent members per group with totals, and the dry-run lurker removals per group with the
+/// confirm button.
+async fn lurker_reports(ctx: &Ctx, shell: &Shell, names: &mut Names) -> Result<Markup, ApiError> {
+    let report = ctx
+        .ops()
+        .lurker_report(&shell.principal.actor(), None)
+        .await?;
+    names.add_from(ctx, shell, &[], &report).await?;
+    let mut per_group: BTreeMap<(String, qunzhu_domain::Platform), Vec<&ActionRecord>> =
+        BTreeMap::new();
+    for action in &report {
+        let entry = per_group
+            .entry((action.chat.clone(), action.platform))
+            .or_default();
+        let member = action_member(&action.kind);
+        if !entry.iter().any(|a| action_member(&a.kind) == member) {
+            entry.push(action);
+        }
     }
-    let lurker_table = format!(
-        r#"<div class="table-wrap"><table><thead><tr><th>{}</th><th class="num">{}</th><th>{}</th></tr></thead><tbody>{lurker_rows}</tbody></table></div>"#,
-        shell.t("common.member"),
-        shell.t("members.days"),
-        shell.t("members.last_active"),
-    );
-    let body = format!(
-        "{}{}{}{}",
-        flash(&shell),
-        card(shell.t("moderation.requests"), &queue),
-        card(
-            shell.t("moderation.bot_actions"),
-            &action_table(&shell, &bot, true)
-        ),
-        card(shell.t("moderation.lurkers"), &lurker_table),
-    );
-    Ok(html(
+    let total: usize = per_group.values().map(Vec::len).sum();
+    // Silent members per group now, whatever the policy (a query per group, counted by the store).
+    let silent_since = ctx.app.clock.now() - chrono::Duration::days(LURKER_DAYS);
+    let mut silent: Vec<(i64, String, u64)> = Vec::new();
+    for summary in ctx.app.store.groups(shell.principal.workspace).await? {
+        let query = qunzhu_storage::MemberPageQuery {
+            group_id: Some(summary.group.id),
+            silent_since: Some(silent_since),
+            limit: 1,
+            ..qunzhu_storage::MemberPageQuery::default()
+        };
+        let page = ctx
+            .app
+            .store
+            .member_page(shell.principal.workspace, &query)
+            .await?;
+        silent.push((summary.group.id, summary.group.name, page.total));
+    }
+    silent.sort_by_key(|(_, _, n)| std::cmp::Reverse(*n));
+    let silent_total: u64 = silent.iter().map(|(_, _, n)| n).sum();
+    Ok(html! {
+        h3 { (shell.t("moderation.silent_now")) " · " (silent_total) }
+        div.table-wrap { table #silent-per-group {
+            thead { tr { th { (shell.t("common.group")) } th.num { (shell.t("moderation.silent_count")) } } }
+            tbody {
+                @for (id, name, n) in &silent {
+                    tr {
+                        td { a href={ "/groups/" (id) } { (name) } }
+                        td.num { a href={ "/members?group_id=" (id) "&silent_days=" (LURKER_DAYS) } { (n) } }
+                    }
+                }
+                @if silent.is_empty() { (none_row(shell.lang, 2)) }
+            }
+        } }
+        p.lead { (shell.t("moderation.lurkers_total")) " " strong { (total) } }
+        @if per_group.is_empty() { p.muted { (shell.t("moderation.no_lurker_report")) } }
+        @for ((chat, platform), kicks) in &per_group {
+            div.lurker-group data-chat=(chat) {
+                h3 { (names.group(*platform, chat)) " · " (kicks.len()) }
+                ul.plain.columns {
+                    @for a in kicks {
+                        li { (names.member(a.platform, action_member(&a.kind).unwrap_or(""))) " " span.small.muted { (action_reason(&a.kind)) } }
+                    }
+                }
+                @if let (true, Some(id)) = (shell.principal.can_edit(), names.group_id(*platform, chat)) {
+                    form method="post" action={ "/moderation/lurkers/" (id) "/confirm" } data-confirm=(shell.t("moderation.confirm_prompt")) {
+                        (shell.csrf())
+                        button.btn.danger type="submit" { (shell.t("moderation.confirm_removal")) " (" (kicks.len()) ")" }
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn page(
+    State(ctx): State<Ctx>,
+    Page(shell): Page,
+    Params(form): Params<ActionFilterForm>,
+) -> PageResult {
+    let view = form.view(Some(ActionClass::Moderation))?;
+    let mut names = Names::load(&ctx, &shell).await?;
+    let queue = join_requests(&ctx, &shell, &mut names, "/moderation").await?;
+    let actions = view.load(&ctx, &shell, 100).await?;
+    names.add_from(&ctx, &shell, &[], &actions).await?;
+    let lurkers = lurker_reports(&ctx, &shell, &mut names).await?;
+    let groups = group_options(&ctx, &shell).await?;
+    let body = html! {
+        (flash_markup(&shell))
+        (section(shell.t("moderation.requests"), queue))
+        section.card #bot-actions {
+            h2 { (shell.t("moderation.bot_actions")) }
+            (view.form(&shell, &groups, "/moderation"))
+            (action_table(&shell, &names, &actions, true))
+        }
+        (section(shell.t("moderation.lurkers"), lurkers))
+    };
+    Ok(respond(
         StatusCode::OK,
-        shell.page("moderation", shell.t("moderation.title"), &body),
+        shell.render("moderation", shell.t("moderation.title"), body),
     ))
 }
 
@@ -250,11 +501,11 @@ async fn decide(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
     let group_id: i64 = form
         .get("group_id")
         .parse()
-        .map_err(|_| crate::ApiError::invalid("group_id", "not a group"))?;
+        .map_err(|_| ApiError::invalid("group_id", "not a group"))?;
     let approve = match form.get("decision") {
         "approve" => true,
         "deny" => false,
-        _ => return Err(crate::ApiError::invalid("decision", "approve or deny").into()),
+        _ => return Err(ApiError::invalid("decision", "approve or deny").into()),
     };
     ctx.ops()
         .decide_join_request(
@@ -265,7 +516,12 @@ async fn decide(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
             form.get("reason"),
         )
         .await?;
-    Ok(see_other("/moderation?ok=decided"))
+    let back = if form.get("back") == "/today" {
+        "/today"
+    } else {
+        "/moderation"
+    };
+    Ok(see_other(&format!("{back}?ok=decided")))
 }
 
 async fn undo(
@@ -275,4 +531,15 @@ async fn undo(
 ) -> PageResult {
     ctx.ops().undo_action(&shell.principal.actor(), id).await?;
     Ok(see_other("/moderation?ok=undone"))
+}
+
+async fn confirm_lurkers(
+    State(ctx): State<Ctx>,
+    Path(group_id): Path<i64>,
+    Posted(shell, _form): Posted,
+) -> PageResult {
+    ctx.ops()
+        .confirm_lurker_removals(&shell.principal.actor(), group_id)
+        .await?;
+    Ok(see_other("/moderation?ok=removed"))
 }

@@ -4,10 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use std::fmt::Write;
 
-use super::{html, Page, PageResult};
-use crate::html::{esc, Shell};
+use maud::{html, Markup};
+
+use super::{html as respond, Page, PageResult};
+use crate::html::{section, svg, Shell};
 use crate::stats::{self, Overview};
 use crate::svg::{chart, sparkline, Mark, Series};
 use crate::Ctx;
@@ -32,71 +33,69 @@ async fn load(ctx: &Ctx, shell: &Shell) -> Result<Overview, super::PageError> {
 
 async fn overview_page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
     let overview = load(&ctx, &shell).await?;
-    // A fresh install: say what to do next instead of showing thirty days of zeros alone.
-    let next_step = if overview.groups == 0 {
-        format!(
-            r#"<section class="card" data-next-step><h2>{}</h2><p>{}</p><p><a class="btn primary" href="/help/matrix">{}</a></p></section>"#,
-            shell.t("overview.no_groups"),
-            shell.t("overview.next_step"),
-            shell.t("overview.connect_matrix"),
-        )
-    } else {
-        String::new()
+    // The engine widget escapes every value it shows (health.rs); it is inserted as built.
+    let engine = maud::PreEscaped(super::health::widget(&ctx, &shell).await?);
+    let body = html! {
+        // A fresh install: say what to do next instead of showing thirty days of zeros alone.
+        @if overview.groups == 0 {
+            section.card data-next-step {
+                h2 { (shell.t("overview.no_groups")) }
+                p { (shell.t("overview.next_step")) }
+                p { a.btn.primary href="/help/matrix" { (shell.t("overview.connect_matrix")) } }
+            }
+        }
+        p.lead { (shell.t("overview.subtitle")) " " span.live-dot aria-hidden="true" {} span.muted { (shell.t("common.live")) } }
+        (engine)
+        div data-live="/overview/live" data-every="10000" aria-live="polite" { (fragment(&shell, &overview)) }
     };
-    let body = format!(
-        r#"{next_step}<p class="lead">{subtitle} <span class="live-dot" aria-hidden="true"></span><span class="muted">{live}</span></p>
-{engine}<div data-live="/overview/live" data-every="10000" aria-live="polite">{fragment}</div>"#,
-        engine = super::health::widget(&ctx, &shell).await?,
-        subtitle = shell.t("overview.subtitle"),
-        live = shell.t("common.live"),
-        fragment = fragment(&shell, &overview),
-    );
-    Ok(html(
+    Ok(respond(
         StatusCode::OK,
-        shell.page("overview", shell.t("overview.title"), &body),
+        shell.render("overview", shell.t("overview.title"), body),
     ))
 }
 
 async fn live_fragment(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
     let overview = load(&ctx, &shell).await?;
-    Ok(html(StatusCode::OK, fragment(&shell, &overview)))
+    Ok(respond(
+        StatusCode::OK,
+        fragment(&shell, &overview).into_string(),
+    ))
 }
 
 /// Metric cards and charts; also what the page swaps in every ten seconds.
-fn fragment(shell: &Shell, overview: &Overview) -> String {
+fn fragment(shell: &Shell, overview: &Overview) -> Markup {
     type Pick = fn(&stats::DayStats) -> u64;
-    let metrics: [(&str, Pick, bool); 7] = [
+    let metrics: [(&str, Pick, bool); 8] = [
         ("metric.members", |d| d.members, false),
         ("metric.joins", |d| d.joins, true),
-        ("metric.leaves", |d| d.leaves, true),
+        ("groups.left", |d| d.left, true),
+        ("groups.removed", |d| d.removed, true),
         ("metric.speakers", |d| d.speakers, true),
         ("metric.messages", |d| d.messages, true),
         ("metric.moderation", |d| d.moderation_actions, true),
         ("metric.posts", |d| d.posts_sent, true),
     ];
-    let mut cards = String::from(r#"<div class="metrics">"#);
-    for (key, pick, summed) in metrics {
-        let series: Vec<u64> = overview.days.iter().map(pick).collect();
-        let label = shell.t(key);
-        let secondary = if summed {
-            format!("{} {}", shell.t("common.last30"), pick(&overview.totals))
-        } else {
-            let first = series.first().copied().unwrap_or(0);
-            let change = pick(&overview.today) as i64 - first as i64;
-            format!("{} {change:+}", shell.t("common.last30"))
-        };
-        let _ = write!(
-            cards,
-            r#"<article class="metric" data-metric="{key}"><h3>{label}<small>{today_l}</small></h3><p class="num">{today}</p><p class="sub">{secondary}</p>{spark}</article>"#,
-            key = esc(key),
-            label = esc(label),
-            today_l = shell.t("common.today"),
-            today = pick(&overview.today),
-            secondary = esc(&secondary),
-            spark = sparkline(&series, label),
-        );
-    }
-    cards.push_str("</div>");
+    let cards = html! {
+        div.metrics {
+            @for (key, pick, summed) in metrics {
+                @let series: Vec<u64> = overview.days.iter().map(pick).collect();
+                @let label = shell.t(key);
+                @let secondary = if summed {
+                    format!("{} {}", shell.t("common.last30"), pick(&overview.totals))
+                } else {
+                    let first = series.first().copied().unwrap_or(0);
+                    let change = pick(&overview.today) as i64 - first as i64;
+                    format!("{} {change:+}", shell.t("common.last30"))
+                };
+                article.metric data-metric=(key) {
+                    h3 { (label) small { (shell.t("common.today")) } }
+                    p.num { (pick(&overview.today)) }
+                    p.sub { (secondary) }
+                    (svg(sparkline(&series, label)))
+                }
+            }
+        }
+    };
     let labels: Vec<String> = overview
         .days
         .iter()
@@ -131,16 +130,24 @@ fn fragment(shell: &Shell, overview: &Overview) -> String {
                 class: "s3",
             },
             Series {
-                name: shell.t("metric.leaves"),
-                values: overview.days.iter().map(|d| d.leaves).collect(),
+                name: shell.t("groups.left"),
+                values: overview.days.iter().map(|d| d.left).collect(),
                 mark: Mark::Bars,
                 class: "s4",
             },
+            Series {
+                name: shell.t("groups.removed"),
+                values: overview.days.iter().map(|d| d.removed).collect(),
+                mark: Mark::Bars,
+                class: "s5",
+            },
         ],
     );
-    format!(
-        r#"{cards}<div class="grid2"><section class="card"><h2>{activity_title}</h2>{activity}</section><section class="card"><h2>{flow_title}</h2>{flow}</section></div>"#,
-        activity_title = shell.t("chart.activity"),
-        flow_title = shell.t("chart.flow"),
-    )
+    html! {
+        (cards)
+        div.grid2 {
+            (section(shell.t("chart.activity"), svg(activity)))
+            (section(shell.t("chart.flow"), svg(flow)))
+        }
+    }
 }

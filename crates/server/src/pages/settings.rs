@@ -122,7 +122,7 @@ async fn render(ctx: &Ctx, shell: &Shell, extra: Extra, status: StatusCode) -> P
         shell.t("common.name"),
         shell.t("settings.token_role"),
         shell.t("common.time"),
-        api_hint = shell.t("settings.api_hint"),
+        api_hint = esc(shell.t("settings.api_hint")),
         api_base = esc(ctx.app.base_url.trim_end_matches('/')),
     );
     let users = ctx.app.store.users(ws).await?;

@@ -19,6 +19,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             &format!("/moderation/actions/{}", target.ban_action),
         )
         .replace("/tokens/{id}", &format!("/tokens/{}", target.token_id))
+        .replace("/tasks/{id}", &format!("/tasks/{}", target.task))
         .replace("/templates/{id}", "/templates/daily-morning")
         .replace("{login}", &format!("viewer-{m}"))
         .replace("{platform}", "sandbox")
@@ -245,8 +246,13 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         .expect("actions");
     assert_eq!(
         b_actions.len(),
-        1,
+        2,
         "an action was queued in B: {b_actions:?}"
+    );
+    assert_eq!(
+        store.action(b.task).await.expect("task").status,
+        qunzhu_domain::ActionStatus::Pending,
+        "B's task was confirmed"
     );
     assert!(store
         .api_tokens(b.ws)

@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod cockpit;
 mod engine;
 mod holes;
 mod pages;
@@ -49,6 +50,8 @@ pub struct Seeded {
     pub member: String,
     pub requester: String,
     pub ban_action: i64,
+    /// A pending person task (a post to make by hand).
+    pub task: i64,
     pub token_id: i64,
     pub token: String,
 }
@@ -202,6 +205,27 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         .await
         .expect("name group");
     let ban_action = store.action_by_key(&ban_key).await.expect("ban action").id;
+    let task_key = format!("task-{marker}");
+    store
+        .enqueue(vec![NewAction {
+            workspace: ws,
+            platform: Platform::Sandbox,
+            chat: chat.clone(),
+            key: task_key.clone(),
+            kind: ActionKind::PersonTask {
+                text: format!("早报 task-{marker}"),
+            },
+            created_at: now,
+            not_before: now + Duration::hours(1),
+            expires_at: None,
+            dry_run: false,
+            // Not an SOP push: the push lists stay as seeded; 今日 lists tasks by kind.
+            origin: "test:task".into(),
+            cause: None,
+        }])
+        .await
+        .expect("task");
+    let task = store.action_by_key(&task_key).await.expect("task").id;
     store
         .put_document(ws, RULES, &format!("rules-{marker}"), RULES_OK, "seed", now)
         .await
@@ -237,6 +261,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         member,
         requester,
         ban_action,
+        task,
         token_id,
         token,
     }

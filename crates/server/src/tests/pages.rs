@@ -25,7 +25,16 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/sop?week=1".into(),
         "/sop/plan-aaa".into(),
         "/moderation".into(),
+        format!(
+            "/moderation?group={}&class=welcome&kind=ban&from=2026-03-01&to=2026-03-11",
+            a.group_id
+        ),
         "/audit".into(),
+        "/audit?class=all&kind=ban".into(),
+        "/today".into(),
+        "/groups?sort=messages&dir=asc&period=30d&type=traffic&q=Group".into(),
+        "/groups.csv".into(),
+        "/members?sort=checkins&page=2&bots=1&gone=1".into(),
         "/settings".into(),
         "/settings/users".into(),
         "/help/matrix".into(),
