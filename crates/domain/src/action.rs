@@ -15,6 +15,17 @@ pub enum ActionTarget {
     Person,
 }
 
+impl ActionTarget {
+    /// The word the outbox stores in its `target` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionTarget::Platform => "platform",
+            ActionTarget::Ledger => "ledger",
+            ActionTarget::Person => "person",
+        }
+    }
+}
+
 /// The closed set of things the bot can do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

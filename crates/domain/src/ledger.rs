@@ -23,6 +23,11 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// The kinds of account, for listing balances of one kind (a points leaderboard).
+    AccountKind { Member => "member", Campaign => "campaign", Pool => "pool", Issuance => "issuance", Redeemed => "redeemed" }
+}
+
 /// An account in one workspace's ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -44,6 +49,16 @@ impl Account {
         Account::Member {
             platform,
             user: user.into(),
+        }
+    }
+
+    pub fn kind(&self) -> AccountKind {
+        match self {
+            Account::Member { .. } => AccountKind::Member,
+            Account::Campaign { .. } => AccountKind::Campaign,
+            Account::Pool { .. } => AccountKind::Pool,
+            Account::Issuance => AccountKind::Issuance,
+            Account::Redeemed => AccountKind::Redeemed,
         }
     }
 

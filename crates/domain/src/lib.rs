@@ -14,7 +14,7 @@ pub mod state;
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, NewAction};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
-pub use ledger::{Account, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
+pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
 pub use model::{
     Group, GroupStatus, GroupType, Member, MemberRole, MemberTier, Platform, Positioning,
     WorkspaceId,

@@ -7,6 +7,7 @@
 mod accounts;
 mod codec;
 mod ingest;
+mod ledger;
 mod outbox;
 mod queries;
 mod store;
@@ -19,7 +20,10 @@ use qunzhu_storage::{Result, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::{Client, NoTls};
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    ("0004_ledger", include_str!("../migrations/0004_ledger.sql")),
+];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.
 const MIGRATION_LOCK: i64 = 0x7175_6e7a_6875;

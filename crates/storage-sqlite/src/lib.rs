@@ -9,6 +9,7 @@ mod accounts;
 mod codec;
 mod documents;
 mod ingest;
+mod ledger;
 mod outbox;
 mod queries;
 mod store;
@@ -20,7 +21,10 @@ use std::sync::Mutex;
 use qunzhu_storage::{Result, StoreError};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    ("0004_ledger", include_str!("../migrations/0004_ledger.sql")),
+];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
 pub struct SqliteStore {

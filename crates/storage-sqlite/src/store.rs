@@ -359,3 +359,60 @@ impl LinkStore for SqliteStore {
         self.read_push_stats(workspace, push)
     }
 }
+
+#[async_trait]
+impl LedgerStore for SqliteStore {
+    async fn post_entries(
+        &self,
+        workspace: WorkspaceId,
+        entries: Vec<qunzhu_domain::NewEntry>,
+    ) -> Result<Vec<Posting>> {
+        self.write_entries(workspace, entries)
+    }
+    async fn balance(
+        &self,
+        workspace: WorkspaceId,
+        account: &qunzhu_domain::Account,
+    ) -> Result<i64> {
+        self.read_balance(workspace, account)
+    }
+    async fn balances(
+        &self,
+        workspace: WorkspaceId,
+        kind: Option<qunzhu_domain::AccountKind>,
+        limit: usize,
+    ) -> Result<Vec<(qunzhu_domain::Account, i64)>> {
+        self.read_balances(workspace, kind, limit)
+    }
+    async fn ledger_entries(
+        &self,
+        workspace: WorkspaceId,
+        account: Option<&qunzhu_domain::Account>,
+        limit: usize,
+    ) -> Result<Vec<qunzhu_domain::Entry>> {
+        self.read_entries(workspace, account, limit)
+    }
+    async fn ledger_entry(
+        &self,
+        workspace: WorkspaceId,
+        key: &str,
+    ) -> Result<qunzhu_domain::Entry> {
+        self.read_entry(workspace, key)
+    }
+    async fn put_reward(&self, workspace: WorkspaceId, reward: Reward) -> Result<Reward> {
+        self.write_reward(workspace, reward)
+    }
+    async fn rewards(&self, workspace: WorkspaceId) -> Result<Vec<Reward>> {
+        self.read_rewards(workspace)
+    }
+    async fn redeem(&self, workspace: WorkspaceId, redeem: Redeem) -> Result<Redemption> {
+        self.write_redeem(workspace, redeem)
+    }
+    async fn ledger_baseline_insert(
+        &self,
+        workspace: WorkspaceId,
+        entries: &[qunzhu_domain::NewEntry],
+    ) -> Result<()> {
+        self.write_ledger_baseline(workspace, entries)
+    }
+}

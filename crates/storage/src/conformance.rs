@@ -12,8 +12,10 @@ use qunzhu_domain::{
 
 use crate::*;
 
+mod ledger;
 mod outbox;
 mod scoping;
+pub use ledger::*;
 pub use outbox::*;
 pub use scoping::*;
 
@@ -26,13 +28,33 @@ macro_rules! conformance_suite {
             ingest_dedupes_across_and_within_batches,
             derived_state_follows_the_reducer_and_rebuilds_the_same,
             outbox_claims_in_order_with_leases_and_records_outcomes,
-            dry_run_and_ledger_actions_are_never_claimed_and_cancel_skips,
+            dry_run_never_claimed_ledger_actions_only_by_the_ledger_and_cancel_skips,
             concurrent_claimers_never_share_an_action,
             groups_members_and_daily_counts,
             join_requests_wait_until_decided,
             accounts_sessions_tokens_and_audit,
             documents_and_links,
-            workspaces_never_see_each_other);
+            workspaces_never_see_each_other,
+            ledger_posts_dedupes_refuses_and_reverses,
+            ledger_catalogue_and_redemptions,
+            concurrent_postings_never_overdraw_or_double);
+
+        #[test]
+        fn ledger_matches_the_reducer_for_random_batches() {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let config = $crate::proptest::test_runner::Config { cases: 24, failure_persistence: None, ..Default::default() };
+            let mut runner = $crate::proptest::test_runner::TestRunner::new(config);
+            runner
+                .run(&$crate::conformance::ledger_script(), |script| {
+                    runtime.block_on(async {
+                        if let Some((store, _guard)) = $make.await {
+                            $crate::conformance::ledger_matches_the_reducer(&*store, script).await;
+                        }
+                    });
+                    Ok(())
+                })
+                .expect("the stored ledger is the reducer's");
+        }
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {
@@ -150,6 +172,7 @@ async fn ingest(store: &dyn Store, events: Vec<Event>, cursor: Option<&str>) -> 
 fn claim(platform: Platform, minute: i64, limit: usize, owner: &str) -> Claim<'_> {
     Claim {
         platform,
+        target: qunzhu_domain::ActionTarget::Platform,
         now: at(minute),
         limit,
         owner,

@@ -8,11 +8,13 @@ pub mod accounts;
 pub mod codec;
 pub mod conformance;
 pub mod documents;
+pub mod ledger;
 pub mod links;
 mod types;
 
 pub use accounts::*;
 pub use documents::{Document, DocumentStore};
+pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
@@ -51,7 +53,9 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 
 /// Everything qunzhu keeps, as domain operations.
 #[async_trait]
-pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + DocumentStore + LinkStore + LedgerStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
 
@@ -163,7 +167,7 @@ pub trait Store: AccountStore + DocumentStore + LinkStore + Send + Sync + 'stati
     /// skipped. Returns how many were new.
     async fn enqueue(&self, actions: Vec<NewAction>) -> Result<usize>;
 
-    /// Claims up to `limit` platform actions due at `now` for one platform, leasing them to
+    /// Claims up to `limit` actions of the claim's target due at `now` for one platform, leasing them to
     /// `owner` until `lease_until`. An in-flight action whose lease ran out (its dispatcher died)
     /// is due again. Safe with several dispatchers on one database.
     async fn claim_actions(&self, claim: Claim<'_>) -> Result<Vec<ActionRecord>>;
