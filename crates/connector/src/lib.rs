@@ -66,7 +66,9 @@ impl Capabilities {
             ActionKind::SetPowerLevel { .. } => self.set_power_level,
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
-            ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => false,
+            ActionKind::GrantReward { .. }
+            | ActionKind::ReportBalance { .. }
+            | ActionKind::PersonTask { .. } => false,
         }
     }
 }

@@ -89,6 +89,10 @@ pub enum ActionKind {
         points: i64,
         reason: String,
     },
+    /// A member asked for their points balance (`积分`); the ledger worker answers in the group.
+    ReportBalance {
+        member: String,
+    },
     /// A post a person must make (WeCom confirms every group send in its client); tracked in
     /// the outbox until someone confirms it was sent.
     PersonTask {
@@ -113,13 +117,16 @@ impl ActionKind {
             ActionKind::SetTopic { .. } => "set_topic",
             ActionKind::Pin { .. } => "pin",
             ActionKind::GrantReward { .. } => "grant_reward",
+            ActionKind::ReportBalance { .. } => "report_balance",
             ActionKind::PersonTask { .. } => "person_task",
         }
     }
 
     pub fn target(&self) -> ActionTarget {
         match self {
-            ActionKind::GrantReward { .. } => ActionTarget::Ledger,
+            ActionKind::GrantReward { .. } | ActionKind::ReportBalance { .. } => {
+                ActionTarget::Ledger
+            }
             ActionKind::PersonTask { .. } => ActionTarget::Person,
             _ => ActionTarget::Platform,
         }

@@ -268,7 +268,9 @@ pub async fn execute(
                 .call(Method::PUT, &path, Some(&json!({"pinned": pinned})), None)
                 .await?
         }
-        ActionKind::GrantReward { .. } | ActionKind::PersonTask { .. } => {
+        ActionKind::GrantReward { .. }
+        | ActionKind::ReportBalance { .. }
+        | ActionKind::PersonTask { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Matrix",
                 action.kind.name()

@@ -105,6 +105,15 @@ async fn run(
     watcher.sync(&mut applied, &mut seen).await;
     let mut tasks = vec![tokio::spawn(watcher.run(applied, seen, stop.clone()))];
 
+    // One ledger worker per instance settles every platform's grants; with several instances on
+    // one database their claims never overlap.
+    let ledger = qunzhu_engine::LedgerWorker {
+        store: store.clone(),
+        clock: clock.clone(),
+        config: qunzhu_engine::LedgerWorkerConfig::default(),
+    };
+    tasks.push(tokio::spawn(ledger.run(stop.clone())));
+
     let mut runtimes = Vec::new();
     let mut all = connectors(&config, &workspace, clock.clone())?;
     if config.matrix.enabled {
@@ -260,6 +269,11 @@ async fn deciders(
     chain.0.push(Box::new(
         Checkins::load(store, workspace.id, platform, config.zone(), now).await?,
     ));
+    chain.0.push(Box::new(qunzhu_engine::BalanceQuestions {
+        workspace: workspace.id,
+        platform,
+        keywords: config.ledger.balance_keywords.clone(),
+    }));
     if !config.sandbox.greeting.is_empty() {
         chain.0.push(Box::new(GreetEachJoin {
             template: config.sandbox.greeting.clone(),

@@ -21,6 +21,7 @@ pub struct Config {
     pub rules: RulesSection,
     pub moderation: ModerationSection,
     pub sop: SopSection,
+    pub ledger: LedgerSection,
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
 }
@@ -36,6 +37,7 @@ impl Default for Config {
             rules: RulesSection::default(),
             moderation: ModerationSection::default(),
             sop: SopSection::default(),
+            ledger: LedgerSection::default(),
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
         }
@@ -98,6 +100,21 @@ impl Default for DispatchSection {
             backoff_base_ms: 1000,
             backoff_max_ms: 300_000,
             lease_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerSection {
+    /// Whole messages with which a member asks the bot for their points balance.
+    pub balance_keywords: Vec<String>,
+}
+
+impl Default for LedgerSection {
+    fn default() -> Self {
+        LedgerSection {
+            balance_keywords: vec!["积分".into(), "我的积分".into()],
         }
     }
 }
