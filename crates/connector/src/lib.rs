@@ -4,6 +4,8 @@
 //! and redact but has no invite links, Telegram has per-member links and join requests, WeCom
 //! cannot kick and needs a person to confirm each group send.
 
+pub mod inbox;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -6,6 +6,7 @@
 pub mod action;
 pub mod clock;
 pub mod event;
+pub mod keys;
 #[macro_use]
 pub mod model;
 pub mod ledger;

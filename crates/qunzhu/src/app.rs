@@ -168,11 +168,9 @@ async fn run(
         ));
     }
 
-    let (changes, _) = tokio::sync::broadcast::channel(64);
     let state = AppState {
         store: store.clone(),
         clock: clock.clone(),
-        changes,
         base_url: config.base_url(),
         secure_cookies: config.http.secure_cookies,
     };

@@ -1,10 +1,9 @@
 //! `qunzhu moderation …`: the join-request queue, undo, and the lurker report from a terminal.
 
-use anyhow::Context;
+use std::sync::Arc;
+
 use clap::Subcommand;
-use qunzhu_domain::{ActionKind, Clock, EventKind, NewAction, SystemClock};
-use qunzhu_moderation::undo;
-use qunzhu_storage::{NewAuditEntry, Store, Workspace};
+use qunzhu_domain::{Clock, EventKind, SystemClock};
 
 use crate::config::Config;
 
@@ -28,31 +27,12 @@ pub enum ModerationCommand {
     SweepLurkers,
 }
 
-const CLI_ACTOR: &str = "cli";
-
-async fn audit(
-    store: &dyn Store,
-    workspace: &Workspace,
-    action: &str,
-    subject: &str,
-    detail: serde_json::Value,
-) -> anyhow::Result<()> {
-    let entry = NewAuditEntry {
-        workspace: workspace.id,
-        at: SystemClock.now(),
-        actor: CLI_ACTOR.into(),
-        action: action.into(),
-        subject: subject.into(),
-        detail,
-    };
-    store.append_audit(entry).await?;
-    Ok(())
-}
-
 pub async fn run(command: ModerationCommand, config: Config) -> anyhow::Result<()> {
     let store = crate::open::store(&config).await?;
     let workspace = crate::app::ensure_workspace(&*store, &config).await?;
-    let now = SystemClock.now();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ops = qunzhu_ops::Ops::new(store.clone(), clock.clone());
+    let actor = qunzhu_ops::Actor::cli(workspace.id);
     match command {
         ModerationCommand::Requests => {
             for stored in store.pending_join_requests(workspace.id).await? {
@@ -78,116 +58,39 @@ pub async fn run(command: ModerationCommand, config: Config) -> anyhow::Result<(
             deny: _,
             reason,
         } => {
-            let pending = store.pending_join_requests(workspace.id).await?;
-            let request = pending
-                .iter()
-                .find(|stored| stored.event.key == key)
-                .with_context(|| format!("no waiting join request `{key}`"))?;
-            let member = request.event.kind.member().unwrap_or_default().to_string();
-            let action = NewAction {
-                workspace: workspace.id,
-                platform: request.event.platform,
-                chat: request.event.chat.clone(),
-                key: format!("review:cli:{key}"),
-                kind: ActionKind::DecideJoinRequest {
-                    member: member.clone(),
-                    approve,
-                    reason: reason.clone(),
-                },
-                created_at: now,
-                not_before: now,
-                expires_at: None,
-                dry_run: false,
-                origin: format!("{CLI_ACTOR}:review"),
-                cause: Some(key.clone()),
-            };
-            let new = store.enqueue(vec![action]).await?;
-            audit(
-                &*store,
-                &workspace,
-                "join_request.decide",
-                &member,
-                serde_json::json!({"event": key, "approve": approve, "reason": reason}),
-            )
-            .await?;
+            let decided = ops
+                .decide_join_request_by_key(&actor, &key, approve, &reason)
+                .await?;
             println!(
-                "{} {member}{}",
+                "{} {key}{}",
                 if approve { "approved" } else { "denied" },
-                if new == 0 { " (already decided)" } else { "" }
+                if decided.new {
+                    ""
+                } else {
+                    " (already decided)"
+                }
             );
         }
         ModerationCommand::Undo { action } => {
-            let original = store.action(action).await?;
-            anyhow::ensure!(
-                original.workspace == workspace.id,
-                "no action {action} in this workspace"
-            );
-            let lift = match &original.kind {
-                ActionKind::Ban { member, .. } => undo::unban(
-                    workspace.id,
-                    original.platform,
-                    &original.chat,
-                    member,
-                    CLI_ACTOR,
-                    &original.key,
-                    now,
-                ),
-                ActionKind::Mute { member, .. } => undo::unmute(
-                    workspace.id,
-                    original.platform,
-                    &original.chat,
-                    member,
-                    CLI_ACTOR,
-                    &original.key,
-                    now,
-                ),
-                other => anyhow::bail!(
-                    "action {action} is a {}; only bans and mutes can be undone",
-                    other.name()
-                ),
-            };
-            let new = store.enqueue(vec![lift.clone()]).await?;
-            audit(
-                &*store,
-                &workspace,
-                "moderation.undo",
-                &original.key,
-                serde_json::json!({"action": action, "undo": lift.key}),
-            )
-            .await?;
+            let (lift, decided) = ops.undo_action(&actor, action).await?;
             println!(
                 "{} queued{}",
                 lift.kind.name(),
-                if new == 0 { " (already)" } else { "" }
+                if decided.new { "" } else { " (already)" }
             );
         }
         ModerationCommand::SweepLurkers => {
             let rules = qunzhu_engine::RulesHandle::new(crate::app::empty_rules()?);
             let watcher = qunzhu_engine::RulesWatcher {
                 store: store.clone(),
-                clock: std::sync::Arc::new(SystemClock),
+                clock: clock.clone(),
                 workspace: workspace.id,
                 handle: rules.clone(),
                 file: config.rules.file.clone(),
                 every: std::time::Duration::from_secs(2),
             };
             watcher.sync(&mut None, &mut None).await;
-            let mut written = 0;
-            for platform in [
-                qunzhu_domain::Platform::Sandbox,
-                qunzhu_domain::Platform::Matrix,
-            ] {
-                let sweeper = qunzhu_engine::LurkerSweeper {
-                    store: store.clone(),
-                    clock: std::sync::Arc::new(SystemClock),
-                    workspace: workspace.id,
-                    platform,
-                    rules: rules.clone(),
-                    zone: config.zone(),
-                    at: config.moderation.lurker_sweep_at,
-                };
-                written += sweeper.sweep(now).await?;
-            }
+            let written = ops.sweep_lurkers(&actor, rules, config.zone()).await?;
             println!("{written} new action(s) in the outbox (see `qunzhu actions`)");
         }
     }

@@ -1,6 +1,7 @@
 //! `qunzhu rules …` and `qunzhu sop …`: check and preview what operators write, offline.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -167,39 +168,9 @@ pub async fn sop(
             let config = config(config_path.as_deref())?;
             let store = crate::open::store(&config).await?;
             let workspace = crate::app::ensure_workspace(&*store, &config).await?;
-            let task = store.action(action).await?;
-            anyhow::ensure!(
-                task.workspace == workspace.id,
-                "no action {action} in this workspace"
-            );
-            anyhow::ensure!(
-                matches!(task.kind, qunzhu_domain::ActionKind::PersonTask { .. }),
-                "action {action} is not a task for a person"
-            );
-            anyhow::ensure!(
-                task.status == qunzhu_domain::ActionStatus::Pending,
-                "task {action} is already {}",
-                task.status.as_str()
-            );
-            let now = SystemClock.now();
-            store
-                .finish_action(
-                    action,
-                    qunzhu_storage::ActionOutcome::Done {
-                        receipt: Some("confirmed:cli".into()),
-                    },
-                    now,
-                )
+            let ops = qunzhu_ops::Ops::new(store.clone(), Arc::new(SystemClock));
+            ops.confirm_task(&qunzhu_ops::Actor::cli(workspace.id), action)
                 .await?;
-            let entry = qunzhu_storage::NewAuditEntry {
-                workspace: workspace.id,
-                at: now,
-                actor: "cli".into(),
-                action: "sop.task_confirm".into(),
-                subject: task.chat,
-                detail: serde_json::json!({"action": action, "key": task.key}),
-            };
-            store.append_audit(entry).await?;
             println!("task {action} confirmed as sent");
             Ok(())
         }

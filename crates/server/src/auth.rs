@@ -8,16 +8,12 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::WorkspaceId;
-use qunzhu_storage::{NewUser, Store, User, UserRole};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use qunzhu_storage::{User, UserRole};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -29,8 +25,6 @@ pub const SESSION_HOURS: i64 = 12;
 /// Failed logins allowed per login name and per address within [`LIMIT_WINDOW_SECONDS`].
 pub const LOGIN_ATTEMPTS: usize = 5;
 pub const LIMIT_WINDOW_SECONDS: i64 = 60;
-/// API token secrets start with this, so a leaked one is easy to recognise in logs and scanners.
-pub const TOKEN_PREFIX: &str = "qz_";
 
 /// The signed-in person or token a request acts as; every query is scoped to its workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +52,15 @@ impl Principal {
         self.role >= UserRole::Operator
     }
 
+    /// The same person as the operations layer knows them.
+    pub fn actor(&self) -> qunzhu_ops::Actor {
+        qunzhu_ops::Actor {
+            workspace: self.workspace,
+            name: self.actor.clone(),
+            role: self.role,
+        }
+    }
+
     pub fn from_user(user: &User, csrf: Option<String>) -> Self {
         Principal {
             workspace: user.workspace,
@@ -74,16 +77,7 @@ impl Principal {
 }
 
 /// Hex SHA-256, the form in which secrets are stored.
-pub fn sha256_hex(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// 32 random bytes from the OS, hex-encoded.
-pub fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
+pub use qunzhu_ops::accounts::{random_secret, sha256_hex, TOKEN_PREFIX};
 
 /// The CSRF token of a session: derived, so it needs no storage and changes with the session.
 pub fn csrf_for(session_secret: &str) -> String {
@@ -99,72 +93,10 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Argon2id with the crate's recommended parameters.
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    hash_password_with(&Argon2::default(), password)
-}
-
-pub(crate) fn hash_password_with(argon: &Argon2<'_>, password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(ApiError::internal)
-}
-
-/// Whether `password` matches a stored PHC string; a malformed hash never matches.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
-/// Checks a new login name: what the console and the audit log can show unambiguously.
-pub fn validate_login(login: &str) -> Result<(), ApiError> {
-    let ok_chars = login
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if login.len() < 2 || login.len() > 64 || !ok_chars {
-        return Err(ApiError::invalid(
-            "login",
-            "2–64 characters: letters, digits, . _ - @",
-        ));
-    }
-    Ok(())
-}
-
-pub fn validate_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < 8 {
-        return Err(ApiError::invalid("password", "at least 8 characters"));
-    }
-    Ok(())
-}
-
-/// Creates a console user with an argon2 hash of `password` (used by `qunzhu demo` and the console).
-pub async fn create_user(
-    store: &dyn Store,
-    workspace: WorkspaceId,
-    login: &str,
-    password: &str,
-    role: UserRole,
-) -> Result<User, ApiError> {
-    validate_login(login)?;
-    validate_password(password)?;
-    let password = password.to_string();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(ApiError::internal)??;
-    let new = NewUser {
-        workspace,
-        login: login.to_string(),
-        display_name: login.to_string(),
-        role,
-        password_hash,
-    };
-    Ok(store.create_user(new).await?)
-}
+pub use qunzhu_ops::accounts::{
+    create_user, hash_password, hash_password_with, validate_login, validate_password,
+    verify_password,
+};
 
 /// Signs in: checks the throttle, then the password; returns the user and the new session secret.
 pub async fn sign_in(
@@ -401,7 +333,7 @@ mod tests {
 
     #[test]
     fn passwords_verify_and_secrets_compare_exactly() {
-        let cheap = Argon2::new(
+        let cheap = argon2::Argon2::new(
             argon2::Algorithm::Argon2id,
             argon2::Version::V0x13,
             argon2::Params::new(8, 1, 1, None).unwrap(),

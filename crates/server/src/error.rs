@@ -130,6 +130,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<qunzhu_ops::OpsError> for ApiError {
+    fn from(error: qunzhu_ops::OpsError) -> Self {
+        use qunzhu_ops::OpsError;
+        match error {
+            OpsError::Forbidden { .. } => ApiError::forbidden(),
+            OpsError::NotFound(what) => ApiError::not_found(what),
+            OpsError::Invalid { field, message } => ApiError::invalid(field, message),
+            OpsError::Problems(problems) => {
+                let field = problems
+                    .first()
+                    .map_or("source".into(), qunzhu_ops::Problem::field);
+                ApiError::invalid(field, OpsError::Problems(problems).to_string())
+            }
+            OpsError::Store(error) => error.into(),
+            OpsError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({ "code": self.code.as_str(), "message": self.message });

@@ -2,20 +2,19 @@
 //!
 //! [`router`] builds everything: `/healthz`, the JSON API under `/api/v1` (documented at
 //! `/api/v1/openapi.json`), the server-rendered console and its embedded assets. Data comes only
-//! through the [`Store`]; a saved rule file or SOP plan is announced on [`AppState::changes`] so
-//! the engine reloads it without a restart.
+//! through the [`Store`], and every change an operator makes goes through the operations layer
+//! (`qunzhu-ops`), which the CLI calls too; the engine's watchers pick saved rules and plans up
+//! from the store without a restart.
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod html;
 pub mod i18n;
-pub mod ops;
 pub mod pages;
 pub mod short_links;
 pub mod stats;
 pub mod svg;
-pub mod validate;
 
 #[cfg(test)]
 mod tests;
@@ -26,30 +25,18 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use qunzhu_domain::{Clock, WorkspaceId};
+use qunzhu_domain::Clock;
 use qunzhu_storage::Store;
 use serde_json::json;
-use tokio::sync::broadcast;
 
 pub use auth::{create_user, Principal};
 pub use error::{ApiError, ErrorCode};
-
-/// What the engine must reload because an operator saved it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// A rule file of this workspace was created, edited or deleted.
-    Rules(WorkspaceId),
-    /// An SOP plan of this workspace was created, edited or deleted.
-    Plans(WorkspaceId),
-}
 
 /// Everything the console and API share; built by the binary.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    /// Announces saved rules and plans; sending with no subscriber is fine.
-    pub changes: broadcast::Sender<Change>,
     /// The public address (`https://ops.example.com`), used in links shown to operators.
     pub base_url: String,
     /// Adds `Secure` to the session cookie; set when served over HTTPS.
@@ -64,9 +51,9 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Announces a change; nobody listening (tests, a console-only process) is not an error.
-    pub fn announce(&self, change: Change) {
-        let _ = self.app.changes.send(change);
+    /// The operations layer over this server's store and clock.
+    pub fn ops(&self) -> qunzhu_ops::Ops {
+        qunzhu_ops::Ops::new(self.app.store.clone(), self.app.clock.clone())
     }
 }
 

@@ -174,7 +174,6 @@ async fn console_works_in_a_real_browser() {
     let store: Arc<dyn Store> =
         Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"));
     seed(&store).await;
-    let (changes, _) = tokio::sync::broadcast::channel(16);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -183,7 +182,6 @@ async fn console_works_in_a_real_browser() {
     let state = AppState {
         store,
         clock,
-        changes,
         base_url: format!("http://{address}"),
         secure_cookies: false,
     };

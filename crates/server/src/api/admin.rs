@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{no_content, Api, Body};
 use crate::error::ApiResult;
-use crate::{ops, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -37,7 +37,10 @@ async fn create_token(
     Api(who): Api,
     Body(body): Body<NewToken>,
 ) -> ApiResult<(axum::http::StatusCode, Json<serde_json::Value>)> {
-    let (token, secret) = ops::create_token(&ctx, &who, &body.name, body.role).await?;
+    let (token, secret) = ctx
+        .ops()
+        .create_token(&who.actor(), &body.name, body.role)
+        .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({ "token": token, "secret": secret })),
@@ -49,7 +52,7 @@ async fn revoke_token(
     Api(who): Api,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    ops::revoke_token(&ctx, &who, id).await?;
+    ctx.ops().revoke_token(&who.actor(), id).await?;
     Ok(no_content())
 }
 
@@ -71,6 +74,9 @@ async fn create_user(
     Api(who): Api,
     Body(body): Body<NewUserBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<User>)> {
-    let user = ops::add_user(&ctx, &who, &body.login, &body.password, body.role).await?;
+    let user = ctx
+        .ops()
+        .add_user(&who.actor(), &body.login, &body.password, body.role)
+        .await?;
     Ok((axum::http::StatusCode::CREATED, Json(user)))
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
 use crate::stats::{self, zone_of, GroupActivity, Overview};
-use crate::{ops, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -86,7 +86,9 @@ async fn update_group(
     Path(id): Path<i64>,
     Body(update): Body<GroupUpdate>,
 ) -> ApiResult<Json<Group>> {
-    Ok(Json(ops::update_group(&ctx, &who, id, update).await?))
+    Ok(Json(
+        ctx.ops().update_group(&who.actor(), id, update).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -214,7 +216,7 @@ async fn member(
 ) -> ApiResult<Json<serde_json::Value>> {
     let platform = parse_platform(&platform)?;
     let member = ctx.app.store.member(who.workspace, platform, &user).await?;
-    let history = ops::member_history(&ctx, &who, &member, 100).await?;
+    let history = ctx.ops().member_history(&who.actor(), &member, 100).await?;
     Ok(Json(
         serde_json::json!({ "member": member, "history": history }),
     ))
@@ -228,7 +230,9 @@ async fn update_member(
 ) -> ApiResult<Json<Member>> {
     let platform = parse_platform(&platform)?;
     Ok(Json(
-        ops::update_member(&ctx, &who, platform, &user, update).await?,
+        ctx.ops()
+            .update_member(&who.actor(), platform, &user, update)
+            .await?,
     ))
 }
 

@@ -11,10 +11,10 @@ use serde_json::json;
 
 use super::{no_content, Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
-use crate::ops::{self, CalendarEntry};
 use crate::stats::zone_of;
-use crate::validate::{self, PLANS, RULES};
 use crate::Ctx;
+use qunzhu_ops::check::{self as validate, PLANS, RULES};
+use qunzhu_ops::{CalendarEntry, DocumentKind};
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -95,7 +95,9 @@ async fn put_rules(
     Body(body): Body<Source>,
 ) -> ApiResult<Json<Document>> {
     Ok(Json(
-        ops::save_document(&ctx, &who, RULES, &name, &body.source).await?,
+        ctx.ops()
+            .save_document(&who.actor(), DocumentKind::Rules, &name, &body.source)
+            .await?,
     ))
 }
 
@@ -106,7 +108,9 @@ async fn put_plan(
     Body(body): Body<Source>,
 ) -> ApiResult<Json<Document>> {
     Ok(Json(
-        ops::save_document(&ctx, &who, PLANS, &name, &body.source).await?,
+        ctx.ops()
+            .save_document(&who.actor(), DocumentKind::SopPlan, &name, &body.source)
+            .await?,
     ))
 }
 
@@ -115,7 +119,9 @@ async fn delete_rules(
     Api(who): Api,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    ops::delete_document(&ctx, &who, RULES, &name).await?;
+    ctx.ops()
+        .delete_document(&who.actor(), DocumentKind::Rules, &name)
+        .await?;
     Ok(no_content())
 }
 
@@ -124,7 +130,9 @@ async fn delete_plan(
     Api(who): Api,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    ops::delete_document(&ctx, &who, PLANS, &name).await?;
+    ctx.ops()
+        .delete_document(&who.actor(), DocumentKind::SopPlan, &name)
+        .await?;
     Ok(no_content())
 }
 
@@ -188,7 +196,9 @@ async fn calendar_for(
         None => None,
     };
     Ok(Json(
-        ops::calendar(ctx, who, plan, chat.as_deref(), from, days).await?,
+        ctx.ops()
+            .calendar(&who.actor(), plan, chat.as_deref(), from, days)
+            .await?,
     ))
 }
 
@@ -240,6 +250,8 @@ async fn apply_template(
     Body(body): Body<Apply>,
 ) -> ApiResult<Json<Document>> {
     Ok(Json(
-        ops::apply_template(&ctx, &who, &id, &body.groups, body.name.as_deref()).await?,
+        ctx.ops()
+            .apply_template(&who.actor(), &id, &body.groups, body.name.as_deref())
+            .await?,
     ))
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{no_content, Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
-use crate::{ops, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -44,15 +44,15 @@ async fn decide(
     Api(who): Api,
     Body(body): Body<Decide>,
 ) -> ApiResult<Response> {
-    ops::decide_join_request(
-        &ctx,
-        &who,
-        body.group_id,
-        &body.member,
-        body.approve,
-        &body.reason,
-    )
-    .await?;
+    ctx.ops()
+        .decide_join_request(
+            &who.actor(),
+            body.group_id,
+            &body.member,
+            body.approve,
+            &body.reason,
+        )
+        .await?;
     Ok(no_content())
 }
 
@@ -80,7 +80,7 @@ async fn bot_actions(
 }
 
 async fn undo(State(ctx): State<Ctx>, Api(who): Api, Path(id): Path<i64>) -> ApiResult<Response> {
-    ops::undo_action(&ctx, &who, id).await?;
+    ctx.ops().undo_action(&who.actor(), id).await?;
     Ok(no_content())
 }
 
@@ -99,7 +99,7 @@ async fn lurkers(
     if !(1..=3650).contains(&days) {
         return Err(ApiError::invalid("days", "between 1 and 3650"));
     }
-    Ok(Json(ops::lurkers(&ctx, &who, days).await?))
+    Ok(Json(ctx.ops().lurkers(&who.actor(), days).await?))
 }
 
 async fn actions(

@@ -13,10 +13,11 @@ use qunzhu_storage::UserRole;
 
 use super::forms::FieldErrors;
 use super::{flash, html, see_other, Page, PageResult, Posted};
+use crate::error::ApiError;
 use crate::html::{card, esc, notice, Shell};
-use crate::ops::{self, CalendarEntry, SaveError};
-use crate::validate::{Problem, PLANS, RULES};
 use crate::Ctx;
+use qunzhu_ops::check::Problem;
+use qunzhu_ops::{CalendarEntry, DocumentKind, OpsError};
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -31,7 +32,7 @@ pub fn routes() -> Router<Ctx> {
 
 /// Where a kind lives in the console, its nav entry and its words.
 struct Kind {
-    doc: &'static str,
+    doc: DocumentKind,
     base: &'static str,
     nav: &'static str,
     title: &'static str,
@@ -40,7 +41,7 @@ struct Kind {
 }
 
 const RULE_KIND: Kind = Kind {
-    doc: RULES,
+    doc: DocumentKind::Rules,
     base: "/rules",
     nav: "rules",
     title: "rules.title",
@@ -48,7 +49,7 @@ const RULE_KIND: Kind = Kind {
     invalid: "rules.invalid",
 };
 const PLAN_KIND: Kind = Kind {
-    doc: PLANS,
+    doc: DocumentKind::SopPlan,
     base: "/sop",
     nav: "sop",
     title: "sop.title",
@@ -157,7 +158,7 @@ async fn list_documents(ctx: &Ctx, shell: &Shell, kind: &Kind) -> Result<String,
     let documents = ctx
         .app
         .store
-        .documents(shell.principal.workspace, kind.doc)
+        .documents(shell.principal.workspace, kind.doc.as_str())
         .await?;
     let mut rows = String::new();
     for d in &documents {
@@ -241,7 +242,7 @@ async fn render_editor(
     let document = ctx
         .app
         .store
-        .document(shell.principal.workspace, kind.doc, name)
+        .document(shell.principal.workspace, kind.doc.as_str(), name)
         .await?;
     let (source, problems, status) = match typed {
         Some((source, problems)) => (source, problems, StatusCode::UNPROCESSABLE_ENTITY),
@@ -254,16 +255,17 @@ async fn render_editor(
         esc(&document.updated_by)
     );
     let mut extra = String::new();
-    if kind.doc == PLANS {
-        let entries = ops::calendar(
-            ctx,
-            &shell.principal,
-            Some(name),
-            None,
-            ctx.app.clock.now(),
-            7,
-        )
-        .await?;
+    if kind.doc == DocumentKind::SopPlan {
+        let entries = ctx
+            .ops()
+            .calendar(
+                &shell.principal.actor(),
+                Some(name),
+                None,
+                ctx.app.clock.now(),
+                7,
+            )
+            .await?;
         extra = card(shell.t("group.calendar"), &calendar_list(shell, &entries));
     }
     let delete = if shell.principal.can_edit() {
@@ -324,16 +326,20 @@ async fn save_existing(
     source: &str,
 ) -> PageResult {
     shell.principal.require(UserRole::Operator)?;
-    match ops::save_document(ctx, &shell.principal, kind.doc, name, source).await {
+    match ctx
+        .ops()
+        .save_document(&shell.principal.actor(), kind.doc, name, source)
+        .await
+    {
         Ok(_) => Ok(see_other(&format!(
             "{}/{}?ok=saved",
             kind.base,
             crate::html::url_part(name)
         ))),
-        Err(SaveError::Problems(problems)) => {
+        Err(OpsError::Problems(problems)) => {
             render_editor(ctx, shell, kind, name, Some((source, &problems))).await
         }
-        Err(SaveError::Api(error)) => Err(error.into()),
+        Err(error) => Err(ApiError::from(error).into()),
     }
 }
 
@@ -363,14 +369,14 @@ async fn create(
 ) -> Result<Result<(), (FieldErrors, Vec<Problem>)>, super::PageError> {
     shell.principal.require(UserRole::Operator)?;
     let mut errors = FieldErrors::default();
-    if let Err(message) = crate::validate::check_name(name) {
+    if let Err(message) = qunzhu_ops::check::check_name(name) {
         errors.add("name", message);
         return Ok(Err((errors, Vec::new())));
     }
     if ctx
         .app
         .store
-        .document(shell.principal.workspace, kind.doc, name)
+        .document(shell.principal.workspace, kind.doc.as_str(), name)
         .await
         .is_ok()
     {
@@ -384,10 +390,14 @@ async fn create(
         );
         return Ok(Err((errors, Vec::new())));
     }
-    match ops::save_document(ctx, &shell.principal, kind.doc, name, source).await {
+    match ctx
+        .ops()
+        .save_document(&shell.principal.actor(), kind.doc, name, source)
+        .await
+    {
         Ok(_) => Ok(Ok(())),
-        Err(SaveError::Problems(problems)) => Ok(Err((errors, problems))),
-        Err(SaveError::Api(error)) => Err(error.into()),
+        Err(OpsError::Problems(problems)) => Ok(Err((errors, problems))),
+        Err(error) => Err(ApiError::from(error).into()),
     }
 }
 
@@ -449,7 +459,9 @@ async fn delete_rules(
     Path(name): Path<String>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
-    ops::delete_document(&ctx, &shell.principal, RULES, &name).await?;
+    ctx.ops()
+        .delete_document(&shell.principal.actor(), DocumentKind::Rules, &name)
+        .await?;
     Ok(see_other("/rules?ok=saved"))
 }
 
@@ -458,7 +470,9 @@ async fn delete_plan(
     Path(name): Path<String>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
-    ops::delete_document(&ctx, &shell.principal, PLANS, &name).await?;
+    ctx.ops()
+        .delete_document(&shell.principal.actor(), DocumentKind::SopPlan, &name)
+        .await?;
     Ok(see_other("/sop?ok=saved"))
 }
 

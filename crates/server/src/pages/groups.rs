@@ -14,8 +14,8 @@ use super::{flash, html, see_other, FormData, Page, PageResult, Posted};
 use crate::html::{card, empty_row, esc, notice, pill, Shell};
 use crate::stats::{self};
 use crate::svg::sparkline;
-use crate::validate::RULES;
-use crate::{ops, Ctx};
+use crate::Ctx;
+use qunzhu_ops::check::RULES;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -236,15 +236,16 @@ async fn render_detail(
             },
         )
         .await?;
-    let calendar = ops::calendar(
-        ctx,
-        &shell.principal,
-        None,
-        Some(&group.chat),
-        ctx.app.clock.now(),
-        7,
-    )
-    .await?;
+    let calendar = ctx
+        .ops()
+        .calendar(
+            &shell.principal.actor(),
+            None,
+            Some(&group.chat),
+            ctx.app.clock.now(),
+            7,
+        )
+        .await?;
 
     let mut member_rows = String::new();
     for m in &members {
@@ -383,7 +384,9 @@ async fn save(
     let group = ctx.app.store.group(shell.principal.workspace, id).await?;
     match parse_update(&shell, &form) {
         Ok(update) => {
-            ops::update_group(&ctx, &shell.principal, id, update).await?;
+            ctx.ops()
+                .update_group(&shell.principal.actor(), id, update)
+                .await?;
             Ok(see_other(&format!("/groups/{id}?ok=saved")))
         }
         Err(errors) => {

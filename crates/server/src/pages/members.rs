@@ -14,7 +14,7 @@ use super::{flash, html, see_other, FormData, Page, PageResult, Posted};
 use crate::api::community::MemberParams;
 use crate::api::Params;
 use crate::html::{card, empty_row, esc, notice, pill, select, url_part, Shell};
-use crate::{ops, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -183,7 +183,10 @@ async fn render(
     errors: &FieldErrors,
     status: StatusCode,
 ) -> PageResult {
-    let history = ops::member_history(ctx, &shell.principal, member, 100).await?;
+    let history = ctx
+        .ops()
+        .member_history(&shell.principal.actor(), member, 100)
+        .await?;
     let disabled = if shell.principal.can_edit() {
         ""
     } else {
@@ -278,18 +281,18 @@ async fn save(
         )
         .await;
     }
-    ops::update_member(
-        &ctx,
-        &shell.principal,
-        platform,
-        &user,
-        MemberUpdate {
-            role,
-            tier,
-            tags: Some(tags),
-        },
-    )
-    .await?;
+    ctx.ops()
+        .update_member(
+            &shell.principal.actor(),
+            platform,
+            &user,
+            MemberUpdate {
+                role,
+                tier,
+                tags: Some(tags),
+            },
+        )
+        .await?;
     Ok(see_other(&format!(
         "/members/{}/{}?ok=saved",
         platform.as_str(),

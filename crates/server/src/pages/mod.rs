@@ -165,6 +165,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl From<qunzhu_ops::OpsError> for PageError {
+    fn from(error: qunzhu_ops::OpsError) -> Self {
+        PageError(error.into())
+    }
+}
+
 impl From<qunzhu_storage::StoreError> for PageError {
     fn from(error: qunzhu_storage::StoreError) -> Self {
         PageError(error.into())

@@ -12,7 +12,7 @@ use qunzhu_storage::{ActionFilter, StoredEvent, UserRole};
 
 use super::{flash, html, see_other, Page, PageResult, Posted};
 use crate::html::{card, empty_row, esc, pill, Shell};
-use crate::{ops, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -208,7 +208,7 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
             },
         )
         .await?;
-    let lurkers = ops::lurkers(&ctx, &shell.principal, 28).await?;
+    let lurkers = ctx.ops().lurkers(&shell.principal.actor(), 28).await?;
     let mut lurker_rows = String::new();
     for l in lurkers.iter().take(100) {
         let _ = write!(
@@ -256,15 +256,15 @@ async fn decide(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
         "deny" => false,
         _ => return Err(crate::ApiError::invalid("decision", "approve or deny").into()),
     };
-    ops::decide_join_request(
-        &ctx,
-        &shell.principal,
-        group_id,
-        form.get("member"),
-        approve,
-        form.get("reason"),
-    )
-    .await?;
+    ctx.ops()
+        .decide_join_request(
+            &shell.principal.actor(),
+            group_id,
+            form.get("member"),
+            approve,
+            form.get("reason"),
+        )
+        .await?;
     Ok(see_other("/moderation?ok=decided"))
 }
 
@@ -273,6 +273,6 @@ async fn undo(
     Path(id): Path<i64>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
-    ops::undo_action(&ctx, &shell.principal, id).await?;
+    ctx.ops().undo_action(&shell.principal.actor(), id).await?;
     Ok(see_other("/moderation?ok=undone"))
 }

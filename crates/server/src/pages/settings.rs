@@ -11,7 +11,7 @@ use qunzhu_storage::UserRole;
 use super::forms::{choice, text, FieldErrors};
 use super::{flash, html, see_other, FormData, Page, PageResult, Posted};
 use crate::html::{card, empty_row, esc, notice, pill, Shell};
-use crate::{ops, Ctx};
+use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -195,7 +195,12 @@ async fn create_token(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> Pa
     let mut errors = FieldErrors::default();
     let role = parse_role(&form, "token_role", &mut errors);
     if let Some(role) = role {
-        match ops::create_token(&ctx, &shell.principal, form.get("token_name"), role).await {
+        match ctx
+            .ops()
+            .create_token(&shell.principal.actor(), form.get("token_name"), role)
+            .await
+            .map_err(crate::ApiError::from)
+        {
             Ok((_, secret)) => {
                 return render(
                     &ctx,
@@ -237,7 +242,7 @@ async fn revoke_token(
     Path(id): Path<i64>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
-    ops::revoke_token(&ctx, &shell.principal, id).await?;
+    ctx.ops().revoke_token(&shell.principal.actor(), id).await?;
     Ok(see_other("/settings?ok=revoked"))
 }
 
@@ -245,14 +250,16 @@ async fn create_user(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> Pag
     shell.principal.require(UserRole::Admin)?;
     let mut errors = FieldErrors::default();
     if let Some(role) = parse_role(&form, "role", &mut errors) {
-        match ops::add_user(
-            &ctx,
-            &shell.principal,
-            form.get("login"),
-            form.get("password"),
-            role,
-        )
-        .await
+        match ctx
+            .ops()
+            .add_user(
+                &shell.principal.actor(),
+                form.get("login"),
+                form.get("password"),
+                role,
+            )
+            .await
+            .map_err(crate::ApiError::from)
         {
             Ok(_) => return Ok(see_other("/settings?ok=saved")),
             Err(error)

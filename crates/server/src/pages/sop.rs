@@ -11,8 +11,8 @@ use super::forms::FieldErrors;
 use super::{flash, html, see_other, Page, PageResult, Posted};
 use crate::html::{card, esc, notice, Shell};
 use crate::i18n::Lang;
-use crate::validate::Problem;
-use crate::{ops, Ctx};
+use crate::Ctx;
+use qunzhu_ops::check::Problem;
 
 /// What a rejected form on this page had typed, to show it again.
 #[derive(Default)]
@@ -61,7 +61,10 @@ async fn week_view(ctx: &Ctx, shell: &Shell, week: i64) -> Result<String, super:
         .from_local_datetime(&monday.and_time(NaiveTime::MIN))
         .earliest()
         .map_or_else(|| ctx.app.clock.now(), |at| at.to_utc());
-    let entries = ops::calendar(ctx, &shell.principal, None, None, start, 7).await?;
+    let entries = ctx
+        .ops()
+        .calendar(&shell.principal.actor(), None, None, start, 7)
+        .await?;
     let names = if shell.lang == Lang::Zh {
         WEEKDAYS_ZH
     } else {
@@ -235,12 +238,17 @@ pub(super) async fn apply(State(ctx): State<Ctx>, Posted(shell, form): Posted) -
         errors.add("groups", shell.t("sop.pick_groups"));
     }
     if !name.is_empty() {
-        if let Err(message) = crate::validate::check_name(name) {
+        if let Err(message) = qunzhu_ops::check::check_name(name) {
             errors.add("plan", message);
         }
     }
     if errors.is_empty() {
-        match ops::apply_template(&ctx, &shell.principal, template, &group_ids, Some(name)).await {
+        match ctx
+            .ops()
+            .apply_template(&shell.principal.actor(), template, &group_ids, Some(name))
+            .await
+            .map_err(crate::ApiError::from)
+        {
             Ok(_) => return Ok(see_other("/sop?ok=saved")),
             Err(error) if error.code == crate::ErrorCode::InvalidInput => {
                 errors.add(

@@ -207,8 +207,8 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         "tier changed across workspaces"
     );
     for (kind, name) in [
-        (crate::validate::RULES, "rules-bbb"),
-        (crate::validate::PLANS, "plan-bbb"),
+        (qunzhu_ops::check::RULES, "rules-bbb"),
+        (qunzhu_ops::check::PLANS, "plan-bbb"),
     ] {
         assert_eq!(
             store
@@ -222,7 +222,7 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
     }
     assert_eq!(
         store
-            .documents(b.ws, crate::validate::PLANS)
+            .documents(b.ws, qunzhu_ops::check::PLANS)
             .await
             .expect("plans")
             .len(),

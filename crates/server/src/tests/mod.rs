@@ -18,12 +18,11 @@ use qunzhu_domain::{
     ActionKind, Event, EventKind, FakeClock, JoinVia, MessageKind, NewAction, Platform, WorkspaceId,
 };
 use qunzhu_storage::{IngestBatch, NewEvent, NewUser, NewWorkspace, Store, UserRole};
-use tokio::sync::broadcast;
 use tower::ServiceExt;
 
 use crate::auth::{hash_password_with, sha256_hex};
-use crate::validate::{PLANS, RULES};
-use crate::{router, AppState, Change};
+use crate::{router, AppState};
+use qunzhu_ops::check::{PLANS, RULES};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -53,7 +52,6 @@ pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
     pub clock: FakeClock,
-    pub changes: broadcast::Receiver<Change>,
     pub a: Seeded,
     pub b: Seeded,
 }
@@ -245,11 +243,9 @@ impl TestApp {
         let clock = FakeClock::new(start_time());
         let a = seed(&store, "aaa", start_time()).await;
         let b = seed(&store, "bbb", start_time()).await;
-        let (sender, changes) = broadcast::channel(16);
         let state = AppState {
             store: store.clone(),
             clock: Arc::new(clock.clone()),
-            changes: sender,
             base_url: "http://127.0.0.1".into(),
             secure_cookies: false,
         };
@@ -257,7 +253,6 @@ impl TestApp {
             router: router(state),
             store,
             clock,
-            changes,
             a,
             b,
         }

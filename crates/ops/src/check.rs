@@ -3,9 +3,44 @@
 //! Both crates report located diagnostics; this module gives them one shape for the API
 //! (`field` = `source:LINE:COL`) and the console (a list beside the textarea, lines marked).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Document kinds as the store names them.
+/// The kinds of document an operator edits; `as_str` is the name the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// A rule file (群规, 欢迎语, keyword lists, …), checked by `qunzhu-moderation`.
+    Rules,
+    /// An SOP plan, checked by `qunzhu-sop`.
+    SopPlan,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Rules => "rules",
+            DocumentKind::SopPlan => "sop_plan",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "rules" => Some(DocumentKind::Rules),
+            "sop_plan" => Some(DocumentKind::SopPlan),
+            _ => None,
+        }
+    }
+
+    /// The audit log's noun: `rule.save`, `plan.delete`.
+    pub fn audit_noun(self) -> &'static str {
+        match self {
+            DocumentKind::Rules => "rule",
+            DocumentKind::SopPlan => "plan",
+        }
+    }
+}
+
+/// Document kinds as the store names them, for callers that still hold a string.
 pub const RULES: &str = "rules";
 pub const PLANS: &str = "sop_plan";
 
@@ -78,11 +113,10 @@ pub fn check_plan(name: &str, source: &str) -> Result<qunzhu_sop::Plan, Vec<Prob
 }
 
 /// Validates a document of either kind.
-pub fn check(kind: &str, name: &str, source: &str) -> Result<(), Vec<Problem>> {
-    if kind == PLANS {
-        check_plan(name, source).map(|_| ())
-    } else {
-        check_rules(name, source)
+pub fn check(kind: DocumentKind, name: &str, source: &str) -> Result<(), Vec<Problem>> {
+    match kind {
+        DocumentKind::SopPlan => check_plan(name, source).map(|_| ()),
+        DocumentKind::Rules => check_rules(name, source),
     }
 }
 
@@ -103,7 +137,7 @@ mod tests {
     #[test]
     fn shipped_templates_and_a_plain_rule_file_pass() {
         let rules = "[[rules]]\nname = \"ads\"\nkind = \"keywords\"\nwords = [\"加微信\"]\nladder = [\"redact+warn\", \"ban\"]\n";
-        assert_eq!(check(RULES, "r", rules), Ok(()));
+        assert_eq!(check(DocumentKind::Rules, "r", rules), Ok(()));
         for template in qunzhu_sop::templates() {
             let source = template.to_toml(
                 qunzhu_sop::Target::chats(["!a:x"]),

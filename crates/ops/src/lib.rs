@@ -1,0 +1,128 @@
+//! What an operator can do, in one place: the console, the REST API and the CLI all call these.
+//!
+//! Each operation takes the [`Actor`] who asks (workspace, name for the audit log, role), checks
+//! the role, stays inside the actor's workspace, derives the idempotency key of any action it
+//! writes from what it decides (so one decision is one action whichever door it came through),
+//! and writes exactly one audit entry with one verb when it changes something.
+
+pub mod accounts;
+pub mod check;
+mod community;
+mod documents;
+mod moderation;
+mod tasks;
+
+use std::sync::Arc;
+
+use qunzhu_domain::{Clock, WorkspaceId};
+use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
+
+pub use check::{DocumentKind, Problem};
+pub use documents::CalendarEntry;
+pub use moderation::Decided;
+
+/// Who asks: the workspace they act in, their name as the audit log writes it, their role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub workspace: WorkspaceId,
+    /// `user:<login>`, `token:<name>` or `cli`.
+    pub name: String,
+    pub role: UserRole,
+}
+
+impl Actor {
+    /// The terminal on the server: whoever can run `qunzhu` there owns the data already.
+    pub fn cli(workspace: WorkspaceId) -> Actor {
+        Actor {
+            workspace,
+            name: "cli".into(),
+            role: UserRole::Owner,
+        }
+    }
+
+    /// Refuses unless the role is at least `needed`.
+    pub fn require(&self, needed: UserRole) -> Result<()> {
+        if self.role >= needed {
+            Ok(())
+        } else {
+            Err(OpsError::Forbidden { needed })
+        }
+    }
+}
+
+/// Why an operation did not happen, in terms each door can show.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("your role does not allow this (needs {})", needed.as_str())]
+    Forbidden { needed: UserRole },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// A rule file or plan that does not pass its checker; nothing was stored.
+    #[error("{}", problems_text(.0))]
+    Problems(Vec<Problem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something that should not fail did (a hashing task died); logged by the door.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl OpsError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        OpsError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+fn problems_text(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|problem| match problem.line {
+            Some(line) => format!("line {line}: {}", problem.message),
+            None => problem.message.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub type Result<T, E = OpsError> = std::result::Result<T, E>;
+
+/// The operations, over one store and one clock; cheap to build per request.
+#[derive(Clone)]
+pub struct Ops {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ops {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Ops {
+        Ops { store, clock }
+    }
+
+    /// Writes the audit entry for a change `who` made.
+    async fn audit(
+        &self,
+        who: &Actor,
+        verb: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let entry = NewAuditEntry {
+            workspace: who.workspace,
+            at: self.clock.now(),
+            actor: who.name.clone(),
+            action: verb.to_string(),
+            subject: subject.to_string(),
+            detail,
+        };
+        self.store.append_audit(entry).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
