@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod check;
 mod community;
 mod documents;
+mod ledger;
 mod moderation;
 mod tasks;
 
@@ -19,6 +20,7 @@ use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 
 pub use check::{DocumentKind, Problem};
 pub use documents::CalendarEntry;
+pub use ledger::{Adjustment, MemberPoints, PointsLeader};
 pub use moderation::Decided;
 
 /// Who asks: the workspace they act in, their name as the audit log writes it, their role.

@@ -6,6 +6,7 @@
 mod admin;
 pub(crate) mod community;
 mod documents;
+mod ledger;
 mod moderation;
 pub mod openapi;
 
@@ -87,6 +88,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(community::routes())
         .merge(documents::routes())
         .merge(moderation::routes())
+        .merge(ledger::routes())
         .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("route") })
 }

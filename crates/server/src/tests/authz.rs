@@ -20,6 +20,11 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         )
         .replace("/tokens/{id}", &format!("/tokens/{}", target.token_id))
         .replace("/templates/{id}", "/templates/daily-morning")
+        .replace("/rewards/{code}", &format!("/rewards/mug-{m}"))
+        .replace(
+            "/ledger/entries/{key}",
+            &format!("/ledger/entries/manual:{m}"),
+        )
         .replace("{platform}", "sandbox")
         .replace("{user}", &url_part(&target.member))
         .replace("/rules/{name}", &format!("/rules/rules-{m}"))
@@ -44,6 +49,14 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/tokens") => Some(json!({ "name": "new token", "role": "viewer" })),
         ("post", "/users") => Some(
             json!({ "login": format!("new-{m}"), "password": "long enough password", "role": "viewer" }),
+        ),
+        ("post", "/ledger/members/{platform}/{user}/adjust") => {
+            Some(json!({ "points": 5, "request": format!("req-{m}") }))
+        }
+        ("post", "/ledger/entries/{key}/reverse") => Some(json!({ "memo": "undo" })),
+        ("put", "/rewards/{code}") => Some(json!({ "name": format!("Mug {m}"), "cost": 10 })),
+        ("post", "/rewards/{code}/redeem") => Some(
+            json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
         ),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
         _ => None,
@@ -253,6 +266,15 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         .iter()
         .all(|t| t.revoked_at.is_none()));
     assert_eq!(store.users(b.ws).await.expect("users").len(), 4);
+    assert!(
+        store
+            .ledger_entries(b.ws, None, 10)
+            .await
+            .expect("entries")
+            .is_empty(),
+        "points moved in B"
+    );
+    assert!(store.rewards(b.ws).await.expect("rewards").is_empty());
     assert!(store
         .audit_log(b.ws, None, 10)
         .await

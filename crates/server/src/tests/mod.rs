@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod ledger;
 mod pages;
 
 use std::sync::Arc;
