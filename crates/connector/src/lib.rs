@@ -70,6 +70,7 @@ impl Capabilities {
             ActionKind::Pin { .. } => self.pin,
             ActionKind::GrantReward { .. }
             | ActionKind::ReportBalance { .. }
+            | ActionKind::IssueCoupon { .. }
             | ActionKind::PersonTask { .. } => false,
         }
     }

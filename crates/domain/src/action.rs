@@ -89,6 +89,15 @@ pub enum ActionKind {
         points: i64,
         reason: String,
     },
+    /// A coupon for a member (a join gift to the newcomer or the inviter); the ledger worker
+    /// issues it with a fresh code and tells the member in the group.
+    IssueCoupon {
+        member: String,
+        offer: crate::coupon::CouponOffer,
+        /// Days it stays valid; `None` never expires.
+        valid_days: Option<u32>,
+        memo: String,
+    },
     /// A member asked for their points balance (`积分`); the ledger worker answers in the group.
     ReportBalance {
         member: String,
@@ -118,15 +127,16 @@ impl ActionKind {
             ActionKind::Pin { .. } => "pin",
             ActionKind::GrantReward { .. } => "grant_reward",
             ActionKind::ReportBalance { .. } => "report_balance",
+            ActionKind::IssueCoupon { .. } => "issue_coupon",
             ActionKind::PersonTask { .. } => "person_task",
         }
     }
 
     pub fn target(&self) -> ActionTarget {
         match self {
-            ActionKind::GrantReward { .. } | ActionKind::ReportBalance { .. } => {
-                ActionTarget::Ledger
-            }
+            ActionKind::GrantReward { .. }
+            | ActionKind::ReportBalance { .. }
+            | ActionKind::IssueCoupon { .. } => ActionTarget::Ledger,
             ActionKind::PersonTask { .. } => ActionTarget::Person,
             _ => ActionTarget::Platform,
         }

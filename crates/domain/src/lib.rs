@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod clock;
+pub mod coupon;
 pub mod event;
 pub mod keys;
 #[macro_use]
@@ -14,6 +15,7 @@ pub mod state;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, NewAction};
 pub use clock::{Clock, FakeClock, SystemClock};
+pub use coupon::{Coupon, CouponError, CouponOffer, NewCoupon};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
 pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
 pub use model::{

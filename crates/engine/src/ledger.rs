@@ -1,5 +1,5 @@
-//! The ledger worker: claims the outbox's ledger actions (grants, balance questions), applies
-//! them to the points ledger idempotently by the action key, and marks them done.
+//! The ledger worker: claims the outbox's ledger actions (grants, coupons, balance questions),
+//! applies them to the ledger idempotently by the action key, and marks them done.
 //!
 //! A grant is posted with the action's key as the entry's key, so a worker that dies between
 //! posting and marking the action done posts nothing twice when the lease runs out and the
@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
+use qunzhu_domain::coupon::coupon_code;
 use qunzhu_domain::ledger::grant_entry;
 use qunzhu_domain::{
-    Account, ActionKind, ActionRecord, ActionTarget, Clock, Event, EventKind, NewAction, Platform,
-    WorkspaceId,
+    Account, ActionKind, ActionRecord, ActionTarget, Clock, Event, EventKind, JoinVia, NewAction,
+    NewCoupon, Platform, WorkspaceId,
 };
 use qunzhu_storage::{ActionOutcome, Claim, Posting, Store};
 use tokio::sync::watch;
@@ -55,6 +56,8 @@ pub struct LedgerRound {
     /// with the reason.
     pub refused: usize,
     pub balances_reported: usize,
+    /// Coupons issued (or found already issued under the action's key).
+    pub coupons: usize,
 }
 
 pub struct LedgerWorker {
@@ -130,6 +133,11 @@ impl LedgerWorker {
                 ActionKind::ReportBalance { member } => {
                     questions.push((member.clone(), action));
                 }
+                ActionKind::IssueCoupon { .. } => {
+                    let outcome = self.issue_coupon(&action, now).await?;
+                    round.coupons += 1;
+                    self.finish(action.id, outcome, now).await?;
+                }
                 other => {
                     let error = format!("{} is not a ledger action", other.name());
                     self.finish(action.id, ActionOutcome::Dead { error }, now)
@@ -176,6 +184,97 @@ impl LedgerWorker {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Issues the coupon under the action's key (a redelivery finds the one already issued) and
+    /// tells the member in the group, once.
+    async fn issue_coupon(
+        &self,
+        action: &ActionRecord,
+        now: DateTime<Utc>,
+    ) -> qunzhu_storage::Result<ActionOutcome> {
+        let ActionKind::IssueCoupon {
+            member,
+            offer,
+            valid_days,
+            memo,
+        } = &action.kind
+        else {
+            return Ok(ActionOutcome::Dead {
+                error: "not a coupon".into(),
+            });
+        };
+        if let Err(error) = offer.validate() {
+            return Ok(ActionOutcome::Dead {
+                error: error.to_string(),
+            });
+        }
+        let new = |code: String| NewCoupon {
+            key: action.key.clone(),
+            code,
+            platform: action.platform,
+            user: member.clone(),
+            offer: offer.clone(),
+            issued_at: action.created_at,
+            expires_at: valid_days.map(|days| action.created_at + Duration::days(i64::from(days))),
+            memo: memo.clone(),
+        };
+        // A fresh random code collides with an existing one about never; a second try settles it.
+        let mut issued = None;
+        for _ in 0..3 {
+            match self
+                .store
+                .issue_coupons(action.workspace, vec![new(coupon_code(rand::random()))])
+                .await
+            {
+                Ok(mut coupons) => {
+                    issued = coupons.pop();
+                    break;
+                }
+                Err(qunzhu_storage::StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        let Some(coupon) = issued else {
+            return Ok(ActionOutcome::Retry {
+                at: now + Duration::seconds(5),
+                error: "no free coupon code".into(),
+            });
+        };
+        let until = coupon
+            .issued
+            .expires_at
+            .map(|at| format!("，{} 前有效", at.format("%Y-%m-%d")))
+            .unwrap_or_default();
+        let text = format!(
+            "🎁 {}：{}（券码 {}{until}，仅限本人使用）",
+            coupon.issued.memo,
+            coupon.issued.offer.describe(),
+            coupon.issued.code
+        );
+        self.store
+            .enqueue(vec![NewAction {
+                workspace: action.workspace,
+                platform: action.platform,
+                chat: action.chat.clone(),
+                key: format!("{}:notice", action.key),
+                kind: ActionKind::SendMessage {
+                    text,
+                    html: None,
+                    mentions: vec![member.clone()],
+                    reply_to: None,
+                },
+                created_at: now,
+                not_before: now,
+                expires_at: None,
+                dry_run: false,
+                origin: "ledger.coupon".into(),
+                cause: Some(action.key.clone()),
+            }])
+            .await?;
+        Ok(ActionOutcome::Done {
+            receipt: Some(format!("coupon:{}", coupon.issued.code)),
+        })
     }
 
     async fn finish(
@@ -275,5 +374,66 @@ impl Decider for BalanceQuestions {
             origin: "ledger.balance".into(),
             cause: Some(event.key.clone()),
         }]
+    }
+}
+
+/// The coupon a join gift gives: to the newcomer, and (invited, not by themselves) to the inviter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinCoupon {
+    pub offer: qunzhu_domain::CouponOffer,
+    pub valid_days: Option<u32>,
+    /// Also gift the member who invited them (both sides, 001).
+    pub inviter: bool,
+}
+
+/// Join gifts as coupons: one per member per group (rejoining earns nothing), and one per
+/// invitee for the inviter.
+pub struct JoinCoupons {
+    pub workspace: WorkspaceId,
+    pub platform: Platform,
+    pub gift: JoinCoupon,
+}
+
+impl Decider for JoinCoupons {
+    fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
+        if event.workspace != self.workspace || event.platform != self.platform {
+            return Vec::new();
+        }
+        let EventKind::MemberJoined { member, via, .. } = &event.kind else {
+            return Vec::new();
+        };
+        let coupon = |key: String, to: &str, memo: &str| NewAction {
+            workspace: event.workspace,
+            platform: event.platform,
+            chat: event.chat.clone(),
+            key,
+            kind: ActionKind::IssueCoupon {
+                member: to.to_string(),
+                offer: self.gift.offer.clone(),
+                valid_days: self.gift.valid_days,
+                memo: memo.to_string(),
+            },
+            created_at: now,
+            not_before: now,
+            expires_at: None,
+            dry_run: false,
+            origin: "ledger.join_coupon".into(),
+            cause: Some(event.key.clone()),
+        };
+        let mut out = vec![coupon(
+            format!("coupon-gift:{}:{member}", event.chat),
+            member,
+            "入群礼",
+        )];
+        if let (true, JoinVia::Invited { by }) = (self.gift.inviter, via) {
+            if by != member {
+                out.push(coupon(
+                    format!("coupon-invite:{}:{member}", event.chat),
+                    by,
+                    "邀请礼",
+                ));
+            }
+        }
+        out
     }
 }

@@ -23,7 +23,9 @@ pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use guard::{Guard, RulesHandle};
 pub use ingest::Ingestor;
-pub use ledger::{BalanceQuestions, LedgerRound, LedgerWorker, LedgerWorkerConfig};
+pub use ledger::{
+    BalanceQuestions, JoinCoupon, JoinCoupons, LedgerRound, LedgerWorker, LedgerWorkerConfig,
+};
 pub use lurkers::LurkerSweeper;
 pub use planner::{PlanRound, Planner};
 pub use pushes::{push_reports, PushReport};

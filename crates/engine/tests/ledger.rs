@@ -1,15 +1,19 @@
 //! The ledger worker on real stores: grants written by check-ins (and before the worker existed)
 //! are applied once, a crash between posting and marking done doubles nothing, a refused
-//! deduction is dead with its reason, and `积分` is answered in the group with the balance.
+//! deduction is dead with its reason, `积分` is answered in the group with the balance, and join
+//! gifts are coupons for the newcomer and the inviter.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    Account, ActionKind, ActionStatus, ActionTarget, Clock, Event, EventKind, FakeClock,
-    MessageKind, NewAction, Platform, WorkspaceId,
+    Account, ActionKind, ActionStatus, ActionTarget, Clock, CouponOffer, Event, EventKind,
+    FakeClock, JoinVia, MessageKind, NewAction, Platform, WorkspaceId,
 };
-use qunzhu_engine::{BalanceQuestions, Chain, Checkins, Decider, LedgerWorker, LedgerWorkerConfig};
+use qunzhu_engine::{
+    BalanceQuestions, Chain, Checkins, Decider, JoinCoupon, JoinCoupons, LedgerWorker,
+    LedgerWorkerConfig,
+};
 use qunzhu_storage::{Claim, IngestBatch, NewEvent, NewWorkspace, Store};
 
 fn seven_am() -> DateTime<Utc> {
@@ -232,6 +236,73 @@ async fn story(store: Arc<dyn Store>) {
             .len(),
         3
     );
+
+    // Join gifts as coupons, to the newcomer and the inviter; rejoining earns nothing more.
+    let mut gifts = JoinCoupons {
+        workspace,
+        platform: Platform::Sandbox,
+        gift: JoinCoupon {
+            offer: CouponOffer::AmountOff { cents: 500 },
+            valid_days: Some(30),
+            inviter: true,
+        },
+    };
+    let join = |key: &str, member: &str, by: &str| Event {
+        kind: EventKind::MemberJoined {
+            member: member.into(),
+            display_name: None,
+            via: JoinVia::Invited { by: by.into() },
+        },
+        ..message(workspace, key, member, "", clock.now())
+    };
+    ingest(
+        &*store,
+        &mut gifts,
+        vec![
+            join("j1", "@b", "@a"),
+            join("j2", "@b", "@a"),
+            join("j3", "@c", "@c"),
+        ],
+        clock.now(),
+    )
+    .await;
+    let round = worker.run_once().await.unwrap();
+    assert_eq!(
+        round.coupons, 3,
+        "newcomers @b and @c, inviter @a once; {round:?}"
+    );
+    let mine = |user: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .member_coupons(workspace, Platform::Sandbox, user)
+                .await
+                .unwrap()
+        }
+    };
+    let (b, a, c) = (mine("@b").await, mine("@a").await, mine("@c").await);
+    assert_eq!(
+        (b.len(), a.len(), c.len()),
+        (1, 1, 1),
+        "no coupon for inviting oneself"
+    );
+    assert_eq!(a[0].issued.memo, "邀请礼");
+    assert_eq!(
+        b[0].issued.expires_at,
+        Some(clock.now() + Duration::days(30))
+    );
+    let notice = store
+        .action_by_key("coupon-gift:g:@b:notice")
+        .await
+        .unwrap();
+    let ActionKind::SendMessage { text, .. } = &notice.kind else {
+        panic!("a notice: {notice:?}")
+    };
+    assert!(
+        text.contains("立减 ¥5.00") && text.contains(&b[0].issued.code),
+        "{text}"
+    );
+    assert_eq!(worker.run_once().await.unwrap().coupons, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

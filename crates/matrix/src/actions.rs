@@ -270,6 +270,7 @@ pub async fn execute(
         }
         ActionKind::GrantReward { .. }
         | ActionKind::ReportBalance { .. }
+        | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Matrix",

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod check;
 mod community;
+mod coupons;
 mod documents;
 mod ledger;
 mod moderation;
@@ -19,6 +20,7 @@ use qunzhu_domain::{Clock, WorkspaceId};
 use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 
 pub use check::{DocumentKind, Problem};
+pub use coupons::IssueCoupon;
 pub use documents::CalendarEntry;
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
 pub use moderation::Decided;

@@ -272,6 +272,17 @@ async fn deciders(
         platform,
         keywords: config.ledger.balance_keywords.clone(),
     }));
+    if let Some(gift) = &config.ledger.join_coupon {
+        chain.0.push(Box::new(qunzhu_engine::JoinCoupons {
+            workspace: workspace.id,
+            platform,
+            gift: qunzhu_engine::JoinCoupon {
+                offer: gift.offer.clone(),
+                valid_days: gift.valid_days,
+                inviter: gift.inviter,
+            },
+        }));
+    }
     if !config.sandbox.greeting.is_empty() {
         chain.0.push(Box::new(GreetEachJoin {
             template: config.sandbox.greeting.clone(),

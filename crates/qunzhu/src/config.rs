@@ -109,12 +109,29 @@ impl Default for DispatchSection {
 pub struct LedgerSection {
     /// Whole messages with which a member asks the bot for their points balance.
     pub balance_keywords: Vec<String>,
+    /// A coupon for every newcomer (and their inviter); off when absent.
+    pub join_coupon: Option<JoinCouponSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinCouponSection {
+    /// `{ type = "amount_off", cents = 500 }`, `{ type = "percent_off", percent = 10 }` or
+    /// `{ type = "free_item", item = "咖啡" }`.
+    pub offer: qunzhu_domain::CouponOffer,
+    /// Days it stays valid; absent never expires.
+    #[serde(default)]
+    pub valid_days: Option<u32>,
+    /// Also give one to the member who invited the newcomer.
+    #[serde(default)]
+    pub inviter: bool,
 }
 
 impl Default for LedgerSection {
     fn default() -> Self {
         LedgerSection {
             balance_keywords: vec!["积分".into(), "我的积分".into()],
+            join_coupon: None,
         }
     }
 }
@@ -330,6 +347,12 @@ impl Config {
                 ),
             });
         }
+        if let Some(gift) = &self.ledger.join_coupon {
+            gift.offer.validate().map_err(|error| ConfigError::Env {
+                name: "ledger.join_coupon.offer".into(),
+                message: error.to_string(),
+            })?;
+        }
         Ok(())
     }
 
@@ -383,6 +406,30 @@ mod tests {
             .to_string();
         assert!(
             error.starts_with("q.toml:3:1: unknown field `prot`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_join_coupon_is_read_and_a_bad_offer_is_refused() {
+        let text = "[ledger.join_coupon]\noffer = { type = \"percent_off\", percent = 10 }\ninviter = true\n";
+        let config = Config::parse(text, Path::new("q.toml")).unwrap();
+        let gift = config.ledger.join_coupon.unwrap();
+        assert_eq!(
+            gift.offer,
+            qunzhu_domain::CouponOffer::PercentOff { percent: 10 }
+        );
+        assert!(gift.inviter);
+        let bad = text.replace("10", "150");
+        let error = Config::parse(&bad, Path::new("q.toml"))
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "ledger.join_coupon.offer: invalid offer percent: must be 1 to 100, got 150"
+            ),
             "{error}"
         );
     }

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod codec;
+mod coupons;
 mod ingest;
 mod ledger;
 mod outbox;
@@ -23,6 +24,10 @@ use tokio_postgres::{Client, NoTls};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
     ("0004_ledger", include_str!("../migrations/0004_ledger.sql")),
+    (
+        "0004b_coupons",
+        include_str!("../migrations/0004b_coupons.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

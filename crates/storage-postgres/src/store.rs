@@ -425,3 +425,32 @@ impl LedgerStore for PostgresStore {
         self.write_ledger_baseline(workspace, entries).await
     }
 }
+
+#[async_trait]
+impl CouponStore for PostgresStore {
+    async fn issue_coupons(
+        &self,
+        workspace: WorkspaceId,
+        coupons: Vec<qunzhu_domain::NewCoupon>,
+    ) -> Result<Vec<qunzhu_domain::Coupon>> {
+        self.write_coupons(workspace, coupons).await
+    }
+    async fn coupon(&self, workspace: WorkspaceId, code: &str) -> Result<qunzhu_domain::Coupon> {
+        self.read_coupon(workspace, code).await
+    }
+    async fn member_coupons(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+    ) -> Result<Vec<qunzhu_domain::Coupon>> {
+        self.read_member_coupons(workspace, platform, user).await
+    }
+    async fn redeem_coupon(
+        &self,
+        workspace: WorkspaceId,
+        redeem: RedeemCoupon,
+    ) -> Result<CouponRedemption> {
+        self.write_redeem_coupon(workspace, redeem).await
+    }
+}

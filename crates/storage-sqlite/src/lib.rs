@@ -7,6 +7,7 @@
 
 mod accounts;
 mod codec;
+mod coupons;
 mod documents;
 mod ingest;
 mod ledger;
@@ -24,6 +25,10 @@ use rusqlite::Connection;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
     ("0004_ledger", include_str!("../migrations/0004_ledger.sql")),
+    (
+        "0004b_coupons",
+        include_str!("../migrations/0004b_coupons.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -416,3 +416,32 @@ impl LedgerStore for SqliteStore {
         self.write_ledger_baseline(workspace, entries)
     }
 }
+
+#[async_trait]
+impl CouponStore for SqliteStore {
+    async fn issue_coupons(
+        &self,
+        workspace: WorkspaceId,
+        coupons: Vec<qunzhu_domain::NewCoupon>,
+    ) -> Result<Vec<qunzhu_domain::Coupon>> {
+        self.write_coupons(workspace, coupons)
+    }
+    async fn coupon(&self, workspace: WorkspaceId, code: &str) -> Result<qunzhu_domain::Coupon> {
+        self.read_coupon(workspace, code)
+    }
+    async fn member_coupons(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+    ) -> Result<Vec<qunzhu_domain::Coupon>> {
+        self.read_member_coupons(workspace, platform, user)
+    }
+    async fn redeem_coupon(
+        &self,
+        workspace: WorkspaceId,
+        redeem: RedeemCoupon,
+    ) -> Result<CouponRedemption> {
+        self.write_redeem_coupon(workspace, redeem)
+    }
+}

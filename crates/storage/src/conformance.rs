@@ -12,9 +12,11 @@ use qunzhu_domain::{
 
 use crate::*;
 
+mod coupons;
 mod ledger;
 mod outbox;
 mod scoping;
+pub use coupons::*;
 pub use ledger::*;
 pub use outbox::*;
 pub use scoping::*;
@@ -37,7 +39,8 @@ macro_rules! conformance_suite {
             workspaces_never_see_each_other,
             ledger_posts_dedupes_refuses_and_reverses,
             ledger_catalogue_and_redemptions,
-            concurrent_postings_never_overdraw_or_double);
+            concurrent_postings_never_overdraw_or_double,
+            coupons_are_bound_to_their_member_and_redeemed_once);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -7,12 +7,14 @@
 pub mod accounts;
 pub mod codec;
 pub mod conformance;
+pub mod coupons;
 pub mod documents;
 pub mod ledger;
 pub mod links;
 mod types;
 
 pub use accounts::*;
+pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use documents::{Document, DocumentStore};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
@@ -54,7 +56,7 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 /// Everything qunzhu keeps, as domain operations.
 #[async_trait]
 pub trait Store:
-    AccountStore + DocumentStore + LinkStore + LedgerStore + Send + Sync + 'static
+    AccountStore + DocumentStore + LinkStore + LedgerStore + CouponStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;

@@ -5,6 +5,7 @@
 
 mod admin;
 pub(crate) mod community;
+mod coupons;
 mod documents;
 mod ledger;
 mod moderation;
@@ -89,6 +90,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(documents::routes())
         .merge(moderation::routes())
         .merge(ledger::routes())
+        .merge(coupons::routes())
         .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("route") })
 }

@@ -21,6 +21,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         .replace("/tokens/{id}", &format!("/tokens/{}", target.token_id))
         .replace("/templates/{id}", "/templates/daily-morning")
         .replace("/rewards/{code}", &format!("/rewards/mug-{m}"))
+        .replace("/coupons/{code}", &format!("/coupons/QZ-{m}"))
         .replace(
             "/ledger/entries/{key}",
             &format!("/ledger/entries/manual:{m}"),
@@ -56,6 +57,12 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/ledger/entries/{key}/reverse") => Some(json!({ "memo": "undo" })),
         ("put", "/rewards/{code}") => Some(json!({ "name": format!("Mug {m}"), "cost": 10 })),
         ("post", "/rewards/{code}/redeem") => Some(
+            json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
+        ),
+        ("post", "/coupons/members/{platform}/{user}") => Some(
+            json!({ "offer": { "type": "amount_off", "cents": 500 }, "request": format!("c-{m}") }),
+        ),
+        ("post", "/coupons/{code}/redeem") => Some(
             json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
         ),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
@@ -275,6 +282,11 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         "points moved in B"
     );
     assert!(store.rewards(b.ws).await.expect("rewards").is_empty());
+    assert!(store
+        .member_coupons(b.ws, qunzhu_domain::Platform::Sandbox, &b.member)
+        .await
+        .expect("coupons")
+        .is_empty());
     assert!(store
         .audit_log(b.ws, None, 10)
         .await
