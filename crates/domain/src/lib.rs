@@ -10,6 +10,7 @@ pub mod event;
 pub mod keys;
 #[macro_use]
 pub mod model;
+pub mod invite;
 pub mod ledger;
 pub mod state;
 
@@ -17,6 +18,7 @@ pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, NewAction
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use coupon::{Coupon, CouponError, CouponOffer, NewCoupon};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
+pub use invite::{InviteChange, InviteChannel, InviteCode};
 pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
 pub use model::{
     Group, GroupStatus, GroupType, Member, MemberRole, MemberTier, Platform, Positioning,

@@ -10,6 +10,7 @@ pub mod decide;
 pub mod dispatch;
 pub mod guard;
 pub mod ingest;
+pub mod invites;
 pub mod ledger;
 pub mod lurkers;
 pub mod planner;
@@ -23,6 +24,7 @@ pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use guard::{Guard, RulesHandle};
 pub use ingest::Ingestor;
+pub use invites::InviteTracker;
 pub use ledger::{
     BalanceQuestions, JoinCoupon, JoinCoupons, LedgerRound, LedgerWorker, LedgerWorkerConfig,
 };

@@ -10,6 +10,7 @@ pub mod check;
 mod community;
 mod coupons;
 mod documents;
+mod invites;
 mod ledger;
 mod moderation;
 mod tasks;

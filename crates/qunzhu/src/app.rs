@@ -113,6 +113,13 @@ async fn run(
         config: qunzhu_engine::LedgerWorkerConfig::default(),
     };
     tasks.push(tokio::spawn(ledger.run(stop.clone())));
+    let invites = qunzhu_engine::InviteTracker {
+        store: store.clone(),
+        workspace: workspace.id,
+        batch: 5_000,
+        every: std::time::Duration::from_secs(1),
+    };
+    tasks.push(tokio::spawn(invites.run(stop.clone())));
 
     let mut runtimes = Vec::new();
     let mut all = connectors(&config, &workspace, clock.clone())?;

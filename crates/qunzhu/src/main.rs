@@ -2,6 +2,7 @@
 
 mod app;
 mod bench;
+mod bench_ledger;
 mod bench_scheduler;
 mod config;
 mod demo;

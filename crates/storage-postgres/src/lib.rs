@@ -8,6 +8,7 @@ mod accounts;
 mod codec;
 mod coupons;
 mod ingest;
+mod invites;
 mod ledger;
 mod outbox;
 mod queries;
@@ -27,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004b_coupons",
         include_str!("../migrations/0004b_coupons.sql"),
+    ),
+    (
+        "0004c_invites",
+        include_str!("../migrations/0004c_invites.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

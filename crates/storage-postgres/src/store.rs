@@ -454,3 +454,49 @@ impl CouponStore for PostgresStore {
         self.write_redeem_coupon(workspace, redeem).await
     }
 }
+
+#[async_trait]
+impl InviteStore for PostgresStore {
+    async fn invite_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
+        self.read_invite_watermark(workspace).await
+    }
+    async fn apply_invite_changes(
+        &self,
+        workspace: WorkspaceId,
+        changes: Vec<qunzhu_domain::InviteChange>,
+        watermark: i64,
+    ) -> Result<()> {
+        self.write_invite_changes(workspace, changes, watermark)
+            .await
+    }
+    async fn put_invite_code(
+        &self,
+        workspace: WorkspaceId,
+        code: qunzhu_domain::InviteCode,
+    ) -> Result<qunzhu_domain::InviteCode> {
+        self.write_invite_code(workspace, code).await
+    }
+    async fn invite_code(
+        &self,
+        workspace: WorkspaceId,
+        code: &str,
+    ) -> Result<qunzhu_domain::InviteCode> {
+        self.read_invite_code(workspace, code).await
+    }
+    async fn invites_by(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        inviter: &str,
+    ) -> Result<Vec<Invite>> {
+        self.read_invites_by(workspace, platform, inviter).await
+    }
+    async fn invite_counts(
+        &self,
+        workspace: WorkspaceId,
+        filter: &InviteFilter,
+        limit: usize,
+    ) -> Result<Vec<InviteCount>> {
+        self.read_invite_counts(workspace, filter, limit).await
+    }
+}

@@ -10,6 +10,7 @@ mod codec;
 mod coupons;
 mod documents;
 mod ingest;
+mod invites;
 mod ledger;
 mod outbox;
 mod queries;
@@ -28,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004b_coupons",
         include_str!("../migrations/0004b_coupons.sql"),
+    ),
+    (
+        "0004c_invites",
+        include_str!("../migrations/0004c_invites.sql"),
     ),
 ];
 

@@ -445,3 +445,48 @@ impl CouponStore for SqliteStore {
         self.write_redeem_coupon(workspace, redeem)
     }
 }
+
+#[async_trait]
+impl InviteStore for SqliteStore {
+    async fn invite_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
+        self.read_invite_watermark(workspace)
+    }
+    async fn apply_invite_changes(
+        &self,
+        workspace: WorkspaceId,
+        changes: Vec<qunzhu_domain::InviteChange>,
+        watermark: i64,
+    ) -> Result<()> {
+        self.write_invite_changes(workspace, changes, watermark)
+    }
+    async fn put_invite_code(
+        &self,
+        workspace: WorkspaceId,
+        code: qunzhu_domain::InviteCode,
+    ) -> Result<qunzhu_domain::InviteCode> {
+        self.write_invite_code(workspace, code)
+    }
+    async fn invite_code(
+        &self,
+        workspace: WorkspaceId,
+        code: &str,
+    ) -> Result<qunzhu_domain::InviteCode> {
+        self.read_invite_code(workspace, code)
+    }
+    async fn invites_by(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        inviter: &str,
+    ) -> Result<Vec<Invite>> {
+        self.read_invites_by(workspace, platform, inviter)
+    }
+    async fn invite_counts(
+        &self,
+        workspace: WorkspaceId,
+        filter: &InviteFilter,
+        limit: usize,
+    ) -> Result<Vec<InviteCount>> {
+        self.read_invite_counts(workspace, filter, limit)
+    }
+}

@@ -13,10 +13,12 @@ use qunzhu_domain::{
 use crate::*;
 
 mod coupons;
+mod invites;
 mod ledger;
 mod outbox;
 mod scoping;
 pub use coupons::*;
+pub use invites::*;
 pub use ledger::*;
 pub use outbox::*;
 pub use scoping::*;
@@ -40,7 +42,8 @@ macro_rules! conformance_suite {
             ledger_posts_dedupes_refuses_and_reverses,
             ledger_catalogue_and_redemptions,
             concurrent_postings_never_overdraw_or_double,
-            coupons_are_bound_to_their_member_and_redeemed_once);
+            coupons_are_bound_to_their_member_and_redeemed_once,
+            invites_are_attributed_counted_and_resumed);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod conformance;
 pub mod coupons;
 pub mod documents;
+pub mod invites;
 pub mod ledger;
 pub mod links;
 mod types;
@@ -16,6 +17,7 @@ mod types;
 pub use accounts::*;
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use documents::{Document, DocumentStore};
+pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 /// Re-exported for the conformance suite's macro.
@@ -56,7 +58,15 @@ pub type Decide<'a> = dyn FnMut(&Event) -> Vec<NewAction> + Send + 'a;
 /// Everything qunzhu keeps, as domain operations.
 #[async_trait]
 pub trait Store:
-    AccountStore + DocumentStore + LinkStore + LedgerStore + CouponStore + Send + Sync + 'static
+    AccountStore
+    + DocumentStore
+    + LinkStore
+    + LedgerStore
+    + CouponStore
+    + InviteStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
     fn backend(&self) -> &'static str;

@@ -7,6 +7,7 @@ mod admin;
 pub(crate) mod community;
 mod coupons;
 mod documents;
+mod invites;
 mod ledger;
 mod moderation;
 pub mod openapi;
@@ -91,6 +92,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(moderation::routes())
         .merge(ledger::routes())
         .merge(coupons::routes())
+        .merge(invites::routes())
         .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("route") })
 }

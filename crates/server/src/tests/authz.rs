@@ -62,6 +62,9 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/coupons/members/{platform}/{user}") => Some(
             json!({ "offer": { "type": "amount_off", "cents": 500 }, "request": format!("c-{m}") }),
         ),
+        ("post", "/invites/members/{platform}/{user}/code") => {
+            Some(json!({ "campaign": format!("spring-{m}") }))
+        }
         ("post", "/coupons/{code}/redeem") => Some(
             json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
         ),
