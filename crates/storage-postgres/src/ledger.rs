@@ -405,12 +405,15 @@ impl PostgresStore {
         &self,
         workspace: WorkspaceId,
         entries: &[NewEntry],
+        fresh: bool,
     ) -> Result<()> {
         let mut client = self.client().await;
         let tx = client.transaction().await.map_err(backend)?;
-        tx.execute("TRUNCATE ledger_baseline", &[])
-            .await
-            .map_err(backend)?;
+        if fresh {
+            tx.execute("TRUNCATE ledger_baseline", &[])
+                .await
+                .map_err(backend)?;
+        }
         Columns::of(entries.iter())
             .insert(&tx, "ledger_baseline", workspace)
             .await?;

@@ -421,8 +421,9 @@ impl LedgerStore for PostgresStore {
         &self,
         workspace: WorkspaceId,
         entries: &[qunzhu_domain::NewEntry],
+        fresh: bool,
     ) -> Result<()> {
-        self.write_ledger_baseline(workspace, entries).await
+        self.write_ledger_baseline(workspace, entries, fresh).await
     }
 }
 

@@ -4,6 +4,7 @@
 use qunzhu_domain::{Account, AccountKind, Entry, NewEntry, Reason, WorkspaceId};
 use qunzhu_storage::ledger::{settle, spend_entry, touched, unavailable};
 use qunzhu_storage::{Posting, Redeem, Redemption, Result, Reward, StoreError};
+use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use crate::codec::{micros, parsed, time};
@@ -55,6 +56,39 @@ fn entry_by_key(tx: &Transaction<'_>, workspace: WorkspaceId, key: &str) -> Resu
     }
 }
 
+/// Rows looked up per statement: one `IN (…)` list instead of a statement per key keeps a
+/// batch's reads a handful of statements.
+const CHUNK: usize = 400;
+
+fn placeholders(count: usize) -> String {
+    vec!["?"; count].join(", ")
+}
+
+/// Runs `sql` (whose last clause is `IN ({list})`) for each chunk of `values`, with the
+/// workspace as the first parameter, handing every row to `each`.
+fn for_each_in(
+    tx: &Transaction<'_>,
+    sql: &str,
+    workspace: WorkspaceId,
+    values: &[String],
+    mut each: impl FnMut(&Row<'_>) -> Result<()>,
+) -> Result<()> {
+    for chunk in values.chunks(CHUNK) {
+        let mut statement = tx
+            .prepare_cached(&sql.replace("{list}", &placeholders(chunk.len())))
+            .map_err(backend)?;
+        let parameters = std::iter::once(Value::Integer(workspace.0))
+            .chain(chunk.iter().map(|value| Value::Text(value.clone())));
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(parameters))
+            .map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            each(row)?;
+        }
+    }
+    Ok(())
+}
+
 /// Posts a batch inside an open transaction.
 fn post(
     tx: &Transaction<'_>,
@@ -62,39 +96,48 @@ fn post(
     entries: Vec<NewEntry>,
 ) -> Result<Vec<Posting>> {
     let touched = touched(&entries);
-    let mut balances = Vec::with_capacity(touched.accounts.len());
-    {
-        let mut statement = tx
-            .prepare_cached(
-                "SELECT balance FROM ledger_balances WHERE workspace = ?1 AND account = ?2",
-            )
-            .map_err(backend)?;
-        for account in &touched.accounts {
-            let balance: Option<i64> = statement
-                .query_row(params![workspace.0, account.encode()], |row| row.get(0))
-                .optional()
-                .map_err(backend)?;
-            balances.push((account.clone(), balance.unwrap_or(0)));
-        }
-    }
+    let accounts: Vec<String> = touched.accounts.iter().map(Account::encode).collect();
+    let mut balances = Vec::with_capacity(accounts.len());
+    for_each_in(
+        tx,
+        "SELECT account, balance FROM ledger_balances WHERE workspace = ? AND account IN ({list})",
+        workspace,
+        &accounts,
+        |row| {
+            let account: String = row.get(0).map_err(backend)?;
+            balances.push((
+                parsed(Account::parse(&account))?,
+                row.get(1).map_err(backend)?,
+            ));
+            Ok(())
+        },
+    )?;
+    let keys: Vec<String> = touched.keys.iter().cloned().collect();
     let mut stored = Vec::new();
-    for key in &touched.keys {
-        stored.extend(entry_by_key(tx, workspace, key)?);
-    }
+    for_each_in(
+        tx,
+        &format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE workspace = ? AND key IN ({{list}})"
+        ),
+        workspace,
+        &keys,
+        |row| {
+            stored.push(entry_from_row(row)?);
+            Ok(())
+        },
+    )?;
+    let originals: Vec<String> = touched.originals.iter().cloned().collect();
     let mut reversed = Vec::new();
-    {
-        let mut statement = tx
-            .prepare_cached("SELECT 1 FROM ledger_entries WHERE workspace = ?1 AND reverses = ?2")
-            .map_err(backend)?;
-        for original in &touched.originals {
-            if statement
-                .exists(params![workspace.0, original])
-                .map_err(backend)?
-            {
-                reversed.push(original.clone());
-            }
-        }
-    }
+    for_each_in(
+        tx,
+        "SELECT reverses FROM ledger_entries WHERE workspace = ? AND reverses IN ({list})",
+        workspace,
+        &originals,
+        |row| {
+            reversed.push(row.get(0).map_err(backend)?);
+            Ok(())
+        },
+    )?;
     let mut settled = settle(&touched, balances, stored, reversed, entries);
     {
         let mut insert = tx
@@ -125,20 +168,24 @@ fn post(
         }
     }
     if !settled.applied.is_empty() {
-        let mut upsert = tx
-            .prepare_cached(
-                "INSERT INTO ledger_balances (workspace, account, kind, balance) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (workspace, account) DO UPDATE SET balance = excluded.balance",
-            )
-            .map_err(backend)?;
-        for (account, balance) in &settled.balances {
+        for chunk in settled.balances.chunks(CHUNK / 4) {
+            let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+            let mut upsert = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO ledger_balances (workspace, account, kind, balance) VALUES {rows}
+                     ON CONFLICT (workspace, account) DO UPDATE SET balance = excluded.balance"
+                ))
+                .map_err(backend)?;
+            let parameters = chunk.iter().flat_map(|(account, balance)| {
+                [
+                    Value::Integer(workspace.0),
+                    Value::Text(account.encode()),
+                    Value::Text(account.kind().as_str().to_string()),
+                    Value::Integer(*balance),
+                ]
+            });
             upsert
-                .execute(params![
-                    workspace.0,
-                    account.encode(),
-                    account.kind().as_str(),
-                    balance
-                ])
+                .execute(rusqlite::params_from_iter(parameters))
                 .map_err(backend)?;
         }
     }
@@ -301,10 +348,14 @@ impl SqliteStore {
         &self,
         workspace: WorkspaceId,
         entries: &[NewEntry],
+        fresh: bool,
     ) -> Result<()> {
         self.run(|conn| {
             let tx = conn.transaction().map_err(backend)?;
-            tx.execute("DELETE FROM ledger_baseline", []).map_err(backend)?;
+            if fresh {
+                tx.execute("DELETE FROM ledger_baseline", [])
+                    .map_err(backend)?;
+            }
             {
                 let mut insert = tx
                     .prepare_cached(

@@ -412,8 +412,9 @@ impl LedgerStore for SqliteStore {
         &self,
         workspace: WorkspaceId,
         entries: &[qunzhu_domain::NewEntry],
+        fresh: bool,
     ) -> Result<()> {
-        self.write_ledger_baseline(workspace, entries)
+        self.write_ledger_baseline(workspace, entries, fresh)
     }
 }
 

@@ -155,11 +155,13 @@ pub trait LedgerStore: Send + Sync {
     async fn redeem(&self, workspace: WorkspaceId, redeem: Redeem) -> Result<Redemption>;
 
     /// Plain insert of the same entries into a scratch table of the same shape, no checks and no
-    /// balances: the floor `qunzhu bench ledger` compares posting against. Clears it first.
+    /// balances (same columns and indexes): the floor `qunzhu bench ledger` compares posting
+    /// against. `fresh` empties it first (the first batch of a run).
     async fn ledger_baseline_insert(
         &self,
         workspace: WorkspaceId,
         entries: &[NewEntry],
+        fresh: bool,
     ) -> Result<()>;
 }
 
