@@ -84,6 +84,8 @@ impl Capabilities {
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
             ActionKind::GrantReward { .. }
+            | ActionKind::ReportBalance { .. }
+            | ActionKind::IssueCoupon { .. }
             | ActionKind::PersonTask { .. }
             | ActionKind::MomentTask { .. } => false,
             ActionKind::SendWithButtons { .. } => self.send_autonomously && self.buttons,

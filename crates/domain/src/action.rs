@@ -15,6 +15,17 @@ pub enum ActionTarget {
     Person,
 }
 
+impl ActionTarget {
+    /// The word the outbox stores in its `target` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionTarget::Platform => "platform",
+            ActionTarget::Ledger => "ledger",
+            ActionTarget::Person => "person",
+        }
+    }
+}
+
 /// The closed set of things the bot can do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -77,6 +88,19 @@ pub enum ActionKind {
         member: String,
         points: i64,
         reason: String,
+    },
+    /// A coupon for a member (a join gift to the newcomer or the inviter); the ledger worker
+    /// issues it with a fresh code and tells the member in the group.
+    IssueCoupon {
+        member: String,
+        offer: crate::coupon::CouponOffer,
+        /// Days it stays valid; `None` never expires.
+        valid_days: Option<u32>,
+        memo: String,
+    },
+    /// A member asked for their points balance (`积分`); the ledger worker answers in the group.
+    ReportBalance {
+        member: String,
     },
     /// A post a person must make (WeCom confirms every group send in its client); tracked in
     /// the outbox until someone confirms it was sent.
@@ -166,6 +190,8 @@ impl ActionKind {
             ActionKind::SetTopic { .. } => "set_topic",
             ActionKind::Pin { .. } => "pin",
             ActionKind::GrantReward { .. } => "grant_reward",
+            ActionKind::ReportBalance { .. } => "report_balance",
+            ActionKind::IssueCoupon { .. } => "issue_coupon",
             ActionKind::PersonTask { .. } => "person_task",
             ActionKind::SendWithButtons { .. } => "send_with_buttons",
             ActionKind::DeleteMessages { .. } => "delete_messages",
@@ -180,7 +206,9 @@ impl ActionKind {
 
     pub fn target(&self) -> ActionTarget {
         match self {
-            ActionKind::GrantReward { .. } => ActionTarget::Ledger,
+            ActionKind::GrantReward { .. }
+            | ActionKind::ReportBalance { .. }
+            | ActionKind::IssueCoupon { .. } => ActionTarget::Ledger,
             ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. } => ActionTarget::Person,
             _ => ActionTarget::Platform,
         }

@@ -5,16 +5,23 @@
 
 pub mod action;
 pub mod clock;
+pub mod coupon;
 pub mod event;
 pub mod instant;
 pub mod keys;
+#[macro_use]
 pub mod model;
+pub mod invite;
+pub mod ledger;
 pub mod state;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
 pub use clock::{Clock, FakeClock, SystemClock};
+pub use coupon::{Coupon, CouponError, CouponOffer, NewCoupon};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
 pub use instant::Instant;
+pub use invite::{InviteChange, InviteChannel, InviteCode};
+pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
 pub use model::{
     Group, GroupStatus, GroupType, Member, MemberRole, MemberTier, Platform, Positioning,
     WorkspaceId,

@@ -124,6 +124,7 @@ impl Dispatcher {
             .store
             .claim_actions(Claim {
                 platform: self.connector.platform(),
+                target: qunzhu_domain::ActionTarget::Platform,
                 now,
                 limit: self.config.batch.min(budget),
                 owner: &self.config.owner,

@@ -15,7 +15,9 @@ pub mod games;
 pub mod guard;
 pub mod health;
 pub mod ingest;
+pub mod invites;
 pub mod lease;
+pub mod ledger;
 pub mod live;
 pub mod lurkers;
 pub mod planner;
@@ -34,7 +36,11 @@ pub use games::{Game, Games, GamesConfig, Question};
 pub use guard::{Guard, RulesHandle};
 pub use health::{Health, HealthReport};
 pub use ingest::Ingestor;
+pub use invites::InviteTracker;
 pub use lease::{LeasedConnector, DEFAULT_LEASE_TTL};
+pub use ledger::{
+    BalanceQuestions, JoinCoupon, JoinCoupons, LedgerRound, LedgerWorker, LedgerWorkerConfig,
+};
 pub use live::{GroupLive, LiveRenderer};
 pub use lurkers::LurkerSweeper;
 pub use planner::{PlanRound, Planner};

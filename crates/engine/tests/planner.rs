@@ -183,6 +183,7 @@ async fn a_platform_that_cannot_send_gets_person_tasks_that_are_reminded() {
     let claimed = store
         .claim_actions(qunzhu_storage::Claim {
             platform: Platform::Sandbox,
+            target: qunzhu_domain::ActionTarget::Platform,
             now: clock.now(),
             limit: 10,
             owner: "x",

@@ -279,6 +279,8 @@ pub async fn execute(
                 .await?
         }
         ActionKind::GrantReward { .. }
+        | ActionKind::ReportBalance { .. }
+        | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. }
         | ActionKind::MomentTask { .. } => {
             return Err(ConnectorError::Permanent(format!(

@@ -8,7 +8,10 @@
 pub mod accounts;
 pub mod check;
 mod community;
+mod coupons;
 mod documents;
+mod invites;
+mod ledger;
 pub mod limits;
 mod moderation;
 mod removals;
@@ -22,7 +25,9 @@ use qunzhu_domain::{Clock, WorkspaceId};
 use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 
 pub use check::{DocumentKind, Problem};
+pub use coupons::IssueCoupon;
 pub use documents::CalendarEntry;
+pub use ledger::{Adjustment, MemberPoints, PointsLeader};
 pub use moderation::Decided;
 pub use qunzhu_engine::{PushOutcome, PushReport};
 pub use removals::Removals;

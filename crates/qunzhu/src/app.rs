@@ -204,6 +204,50 @@ async fn run(
         runtime: runtime_config,
         stop: stop.clone(),
     };
+
+    // One ledger worker per instance settles every platform's grants; with several instances on
+    // one database their claims never overlap.
+    let ledger = qunzhu_engine::LedgerWorker {
+        store: store.clone(),
+        clock: clock.clone(),
+        config: qunzhu_engine::LedgerWorkerConfig::default(),
+    };
+    let ledger_stop = stop.clone();
+    tasks.push(supervise(
+        "ledger worker",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (ledger, stop) = (ledger.clone(), ledger_stop.clone());
+            async move {
+                ledger.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
+    let invites = qunzhu_engine::InviteTracker {
+        store: store.clone(),
+        workspace: workspace.id,
+        batch: 5_000,
+        every: std::time::Duration::from_secs(1),
+    };
+    let invites_stop = stop.clone();
+    tasks.push(supervise(
+        "invite tracker",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (invites, stop) = (invites.clone(), invites_stop.clone());
+            async move {
+                invites.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
     let mut all = connectors(&config, &workspace, clock.clone())?;
     let mut hooks = axum::Router::new();
     if config.telegram.enabled {
@@ -624,6 +668,22 @@ async fn deciders(
         qunzhu_engine::GamesConfig::default(),
         connector.capabilities().games,
     )));
+    chain.0.push(Box::new(qunzhu_engine::BalanceQuestions {
+        workspace: workspace.id,
+        platform,
+        keywords: config.ledger.balance_keywords.clone(),
+    }));
+    if let Some(gift) = &config.ledger.join_coupon {
+        chain.0.push(Box::new(qunzhu_engine::JoinCoupons {
+            workspace: workspace.id,
+            platform,
+            gift: qunzhu_engine::JoinCoupon {
+                offer: gift.offer.clone(),
+                valid_days: gift.valid_days,
+                inviter: gift.inviter,
+            },
+        }));
+    }
     if !config.sandbox.greeting.is_empty() {
         chain.0.push(Box::new(GreetEachJoin {
             template: config.sandbox.greeting.clone(),

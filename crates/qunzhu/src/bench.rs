@@ -60,6 +60,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Grants per second through the points ledger with balance checks, vs a plain insert of
+    /// the same entries (the storage floor).
+    Ledger {
+        #[arg(long, default_value_t = 100_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 10_000)]
+        members: usize,
+        /// Entries per transaction, as the ledger worker posts a claimed batch.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        /// PostgreSQL server to create a scratch database on (default: QUNZHU_DATABASE_URL, else local).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// 10,000 groups × 5 steps a day: planning, then dispatching a simultaneous 08:00 post to
     /// every group through the sandbox platform within its rate limits.
     Scheduler {
@@ -109,6 +127,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             seed,
             json,
         } => crate::bench_fuzz::run(cases, json, target, seed),
+        BenchCommand::Ledger {
+            entries,
+            members,
+            batch,
+            backend,
+            database_url,
+            json,
+        } => crate::bench_ledger::run(entries, members, batch, backend, database_url, json).await,
         BenchCommand::Scheduler {
             groups,
             steps,
@@ -162,12 +188,12 @@ fn generate(count: usize) -> Vec<Event> {
 }
 
 /// What to clean up after a benchmark: a temporary directory or a scratch database.
-enum Scratch {
+pub(crate) enum Scratch {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres(#[allow(dead_code)] qunzhu_storage_postgres::testing::DatabaseGuard),
 }
 
-async fn open(
+pub(crate) async fn open(
     backend: Backend,
     database_url: Option<String>,
 ) -> anyhow::Result<(Arc<dyn Store>, Scratch)> {

@@ -22,6 +22,7 @@ pub struct Config {
     pub rules: RulesSection,
     pub moderation: ModerationSection,
     pub sop: SopSection,
+    pub ledger: LedgerSection,
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
     pub telegram: qunzhu_telegram::TelegramConfig,
@@ -40,6 +41,7 @@ impl Default for Config {
             rules: RulesSection::default(),
             moderation: ModerationSection::default(),
             sop: SopSection::default(),
+            ledger: LedgerSection::default(),
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
             telegram: qunzhu_telegram::TelegramConfig::default(),
@@ -129,6 +131,38 @@ impl Default for ClusterSection {
         ClusterSection {
             instance: String::new(),
             poll_lease_seconds: 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerSection {
+    /// Whole messages with which a member asks the bot for their points balance.
+    pub balance_keywords: Vec<String>,
+    /// A coupon for every newcomer (and their inviter); off when absent.
+    pub join_coupon: Option<JoinCouponSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinCouponSection {
+    /// `{ type = "amount_off", cents = 500 }`, `{ type = "percent_off", percent = 10 }` or
+    /// `{ type = "free_item", item = "咖啡" }`.
+    pub offer: qunzhu_domain::CouponOffer,
+    /// Days it stays valid; absent never expires.
+    #[serde(default)]
+    pub valid_days: Option<u32>,
+    /// Also give one to the member who invited the newcomer.
+    #[serde(default)]
+    pub inviter: bool,
+}
+
+impl Default for LedgerSection {
+    fn default() -> Self {
+        LedgerSection {
+            balance_keywords: vec!["积分".into(), "我的积分".into()],
+            join_coupon: None,
         }
     }
 }
@@ -391,6 +425,12 @@ impl Config {
                 message: format!("`{header}` is not an HTTP header name (e.g. X-Forwarded-For)"),
             });
         }
+        if let Some(gift) = &self.ledger.join_coupon {
+            gift.offer.validate().map_err(|error| ConfigError::Env {
+                name: "ledger.join_coupon.offer".into(),
+                message: error.to_string(),
+            })?;
+        }
         Ok(())
     }
 
@@ -481,6 +521,30 @@ mod tests {
             .to_string();
         assert!(
             error.starts_with("q.toml:3:1: unknown field `prot`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_join_coupon_is_read_and_a_bad_offer_is_refused() {
+        let text = "[ledger.join_coupon]\noffer = { type = \"percent_off\", percent = 10 }\ninviter = true\n";
+        let config = Config::parse(text, Path::new("q.toml")).unwrap();
+        let gift = config.ledger.join_coupon.unwrap();
+        assert_eq!(
+            gift.offer,
+            qunzhu_domain::CouponOffer::PercentOff { percent: 10 }
+        );
+        assert!(gift.inviter);
+        let bad = text.replace("10", "150");
+        let error = Config::parse(&bad, Path::new("q.toml"))
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "ledger.join_coupon.offer: invalid offer percent: must be 1 to 100, got 150"
+            ),
             "{error}"
         );
     }

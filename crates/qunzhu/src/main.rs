@@ -3,6 +3,7 @@
 mod app;
 mod bench;
 mod bench_fuzz;
+mod bench_ledger;
 mod bench_scheduler;
 mod bench_signin;
 mod config;

@@ -7,8 +7,11 @@
 mod accounts;
 mod codec;
 mod connector_state;
+mod coupons;
 mod ingest;
+mod invites;
 mod leases;
+mod ledger;
 mod outbox;
 mod queries;
 mod reports;
@@ -45,6 +48,15 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_reports",
         include_str!("../migrations/0005_reports.sql"),
+    ),
+    ("0004_ledger", include_str!("../migrations/0004_ledger.sql")),
+    (
+        "0004b_coupons",
+        include_str!("../migrations/0004b_coupons.sql"),
+    ),
+    (
+        "0004c_invites",
+        include_str!("../migrations/0004c_invites.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

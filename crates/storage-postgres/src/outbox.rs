@@ -56,12 +56,12 @@ impl PostgresStore {
                 &format!(
                     "UPDATE actions SET status = 'in_flight', lease_owner = $4, lease_until = $5
                      WHERE id IN (SELECT id FROM actions
-                         WHERE platform = $1 AND target = 'platform'
+                         WHERE platform = $1 AND target = $6
                            AND ((status = 'pending' AND next_attempt_at <= $2) OR (status = 'in_flight' AND lease_until <= $2))
                          ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
                      RETURNING {ACTION_COLUMNS}"
                 ),
-                &[&claim.platform.as_str(), &micros(claim.now), &(claim.limit as i64), &claim.owner, &micros(claim.lease_until)],
+                &[&claim.platform.as_str(), &micros(claim.now), &(claim.limit as i64), &claim.owner, &micros(claim.lease_until), &claim.target.as_str()],
             )
             .await
             .map_err(backend)?;

@@ -320,3 +320,136 @@ impl LinkStore for PostgresStore {
         self.read_push_stats(workspace, push).await
     }
 }
+
+#[async_trait]
+impl LedgerStore for PostgresStore {
+    async fn post_entries(
+        &self,
+        workspace: WorkspaceId,
+        entries: Vec<qunzhu_domain::NewEntry>,
+    ) -> Result<Vec<Posting>> {
+        self.write_entries(workspace, entries).await
+    }
+    async fn balance(
+        &self,
+        workspace: WorkspaceId,
+        account: &qunzhu_domain::Account,
+    ) -> Result<i64> {
+        self.read_balance(workspace, account).await
+    }
+    async fn balances(
+        &self,
+        workspace: WorkspaceId,
+        kind: Option<qunzhu_domain::AccountKind>,
+        limit: usize,
+    ) -> Result<Vec<(qunzhu_domain::Account, i64)>> {
+        self.read_balances(workspace, kind, limit).await
+    }
+    async fn ledger_entries(
+        &self,
+        workspace: WorkspaceId,
+        account: Option<&qunzhu_domain::Account>,
+        limit: usize,
+    ) -> Result<Vec<qunzhu_domain::Entry>> {
+        self.read_entries(workspace, account, limit).await
+    }
+    async fn ledger_entry(
+        &self,
+        workspace: WorkspaceId,
+        key: &str,
+    ) -> Result<qunzhu_domain::Entry> {
+        self.read_entry(workspace, key).await
+    }
+    async fn put_reward(&self, workspace: WorkspaceId, reward: Reward) -> Result<Reward> {
+        self.write_reward(workspace, reward).await
+    }
+    async fn rewards(&self, workspace: WorkspaceId) -> Result<Vec<Reward>> {
+        self.read_rewards(workspace).await
+    }
+    async fn redeem(&self, workspace: WorkspaceId, redeem: Redeem) -> Result<Redemption> {
+        self.write_redeem(workspace, redeem).await
+    }
+    async fn ledger_baseline_insert(
+        &self,
+        workspace: WorkspaceId,
+        entries: &[qunzhu_domain::NewEntry],
+        fresh: bool,
+    ) -> Result<()> {
+        self.write_ledger_baseline(workspace, entries, fresh).await
+    }
+}
+
+#[async_trait]
+impl CouponStore for PostgresStore {
+    async fn issue_coupons(
+        &self,
+        workspace: WorkspaceId,
+        coupons: Vec<qunzhu_domain::NewCoupon>,
+    ) -> Result<Vec<qunzhu_domain::Coupon>> {
+        self.write_coupons(workspace, coupons).await
+    }
+    async fn coupon(&self, workspace: WorkspaceId, code: &str) -> Result<qunzhu_domain::Coupon> {
+        self.read_coupon(workspace, code).await
+    }
+    async fn member_coupons(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        user: &str,
+    ) -> Result<Vec<qunzhu_domain::Coupon>> {
+        self.read_member_coupons(workspace, platform, user).await
+    }
+    async fn redeem_coupon(
+        &self,
+        workspace: WorkspaceId,
+        redeem: RedeemCoupon,
+    ) -> Result<CouponRedemption> {
+        self.write_redeem_coupon(workspace, redeem).await
+    }
+}
+
+#[async_trait]
+impl InviteStore for PostgresStore {
+    async fn invite_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
+        self.read_invite_watermark(workspace).await
+    }
+    async fn apply_invite_changes(
+        &self,
+        workspace: WorkspaceId,
+        changes: Vec<qunzhu_domain::InviteChange>,
+        watermark: i64,
+    ) -> Result<()> {
+        self.write_invite_changes(workspace, changes, watermark)
+            .await
+    }
+    async fn put_invite_code(
+        &self,
+        workspace: WorkspaceId,
+        code: qunzhu_domain::InviteCode,
+    ) -> Result<qunzhu_domain::InviteCode> {
+        self.write_invite_code(workspace, code).await
+    }
+    async fn invite_code(
+        &self,
+        workspace: WorkspaceId,
+        code: &str,
+    ) -> Result<qunzhu_domain::InviteCode> {
+        self.read_invite_code(workspace, code).await
+    }
+    async fn invites_by(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        inviter: &str,
+    ) -> Result<Vec<Invite>> {
+        self.read_invites_by(workspace, platform, inviter).await
+    }
+    async fn invite_counts(
+        &self,
+        workspace: WorkspaceId,
+        filter: &InviteFilter,
+        limit: usize,
+    ) -> Result<Vec<InviteCount>> {
+        self.read_invite_counts(workspace, filter, limit).await
+    }
+}

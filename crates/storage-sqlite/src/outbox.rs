@@ -78,11 +78,11 @@ impl SqliteStore {
                 &tx,
                 &format!(
                     "SELECT {ACTION_COLUMNS} FROM actions
-                     WHERE platform = ?1 AND target = 'platform'
+                     WHERE platform = ?1 AND target = ?4
                        AND ((status = 'pending' AND next_attempt_at <= ?2) OR (status = 'in_flight' AND lease_until <= ?2))
                      ORDER BY next_attempt_at, id LIMIT ?3"
                 ),
-                params![claim.platform.as_str(), micros(claim.now), claim.limit as i64],
+                params![claim.platform.as_str(), micros(claim.now), claim.limit as i64, claim.target.as_str()],
             )?;
             for action in &claimed {
                 tx.prepare_cached("UPDATE actions SET status = 'in_flight', lease_owner = ?2, lease_until = ?3 WHERE id = ?1")

@@ -14,7 +14,10 @@ use crate::*;
 
 mod accounts;
 mod connector_state;
+mod coupons;
+mod invites;
 mod leases;
+mod ledger;
 mod outbox;
 mod reports;
 mod scoping;
@@ -22,6 +25,9 @@ pub use accounts::*;
 pub use connector_state::*;
 pub use leases::*;
 mod sop;
+pub use coupons::*;
+pub use invites::*;
+pub use ledger::*;
 pub use outbox::*;
 pub use reports::*;
 pub use scoping::*;
@@ -36,7 +42,7 @@ macro_rules! conformance_suite {
             ingest_dedupes_across_and_within_batches,
             derived_state_follows_the_reducer_and_rebuilds_the_same,
             outbox_claims_in_order_with_leases_and_records_outcomes,
-            dry_run_and_ledger_actions_are_never_claimed_and_cancel_skips,
+            dry_run_never_claimed_ledger_actions_only_by_the_ledger_and_cancel_skips,
             concurrent_claimers_never_share_an_action,
             groups_members_and_daily_counts,
             join_requests_wait_until_decided,
@@ -50,7 +56,29 @@ macro_rules! conformance_suite {
             push_renders_are_recorded_and_count_replies,
             push_figures_read_a_window_in_one_query,
             connector_secrets_keep_the_newest,
-            reports_count_days_speakers_members_and_actions);
+            reports_count_days_speakers_members_and_actions,
+            ledger_posts_dedupes_refuses_and_reverses,
+            ledger_catalogue_and_redemptions,
+            concurrent_postings_never_overdraw_or_double,
+            coupons_are_bound_to_their_member_and_redeemed_once,
+            invites_are_attributed_counted_and_resumed);
+
+        #[test]
+        fn ledger_matches_the_reducer_for_random_batches() {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let config = $crate::proptest::test_runner::Config { cases: 24, failure_persistence: None, ..Default::default() };
+            let mut runner = $crate::proptest::test_runner::TestRunner::new(config);
+            runner
+                .run(&$crate::conformance::ledger_script(), |script| {
+                    runtime.block_on(async {
+                        if let Some((store, _guard)) = $make.await {
+                            $crate::conformance::ledger_matches_the_reducer(&*store, script).await;
+                        }
+                    });
+                    Ok(())
+                })
+                .expect("the stored ledger is the reducer's");
+        }
 
         #[test]
         fn derived_state_replays_exactly_for_random_logs() {
@@ -168,6 +196,7 @@ async fn ingest(store: &dyn Store, events: Vec<Event>, cursor: Option<&str>) -> 
 fn claim(platform: Platform, minute: i64, limit: usize, owner: &str) -> Claim<'_> {
     Claim {
         platform,
+        target: qunzhu_domain::ActionTarget::Platform,
         now: at(minute),
         limit,
         owner,

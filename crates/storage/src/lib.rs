@@ -10,10 +10,13 @@ pub mod analytics;
 pub mod codec;
 pub mod conformance;
 pub mod connector_state;
+pub mod coupons;
 pub mod directory;
 pub mod documents;
 pub mod event_log;
+pub mod invites;
 pub mod leases;
+pub mod ledger;
 pub mod links;
 pub mod outbox;
 pub mod reports;
@@ -23,10 +26,13 @@ mod types;
 pub use accounts::*;
 pub use analytics::Analytics;
 pub use connector_state::{ConnectorSecret, ConnectorStateStore};
+pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
 pub use event_log::EventLog;
+pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
+pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
@@ -83,6 +89,9 @@ pub trait Store:
     + SopStore
     + ConnectorStateStore
     + ReportStore
+    + LedgerStore
+    + CouponStore
+    + InviteStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

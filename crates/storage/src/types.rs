@@ -160,10 +160,12 @@ pub struct GroupDayRow {
     pub counts: GroupDay,
 }
 
-/// A dispatcher's request for due work.
+/// A worker's request for due work: a platform dispatcher names `ActionTarget::Platform`, the
+/// ledger worker `ActionTarget::Ledger`; each only ever gets its own target's actions.
 #[derive(Debug, Clone)]
 pub struct Claim<'a> {
     pub platform: Platform,
+    pub target: qunzhu_domain::ActionTarget,
     pub now: DateTime<Utc>,
     pub limit: usize,
     pub owner: &'a str,

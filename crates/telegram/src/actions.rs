@@ -352,6 +352,8 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
             ))
         }
         ActionKind::GrantReward { .. }
+        | ActionKind::ReportBalance { .. }
+        | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. }
         | ActionKind::MomentTask { .. } => {
             return Err(ConnectorError::Permanent(format!(

@@ -5,8 +5,11 @@
 
 mod admin;
 pub(crate) mod community;
+mod coupons;
 mod documents;
 pub(crate) mod engine;
+mod invites;
+mod ledger;
 mod moderation;
 pub mod openapi;
 
@@ -97,6 +100,9 @@ pub fn routes() -> Router<Ctx> {
         .merge(community::routes())
         .merge(documents::routes())
         .merge(moderation::routes())
+        .merge(ledger::routes())
+        .merge(coupons::routes())
+        .merge(invites::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .fallback(|| async { ApiError::not_found("route") })

@@ -22,6 +22,12 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         .replace("/tasks/{id}", &format!("/tasks/{}", target.task))
         .replace("/templates/{id}", "/templates/daily-morning")
         .replace("{login}", &format!("viewer-{m}"))
+        .replace("/rewards/{code}", &format!("/rewards/mug-{m}"))
+        .replace("/coupons/{code}", &format!("/coupons/QZ-{m}"))
+        .replace(
+            "/ledger/entries/{key}",
+            &format!("/ledger/entries/manual:{m}"),
+        )
         .replace("{platform}", "sandbox")
         .replace("{user}", &url_part(&target.member))
         .replace("/rules/{name}", &format!("/rules/rules-{m}"))
@@ -46,6 +52,23 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/tokens") => Some(json!({ "name": "new token", "role": "viewer" })),
         ("post", "/users") => Some(
             json!({ "login": format!("new-{m}"), "password": "long enough password", "role": "viewer" }),
+        ),
+        ("post", "/ledger/members/{platform}/{user}/adjust") => {
+            Some(json!({ "points": 5, "request": format!("req-{m}") }))
+        }
+        ("post", "/ledger/entries/{key}/reverse") => Some(json!({ "memo": "undo" })),
+        ("put", "/rewards/{code}") => Some(json!({ "name": format!("Mug {m}"), "cost": 10 })),
+        ("post", "/rewards/{code}/redeem") => Some(
+            json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
+        ),
+        ("post", "/coupons/members/{platform}/{user}") => Some(
+            json!({ "offer": { "type": "amount_off", "cents": 500 }, "request": format!("c-{m}") }),
+        ),
+        ("post", "/invites/members/{platform}/{user}/code") => {
+            Some(json!({ "campaign": format!("spring-{m}") }))
+        }
+        ("post", "/coupons/{code}/redeem") => Some(
+            json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
         ),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
         ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
@@ -261,6 +284,20 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         .iter()
         .all(|t| t.revoked_at.is_none()));
     assert_eq!(store.users(b.ws).await.expect("users").len(), 4);
+    assert!(
+        store
+            .ledger_entries(b.ws, None, 10)
+            .await
+            .expect("entries")
+            .is_empty(),
+        "points moved in B"
+    );
+    assert!(store.rewards(b.ws).await.expect("rewards").is_empty());
+    assert!(store
+        .member_coupons(b.ws, qunzhu_domain::Platform::Sandbox, &b.member)
+        .await
+        .expect("coupons")
+        .is_empty());
     assert!(store
         .audit_log(b.ws, None, 10)
         .await

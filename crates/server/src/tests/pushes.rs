@@ -43,6 +43,7 @@ async fn one_sent_push(app: &TestApp) {
     let claimed = app
         .store
         .claim_actions(Claim {
+            target: qunzhu_domain::ActionTarget::Platform,
             platform: Platform::Sandbox,
             now: start_time(),
             limit: 100,

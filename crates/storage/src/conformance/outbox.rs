@@ -157,7 +157,9 @@ pub async fn outbox_claims_in_order_with_leases_and_records_outcomes(store: &dyn
     assert_eq!(filtered.len(), 1);
 }
 
-pub async fn dry_run_and_ledger_actions_are_never_claimed_and_cancel_skips(store: &dyn Store) {
+pub async fn dry_run_never_claimed_ledger_actions_only_by_the_ledger_and_cancel_skips(
+    store: &dyn Store,
+) {
     let ws = workspace(store, "a").await;
     let mut dry = send(ws, "dry", "g", 0);
     dry.dry_run = true;
@@ -210,6 +212,27 @@ pub async fn dry_run_and_ledger_actions_are_never_claimed_and_cancel_skips(store
         .expect("finish");
     let counts = store.action_counts(ws).await.expect("counts");
     assert_eq!((counts.dry_run, counts.pending, counts.skipped), (1, 1, 2));
+    let ledger_claim = Claim {
+        target: qunzhu_domain::ActionTarget::Ledger,
+        ..claim(Platform::Sandbox, 100, 10, "ledger")
+    };
+    let claimed = store
+        .claim_actions(ledger_claim.clone())
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|action| (action.key.as_str(), action.status))
+            .collect::<Vec<_>>(),
+        [("points", ActionStatus::InFlight)],
+        "the ledger worker claims the reward and nothing else"
+    );
+    assert!(store
+        .claim_actions(ledger_claim)
+        .await
+        .expect("claim")
+        .is_empty());
 }
 
 pub async fn concurrent_claimers_never_share_an_action(store: &dyn Store) {

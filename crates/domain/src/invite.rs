@@ -1,0 +1,212 @@
+//! Invite attribution: who brought each join, and through what; the pure step from a logged
+//! event to a change of the invites read model.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, EventKind, JoinVia};
+use crate::model::Platform;
+
+string_enum! {
+    /// How a member came in.
+    InviteChannel { Invited => "invited", Link => "link", KnockApproved => "knock_approved", Direct => "direct" }
+}
+
+/// A member's personal invite code (a link, a page, a platform's `state`), optionally for a
+/// campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteCode {
+    pub code: String,
+    pub platform: Platform,
+    /// The member the code belongs to: whoever joins through it counts for them.
+    pub member: String,
+    pub campaign: Option<String>,
+}
+
+/// A change to the invites read model, derived from one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InviteChange {
+    /// A join with its attribution; the first join of a member in a group keeps its inviter.
+    Joined {
+        platform: Platform,
+        chat: String,
+        invitee: String,
+        inviter: Option<String>,
+        channel: InviteChannel,
+        code: Option<String>,
+        campaign: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// The member went away (the invite no longer counts while they are gone).
+    Left {
+        platform: Platform,
+        chat: String,
+        invitee: String,
+        at: DateTime<Utc>,
+    },
+}
+
+/// The attribution change an event makes, if any; `codes` are the invite codes the event names.
+pub fn invite_change(event: &Event, codes: &HashMap<String, InviteCode>) -> Option<InviteChange> {
+    match &event.kind {
+        EventKind::MemberJoined { member, via, .. } => {
+            let (channel, inviter, code, campaign) = match via {
+                JoinVia::Invited { by } if by != member => {
+                    (InviteChannel::Invited, Some(by.clone()), None, None)
+                }
+                JoinVia::Invited { .. } => (InviteChannel::Invited, None, None, None),
+                JoinVia::Link { code } => {
+                    let known = codes
+                        .get(code)
+                        .filter(|known| known.platform == event.platform);
+                    (
+                        InviteChannel::Link,
+                        // Joining through one's own link brings nobody.
+                        known
+                            .map(|known| known.member.clone())
+                            .filter(|by| by != member),
+                        Some(code.clone()),
+                        known.and_then(|known| known.campaign.clone()),
+                    )
+                }
+                JoinVia::KnockApproved { .. } => (InviteChannel::KnockApproved, None, None, None),
+                JoinVia::Direct => (InviteChannel::Direct, None, None, None),
+            };
+            Some(InviteChange::Joined {
+                platform: event.platform,
+                chat: event.chat.clone(),
+                invitee: member.clone(),
+                inviter,
+                channel,
+                code,
+                campaign,
+                at: event.at,
+            })
+        }
+        EventKind::MemberLeft { member, .. } => Some(InviteChange::Left {
+            platform: event.platform,
+            chat: event.chat.clone(),
+            invitee: member.clone(),
+            at: event.at,
+        }),
+        _ => None,
+    }
+}
+
+/// The link codes an event names, to look up before [`invite_change`].
+pub fn named_code(event: &Event) -> Option<&str> {
+    match &event.kind {
+        EventKind::MemberJoined {
+            via: JoinVia::Link { code },
+            ..
+        } => Some(code),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::LeaveHow;
+    use crate::model::WorkspaceId;
+
+    fn event(kind: EventKind) -> Event {
+        Event {
+            workspace: WorkspaceId(1),
+            platform: Platform::Matrix,
+            key: "$e".into(),
+            chat: "!g".into(),
+            at: DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default(),
+            kind,
+        }
+    }
+
+    fn joined(member: &str, via: JoinVia) -> Event {
+        event(EventKind::MemberJoined {
+            member: member.into(),
+            display_name: None,
+            via,
+        })
+    }
+
+    fn attribution(
+        change: Option<InviteChange>,
+    ) -> (Option<String>, InviteChannel, Option<String>) {
+        match change {
+            Some(InviteChange::Joined {
+                inviter,
+                channel,
+                campaign,
+                ..
+            }) => (inviter, channel, campaign),
+            other => panic!("a join: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_way_in_is_attributed_and_nobody_brings_themselves() {
+        let codes: HashMap<String, InviteCode> = [(
+            "a1".to_string(),
+            InviteCode {
+                code: "a1".into(),
+                platform: Platform::Matrix,
+                member: "@a".into(),
+                campaign: Some("spring".into()),
+            },
+        )]
+        .into();
+        let cases = [
+            (
+                joined("@b", JoinVia::Invited { by: "@a".into() }),
+                (Some("@a"), InviteChannel::Invited, None),
+            ),
+            (
+                joined("@a", JoinVia::Invited { by: "@a".into() }),
+                (None, InviteChannel::Invited, None),
+            ),
+            (
+                joined("@b", JoinVia::Link { code: "a1".into() }),
+                (Some("@a"), InviteChannel::Link, Some("spring")),
+            ),
+            (
+                joined("@a", JoinVia::Link { code: "a1".into() }),
+                (None, InviteChannel::Link, Some("spring")),
+            ),
+            (
+                joined("@b", JoinVia::Link { code: "zz".into() }),
+                (None, InviteChannel::Link, None),
+            ),
+            (
+                joined("@b", JoinVia::Direct),
+                (None, InviteChannel::Direct, None),
+            ),
+        ];
+        for (event, (inviter, channel, campaign)) in cases {
+            assert_eq!(
+                attribution(invite_change(&event, &codes)),
+                (
+                    inviter.map(String::from),
+                    channel,
+                    campaign.map(String::from)
+                ),
+                "{:?}",
+                event.kind
+            );
+        }
+        let left = event(EventKind::MemberLeft {
+            member: "@b".into(),
+            how: LeaveHow::Left,
+            by: None,
+        });
+        assert!(matches!(
+            invite_change(&left, &codes),
+            Some(InviteChange::Left { .. })
+        ));
+        assert_eq!(
+            named_code(&joined("@b", JoinVia::Link { code: "a1".into() })),
+            Some("a1")
+        );
+    }
+}
