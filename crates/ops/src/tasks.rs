@@ -14,7 +14,10 @@ impl Ops {
         if task.workspace != who.workspace {
             return Err(OpsError::NotFound("task"));
         }
-        if !matches!(task.kind, ActionKind::PersonTask { .. }) {
+        if !matches!(
+            task.kind,
+            ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. }
+        ) {
             return Err(OpsError::invalid(
                 "action",
                 format!("action {action_id} is not a task for a person"),

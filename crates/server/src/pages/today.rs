@@ -77,8 +77,10 @@ async fn since_yesterday(ctx: &Ctx, shell: &Shell) -> Result<Vec<ActionRecord>, 
         .collect();
     for action in troubled {
         // Person tasks wait for a person by design; they have their own list below.
-        if matches!(action.kind, ActionKind::PersonTask { .. })
-            || all.iter().any(|a| a.id == action.id)
+        if matches!(
+            action.kind,
+            ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. }
+        ) || all.iter().any(|a| a.id == action.id)
         {
             continue;
         }
@@ -152,7 +154,9 @@ fn counts(list: &[&ActionRecord]) -> Vec<(&'static str, usize)> {
 /// The group-facing text of a post or task, shortened for a list.
 fn post_text(kind: &ActionKind) -> String {
     match kind {
-        ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => {
+        ActionKind::SendMessage { text, .. }
+        | ActionKind::PersonTask { text }
+        | ActionKind::MomentTask { text, .. } => {
             let first: String = text.chars().take(90).collect();
             if text.chars().count() > 90 {
                 format!("{first}…")
@@ -192,7 +196,8 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
         .query_actions(
             ws,
             &ActionQuery {
-                kinds: vec!["person_task".into()],
+                // 朋友圈 posts (moment tasks) wait for a person just like group posts.
+                kinds: vec!["person_task".into(), "moment_task".into()],
                 statuses: vec![ActionStatus::Pending],
                 limit: 500,
                 ..ActionQuery::default()
@@ -201,7 +206,12 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
         .await?;
     let mut posts: Vec<&ActionRecord> = posts
         .iter()
-        .filter(|a| !matches!(a.kind, ActionKind::PersonTask { .. }))
+        .filter(|a| {
+            !matches!(
+                a.kind,
+                ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. }
+            )
+        })
         .collect();
     posts.sort_by_key(|a| a.not_before);
     let body = html! {
