@@ -376,6 +376,193 @@ fn every_console_word_used_exists_in_both_languages() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A key family the console builds at run time (`t(&format!("act.{}", kind.name()))`): its
+/// prefix, and where the names come from: the block of `file` that starts at the last of
+/// `markers` and ends at `end`, whose snake_case literals are the names.
+struct Family {
+    prefix: &'static str,
+    file: &'static str,
+    markers: &'static [&'static str],
+    end: &'static str,
+}
+
+const FN_END: &str = "\n    }\n";
+const ENUM_END: &str = "\n}";
+
+const FAMILIES: &[Family] = &[
+    Family {
+        prefix: "act",
+        file: "crates/domain/src/action.rs",
+        markers: &["impl ActionKind {", "pub fn name("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "st",
+        file: "crates/domain/src/action.rs",
+        markers: &["impl ActionStatus {", "pub fn as_str("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "ev",
+        file: "crates/domain/src/event.rs",
+        markers: &["impl EventKind {", "pub fn name("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "gtype",
+        file: "crates/domain/src/model.rs",
+        markers: &["    GroupType {"],
+        end: ENUM_END,
+    },
+    Family {
+        prefix: "gstatus",
+        file: "crates/domain/src/model.rs",
+        markers: &["    GroupStatus {"],
+        end: ENUM_END,
+    },
+    Family {
+        prefix: "role",
+        file: "crates/domain/src/model.rs",
+        markers: &["    MemberRole {"],
+        end: ENUM_END,
+    },
+    Family {
+        prefix: "tier",
+        file: "crates/domain/src/model.rs",
+        markers: &["    MemberTier {"],
+        end: ENUM_END,
+    },
+    Family {
+        prefix: "urole",
+        file: "crates/storage/src/accounts.rs",
+        markers: &["impl UserRole {", "pub fn as_str("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "class",
+        file: "crates/server/src/classify.rs",
+        markers: &["impl ActionClass {", "pub fn as_str("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "period",
+        file: "crates/server/src/group_table.rs",
+        markers: &["impl Period {", "pub fn as_str("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "health",
+        file: "crates/server/src/group_table.rs",
+        markers: &["impl Health {", "pub fn as_str("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "msort",
+        file: "crates/storage/src/reports.rs",
+        markers: &["impl MemberSort {", "pub fn as_str("],
+        end: FN_END,
+    },
+    Family {
+        prefix: "nav",
+        file: "crates/server/src/html.rs",
+        markers: &["const NAV"],
+        end: "\n];",
+    },
+];
+
+/// The names of one family, read from its source block.
+fn family_names(family: &Family, source: &str) -> Vec<String> {
+    let mut at = 0;
+    for marker in family.markers {
+        at += source[at..]
+            .find(marker)
+            .unwrap_or_else(|| panic!("{}: `{marker}` not found", family.file));
+    }
+    let block = &source[at..];
+    let block = &block[..block.find(family.end).unwrap_or(block.len())];
+    string_literals(block)
+        .into_iter()
+        .map(|(_, s)| s)
+        .filter(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .collect()
+}
+
+/// Prefixes of keys built at run time: `t(&format!("prefix.{…}"…))`, and the prefixes handed to
+/// the members page's `options(shell, ALL, "prefix", as_str)`, which builds `{prefix}.{name}`.
+fn dynamic_prefixes(source: &str) -> BTreeSet<String> {
+    let literals = string_literals(source);
+    let mut prefixes = BTreeSet::new();
+    for (at, literal) in &literals {
+        if !source[..*at].ends_with("t(&format!(") {
+            continue;
+        }
+        let Some((prefix, rest)) = literal.split_once('.') else {
+            continue;
+        };
+        if !rest.starts_with('{') {
+            continue;
+        }
+        if prefix == "{prefix}" {
+            // The helper's callers: the first literal after each `options(shell,`.
+            for (call, _) in source.match_indices("options(shell,") {
+                if let Some((_, given)) = literals.iter().find(|(at, _)| *at > call) {
+                    prefixes.insert(given.clone());
+                }
+            }
+        } else {
+            assert!(
+                !prefix.contains('{'),
+                "a key built as `{literal}`: teach tidy.rs where its prefix comes from"
+            );
+            prefixes.insert(prefix.to_string());
+        }
+    }
+    prefixes
+}
+
+#[test]
+fn every_console_key_built_at_run_time_exists_in_both_languages() {
+    let root = root();
+    let table =
+        i18n_table(&fs::read_to_string(root.join("crates/server/src/i18n.rs")).expect("i18n.rs"));
+    let known: BTreeSet<&str> = table.iter().map(|(key, _, _)| key.as_str()).collect();
+    let mut files = Vec::new();
+    rust_files(&root.join("crates/server/src"), &mut files);
+    let mut used = BTreeSet::new();
+    for file in &files {
+        used.extend(dynamic_prefixes(&fs::read_to_string(file).expect("read")));
+    }
+    let listed: BTreeSet<String> = FAMILIES.iter().map(|f| f.prefix.to_string()).collect();
+    let unlisted: Vec<_> = used.difference(&listed).collect();
+    assert!(
+        unlisted.is_empty(),
+        "keys built at run time with these prefixes have no entry in FAMILIES (say where their names come from): {unlisted:?}"
+    );
+    let mut missing = Vec::new();
+    for family in FAMILIES {
+        let names = family_names(
+            family,
+            &fs::read_to_string(root.join(family.file)).expect("family file"),
+        );
+        assert!(names.len() >= 2, "{}: read only {names:?}", family.prefix);
+        for name in names {
+            let key = format!("{}.{name}", family.prefix);
+            if !known.contains(key.as_str()) {
+                missing.push(format!("`{key}` (a name in {})", family.file));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in crates/server/src/i18n.rs:\n{}",
+        missing.join("\n")
+    );
+}
+
 #[test]
 fn the_key_finder_sees_calls_and_key_shaped_literals() {
     let prefixes: BTreeSet<String> = ["act".to_string()].into();

@@ -7,6 +7,7 @@ mod authz;
 mod cockpit;
 mod engine;
 mod holes;
+mod openapi;
 mod pages;
 mod pushes;
 mod signin;
