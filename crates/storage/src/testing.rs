@@ -8,20 +8,44 @@ pub fn in_ci() -> bool {
     matches!(std::env::var("CI").as_deref(), Ok("true") | Ok("1"))
 }
 
+/// What a gate does, decided from the environment's values alone (so it is testable).
+#[derive(Debug, PartialEq, Eq)]
+enum Gate {
+    Run(String),
+    Skip(String),
+    Fail(String),
+}
+
+fn gate(ci: bool, value: Option<String>, reason: impl FnOnce() -> String) -> Gate {
+    match value {
+        Some(value) if !value.is_empty() => Gate::Run(value),
+        _ if ci => Gate::Fail(format!(
+            "CI=true and {}; a test must not skip in CI",
+            reason()
+        )),
+        _ => Gate::Skip(format!("skipped: {}", reason())),
+    }
+}
+
+fn obey(gate: Gate) -> Option<String> {
+    match gate {
+        Gate::Run(value) => Some(value),
+        Gate::Skip(line) => {
+            println!("{line}");
+            None
+        }
+        Gate::Fail(message) => panic!("{message}"),
+    }
+}
+
 /// The value of `var` (non-empty) that names where `service` runs.
 ///
 /// Without it: under CI this panics naming the service, the variable and `how` to provide it;
 /// otherwise it prints `skipped: …` and returns `None`, and the caller returns.
 pub fn require_service(service: &str, var: &str, how: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ => {
-            let reason = format!("{service} is needed: set {var} ({how})");
-            assert!(!in_ci(), "CI=true and {reason}; a test must not skip in CI");
-            println!("skipped: {reason}");
-            None
-        }
-    }
+    obey(gate(in_ci(), std::env::var(var).ok(), || {
+        format!("{service} is needed: set {var} ({how})")
+    }))
 }
 
 /// The PostgreSQL server URL for tests (`QUNZHU_TEST_DATABASE_URL`), gated as [`require_service`].
@@ -35,18 +59,52 @@ pub fn require_postgres() -> Option<String> {
 
 /// Whether the real-browser tests may run (`QUNZHU_TEST_BROWSER=1`), gated as [`require_service`].
 pub fn require_browser() -> bool {
-    match require_service(
-        "Chromium",
-        "QUNZHU_TEST_BROWSER",
-        "=1, with chromium installed and `npm ci` run in e2e/; scripts/test.sh does both",
-    ) {
-        Some(value) if value == "1" => true,
-        Some(value) => {
-            let reason = format!("QUNZHU_TEST_BROWSER is `{value}`, not 1");
-            assert!(!in_ci(), "CI=true and {reason}; a test must not skip in CI");
-            println!("skipped: {reason}");
-            false
+    let value = std::env::var("QUNZHU_TEST_BROWSER")
+        .ok()
+        .filter(|value| value == "1");
+    obey(gate(in_ci(), value, || {
+        "Chromium is needed: set QUNZHU_TEST_BROWSER=1 (with chromium installed and `npm ci` run in e2e/; scripts/test.sh does both)".to_string()
+    }))
+    .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_service_skips_locally_and_fails_in_ci() {
+        let reason = || "X is needed".to_string();
+        let cases = [
+            (false, Some("url"), Gate::Run("url".into())),
+            (true, Some("url"), Gate::Run("url".into())),
+            (false, None, Gate::Skip("skipped: X is needed".into())),
+            (false, Some(""), Gate::Skip("skipped: X is needed".into())),
+            (
+                true,
+                None,
+                Gate::Fail("CI=true and X is needed; a test must not skip in CI".into()),
+            ),
+            (
+                true,
+                Some(""),
+                Gate::Fail("CI=true and X is needed; a test must not skip in CI".into()),
+            ),
+        ];
+        for (ci, value, expected) in cases {
+            assert_eq!(
+                gate(ci, value.map(String::from), reason),
+                expected,
+                "{ci} {value:?}"
+            );
         }
-        None => false,
+    }
+
+    #[test]
+    #[should_panic(expected = "must not skip in CI")]
+    fn a_failing_gate_panics() {
+        obey(Gate::Fail(
+            "CI=true and X; a test must not skip in CI".into(),
+        ));
     }
 }
