@@ -4,6 +4,9 @@
 //! and redact but has no invite links, Telegram has per-member links and join requests, WeCom
 //! cannot kick and needs a person to confirm each group send.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod inbox;
 
 use std::time::Duration;

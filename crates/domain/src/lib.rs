@@ -3,6 +3,9 @@
 //! Nothing here knows SQL, HTTP or a platform's wire format; it is plain data and pure functions
 //! so that rules, schedules and derived statistics can be tested with a fake clock and no server.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod action;
 pub mod clock;
 pub mod coupon;

@@ -7,6 +7,9 @@
 //! Every loop runs under [`supervise`]: a panic or an error restarts it with backoff and shows in
 //! the [`Health`] registry.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod checkin;
 pub mod decide;
 pub mod directory;

@@ -270,12 +270,7 @@ async fn variables_are_filled_when_the_post_is_sent_not_when_it_is_planned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_following_one_postgres_count_each_event_once() {
-    let Ok(base) = std::env::var("QUNZHU_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set QUNZHU_TEST_DATABASE_URL for the two-instance consumer test"
-        );
-        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run the two-instance consumer test");
+    let Some(base) = qunzhu_storage::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

@@ -3,6 +3,9 @@
 //! Matrix can kick, ban, redact and review knocks, and deduplicates retried sends by
 //! transaction id; it has no invite links (attribution comes from qunzhu itself).
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod actions;
 mod client;
 mod config;

@@ -16,8 +16,10 @@ const MESSAGES: usize = 16;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_bot_delivers_everything_exactly_once() {
-    let Some(server) = Server::from_env("QUNZHU_TEST_SYNAPSE_LIMITED") else {
-        println!("skipped: run `scripts/synapse.sh start limited --default-limits` (scripts/test.sh does)");
+    let Some(server) = Server::from_env(
+        "QUNZHU_TEST_SYNAPSE_LIMITED",
+        "`eval \"$(scripts/synapse.sh start limited --default-limits)\"`; scripts/test.sh does",
+    ) else {
         return;
     };
     let (admin, bot) = (server.user("admin").await, server.user("bot").await);

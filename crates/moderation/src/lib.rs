@@ -19,6 +19,9 @@
 //! `[[faq.NAME]]`, `[review.NAME]`, `[lurker.NAME]`, and `[profiles.NAME]` that bundle them and
 //! claim groups by chat id, group type, or as the default.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod bench;
 pub mod capabilities;
 pub mod check;

@@ -5,6 +5,9 @@
 //! writes from what it decides (so one decision is one action whichever door it came through),
 //! and writes exactly one audit entry with one verb when it changes something.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod accounts;
 pub mod check;
 mod community;

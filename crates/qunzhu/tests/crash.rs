@@ -257,8 +257,7 @@ async fn sigkill_loses_and_doubles_nothing_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_and_doubles_nothing_on_postgres() {
-    let Ok(base) = std::env::var("QUNZHU_TEST_DATABASE_URL") else {
-        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run the PostgreSQL crash test");
+    let Some(base) = qunzhu_storage::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

@@ -117,12 +117,7 @@ fn the_hint_names_the_config_file_it_was_started_with() {
 
 #[test]
 fn first_start_works_in_a_real_browser() {
-    if std::env::var("QUNZHU_TEST_BROWSER").as_deref() != Ok("1") {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true needs QUNZHU_TEST_BROWSER=1 (Chromium and `npm ci` in e2e/)"
-        );
-        println!("skipped: set QUNZHU_TEST_BROWSER=1 (with chromium installed and `npm ci` run in e2e/) to run the browser test");
+    if !qunzhu_storage::testing::require_browser() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

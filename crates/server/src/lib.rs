@@ -6,6 +6,9 @@
 //! (`qunzhu-ops`), which the CLI calls too; the engine's watchers pick saved rules and plans up
 //! from the store without a restart.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod api;
 pub mod auth;
 pub mod classify;

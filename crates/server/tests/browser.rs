@@ -218,8 +218,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_works_in_a_real_browser() {
-    if std::env::var("QUNZHU_TEST_BROWSER").as_deref() != Ok("1") {
-        println!("skipped: set QUNZHU_TEST_BROWSER=1 (with chromium installed and `npm ci` run in e2e/) to run the browser test");
+    if !qunzhu_storage::testing::require_browser() {
         return;
     }
     let store: Arc<dyn Store> =

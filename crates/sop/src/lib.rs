@@ -5,6 +5,9 @@
 //! the engine writes to the outbox; `spread`, `classify` and `rewrite_links` shape each send;
 //! `CheckinBook` keeps the daily check-in streaks. Time always arrives as an argument.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod bench;
 pub mod checkin;
 pub mod export;

@@ -4,6 +4,9 @@
 //! The schema mirrors the SQLite backend's (times as BIGINT microseconds, days as text) so the
 //! two answer the conformance suite identically.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod accounts;
 mod codec;
 mod connector_state;

@@ -6,6 +6,9 @@
 //! Async callers reach both through [`SqliteStore::run`] / [`SqliteStore::read`], which use
 //! `block_in_place` on a multi-threaded runtime so other tasks keep running meanwhile.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod accounts;
 mod codec;
 mod connector_state;

@@ -3,6 +3,10 @@
 //! A backend's test file calls [`conformance_suite!`] with an expression that makes a fresh,
 //! empty store (and a guard kept alive while it is used); every check below then runs on it.
 
+// Test support compiled into the library so every backend's tests share it: a failed check
+// panics, as an assertion in a test does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use qunzhu_domain::{

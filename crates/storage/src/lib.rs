@@ -5,6 +5,9 @@
 //! documents, links) and run the same [`conformance`] suite. Operations are domain-shaped (ingest a batch, claim due actions),
 //! not CRUD, so each backend can make them atomic and fast in its own way.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod accounts;
 pub mod analytics;
 pub mod codec;
@@ -21,6 +24,7 @@ pub mod links;
 pub mod outbox;
 pub mod reports;
 pub mod sop;
+pub mod testing;
 mod types;
 
 pub use accounts::*;

@@ -5,6 +5,9 @@
 //! mutes with an end time, dice and quiz polls) but no member listing and no idempotency key
 //! for sends; the connector's journal keeps receipts so a crash never blindly sends twice.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod actions;
 mod client;
 mod config;

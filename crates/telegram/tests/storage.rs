@@ -98,8 +98,7 @@ async fn sqlite_round_trips_telegram_events() {
 
 #[tokio::test]
 async fn postgres_round_trips_telegram_events() {
-    let Ok(base) = std::env::var("QUNZHU_TEST_DATABASE_URL") else {
-        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run this on PostgreSQL");
+    let Some(base) = qunzhu_storage::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

@@ -6,6 +6,9 @@
 //! through which live code (`state`), who left and whether they were removed, and hand a post to
 //! the group's owner as a group-send task that is followed until sent.
 
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod api;
 pub mod callback;
 pub mod callback_xml;

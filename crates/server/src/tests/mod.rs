@@ -8,6 +8,7 @@ mod cockpit;
 mod engine;
 mod holes;
 mod ledger;
+mod openapi;
 mod pages;
 mod pushes;
 mod signin;

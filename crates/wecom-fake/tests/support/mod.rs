@@ -1,6 +1,7 @@
-#![allow(dead_code)]
 //! A connector wired to the fake: its callback router served on 127.0.0.1:0, its files in a
 //! temporary directory, the fake clock shared by both sides.
+
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::sync::Arc;
