@@ -46,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_reports",
         include_str!("../migrations/0005_reports.sql"),
     ),
+    (
+        "0010_fair_baseline",
+        include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

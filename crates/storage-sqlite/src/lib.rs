@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_reports",
         include_str!("../migrations/0005_reports.sql"),
     ),
+    (
+        "0010_fair_baseline",
+        include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
