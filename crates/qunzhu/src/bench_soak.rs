@@ -59,6 +59,7 @@ async fn soak(child: &mut Child, port: u16, length: Duration) -> anyhow::Result<
     let mut samples = vec![child_rss(pid)];
     let mut latencies: Vec<f64> = Vec::new();
     let mut first_minute: Vec<f64> = Vec::new();
+    let mut by_page: Vec<Vec<f64>> = vec![Vec::new(); PAGES.len()];
     let mut errors = 0_u64;
     let soak_start = Instant::now();
     let mut next_sample = soak_start + SAMPLE_EVERY;
@@ -67,7 +68,8 @@ async fn soak(child: &mut Child, port: u16, length: Duration) -> anyhow::Result<
         if let Some(status) = child.try_wait()? {
             anyhow::bail!("the demo exited during the soak: {status}");
         }
-        let path = PAGES[page % PAGES.len()];
+        let index = page % PAGES.len();
+        let path = PAGES[index];
         page += 1;
         let at = Instant::now();
         let answer = http(port, "GET", path, Some(&session), None).await?;
@@ -79,6 +81,7 @@ async fn soak(child: &mut Child, port: u16, length: Duration) -> anyhow::Result<
             first_minute.push(ms);
         }
         latencies.push(ms);
+        by_page[index].push(ms);
         if Instant::now() >= next_sample {
             samples.push(child_rss(pid));
             next_sample += SAMPLE_EVERY;
@@ -93,6 +96,11 @@ async fn soak(child: &mut Child, port: u16, length: Duration) -> anyhow::Result<
         let take = ((per_second * 60.0) as usize).min(requests);
         latencies[requests - take..].to_vec()
     };
+    let per_page: serde_json::Map<String, serde_json::Value> = PAGES
+        .iter()
+        .zip(by_page)
+        .map(|(path, samples)| (path.to_string(), p99(samples).into()))
+        .collect();
     Ok(serde_json::json!({
         "groups_ready_s": (ready_s * 10.0).round() / 10.0,
         "minutes": (seconds / 6.0).round() / 10.0,
@@ -104,6 +112,7 @@ async fn soak(child: &mut Child, port: u16, length: Duration) -> anyhow::Result<
         "rss_max_bytes": samples.iter().copied().max().unwrap_or(0),
         "rss_samples_mib": samples.iter().map(|bytes| bytes / (1024 * 1024)).collect::<Vec<_>>(),
         "page_p99_ms": p99(latencies),
+        "page_p99_by_page_ms": per_page,
         "page_p99_first_minute_ms": p99(first_minute),
         "page_p99_last_minute_ms": p99(last_minute),
     }))
