@@ -45,6 +45,7 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
         .context("cannot start `qunzhu serve`")?;
     let outcome = measure(&mut child, port, started, dir.path(), &members, last_day).await;
     let peak_rss_bytes = child_peak_rss(child.id());
+    let (rss_anon_bytes, rss_file_bytes) = child_rss_split(child.id());
     let _ = child.kill();
     let _ = child.wait();
     let (startup_s, p99) = outcome?;
@@ -57,6 +58,8 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
         "db_bytes": db_bytes,
         "startup_s": (startup_s * 1000.0).round() / 1000.0,
         "peak_rss_bytes": peak_rss_bytes,
+        "rss_anon_bytes": rss_anon_bytes,
+        "rss_file_bytes": rss_file_bytes,
         "query_p99_ms": p99,
     });
     print_figures("history bench (SQLite, cold serve)", &figures, json);
@@ -312,6 +315,15 @@ pub(crate) fn child_peak_rss(pid: u32) -> u64 {
 /// A process's resident memory now (`VmRSS`), 0 where unknown.
 pub(crate) fn child_rss(pid: u32) -> u64 {
     proc_kib(pid, "VmRSS:") * 1024
+}
+
+/// A process's resident memory now split into heap/stack (`RssAnon`) and mapped files
+/// (`RssFile`: SQLite's memory-mapped database pages, shared with the page cache).
+pub(crate) fn child_rss_split(pid: u32) -> (u64, u64) {
+    (
+        proc_kib(pid, "RssAnon:") * 1024,
+        proc_kib(pid, "RssFile:") * 1024,
+    )
 }
 
 fn proc_kib(pid: u32, field: &str) -> u64 {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::bench::print_figures;
-use crate::bench_history::{child_rss, free_port, http, set_cookies};
+use crate::bench_history::{child_rss, child_rss_split, free_port, http, set_cookies};
 
 /// The console pages an operator keeps open.
 const PAGES: &[&str] = &[
@@ -88,6 +88,7 @@ async fn soak(child: &mut Child, port: u16, length: Duration) -> anyhow::Result<
         }
     }
     samples.push(child_rss(pid));
+    let (rss_anon_end, rss_file_end) = child_rss_split(pid);
     let seconds = soak_start.elapsed().as_secs_f64();
     let requests = latencies.len();
     let last_minute: Vec<f64> = {
@@ -109,6 +110,8 @@ async fn soak(child: &mut Child, port: u16, length: Duration) -> anyhow::Result<
         "pages_per_sec": (requests as f64 / seconds * 10.0).round() / 10.0,
         "rss_start_bytes": samples.first().copied().unwrap_or(0),
         "rss_end_bytes": samples.last().copied().unwrap_or(0),
+        "rss_anon_end_bytes": rss_anon_end,
+        "rss_file_end_bytes": rss_file_end,
         "rss_max_bytes": samples.iter().copied().max().unwrap_or(0),
         "rss_samples_mib": samples.iter().map(|bytes| bytes / (1024 * 1024)).collect::<Vec<_>>(),
         "page_p99_ms": p99(latencies),
