@@ -3,9 +3,11 @@
 mod app;
 mod bench;
 mod bench_fuzz;
+mod bench_history;
 mod bench_ledger;
 mod bench_scheduler;
 mod bench_signin;
+mod bench_soak;
 mod config;
 mod demo;
 mod moderation;

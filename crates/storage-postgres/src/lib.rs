@@ -61,6 +61,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004c_invites",
         include_str!("../migrations/0004c_invites.sql"),
     ),
+    (
+        "0010_fair_baseline",
+        include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

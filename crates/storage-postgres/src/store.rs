@@ -104,11 +104,6 @@ impl EventLog for PostgresStore {
     }
 
     async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
-        self.client()
-            .await
-            .batch_execute("TRUNCATE bench_baseline")
-            .await
-            .map_err(backend)?;
         self.baseline(events).await
     }
 }

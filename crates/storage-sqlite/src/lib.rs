@@ -65,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004c_invites",
         include_str!("../migrations/0004c_invites.sql"),
     ),
+    (
+        "0010_fair_baseline",
+        include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -102,11 +102,6 @@ impl EventLog for SqliteStore {
     }
 
     async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()> {
-        self.run(|conn| {
-            conn.execute("DELETE FROM bench_baseline", [])
-                .map(|_| ())
-                .map_err(backend)
-        })?;
         self.baseline(events)
     }
 }

@@ -58,8 +58,9 @@ pub trait EventLog: Send + Sync {
     /// denied in that group, oldest first.
     async fn pending_join_requests(&self, workspace: WorkspaceId) -> Result<Vec<StoredEvent>>;
 
-    /// Plain bulk insert of the same rows into a scratch table of the same shape as the log, in
-    /// one transaction, with no dedupe and no derived state: the floor `qunzhu bench ingest`
-    /// compares the full ingest path against. Clears the scratch table first.
+    /// Plain bulk insert of the same rows into a scratch table of the same shape as the log, with
+    /// the same unique idempotency key, in one transaction, with no dedupe and no derived state:
+    /// the floor `qunzhu bench ingest` compares the full ingest path against. Appends, so the
+    /// table grows as the log does (a bench runs on a fresh database, where it starts empty).
     async fn baseline_insert(&self, events: &[NewEvent]) -> Result<()>;
 }
