@@ -58,6 +58,9 @@ welcome = "standard"
 review = "fission"
 "#;
 
+/// The name every guarded room is given before the bot joins.
+const ROOM_NAME: &str = "品牌一群";
+
 /// The engine's loops for one connector, stepped by hand so a test can wait on effects.
 struct Bot {
     store: Arc<dyn Store>,
@@ -182,6 +185,17 @@ async fn guarded_room_with(
 ) -> (User, User, Bot, String) {
     let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
     let room = admin.create_room("12", join_rule).await;
+    // Named before the bot arrives: it learns the name from the room's state.
+    admin
+        .call(
+            Method::PUT,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/state/m.room.name/",
+                encode(&room)
+            ),
+            Some(json!({"name": ROOM_NAME})),
+        )
+        .await;
     let mut bot = Bot::start(server, &bot_user, &admin, rules).await;
     bot.step().await;
     admin.invite(&room, &bot_user.id).await;
@@ -233,6 +247,11 @@ async fn a_join_wave_of_ten_gets_one_welcome() {
         welcomes[0].matches("wave").count(),
         10,
         "it greets all ten: {}",
+        welcomes[0]
+    ); // Issue #13.3: `{group}` is the room's name, not its id.
+    assert!(
+        welcomes[0].contains(&format!("加入{ROOM_NAME}")) && !welcomes[0].contains(&room),
+        "the welcome names the room: {}",
         welcomes[0]
     );
 }
@@ -417,5 +436,105 @@ rules = ["flood"]
     assert!(
         bot.clock.now() >= unmute.not_before,
         "lifted at its time, not before"
+    );
+}
+
+/// A flood is redacted as a whole (issue #13.1): all twelve messages of the burst are gone for
+/// another member, not only the one that crossed the threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_redacted_as_a_whole_burst() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let rules = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 12
+within = "60s"
+reason = "请勿刷屏"
+actions = "redact"
+
+[profiles.all]
+default = true
+rules = ["flood"]
+"#;
+    let (admin, _bot_user, mut bot, room) = guarded_room_with(&server, "public", rules, 50).await;
+    let flooder = server.user("burst").await;
+    flooder.join(&room).await;
+    let mut sent = Vec::new();
+    for index in 0..12 {
+        sent.push(flooder.say(&room, &format!("刷屏 {index}")).await);
+    }
+    bot.until("the burst is redacted", async |bot| {
+        let actions = bot.actions().await;
+        actions
+            .iter()
+            .filter(|action| action.kind.name() == "redact")
+            .count()
+            == 12
+            && actions
+                .iter()
+                .all(|action| action.status == ActionStatus::Done)
+    })
+    .await;
+    for (index, message) in sent.iter().enumerate() {
+        assert_eq!(
+            admin.event(&room, message).await["content"],
+            json!({}),
+            "the admin sees message {index} of the burst redacted"
+        );
+    }
+}
+
+/// A space is not a group (issue #13.5): invited to the space that holds the room, the bot
+/// stays out of it and the store lists only the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_space_is_not_a_group() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, bot_user, mut bot, room) = guarded_room(&server, "public").await;
+    let space = admin
+        .call(
+            Method::POST,
+            "/_matrix/client/v3/createRoom",
+            Some(json!({"name": "品牌空间", "creation_content": {"type": "m.space"},
+                "initial_state": [{"type": "m.space.child", "state_key": room, "content": {"via": ["localhost"]}}]})),
+        )
+        .await["room_id"]
+        .as_str()
+        .expect("space id")
+        .to_string();
+    admin.invite(&space, &bot_user.id).await;
+    admin.say(&space, "空间里的一句话").await;
+    for _ in 0..4 {
+        bot.step().await;
+    }
+    assert!(
+        !admin.joined_members(&space).await.contains(&bot_user.id),
+        "the bot did not join the space"
+    );
+    let groups: Vec<String> = bot
+        .store
+        .groups(bot.workspace)
+        .await
+        .expect("groups")
+        .into_iter()
+        .map(|summary| summary.group.chat)
+        .collect();
+    assert_eq!(groups, vec![room.clone()], "only the room is a group");
+    let named = bot
+        .store
+        .groups(bot.workspace)
+        .await
+        .expect("groups")
+        .into_iter()
+        .map(|summary| summary.group.name)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        named,
+        vec![ROOM_NAME.to_string()],
+        "recorded under its name"
     );
 }

@@ -443,3 +443,70 @@ fn extreme_instants_never_panic() {
         assert!(decided > 0, "the rules still decide at {at}");
     }
 }
+
+#[test]
+fn a_flood_redacts_its_whole_burst_once() {
+    const BURST: &str = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 3
+within = "10s"
+actions = "redact"
+
+[[rules]]
+name = "repeat"
+kind = "repeat"
+count = 2
+within = "60s"
+actions = "redact"
+
+[profiles.p]
+default = true
+rules = ["repeat", "flood"]
+"#;
+    // (seconds, text) of each message, and what the last one decided.
+    type Case = (
+        &'static str,
+        &'static [(i64, &'static str)],
+        &'static [&'static str],
+    );
+    let cases: &[Case] = &[
+        (
+            "burst of three",
+            &[(0, "一"), (1, "二"), (2, "三")],
+            &["redact m-e0", "redact m-e1", "redact m-e2"],
+        ),
+        (
+            "the next burst counts afresh and redacts only itself",
+            &[
+                (0, "一"),
+                (1, "二"),
+                (2, "三"),
+                (3, "四"),
+                (4, "五"),
+                (5, "六"),
+            ],
+            &["redact m-e3", "redact m-e4", "redact m-e5"],
+        ),
+        (
+            "an older message outside the window stays",
+            &[(0, "一"), (20, "二"), (21, "三"), (22, "四")],
+            &["redact m-e1", "redact m-e2", "redact m-e3"],
+        ),
+        (
+            "repeat redacts the copies, not the other messages",
+            &[(0, "早上好"), (5, "别的"), (30, "早 上 好")],
+            &["redact m-e0", "redact m-e2"],
+        ),
+    ];
+    for (name, messages, expected) in cases {
+        let mut guardian = guardian(BURST);
+        let mut last = Vec::new();
+        for (index, (seconds, text)) in messages.iter().enumerate() {
+            let event = message(&format!("e{index}"), t(*seconds), "@u:x", text);
+            last = guardian.on_event(&event, &group(), &member(), t(*seconds));
+        }
+        assert_eq!(summary(&last), *expected, "case {name}");
+    }
+}
