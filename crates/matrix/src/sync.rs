@@ -281,7 +281,12 @@ impl Mapper {
                     by: sender,
                 }
             }
-            ("knock", "invite") => return None,
+            // Approving a knock is an invitation: the request is decided, though the knocker
+            // has not joined yet (the knock is remembered so the join reads as approved).
+            ("knock", "invite") => EventKind::MemberInvited {
+                member: target,
+                by: sender,
+            },
             (_, "invite") => EventKind::MemberInvited {
                 member: target,
                 by: sender,
@@ -372,7 +377,10 @@ mod tests {
                 member("$8", "@c:x", "@c:x", "knock", None),
                 "join_requested",
             ),
-            (member("$9", "@bot:x", "@c:x", "invite", Some("knock")), "-"),
+            (
+                member("$9", "@bot:x", "@c:x", "invite", Some("knock")),
+                "member_invited",
+            ),
             (
                 member("$10", "@c:x", "@c:x", "join", Some("invite")),
                 "member_joined",
