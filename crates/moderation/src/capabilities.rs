@@ -152,7 +152,8 @@ fn lighter_than_kick(
 
 fn warning(member: &str, reason: &str) -> ActionKind {
     ActionKind::SendMessage {
-        text: format!("请注意：{reason}"),
+        // The reason is in the rule file's language (it carries the rule suffix in it too).
+        text: crate::language::Language::detect(reason).please_note(reason),
         html: None,
         mentions: vec![member.to_string()],
         reply_to: None,

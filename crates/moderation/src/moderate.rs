@@ -378,7 +378,7 @@ pub(crate) fn apply_ladder(
         return false;
     };
     let count = previous + 1;
-    let reason = format!("{}（规则：{}）", rule.reason, rule.name);
+    let reason = rules.settings.language.with_rule(&rule.reason, &rule.name);
     let mut removed = false;
     for step in rung {
         if matches!(step, Step::Redact) && offence.message.is_some() {

@@ -510,3 +510,72 @@ rules = ["repeat", "flood"]
         assert_eq!(summary(&last), *expected, "case {name}");
     }
 }
+
+#[test]
+fn an_english_rule_file_gets_english_words() {
+    // (file, expected warning start, expected reason, a 群规 heading)
+    let detected = r#"
+[[rules]]
+name = "ads"
+kind = "keywords"
+words = ["buy followers"]
+actions = "redact+warn"
+
+[group_rules.g]
+forbidden = ["ads"]
+allowed = ["questions"]
+
+[profiles.p]
+default = true
+rules = ["ads"]
+group_rules = "g"
+"#;
+    let forced = format!(
+        "[settings]\nlanguage = \"en\"\n{}",
+        detected.replace("forbidden = [\"ads\"]", "forbidden = [\"广告\"]")
+    );
+    for source in [detected.to_string(), forced] {
+        let mut guardian = guardian(&source);
+        let decisions = guardian.on_event(
+            &message("e1", t(0), "@u:x", "buy followers here"),
+            &group(),
+            &member(),
+            t(0),
+        );
+        let reasons: Vec<String> = decisions
+            .iter()
+            .filter_map(|decision| match &decision.action.as_ref()?.kind {
+                ActionKind::Redact { reason, .. } => Some(reason.clone()),
+                ActionKind::SendMessage { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "no ads or forbidden content (rule: ads)".to_string(),
+                "@上海-小王, please note: no ads or forbidden content. This is reminder 1; repeated reminders lead to a mute or removal.".to_string(),
+            ],
+            "{source}"
+        );
+        let rules = guardian.on_event(
+            &message("e2", t(5), "@v:x", "!rules"),
+            &group(),
+            &member(),
+            t(5),
+        );
+        let Some(ActionKind::SendMessage { text, .. }) = rules
+            .first()
+            .and_then(|decision| decision.action.as_ref())
+            .map(|action| &action.kind)
+        else {
+            panic!("the rules are sent: {rules:?}");
+        };
+        assert!(
+            text.contains("🚫 Not allowed: ")
+                && text.contains("✅ Welcome: questions")
+                && !text.contains("不可以"),
+            "{text}"
+        );
+    }
+}

@@ -56,6 +56,8 @@ pub struct Settings {
     pub rules_commands: Vec<String>,
     /// The 群规 are re-sent at most once per this period per group.
     pub rules_cooldown: Duration,
+    /// The language of the bot's own words (`[settings] language`, else detected).
+    pub language: crate::language::Language,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
                 "/rules".to_string(),
             ],
             rules_cooldown: Duration::seconds(60),
+            language: crate::language::Language::Zh,
         }
     }
 }
