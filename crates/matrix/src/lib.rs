@@ -6,6 +6,7 @@
 mod actions;
 mod client;
 mod config;
+pub mod powers;
 mod sync;
 
 use std::time::Duration;
@@ -122,6 +123,16 @@ impl MatrixConnector {
         &self.bot
     }
 
+    /// The moderation steps the bot's power level does not allow in `room`.
+    pub async fn lacking_powers(&self, room: &str) -> Result<Vec<powers::Lacking>> {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/state/m.room.power_levels/",
+            encode(room)
+        );
+        let levels = self.client.call(Method::GET, &path, None, None).await?;
+        Ok(powers::lacking(&levels, &self.bot))
+    }
+
     /// Whose invitations are accepted now (ids or `*` patterns).
     pub fn allowed_inviters(&self) -> Vec<String> {
         match self.inviters.read() {
@@ -233,6 +244,7 @@ fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: b
             // Who was there when the bot arrived (or when qunzhu first started).
             let before = &timeline[..timeline.len() - news.len()];
             let known: Vec<Value> = state.iter().chain(before).cloned().collect();
+            warn_lacking(room, bot, &known);
             events.extend(mapper.named(room, &known));
             events.extend(mapper.present(room, &known));
         }
@@ -247,6 +259,26 @@ fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: b
         }
     }
     events
+}
+
+/// Says, when the bot arrives in a room, which moderation steps its power level does not allow
+/// (`qunzhu rules check --room` says the same against the rules).
+fn warn_lacking(room: &str, bot: &str, state: &[Value]) {
+    let levels = state.iter().rev().find(|raw| {
+        raw.get("type").and_then(Value::as_str) == Some("m.room.power_levels")
+            && raw.get("state_key").and_then(Value::as_str) == Some("")
+    });
+    let Some(content) = levels.and_then(|raw| raw.get("content")) else {
+        return;
+    };
+    for lacking in powers::lacking(content, bot) {
+        let fallback = if lacking.verb == "mute" {
+            "mutes fall back to a kick"
+        } else {
+            "such steps fail"
+        };
+        tracing::warn!(%room, "{lacking}: {fallback}");
+    }
 }
 
 /// Maps arbitrary bytes as a `/sync` answer, first and incremental, for the no-panic property

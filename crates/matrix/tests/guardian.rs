@@ -538,3 +538,64 @@ async fn a_space_is_not_a_group() {
         "recorded under its name"
     );
 }
+
+/// A mute without the power for it (issue #13.2): at power level 50 Synapse's rooms refuse
+/// power-level changes, so no mute is attempted; the flooder is kicked instead, as another
+/// member sees, and nothing is dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mute_without_power_falls_back_to_a_kick() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let rules = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 3
+within = "20s"
+reason = "请勿刷屏"
+actions = "redact+mute 10m"
+
+[profiles.all]
+default = true
+rules = ["flood"]
+"#;
+    let (admin, bot_user, mut bot, room) = guarded_room_with(&server, "public", rules, 50).await;
+    let lacking: Vec<&str> = bot
+        .connector
+        .lacking_powers(&room)
+        .await
+        .expect("power levels")
+        .iter()
+        .map(|lacking| lacking.verb)
+        .collect();
+    assert_eq!(lacking, ["mute"], "the warning names the mute");
+    let levels_before = admin.power_levels(&room).await;
+    let flooder = server.user("nopower").await;
+    flooder.join(&room).await;
+    for index in 0..3 {
+        flooder.say(&room, &format!("刷屏 {index}")).await;
+    }
+    let (watch_room, flooder_id) = (room.clone(), flooder.id.clone());
+    let admin_ref = &admin;
+    bot.until("the flooder is removed", async |_| {
+        !admin_ref
+            .joined_members(&watch_room)
+            .await
+            .contains(&flooder_id)
+    })
+    .await;
+    assert_eq!(
+        admin.power_levels(&room).await,
+        levels_before,
+        "no mute was attempted"
+    );
+    bot.until("every action is settled", async |bot| {
+        bot.actions().await.iter().all(|action| {
+            action.status == ActionStatus::Done
+                || (action.kind.name() == "unmute" && action.status == ActionStatus::Pending)
+        })
+    })
+    .await;
+    assert!(admin.joined_members(&room).await.contains(&bot_user.id));
+}
