@@ -26,6 +26,27 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// The profile that governs a group: its chat id first, then its type, then the default.
+    /// Each step the rules of `chat`'s profile may take, with the first rule asking for it
+    /// (for checking a room's powers against them).
+    pub fn steps_for(&self, chat: &str, group_type: GroupType) -> Vec<(&'static str, &str)> {
+        let mut steps: Vec<(&'static str, &str)> = Vec::new();
+        let Some(profile) = self.profile_for(chat, group_type) else {
+            return steps;
+        };
+        for rule in profile
+            .rules
+            .iter()
+            .filter_map(|index| self.rules.get(*index))
+        {
+            for step in rule.ladder.iter().flatten() {
+                if !steps.iter().any(|(name, _)| *name == step.name()) {
+                    steps.push((step.name(), rule.name.as_str()));
+                }
+            }
+        }
+        steps
+    }
+
     pub fn profile_for(&self, chat: &str, group_type: GroupType) -> Option<&Arc<Profile>> {
         let index = self
             .by_chat
