@@ -599,3 +599,37 @@ rules = ["flood"]
     .await;
     assert!(admin.joined_members(&room).await.contains(&bot_user.id));
 }
+
+/// `allowed_inviters` takes patterns and edits apply while running (issue #13.7): an invitation
+/// from someone not allowed is ignored; once a pattern covers them, the next one is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inviter_patterns_apply_without_a_restart() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (_admin, bot_user, mut bot, _room) = guarded_room(&server, "public").await;
+    let stranger = server.user("ops-li").await;
+    let first = stranger.create_room("12", "invite").await;
+    stranger.invite(&first, &bot_user.id).await;
+    for _ in 0..3 {
+        bot.step().await;
+    }
+    assert!(
+        !stranger.joined_members(&first).await.contains(&bot_user.id),
+        "not an allowed inviter yet"
+    );
+    let domain = stranger
+        .id
+        .split_once(':')
+        .map(|(_, domain)| domain)
+        .expect("domain");
+    bot.connector
+        .set_allowed_inviters(vec![format!("@ops-*:{domain}")]);
+    let second = stranger.create_room("12", "invite").await;
+    stranger.invite(&second, &bot_user.id).await;
+    let (watch, bot_id, stranger_ref) = (second.clone(), bot_user.id.clone(), &stranger);
+    bot.until("the bot accepts the pattern's invitation", async |_| {
+        stranger_ref.joined_members(&watch).await.contains(&bot_id)
+    })
+    .await;
+}
