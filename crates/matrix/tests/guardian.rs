@@ -633,3 +633,33 @@ async fn inviter_patterns_apply_without_a_restart() {
     })
     .await;
 }
+
+/// A knock the bot approved is no longer waiting (issue #13.6), though the knocker has not
+/// joined yet: approving is an invitation, which another member sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_knock_is_no_longer_listed_as_waiting() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, _bot_user, mut bot, room) = guarded_room(&server, "knock").await;
+    let knocker = server.user("knocker").await;
+    knocker.knock(&room).await;
+    let (watch, knocker_id, admin_ref) = (room.clone(), knocker.id.clone(), &admin);
+    bot.until("the knock is approved", async |_| {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/state/m.room.member/{}",
+            encode(&watch),
+            encode(&knocker_id)
+        );
+        admin_ref.call(Method::GET, &path, None).await["membership"] == "invite"
+    })
+    .await;
+    bot.step().await;
+    bot.step().await;
+    let pending = bot
+        .store
+        .pending_join_requests(bot.workspace)
+        .await
+        .expect("pending");
+    assert!(pending.is_empty(), "nothing waits: {pending:?}");
+}
