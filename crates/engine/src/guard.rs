@@ -184,9 +184,16 @@ impl Guard {
                 self.roster.entry((chat, member.clone())).or_default().1 = Some(name.clone());
             }
             EventKind::GroupRenamed { name, .. } => {
-                if let Some(group) = self.groups.get_mut(&event.chat) {
-                    group.name.clone_from(name);
-                }
+                // The first event of a group may be its name (the bot just arrived): `{group}`
+                // renders it from then on, not the room id.
+                self.groups
+                    .entry(event.chat.clone())
+                    .or_insert_with(|| GroupFacts {
+                        name: event.chat.clone(),
+                        group_type: GroupType::Traffic,
+                    })
+                    .name
+                    .clone_from(name);
             }
             _ => {}
         }

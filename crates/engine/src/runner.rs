@@ -21,7 +21,8 @@ use crate::supervise::{supervise, Backoff, LoopResult};
 pub struct RuntimeConfig {
     pub zone: Tz,
     pub dispatch: DispatchConfig,
-    /// How often time-driven decisions are looked at.
+    /// How often time-driven decisions are looked at: a welcome wave goes out at most this long
+    /// after its window closes.
     pub tick: Duration,
 }
 
@@ -30,7 +31,8 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             zone: chrono_tz::Asia::Shanghai,
             dispatch: DispatchConfig::default(),
-            tick: Duration::from_secs(1),
+            // Issue #13.9: a welcome's latency is its window plus at most 200 ms.
+            tick: Duration::from_millis(200),
         }
     }
 }
@@ -274,5 +276,14 @@ async fn wait_or_stop(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool
     tokio::select! {
         _ = tokio::time::sleep(pause) => *stop.borrow(),
         _ = stop.changed() => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue #13.9: a welcome wave's latency is its window plus at most one tick, 200 ms.
+    #[test]
+    fn time_driven_decisions_are_looked_at_every_200_ms() {
+        assert!(super::RuntimeConfig::default().tick <= std::time::Duration::from_millis(200));
     }
 }

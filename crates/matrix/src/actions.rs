@@ -240,15 +240,53 @@ pub async fn execute(
         ActionKind::SetPowerLevel { member, level } => {
             set_power(client, chat, member, Some(*level)).await?
         }
-        ActionKind::Mute { member, .. } => {
+        ActionKind::Mute { member, reason, .. } => {
             let levels = power_levels(client, chat).await?;
+            let lacking = crate::powers::lacking(&levels, bot);
+            if let Some(mute) = lacking.iter().find(|lacking| lacking.verb == "mute") {
+                // A mute needs power-level changes; without them the next rung is the kick
+                // (the redaction of the rung is its own action), never a refused call.
+                if lacking.iter().any(|lacking| lacking.verb == "kick") {
+                    return Err(ConnectorError::Permanent(format!(
+                        "{mute} in {chat}, and cannot kick either"
+                    )));
+                }
+                tracing::warn!(room = %chat, %member, "{mute}; kicking instead");
+                let reason = format!("{reason} ({mute}; kicked instead)");
+                let answer = guarded(
+                    client,
+                    bot,
+                    chat,
+                    "kick",
+                    "kick",
+                    membership("kick", member, &reason).await,
+                )
+                .await?;
+                return Ok(Some(
+                    answer.get("event_id").and_then(Value::as_str).map_or_else(
+                        || "kicked instead of muted".to_string(),
+                        |id| format!("kicked instead of muted: {id}"),
+                    ),
+                ));
+            }
             let needed = levels
                 .get("events_default")
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
             set_power(client, chat, member, Some(needed - 1)).await?
         }
-        ActionKind::Unmute { member } => set_power(client, chat, member, None).await?,
+        ActionKind::Unmute { member } => {
+            let levels = power_levels(client, chat).await?;
+            let listed = levels
+                .get("users")
+                .and_then(|users| users.get(member.as_str()))
+                .is_some();
+            if !listed {
+                // Nothing to lift (the mute fell back to a kick, or a person lifted it already).
+                return Ok(None);
+            }
+            set_power(client, chat, member, None).await?
+        }
         ActionKind::SetGroupName { name } => {
             state(client, chat, "m.room.name", json!({"name": name})).await?
         }

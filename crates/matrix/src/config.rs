@@ -46,7 +46,8 @@ pub struct MatrixConfig {
     /// …or use this access token. (env: QUNZHU_MATRIX_ACCESS_TOKEN)
     pub access_token: Secret,
     pub device_id: String,
-    /// Whose invitations the bot accepts (user ids); empty: nobody's.
+    /// Whose invitations the bot accepts: user ids or patterns where `*` stands for any run of
+    /// characters (`@*:example.org`: everyone on that server); empty: nobody's.
     pub allowed_inviters: Vec<String>,
     /// Long-poll timeout of `/sync`.
     pub sync_timeout_ms: u64,
@@ -106,5 +107,63 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("syt_very_secret"));
         assert!(printed.contains("[redacted]"));
+    }
+}
+
+/// Whether `user` matches one of `patterns` (exact ids, or `*` for any run of characters).
+pub fn inviter_allowed(patterns: &[String], user: &str) -> bool {
+    patterns.iter().any(|pattern| glob(pattern, user))
+}
+
+/// `*`-only glob over the whole string, without backtracking blow-up (greedy with one
+/// restart point, as in shells).
+fn glob(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), text.chars().collect());
+    let (mut p, mut t) = (0, 0);
+    let mut restart: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == '*' {
+            restart = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((star, from)) = restart {
+            p = star + 1;
+            t = from + 1;
+            restart = Some((star, from + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod inviter_tests {
+    use super::inviter_allowed;
+
+    #[test]
+    fn inviter_patterns() {
+        let cases: &[(&[&str], &str, bool)] = &[
+            (&["@admin:example.org"], "@admin:example.org", true),
+            (&["@admin:example.org"], "@admin:example.org.evil", false),
+            (&["@*:example.org"], "@anyone:example.org", true),
+            (&["@*:example.org"], "@anyone:evil.org", false),
+            (&["@*:example.org"], "@x:example.org:example.org", true),
+            (&["@ops-*:*"], "@ops-li:brand.cn", true),
+            (&["@ops-*:*"], "@dev-li:brand.cn", false),
+            (&["*"], "@a:b", true),
+            (&[], "@a:b", false),
+        ];
+        for (patterns, user, allowed) in cases {
+            let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+            assert_eq!(
+                inviter_allowed(&patterns, user),
+                *allowed,
+                "{patterns:?} {user}"
+            );
+        }
     }
 }

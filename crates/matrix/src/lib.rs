@@ -9,6 +9,7 @@
 mod actions;
 mod client;
 mod config;
+pub mod powers;
 mod sync;
 
 use std::time::Duration;
@@ -22,7 +23,7 @@ use tokio::sync::Mutex;
 
 pub use actions::txn_id;
 pub use client::{encode, Client, MAX_BODY, MAX_RETRY_AFTER, MAX_SYNC_BODY};
-pub use config::{MatrixConfig, Secret};
+pub use config::{inviter_allowed, MatrixConfig, Secret};
 pub use sync::links;
 
 use sync::{after_own_join, Mapper};
@@ -33,6 +34,8 @@ pub struct MatrixConnector {
     bot: String,
     id: String,
     config: MatrixConfig,
+    /// `allowed_inviters`, replaceable while running (the operator edited the config file).
+    inviters: std::sync::RwLock<Vec<String>>,
     capabilities: Capabilities,
     mapper: Mutex<Mapper>,
 }
@@ -113,6 +116,7 @@ impl MatrixConnector {
             mapper: Mutex::new(Mapper::new(bot.clone(), workspace)),
             client,
             bot,
+            inviters: std::sync::RwLock::new(config.allowed_inviters.clone()),
             config,
             capabilities,
         })
@@ -120,6 +124,36 @@ impl MatrixConnector {
 
     pub fn bot(&self) -> &str {
         &self.bot
+    }
+
+    /// The moderation steps the bot's power level does not allow in `room`.
+    pub async fn lacking_powers(&self, room: &str) -> Result<Vec<powers::Lacking>> {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/state/m.room.power_levels/",
+            encode(room)
+        );
+        let levels = self.client.call(Method::GET, &path, None, None).await?;
+        Ok(powers::lacking(&levels, &self.bot))
+    }
+
+    /// Whose invitations are accepted now (ids or `*` patterns).
+    pub fn allowed_inviters(&self) -> Vec<String> {
+        match self.inviters.read() {
+            Ok(inviters) => inviters.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces `allowed_inviters` without a restart; the next invitation is judged by them.
+    pub fn set_allowed_inviters(&self, inviters: Vec<String>) {
+        let mut current = match self.inviters.write() {
+            Ok(current) => current,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *current != inviters {
+            tracing::info!(?inviters, "matrix.allowed_inviters changed");
+            *current = inviters;
+        }
     }
 
     async fn accept_invites(&self, invites: &serde_json::Map<String, Value>) {
@@ -138,12 +172,26 @@ impl MatrixConnector {
                 .and_then(|event| event.get("sender"))
                 .and_then(Value::as_str);
             let Some(inviter) = inviter else { continue };
-            if !self
-                .config
-                .allowed_inviters
-                .iter()
-                .any(|allowed| allowed == inviter)
-            {
+            let is_space = data
+                .get("invite_state")
+                .and_then(|state| state.get("events"))
+                .and_then(Value::as_array)
+                .is_some_and(|events| {
+                    events.iter().any(|event| {
+                        event.get("type").and_then(Value::as_str) == Some("m.room.create")
+                            && event
+                                .get("content")
+                                .and_then(|content| content.get("type"))
+                                .and_then(Value::as_str)
+                                == Some("m.space")
+                    })
+                });
+            if is_space {
+                tracing::info!(%room, %inviter, "ignoring an invitation to a space: spaces are not groups");
+                continue;
+            }
+            let allowed = self.allowed_inviters();
+            if !config::inviter_allowed(&allowed, inviter) {
                 tracing::info!(%room, %inviter, "ignoring an invitation from someone not in matrix.allowed_inviters");
                 continue;
             }
@@ -184,6 +232,10 @@ fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: b
     for (room, data) in joined {
         let state = events_of(data, "state");
         let timeline = events_of(data, "timeline");
+        if mapper.learn_kind(room, state) || mapper.learn_kind(room, timeline) {
+            // A space holds rooms; it is not a group.
+            continue;
+        }
         let news: &[Value] = if initial {
             &[]
         } else if let Some(after) = after_own_join(timeline, bot) {
@@ -195,6 +247,8 @@ fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: b
             // Who was there when the bot arrived (or when qunzhu first started).
             let before = &timeline[..timeline.len() - news.len()];
             let known: Vec<Value> = state.iter().chain(before).cloned().collect();
+            warn_lacking(room, bot, &known);
+            events.extend(mapper.named(room, &known));
             events.extend(mapper.present(room, &known));
         }
         for raw in news {
@@ -208,6 +262,26 @@ fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: b
         }
     }
     events
+}
+
+/// Says, when the bot arrives in a room, which moderation steps its power level does not allow
+/// (`qunzhu rules check --room` says the same against the rules).
+fn warn_lacking(room: &str, bot: &str, state: &[Value]) {
+    let levels = state.iter().rev().find(|raw| {
+        raw.get("type").and_then(Value::as_str) == Some("m.room.power_levels")
+            && raw.get("state_key").and_then(Value::as_str) == Some("")
+    });
+    let Some(content) = levels.and_then(|raw| raw.get("content")) else {
+        return;
+    };
+    for lacking in powers::lacking(content, bot) {
+        let fallback = if lacking.verb == "mute" {
+            "mutes fall back to a kick"
+        } else {
+            "such steps fail"
+        };
+        tracing::warn!(%room, "{lacking}: {fallback}");
+    }
 }
 
 /// Maps arbitrary bytes as a `/sync` answer, first and incremental, for the no-panic property
@@ -276,5 +350,49 @@ impl Connector for MatrixConnector {
 
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
         actions::execute(&self.client, &self.bot, action).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state(kind: &str, key: &str, content: Value) -> Value {
+        json!({"type": kind, "state_key": key, "event_id": format!("${kind}{key}"), "sender": "@admin:x",
+            "origin_server_ts": 1_790_000_000_000_i64, "content": content})
+    }
+
+    #[test]
+    fn a_joined_space_yields_nothing_and_a_room_its_name_and_members() {
+        let bot = "@bot:x";
+        let member = |user: &str| state("m.room.member", user, json!({"membership": "join"}));
+        let space_create = state("m.room.create", "", json!({"type": "m.space"}));
+        let room_create = state("m.room.create", "", json!({}));
+        let name = |name: &str| state("m.room.name", "", json!({"name": name}));
+        let rooms = json!({"join": {
+            "!space:x": {"state": {"events": [space_create, name("空间"), member("@a:x")]},
+                         "timeline": {"events": [member(bot)]}},
+            "!room:x": {"state": {"events": [room_create, name("品牌一群"), member("@a:x")]},
+                        "timeline": {"events": [member(bot)]}},
+        }});
+        let mut mapper = Mapper::new(bot.into(), WorkspaceId(1));
+        for initial in [true, false] {
+            let events = sync_events(&mut mapper, bot, Some(&rooms), initial);
+            assert!(
+                events.iter().all(|event| event.chat == "!room:x"),
+                "nothing from the space: {events:?}"
+            );
+            assert!(events.iter().any(|event| matches!(
+                &event.kind,
+                qunzhu_domain::EventKind::GroupRenamed { name, .. } if name == "品牌一群"
+            )));
+        }
+        // Later syncs no longer carry the space's create event: it is remembered.
+        let later = json!({"join": {"!space:x": {"timeline": {"events": [
+            json!({"type": "m.room.message", "event_id": "$m", "sender": "@a:x",
+                   "origin_server_ts": 1_790_000_000_000_i64, "content": {"msgtype": "m.text", "body": "hi"}})
+        ]}}}});
+        assert!(sync_events(&mut mapper, bot, Some(&later), false).is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! From a `/sync` answer to normalized events: membership transitions, messages, reactions,
 //! redactions and renames, each keyed by its event id. Malformed events are skipped with a
-//! warning; they never stop the poll.
+//! warning; they never stop the poll. Spaces (`m.space` rooms) are not groups: nothing of
+//! theirs becomes an event.
 
 use std::collections::HashSet;
 
@@ -8,11 +9,13 @@ use chrono::{DateTime, Utc};
 use qunzhu_domain::{Event, EventKind, JoinVia, LeaveHow, MessageKind, Platform, WorkspaceId};
 use serde_json::Value;
 
-/// Turns raw events into normalized ones; remembers knocks to recognise approvals.
+/// Turns raw events into normalized ones; remembers knocks to recognise approvals and which
+/// rooms are spaces.
 pub struct Mapper {
     pub bot: String,
     pub workspace: WorkspaceId,
     knocked: HashSet<(String, String)>,
+    spaces: HashSet<String>,
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
@@ -33,7 +36,47 @@ impl Mapper {
             bot,
             workspace,
             knocked: HashSet::new(),
+            spaces: HashSet::new(),
         }
+    }
+
+    /// Whether `room` is a space (learnt from its `m.room.create` in a state it was shown).
+    pub fn is_space(&self, room: &str) -> bool {
+        self.spaces.contains(room)
+    }
+
+    /// Learns from a room's state whether it is a space; returns whether it is.
+    pub fn learn_kind(&mut self, room: &str, state: &[Value]) -> bool {
+        let space = state.iter().any(|raw| {
+            text(raw, "type") == Some("m.room.create")
+                && raw.get("content").and_then(|content| text(content, "type")) == Some("m.space")
+        });
+        if space {
+            self.spaces.insert(room.to_string());
+        }
+        self.is_space(room)
+    }
+
+    /// The room's name from its state, as a rename (the bot just arrived, or qunzhu just
+    /// started), so `{group}` and the console show the name, not the id.
+    pub fn named(&self, room: &str, state: &[Value]) -> Option<Event> {
+        let raw = state.iter().rev().find(|raw| {
+            text(raw, "type") == Some("m.room.name") && text(raw, "state_key") == Some("")
+        })?;
+        let name = raw
+            .get("content")
+            .and_then(|content| text(content, "name"))?;
+        if name.trim().is_empty() {
+            return None;
+        }
+        self.event(
+            room,
+            raw,
+            EventKind::GroupRenamed {
+                name: name.to_string(),
+                by: text(raw, "sender").map(str::to_string),
+            },
+        )
     }
 
     fn event(&self, room: &str, raw: &Value, kind: EventKind) -> Option<Event> {
@@ -238,7 +281,12 @@ impl Mapper {
                     by: sender,
                 }
             }
-            ("knock", "invite") => return None,
+            // Approving a knock is an invitation: the request is decided, though the knocker
+            // has not joined yet (the knock is remembered so the join reads as approved).
+            ("knock", "invite") => EventKind::MemberInvited {
+                member: target,
+                by: sender,
+            },
             (_, "invite") => EventKind::MemberInvited {
                 member: target,
                 by: sender,
@@ -329,7 +377,10 @@ mod tests {
                 member("$8", "@c:x", "@c:x", "knock", None),
                 "join_requested",
             ),
-            (member("$9", "@bot:x", "@c:x", "invite", Some("knock")), "-"),
+            (
+                member("$9", "@bot:x", "@c:x", "invite", Some("knock")),
+                "member_invited",
+            ),
             (
                 member("$10", "@c:x", "@c:x", "join", Some("invite")),
                 "member_joined",

@@ -58,6 +58,9 @@ welcome = "standard"
 review = "fission"
 "#;
 
+/// The name every guarded room is given before the bot joins.
+const ROOM_NAME: &str = "品牌一群";
+
 /// The engine's loops for one connector, stepped by hand so a test can wait on effects.
 struct Bot {
     store: Arc<dyn Store>,
@@ -182,6 +185,17 @@ async fn guarded_room_with(
 ) -> (User, User, Bot, String) {
     let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
     let room = admin.create_room("12", join_rule).await;
+    // Named before the bot arrives: it learns the name from the room's state.
+    admin
+        .call(
+            Method::PUT,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/state/m.room.name/",
+                encode(&room)
+            ),
+            Some(json!({"name": ROOM_NAME})),
+        )
+        .await;
     let mut bot = Bot::start(server, &bot_user, &admin, rules).await;
     bot.step().await;
     admin.invite(&room, &bot_user.id).await;
@@ -233,6 +247,11 @@ async fn a_join_wave_of_ten_gets_one_welcome() {
         welcomes[0].matches("wave").count(),
         10,
         "it greets all ten: {}",
+        welcomes[0]
+    ); // Issue #13.3: `{group}` is the room's name, not its id.
+    assert!(
+        welcomes[0].contains(&format!("加入{ROOM_NAME}")) && !welcomes[0].contains(&room),
+        "the welcome names the room: {}",
         welcomes[0]
     );
 }
@@ -418,4 +437,229 @@ rules = ["flood"]
         bot.clock.now() >= unmute.not_before,
         "lifted at its time, not before"
     );
+}
+
+/// A flood is redacted as a whole (issue #13.1): all twelve messages of the burst are gone for
+/// another member, not only the one that crossed the threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_redacted_as_a_whole_burst() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let rules = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 12
+within = "60s"
+reason = "请勿刷屏"
+actions = "redact"
+
+[profiles.all]
+default = true
+rules = ["flood"]
+"#;
+    let (admin, _bot_user, mut bot, room) = guarded_room_with(&server, "public", rules, 50).await;
+    let flooder = server.user("burst").await;
+    flooder.join(&room).await;
+    let mut sent = Vec::new();
+    for index in 0..12 {
+        sent.push(flooder.say(&room, &format!("刷屏 {index}")).await);
+    }
+    bot.until("the burst is redacted", async |bot| {
+        let actions = bot.actions().await;
+        actions
+            .iter()
+            .filter(|action| action.kind.name() == "redact")
+            .count()
+            == 12
+            && actions
+                .iter()
+                .all(|action| action.status == ActionStatus::Done)
+    })
+    .await;
+    for (index, message) in sent.iter().enumerate() {
+        assert_eq!(
+            admin.event(&room, message).await["content"],
+            json!({}),
+            "the admin sees message {index} of the burst redacted"
+        );
+    }
+}
+
+/// A space is not a group (issue #13.5): invited to the space that holds the room, the bot
+/// stays out of it and the store lists only the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_space_is_not_a_group() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, bot_user, mut bot, room) = guarded_room(&server, "public").await;
+    let space = admin
+        .call(
+            Method::POST,
+            "/_matrix/client/v3/createRoom",
+            Some(json!({"name": "品牌空间", "creation_content": {"type": "m.space"},
+                "initial_state": [{"type": "m.space.child", "state_key": room, "content": {"via": ["localhost"]}}]})),
+        )
+        .await["room_id"]
+        .as_str()
+        .expect("space id")
+        .to_string();
+    admin.invite(&space, &bot_user.id).await;
+    admin.say(&space, "空间里的一句话").await;
+    for _ in 0..4 {
+        bot.step().await;
+    }
+    assert!(
+        !admin.joined_members(&space).await.contains(&bot_user.id),
+        "the bot did not join the space"
+    );
+    let groups: Vec<String> = bot
+        .store
+        .groups(bot.workspace)
+        .await
+        .expect("groups")
+        .into_iter()
+        .map(|summary| summary.group.chat)
+        .collect();
+    assert_eq!(groups, vec![room.clone()], "only the room is a group");
+    let named = bot
+        .store
+        .groups(bot.workspace)
+        .await
+        .expect("groups")
+        .into_iter()
+        .map(|summary| summary.group.name)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        named,
+        vec![ROOM_NAME.to_string()],
+        "recorded under its name"
+    );
+}
+
+/// A mute without the power for it (issue #13.2): at power level 50 Synapse's rooms refuse
+/// power-level changes, so no mute is attempted; the flooder is kicked instead, as another
+/// member sees, and nothing is dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mute_without_power_falls_back_to_a_kick() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let rules = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 3
+within = "20s"
+reason = "请勿刷屏"
+actions = "redact+mute 10m"
+
+[profiles.all]
+default = true
+rules = ["flood"]
+"#;
+    let (admin, bot_user, mut bot, room) = guarded_room_with(&server, "public", rules, 50).await;
+    let lacking: Vec<&str> = bot
+        .connector
+        .lacking_powers(&room)
+        .await
+        .expect("power levels")
+        .iter()
+        .map(|lacking| lacking.verb)
+        .collect();
+    assert_eq!(lacking, ["mute"], "the warning names the mute");
+    let levels_before = admin.power_levels(&room).await;
+    let flooder = server.user("nopower").await;
+    flooder.join(&room).await;
+    for index in 0..3 {
+        flooder.say(&room, &format!("刷屏 {index}")).await;
+    }
+    let (watch_room, flooder_id) = (room.clone(), flooder.id.clone());
+    let admin_ref = &admin;
+    bot.until("the flooder is removed", async |_| {
+        !admin_ref
+            .joined_members(&watch_room)
+            .await
+            .contains(&flooder_id)
+    })
+    .await;
+    assert_eq!(
+        admin.power_levels(&room).await,
+        levels_before,
+        "no mute was attempted"
+    );
+    bot.until("every action is settled", async |bot| {
+        bot.actions().await.iter().all(|action| {
+            action.status == ActionStatus::Done
+                || (action.kind.name() == "unmute" && action.status == ActionStatus::Pending)
+        })
+    })
+    .await;
+    assert!(admin.joined_members(&room).await.contains(&bot_user.id));
+}
+
+/// `allowed_inviters` takes patterns and edits apply while running (issue #13.7): an invitation
+/// from someone not allowed is ignored; once a pattern covers them, the next one is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inviter_patterns_apply_without_a_restart() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (_admin, bot_user, mut bot, _room) = guarded_room(&server, "public").await;
+    let stranger = server.user("ops-li").await;
+    let first = stranger.create_room("12", "invite").await;
+    stranger.invite(&first, &bot_user.id).await;
+    for _ in 0..3 {
+        bot.step().await;
+    }
+    assert!(
+        !stranger.joined_members(&first).await.contains(&bot_user.id),
+        "not an allowed inviter yet"
+    );
+    let domain = stranger
+        .id
+        .split_once(':')
+        .map(|(_, domain)| domain)
+        .expect("domain");
+    bot.connector
+        .set_allowed_inviters(vec![format!("@ops-*:{domain}")]);
+    let second = stranger.create_room("12", "invite").await;
+    stranger.invite(&second, &bot_user.id).await;
+    let (watch, bot_id, stranger_ref) = (second.clone(), bot_user.id.clone(), &stranger);
+    bot.until("the bot accepts the pattern's invitation", async |_| {
+        stranger_ref.joined_members(&watch).await.contains(&bot_id)
+    })
+    .await;
+}
+
+/// A knock the bot approved is no longer waiting (issue #13.6), though the knocker has not
+/// joined yet: approving is an invitation, which another member sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_knock_is_no_longer_listed_as_waiting() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, _bot_user, mut bot, room) = guarded_room(&server, "knock").await;
+    let knocker = server.user("knocker").await;
+    knocker.knock(&room).await;
+    let (watch, knocker_id, admin_ref) = (room.clone(), knocker.id.clone(), &admin);
+    bot.until("the knock is approved", async |_| {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/state/m.room.member/{}",
+            encode(&watch),
+            encode(&knocker_id)
+        );
+        admin_ref.call(Method::GET, &path, None).await["membership"] == "invite"
+    })
+    .await;
+    bot.step().await;
+    bot.step().await;
+    let pending = bot
+        .store
+        .pending_join_requests(bot.workspace)
+        .await
+        .expect("pending");
+    assert!(pending.is_empty(), "nothing waits: {pending:?}");
 }

@@ -1,6 +1,7 @@
 //! Fitting decisions to what a platform can do: a punishment it cannot carry out becomes the
 //! next lighter one it can (ban → kick → mute → warning), and what has no lighter form (a
 //! redaction, a join decision) is left for a person, with the audit saying so.
+//! Where the platform deletes in batches (Telegram), a burst's redactions become one call.
 
 use qunzhu_connector::Capabilities;
 use qunzhu_domain::ActionKind;
@@ -59,7 +60,68 @@ pub fn fit_to_platform(decisions: Vec<Decision>, capabilities: &Capabilities) ->
         }
         fitted.push(decision);
     }
+    if capabilities.redact && capabilities.delete_batch > 0 {
+        fitted = batch_redactions(fitted, capabilities.delete_batch as usize);
+    }
     fitted
+}
+
+/// Merges the redactions of one cause (a flood burst) into `DeleteMessages` of at most `limit`
+/// ids each, keyed by the first redaction they replace; a lone redaction stays as it is.
+fn batch_redactions(decisions: Vec<Decision>, limit: usize) -> Vec<Decision> {
+    let redaction_of = |decision: &Decision| -> Option<(Option<String>, bool)> {
+        let action = decision.action.as_ref()?;
+        matches!(action.kind, ActionKind::Redact { .. })
+            .then(|| (action.cause.clone(), action.dry_run))
+    };
+    let mut out: Vec<Decision> = Vec::with_capacity(decisions.len());
+    let mut run: Vec<Decision> = Vec::new();
+    for decision in decisions {
+        let same = match (run.first().and_then(redaction_of), redaction_of(&decision)) {
+            (Some(first), Some(this)) => first == this && run.len() < limit,
+            _ => false,
+        };
+        if !same {
+            flush(&mut run, &mut out);
+        }
+        if redaction_of(&decision).is_some() {
+            run.push(decision);
+        } else {
+            out.push(decision);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+fn flush(run: &mut Vec<Decision>, out: &mut Vec<Decision>) {
+    if run.len() < 2 {
+        out.append(run);
+        return;
+    }
+    let mut ids = Vec::with_capacity(run.len());
+    let mut reason = String::new();
+    for decision in run.iter() {
+        if let Some(ActionKind::Redact {
+            message_id,
+            reason: why,
+        }) = decision.action.as_ref().map(|action| &action.kind)
+        {
+            ids.push(message_id.clone());
+            reason.clone_from(why);
+        }
+    }
+    let mut merged = run.remove(0);
+    run.clear();
+    if let Some(action) = &mut merged.action {
+        action.key = format!("{}:as:delete_messages", action.key);
+        merged.audit.summary = format!("{}（{} 条一并删除）", merged.audit.summary, ids.len());
+        action.kind = ActionKind::DeleteMessages {
+            message_ids: ids,
+            reason,
+        };
+    }
+    out.push(merged);
 }
 
 fn lighter_than_ban(capabilities: &Capabilities, member: &str, reason: &str) -> Option<ActionKind> {
@@ -90,7 +152,8 @@ fn lighter_than_kick(
 
 fn warning(member: &str, reason: &str) -> ActionKind {
     ActionKind::SendMessage {
-        text: format!("请注意：{reason}"),
+        // The reason is in the rule file's language (it carries the rule suffix in it too).
+        text: crate::language::Language::detect(reason).please_note(reason),
         html: None,
         mentions: vec![member.to_string()],
         reply_to: None,
@@ -142,6 +205,65 @@ warning = "{name} 禁止广告"
 default = true
 rules = ["ads"]
 "#;
+
+    const FLOOD: &str = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 4
+within = "10s"
+actions = "redact+mute 10m"
+
+[profiles.p]
+default = true
+rules = ["flood"]
+"#;
+
+    #[test]
+    fn a_flood_burst_is_one_batch_where_the_platform_deletes_in_batches() {
+        // (delete_batch, expected after fitting the fourth message's decisions)
+        let cases: &[(u32, &[&str])] = &[
+            (
+                0,
+                &[
+                    "redact m-e0",
+                    "redact m-e1",
+                    "redact m-e2",
+                    "redact m-e3",
+                    "mute @u:x 10m",
+                ],
+            ),
+            (
+                100,
+                &["delete_messages m-e0 m-e1 m-e2 m-e3", "mute @u:x 10m"],
+            ),
+            (
+                3,
+                &[
+                    "delete_messages m-e0 m-e1 m-e2",
+                    "redact m-e3",
+                    "mute @u:x 10m",
+                ],
+            ),
+        ];
+        for (batch, expected) in cases {
+            let mut guardian = guardian(FLOOD);
+            let mut last = Vec::new();
+            for n in 0..4 {
+                let event = message(&format!("e{n}"), t(n), "@u:x", "刷");
+                last = guardian.on_event(&event, &group(), &member(), t(n));
+            }
+            let mut capabilities = capabilities(true, true, true);
+            capabilities.delete_batch = *batch;
+            let fitted = fit_to_platform(last, &capabilities);
+            assert_eq!(summary(&fitted), *expected, "delete_batch {batch}");
+            let keys: std::collections::HashSet<_> = fitted
+                .iter()
+                .filter_map(|decision| decision.action.as_ref().map(|a| a.key.clone()))
+                .collect();
+            assert_eq!(keys.len(), fitted.len(), "keys are distinct: {keys:?}");
+        }
+    }
 
     #[test]
     fn punishments_step_down_to_what_the_platform_can_do() {

@@ -12,6 +12,7 @@ use crate::diagnostic::{Diagnostic, Reporter};
 use crate::duration::parse_duration;
 use crate::file::{RawFile, RawRule};
 use crate::keywords::KeywordIndex;
+use crate::language::Language;
 use crate::ruleset::{Rule, RuleKind, RuleSet, Settings, Step};
 use crate::template::{Template, Var};
 
@@ -20,6 +21,7 @@ use crate::template::{Template, Var};
 pub fn check(source: &str, file_name: &str) -> Result<RuleSet, Vec<Diagnostic>> {
     let mut compiler = Compiler {
         report: Reporter::new(source, file_name),
+        language: Language::detect(source),
     };
     let raw: RawFile = match toml::from_str(source) {
         Ok(raw) => raw,
@@ -44,8 +46,6 @@ pub fn check(source: &str, file_name: &str) -> Result<RuleSet, Vec<Diagnostic>> 
 
 pub(crate) const WARNING_VARS: &[Var] =
     &[Var::Name, Var::Reason, Var::Count, Var::Rule, Var::Group];
-pub(crate) const DEFAULT_WARNING: &str =
-    "{name} 请注意：{reason}。这是第 {count} 次提醒，累计多次会被禁言或移出群聊哦～";
 const ACTIONS: &str = "redact, warn, mute, kick, ban";
 /// Upper bounds of the counts a rule file may set.
 pub(crate) const MAX_COUNT: i64 = 10_000;
@@ -55,6 +55,8 @@ pub(crate) const MAX_REMINDERS: i64 = 100;
 
 pub(crate) struct Compiler<'a> {
     pub report: Reporter<'a>,
+    /// The file's language: detected, then `[settings] language` if it says.
+    pub language: Language,
 }
 
 /// Words one keyword list may hold, and characters one keyword may have: a list is matched by
@@ -146,8 +148,19 @@ impl Compiler<'_> {
     fn settings(&mut self, raw: &RawFile) -> Settings {
         let mut settings = Settings::default();
         let Some(raw) = &raw.settings else {
+            settings.language = self.language;
             return settings;
         };
+        if let Some(text) = &raw.language {
+            match Language::parse(text.get_ref()) {
+                Some(language) => self.language = language,
+                None => self.report.error(
+                    text.span(),
+                    format!("unknown language `{}`, expected zh or en", text.get_ref()),
+                ),
+            }
+        }
+        settings.language = self.language;
         if let Some(decay) = raw.warn_decay.as_ref().and_then(|text| self.duration(text)) {
             settings.warn_decay = decay;
         }
@@ -289,12 +302,12 @@ impl Compiler<'_> {
         };
         let warning = match &raw.warning {
             Some(text) => self.template(text, WARNING_VARS)?,
-            None => crate::template::builtin(DEFAULT_WARNING, WARNING_VARS),
+            None => crate::template::builtin(self.language.default_warning(), WARNING_VARS),
         };
         let reason = raw
             .reason
             .clone()
-            .unwrap_or_else(|| default_reason(&kind).to_string());
+            .unwrap_or_else(|| self.language.default_reason(&kind).to_string());
         Some(Rule {
             name,
             kind,
@@ -518,18 +531,6 @@ fn normalize_domain(domain: &str) -> String {
         .trim_start_matches('.')
         .trim_end_matches('.')
         .to_ascii_lowercase()
-}
-
-fn default_reason(kind: &RuleKind) -> &'static str {
-    match kind {
-        RuleKind::Keywords { .. } => "请勿发布广告或违禁内容",
-        RuleKind::Links { .. } => "请勿发布未经允许的链接",
-        RuleKind::Flood { .. } => "请勿刷屏",
-        RuleKind::Repeat { .. } => "请勿重复发送相同内容",
-        RuleKind::Mentions { .. } => "请勿一次@太多人",
-        RuleKind::NamePattern { .. } => "昵称疑似广告号",
-        RuleKind::NewcomerLink { .. } => "新人入群请先自我介绍，不要直接发链接",
-    }
 }
 
 /// What a rule does when the file gives no `actions` or `ladder`.

@@ -31,12 +31,6 @@ pub(crate) const GIFT_VARS: &[Var] = &[Var::Points];
 pub(crate) const REMINDER_VARS: &[Var] = &[Var::Name, Var::Format, Var::Count, Var::Group];
 pub(crate) const FAQ_VARS: &[Var] = &[Var::Name, Var::Group];
 pub(crate) const LURKER_VARS: &[Var] = &[Var::Name, Var::Days, Var::Group];
-pub(crate) const DEFAULT_NUDGE: &str =
-    "{name} 欢迎来到{group}～还没看到你的自我介绍哦，照着这个模板说说自己吧：\n{intro_template}";
-pub(crate) const DEFAULT_REMINDER: &str =
-    "{name} 你好，请按群规把群名片改成「{format}」哦～（第 {count} 次提醒）";
-const DEFAULT_INTRO: &str = "【姓名】\n【城市】\n【职业/行业】\n【想在群里收获什么】";
-
 /// Named policies, ready to be referenced by profiles.
 #[derive(Default)]
 pub(crate) struct Policies {
@@ -64,12 +58,13 @@ impl Compiler<'_> {
                 title: rules
                     .title
                     .clone()
-                    .unwrap_or_else(|| "📋 {group} 群规".to_string()),
+                    .unwrap_or_else(|| self.language.rules_title().to_string()),
                 rename: rules.rename.clone(),
                 services: rules.services.clone(),
                 questions: rules.questions.clone(),
                 forbidden: rules.forbidden.clone(),
                 allowed: rules.allowed.clone(),
+                language: self.language,
             };
             policies.group_rules.insert(name.clone(), Arc::new(rules));
         }
@@ -127,14 +122,14 @@ impl Compiler<'_> {
         };
         let nudge = match &raw.nudge {
             Some(nudge) => self.template(nudge, NUDGE_VARS)?,
-            None => builtin(DEFAULT_NUDGE, NUDGE_VARS),
+            None => builtin(self.language.default_nudge(), NUDGE_VARS),
         };
         Some(Welcome {
             template: template?,
             intro_template: raw
                 .intro_template
                 .clone()
-                .unwrap_or_else(|| DEFAULT_INTRO.to_string()),
+                .unwrap_or_else(|| self.language.default_intro().to_string()),
             window: window?,
             max_batch: max_batch? as usize,
             gift,
@@ -147,7 +142,7 @@ impl Compiler<'_> {
         let pattern = self.regex(&raw.pattern, false);
         let reminder = match &raw.reminder {
             Some(reminder) => self.template(reminder, REMINDER_VARS),
-            None => Some(builtin(DEFAULT_REMINDER, REMINDER_VARS)),
+            None => Some(builtin(self.language.default_reminder(), REMINDER_VARS)),
         };
         let remind_every = raw
             .remind_every

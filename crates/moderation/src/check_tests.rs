@@ -58,6 +58,10 @@ fn diagnostics_point_at_the_mistake() {
             "rules.toml:2:23: unknown template variable `{groop}`, expected one of: {name}, {group}, {rules}, {intro_template}, {gift}\n",
         ),
         (
+            "[settings]\nlanguage = \"fr\"\n",
+            "rules.toml:2:12: unknown language `fr`, expected zh or en\n",
+        ),
+        (
             "[[rules]]\nname = \"ads\"\nkind = \"keywords\"\nlists = [\"adz\"]\n",
             "rules.toml:4:10: undefined keyword list `adz`\n",
         ),

@@ -41,6 +41,8 @@ pub(crate) struct RawSettings {
     pub warn_decay: Option<Text>,
     pub rules_commands: Option<Vec<Text>>,
     pub rules_cooldown: Option<Text>,
+    /// `zh` or `en`; detected from the file when absent.
+    pub language: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

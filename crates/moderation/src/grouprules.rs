@@ -15,16 +15,19 @@ pub struct GroupRules {
     pub forbidden: Vec<String>,
     /// 你可以: what is welcome.
     pub allowed: Vec<String>,
+    /// The headings' language (the rule file's).
+    pub language: crate::language::Language,
 }
 
 impl GroupRules {
     fn blocks(&self) -> [(&'static str, &[String]); 5] {
+        let [rename, services, questions, forbidden, allowed] = self.language.headings();
         [
-            ("📛 改名片", &self.rename),
-            ("🎁 群服务", &self.services),
-            ("🙋 有问题", &self.questions),
-            ("🚫 不可以", &self.forbidden),
-            ("✅ 你可以", &self.allowed),
+            (rename, &self.rename),
+            (services, &self.services),
+            (questions, &self.questions),
+            (forbidden, &self.forbidden),
+            (allowed, &self.allowed),
         ]
     }
 
@@ -40,7 +43,7 @@ impl GroupRules {
             out.push_str("\n\n");
             out.push_str(heading);
             if let [only] = lines {
-                out.push('：');
+                out.push_str(self.language.colon());
                 out.push_str(only);
             } else {
                 for line in lines {
@@ -66,7 +69,7 @@ impl GroupRules {
             out.push_str(&escape_html(heading));
             out.push_str("</strong>");
             if let [only] = lines {
-                out.push('：');
+                out.push_str(self.language.colon());
                 out.push_str(&escape_html(only));
                 out.push_str("</p>");
             } else {
@@ -114,6 +117,7 @@ mod tests {
             questions: vec!["@客服小美".into()],
             forbidden: vec![],
             allowed: vec!["分享干货".into()],
+            language: crate::language::Language::Zh,
         };
         assert_eq!(
             rules.render_text("读书会"),

@@ -111,8 +111,9 @@ pub(crate) struct NicknameDue {
 
 #[derive(Debug, Default)]
 pub(crate) struct MemberState {
-    /// Recent messages: time and normalized-text hash, for flood and repeat rules.
-    pub recent: VecDeque<(DateTime<Utc>, u64)>,
+    /// Recent messages: time, normalized-text hash and message id, for flood and repeat rules
+    /// (the ids let a redaction remove the whole burst).
+    pub recent: VecDeque<(DateTime<Utc>, u64, Box<str>)>,
     /// When each flood/repeat rule last fired for this member (it counts from there).
     pub fired: Vec<(usize, DateTime<Utc>)>,
     /// Live warnings (the ladder's count), each decaying on its own.
@@ -335,7 +336,7 @@ impl Guardian {
             .as_ref()
             .map_or(Duration::zero(), |profile| profile.history_window);
         state.members.retain(|_, member| {
-            member.recent.retain(|(at, _)| at.plus(window) > now);
+            member.recent.retain(|(at, _, _)| at.plus(window) > now);
             member.fired.retain(|(_, at)| at.plus(window) > now);
             member.strikes.retain(|at| at.plus(decay) > now);
             member.dry_strikes.retain(|(_, at)| at.plus(decay) > now);

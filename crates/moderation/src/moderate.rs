@@ -31,6 +31,9 @@ pub(crate) struct Offence<'a> {
     pub name: &'a str,
     /// The message id and text, when the offence is a message.
     pub message: Option<(&'a str, &'a str)>,
+    /// The earlier messages of a flood or repeat burst (ids, oldest first): a redaction removes
+    /// the whole burst, not only the message that crossed the threshold.
+    pub burst: Vec<Box<str>>,
     pub matched: String,
 }
 
@@ -74,11 +77,13 @@ impl Guardian {
         if profile.history_window > Duration::zero() {
             let mut hasher = DefaultHasher::new();
             normalized.hash(&mut hasher);
-            state.recent.push_back((event.at, hasher.finish()));
+            state
+                .recent
+                .push_back((event.at, hasher.finish(), message.message_id.into()));
             while state
                 .recent
                 .front()
-                .is_some_and(|(at, _)| at.plus(profile.history_window) <= event.at)
+                .is_some_and(|(at, _, _)| at.plus(profile.history_window) <= event.at)
                 || state.recent.len() > HISTORY_CAP
             {
                 state.recent.pop_front();
@@ -101,6 +106,7 @@ impl Guardian {
             return;
         };
         let mut scanned = false;
+        let mut burst: Vec<Box<str>> = Vec::new();
         for &rule_index in &profile.rules {
             let rule = &rules.rules[rule_index];
             if rule.exempt.contains(&who.role) {
@@ -125,23 +131,27 @@ impl Guardian {
                         .recent
                         .iter()
                         .rev()
-                        .take_while(|(at, _)| *at > since)
+                        .take_while(|(at, _, _)| *at > since)
                         .count();
                     (seen >= *count).then(|| {
+                        burst = window_ids(state, since, None);
                         format!("{seen} 条消息 / {}", crate::duration::describe_zh(*within))
                     })
                 }
                 RuleKind::Repeat { count, within } => {
                     let since = window_start(state, rule_index, event.at.minus(*within));
-                    let latest = state.recent.back().map(|(_, hash)| *hash);
+                    let latest = state.recent.back().map(|(_, hash, _)| *hash);
                     let seen = state
                         .recent
                         .iter()
                         .rev()
-                        .take_while(|(at, _)| *at > since)
-                        .filter(|(_, hash)| Some(*hash) == latest)
+                        .take_while(|(at, _, _)| *at > since)
+                        .filter(|(_, hash, _)| Some(*hash) == latest)
                         .count();
-                    (latest.is_some() && seen >= *count).then(|| format!("同一内容 {seen} 次"))
+                    (latest.is_some() && seen >= *count).then(|| {
+                        burst = window_ids(state, since, latest);
+                        format!("同一内容 {seen} 次")
+                    })
                 }
                 RuleKind::Mentions { count } => (message.mentions.len() >= *count)
                     .then(|| format!("@了 {} 人", message.mentions.len())),
@@ -172,6 +182,7 @@ impl Guardian {
                 member: message.member,
                 name,
                 message: Some((message.message_id, message.text)),
+                burst: std::mem::take(&mut burst),
                 matched,
             };
             apply_ladder(
@@ -238,6 +249,7 @@ impl Guardian {
                 member,
                 name,
                 message: None,
+                burst: Vec::new(),
                 matched,
             };
             let removed = apply_ladder(
@@ -288,6 +300,29 @@ fn window_start(
         .filter(|(index, _)| *index == rule_index)
         .map(|(_, at)| *at)
         .fold(start, |a, b| a.max(b))
+}
+
+/// The ids of the messages after `since` (those with hash `only`, when given), oldest first,
+/// without the newest (the message being judged, redacted under its own key).
+fn window_ids(
+    state: &MemberState,
+    since: chrono::DateTime<chrono::Utc>,
+    only: Option<u64>,
+) -> Vec<Box<str>> {
+    let newer = state
+        .recent
+        .iter()
+        .rev()
+        .take_while(|(at, _, _)| *at > since)
+        .count();
+    state
+        .recent
+        .iter()
+        .skip(state.recent.len() - newer)
+        .take(newer.saturating_sub(1))
+        .filter(|(_, hash, _)| only.is_none_or(|only| *hash == only))
+        .map(|(_, _, id)| id.clone())
+        .collect()
 }
 
 /// The first host of the message not in `allow` (empty `allow` refuses all).
@@ -343,9 +378,32 @@ pub(crate) fn apply_ladder(
         return false;
     };
     let count = previous + 1;
-    let reason = format!("{}（规则：{}）", rule.reason, rule.name);
+    let reason = rules.settings.language.with_rule(&rule.reason, &rule.name);
     let mut removed = false;
     for step in rung {
+        if matches!(step, Step::Redact) && offence.message.is_some() {
+            // The burst's earlier messages first, each under a key of its own message id.
+            for message_id in &offence.burst {
+                let kind = ActionKind::Redact {
+                    message_id: message_id.to_string(),
+                    reason: reason.clone(),
+                };
+                let key = format!("mod:{}:{}:redact:{message_id}", rule.name, event.key);
+                let mut audit =
+                    target.audit(&rule.name, format!("redact（第 {count} 次，同一波）"));
+                audit.member = Some(offence.member.to_string());
+                audit.display_name = Some(offence.name.to_string());
+                audit.event_key = Some(event.key.clone());
+                audit.message_id = Some(message_id.to_string());
+                audit.matched = Some(offence.matched.clone());
+                let action = target.action(key, kind, &rule.name, Some(&event.key), rule.dry_run);
+                out.push(Decision {
+                    action: Some(action),
+                    audit,
+                    dry_run: rule.dry_run,
+                });
+            }
+        }
         let kind = match *step {
             Step::Redact => match offence.message {
                 Some((message_id, _)) => ActionKind::Redact {

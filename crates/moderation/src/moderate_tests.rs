@@ -443,3 +443,139 @@ fn extreme_instants_never_panic() {
         assert!(decided > 0, "the rules still decide at {at}");
     }
 }
+
+#[test]
+fn a_flood_redacts_its_whole_burst_once() {
+    const BURST: &str = r#"
+[[rules]]
+name = "flood"
+kind = "flood"
+count = 3
+within = "10s"
+actions = "redact"
+
+[[rules]]
+name = "repeat"
+kind = "repeat"
+count = 2
+within = "60s"
+actions = "redact"
+
+[profiles.p]
+default = true
+rules = ["repeat", "flood"]
+"#;
+    // (seconds, text) of each message, and what the last one decided.
+    type Case = (
+        &'static str,
+        &'static [(i64, &'static str)],
+        &'static [&'static str],
+    );
+    let cases: &[Case] = &[
+        (
+            "burst of three",
+            &[(0, "一"), (1, "二"), (2, "三")],
+            &["redact m-e0", "redact m-e1", "redact m-e2"],
+        ),
+        (
+            "the next burst counts afresh and redacts only itself",
+            &[
+                (0, "一"),
+                (1, "二"),
+                (2, "三"),
+                (3, "四"),
+                (4, "五"),
+                (5, "六"),
+            ],
+            &["redact m-e3", "redact m-e4", "redact m-e5"],
+        ),
+        (
+            "an older message outside the window stays",
+            &[(0, "一"), (20, "二"), (21, "三"), (22, "四")],
+            &["redact m-e1", "redact m-e2", "redact m-e3"],
+        ),
+        (
+            "repeat redacts the copies, not the other messages",
+            &[(0, "早上好"), (5, "别的"), (30, "早 上 好")],
+            &["redact m-e0", "redact m-e2"],
+        ),
+    ];
+    for (name, messages, expected) in cases {
+        let mut guardian = guardian(BURST);
+        let mut last = Vec::new();
+        for (index, (seconds, text)) in messages.iter().enumerate() {
+            let event = message(&format!("e{index}"), t(*seconds), "@u:x", text);
+            last = guardian.on_event(&event, &group(), &member(), t(*seconds));
+        }
+        assert_eq!(summary(&last), *expected, "case {name}");
+    }
+}
+
+#[test]
+fn an_english_rule_file_gets_english_words() {
+    // (file, expected warning start, expected reason, a 群规 heading)
+    let detected = r#"
+[[rules]]
+name = "ads"
+kind = "keywords"
+words = ["buy followers"]
+actions = "redact+warn"
+
+[group_rules.g]
+forbidden = ["ads"]
+allowed = ["questions"]
+
+[profiles.p]
+default = true
+rules = ["ads"]
+group_rules = "g"
+"#;
+    let forced = format!(
+        "[settings]\nlanguage = \"en\"\n{}",
+        detected.replace("forbidden = [\"ads\"]", "forbidden = [\"广告\"]")
+    );
+    for source in [detected.to_string(), forced] {
+        let mut guardian = guardian(&source);
+        let decisions = guardian.on_event(
+            &message("e1", t(0), "@u:x", "buy followers here"),
+            &group(),
+            &member(),
+            t(0),
+        );
+        let reasons: Vec<String> = decisions
+            .iter()
+            .filter_map(|decision| match &decision.action.as_ref()?.kind {
+                ActionKind::Redact { reason, .. } => Some(reason.clone()),
+                ActionKind::SendMessage { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "no ads or forbidden content (rule: ads)".to_string(),
+                "@上海-小王, please note: no ads or forbidden content. This is reminder 1; repeated reminders lead to a mute or removal.".to_string(),
+            ],
+            "{source}"
+        );
+        let rules = guardian.on_event(
+            &message("e2", t(5), "@v:x", "!rules"),
+            &group(),
+            &member(),
+            t(5),
+        );
+        let Some(ActionKind::SendMessage { text, .. }) = rules
+            .first()
+            .and_then(|decision| decision.action.as_ref())
+            .map(|action| &action.kind)
+        else {
+            panic!("the rules are sent: {rules:?}");
+        };
+        assert!(
+            text.contains("🚫 Not allowed: ")
+                && text.contains("✅ Welcome: questions")
+                && !text.contains("不可以"),
+            "{text}"
+        );
+    }
+}

@@ -143,7 +143,8 @@ impl Guardian {
                 });
                 continue;
             }
-            let reason = format!("多次提醒后仍未按「{}」修改群名片", nickname.description);
+            let language = rules.settings.language;
+            let reason = language.nickname_ignored(&nickname.description);
             let kind = match nickname.escalation {
                 Step::Mute(duration) => ActionKind::Mute {
                     member: member.clone(),
@@ -155,10 +156,7 @@ impl Guardian {
                     reason,
                 },
                 Step::Warn | Step::Redact => ActionKind::SendMessage {
-                    text: format!(
-                        "@{} {reason}，请尽快修改哦，否则可能被移出群聊。",
-                        pending.name
-                    ),
+                    text: language.nickname_last_warning(&pending.name, &reason),
                     html: None,
                     mentions: vec![member.clone()],
                     reply_to: None,

@@ -26,6 +26,27 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// The profile that governs a group: its chat id first, then its type, then the default.
+    /// Each step the rules of `chat`'s profile may take, with the first rule asking for it
+    /// (for checking a room's powers against them).
+    pub fn steps_for(&self, chat: &str, group_type: GroupType) -> Vec<(&'static str, &str)> {
+        let mut steps: Vec<(&'static str, &str)> = Vec::new();
+        let Some(profile) = self.profile_for(chat, group_type) else {
+            return steps;
+        };
+        for rule in profile
+            .rules
+            .iter()
+            .filter_map(|index| self.rules.get(*index))
+        {
+            for step in rule.ladder.iter().flatten() {
+                if !steps.iter().any(|(name, _)| *name == step.name()) {
+                    steps.push((step.name(), rule.name.as_str()));
+                }
+            }
+        }
+        steps
+    }
+
     pub fn profile_for(&self, chat: &str, group_type: GroupType) -> Option<&Arc<Profile>> {
         let index = self
             .by_chat
@@ -56,6 +77,8 @@ pub struct Settings {
     pub rules_commands: Vec<String>,
     /// The 群规 are re-sent at most once per this period per group.
     pub rules_cooldown: Duration,
+    /// The language of the bot's own words (`[settings] language`, else detected).
+    pub language: crate::language::Language,
 }
 
 impl Default for Settings {
@@ -68,6 +91,7 @@ impl Default for Settings {
                 "/rules".to_string(),
             ],
             rules_cooldown: Duration::seconds(60),
+            language: crate::language::Language::Zh,
         }
     }
 }

@@ -107,6 +107,7 @@ pub(crate) fn summary(decisions: &[Decision]) -> Vec<String> {
             let detail = match &action.kind {
                 ActionKind::SendMessage { text, .. } => text.clone(),
                 ActionKind::Redact { message_id, .. } => message_id.clone(),
+                ActionKind::DeleteMessages { message_ids, .. } => message_ids.join(" "),
                 ActionKind::Mute { member, until, .. } => {
                     format!(
                         "{member} {}m",

@@ -481,7 +481,9 @@ impl Start {
                         qunzhu_matrix::MatrixConnector::connect(config, this.workspace.id)
                             .await
                             .map_err(|error| error.to_string())?;
-                    let matrix: Arc<dyn Connector> = Arc::new(matrix);
+                    let matrix = Arc::new(matrix);
+                    follow_inviters(this.config.source.clone(), matrix.clone(), this.stop.clone());
+                    let matrix: Arc<dyn Connector> = matrix;
                     if matrix.id() != pending {
                         this.health.connector_forget(&pending);
                     }
@@ -500,6 +502,41 @@ impl Start {
             let _ = task.await;
         }
     }
+}
+
+/// Re-reads the config file every 5 s and applies `matrix.allowed_inviters` without a restart;
+/// a file that no longer loads is logged once and the inviters in force stay.
+fn follow_inviters(
+    source: Option<PathBuf>,
+    matrix: Arc<qunzhu_matrix::MatrixConnector>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(path) = source else { return };
+    tokio::spawn(async move {
+        let mut last_error: Option<String> = None;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            match Config::load(Some(&path), std::env::vars()) {
+                Ok(config) => {
+                    last_error = None;
+                    matrix.set_allowed_inviters(config.matrix.allowed_inviters);
+                }
+                Err(error) => {
+                    let error = error.to_string();
+                    if last_error.as_ref() != Some(&error) {
+                        tracing::warn!(path = %path.display(), %error, "config file not re-read; allowed_inviters unchanged");
+                        last_error = Some(error);
+                    }
+                }
+            }
+        }
+    });
 }
 
 type Started = (

@@ -27,6 +27,10 @@ pub struct Config {
     pub matrix: qunzhu_matrix::MatrixConfig,
     pub telegram: qunzhu_telegram::TelegramConfig,
     pub wecom: qunzhu_wecom::WecomConfig,
+    /// The file this was read from, re-read while running for what applies without a restart
+    /// (`matrix.allowed_inviters`).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -46,6 +50,7 @@ impl Default for Config {
             matrix: qunzhu_matrix::MatrixConfig::default(),
             telegram: qunzhu_telegram::TelegramConfig::default(),
             wecom: qunzhu_wecom::WecomConfig::default(),
+            source: None,
         }
     }
 }
@@ -367,6 +372,7 @@ impl Config {
         };
         config.apply_env(env)?;
         config.validate()?;
+        config.source = file.map(Path::to_path_buf);
         Ok(config)
     }
 

@@ -174,7 +174,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             limit,
             json,
         } => app::actions(load(config.as_deref())?, status, limit, json).await,
-        Command::Rules { command } => tools::rules(command),
+        Command::Rules { command } => tools::rules(command, load).await,
         Command::Moderation { config, command } => {
             moderation::run(command, load(config.as_deref())?).await
         }

@@ -12,7 +12,16 @@ use crate::config::Config;
 #[derive(Subcommand)]
 pub enum RulesCommand {
     /// Validate a rule file: every problem as `file:line:col: message`; non-zero exit if any.
-    Check { file: PathBuf },
+    /// With `--room`, also ask the configured Matrix homeserver whether the bot's power level
+    /// in that room allows every step the rules take there.
+    Check {
+        file: PathBuf,
+        /// A Matrix room id (`!abc:example.org`).
+        #[arg(long)]
+        room: Option<String>,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -70,28 +79,79 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-pub fn rules(command: RulesCommand) -> anyhow::Result<()> {
+pub async fn rules(
+    command: RulesCommand,
+    config: impl FnOnce(Option<&Path>) -> anyhow::Result<Config>,
+) -> anyhow::Result<()> {
     match command {
-        RulesCommand::Check { file } => {
+        RulesCommand::Check {
+            file,
+            room,
+            config: config_path,
+        } => {
             let source = read(&file)?;
-            match qunzhu_moderation::check(&source, &file.display().to_string()) {
-                Ok(rules) => {
-                    println!(
-                        "{}: ok ({} keyword lists)",
-                        file.display(),
-                        rules.keyword_lists().len()
-                    );
-                    Ok(())
-                }
+            let rules = match qunzhu_moderation::check(&source, &file.display().to_string()) {
+                Ok(rules) => rules,
                 Err(problems) => {
                     for problem in &problems {
                         println!("{problem}");
                     }
                     anyhow::bail!("{} problem(s) in {}", problems.len(), file.display())
                 }
+            };
+            println!(
+                "{}: ok ({} keyword lists)",
+                file.display(),
+                rules.keyword_lists().len()
+            );
+            let Some(room) = room else {
+                return Ok(());
+            };
+            let config = config(config_path.as_deref())?;
+            let matrix = qunzhu_matrix::MatrixConnector::connect(
+                config.matrix.clone(),
+                qunzhu_domain::WorkspaceId(0),
+            )
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot reach the Matrix homeserver: {error}"))?;
+            let lacking = matrix.lacking_powers(&room).await.map_err(|error| {
+                anyhow::anyhow!("cannot read the power levels of {room}: {error}")
+            })?;
+            let cannot = room_check(&rules, &room, &lacking);
+            for line in &cannot {
+                println!("{line}");
+            }
+            if cannot.is_empty() {
+                println!("{room}: the bot may take every step the rules ask for");
+                Ok(())
+            } else {
+                anyhow::bail!("{} step(s) the bot cannot take in {room}", cannot.len())
             }
         }
     }
+}
+
+/// One line per step the rules take in `room` that the bot's power does not allow.
+fn room_check(
+    rules: &qunzhu_moderation::RuleSet,
+    room: &str,
+    lacking: &[qunzhu_matrix::powers::Lacking],
+) -> Vec<String> {
+    rules
+        .steps_for(room, qunzhu_domain::GroupType::Traffic)
+        .into_iter()
+        .filter_map(|(step, rule)| {
+            let lacking = lacking.iter().find(|lacking| lacking.verb == step)?;
+            let fallback = if step == "mute" {
+                "mutes fall back to a kick"
+            } else {
+                "the step fails"
+            };
+            Some(format!(
+                "{room}: rule `{rule}` asks to {step}, {lacking}: {fallback}"
+            ))
+        })
+        .collect()
 }
 
 pub async fn sop(
@@ -269,5 +329,28 @@ pub async fn sop(
             );
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod room_check_tests {
+    use super::room_check;
+    use qunzhu_matrix::powers::lacking;
+    use serde_json::json;
+
+    #[test]
+    fn steps_the_room_does_not_allow_are_named_with_their_rule() {
+        let rules = qunzhu_moderation::check(
+            "[[rules]]\nname = \"flood\"\nkind = \"flood\"\ncount = 3\nwithin = \"10s\"\nactions = \"redact+mute 10m\"\n\n[profiles.p]\ndefault = true\nrules = [\"flood\"]\n",
+            "rules.toml",
+        )
+        .expect("rules");
+        let levels = json!({"users": {"@bot:x": 50}, "events": {"m.room.power_levels": 100}});
+        assert_eq!(
+            room_check(&rules, "!r:x", &lacking(&levels, "@bot:x")),
+            ["!r:x: rule `flood` asks to mute, cannot mute: bot power 50 < m.room.power_levels 100: mutes fall back to a kick"]
+        );
+        let moderator = json!({"users": {"@bot:x": 100}});
+        assert!(room_check(&rules, "!r:x", &lacking(&moderator, "@bot:x")).is_empty());
     }
 }

@@ -588,6 +588,18 @@ pub async fn join_requests_wait_until_decided(store: &dyn Store) {
             event(ws, "1", "g", 0, knock("@x")),
             event(ws, "2", "g", 1, knock("@y")),
             event(ws, "3", "g", 2, joined("@x", "x")),
+            event(ws, "3a", "g", 2, knock("@z")),
+            // A knock approved on Matrix is an invitation; the knocker may not have joined yet.
+            event(
+                ws,
+                "3b",
+                "g",
+                2,
+                EventKind::MemberInvited {
+                    member: "@z".into(),
+                    by: "@bot".into(),
+                },
+            ),
         ],
         None,
     )
