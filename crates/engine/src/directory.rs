@@ -105,6 +105,8 @@ impl DirectoryWatcher {
 
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
+            // Tells the supervisor this loop is alive (a no-op outside one).
+            crate::health::beat();
             match self.sync().await {
                 Ok(true) => tracing::info!("group and member edits applied"),
                 Ok(false) => {}

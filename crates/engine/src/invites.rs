@@ -64,6 +64,8 @@ impl InviteTracker {
     /// Runs until `stop` turns true; a failing round is logged and retried.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
+            // Tells the supervisor this loop is alive (a no-op outside one).
+            crate::health::beat();
             if *stop.borrow() {
                 return;
             }

@@ -290,6 +290,8 @@ impl LedgerWorker {
     /// Runs rounds until `stop` turns true; a failing round is logged and retried.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
+            // Tells the supervisor this loop is alive (a no-op outside one).
+            crate::health::beat();
             if *stop.borrow() {
                 return;
             }

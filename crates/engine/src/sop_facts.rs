@@ -248,6 +248,8 @@ impl SopFacts {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut state = None;
         loop {
+            // Tells the supervisor this loop is alive (a no-op outside one).
+            crate::health::beat();
             if state.is_none() {
                 match self.load().await {
                     Ok(loaded) => state = Some(loaded),
