@@ -8,6 +8,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod inbox;
+mod secret;
+
+pub use secret::Secret;
 
 use std::time::Duration;
 
