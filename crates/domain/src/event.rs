@@ -165,6 +165,21 @@ pub enum EventKind {
     },
     /// The group no longer exists (WeCom `dismiss`).
     GroupDismissed,
+    /// The shop reported an order (the signed orders webhook). `chat` is the group the order
+    /// is attributed to, empty when none; a refund is a negative amount naming the original.
+    OrderPlaced {
+        order_id: String,
+        member: String,
+        /// In the currency's minor unit (分, cents); negative for a refund.
+        amount_cents: i64,
+        currency: String,
+        items: Vec<String>,
+        coupon: Option<String>,
+        /// The tracked-link token the buyer came through, if the shop passed it on.
+        link_token: Option<String>,
+        /// For a refund: the order it refunds.
+        refund_of: Option<String>,
+    },
 }
 
 impl EventKind {
@@ -190,6 +205,7 @@ impl EventKind {
             EventKind::GroupTopicChanged { .. } => "group_topic_changed",
             EventKind::GroupOwnerChanged { .. } => "group_owner_changed",
             EventKind::GroupDismissed => "group_dismissed",
+            EventKind::OrderPlaced { .. } => "order_placed",
         }
     }
 
@@ -209,7 +225,8 @@ impl EventKind {
             | EventKind::MessageEdited { member, .. }
             | EventKind::PollAnswered { member, .. }
             | EventKind::ButtonClicked { member, .. }
-            | EventKind::DiceRolled { member, .. } => Some(member),
+            | EventKind::DiceRolled { member, .. }
+            | EventKind::OrderPlaced { member, .. } => Some(member),
             EventKind::MessageRedacted { .. }
             | EventKind::GroupRenamed { .. }
             | EventKind::GroupTopicChanged { .. }

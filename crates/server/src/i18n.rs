@@ -449,6 +449,7 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("ev.group_topic_changed", "群公告变更", "topic changed"),
     ("ev.group_owner_changed", "群主变更", "owner changed"),
     ("ev.group_dismissed", "群已解散", "group dismissed"),
+    ("ev.order_placed", "下单", "order placed"),
     // --- SOP pushes and calendar outcomes (cockpit-sop) ---
     ("push.title", "推送效果", "Push results"),
     (

@@ -1,0 +1,6 @@
+//! The growth engine's decisions (PLAYBOOKS §3, §6): campaigns that turn members into
+//! recruiters, and the rules that keep them honest. Pure: every function takes the facts it needs
+//! and returns what should happen, so the engine can decide in memory and tests need no server.
+
+// Library code reports errors; a panic here could stop the engine (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
