@@ -179,7 +179,7 @@ mod tests {
             .ensure_workspace(NewWorkspace {
                 slug: "w".into(),
                 name: "W".into(),
-                time_zone: "Asia/Shanghai".into(),
+                time_zone: chrono_tz::Asia::Shanghai,
             })
             .await
             .expect("workspace");

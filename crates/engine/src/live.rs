@@ -38,19 +38,6 @@ impl GroupLive {
     }
 }
 
-/// The workspace's zone, parsed; a stored zone that no longer parses is reported, not guessed.
-pub async fn workspace_zone(
-    store: &dyn Store,
-    workspace: WorkspaceId,
-) -> qunzhu_storage::Result<Tz> {
-    let text = store.workspace(workspace).await?.time_zone;
-    text.parse()
-        .map_err(|_| qunzhu_storage::StoreError::Invalid {
-            field: "workspace.time_zone",
-            message: format!("`{text}` is not an IANA time zone"),
-        })
-}
-
 /// `{checkin_leaders}` lines of one group on the local day of `now`, from the streak read model.
 pub async fn leader_lines(
     store: &dyn Store,
@@ -95,7 +82,7 @@ pub async fn current_facts(
         .into_iter()
         .map(|seen| ((seen.platform, seen.chat), seen.at))
         .collect();
-    let zone = workspace_zone(store, workspace).await?;
+    let zone = store.workspace(workspace).await?.time_zone;
     let mut out = Vec::new();
     for summary in store.groups(workspace).await? {
         let group = &summary.group;
@@ -188,7 +175,7 @@ impl LiveRenderer {
             .cloned()
             .unwrap_or_else(|| (chat.to_string(), 0));
         let checkin_leaders = if with_leaders {
-            let zone = workspace_zone(&*self.store, workspace).await?;
+            let zone = self.store.workspace(workspace).await?.time_zone;
             leader_lines(&*self.store, workspace, platform, chat, zone, now).await?
         } else {
             Vec::new()

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration};
 use crate::live::LiveRenderer;
 use qunzhu_domain::ActionStatus;
 use qunzhu_domain::{ActionKind, Clock, Instant, Platform, WorkspaceId};
-use qunzhu_sop::{materialize, parse_plan, Delivery, GroupFacts, Plan};
+use qunzhu_sop::{materialize, parse_plan_in, Delivery, GroupFacts, Plan};
 use qunzhu_storage::{ActionFilter, GroupSeen, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;
 
@@ -105,9 +105,11 @@ impl Planner {
             groups.push(facts);
         }
         let documents = self.store.documents(self.workspace, PLAN_KIND).await?;
+        // Read each round, like the groups: a plan without its own zone runs in the workspace's.
+        let zone = self.store.workspace(self.workspace).await?.time_zone;
         for document in documents {
             // A rejected plan is reported; its last good version stays in force.
-            let (plan, version) = match parse_plan(&document.source, &document.name) {
+            let (plan, version) = match parse_plan_in(&document.source, &document.name, zone) {
                 Ok(plan) => {
                     crate::health::document(
                         PLAN_KIND,

@@ -56,7 +56,7 @@ async fn a_role_edit_counts_at_the_next_decision() {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()

@@ -67,7 +67,7 @@ async fn fixture(
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()

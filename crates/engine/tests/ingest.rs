@@ -53,7 +53,7 @@ async fn a_panicking_decision_is_caught_and_the_batch_is_recorded() {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()

@@ -60,7 +60,7 @@ async fn story(store: Arc<dyn Store>) {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()

@@ -26,7 +26,7 @@ async fn setup(store: Arc<dyn Store>, groups: usize) -> WorkspaceId {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()

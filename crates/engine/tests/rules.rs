@@ -19,7 +19,7 @@ async fn a_valid_edit_applies_and_an_invalid_one_leaves_the_rules_in_force() {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()
@@ -73,7 +73,7 @@ async fn a_rule_file_on_disk_is_imported_only_when_valid() {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()
@@ -127,7 +127,7 @@ async fn a_stored_document_that_can_no_longer_run_is_reported_and_start_up_goes_
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()

@@ -41,7 +41,7 @@ async fn a_throttled_bot_delivers_everything_exactly_once() {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .expect("workspace")

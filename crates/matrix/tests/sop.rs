@@ -48,7 +48,7 @@ async fn a_scheduled_post_appears_once_and_its_link_click_is_counted() {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .expect("ws")

@@ -163,7 +163,7 @@ mod tests {
             .ensure_workspace(NewWorkspace {
                 slug: slug.into(),
                 name: slug.into(),
-                time_zone: "Asia/Shanghai".into(),
+                time_zone: chrono_tz::Asia::Shanghai,
             })
             .await
             .unwrap()

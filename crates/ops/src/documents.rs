@@ -2,8 +2,7 @@
 //! calendar of upcoming posts the plans make.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use qunzhu_storage::{Document, UserRole, Workspace};
+use qunzhu_storage::{Document, UserRole};
 use serde::Serialize;
 use serde_json::json;
 
@@ -27,16 +26,6 @@ pub struct CalendarEntry {
     pub plan_id: String,
     /// What its pushes did so far (all zero for a card still to come).
     pub outcome: crate::CardOutcome,
-}
-
-/// The workspace's zone; a stored name that no longer parses is an error, never a silent default.
-pub fn workspace_zone(workspace: &Workspace) -> Result<Tz> {
-    workspace.time_zone.parse().map_err(|_| {
-        OpsError::Internal(format!(
-            "workspace `{}` has time zone `{}`, which is not an IANA zone name",
-            workspace.slug, workspace.time_zone
-        ))
-    })
 }
 
 impl Ops {
@@ -112,7 +101,7 @@ impl Ops {
         let workspace = self.store.workspace(who.workspace).await?;
         let source = template.to_toml(
             qunzhu_sop::Target::chats(chats.clone()),
-            workspace_zone(&workspace)?,
+            workspace.time_zone,
         );
         let saved = self
             .save_document(who, DocumentKind::SopPlan, name, &source)

@@ -20,7 +20,7 @@ async fn setup() -> (Ops, WorkspaceId, i64) {
         .ensure_workspace(NewWorkspace {
             slug: "brand".into(),
             name: "Brand".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap();

@@ -215,7 +215,7 @@ mod tests {
             .ensure_workspace(NewWorkspace {
                 slug: "brand".into(),
                 name: "Brand".into(),
-                time_zone: "Asia/Shanghai".into(),
+                time_zone: chrono_tz::Asia::Shanghai,
             })
             .await
             .unwrap();

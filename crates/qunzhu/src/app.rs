@@ -68,7 +68,7 @@ pub async fn ensure_workspace(store: &dyn Store, config: &Config) -> anyhow::Res
         .ensure_workspace(NewWorkspace {
             slug: config.workspace.slug.clone(),
             name: config.workspace.name.clone(),
-            time_zone: config.workspace.time_zone.clone(),
+            time_zone: config.workspace.time_zone,
         })
         .await?)
 }

@@ -72,7 +72,7 @@ async fn an_unreachable_homeserver_is_retried_until_it_answers() {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .expect("workspace");

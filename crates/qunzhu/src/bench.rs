@@ -295,7 +295,7 @@ async fn ingest(
         .ensure_workspace(NewWorkspace {
             slug: "bench".into(),
             name: "bench".into(),
-            time_zone: zone.to_string(),
+            time_zone: zone,
         })
         .await?;
     let rows: Vec<NewEvent> = events

@@ -80,7 +80,7 @@ async fn build(
         .ensure_workspace(NewWorkspace {
             slug: "default".into(),
             name: "bench".into(),
-            time_zone: zone.name().into(),
+            time_zone: zone,
         })
         .await?;
     anyhow::ensure!(

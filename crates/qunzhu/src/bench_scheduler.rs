@@ -39,7 +39,7 @@ pub async fn run(groups: usize, steps: usize, json: bool) -> anyhow::Result<()> 
         .ensure_workspace(NewWorkspace {
             slug: "bench".into(),
             name: "bench".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await?;
     let eight: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-25T08:00:00+08:00")?.to_utc();

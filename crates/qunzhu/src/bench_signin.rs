@@ -20,7 +20,7 @@ pub async fn run(attempts: usize, slots: Option<usize>, json: bool) -> anyhow::R
         .ensure_workspace(NewWorkspace {
             slug: "bench".into(),
             name: "Bench".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await?;
     qunzhu_ops::accounts::create_user(

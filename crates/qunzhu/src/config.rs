@@ -60,7 +60,9 @@ impl Default for Config {
 pub struct WorkspaceConfig {
     pub slug: String,
     pub name: String,
-    pub time_zone: String,
+    /// Parsed when the configuration is read (TOML or `QUNZHU_TIME_ZONE`), so nothing later can
+    /// fall back to a default zone.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for WorkspaceConfig {
@@ -68,7 +70,7 @@ impl Default for WorkspaceConfig {
         WorkspaceConfig {
             slug: "default".into(),
             name: "我的社群".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         }
     }
 }
@@ -270,7 +272,9 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         Ok(())
     }),
     ("QUNZHU_TIME_ZONE", |config, value| {
-        config.workspace.time_zone = value;
+        config.workspace.time_zone = value
+            .parse()
+            .map_err(|_| format!("`{value}` is not an IANA time zone (e.g. Asia/Shanghai)"))?;
         Ok(())
     }),
     ("QUNZHU_HTTP_BIND", |config, value| {
@@ -415,15 +419,6 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.workspace.time_zone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(ConfigError::Env {
-                name: "workspace.time_zone".into(),
-                message: format!(
-                    "`{}` is not an IANA time zone (e.g. Asia/Shanghai)",
-                    self.workspace.time_zone
-                ),
-            });
-        }
         let header = self.http.trusted_proxy_header.trim();
         if !header.is_empty() && axum::http::HeaderName::try_from(header).is_err() {
             return Err(ConfigError::Env {
@@ -446,10 +441,7 @@ impl Config {
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {
-        self.workspace
-            .time_zone
-            .parse()
-            .unwrap_or(chrono_tz::Asia::Shanghai)
+        self.workspace.time_zone
     }
 
     /// This instance's name in poll leases (see [`ClusterSection::instance`]).
@@ -498,7 +490,7 @@ mod tests {
     fn the_example_config_is_accepted() {
         let config = Config::parse(EXAMPLE, Path::new("qunzhu.toml")).unwrap();
         assert_eq!(config.http.port, 8080);
-        assert_eq!(config.workspace.time_zone, "Asia/Shanghai");
+        assert_eq!(config.workspace.time_zone, chrono_tz::Asia::Shanghai);
         assert!(!config.wecom.enabled);
     }
 
@@ -552,6 +544,30 @@ mod tests {
                 "ledger.join_coupon.offer: invalid offer percent: must be 1 to 100, got 150"
             ),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn a_time_zone_is_parsed_once_with_its_place_or_its_variable() {
+        let error = Config::parse(
+            "[workspace]\ntime_zone = \"Asia/Shangai\"\n",
+            Path::new("q.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("q.toml:2:13:"), "{error}");
+        assert!(error.contains("Asia/Shangai"), "{error}");
+        let env = vec![("QUNZHU_TIME_ZONE".to_string(), "Mars/Olympus".to_string())];
+        let error = Config::load(None, env).unwrap_err().to_string();
+        assert!(error.contains("QUNZHU_TIME_ZONE"), "{error}");
+        assert!(
+            error.contains("`Mars/Olympus` is not an IANA time zone"),
+            "{error}"
+        );
+        let env = vec![("QUNZHU_TIME_ZONE".to_string(), "Europe/Berlin".to_string())];
+        assert_eq!(
+            Config::load(None, env).unwrap().zone(),
+            chrono_tz::Europe::Berlin
         );
     }
 

@@ -64,17 +64,6 @@ pub enum SopCommand {
     },
 }
 
-/// The workspace's zone; a stored name that no longer parses is an error, never a guess.
-fn zone_of(workspace: &qunzhu_storage::Workspace) -> anyhow::Result<chrono_tz::Tz> {
-    workspace.time_zone.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "workspace `{}` has time zone `{}`, which is not an IANA zone name",
-            workspace.slug,
-            workspace.time_zone
-        )
-    })
-}
-
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -186,7 +175,7 @@ pub async fn sop(
             let config = config(config_path.as_deref())?;
             let store = crate::open::store(&config).await?;
             let workspace = crate::app::ensure_workspace(&*store, &config).await?;
-            let zone = zone_of(&workspace)?;
+            let zone = workspace.time_zone;
             let reports = qunzhu_engine::push_reports(&*store, workspace.id, limit).await?;
             if json {
                 for report in &reports {
@@ -231,7 +220,7 @@ pub async fn sop(
                 limit: Some(1000),
                 ..Default::default()
             };
-            let zone = zone_of(&workspace)?;
+            let zone = workspace.time_zone;
             let renderer = qunzhu_engine::LiveRenderer::new(store.clone());
             let mut waiting = 0;
             for task in store.actions(workspace.id, &filter).await? {
@@ -282,7 +271,12 @@ pub async fn sop(
             config: config_path,
         } => {
             let source = read(&plan)?;
-            let plan = match qunzhu_sop::parse_plan(&source, &plan.display().to_string()) {
+            let config = config(config_path.as_deref())?;
+            let plan = match qunzhu_sop::parse_plan_in(
+                &source,
+                &plan.display().to_string(),
+                config.zone(),
+            ) {
                 Ok(plan) => plan,
                 Err(problems) => {
                     for problem in &problems {
@@ -291,13 +285,12 @@ pub async fn sop(
                     anyhow::bail!("{} problem(s) in the plan", problems.len());
                 }
             };
-            let config = config(config_path.as_deref())?;
             let store = crate::open::store(&config).await?;
             let workspace = store
                 .ensure_workspace(qunzhu_storage::NewWorkspace {
                     slug: config.workspace.slug.clone(),
                     name: config.workspace.name.clone(),
-                    time_zone: config.workspace.time_zone.clone(),
+                    time_zone: config.workspace.time_zone,
                 })
                 .await?;
             // The same facts the console's preview uses: creation times, sizes, today's leaders.

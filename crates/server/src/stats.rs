@@ -45,11 +45,6 @@ pub struct Overview {
     pub groups: usize,
 }
 
-/// The workspace's zone, falling back to Asia/Shanghai for an unknown name.
-pub fn zone_of(name: &str) -> Tz {
-    name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
-}
-
 /// Workspace totals for `days` days ending today.
 pub async fn overview(
     store: &dyn Store,

@@ -33,7 +33,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
         .ensure_workspace(NewWorkspace {
             slug: "demo".into(),
             name: "演示品牌".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .expect("workspace")

@@ -33,7 +33,7 @@ pub use links::{link_code, rewrite_links};
 pub use materialize::{
     materialize, occurrence_key, replan, Delivery, GroupFacts, Occurrence, Replan,
 };
-pub use parse::{parse_plan, Diagnostic};
+pub use parse::{parse_plan, parse_plan_in, Diagnostic};
 pub use plan::{
     ActiveWindow, Anchor, Content, MonthDay, Plan, Step, Target, TimeRule, DEFAULT_GRACE,
     DEFAULT_TIMEZONE,

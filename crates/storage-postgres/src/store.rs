@@ -11,7 +11,13 @@ fn workspace_from_row(row: &tokio_postgres::Row) -> Result<Workspace> {
         id: WorkspaceId(get(row, 0)?),
         slug: get(row, 1)?,
         name: get(row, 2)?,
-        time_zone: get(row, 3)?,
+        time_zone: {
+            let name: String = get(row, 3)?;
+            name.parse().map_err(|_| StoreError::Invalid {
+                field: "workspaces.time_zone",
+                message: format!("`{name}` is not an IANA time zone"),
+            })?
+        },
     })
 }
 
@@ -165,8 +171,10 @@ impl Directory for PostgresStore {
         let client = self.client().await;
         client
             .execute(
-                "INSERT INTO workspaces (slug, name, time_zone) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING",
-                &[&new.slug, &new.name, &new.time_zone],
+                // The configuration is the workspace's source of truth: a changed name or zone applies.
+                "INSERT INTO workspaces (slug, name, time_zone) VALUES ($1, $2, $3) \
+                 ON CONFLICT (slug) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone",
+                &[&new.slug, &new.name, &new.time_zone.name()],
             )
             .await
             .map_err(backend)?;

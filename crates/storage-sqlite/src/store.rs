@@ -13,7 +13,16 @@ fn workspace_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Workspace> {
         id: WorkspaceId(row.get(0)?),
         slug: row.get(1)?,
         name: row.get(2)?,
-        time_zone: row.get(3)?,
+        time_zone: {
+            let name: String = row.get(3)?;
+            name.parse().map_err(|_| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    format!("workspaces.time_zone `{name}` is not an IANA time zone").into(),
+                )
+            })?
+        },
     })
 }
 
@@ -161,8 +170,10 @@ impl Directory for SqliteStore {
     async fn ensure_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
         self.run(|conn| {
             conn.execute(
-                "INSERT OR IGNORE INTO workspaces (slug, name, time_zone) VALUES (?1, ?2, ?3)",
-                params![new.slug, new.name, new.time_zone],
+                // The configuration is the workspace's source of truth: a changed name or zone applies.
+                "INSERT INTO workspaces (slug, name, time_zone) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (slug) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone",
+                params![new.slug, new.name, new.time_zone.name()],
             )
             .map_err(backend)?;
             conn.query_row(

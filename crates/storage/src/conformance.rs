@@ -54,6 +54,7 @@ macro_rules! conformance_suite {
             accounts_are_disabled_repassworded_revoked_and_deleted,
             documents_and_links,
             workspaces_never_see_each_other,
+            a_workspace_takes_the_configured_name_and_zone,
             leases_have_one_holder_and_pass_on_after_expiry,
             concurrent_acquirers_get_one_lease,
             sop_read_models_follow_the_watermark,
@@ -183,7 +184,7 @@ async fn workspace(store: &dyn Store, slug: &str) -> WorkspaceId {
     let new = NewWorkspace {
         slug: slug.into(),
         name: slug.into(),
-        time_zone: "Asia/Shanghai".into(),
+        time_zone: chrono_tz::Asia::Shanghai,
     };
     store.ensure_workspace(new).await.expect("workspace").id
 }

@@ -1,6 +1,7 @@
 //! The plain records the storage trait takes and returns.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use qunzhu_domain::{
     ActionStatus, Event, GroupDay, GroupStatus, GroupType, MemberRole, MemberTier, Platform,
     Positioning, WorkspaceId,
@@ -12,15 +13,16 @@ pub struct Workspace {
     pub id: WorkspaceId,
     pub slug: String,
     pub name: String,
-    /// IANA zone the operator counts days and schedules in; default Asia/Shanghai.
-    pub time_zone: String,
+    /// The zone the operator counts days and schedules in, parsed once when read; a stored
+    /// name that does not parse is a storage error, never a silent default.
+    pub time_zone: Tz,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWorkspace {
     pub slug: String,
     pub name: String,
-    pub time_zone: String,
+    pub time_zone: Tz,
 }
 
 /// An event on its way into the log, with the operator's local day it counts for.

@@ -54,7 +54,7 @@ async fn round_trip(store: Arc<dyn Store>) {
         .ensure_workspace(qunzhu_storage::NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "UTC".into(),
+            time_zone: chrono_tz::UTC,
         })
         .await
         .expect("workspace")

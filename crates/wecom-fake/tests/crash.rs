@@ -20,7 +20,7 @@ async fn store(path: &std::path::Path) -> Arc<dyn Store> {
         .ensure_workspace(NewWorkspace {
             slug: "brand".into(),
             name: "Brand".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap();

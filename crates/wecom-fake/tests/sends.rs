@@ -31,7 +31,7 @@ async fn setup(rig: &mut Rig) -> (Arc<dyn Store>, WorkspaceId) {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()

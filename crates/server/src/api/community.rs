@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
-use crate::stats::{self, zone_of, GroupActivity, Overview};
+use crate::stats::{self, GroupActivity, Overview};
 use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
@@ -52,7 +52,7 @@ async fn overview(
         stats::overview(
             ctx.app.store.as_ref(),
             who.workspace,
-            zone_of(&workspace.time_zone),
+            workspace.time_zone,
             now,
             days,
         )
@@ -67,7 +67,7 @@ async fn groups(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<Gro
         stats::group_activity(
             ctx.app.store.as_ref(),
             who.workspace,
-            zone_of(&workspace.time_zone),
+            workspace.time_zone,
             now,
         )
         .await?,
@@ -88,7 +88,7 @@ async fn group_table(
     let mut rows = crate::group_table::group_rows(
         ctx.app.store.as_ref(),
         who.workspace,
-        zone_of(&workspace.time_zone),
+        workspace.time_zone,
         ctx.app.clock.now(),
         None,
     )
@@ -155,7 +155,7 @@ async fn group_days(
     let workspace = ctx.app.store.workspace(who.workspace).await?;
     let to = match q.to {
         Some(day) => ApiError::check_day("to", day)?,
-        None => local_day(ctx.app.clock.now(), zone_of(&workspace.time_zone)),
+        None => local_day(ctx.app.clock.now(), workspace.time_zone),
     };
     let from = match q.from {
         Some(day) => ApiError::check_day("from", day)?,

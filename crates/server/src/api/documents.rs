@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::{no_content, Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
-use crate::stats::zone_of;
 use crate::Ctx;
 use qunzhu_ops::check::{self as validate, PLANS, RULES};
 use qunzhu_ops::{CalendarEntry, DocumentKind};
@@ -189,7 +188,7 @@ async fn calendar_for(
         return Err(ApiError::invalid("days", "between 1 and 62"));
     }
     let workspace = ctx.app.store.workspace(who.workspace).await?;
-    let zone = zone_of(&workspace.time_zone);
+    let zone = workspace.time_zone;
     let now = ctx.app.clock.now();
     let from = match q
         .from

@@ -32,7 +32,6 @@ use crate::auth::{same_secret, session_principal, CSRF_FIELD};
 use crate::error::{ApiError, ErrorCode};
 use crate::html::{bare_page, esc, url_part, Shell};
 use crate::i18n::Lang;
-use crate::stats::zone_of;
 use crate::Ctx;
 
 pub fn routes() -> Router<Ctx> {
@@ -124,7 +123,7 @@ impl FromRequestParts<Ctx> for Page {
             lang,
             principal,
             here,
-            zone: zone_of(&workspace.time_zone),
+            zone: workspace.time_zone,
         }))
     }
 }

@@ -91,7 +91,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         .ensure_workspace(NewWorkspace {
             slug: marker.into(),
             name: format!("Brand {marker}"),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .expect("workspace");

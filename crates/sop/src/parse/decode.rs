@@ -12,7 +12,7 @@ use qunzhu_domain::GroupType;
 use super::node::{Node, Value};
 use super::reader::{Decoder, Table};
 use super::{fields, Diagnostic};
-use crate::plan::{ActiveWindow, Content, Plan, Step, Target, DEFAULT_GRACE, DEFAULT_TIMEZONE};
+use crate::plan::{ActiveWindow, Content, Plan, Step, Target, DEFAULT_GRACE};
 
 const PLAN_KEYS: &[&str] = &[
     "id",
@@ -55,10 +55,12 @@ pub(crate) fn decode(
     source: Option<&str>,
     file: &str,
     default_id: &str,
+    zone: Tz,
 ) -> Result<Plan, Vec<Diagnostic>> {
     let mut decoder = Decoder {
         source,
         file,
+        zone,
         diagnostics: Vec::new(),
     };
     let plan = decoder.plan(root, default_id);
@@ -114,7 +116,7 @@ impl Decoder<'_> {
         let grace = self.grace(&table).unwrap_or(DEFAULT_GRACE);
         let target_written = table.get("target").is_some();
         let defaults = Defaults {
-            timezone: timezone.unwrap_or(DEFAULT_TIMEZONE),
+            timezone: timezone.unwrap_or(self.zone),
             window,
             blackout,
             target,

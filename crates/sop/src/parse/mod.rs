@@ -43,10 +43,22 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// Parses a plan; JSON when the file name ends in `.json` or the source starts with `{`.
+/// Checks a plan on its own, outside any workspace: a plan that names no `timezone` is read in
+/// [`DEFAULT_TIMEZONE`](crate::plan::DEFAULT_TIMEZONE). What runs or previews a plan for a
+/// workspace uses [`parse_plan_in`] with the workspace's zone.
+pub fn parse_plan(source: &str, file_name: &str) -> Result<Plan, Vec<Diagnostic>> {
+    parse_plan_in(source, file_name, crate::plan::DEFAULT_TIMEZONE)
+}
+
+/// Parses a plan; JSON when the file name ends in `.json` or the source starts with `{`. A plan
+/// that names no `timezone` runs in `zone`.
 ///
 /// The plan id defaults to the file name without its extension.
-pub fn parse_plan(source: &str, file_name: &str) -> Result<Plan, Vec<Diagnostic>> {
+pub fn parse_plan_in(
+    source: &str,
+    file_name: &str,
+    zone: chrono_tz::Tz,
+) -> Result<Plan, Vec<Diagnostic>> {
     let is_json =
         file_name.to_ascii_lowercase().ends_with(".json") || source.trim_start().starts_with('{');
     let default_id = std::path::Path::new(file_name)
@@ -64,7 +76,7 @@ pub fn parse_plan(source: &str, file_name: &str) -> Result<Plan, Vec<Diagnostic>
                 message: format!("invalid JSON: {error}"),
             }]
         })?;
-        decode::decode(&node::from_json(&value), None, file_name, &default_id)
+        decode::decode(&node::from_json(&value), None, file_name, &default_id, zone)
     } else {
         let document = toml_edit::Document::parse(source).map_err(|error| {
             let (line, column) = error.span().map_or((None, None), |span| {
@@ -84,6 +96,7 @@ pub fn parse_plan(source: &str, file_name: &str) -> Result<Plan, Vec<Diagnostic>
             Some(source),
             file_name,
             &default_id,
+            zone,
         )
     }
 }

@@ -11,6 +11,8 @@ use super::{line_column, Diagnostic};
 pub(super) struct Decoder<'a> {
     pub source: Option<&'a str>,
     pub file: &'a str,
+    /// The zone of a plan that names none: the workspace's.
+    pub zone: chrono_tz::Tz,
     pub diagnostics: Vec<Diagnostic>,
 }
 

@@ -320,3 +320,16 @@ fn a_moment_step_names_its_staff_and_staff_needs_the_kind() {
         ]
     );
 }
+
+#[test]
+fn a_plan_without_a_zone_runs_in_the_workspace_zone_and_its_own_zone_wins() {
+    let without = GOOD.replace("timezone = \"Asia/Shanghai\"\n", "");
+    let plan = super::parse_plan_in(&without, "p.toml", chrono_tz::Europe::Berlin).unwrap();
+    assert_eq!(plan.timezone, chrono_tz::Europe::Berlin);
+    assert!(plan
+        .steps
+        .iter()
+        .all(|step| step.timezone == chrono_tz::Europe::Berlin));
+    let with = super::parse_plan_in(GOOD, "p.toml", chrono_tz::Europe::Berlin).unwrap();
+    assert_eq!(with.timezone, chrono_tz::Asia::Shanghai);
+}

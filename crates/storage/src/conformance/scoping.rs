@@ -298,3 +298,31 @@ pub async fn workspaces_never_see_each_other(store: &dyn Store) {
     );
     assert_eq!(store.users(a).await.expect("users")[0].id, user.id);
 }
+
+pub async fn a_workspace_takes_the_configured_name_and_zone(store: &dyn Store) {
+    let new = |name: &str, zone: chrono_tz::Tz| NewWorkspace {
+        slug: "brand".into(),
+        name: name.into(),
+        time_zone: zone,
+    };
+    let first = store
+        .ensure_workspace(new("品牌", chrono_tz::Asia::Shanghai))
+        .await
+        .expect("created");
+    assert_eq!(first.time_zone, chrono_tz::Asia::Shanghai);
+    let moved = store
+        .ensure_workspace(new("Brand", chrono_tz::Europe::Berlin))
+        .await
+        .expect("updated");
+    assert_eq!(moved.id, first.id, "the same workspace");
+    assert_eq!(
+        (moved.name.as_str(), moved.time_zone),
+        ("Brand", chrono_tz::Europe::Berlin)
+    );
+    let read = store.workspace(first.id).await.expect("read");
+    assert_eq!(
+        read.time_zone,
+        chrono_tz::Europe::Berlin,
+        "parsed once, when read"
+    );
+}

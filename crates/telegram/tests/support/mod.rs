@@ -57,7 +57,7 @@ pub async fn workspace(store: &dyn Store) -> WorkspaceId {
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .expect("workspace")
