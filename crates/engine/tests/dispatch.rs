@@ -154,7 +154,7 @@ async fn transient_errors_are_retried_with_backoff_then_dead_lettered_with_the_r
     f.clock.advance(Duration::milliseconds(1100));
     assert_eq!(f.dispatcher.run_once().await.unwrap().dead, 1);
 
-    let action = f.store.action_by_key("a").await.unwrap();
+    let action = f.store.action_by_key(f.workspace, "a").await.unwrap();
     assert_eq!(action.status, ActionStatus::Dead);
     assert_eq!(action.attempts, 3);
     assert_eq!(
@@ -178,7 +178,7 @@ async fn retry_after_is_obeyed_and_the_action_is_delivered_once() {
     assert_eq!(f.dispatcher.run_once().await.unwrap().claimed, 0);
     f.clock.advance(Duration::seconds(1));
     assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
-    let action = f.store.action_by_key("a").await.unwrap();
+    let action = f.store.action_by_key(f.workspace, "a").await.unwrap();
     assert_eq!(
         (action.status, action.attempts),
         (ActionStatus::Done, 1),
@@ -237,7 +237,7 @@ async fn an_action_the_platform_cannot_do_is_dead_at_once_with_why() {
     };
     f.store.enqueue(vec![kick]).await.unwrap();
     assert_eq!(f.dispatcher.run_once().await.unwrap().dead, 1);
-    let action = f.store.action_by_key("k").await.unwrap();
+    let action = f.store.action_by_key(f.workspace, "k").await.unwrap();
     assert_eq!(
         action.last_error.as_deref(),
         Some("sandbox cannot kick (capability missing)")
@@ -253,7 +253,7 @@ async fn an_expired_action_is_skipped_with_the_reason_and_never_sent() {
     f.store.enqueue(vec![report]).await.unwrap();
     f.clock.advance(Duration::minutes(20));
     assert_eq!(f.dispatcher.run_once().await.unwrap().skipped, 1);
-    let action = f.store.action_by_key("r").await.unwrap();
+    let action = f.store.action_by_key(f.workspace, "r").await.unwrap();
     assert_eq!(action.status, ActionStatus::Skipped);
     assert!(action
         .last_error
@@ -270,7 +270,11 @@ async fn a_dry_run_action_is_recorded_and_never_claimed() {
     f.store.enqueue(vec![would]).await.unwrap();
     assert_eq!(f.dispatcher.run_once().await.unwrap().claimed, 0);
     assert_eq!(
-        f.store.action_by_key("d").await.unwrap().status,
+        f.store
+            .action_by_key(f.workspace, "d")
+            .await
+            .unwrap()
+            .status,
         ActionStatus::DryRun
     );
 }
@@ -295,7 +299,7 @@ async fn a_huge_retry_after_is_capped_at_an_hour() {
         .await
         .unwrap();
     assert_eq!(f.dispatcher.run_once().await.unwrap().deferred, 2);
-    let deferred = f.store.action_by_key("a").await.unwrap();
+    let deferred = f.store.action_by_key(f.workspace, "a").await.unwrap();
     assert_eq!(deferred.next_attempt_at, now + Duration::hours(1));
     f.clock.advance(Duration::hours(1));
     assert_eq!(f.dispatcher.run_once().await.unwrap().done, 2);
@@ -320,13 +324,19 @@ async fn an_endless_server_error_never_stops_the_dispatcher() {
         for _ in 0..200 {
             f.clock.advance(Duration::seconds(30));
             tokio::time::sleep(StdDuration::from_millis(5)).await;
-            let status = f.store.action_by_key(key).await.unwrap().status;
+            let status = f
+                .store
+                .action_by_key(f.workspace, key)
+                .await
+                .unwrap()
+                .status;
             if status != ActionStatus::Pending && status != ActionStatus::InFlight {
                 break;
             }
         }
     }
-    let statuses: Vec<ActionStatus> = futures_statuses(&f.store, &["a", "b", "c"]).await;
+    let statuses: Vec<ActionStatus> =
+        futures_statuses(&f.store, f.workspace, &["a", "b", "c"]).await;
     assert_eq!(
         statuses,
         [ActionStatus::Dead, ActionStatus::Dead, ActionStatus::Done],
@@ -337,10 +347,14 @@ async fn an_endless_server_error_never_stops_the_dispatcher() {
     task.await.unwrap();
 }
 
-async fn futures_statuses(store: &Arc<dyn Store>, keys: &[&str]) -> Vec<ActionStatus> {
+async fn futures_statuses(
+    store: &Arc<dyn Store>,
+    workspace: WorkspaceId,
+    keys: &[&str],
+) -> Vec<ActionStatus> {
     let mut statuses = Vec::new();
     for key in keys {
-        statuses.push(store.action_by_key(key).await.unwrap().status);
+        statuses.push(store.action_by_key(workspace, key).await.unwrap().status);
     }
     statuses
 }
@@ -388,7 +402,11 @@ async fn a_timed_unmute_never_cuts_another_mute_short() {
 
     f.clock.advance(Duration::minutes(10));
     assert_eq!(f.dispatcher.run_once().await.unwrap().skipped, 1);
-    let short = f.store.action_by_key("short:unmute").await.unwrap();
+    let short = f
+        .store
+        .action_by_key(f.workspace, "short:unmute")
+        .await
+        .unwrap();
     assert_eq!(short.status, ActionStatus::Skipped);
     assert!(
         short
@@ -401,7 +419,11 @@ async fn a_timed_unmute_never_cuts_another_mute_short() {
     f.clock.advance(Duration::minutes(40));
     assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
     assert_eq!(
-        f.store.action_by_key("long:unmute").await.unwrap().status,
+        f.store
+            .action_by_key(f.workspace, "long:unmute")
+            .await
+            .unwrap()
+            .status,
         ActionStatus::Done,
         "lifted when the long mute ends"
     );
@@ -436,7 +458,11 @@ async fn a_timed_unmute_never_cuts_another_mute_short() {
     f.clock.advance(Duration::minutes(5));
     assert_eq!(f.dispatcher.run_once().await.unwrap().done, 1);
     assert_eq!(
-        f.store.action_by_key("again:unmute").await.unwrap().status,
+        f.store
+            .action_by_key(f.workspace, "again:unmute")
+            .await
+            .unwrap()
+            .status,
         ActionStatus::Done
     );
 }

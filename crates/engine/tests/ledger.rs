@@ -129,7 +129,7 @@ async fn story(store: Arc<dyn Store>) {
     assert_eq!((round.claimed, round.applied), (1, 1), "{round:?}");
     let member = Account::member(Platform::Sandbox, "@a");
     assert_eq!(store.balance(workspace, &member).await.unwrap(), 10);
-    let old = store.action_by_key("checkin:old").await.unwrap();
+    let old = store.action_by_key(workspace, "checkin:old").await.unwrap();
     assert_eq!(old.status, ActionStatus::Done);
     assert!(old
         .receipt
@@ -168,7 +168,10 @@ async fn story(store: Arc<dyn Store>) {
         "{round:?}"
     );
     assert_eq!(store.balance(workspace, &member).await.unwrap(), 20);
-    let reply = store.action_by_key("balance:e2:reply").await.unwrap();
+    let reply = store
+        .action_by_key(workspace, "balance:e2:reply")
+        .await
+        .unwrap();
     let ActionKind::SendMessage { text, mentions, .. } = &reply.kind else {
         panic!("a message: {reply:?}")
     };
@@ -221,7 +224,7 @@ async fn story(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(worker.run_once().await.unwrap().refused, 1);
-    let dead = store.action_by_key("penalty").await.unwrap();
+    let dead = store.action_by_key(workspace, "penalty").await.unwrap();
     assert_eq!(dead.status, ActionStatus::Dead);
     assert_eq!(
         dead.last_error.as_deref(),
@@ -292,7 +295,7 @@ async fn story(store: Arc<dyn Store>) {
         Some(clock.now() + Duration::days(30))
     );
     let notice = store
-        .action_by_key("coupon-gift:g:@b:notice")
+        .action_by_key(workspace, "coupon-gift:g:@b:notice")
         .await
         .unwrap();
     let ActionKind::SendMessage { text, .. } = &notice.kind else {

@@ -318,7 +318,7 @@ async fn two_instances_following_one_postgres_count_each_event_once() {
         cause: None,
     };
     one.enqueue(vec![action]).await.unwrap();
-    let push = one.action_by_key("push").await.unwrap().id;
+    let push = one.action_by_key(workspace, "push").await.unwrap().id;
     one.record_render(qunzhu_storage::PushRender {
         action: push,
         workspace,

@@ -137,7 +137,12 @@ async fn confirming_a_person_task_marks_it_done_once() {
         cause: None,
     };
     ops.store.enqueue(vec![task]).await.unwrap();
-    let id = ops.store.action_by_key("sop:morning:1").await.unwrap().id;
+    let id = ops
+        .store
+        .action_by_key(workspace, "sop:morning:1")
+        .await
+        .unwrap()
+        .id;
     let done = ops.confirm_task(&operator(workspace), id).await.unwrap();
     assert_eq!(done.status, ActionStatus::Done);
     assert_eq!(done.receipt.as_deref(), Some("confirmed:user:ops"));

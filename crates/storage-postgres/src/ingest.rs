@@ -333,7 +333,7 @@ pub(crate) async fn insert_actions(tx: &Transaction<'_>, actions: &[NewAction]) 
             "INSERT INTO actions (workspace, platform, chat, key, kind, payload, origin, cause, target, status, created_at, not_before, next_attempt_at, expires_at)
              SELECT w, p, c, k, kd, pl, o, ca, t, s, cr, nb, nb, ex FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                  $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[]) AS x(w, p, c, k, kd, pl, o, ca, t, s, cr, nb, ex)
-             ON CONFLICT (key) DO NOTHING",
+             ON CONFLICT (workspace, key) DO NOTHING",
             &[&workspaces, &platforms, &chats, &keys, &kinds, &payloads, &origins, &causes, &targets, &statuses, &created, &not_before, &expires],
         )
         .await

@@ -65,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
     ),
+    (
+        "0010b_workspace_keys",
+        include_str!("../migrations/0010b_workspace_keys.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

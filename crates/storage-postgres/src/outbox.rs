@@ -132,12 +132,16 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn read_action_by_key(&self, key: &str) -> Result<ActionRecord> {
+    pub(crate) async fn read_action_by_key(
+        &self,
+        workspace: WorkspaceId,
+        key: &str,
+    ) -> Result<ActionRecord> {
         let client = self.client().await;
         let rows = client
             .query(
-                &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE key = $1"),
-                &[&key],
+                &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE workspace = $1 AND key = $2"),
+                &[&workspace.0, &key],
             )
             .await
             .map_err(backend)?;

@@ -137,8 +137,8 @@ impl Outbox for PostgresStore {
         self.read_action(id).await
     }
 
-    async fn action_by_key(&self, key: &str) -> Result<ActionRecord> {
-        self.read_action_by_key(key).await
+    async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord> {
+        self.read_action_by_key(workspace, key).await
     }
 
     async fn actions(

@@ -69,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
     ),
+    (
+        "0010b_workspace_keys",
+        include_str!("../migrations/0010b_workspace_keys.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

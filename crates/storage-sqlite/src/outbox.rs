@@ -144,13 +144,19 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_action_by_key(&self, key: &str) -> Result<ActionRecord> {
+    pub(crate) fn read_action_by_key(
+        &self,
+        workspace: WorkspaceId,
+        key: &str,
+    ) -> Result<ActionRecord> {
         self.read(|conn| {
             one(
                 query_actions(
                     conn,
-                    &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE key = ?1"),
-                    [key],
+                    &format!(
+                        "SELECT {ACTION_COLUMNS} FROM actions WHERE workspace = ?1 AND key = ?2"
+                    ),
+                    rusqlite::params![workspace.0, key],
                 )?,
                 key.to_string(),
             )

@@ -138,8 +138,8 @@ impl Outbox for SqliteStore {
         self.read_action(id)
     }
 
-    async fn action_by_key(&self, key: &str) -> Result<ActionRecord> {
-        self.read_action_by_key(key)
+    async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord> {
+        self.read_action_by_key(workspace, key)
     }
 
     async fn actions(

@@ -55,6 +55,7 @@ macro_rules! conformance_suite {
             documents_and_links,
             workspaces_never_see_each_other,
             a_workspace_takes_the_configured_name_and_zone,
+            action_keys_are_unique_per_workspace,
             leases_have_one_holder_and_pass_on_after_expiry,
             concurrent_acquirers_get_one_lease,
             sop_read_models_follow_the_watermark,
@@ -294,7 +295,7 @@ pub async fn ingest_dedupes_across_and_within_batches(store: &dyn Store) {
         ["e2", "e3"],
         "past the limit the newest are kept, in log order"
     );
-    assert!(store.action_by_key("greet:e3").await.is_ok());
+    assert!(store.action_by_key(ws, "greet:e3").await.is_ok());
 }
 
 /// Operations (kind, member, group, minute, redelivery of an earlier one) and batch sizes.

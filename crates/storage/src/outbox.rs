@@ -27,7 +27,8 @@ pub trait Outbox: Send + Sync {
     ) -> Result<()>;
 
     async fn action(&self, id: i64) -> Result<ActionRecord>;
-    async fn action_by_key(&self, key: &str) -> Result<ActionRecord>;
+    /// The action with this idempotency key in this workspace (keys are unique per workspace).
+    async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord>;
     async fn actions(
         &self,
         workspace: WorkspaceId,

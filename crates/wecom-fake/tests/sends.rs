@@ -191,7 +191,7 @@ async fn a_guard_welcome_becomes_a_task_and_the_receive_cap_holds_posts_back() {
         DispatchConfig::default(),
     );
     dispatcher.run_once().await.unwrap();
-    let dead = store.action_by_key("welcome-1").await.unwrap();
+    let dead = store.action_by_key(workspace, "welcome-1").await.unwrap();
     assert_eq!(dead.status, ActionStatus::Dead);
 
     let follower = TaskFollower::open(
@@ -203,7 +203,10 @@ async fn a_guard_welcome_becomes_a_task_and_the_receive_cap_holds_posts_back() {
     .unwrap();
     let round = follower.run_once().await.unwrap();
     assert_eq!((round.rescued, round.created), (1, 1));
-    let task = store.action_by_key("welcome-1#task").await.unwrap();
+    let task = store
+        .action_by_key(workspace, "welcome-1#task")
+        .await
+        .unwrap();
     assert!(matches!(&task.kind, ActionKind::PersonTask { text } if text == "欢迎新朋友"));
     assert_eq!(task.cause.as_deref(), Some("wecom:wrS:join:wmA:1"));
     assert_eq!(
@@ -229,7 +232,7 @@ async fn a_guard_welcome_becomes_a_task_and_the_receive_cap_holds_posts_back() {
         .await
         .unwrap();
     follower.run_once().await.unwrap();
-    let held = store.action_by_key("post-2").await.unwrap();
+    let held = store.action_by_key(workspace, "post-2").await.unwrap();
     assert!(
         held.last_error
             .as_deref()
@@ -279,7 +282,7 @@ async fn a_moment_task_is_followed_to_its_moment_id() {
     rig.fake.with(|world| world.staff_post_moment(&jobid));
     rig.clock.advance(Duration::minutes(30));
     assert_eq!(follower.run_once().await.unwrap().sent, 1);
-    let row = store.action_by_key("moment-1").await.unwrap();
+    let row = store.action_by_key(workspace, "moment-1").await.unwrap();
     assert_eq!(row.status, ActionStatus::Done);
     assert!(
         row.receipt
@@ -391,7 +394,7 @@ async fn a_task_created_just_before_a_crash_is_found_not_created_twice() {
     let round = follower.run_once().await.unwrap();
     assert_eq!(round.created, 0);
     assert_eq!(rig.fake.with(|world| world.templates.len()), 1);
-    let row = store.action_by_key("post-crash").await.unwrap();
+    let row = store.action_by_key(workspace, "post-crash").await.unwrap();
     assert!(
         row.last_error.as_deref().unwrap_or("").contains(&msgid),
         "{row:?}"
@@ -430,7 +433,10 @@ async fn a_moment_task_interrupted_by_a_crash_is_left_to_a_person_not_posted_twi
     )
     .unwrap();
     follower.run_once().await.unwrap();
-    let row = store.action_by_key("moment-crash").await.unwrap();
+    let row = store
+        .action_by_key(workspace, "moment-crash")
+        .await
+        .unwrap();
     assert_eq!(row.status, ActionStatus::Dead);
     assert!(
         row.last_error

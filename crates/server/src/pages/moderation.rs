@@ -327,7 +327,12 @@ pub async fn join_requests(
     let mut decided = std::collections::HashMap::new();
     for stored in &requests {
         let key = qunzhu_domain::keys::join_decision(&stored.event.key);
-        match ctx.app.store.action_by_key(&key).await {
+        match ctx
+            .app
+            .store
+            .action_by_key(shell.principal.workspace, &key)
+            .await
+        {
             Ok(action) => {
                 decided.insert(stored.event.key.clone(), action);
             }

@@ -352,7 +352,7 @@ async fn today_lists_what_happened_requests_posts_and_tasks() {
     assert_eq!(reply.location(), "/today?ok=decided");
     let decided = app
         .store
-        .action_by_key("decide:aaa-knock")
+        .action_by_key(app.a.ws, "decide:aaa-knock")
         .await
         .expect("decision queued");
     assert!(matches!(
@@ -360,7 +360,11 @@ async fn today_lists_what_happened_requests_posts_and_tasks() {
         ActionKind::DecideJoinRequest { approve: true, .. }
     ));
     // Confirm the person task: viewers cannot, B cannot see it, A's operator can, once.
-    let task = app.store.action_by_key("task-1").await.expect("task");
+    let task = app
+        .store
+        .action_by_key(app.a.ws, "task-1")
+        .await
+        .expect("task");
     let path = format!("/today/tasks/{}/confirm", task.id);
     let viewer = app.session(UserRole::Viewer, "aaa").await;
     let reply = app.post_form(&viewer, &path, &[], Some(&viewer.csrf)).await;
@@ -462,7 +466,7 @@ async fn lurker_reports_turn_into_removals_once() {
     assert_eq!(reply.location(), "/moderation?ok=removed");
     let kick = app
         .store
-        .action_by_key("lurker:x:2026-03-11:kick:@member-aaa:confirmed")
+        .action_by_key(app.a.ws, "lurker:x:2026-03-11:kick:@member-aaa:confirmed")
         .await
         .expect("real kick queued");
     assert_eq!(kick.status, ActionStatus::Pending);

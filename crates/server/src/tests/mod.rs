@@ -206,7 +206,11 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         )
         .await
         .expect("name group");
-    let ban_action = store.action_by_key(&ban_key).await.expect("ban action").id;
+    let ban_action = store
+        .action_by_key(ws, &ban_key)
+        .await
+        .expect("ban action")
+        .id;
     let task_key = format!("task-{marker}");
     store
         .enqueue(vec![NewAction {
@@ -227,7 +231,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         }])
         .await
         .expect("task");
-    let task = store.action_by_key(&task_key).await.expect("task").id;
+    let task = store.action_by_key(ws, &task_key).await.expect("task").id;
     store
         .put_document(ws, RULES, &format!("rules-{marker}"), RULES_OK, "seed", now)
         .await

@@ -92,7 +92,7 @@ pub async fn outbox_claims_in_order_with_leases_and_records_outcomes(store: &dyn
         ),
         (ActionStatus::Done, 1, Some("$ev"), Some(at(12)))
     );
-    let retried = store.action_by_key("b").await.expect("action");
+    let retried = store.action_by_key(ws, "b").await.expect("action");
     assert_eq!(
         (
             retried.status,
@@ -184,7 +184,7 @@ pub async fn dry_run_never_claimed_ledger_actions_only_by_the_ledger_and_cancel_
             .expect("cancel"),
         1
     );
-    let skipped = store.action_by_key("sop-1").await.expect("action");
+    let skipped = store.action_by_key(ws, "sop-1").await.expect("action");
     assert_eq!(
         (skipped.status, skipped.last_error.as_deref()),
         (ActionStatus::Skipped, Some("plan edited"))
@@ -259,4 +259,39 @@ pub async fn concurrent_claimers_never_share_an_action(store: &dyn Store) {
         (60, 60),
         "every action claimed exactly once"
     );
+}
+
+pub async fn action_keys_are_unique_per_workspace(store: &dyn Store) {
+    let a = workspace(store, "a").await;
+    let b = workspace(store, "b").await;
+    // Two brands derive the same key from their own events: both actions are kept.
+    assert_eq!(
+        store
+            .enqueue(vec![
+                send(a, "welcome:e1", "g", 1),
+                send(b, "welcome:e1", "g", 1)
+            ])
+            .await
+            .expect("enqueue"),
+        2
+    );
+    assert_eq!(
+        store
+            .enqueue(vec![send(a, "welcome:e1", "g", 1)])
+            .await
+            .expect("again"),
+        0,
+        "within one workspace a key is still written once"
+    );
+    let (in_a, in_b) = (
+        store.action_by_key(a, "welcome:e1").await.expect("a's"),
+        store.action_by_key(b, "welcome:e1").await.expect("b's"),
+    );
+    assert_ne!(in_a.id, in_b.id);
+    assert_eq!((in_a.workspace, in_b.workspace), (a, b));
+    let c = workspace(store, "c").await;
+    assert!(matches!(
+        store.action_by_key(c, "welcome:e1").await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

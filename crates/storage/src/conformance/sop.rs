@@ -156,8 +156,8 @@ pub async fn push_renders_are_recorded_and_count_replies(store: &dyn Store) {
         .enqueue(vec![send(ws, "p1", "g", 0), send(ws, "p2", "g", 30)])
         .await
         .expect("enqueue");
-    let first = store.action_by_key("p1").await.expect("p1").id;
-    let second = store.action_by_key("p2").await.expect("p2").id;
+    let first = store.action_by_key(ws, "p1").await.expect("p1").id;
+    let second = store.action_by_key(ws, "p2").await.expect("p2").id;
     let render = |action: i64, minute: i64, text: &str, reach: u64| PushRender {
         action,
         workspace: ws,
@@ -241,7 +241,7 @@ pub async fn push_figures_read_a_window_in_one_query(store: &dyn Store) {
         ])
         .await
         .expect("enqueue");
-    let early = store.action_by_key("early").await.expect("early").id;
+    let early = store.action_by_key(ws, "early").await.expect("early").id;
     store
         .record_render(PushRender {
             action: early,

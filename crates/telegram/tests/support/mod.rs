@@ -204,7 +204,10 @@ impl Bot {
     }
 
     pub async fn action(&self, key: &str) -> ActionRecord {
-        self.store.action_by_key(key).await.expect("action")
+        self.store
+            .action_by_key(self.workspace, key)
+            .await
+            .expect("action")
     }
 }
 
