@@ -29,6 +29,9 @@ struct Deltas {
     group_days: HashMap<(ChatKey, String), [i64; 3]>,
     member_days: HashMap<(MemberKey, String), i64>,
     spoke: HashMap<MemberKey, (i64, i64)>,
+    /// Pending join requests, in log order: `Some(event key)` opens (or renews) a member's
+    /// request, `None` closes it (let in, invited or denied).
+    requests: Vec<(MemberKey, Option<String>)>,
 }
 
 const JOINED: &str = "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, joined_at)
@@ -82,7 +85,12 @@ impl Deltas {
         let at = micros(event.at);
         let group_day = (chat, day.to_string());
         match &event.kind {
+            EventKind::JoinRequested { .. } => self.requests.push((key, Some(event.key.clone()))),
+            EventKind::MemberInvited { .. } | EventKind::JoinRequestDenied { .. } => {
+                self.requests.push((key, None))
+            }
             EventKind::MemberJoined { .. } => {
+                self.requests.push((key.clone(), None));
                 self.memberships.push((JOINED, key, named, at));
                 self.group_days.entry(group_day).or_default()[0] += 1;
             }
@@ -141,6 +149,26 @@ impl Deltas {
             tx.execute(*sql, &[ws, platform, chat, member, name, at])
                 .await
                 .map_err(backend)?;
+        }
+        for ((ws, platform, chat, member), opened) in &self.requests {
+            let written = match opened {
+                Some(event_key) => {
+                    tx.execute(
+                        "INSERT INTO pending_join_requests (workspace, platform, chat, member, event_key) VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (workspace, platform, chat, member) DO UPDATE SET event_key = EXCLUDED.event_key",
+                        &[ws, platform, chat, member, event_key],
+                    )
+                    .await
+                }
+                None => {
+                    tx.execute(
+                        "DELETE FROM pending_join_requests WHERE workspace = $1 AND platform = $2 AND chat = $3 AND member = $4",
+                        &[ws, platform, chat, member],
+                    )
+                    .await
+                }
+            };
+            written.map_err(backend)?;
         }
 
         let mut columns: (
@@ -440,7 +468,7 @@ impl PostgresStore {
         let mut client = self.client().await;
         let tx = client.transaction().await.map_err(backend)?;
         tx.batch_execute(
-            "DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days;",
+            "DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests;",
         )
         .await
         .map_err(backend)?;

@@ -69,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010b_workspace_keys",
         include_str!("../migrations/0010b_workspace_keys.sql"),
     ),
+    (
+        "0010c_pending_join_requests",
+        include_str!("../migrations/0010c_pending_join_requests.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -93,6 +93,7 @@ pub(crate) fn apply(
                 named,
             )?;
             deltas.group_days.entry(group_day).or_default()[JOINS] += 1;
+            close_request(tx, workspace, platform, &event.chat, member)?;
         }
         EventKind::MemberPresent { .. } => membership(
             "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, joined_at)
@@ -121,6 +122,19 @@ pub(crate) fn apply(
             .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member, named]))
             .map_err(backend)?;
         }
+        // The pending join requests read model: the newest request per member and group, until
+        // the member is let in, invited or denied, so the review queue never scans the log.
+        EventKind::JoinRequested { .. } => {
+            tx.prepare_cached(
+                "INSERT INTO pending_join_requests (workspace, platform, chat, member, event_key) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO UPDATE SET event_key = ?5",
+            )
+            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member, event.key]))
+            .map_err(backend)?;
+        }
+        EventKind::MemberInvited { .. } | EventKind::JoinRequestDenied { .. } => {
+            close_request(tx, workspace, platform, &event.chat, member)?;
+        }
         EventKind::MessagePosted { .. } => {
             let member_key: MemberKey = (workspace, platform.to_string(), event.chat.clone(), member.to_string());
             let spoke = deltas.spoke.entry(member_key.clone()).or_insert((0, at));
@@ -135,6 +149,22 @@ pub(crate) fn apply(
 }
 
 /// Writes the summed counts; a member's first message of a day makes them a speaker that day.
+/// The member's join request in this group, if any, is no longer waiting.
+fn close_request(
+    tx: &Transaction<'_>,
+    workspace: i64,
+    platform: &str,
+    chat: &str,
+    member: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM pending_join_requests WHERE workspace = ?1 AND platform = ?2 AND chat = ?3 AND member = ?4",
+    )
+    .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member]))
+    .map(|_| ())
+    .map_err(backend)
+}
+
 pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
     let mut speakers: HashMap<(ChatKey, String), i64> = HashMap::new();
     for (((workspace, platform, chat, member), day), count) in deltas.member_days.drain() {
@@ -316,7 +346,7 @@ impl SqliteStore {
     pub(crate) fn rebuild(&self) -> Result<()> {
         self.run(|conn| {
             let tx = conn.transaction().map_err(backend)?;
-            tx.execute_batch("DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days;").map_err(backend)?;
+            tx.execute_batch("DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests;").map_err(backend)?;
             let mut deltas = Deltas::default();
             {
                 let mut statement = tx.prepare("SELECT workspace, platform, key, chat, at, day, payload FROM events ORDER BY seq").map_err(backend)?;

@@ -73,6 +73,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010b_workspace_keys",
         include_str!("../migrations/0010b_workspace_keys.sql"),
     ),
+    (
+        "0010c_pending_join_requests",
+        include_str!("../migrations/0010c_pending_join_requests.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

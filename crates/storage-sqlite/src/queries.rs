@@ -165,11 +165,9 @@ impl SqliteStore {
             stored_events(
                 conn,
                 &format!(
-                    "SELECT {EVENT_COLUMNS} FROM events r WHERE r.workspace = ?1 AND r.kind = 'join_requested'
-                     AND NOT EXISTS (SELECT 1 FROM events later WHERE later.workspace = r.workspace AND later.platform = r.platform
-                         AND later.chat = r.chat AND later.member = r.member AND later.seq > r.seq
-                         AND later.kind IN ('member_joined', 'member_invited', 'join_request_denied', 'join_requested'))
-                     ORDER BY seq"
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE workspace = ?1 AND (workspace, platform, key) IN
+                 (SELECT workspace, platform, event_key FROM pending_join_requests WHERE workspace = ?1)
+                 ORDER BY seq"
                 ),
                 params![workspace.0],
             )
