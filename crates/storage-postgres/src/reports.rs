@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
 use qunzhu_storage::{
     ActionQuery, AuditEntry, AuditQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery,
@@ -172,6 +172,32 @@ async fn group_day_report(
 /// A member-days row `d` of someone who never posted as a bot (events_bot_posts).
 const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = d.workspace AND e.platform = d.platform
     AND e.member = d.member AND e.kind = 'message_posted' AND (e.payload::jsonb ->> 'from_bot') = 'true')";
+
+async fn silent_per_group(
+    client: &Client,
+    workspace: WorkspaceId,
+    since: DateTime<Utc>,
+) -> Result<BTreeMap<i64, u64>> {
+    let mut per_group = BTreeMap::new();
+    for row in client
+        .query(
+            &format!(
+                "SELECT g.id, count(*) FROM memberships d
+             JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
+             JOIN (SELECT platform, member, max(last_spoke_at) AS spoke FROM memberships WHERE workspace = $1
+                   GROUP BY platform, member) m ON m.platform = d.platform AND m.member = d.member
+             WHERE d.workspace = $1 AND d.present = 1 AND (m.spoke IS NULL OR m.spoke < $2) AND {BOT_FREE}
+             GROUP BY g.id"
+            ),
+            &[&workspace.0, &micros(since)],
+        )
+        .await
+        .map_err(backend)?
+    {
+        per_group.insert(get(&row, 0)?, u64::try_from(get::<i64>(&row, 1)?).unwrap_or(0));
+    }
+    Ok(per_group)
+}
 
 async fn distinct_speakers(
     client: &Client,
@@ -484,6 +510,15 @@ impl ReportStore for PostgresStore {
     ) -> Result<Vec<GroupDayReport>> {
         let client = self.client().await;
         group_day_report(&client, workspace, days).await
+    }
+
+    async fn silent_per_group(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<i64, u64>> {
+        let client = self.client().await;
+        silent_per_group(&client, workspace, since).await
     }
 
     async fn distinct_speakers(

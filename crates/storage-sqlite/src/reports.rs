@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
 use qunzhu_storage::{
     ActionQuery, AuditEntry, AuditQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery,
@@ -184,6 +184,31 @@ fn group_day_report(
 /// A member-days row `d` of someone who never posted as a bot (events_bot_posts).
 const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = d.workspace AND e.platform = d.platform
                AND e.member = d.member AND e.kind = 'message_posted' AND json_extract(e.payload, '$.from_bot') = 1)";
+
+fn silent_per_group(
+    conn: &Connection,
+    workspace: WorkspaceId,
+    since: DateTime<Utc>,
+) -> Result<BTreeMap<i64, u64>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT g.id, count(*) FROM memberships d
+             JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
+             JOIN (SELECT platform, member, max(last_spoke_at) AS spoke FROM memberships WHERE workspace = ?1
+                   GROUP BY platform, member) m ON m.platform = d.platform AND m.member = d.member
+             WHERE d.workspace = ?1 AND d.present = 1 AND (m.spoke IS NULL OR m.spoke < ?2) AND {BOT_FREE}
+             GROUP BY g.id"
+        ))
+        .map_err(backend)?;
+    let mut rows = statement
+        .query(params![workspace.0, micros(since)])
+        .map_err(backend)?;
+    let mut per_group = BTreeMap::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        per_group.insert(row.get(0).map_err(backend)?, count(row, 1)?);
+    }
+    Ok(per_group)
+}
 
 fn distinct_speakers(
     conn: &Connection,
@@ -495,7 +520,7 @@ impl ReportStore for SqliteStore {
         workspace: WorkspaceId,
         query: &AuditQuery,
     ) -> Result<Vec<AuditEntry>> {
-        self.run(|conn| audit_entries(conn, workspace, query))
+        self.read(|conn| audit_entries(conn, workspace, query))
     }
 
     async fn group_day_report(
@@ -503,7 +528,15 @@ impl ReportStore for SqliteStore {
         workspace: WorkspaceId,
         days: &[DaySpan],
     ) -> Result<Vec<GroupDayReport>> {
-        self.run(|conn| group_day_report(conn, workspace, days))
+        self.read(|conn| group_day_report(conn, workspace, days))
+    }
+
+    async fn silent_per_group(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<i64, u64>> {
+        self.read(|conn| silent_per_group(conn, workspace, since))
     }
 
     async fn distinct_speakers(
@@ -512,7 +545,7 @@ impl ReportStore for SqliteStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<SpeakerCounts> {
-        self.run(|conn| distinct_speakers(conn, workspace, from, to))
+        self.read(|conn| distinct_speakers(conn, workspace, from, to))
     }
 
     async fn member_events(
@@ -522,7 +555,7 @@ impl ReportStore for SqliteStore {
         user: &str,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        self.run(|conn| {
+        self.read(|conn| {
             stored_events(
                 conn,
                 "SELECT workspace, platform, key, chat, at, day, payload, seq FROM events
@@ -537,7 +570,7 @@ impl ReportStore for SqliteStore {
         workspace: WorkspaceId,
         query: &MemberPageQuery,
     ) -> Result<MemberPage> {
-        self.run(|conn| member_page(conn, workspace, query))
+        self.read(|conn| member_page(conn, workspace, query))
     }
 
     async fn query_actions(
@@ -545,6 +578,6 @@ impl ReportStore for SqliteStore {
         workspace: WorkspaceId,
         query: &ActionQuery,
     ) -> Result<Vec<ActionRecord>> {
-        self.run(|conn| query_actions(conn, workspace, query))
+        self.read(|conn| query_actions(conn, workspace, query))
     }
 }

@@ -169,6 +169,14 @@ pub trait ReportStore: Send + Sync {
         to: NaiveDate,
     ) -> Result<SpeakerCounts>;
 
+    /// Per group id, its present members (never a bot) who have said nothing in any group since
+    /// `since`: the member list's `silent_since` count for every group in one query.
+    async fn silent_per_group(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<i64, u64>>;
+
     /// The events about one member in every group, newest first.
     async fn member_events(
         &self,

@@ -419,23 +419,24 @@ async fn lurker_reports(ctx: &Ctx, shell: &Shell, names: &mut Names) -> Result<M
         }
     }
     let total: usize = per_group.values().map(Vec::len).sum();
-    // Silent members per group now, whatever the policy (a query per group, counted by the store).
+    // Silent members per group now, whatever the policy: one query for every group.
     let silent_since = ctx.app.clock.now() - chrono::Duration::days(LURKER_DAYS);
-    let mut silent: Vec<(i64, String, u64)> = Vec::new();
-    for summary in ctx.app.store.groups(shell.principal.workspace).await? {
-        let query = qunzhu_storage::MemberPageQuery {
-            group_id: Some(summary.group.id),
-            silent_since: Some(silent_since),
-            limit: 1,
-            ..qunzhu_storage::MemberPageQuery::default()
-        };
-        let page = ctx
-            .app
-            .store
-            .member_page(shell.principal.workspace, &query)
-            .await?;
-        silent.push((summary.group.id, summary.group.name, page.total));
-    }
+    let counts = ctx
+        .app
+        .store
+        .silent_per_group(shell.principal.workspace, silent_since)
+        .await?;
+    let mut silent: Vec<(i64, String, u64)> = ctx
+        .app
+        .store
+        .groups(shell.principal.workspace)
+        .await?
+        .into_iter()
+        .map(|summary| {
+            let n = counts.get(&summary.group.id).copied().unwrap_or(0);
+            (summary.group.id, summary.group.name, n)
+        })
+        .collect();
     silent.sort_by_key(|(_, _, n)| std::cmp::Reverse(*n));
     let silent_total: u64 = silent.iter().map(|(_, _, n)| n).sum();
     Ok(html! {

@@ -116,6 +116,32 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
             .expect("group")
     };
     let (g1, g2) = (id("g1"), id("g2"));
+    // Silent members per group in one query agree with the member list's count, group by group.
+    for (since, expected) in [(at(day2), vec![]), (at(day2 + 10), vec![(g1, 1), (g2, 1)])] {
+        let per_group = store.silent_per_group(ws, since).await.expect("silent");
+        let mut sorted = expected.clone();
+        sorted.sort();
+        assert_eq!(
+            per_group.into_iter().collect::<Vec<_>>(),
+            sorted,
+            "since {since}"
+        );
+        for (group_id, count) in expected {
+            let page = store
+                .member_page(
+                    ws,
+                    &MemberPageQuery {
+                        group_id: Some(group_id),
+                        silent_since: Some(since),
+                        limit: 1,
+                        ..MemberPageQuery::default()
+                    },
+                )
+                .await
+                .expect("page");
+            assert_eq!(page.total, count, "the member list counts the same");
+        }
+    }
     let first = local_day(at(0), chrono_tz::Asia::Shanghai);
     let second = first.succ_opt().expect("next day");
 
