@@ -93,7 +93,8 @@ impl Capabilities {
             | ActionKind::ReportBalance { .. }
             | ActionKind::IssueCoupon { .. }
             | ActionKind::PersonTask { .. }
-            | ActionKind::MomentTask { .. } => false,
+            | ActionKind::MomentTask { .. }
+            | ActionKind::StartGame { .. } => false,
             ActionKind::SendWithButtons { .. } => self.send_autonomously && self.buttons,
             ActionKind::DeleteMessages { .. } => self.redact && self.delete_batch > 0,
             ActionKind::CreateInviteLink { .. }

@@ -16,6 +16,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod outbox;
+mod poll_tags;
 mod queries;
 mod reports;
 mod sop;
@@ -64,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0017_poll_tags",
+        include_str!("../migrations/0017_poll_tags.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

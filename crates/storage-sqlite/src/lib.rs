@@ -19,6 +19,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod outbox;
+mod poll_tags;
 mod private;
 mod queries;
 mod readers;
@@ -68,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0017_poll_tags",
+        include_str!("../migrations/0017_poll_tags.sql"),
     ),
 ];
 
