@@ -51,6 +51,6 @@ pub use planner::{PlanRound, Planner};
 pub use poll_tags::PollTagger;
 pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
 pub use rules::RulesWatcher;
-pub use runner::{start_scheduled, ConnectorRuntime, RuntimeConfig};
+pub use runner::{start_scheduled, ConnectorRuntime, RuntimeConfig, ENGINE_LEASE};
 pub use sop_facts::SopFacts;
 pub use supervise::{supervise, Backoff};
