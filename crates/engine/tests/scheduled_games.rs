@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    ActionKind, ActionRecord, ActionStatus, ActionTarget, Clock, FakeClock, GamePlan, NewAction,
-    Platform, QuizQuestion, WorkspaceId,
+    ActionKind, ActionRecord, ActionStatus, ActionTarget, FakeClock, GamePlan, NewAction, Platform,
+    QuizQuestion, WorkspaceId,
 };
 use qunzhu_engine::{start_scheduled, Chain, Decider, Games, GamesConfig, ENGINE_LEASE};
 use qunzhu_storage::{ActionFilter, Claim, NewWorkspace, Store};
