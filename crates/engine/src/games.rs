@@ -222,9 +222,6 @@ impl Games {
         }
         match game {
             Game::Dice => {
-                if self.dice.contains_key(&chat) {
-                    return Vec::new();
-                }
                 let minutes = self.config.dice_window.num_minutes().max(1);
                 let rules = format!(
                     "🎲 掷骰子开始！{minutes} 分钟内发送 {}，点数最大的人得 {} 分（每人只算第一次）。",
@@ -241,6 +238,15 @@ impl Games {
                     now,
                     cause,
                 );
+                if let Some(running) = self.dice.get(&chat) {
+                    // The same occurrence again (its claim was retried): its announcement is
+                    // written already and the same key writes nothing; another game starts nothing.
+                    return if running.id == cause {
+                        vec![announce]
+                    } else {
+                        Vec::new()
+                    };
+                }
                 self.dice.insert(
                     chat,
                     DiceRound {
@@ -252,7 +258,7 @@ impl Games {
                 vec![announce]
             }
             Game::Quiz => {
-                if self.quiz.contains_key(&chat) || questions.is_empty() {
+                if questions.is_empty() {
                     return Vec::new();
                 }
                 let levels = questions.len();
@@ -271,6 +277,10 @@ impl Games {
                     now,
                     cause,
                 )];
+                if let Some(running) = self.quiz.get(&chat) {
+                    // As for dice: the same occurrence rewrites its (deduplicated) announcement.
+                    return if running.id == cause { out } else { Vec::new() };
+                }
                 out.extend(self.poll(&chat, cause, &questions, 0, now));
                 self.quiz.insert(
                     chat,
@@ -617,6 +627,29 @@ mod tests {
         // c does not answer level 2 and drops out.
         let done = games.tick(t(140));
         assert_eq!(rewards(&done), vec![("a".into(), 20)]);
+    }
+
+    #[test]
+    fn the_same_occurrence_asked_again_rewrites_only_its_announcement() {
+        let mut games = Games::new(GamesConfig::default(), true);
+        let first = games.start(chat(), Game::Dice, "sop:k", t(0));
+        assert_eq!(first.len(), 1);
+        let again = games.start(chat(), Game::Dice, "sop:k", t(5));
+        assert_eq!(
+            again.iter().map(|a| &a.key).collect::<Vec<_>>(),
+            [&first[0].key],
+            "the same key, so the outbox writes nothing new"
+        );
+        assert!(games.start(chat(), Game::Dice, "other", t(6)).is_empty());
+        let quiz = games.start(chat(), Game::Quiz, "sop:q", t(0));
+        assert_eq!(quiz.len(), 2, "announcement and first question");
+        let quiz_again = games.start(chat(), Game::Quiz, "sop:q", t(1));
+        assert_eq!(quiz_again.len(), 1);
+        assert_eq!(quiz_again[0].key, quiz[0].key);
+    }
+
+    fn chat() -> Chat {
+        (WorkspaceId(1), Platform::Telegram, "-100".into())
     }
 
     #[test]
