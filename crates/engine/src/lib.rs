@@ -31,6 +31,7 @@ pub mod rules;
 pub mod runner;
 pub mod sop_facts;
 pub mod supervise;
+pub mod surveys;
 
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
@@ -54,3 +55,4 @@ pub use rules::RulesWatcher;
 pub use runner::{start_scheduled, ConnectorRuntime, RuntimeConfig, ENGINE_LEASE};
 pub use sop_facts::SopFacts;
 pub use supervise::{supervise, Backoff};
+pub use surveys::Surveys;

@@ -726,6 +726,12 @@ async fn deciders(
         qunzhu_engine::GamesConfig::default(),
         connector.capabilities().games,
     )));
+    chain.0.push(Box::new(qunzhu_engine::Surveys {
+        workspace: workspace.id,
+        platform,
+        enabled: connector.capabilities().games,
+        directory: directory.clone(),
+    }));
     chain.0.push(Box::new(qunzhu_engine::BalanceQuestions {
         workspace: workspace.id,
         platform,

@@ -1,7 +1,7 @@
 //! SOP steps that start games and surveys, end to end on the Bot API fake with a fake clock:
 //! the plan's quiz and its tagged poll fire at their time, the fake sees the polls, members
 //! answer, the ledger pays the winner, the result is posted once, and survey answers tag (and a
-//! retraction untags) the members.
+//! retraction untags) the members; a staff member's `/survey` command does the same.
 
 mod support;
 
@@ -302,4 +302,60 @@ async fn a_quiz_step_and_a_survey_step_fire_pay_and_tag() {
     tagger.run_once().await.expect("untag");
     assert!(tags(&*store, &bot, "72").await.is_empty());
     assert_eq!(tags(&*store, &bot, "71").await, ["city:上海"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_command_from_staff_tags_whoever_answers() {
+    let fake = FakeTelegram::start(&[GROUP]).await;
+    let directory = qunzhu_engine::DirectoryHandle::default();
+    let mut people = qunzhu_engine::directory::Directory::default();
+    people.people.insert(
+        (Platform::Telegram, "81".into()),
+        (
+            qunzhu_domain::MemberRole::Admin,
+            qunzhu_domain::MemberTier::Regular,
+        ),
+    );
+    directory.replace(people);
+    let mut bot = Bot::start(&fake, None).await;
+    *bot.decider.lock().await = Box::new(qunzhu_engine::Surveys {
+        workspace: bot.workspace,
+        platform: Platform::Telegram,
+        enabled: true,
+        directory,
+    });
+    for user in [81, 82, 83] {
+        fake.join(GROUP, user);
+    }
+    fake.say(
+        GROUP,
+        82,
+        "/survey 想要哪种课？ | 直播=课:直播 | 录播=课:录播",
+    );
+    fake.say(
+        GROUP,
+        81,
+        "/survey 想要哪种课？ | 直播=课:直播 | 录播=课:录播",
+    );
+    bot.until("the survey is out", |actions| {
+        !sent_polls(actions).is_empty()
+    })
+    .await;
+    let actions = bot.actions().await;
+    let polls = sent_polls(&actions);
+    assert_eq!(polls.len(), 1, "only staff start surveys");
+    let survey = poll_id(&fake, polls[0]);
+    assert!(fake.answer_poll(&survey, 82, &[1]));
+    assert!(fake.answer_poll(&survey, 83, &[0]));
+    bot.step().await;
+    let tagger = PollTagger {
+        store: bot.store.clone(),
+        workspace: bot.workspace,
+        batch: 100,
+        every: std::time::Duration::from_secs(1),
+    };
+    tagger.run_once().await.expect("tag");
+    let store = bot.store.clone();
+    assert_eq!(tags(&*store, &bot, "82").await, ["课:录播"]);
+    assert_eq!(tags(&*store, &bot, "83").await, ["课:直播"]);
 }
