@@ -93,7 +93,8 @@ impl Capabilities {
             | ActionKind::ReportBalance { .. }
             | ActionKind::IssueCoupon { .. }
             | ActionKind::PersonTask { .. }
-            | ActionKind::MomentTask { .. } => false,
+            | ActionKind::MomentTask { .. }
+            | ActionKind::StartGame { .. } => false,
             ActionKind::SendWithButtons { .. } => self.send_autonomously && self.buttons,
             ActionKind::DeleteMessages { .. } => self.redact && self.delete_batch > 0,
             ActionKind::CreateInviteLink { .. }
@@ -160,4 +161,20 @@ pub trait Connector: Send + Sync + 'static {
             self.platform()
         )))
     }
+
+    /// Where the bot may write privately to `member`, who asked to join `chat` and is not yet
+    /// decided (a review question): send a message with this chat. Telegram gives a request's
+    /// `user_chat_id` for five minutes; `None` where the platform has no such channel, the
+    /// window has passed or the request was decided.
+    fn requester_chat(&self, chat: &str, member: &str) -> Option<RequesterChat> {
+        let _ = (chat, member);
+        None
+    }
+}
+
+/// A private chat with someone who asked to join, open until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequesterChat {
+    pub chat: String,
+    pub until: chrono::DateTime<chrono::Utc>,
 }

@@ -13,6 +13,9 @@ pub enum ActionTarget {
     Platform,
     Ledger,
     Person,
+    /// The engine itself: a game an SOP step starts, taken by the tick loop of the platform's
+    /// runtime, never sent to a platform.
+    Engine,
 }
 
 impl ActionTarget {
@@ -22,6 +25,7 @@ impl ActionTarget {
             ActionTarget::Platform => "platform",
             ActionTarget::Ledger => "ledger",
             ActionTarget::Person => "person",
+            ActionTarget::Engine => "engine",
         }
     }
 }
@@ -156,6 +160,10 @@ pub enum ActionKind {
         open_period: Option<u32>,
         /// Anonymous polls report no answers.
         anonymous: bool,
+        /// A member tag per option (a survey's "city:上海"): answering adds it to the member,
+        /// retracting removes it. Empty when no option tags.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<Option<String>>,
     },
     /// A 朋友圈 (moments) post for staff to publish to their customers; on WeCom an
     /// `add_moment_task` followed to its moment id, elsewhere a person's job. Empty `staff`
@@ -163,6 +171,13 @@ pub enum ActionKind {
     MomentTask {
         text: String,
         staff: Vec<String>,
+    },
+    /// A game an SOP step starts in the group at its time; the engine's games decider runs it
+    /// (keyed by this action's key, so an occurrence starts one game, even across a restart).
+    StartGame {
+        game: crate::game::GamePlan,
+        /// The step's text, announced when the game opens.
+        intro: String,
     },
 }
 
@@ -201,6 +216,7 @@ impl ActionKind {
             ActionKind::SendDice { .. } => "send_dice",
             ActionKind::SendPoll { .. } => "send_poll",
             ActionKind::MomentTask { .. } => "moment_task",
+            ActionKind::StartGame { .. } => "start_game",
         }
     }
 
@@ -210,6 +226,7 @@ impl ActionKind {
             | ActionKind::ReportBalance { .. }
             | ActionKind::IssueCoupon { .. } => ActionTarget::Ledger,
             ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. } => ActionTarget::Person,
+            ActionKind::StartGame { .. } => ActionTarget::Engine,
             _ => ActionTarget::Platform,
         }
     }

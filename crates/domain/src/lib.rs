@@ -10,18 +10,21 @@ pub mod action;
 pub mod clock;
 pub mod coupon;
 pub mod event;
+pub mod game;
 pub mod instant;
 pub mod keys;
 #[macro_use]
 pub mod model;
 pub mod invite;
 pub mod ledger;
+pub mod poll_tags;
 pub mod state;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use coupon::{Coupon, CouponError, CouponOffer, NewCoupon};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
+pub use game::{GamePlan, QuizQuestion};
 pub use instant::Instant;
 pub use invite::{InviteChange, InviteChannel, InviteCode};
 pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
@@ -29,4 +32,5 @@ pub use model::{
     Group, GroupStatus, GroupType, Member, MemberRole, MemberTier, Platform, Positioning,
     WorkspaceId,
 };
+pub use poll_tags::PollAnswer;
 pub use state::{local_day, DerivedState, GroupDay, MemberDay, Membership};

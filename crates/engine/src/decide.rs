@@ -4,7 +4,7 @@
 //! decides is written atomically with the event that caused it; it must not do IO.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionKind, Event, EventKind, NewAction};
+use qunzhu_domain::{ActionKind, ActionRecord, Event, EventKind, NewAction};
 use qunzhu_storage::NewAuditEntry;
 
 pub trait Decider: Send {
@@ -20,6 +20,13 @@ pub trait Decider: Send {
     /// Why it decided what it decided since the last call, for the audit log.
     fn take_audit(&mut self) -> Vec<NewAuditEntry> {
         Vec::new()
+    }
+
+    /// An engine action come due (an SOP step's game): what it starts, or `None` when this
+    /// decider does not run such actions.
+    fn scheduled(&mut self, action: &ActionRecord, now: DateTime<Utc>) -> Option<Vec<NewAction>> {
+        let _ = (action, now);
+        None
     }
 }
 
@@ -47,6 +54,13 @@ impl Decider for Chain {
             .iter_mut()
             .flat_map(|decider| decider.take_audit())
             .collect()
+    }
+
+    /// The first decider that runs the action decides it.
+    fn scheduled(&mut self, action: &ActionRecord, now: DateTime<Utc>) -> Option<Vec<NewAction>> {
+        self.0
+            .iter_mut()
+            .find_map(|decider| decider.scheduled(action, now))
     }
 }
 

@@ -8,16 +8,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::{ActionKind, Event, EventKind, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionKind, ActionRecord, Event, EventKind, GamePlan, NewAction, Platform, WorkspaceId,
+};
 
-/// One quiz question; `correct` is 0-based.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Question {
-    pub question: String,
-    pub options: Vec<String>,
-    pub correct: u32,
-    pub explanation: Option<String>,
-}
+/// One quiz question; `correct` is 0-based (the plan's type, so a step's questions are used as
+/// they are).
+pub type Question = qunzhu_domain::QuizQuestion;
 
 /// What the games are like.
 #[derive(Debug, Clone)]
@@ -82,6 +79,8 @@ struct DiceRound {
 #[derive(Debug)]
 struct QuizRound {
     id: String,
+    /// This round's questions: the configured ones, or an SOP step's own.
+    questions: Vec<Question>,
     /// The question now open.
     index: usize,
     closes_at: DateTime<Utc>,
@@ -151,8 +150,15 @@ impl Games {
         }
     }
 
-    fn poll(&self, chat: &Chat, id: &str, index: usize, now: DateTime<Utc>) -> Option<NewAction> {
-        let question = self.config.questions.get(index)?;
+    fn poll(
+        &self,
+        chat: &Chat,
+        id: &str,
+        questions: &[Question],
+        index: usize,
+        now: DateTime<Utc>,
+    ) -> Option<NewAction> {
+        let question = questions.get(index)?;
         Some(action(
             chat,
             format!("game:quiz:{id}:q{index}"),
@@ -163,6 +169,7 @@ impl Games {
                 explanation: question.explanation.clone(),
                 open_period: Some(self.config.question_seconds),
                 anonymous: false,
+                tags: Vec::new(),
             },
             now,
             id,
@@ -178,25 +185,68 @@ impl Games {
         cause: &str,
         now: DateTime<Utc>,
     ) -> Vec<NewAction> {
+        let questions = self.config.questions.clone();
+        self.start_with(chat, game, questions, None, cause, now)
+    }
+
+    /// Starts the game an SOP step's `StartGame` action names, with the step's questions and
+    /// its text as the announcement; keyed by the action's key, so starting the same occurrence
+    /// again (a restart before it was marked done) writes nothing new.
+    pub fn start_planned(&mut self, action: &ActionRecord, now: DateTime<Utc>) -> Vec<NewAction> {
+        let ActionKind::StartGame { game, intro } = &action.kind else {
+            return Vec::new();
+        };
+        let chat: Chat = (action.workspace, action.platform, action.chat.clone());
+        let intro = Some(intro.clone()).filter(|intro| !intro.trim().is_empty());
+        match game {
+            GamePlan::Dice => {
+                self.start_with(chat, Game::Dice, Vec::new(), intro, &action.key, now)
+            }
+            GamePlan::Quiz { questions } => {
+                self.start_with(chat, Game::Quiz, questions.clone(), intro, &action.key, now)
+            }
+        }
+    }
+
+    fn start_with(
+        &mut self,
+        chat: Chat,
+        game: Game,
+        questions: Vec<Question>,
+        intro: Option<String>,
+        cause: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<NewAction> {
         if !self.enabled {
             return Vec::new();
         }
         match game {
             Game::Dice => {
-                if self.dice.contains_key(&chat) {
-                    return Vec::new();
-                }
                 let minutes = self.config.dice_window.num_minutes().max(1);
+                let rules = format!(
+                    "🎲 掷骰子开始！{minutes} 分钟内发送 {}，点数最大的人得 {} 分（每人只算第一次）。",
+                    self.config.dice_emoji, self.config.dice_points
+                );
+                let text = match intro {
+                    Some(intro) => format!("{intro}\n{rules}"),
+                    None => rules,
+                };
                 let announce = action(
                     &chat,
                     format!("game:dice:{cause}:start"),
-                    say(format!(
-                        "🎲 掷骰子开始！{minutes} 分钟内发送 {}，点数最大的人得 {} 分（每人只算第一次）。",
-                        self.config.dice_emoji, self.config.dice_points
-                    )),
+                    say(text),
                     now,
                     cause,
                 );
+                if let Some(running) = self.dice.get(&chat) {
+                    // The same occurrence again (its claim was retried): its announcement is
+                    // written already and the same key writes nothing; another game starts nothing.
+                    return if running.id == cause {
+                        vec![announce]
+                    } else {
+                        Vec::new()
+                    };
+                }
                 self.dice.insert(
                     chat,
                     DiceRound {
@@ -208,25 +258,35 @@ impl Games {
                 vec![announce]
             }
             Game::Quiz => {
-                if self.quiz.contains_key(&chat) || self.config.questions.is_empty() {
+                if questions.is_empty() {
                     return Vec::new();
                 }
-                let levels = self.config.questions.len();
+                let levels = questions.len();
+                let rules = format!(
+                    "📝 答题闯关开始！共 {levels} 关，每关 {} 秒；全部答对通关，奖励 {} 分。",
+                    self.config.question_seconds, self.config.quiz_points
+                );
+                let text = match intro {
+                    Some(intro) => format!("{intro}\n{rules}"),
+                    None => rules,
+                };
                 let mut out = vec![action(
                     &chat,
                     format!("game:quiz:{cause}:start"),
-                    say(format!(
-                        "📝 答题闯关开始！共 {levels} 关，每关 {} 秒；全部答对通关，奖励 {} 分。",
-                        self.config.question_seconds, self.config.quiz_points
-                    )),
+                    say(text),
                     now,
                     cause,
                 )];
-                out.extend(self.poll(&chat, cause, 0, now));
+                if let Some(running) = self.quiz.get(&chat) {
+                    // As for dice: the same occurrence rewrites its (deduplicated) announcement.
+                    return if running.id == cause { out } else { Vec::new() };
+                }
+                out.extend(self.poll(&chat, cause, &questions, 0, now));
                 self.quiz.insert(
                     chat,
                     QuizRound {
                         id: cause.to_string(),
+                        questions,
                         index: 0,
                         closes_at: now + self.question_window(),
                         climbing: BTreeMap::new(),
@@ -302,7 +362,7 @@ impl Games {
 
     fn finish_quiz(&self, chat: &Chat, round: QuizRound, now: DateTime<Utc>) -> Vec<NewAction> {
         let id = &round.id;
-        let levels = self.config.questions.len();
+        let levels = round.questions.len();
         let winners: Vec<&String> = round
             .climbing
             .iter()
@@ -388,8 +448,7 @@ impl crate::Decider for Games {
                 if *key != expected_key || round.out.contains(member) {
                     return Vec::new();
                 }
-                let right = self
-                    .config
+                let right = round
                     .questions
                     .get(round.index)
                     .is_some_and(|q| option_ids.as_slice() == [q.correct]);
@@ -402,6 +461,13 @@ impl crate::Decider for Games {
                 Vec::new()
             }
             _ => Vec::new(),
+        }
+    }
+
+    fn scheduled(&mut self, action: &ActionRecord, now: DateTime<Utc>) -> Option<Vec<NewAction>> {
+        match action.kind {
+            ActionKind::StartGame { .. } => Some(self.start_planned(action, now)),
+            _ => None,
         }
     }
 
@@ -438,8 +504,8 @@ impl crate::Decider for Games {
                 .collect();
             round.out.extend(dropped);
             round.index += 1;
-            if round.index < self.config.questions.len() {
-                out.extend(self.poll(&chat, &round.id.clone(), round.index, now));
+            if round.index < round.questions.len() {
+                out.extend(self.poll(&chat, &round.id, &round.questions, round.index, now));
                 round.closes_at = now + self.question_window();
                 self.quiz.insert(chat, round);
             } else {
@@ -561,6 +627,29 @@ mod tests {
         // c does not answer level 2 and drops out.
         let done = games.tick(t(140));
         assert_eq!(rewards(&done), vec![("a".into(), 20)]);
+    }
+
+    #[test]
+    fn the_same_occurrence_asked_again_rewrites_only_its_announcement() {
+        let mut games = Games::new(GamesConfig::default(), true);
+        let first = games.start(chat(), Game::Dice, "sop:k", t(0));
+        assert_eq!(first.len(), 1);
+        let again = games.start(chat(), Game::Dice, "sop:k", t(5));
+        assert_eq!(
+            again.iter().map(|a| &a.key).collect::<Vec<_>>(),
+            [&first[0].key],
+            "the same key, so the outbox writes nothing new"
+        );
+        assert!(games.start(chat(), Game::Dice, "other", t(6)).is_empty());
+        let quiz = games.start(chat(), Game::Quiz, "sop:q", t(0));
+        assert_eq!(quiz.len(), 2, "announcement and first question");
+        let quiz_again = games.start(chat(), Game::Quiz, "sop:q", t(1));
+        assert_eq!(quiz_again.len(), 1);
+        assert_eq!(quiz_again[0].key, quiz[0].key);
+    }
+
+    fn chat() -> Chat {
+        (WorkspaceId(1), Platform::Telegram, "-100".into())
     }
 
     #[test]

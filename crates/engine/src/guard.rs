@@ -283,6 +283,34 @@ impl Guard {
     }
 }
 
+/// The message an edit turned a message into, as the moderation rules read a new message; its
+/// key is the edit's, so what they decide is keyed by the edit, not the original post.
+fn edit_as_post(event: &Event) -> Option<Event> {
+    let EventKind::MessageEdited {
+        member,
+        message_id,
+        text,
+        links,
+        mentions,
+    } = &event.kind
+    else {
+        return None;
+    };
+    Some(Event {
+        kind: EventKind::MessagePosted {
+            member: member.clone(),
+            message_id: message_id.clone(),
+            text: text.clone(),
+            links: links.clone(),
+            mentions: mentions.clone(),
+            reply_to: None,
+            message_kind: qunzhu_domain::MessageKind::Text,
+            from_bot: false,
+        },
+        ..event.clone()
+    })
+}
+
 impl Decider for Guard {
     fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
         if event.workspace != self.workspace || event.platform != self.platform {
@@ -313,7 +341,12 @@ impl Decider for Guard {
             Some(member) => self.facts(&event.chat, member),
             None => MemberFacts::newcomer(),
         };
-        let decisions = self.guardian.on_event(event, &group, &who, now);
+        // An edit is judged like a new message, so an ad edited in after posting is removed
+        // like one posted outright (the redaction names the same message id).
+        let edited = edit_as_post(event);
+        let decisions = self
+            .guardian
+            .on_event(edited.as_ref().unwrap_or(event), &group, &who, now);
         self.settle(decisions, now)
     }
 

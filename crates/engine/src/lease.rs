@@ -159,4 +159,12 @@ impl Connector for LeasedConnector {
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
         self.inner.execute(action).await
     }
+
+    async fn member_link(&self, chat: &str, code: &str) -> Result<String> {
+        self.inner.member_link(chat, code).await
+    }
+
+    fn requester_chat(&self, chat: &str, member: &str) -> Option<qunzhu_connector::RequesterChat> {
+        self.inner.requester_chat(chat, member)
+    }
 }

@@ -24,12 +24,14 @@ pub mod ledger;
 pub mod live;
 pub mod lurkers;
 pub mod planner;
+pub mod poll_tags;
 pub mod pushes;
 pub mod ratelimit;
 pub mod rules;
 pub mod runner;
 pub mod sop_facts;
 pub mod supervise;
+pub mod surveys;
 
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
@@ -47,8 +49,10 @@ pub use ledger::{
 pub use live::{GroupLive, LiveRenderer};
 pub use lurkers::LurkerSweeper;
 pub use planner::{PlanRound, Planner};
+pub use poll_tags::PollTagger;
 pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
 pub use rules::RulesWatcher;
-pub use runner::{ConnectorRuntime, RuntimeConfig};
+pub use runner::{start_scheduled, ConnectorRuntime, RuntimeConfig, ENGINE_LEASE};
 pub use sop_facts::SopFacts;
 pub use supervise::{supervise, Backoff};
+pub use surveys::Surveys;

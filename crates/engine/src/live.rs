@@ -198,7 +198,9 @@ impl LiveRenderer {
             return Ok(None);
         }
         let template = match &action.kind {
-            ActionKind::SendMessage { text, .. } | ActionKind::PersonTask { text } => text,
+            ActionKind::SendMessage { text, .. }
+            | ActionKind::PersonTask { text }
+            | ActionKind::SendPoll { question: text, .. } => text,
             _ => return Ok(None),
         };
         let with_leaders = template.contains("checkin_leaders");
@@ -228,9 +230,9 @@ impl LiveRenderer {
             .await?;
         let mut rendered = action.clone();
         match &mut rendered.kind {
-            ActionKind::SendMessage { text: slot, .. } | ActionKind::PersonTask { text: slot } => {
-                *slot = text
-            }
+            ActionKind::SendMessage { text: slot, .. }
+            | ActionKind::PersonTask { text: slot }
+            | ActionKind::SendPoll { question: slot, .. } => *slot = text,
             _ => {}
         }
         Ok(Some(rendered))

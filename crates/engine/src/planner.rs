@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration};
 use crate::live::LiveRenderer;
 use qunzhu_domain::ActionStatus;
 use qunzhu_domain::{ActionKind, Clock, Instant, Platform, WorkspaceId};
-use qunzhu_sop::{materialize, parse_plan_in, Delivery, GroupFacts, Plan};
+use qunzhu_sop::{materialize, parse_plan_in, Activity, Delivery, GroupFacts, Plan};
 use qunzhu_storage::{ActionFilter, GroupSeen, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;
 
@@ -163,26 +163,48 @@ impl Planner {
                     Some(attachment) => format!("{tracked}\n{attachment}"),
                     None => tracked,
                 };
-                action.kind = match occurrence.delivery {
-                    // A 朋友圈 post is always a person's job (WeCom follows it as a moment task).
-                    _ if occurrence.moments.is_some() => {
-                        action.expires_at = None;
-                        ActionKind::MomentTask {
-                            text,
-                            staff: occurrence.moments.clone().unwrap_or_default(),
+                action.kind = match (&occurrence.activity, occurrence.delivery) {
+                    // A game is the engine's to run in the group at the step's time; the tick loop
+                    // starts it, not the dispatcher, so its announcement is filled now.
+                    (Some(Activity::Game(game)), _) => ActionKind::StartGame {
+                        game: game.clone(),
+                        intro: occurrence.text.clone(),
+                    },
+                    // A survey: its text is the question, each option may tag who chooses it.
+                    (Some(Activity::Poll { options }), _) => ActionKind::SendPoll {
+                        question: text,
+                        options: options.iter().map(|option| option.text.clone()).collect(),
+                        correct_option: None,
+                        explanation: None,
+                        open_period: None,
+                        anonymous: false,
+                        tags: if options.iter().any(|option| option.tag.is_some()) {
+                            options.iter().map(|option| option.tag.clone()).collect()
+                        } else {
+                            Vec::new()
+                        },
+                    },
+                    (None, delivery) => match delivery {
+                        // A 朋友圈 post is always a person's job (WeCom follows it as a moment task).
+                        _ if occurrence.moments.is_some() => {
+                            action.expires_at = None;
+                            ActionKind::MomentTask {
+                                text,
+                                staff: occurrence.moments.clone().unwrap_or_default(),
+                            }
                         }
-                    }
-                    // The platform cannot post by itself: a person posts it and confirms; it
-                    // does not expire, it waits (and is reminded) until confirmed.
-                    Delivery::HumanTask => {
-                        action.expires_at = None;
-                        ActionKind::PersonTask { text }
-                    }
-                    Delivery::Bot => ActionKind::SendMessage {
-                        text,
-                        html: None,
-                        mentions: Vec::new(),
-                        reply_to: None,
+                        // The platform cannot post by itself: a person posts it and confirms; it
+                        // does not expire, it waits (and is reminded) until confirmed.
+                        Delivery::HumanTask => {
+                            action.expires_at = None;
+                            ActionKind::PersonTask { text }
+                        }
+                        Delivery::Bot => ActionKind::SendMessage {
+                            text,
+                            html: None,
+                            mentions: Vec::new(),
+                            reply_to: None,
+                        },
                     },
                 };
                 links.extend(pairs.into_iter().map(|(code, url)| NewLink {

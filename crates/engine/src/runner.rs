@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use qunzhu_connector::{Connector, ConnectorError};
-use qunzhu_domain::Clock;
-use qunzhu_storage::Store;
+use qunzhu_domain::{ActionTarget, Clock, Platform};
+use qunzhu_storage::{ActionOutcome, Claim, Store};
 use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 
@@ -69,6 +69,7 @@ impl ConnectorRuntime {
             config.dispatch.clone(),
         ));
         let id = connector.id().to_string();
+        let platform = connector.platform();
         health.connector_registered(&id, connector.platform());
         let mut tasks = Vec::new();
 
@@ -111,13 +112,18 @@ impl ConnectorRuntime {
         let tick = {
             let (decider, waker, stop) = (decider.clone(), waker.clone(), stop.clone());
             let every = config.tick;
+            let owner = config.dispatch.owner.clone();
             move || {
                 tick_loop(
-                    store.clone(),
-                    clock.clone(),
-                    decider.clone(),
-                    every,
-                    waker.clone(),
+                    TickLoop {
+                        store: store.clone(),
+                        clock: clock.clone(),
+                        decider: decider.clone(),
+                        platform,
+                        owner: owner.clone(),
+                        every,
+                        waker: waker.clone(),
+                    },
                     stop.clone(),
                 )
             }
@@ -241,18 +247,38 @@ async fn poll_loop(
     }
 }
 
-async fn tick_loop(
+/// What the tick loop works with.
+struct TickLoop {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     decider: Arc<Mutex<Box<dyn Decider>>>,
+    platform: Platform,
+    owner: String,
     every: Duration,
     waker: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) -> LoopResult {
+}
+
+/// How long the tick loop holds an engine action it claimed: far longer than starting a game
+/// takes, so only a dead instance lets another take it again.
+pub const ENGINE_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+async fn tick_loop(ticks: TickLoop, mut stop: watch::Receiver<bool>) -> LoopResult {
+    let TickLoop {
+        store,
+        clock,
+        decider,
+        platform,
+        owner,
+        every,
+        waker,
+    } = ticks;
     loop {
         health::beat();
         if wait_or_stop(&mut stop, every).await {
             return Ok(());
+        }
+        if start_scheduled(&*store, &*clock, &decider, platform, &owner).await > 0 {
+            waker.notify_one();
         }
         let (actions, audit) = {
             let mut decider = decider.lock().await;
@@ -269,6 +295,68 @@ async fn tick_loop(
             Err(error) => tracing::error!(%error, "could not write timed actions to the outbox"),
         }
     }
+}
+
+/// Claims the engine's due actions for this platform (the games SOP steps start) and lets the
+/// deciders start them; returns how many new actions that wrote. Each claimed action is closed
+/// only after what it started is in the outbox, so a crash in between claims it again after the
+/// lease, and the same keys make the second start write nothing twice.
+pub async fn start_scheduled(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    decider: &Mutex<Box<dyn Decider>>,
+    platform: Platform,
+    owner: &str,
+) -> usize {
+    let now = clock.now();
+    let claim = Claim {
+        platform,
+        target: ActionTarget::Engine,
+        now,
+        limit: 50,
+        owner,
+        lease_until: now + ENGINE_LEASE,
+    };
+    let claimed = match store.claim_actions(claim).await {
+        Ok(claimed) => claimed,
+        Err(error) => {
+            tracing::error!(%error, "cannot claim the engine's due actions");
+            return 0;
+        }
+    };
+    let mut started = 0;
+    for action in claimed {
+        let (outcome, actions) = if action.expires_at.is_some_and(|end| end <= now) {
+            let reason = "past its grace: the game did not start late".to_string();
+            (ActionOutcome::Skip { reason }, Vec::new())
+        } else {
+            match decider.lock().await.scheduled(&action, now) {
+                Some(actions) if actions.is_empty() => {
+                    let reason = "nothing started: the platform has no games, a game of this kind is already running in the group, or the quiz has no questions".to_string();
+                    (ActionOutcome::Skip { reason }, actions)
+                }
+                Some(actions) => (ActionOutcome::Done { receipt: None }, actions),
+                None => {
+                    let reason = format!("no decider runs {}", action.kind.name());
+                    (ActionOutcome::Skip { reason }, Vec::new())
+                }
+            }
+        };
+        // Enqueued before the claim is closed: a crash in between starts the same keys again.
+        if !actions.is_empty() {
+            match store.enqueue(actions).await {
+                Ok(new) => started += new,
+                Err(error) => {
+                    tracing::error!(%error, action = action.id, "could not write a started game; it is claimed again after its lease");
+                    continue;
+                }
+            }
+        }
+        if let Err(error) = store.finish_action(action.id, outcome, now).await {
+            tracing::error!(%error, action = action.id, "could not close an engine action");
+        }
+    }
+    started
 }
 
 /// Sleeps unless stopped first; true when stopped.

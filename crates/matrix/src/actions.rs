@@ -320,7 +320,8 @@ pub async fn execute(
         | ActionKind::ReportBalance { .. }
         | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. }
-        | ActionKind::MomentTask { .. } => {
+        | ActionKind::MomentTask { .. }
+        | ActionKind::StartGame { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Matrix",
                 action.kind.name()

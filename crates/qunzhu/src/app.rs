@@ -248,6 +248,27 @@ async fn run(
             }
         },
     ));
+    let poll_tags = qunzhu_engine::PollTagger {
+        store: store.clone(),
+        workspace: workspace.id,
+        batch: 5_000,
+        every: std::time::Duration::from_secs(1),
+    };
+    let poll_tags_stop = stop.clone();
+    tasks.push(supervise(
+        "poll tagger",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (poll_tags, stop) = (poll_tags.clone(), poll_tags_stop.clone());
+            async move {
+                poll_tags.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
     let mut all = connectors(&config, &workspace, clock.clone())?;
     let mut hooks = axum::Router::new();
     if config.telegram.enabled {
@@ -705,6 +726,12 @@ async fn deciders(
         qunzhu_engine::GamesConfig::default(),
         connector.capabilities().games,
     )));
+    chain.0.push(Box::new(qunzhu_engine::Surveys {
+        workspace: workspace.id,
+        platform,
+        enabled: connector.capabilities().games,
+        directory: directory.clone(),
+    }));
     chain.0.push(Box::new(qunzhu_engine::BalanceQuestions {
         workspace: workspace.id,
         platform,

@@ -420,6 +420,7 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("act.moment_task", "朋友圈任务", "moments post"),
     ("act.report_balance", "回复积分", "balance reply"),
     ("act.issue_coupon", "发券", "issue coupon"),
+    ("act.start_game", "开始游戏", "start a game"),
     ("st.pending", "待执行", "pending"),
     ("st.in_flight", "执行中", "in flight"),
     ("st.done", "已完成", "done"),

@@ -75,6 +75,7 @@ pub fn bench_plan_day(groups: usize, steps_per_day: usize) -> BenchReport {
                     text: "☀️ 早安，{group}的{member_count}位家人！今天是{date_zh} {weekday}，回复「打卡」签到～".into(),
                     attachment: None,
                     moments: None,
+                    activity: None,
                 },
                 grace: DEFAULT_GRACE,
             }

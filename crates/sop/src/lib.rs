@@ -35,8 +35,8 @@ pub use materialize::{
 };
 pub use parse::{parse_plan, parse_plan_in, Diagnostic};
 pub use plan::{
-    ActiveWindow, Anchor, Content, MonthDay, Plan, Step, Target, TimeRule, DEFAULT_GRACE,
-    DEFAULT_TIMEZONE,
+    ActiveWindow, Activity, Anchor, Content, MonthDay, Plan, PollOption, Step, Target, TimeRule,
+    DEFAULT_GRACE, DEFAULT_TIMEZONE,
 };
 pub use preview::{preview, render_calendar_text, PreviewRow};
 pub use render::{has_live_variables, render_live, CompiledText, LiveFacts, RenderContext};

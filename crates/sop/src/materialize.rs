@@ -105,6 +105,8 @@ pub struct Occurrence {
     pub attachment: Option<String>,
     /// A 朋友圈 post for these staff (empty: the connector's staff) rather than a group post.
     pub moments: Option<Vec<String>>,
+    /// A poll or a game instead of a plain post.
+    pub activity: Option<crate::plan::Activity>,
     pub delivery: Delivery,
     pub grace: Duration,
 }
@@ -254,6 +256,7 @@ fn materialize_step(
             timezone: step.timezone,
             attachment: step.content.attachment.clone(),
             moments: step.content.moments.clone(),
+            activity: step.content.activity.clone(),
             delivery: if group.send_autonomously {
                 Delivery::Bot
             } else {

@@ -172,6 +172,26 @@ pub struct Content {
     /// A 朋友圈 (moments) post for these staff instead of a group post (`kind = "moment"`);
     /// empty means the connector's configured staff. Planned once per firing, not per group.
     pub moments: Option<Vec<String>>,
+    /// A poll (`kind = "poll"`, the text is its question) or a game (`kind = "dice"` /
+    /// `"quiz"`, the text announces it) instead of a plain post.
+    pub activity: Option<Activity>,
+}
+
+/// What a step does in the group besides posting its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    /// A poll whose answers tag members: an answer adds its option's tag, a retraction removes it.
+    Poll { options: Vec<PollOption> },
+    /// A dice game or a quiz climb the engine runs, winners paid through the ledger.
+    Game(qunzhu_domain::GamePlan),
+}
+
+/// One answer of a poll step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollOption {
+    pub text: String,
+    /// The member tag choosing it gives (`city:上海`).
+    pub tag: Option<String>,
 }
 
 impl TimeRule {

@@ -135,6 +135,7 @@ mod tests {
                 text: "hi".into(),
                 attachment: None,
                 moments: None,
+                activity: None,
             },
             grace: DEFAULT_GRACE,
         }

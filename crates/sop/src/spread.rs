@@ -88,6 +88,7 @@ mod tests {
                     template: "早安".into(),
                     attachment: None,
                     moments: None,
+                    activity: None,
                     delivery: Delivery::Bot,
                     grace: DEFAULT_GRACE,
                 }

@@ -47,6 +47,7 @@ impl Template {
                     text: spec.text.to_string(),
                     attachment: None,
                     moments: None,
+                    activity: None,
                 },
                 grace: DEFAULT_GRACE,
             })

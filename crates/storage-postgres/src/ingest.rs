@@ -336,6 +336,7 @@ pub(crate) async fn insert_actions(tx: &Transaction<'_>, actions: &[NewAction]) 
         qunzhu_domain::ActionTarget::Platform => "platform".into(),
         qunzhu_domain::ActionTarget::Ledger => "ledger".into(),
         qunzhu_domain::ActionTarget::Person => "person".into(),
+        qunzhu_domain::ActionTarget::Engine => "engine".into(),
     });
     let statuses = column(|action| {
         if action.dry_run {

@@ -16,6 +16,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod outbox;
+mod poll_tags;
 mod queries;
 mod reports;
 mod sop;
@@ -72,6 +73,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010c_pending_join_requests",
         include_str!("../migrations/0010c_pending_join_requests.sql"),
+    ),
+    (
+        "0017_poll_tags",
+        include_str!("../migrations/0017_poll_tags.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -221,6 +221,7 @@ pub(crate) fn insert_action(tx: &Transaction<'_>, action: &NewAction) -> Result<
         qunzhu_domain::ActionTarget::Platform => "platform",
         qunzhu_domain::ActionTarget::Ledger => "ledger",
         qunzhu_domain::ActionTarget::Person => "person",
+        qunzhu_domain::ActionTarget::Engine => "engine",
     };
     let payload = json(&action.kind)?;
     let inserted = tx

@@ -19,6 +19,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod outbox;
+mod poll_tags;
 mod private;
 mod queries;
 mod readers;
@@ -76,6 +77,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010c_pending_join_requests",
         include_str!("../migrations/0010c_pending_join_requests.sql"),
+    ),
+    (
+        "0017_poll_tags",
+        include_str!("../migrations/0017_poll_tags.sql"),
     ),
 ];
 

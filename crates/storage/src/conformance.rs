@@ -23,6 +23,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod outbox;
+mod poll_tags;
 mod reports;
 mod scoping;
 pub use accounts::*;
@@ -33,6 +34,7 @@ pub use coupons::*;
 pub use invites::*;
 pub use ledger::*;
 pub use outbox::*;
+pub use poll_tags::*;
 pub use reports::*;
 pub use scoping::*;
 pub use sop::*;
@@ -67,7 +69,8 @@ macro_rules! conformance_suite {
             ledger_catalogue_and_redemptions,
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
-            invites_are_attributed_counted_and_resumed);
+            invites_are_attributed_counted_and_resumed,
+            poll_answers_tag_members_and_retractions_untag_them);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -22,6 +22,7 @@ pub mod leases;
 pub mod ledger;
 pub mod links;
 pub mod outbox;
+pub mod poll_tags;
 pub mod reports;
 pub mod sop;
 pub mod testing;
@@ -39,6 +40,7 @@ pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use outbox::Outbox;
+pub use poll_tags::PollTagStore;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
 pub use reports::*;
@@ -96,6 +98,7 @@ pub trait Store:
     + LedgerStore
     + CouponStore
     + InviteStore
+    + PollTagStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

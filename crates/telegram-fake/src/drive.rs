@@ -61,6 +61,7 @@ impl FakeTelegram {
                     user,
                     JoinRequest {
                         state: Request::Pending,
+                        date: now,
                         bio: bio.map(str::to_string),
                         link: Some(url.to_string()),
                     },

@@ -55,6 +55,7 @@ impl FakeTelegram {
     pub async fn start(chats: &[i64]) -> FakeTelegram {
         let mut world = World {
             offset_secs: 0,
+            direct: Vec::new(),
             token_valid: true,
             chats: BTreeMap::new(),
             polls: BTreeMap::new(),

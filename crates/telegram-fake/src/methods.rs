@@ -123,6 +123,29 @@ async fn get_updates(shared: &Shared, token: &str, body: &Value) -> Answer {
 
 const SENDS: &[&str] = &["sendMessage", "sendDice", "sendPoll"];
 
+fn direct_message(world: &mut World, user: i64, body: &Value, now: i64) -> Answer {
+    let open = world.chats.values().any(|chat| {
+        chat.requests.get(&user).is_some_and(|request| {
+            request.state == Request::Pending && now <= request.date + 5 * 60
+        })
+    });
+    if !open {
+        return fail(
+            403,
+            "Forbidden: bot can't initiate conversation with a user",
+        );
+    }
+    let text = body["text"].as_str().unwrap_or("").to_string();
+    if text.trim().is_empty() {
+        return fail(400, "Bad Request: message text is empty");
+    }
+    world.direct.push((user, text.clone()));
+    let id = i64::try_from(world.direct.len()).unwrap_or(i64::MAX);
+    ok(
+        json!({"message_id": id, "date": now, "chat": {"id": user, "type": "private"}, "text": text}),
+    )
+}
+
 fn call(world: &mut World, method: &str, body: &Value) -> Answer {
     let now = world.now();
     match method {
@@ -157,6 +180,11 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
     let Some(chat) = int(body, "chat_id") else {
         return fail(400, "Bad Request: chat_id is empty");
     };
+    // A positive id is a private chat: a bot may write there only to someone whose join request
+    // is pending and under five minutes old (`user_chat_id`); otherwise the user never started it.
+    if chat > 0 && method == "sendMessage" {
+        return direct_message(world, chat, body, now);
+    }
     let Some(c) = world.chats.get(&chat) else {
         return fail(400, "Bad Request: chat not found");
     };

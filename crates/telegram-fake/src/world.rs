@@ -70,6 +70,8 @@ pub enum Request {
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
     pub state: Request,
+    /// When it was made: the bot may write to the requester for five minutes after.
+    pub date: i64,
     pub bio: Option<String>,
     pub link: Option<String>,
 }
@@ -106,6 +108,8 @@ pub struct Chat {
 #[derive(Debug)]
 pub struct World {
     pub offset_secs: i64,
+    /// Private messages the bot wrote to requesters: (user, text).
+    pub direct: Vec<(i64, String)>,
     pub token_valid: bool,
     pub chats: BTreeMap<i64, Chat>,
     pub polls: BTreeMap<String, FakePoll>,

@@ -322,6 +322,8 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
             explanation,
             open_period,
             anonymous,
+            // Tags are qunzhu's: the poll tagger reads them from the outbox, Telegram never sees them.
+            tags: _,
         } => {
             let mut body = json!({
                 "chat_id": chat, "question": question,
@@ -355,7 +357,8 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
         | ActionKind::ReportBalance { .. }
         | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. }
-        | ActionKind::MomentTask { .. } => {
+        | ActionKind::MomentTask { .. }
+        | ActionKind::StartGame { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Telegram",
                 action.kind.name()

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use qunzhu_connector::inbox::Inbox;
-use qunzhu_connector::{Batch, Capabilities, Connector, ConnectorError, Result};
+use qunzhu_connector::{Batch, Capabilities, Connector, ConnectorError, RequesterChat, Result};
 use qunzhu_domain::{ActionRecord, Clock, Event, Platform, WorkspaceId};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -34,6 +34,9 @@ pub use config::{Mode, Secret, TelegramConfig};
 pub use journal::{Attempt, Journal};
 pub use map::{links_and_mentions, parse_update, Mapper, ParseError, SentPoll};
 pub use webhook::SECRET_HEADER;
+
+/// How long after a join request the bot may write to the requester (`user_chat_id`).
+pub const REQUESTER_CHAT_SECS: i64 = 5 * 60;
 
 /// The updates qunzhu asks for; `chat_member` only arrives when listed here (and the bot is an
 /// administrator).
@@ -57,6 +60,9 @@ pub struct TelegramConnector {
     id: String,
     capabilities: Capabilities,
     mapper: Mapper,
+    /// Join requests not yet decided: (chat, member) → (`user_chat_id`, until when the bot may
+    /// write there). In memory: the five-minute window rarely outlives a restart.
+    requesters: std::sync::Mutex<std::collections::HashMap<(String, String), (i64, i64)>>,
     journal: Journal,
     inbox: Option<Inbox>,
     arrived: Notify,
@@ -174,6 +180,7 @@ impl TelegramConnector {
                 bot_id: bot.id,
                 workspace,
             },
+            requesters: Default::default(),
             bot_id: bot.id,
             bot_username,
             client,
@@ -213,6 +220,9 @@ impl TelegramConnector {
                     if let Some(query) = &update.callback_query {
                         self.answer_click(query.id.clone());
                     }
+                    if let Some(request) = &update.chat_join_request {
+                        self.note_requester(request);
+                    }
                     if let Some(change) = &update.my_chat_member {
                         tracing::info!(chat = change.chat.id, status = %change.new_chat_member.status, "the bot's own standing changed");
                     }
@@ -225,6 +235,22 @@ impl TelegramConnector {
             }
         }
         events
+    }
+
+    /// Keeps a join request's private chat for the five minutes Telegram allows writing there.
+    fn note_requester(&self, request: &types::ChatJoinRequest) {
+        let Some(user_chat) = request.user_chat_id else {
+            return;
+        };
+        let key = (request.chat.id.to_string(), request.from.id.to_string());
+        let until = request.date + REQUESTER_CHAT_SECS;
+        let mut requesters = self
+            .requesters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = self.clock.now().timestamp();
+        requesters.retain(|_, (_, until)| *until > now);
+        requesters.insert(key, (user_chat, until));
     }
 
     /// Stops the button's spinner; a lost answer only leaves a spinner, so it is not retried.
@@ -342,6 +368,19 @@ impl Connector for TelegramConnector {
         }
     }
 
+    fn requester_chat(&self, chat: &str, member: &str) -> Option<RequesterChat> {
+        let requesters = self
+            .requesters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (user_chat, until) = *requesters.get(&(chat.to_string(), member.to_string()))?;
+        let until = chrono::DateTime::from_timestamp(until, 0)?;
+        (until > self.clock.now()).then(|| RequesterChat {
+            chat: user_chat.to_string(),
+            until,
+        })
+    }
+
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
         let ctx = actions::Context {
             client: &self.client,
@@ -351,7 +390,17 @@ impl Connector for TelegramConnector {
             resend_uncertain: self.config.resend_uncertain,
             timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
         };
-        actions::execute(&ctx, action).await
+        let done = actions::execute(&ctx, action).await;
+        // A decided request closes its private chat (Telegram refuses writing there after).
+        if let (Ok(_), qunzhu_domain::ActionKind::DecideJoinRequest { member, .. }) =
+            (&done, &action.kind)
+        {
+            self.requesters
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .remove(&(action.chat.clone(), member.clone()));
+        }
+        done
     }
 
     async fn member_link(&self, chat: &str, code: &str) -> Result<String> {

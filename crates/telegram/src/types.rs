@@ -235,6 +235,10 @@ pub struct ChatMemberUpdated {
 pub struct ChatJoinRequest {
     pub chat: Chat,
     pub from: User,
+    /// The private chat with the requester the bot may write to for five minutes, until the
+    /// request is decided.
+    #[serde(default)]
+    pub user_chat_id: Option<i64>,
     pub date: i64,
     #[serde(default)]
     pub bio: Option<String>,

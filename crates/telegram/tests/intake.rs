@@ -63,6 +63,7 @@ async fn messages_edits_reactions_clicks_and_poll_answers_reach_the_log() {
             explanation: None,
             open_period: None,
             anonymous: false,
+            tags: Vec::new(),
         },
     )
     .await;

@@ -29,6 +29,7 @@ fn step(id: &str, rule: TimeRule, target: Target, text: &str) -> Step {
             text: text.into(),
             attachment: None,
             moments: None,
+            activity: None,
         },
         grace: DEFAULT_GRACE,
     }

@@ -48,6 +48,8 @@ const STEP_KEYS: &[&str] = &[
     "grace_minutes",
     "kind",
     "staff",
+    "options",
+    "questions",
 ];
 const TARGET_KEYS: &[&str] = &["all", "chats", "group_types", "tags"];
 pub(crate) fn decode(
@@ -218,25 +220,30 @@ impl Decoder<'_> {
             .map(Duration::minutes)
     }
 
-    /// `kind = "post"` (default) or `"moment"` with an optional `staff` list.
-    fn step_kind(&mut self, table: &Table<'_>) -> Option<Vec<String>> {
-        let kind = table
-            .get("kind")
-            .and_then(|node| Some((node, self.string(node, &table.path("kind"))?)));
-        let moment = match kind {
-            None => false,
-            Some((_, text)) if text == "post" => false,
-            Some((_, text)) if text == "moment" => true,
-            Some((node, text)) => {
-                self.report(
-                    &table.path("kind"),
-                    node.span.as_ref(),
-                    format!("unknown step kind `{text}`; expected one of: post, moment"),
-                );
-                // One mistake, one diagnostic: `staff` is not judged against a kind unknown.
-                return None;
-            }
+    /// `kind = "post"` (default), `"moment"` with an optional `staff` list, or one of the
+    /// activities (`poll`, `dice`, `quiz`, see `activity.rs`); `None` for an unknown kind.
+    fn step_kind(&mut self, table: &Table<'_>) -> Option<String> {
+        let Some(node) = table.get("kind") else {
+            return Some("post".into());
         };
+        let text = self.string(node, &table.path("kind"))?;
+        if super::activity::KINDS.contains(&text.as_str()) {
+            return Some(text);
+        }
+        self.report(
+            &table.path("kind"),
+            node.span.as_ref(),
+            format!(
+                "unknown step kind `{text}`; expected one of: {}",
+                super::activity::KINDS.join(", ")
+            ),
+        );
+        None
+    }
+
+    /// The staff of a 朋友圈 step (`kind = "moment"`), `None` for other kinds.
+    fn moment_staff(&mut self, table: &Table<'_>, kind: &str) -> Option<Vec<String>> {
+        let moment = kind == "moment";
         let staff = table.get("staff").map(|node| {
             (
                 node,
@@ -418,7 +425,14 @@ impl Decoder<'_> {
             .get("attachment")
             .and_then(|node| self.string(node, &table.path("attachment")));
         let grace = self.grace(&table).unwrap_or(defaults.grace);
-        let moments = self.step_kind(&table);
+        // One mistake, one diagnostic: an unknown kind's `staff` or `options` are not judged.
+        let (moments, activity) = match self.step_kind(&table) {
+            Some(kind) => (
+                self.moment_staff(&table, &kind),
+                self.activity(&table, &kind, text.as_deref()),
+            ),
+            None => (None, None),
+        };
         let id = id?;
         Some(Step {
             title: title.unwrap_or_else(|| id.clone()),
@@ -432,6 +446,7 @@ impl Decoder<'_> {
                 text: text?,
                 attachment,
                 moments,
+                activity,
             },
             grace,
         })

@@ -3,6 +3,7 @@
 //! Every problem is reported, not just the first, each with the field path (`steps[2].at`) and,
 //! for TOML, the line and column, so the console and the CLI can point at it.
 
+mod activity;
 mod decode;
 pub(crate) mod fields;
 

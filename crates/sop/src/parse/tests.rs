@@ -204,7 +204,7 @@ fn each_mistake_gets_one_exact_diagnostic() {
         ),
         (
             "[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"x\"\ncolour = \"red\"\n",
-            "plan.toml:8:1: steps[0].colour: unknown key `colour`; expected one of: id, title, repeat, at, weekdays, day, months, date, anchor, offset_days, text, attachment, timezone, active_from, active_until, blackout, target, grace_minutes, kind, staff",
+            "plan.toml:8:1: steps[0].colour: unknown key `colour`; expected one of: id, title, repeat, at, weekdays, day, months, date, anchor, offset_days, text, attachment, timezone, active_from, active_until, blackout, target, grace_minutes, kind, staff, options, questions",
         ),
         (
             "titel = \"x\"\n[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"x\"\n",
@@ -316,7 +316,7 @@ fn a_moment_step_names_its_staff_and_staff_needs_the_kind() {
     assert_eq!(
         diagnostics(&wrong, "m.toml"),
         vec![
-            "m.toml:10:8: steps[0].kind: unknown step kind `story`; expected one of: post, moment"
+            "m.toml:10:8: steps[0].kind: unknown step kind `story`; expected one of: post, moment, poll, dice, quiz"
         ]
     );
 }
@@ -332,4 +332,92 @@ fn a_plan_without_a_zone_runs_in_the_workspace_zone_and_its_own_zone_wins() {
         .all(|step| step.timezone == chrono_tz::Europe::Berlin));
     let with = super::parse_plan_in(GOOD, "p.toml", chrono_tz::Europe::Berlin).unwrap();
     assert_eq!(with.timezone, chrono_tz::Asia::Shanghai);
+}
+
+const SURVEY: &str = "id = \"s\"\n[target]\nall = true\n\n[[steps]]\nid = \"city\"\nrepeat = \"once\"\ndate = 2026-03-02\nat = \"09:00\"\ntext = \"你在哪个城市？\"\nkind = \"poll\"\noptions = [{ text = \"上海\", tag = \"city:上海\" }, { text = \"北京\", tag = \"city:北京\" }, \"其他\"]\n";
+
+#[test]
+fn a_poll_step_declares_a_member_tag_per_option() {
+    let plan = parse_plan(SURVEY, "s.toml").unwrap_or_else(|errors| panic!("{errors:#?}"));
+    let tagged = |text: &str, tag: Option<&str>| crate::PollOption {
+        text: text.into(),
+        tag: tag.map(Into::into),
+    };
+    assert_eq!(
+        plan.steps[0].content.activity,
+        Some(crate::Activity::Poll {
+            options: vec![
+                tagged("上海", Some("city:上海")),
+                tagged("北京", Some("city:北京")),
+                tagged("其他", None),
+            ]
+        })
+    );
+}
+
+#[test]
+fn poll_and_quiz_mistakes_are_located() {
+    let quiz = |questions: &str| {
+        format!("id = \"q\"\n[target]\nall = true\n\n[[steps]]\nid = \"climb\"\nrepeat = \"daily\"\nat = \"20:00\"\ntext = \"闯关\"\nkind = \"quiz\"\nquestions = {questions}\n")
+    };
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            SURVEY.replace(", \"其他\"]", "]").replace("{ text = \"北京\", tag = \"city:北京\" }", "\"北京\"").replace("[{ text = \"上海\", tag = \"city:上海\" }, \"北京\"]", "[\"上海\"]"),
+            vec!["s.toml:12:11: steps[0].options: a poll has 2–10 options, found 1"],
+        ),
+        (
+            SURVEY.replace("tag = \"city:北京\"", "tag = \" city \""),
+            vec!["s.toml:12:67: steps[0].options[1].tag: a tag has 1–64 characters, no commas and no surrounding spaces, found \" city \""],
+        ),
+        (
+            SURVEY.replace("tag = \"city:北京\"", "tga = \"x\""),
+            vec!["s.toml:12:61: steps[0].options[1].tga: unknown key `tga`; expected one of: text, tag"],
+        ),
+        (
+            SURVEY.replace("kind = \"poll\"\n", ""),
+            vec!["s.toml:11:11: steps[0].options: `options` is for poll steps: set kind = \"poll\""],
+        ),
+        (
+            SURVEY.replace("options = [{ text = \"上海\", tag = \"city:上海\" }, { text = \"北京\", tag = \"city:北京\" }, \"其他\"]\n", ""),
+            vec!["s.toml:5:1: steps[0].options: missing `options`"],
+        ),
+        (
+            quiz("[{ question = \"群规第一条？\", options = [\"禁止广告\", \"随便聊\"], answer = \"每天打卡\" }]"),
+            vec!["q.toml:11:73: steps[0].questions[0].answer: answer \"每天打卡\" is not one of the options: 禁止广告, 随便聊"],
+        ),
+        (quiz("[]"), vec!["q.toml:11:13: steps[0].questions: a quiz has 1–20 questions, found 0"]),
+        (
+            quiz("[{ question = \"?\", options = [\"a\", \"\"], answer = \"a\" }]"),
+            vec!["q.toml:11:48: steps[0].questions[0].options[1]: an option has 1–100 characters, found 0"],
+        ),
+    ];
+    for (source, expected) in cases {
+        let file = if source.starts_with("id = \"q\"") {
+            "q.toml"
+        } else {
+            "s.toml"
+        };
+        assert_eq!(diagnostics(&source, file), expected, "{source}");
+    }
+}
+
+#[test]
+fn a_quiz_step_carries_its_questions_and_a_dice_step_needs_nothing() {
+    let source = "id = \"g\"\n[target]\nall = true\n\n[[steps]]\nid = \"climb\"\nrepeat = \"daily\"\nat = \"20:00\"\ntext = \"今晚闯关\"\nkind = \"quiz\"\nquestions = [{ question = \"群规第一条？\", options = [\"随便聊\", \"禁止广告\"], answer = \"禁止广告\", explanation = \"见群公告\" }]\n\n[[steps]]\nid = \"dice\"\nrepeat = \"daily\"\nat = \"21:00\"\ntext = \"掷骰子\"\nkind = \"dice\"\n";
+    let plan = parse_plan(source, "g.toml").unwrap_or_else(|errors| panic!("{errors:#?}"));
+    assert_eq!(
+        plan.steps[0].content.activity,
+        Some(crate::Activity::Game(qunzhu_domain::GamePlan::Quiz {
+            questions: vec![qunzhu_domain::QuizQuestion {
+                question: "群规第一条？".into(),
+                options: vec!["随便聊".into(), "禁止广告".into()],
+                correct: 1,
+                explanation: Some("见群公告".into()),
+            }]
+        }))
+    );
+    assert_eq!(
+        plan.steps[1].content.activity,
+        Some(crate::Activity::Game(qunzhu_domain::GamePlan::Dice))
+    );
 }

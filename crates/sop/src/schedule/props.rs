@@ -65,6 +65,7 @@ fn plan(rule: TimeRule, timezone: Tz) -> Plan {
                 text: "{date} {weekday}".into(),
                 attachment: None,
                 moments: None,
+                activity: None,
             },
             grace: DEFAULT_GRACE,
         }],

@@ -95,7 +95,39 @@ impl Bot {
         workspace: WorkspaceId,
         dir: tempfile::TempDir,
     ) -> Bot {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Bot::assemble_with_clock(
+            store,
+            connector,
+            decider,
+            workspace,
+            dir,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// A bot whose ingest, ticks and dispatch read `clock` (a fake one moves time by hand).
+    pub async fn start_with_clock(
+        fake: &FakeTelegram,
+        decider: Box<dyn Decider>,
+        clock: Arc<dyn Clock>,
+    ) -> Bot {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(
+            qunzhu_storage_sqlite::SqliteStore::open(&dir.path().join("qunzhu.db")).expect("store"),
+        );
+        let workspace = workspace(&*store).await;
+        let connector = connector(fake, dir.path(), workspace).await;
+        Bot::assemble_with_clock(store, connector, Some(decider), workspace, dir, clock)
+    }
+
+    pub fn assemble_with_clock(
+        store: Arc<dyn Store>,
+        connector: Arc<TelegramConnector>,
+        decider: Option<Box<dyn Decider>>,
+        workspace: WorkspaceId,
+        dir: tempfile::TempDir,
+        clock: Arc<dyn Clock>,
+    ) -> Bot {
         let decider: Arc<Mutex<Box<dyn Decider>>> =
             Arc::new(Mutex::new(decider.unwrap_or_else(|| Box::new(Nothing))));
         let ingestor = Ingestor::new(
@@ -138,6 +170,15 @@ impl Bot {
             self.cursor.clone_from(&batch.cursor);
         }
         self.ingestor.ingest(batch).await.expect("ingest");
+        // What the runtime's tick loop does: start the games SOP steps made due, then tick.
+        qunzhu_engine::start_scheduled(
+            &*self.store,
+            &*self.clock,
+            &self.decider,
+            Platform::Telegram,
+            "test",
+        )
+        .await;
         let timed = self.decider.lock().await.tick(self.clock.now());
         self.store.enqueue(timed).await.expect("enqueue");
         self.dispatcher.run_once().await.expect("dispatch");
