@@ -120,6 +120,7 @@ pub fn commissions(rules: &[CommissionRule], order: &CommissionOrder) -> Vec<Com
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // The case tables read better as plain tuples.
 mod tests {
     use super::*;
 

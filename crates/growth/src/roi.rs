@@ -60,6 +60,7 @@ pub fn campaign_roi(facts: &CampaignFacts, point_value_cents: i64) -> CampaignRo
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // The case tables read better as plain tuples.
 mod tests {
     use super::*;
 
