@@ -15,6 +15,7 @@ mod ingest;
 mod invites;
 mod leases;
 mod ledger;
+mod orders;
 mod outbox;
 mod queries;
 mod reports;
@@ -65,6 +66,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
     ),
+    ("0016_orders", include_str!("../migrations/0016_orders.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

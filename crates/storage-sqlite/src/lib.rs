@@ -18,6 +18,7 @@ mod ingest;
 mod invites;
 mod leases;
 mod ledger;
+mod orders;
 mod outbox;
 mod private;
 mod queries;
@@ -69,6 +70,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
     ),
+    ("0016_orders", include_str!("../migrations/0016_orders.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -21,6 +21,7 @@ pub mod invites;
 pub mod leases;
 pub mod ledger;
 pub mod links;
+pub mod orders;
 pub mod outbox;
 pub mod reports;
 pub mod sop;
@@ -38,6 +39,10 @@ pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+pub use orders::{
+    CampaignCost, CampaignTotals, CommissionRow, Order, OrderRecorded, OrderStore, Revenue,
+    ShowcasePost, StatementLine,
+};
 pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
@@ -96,6 +101,7 @@ pub trait Store:
     + LedgerStore
     + CouponStore
     + InviteStore
+    + OrderStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
