@@ -311,9 +311,9 @@ impl OrderStore for PostgresStore {
         &self,
         workspace: WorkspaceId,
         cost: CampaignCost,
-    ) -> Result<CampaignCost> {
+    ) -> Result<(CampaignCost, bool)> {
         let client = self.client().await;
-        client
+        let new = client
             .execute(
                 "INSERT INTO campaign_costs (workspace, key, campaign, amount_cents, memo, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 &[&workspace.0, &cost.key, &cost.campaign, &cost.amount_cents, &cost.memo, &micros(cost.at)],
@@ -327,13 +327,14 @@ impl OrderStore for PostgresStore {
             )
             .await
             .map_err(backend)?;
-        Ok(CampaignCost {
+        let stored = CampaignCost {
             key: get(&row, 0)?,
             campaign: get(&row, 1)?,
             amount_cents: get(&row, 2)?,
             memo: get(&row, 3)?,
             at: time(get(&row, 4)?),
-        })
+        };
+        Ok((stored, new == 1))
     }
 
     async fn campaign_totals(&self, workspace: WorkspaceId) -> Result<Vec<CampaignTotals>> {
@@ -493,5 +494,23 @@ impl OrderStore for PostgresStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn group_owner(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<Option<String>> {
+        let client = self.client().await;
+        client
+            .query_opt(
+                "SELECT owner FROM group_owners WHERE workspace = $1 AND platform = $2 AND chat = $3",
+                &[&workspace.0, &platform.as_str(), &chat],
+            )
+            .await
+            .map_err(backend)?
+            .map(|row| get(&row, 0))
+            .transpose()
     }
 }

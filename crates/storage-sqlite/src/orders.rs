@@ -296,9 +296,9 @@ impl OrderStore for SqliteStore {
         &self,
         workspace: WorkspaceId,
         cost: CampaignCost,
-    ) -> Result<CampaignCost> {
+    ) -> Result<(CampaignCost, bool)> {
         self.run(|conn| {
-            conn.execute(
+            let new = conn.execute(
                 "INSERT OR IGNORE INTO campaign_costs (workspace, key, campaign, amount_cents, memo, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![workspace.0, cost.key, cost.campaign, cost.amount_cents, cost.memo, micros(cost.at)],
             )
@@ -317,6 +317,7 @@ impl OrderStore for SqliteStore {
                 },
             )
             .map_err(backend)
+            .map(|stored| (stored, new == 1))
         })
     }
 
@@ -465,6 +466,23 @@ impl OrderStore for SqliteStore {
             )
             .map_err(backend)?;
             Ok(())
+        })
+    }
+
+    async fn group_owner(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<Option<String>> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT owner FROM group_owners WHERE workspace = ?1 AND platform = ?2 AND chat = ?3",
+                params![workspace.0, platform.as_str(), chat],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend)
         })
     }
 }

@@ -174,12 +174,12 @@ pub trait OrderStore: Send + Sync {
         to_seq: i64,
     ) -> Result<bool>;
 
-    /// Adds a campaign cost once per key; a repeated key answers the stored cost.
+    /// Adds a campaign cost once per key; a repeated key answers the stored cost and false.
     async fn add_campaign_cost(
         &self,
         workspace: WorkspaceId,
         cost: CampaignCost,
-    ) -> Result<CampaignCost>;
+    ) -> Result<(CampaignCost, bool)>;
 
     /// Every campaign with costs, acquisitions, reward payouts or revenue, by name.
     async fn campaign_totals(&self, workspace: WorkspaceId) -> Result<Vec<CampaignTotals>>;
@@ -216,4 +216,12 @@ pub trait OrderStore: Send + Sync {
         chat: &str,
         owner: &str,
     ) -> Result<()>;
+
+    /// The member named as a group's owner, if any.
+    async fn group_owner(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<Option<String>>;
 }

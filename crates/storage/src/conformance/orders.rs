@@ -237,7 +237,7 @@ pub async fn orders_are_recorded_once_attributed_and_totalled(store: &dyn Store)
         )
         .await
         .expect("cost");
-    assert_eq!(repeat, cost);
+    assert_eq!(repeat, (cost.clone(), false));
     store
         .add_campaign_cost(
             ws,
