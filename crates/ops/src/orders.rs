@@ -3,7 +3,7 @@
 //! post commissions, record it once), enter campaign costs, read campaign ROI, name group owners
 //! and read commission statements.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use qunzhu_domain::{
     local_day, Account, ActionKind, Event, EventKind, InviteChannel, NewAction, NewEntry, Platform,
     Reason, WorkspaceId,
@@ -398,15 +398,44 @@ impl Ops {
         Ok(())
     }
 
-    /// Orders placed in `[from, until)`, newest first.
+    /// The instants of the workspace's local days `from` to `to`, both included.
+    async fn local_days(
+        &self,
+        who: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+        if to < from || (to - from).num_days() > 366 {
+            return Err(OpsError::invalid(
+                "from",
+                "from must be on or before to, at most 366 days apart",
+            ));
+        }
+        let zone = workspace_zone(&self.store.workspace(who.workspace).await?)?;
+        let start = |day: NaiveDate| {
+            day.and_hms_opt(0, 0, 0)
+                .and_then(|midnight| midnight.and_local_timezone(zone).earliest())
+                .map(|local| local.to_utc())
+                .ok_or_else(|| {
+                    OpsError::invalid("from", format!("{day} has no midnight in {zone}"))
+                })
+        };
+        let after = to
+            .succ_opt()
+            .ok_or_else(|| OpsError::invalid("to", "a day before 9999"))?;
+        Ok((start(from)?, start(after)?))
+    }
+
+    /// Orders placed on the workspace's local days `from` to `to`, newest first.
     pub async fn orders(
         &self,
         who: &Actor,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
         limit: usize,
     ) -> Result<Vec<Order>> {
         who.require(UserRole::Viewer)?;
+        let (from, until) = self.local_days(who, from, to).await?;
         Ok(self
             .store
             .orders(who.workspace, from, until, limit.clamp(1, 1_000))
@@ -510,20 +539,15 @@ impl Ops {
         .await
     }
 
-    /// Commissions payable per earner for orders placed in `[from, until)`.
+    /// Commissions payable per earner for orders placed on local days `from` to `to`.
     pub async fn commission_statement(
         &self,
         who: &Actor,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
     ) -> Result<Vec<StatementLine>> {
         who.require(UserRole::Viewer)?;
-        if until <= from {
-            return Err(OpsError::invalid(
-                "until",
-                "the period ends after it starts",
-            ));
-        }
+        let (from, until) = self.local_days(who, from, to).await?;
         Ok(self
             .store
             .commission_statement(who.workspace, from, until)
@@ -824,8 +848,8 @@ mod tests {
         let statement = ops
             .commission_statement(
                 &Actor::cli(ws),
-                clock.now() - Duration::days(1),
-                clock.now() + Duration::days(1),
+                clock.now().date_naive(),
+                clock.now().date_naive(),
             )
             .await
             .unwrap();
