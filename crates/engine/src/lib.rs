@@ -28,6 +28,7 @@ pub mod pushes;
 pub mod ratelimit;
 pub mod rules;
 pub mod runner;
+pub mod showcases;
 pub mod sop_facts;
 pub mod supervise;
 
@@ -50,5 +51,6 @@ pub use planner::{PlanRound, Planner};
 pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
 pub use rules::RulesWatcher;
 pub use runner::{ConnectorRuntime, RuntimeConfig};
+pub use showcases::Showcases;
 pub use sop_facts::SopFacts;
 pub use supervise::{supervise, Backoff};
