@@ -26,6 +26,7 @@ pub fn routes() -> Router<Ctx> {
         .route("/campaigns/costs", post(add_cost))
         .route("/distribution", get(distribution_page))
         .route("/distribution.csv", get(distribution_csv))
+        .route("/distribution/owner", post(set_owner))
 }
 
 /// Cents as `1,234.56`, with the sign in front.
@@ -249,12 +250,31 @@ async fn statement(
     Ok((from, to, lines))
 }
 
+async fn set_owner(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
+    let group: i64 = form
+        .get("group")
+        .parse()
+        .map_err(|_| PageError(ApiError::invalid("group", "choose a group")))?;
+    ctx.ops()
+        .set_group_owner(&shell.principal.actor(), group, form.get("owner").trim())
+        .await?;
+    Ok(Redirect::to("/distribution").into_response())
+}
+
 async fn distribution_page(
     State(ctx): State<Ctx>,
     Page(shell): Page,
     Params(q): Params<Period>,
 ) -> PageResult {
     let (from, to, lines) = statement(&ctx, &shell, &q).await?;
+    let groups: Vec<(String, String)> = ctx
+        .app
+        .store
+        .groups(shell.principal.workspace)
+        .await?
+        .into_iter()
+        .map(|summary| (summary.group.id.to_string(), summary.group.name))
+        .collect();
     let total: i64 = lines.iter().map(|line| line.amount_cents).sum();
     let body = markup! {
         (tabs(&shell, "/distribution"))
@@ -273,6 +293,12 @@ async fn distribution_page(
             }
         }
         p { a.btn href={ "/distribution.csv?from=" (from) "&to=" (to) } download="statement.csv" { (shell.t("rev.csv")) } }
+        form.filters method="post" action="/distribution/owner" {
+            (shell.csrf())
+            div.field { label for="group" { (shell.t("rev.owner_group")) } (crate::html::select_box("group", "group", &groups, "", None)) }
+            div.field { label for="owner" { (shell.t("rev.owner")) } input #owner name="owner" required maxlength="200" placeholder="@member:example.org"; }
+            div.field { button.btn type="submit" { (shell.t("rev.set_owner")) } }
+        }
     };
     Ok(html(
         StatusCode::OK,

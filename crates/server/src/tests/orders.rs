@@ -440,6 +440,25 @@ async fn revenue_shows_in_the_push_report_and_the_console_pages() {
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
 
+    let group = app.a.group_id.to_string();
+    let member = app.a.member.clone();
+    let owner_fields = [("group", group.as_str()), ("owner", member.as_str())];
+    let set = app
+        .post_form(
+            &operator,
+            "/distribution/owner",
+            &owner_fields,
+            Some(&operator.csrf),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
+    let verbs = app
+        .store
+        .audit_log(app.a.ws, None, 100)
+        .await
+        .expect("audit");
+    assert!(verbs.iter().any(|entry| entry.action == "group.owner"));
+
     let csv = app
         .page(
             &viewer,
