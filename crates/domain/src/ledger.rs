@@ -20,6 +20,7 @@ string_enum! {
     Reason {
         CheckIn => "check_in", Invite => "invite", Lottery => "lottery", JoinGift => "join_gift",
         Drop => "drop", Manual => "manual", Spend => "spend", Reversal => "reversal",
+        Commission => "commission",
     }
 }
 

@@ -17,6 +17,7 @@ mod invites;
 mod ledger;
 pub mod limits;
 mod moderation;
+mod orders;
 mod removals;
 mod sop;
 mod tasks;
@@ -32,6 +33,9 @@ pub use coupons::IssueCoupon;
 pub use documents::CalendarEntry;
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
 pub use moderation::Decided;
+pub use orders::{
+    order_event_key, showcase_invite_key, Buyer, IncomingOrder, OrderPolicy, ShowcasePolicy,
+};
 pub use qunzhu_engine::{PushOutcome, PushReport};
 pub use removals::Removals;
 pub use sop::{CardOutcome, PushEntry};

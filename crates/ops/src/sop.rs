@@ -52,6 +52,10 @@ pub struct PushEntry {
     pub group: String,
     pub plan: String,
     pub step: String,
+    /// Orders credited to this push (refunds not counted), from the orders read model.
+    pub orders: u64,
+    /// Their revenue net of refunds, in cents.
+    pub revenue_cents: i64,
 }
 
 /// `(plan id, step, scheduled)`: one calendar card.
@@ -71,9 +75,18 @@ impl Ops {
             .map(|summary| (summary.group.chat, summary.group.name))
             .collect();
         let reports = push_reports(&*self.store, who.workspace, limit).await?;
+        let keys: Vec<String> = reports.iter().map(|report| report.key.clone()).collect();
+        let revenue: HashMap<String, qunzhu_storage::Revenue> = self
+            .store
+            .push_revenue(who.workspace, &keys)
+            .await?
+            .into_iter()
+            .map(|revenue| (revenue.key.clone(), revenue))
+            .collect();
         Ok(reports
             .into_iter()
             .map(|report| {
+                let credited = revenue.get(&report.key).cloned().unwrap_or_default();
                 let (plan, step) = report
                     .plan_step()
                     .map(|(plan, _, step)| (plan.to_string(), step.to_string()))
@@ -86,6 +99,8 @@ impl Ops {
                         .unwrap_or_else(|| report.chat.clone()),
                     plan,
                     step,
+                    orders: credited.orders,
+                    revenue_cents: credited.revenue_cents,
                     report,
                 }
             })

@@ -227,6 +227,28 @@ async fn run(
             }
         },
     ));
+    let showcases = qunzhu_engine::Showcases {
+        store: store.clone(),
+        workspace: workspace.id,
+        hashtag: config.orders.showcase_hashtag.trim().to_string(),
+        batch: 5_000,
+        every: std::time::Duration::from_secs(2),
+    };
+    let showcases_stop = stop.clone();
+    tasks.push(supervise(
+        "showcases",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (showcases, stop) = (showcases.clone(), showcases_stop.clone());
+            async move {
+                showcases.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
     let invites = qunzhu_engine::InviteTracker {
         store: store.clone(),
         workspace: workspace.id,
@@ -327,6 +349,8 @@ async fn run(
         trusted_proxy_header: Some(config.http.trusted_proxy_header.trim().to_string())
             .filter(|name| !name.is_empty()),
         health: Some(health),
+        orders: orders_hook(&config, workspace.id)?,
+        point_value_cents: Some(config.orders.point_value_cents),
         ..qunzhu_server::ServerOptions::default()
     };
     let https = state.secure_cookies;
@@ -883,3 +907,19 @@ async fn shutdown_signal() {
 #[cfg(test)]
 #[path = "app_tests.rs"]
 mod tests;
+
+/// The orders webhook as configured; `None` (answered as switched off) without a secret.
+fn orders_hook(
+    config: &Config,
+    workspace: qunzhu_domain::WorkspaceId,
+) -> anyhow::Result<Option<qunzhu_server::orders_hook::OrdersHook>> {
+    if config.orders.secret.is_empty() {
+        return Ok(None);
+    }
+    let policy = config.orders.policy().map_err(anyhow::Error::msg)?;
+    Ok(Some(qunzhu_server::orders_hook::OrdersHook::new(
+        workspace,
+        config.orders.secret.expose(),
+        policy,
+    )))
+}

@@ -36,7 +36,53 @@ pub static TARGETS: &[Target] = &[
         seeds: sync_seeds,
         run: run_sync,
     },
+    Target {
+        name: "orders-webhook",
+        seeds: order_seeds,
+        run: run_order,
+    },
 ];
+
+fn order_seeds() -> Vec<Vec<u8>> {
+    [
+        r#"{"order_id":"o1","member":{"platform":"telegram","user":"42"},"amount_cents":9900,"currency":"CNY","items":["tea","cup"],"coupon":"QZ-1","link_token":"L1"}"#,
+        r#"{"order_id":"r1","member":{"code":"amy-1"},"amount_cents":-100,"currency":"CNY","refund_of":"o1"}"#,
+    ]
+    .iter()
+    .map(|seed| seed.as_bytes().to_vec())
+    .collect()
+}
+
+/// The webhook's body parser, and the signature check over the same bytes.
+fn run_order(input: &[u8]) {
+    let _ = qunzhu_server::orders_hook::parse_order(input);
+    let hook = qunzhu_server::orders_hook::OrdersHook::new(
+        WorkspaceId(1),
+        "fuzz",
+        qunzhu_ops::OrderPolicy::default(),
+    );
+    let mut headers = axum::http::HeaderMap::new();
+    let text = String::from_utf8_lossy(input);
+    for (name, value) in [
+        (
+            qunzhu_server::orders_hook::TIMESTAMP_HEADER,
+            text.chars().take(24).collect::<String>(),
+        ),
+        (
+            qunzhu_server::orders_hook::NONCE_HEADER,
+            text.chars().rev().take(24).collect(),
+        ),
+        (
+            qunzhu_server::orders_hook::SIGNATURE_HEADER,
+            format!("sha256={text}"),
+        ),
+    ] {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    let _ = hook.verify(&headers, input, DateTime::UNIX_EPOCH);
+}
 
 /// What one target did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -395,6 +441,9 @@ mod tests {
         }
         for seed in sync_seeds() {
             assert!(qunzhu_matrix::fuzz_sync(&seed) > 0);
+        }
+        for seed in order_seeds() {
+            assert!(qunzhu_server::orders_hook::parse_order(&seed).is_ok());
         }
     }
 

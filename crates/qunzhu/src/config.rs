@@ -23,6 +23,7 @@ pub struct Config {
     pub moderation: ModerationSection,
     pub sop: SopSection,
     pub ledger: LedgerSection,
+    pub orders: crate::orders_config::OrdersSection,
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
     pub telegram: qunzhu_telegram::TelegramConfig,
@@ -46,6 +47,7 @@ impl Default for Config {
             moderation: ModerationSection::default(),
             sop: SopSection::default(),
             ledger: LedgerSection::default(),
+            orders: crate::orders_config::OrdersSection::default(),
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
             telegram: qunzhu_telegram::TelegramConfig::default(),
@@ -303,6 +305,10 @@ const ENV_KEYS: &[(&str, Setter)] = &[
         config.matrix.access_token = qunzhu_matrix::Secret::new(value);
         Ok(())
     }),
+    ("QUNZHU_ORDERS_SECRET", |config, value| {
+        config.orders.secret = qunzhu_matrix::Secret::new(value);
+        Ok(())
+    }),
     ("QUNZHU_INSTANCE", |config, value| {
         config.cluster.instance = value.to_string();
         Ok(())
@@ -431,6 +437,13 @@ impl Config {
                 name: "ledger.join_coupon.offer".into(),
                 message: error.to_string(),
             })?;
+        }
+        if let Err(message) = self.orders.policy() {
+            let (name, message) = message.split_once(": ").unwrap_or(("orders", &message));
+            return Err(ConfigError::Env {
+                name: name.into(),
+                message: message.into(),
+            });
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod moderation;
 mod open;
+mod orders_config;
 mod tools;
 mod users;
 

@@ -22,6 +22,14 @@ pub enum ErrorCode {
     CsrfFailed,
     Unavailable,
     Internal,
+    /// The orders webhook: signature missing or wrong.
+    BadSignature,
+    /// The orders webhook: timestamp more than 5 minutes off.
+    StaleTimestamp,
+    /// The orders webhook: a nonce seen within the window.
+    ReplayedNonce,
+    /// The orders webhook: no such member in the workspace.
+    UnknownMember,
 }
 
 impl ErrorCode {
@@ -37,12 +45,20 @@ impl ErrorCode {
             ErrorCode::CsrfFailed => "csrf_failed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::StaleTimestamp => "stale_timestamp",
+            ErrorCode::ReplayedNonce => "replayed_nonce",
+            ErrorCode::UnknownMember => "unknown_member",
         }
     }
 
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized | ErrorCode::BadSignature | ErrorCode::StaleTimestamp => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::ReplayedNonce => StatusCode::CONFLICT,
+            ErrorCode::UnknownMember => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Forbidden | ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,

@@ -16,6 +16,7 @@ pub mod error;
 pub mod group_table;
 pub mod html;
 pub mod i18n;
+pub mod orders_hook;
 pub mod pages;
 pub mod short_links;
 pub mod stats;
@@ -37,7 +38,7 @@ use qunzhu_storage::Store;
 use serde_json::json;
 
 pub use auth::{create_user, Principal};
-pub use error::{ApiError, ErrorCode};
+pub use error::{ApiError, ApiResult, ErrorCode};
 
 /// Everything the console and API share; built by the binary.
 #[derive(Clone)]
@@ -60,6 +61,10 @@ pub struct ServerOptions {
     pub login: Arc<throttle::LoginGuard>,
     /// The health of the engine running in this process; `None` for a console-only process.
     pub health: Option<qunzhu_engine::Health>,
+    /// The shop's signed orders webhook (`[orders]`); `None` answers it as switched off.
+    pub orders: Option<orders_hook::OrdersHook>,
+    /// What one ledger point costs the operator, in cents, for campaign ROI (default 1).
+    pub point_value_cents: Option<i64>,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -70,6 +75,8 @@ pub struct Ctx {
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
     /// The engine's loops and connectors in this process (empty for a console-only process).
     pub health: qunzhu_engine::Health,
+    pub orders: Option<Arc<orders_hook::OrdersHook>>,
+    pub point_value_cents: i64,
 }
 
 impl Ctx {
@@ -98,7 +105,19 @@ impl Ctx {
             guard: options.login,
             trusted_proxy_header,
             health,
+            orders: options.orders.map(Arc::new),
+            point_value_cents: options.point_value_cents.unwrap_or(1),
         }
+    }
+
+    /// Today in the workspace's time zone.
+    pub async fn today(
+        &self,
+        workspace: qunzhu_domain::WorkspaceId,
+    ) -> ApiResult<chrono::NaiveDate> {
+        let workspace = self.app.store.workspace(workspace).await?;
+        let zone = workspace.time_zone;
+        Ok(self.app.clock.now().with_timezone(&zone).date_naive())
     }
 
     /// The operations layer over this server's store and clock.

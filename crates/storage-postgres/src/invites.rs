@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 use crate::codec::{micros, opt_time, parsed, time};
 use crate::{backend, get, PostgresStore};
 
-fn invite_from_row(row: &Row) -> Result<Invite> {
+pub(crate) fn invite_from_row(row: &Row) -> Result<Invite> {
     Ok(Invite {
         platform: parsed(Platform::parse(&get::<String>(row, 0)?))?,
         chat: get(row, 1)?,

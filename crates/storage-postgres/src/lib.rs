@@ -15,6 +15,7 @@ mod ingest;
 mod invites;
 mod leases;
 mod ledger;
+mod orders;
 mod outbox;
 mod poll_tags;
 mod queries;
@@ -78,6 +79,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0017_poll_tags",
         include_str!("../migrations/0017_poll_tags.sql"),
     ),
+    ("0016_orders", include_str!("../migrations/0016_orders.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use crate::codec::{micros, opt_time, parsed, time};
 use crate::{backend, SqliteStore};
 
-fn invite_from_row(row: &Row<'_>) -> Result<Invite> {
+pub(crate) fn invite_from_row(row: &Row<'_>) -> Result<Invite> {
     let text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     Ok(Invite {
         platform: parsed(Platform::parse(&text(0)?))?,

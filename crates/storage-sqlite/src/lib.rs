@@ -18,6 +18,7 @@ mod ingest;
 mod invites;
 mod leases;
 mod ledger;
+mod orders;
 mod outbox;
 mod poll_tags;
 mod private;
@@ -82,6 +83,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0017_poll_tags",
         include_str!("../migrations/0017_poll_tags.sql"),
     ),
+    ("0016_orders", include_str!("../migrations/0016_orders.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -22,6 +22,7 @@ mod coupons;
 mod invites;
 mod leases;
 mod ledger;
+mod orders;
 mod outbox;
 mod poll_tags;
 mod reports;
@@ -33,6 +34,7 @@ mod sop;
 pub use coupons::*;
 pub use invites::*;
 pub use ledger::*;
+pub use orders::*;
 pub use outbox::*;
 pub use poll_tags::*;
 pub use reports::*;
@@ -70,7 +72,9 @@ macro_rules! conformance_suite {
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
             invites_are_attributed_counted_and_resumed,
-            poll_answers_tag_members_and_retractions_untag_them);
+            poll_answers_tag_members_and_retractions_untag_them,
+            orders_are_recorded_once_attributed_and_totalled,
+            earners_and_arrivals_come_from_the_read_models);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

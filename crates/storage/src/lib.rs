@@ -21,6 +21,7 @@ pub mod invites;
 pub mod leases;
 pub mod ledger;
 pub mod links;
+pub mod orders;
 pub mod outbox;
 pub mod poll_tags;
 pub mod reports;
@@ -39,6 +40,10 @@ pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+pub use orders::{
+    CampaignCost, CampaignTotals, CommissionRow, Order, OrderRecorded, OrderStore, Revenue,
+    ShowcasePost, StatementLine,
+};
 pub use outbox::Outbox;
 pub use poll_tags::PollTagStore;
 /// Re-exported for the conformance suite's macro.
@@ -99,6 +104,7 @@ pub trait Store:
     + CouponStore
     + InviteStore
     + PollTagStore
+    + OrderStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -88,7 +88,7 @@ struct Rule {
 const RULES: &[Rule] = &[
     Rule {
         why: "the domain crate and the decision crates do no IO and know no SQL, HTTP or platform wire format",
-        crates: &["domain", "moderation", "sop"],
+        crates: &["domain", "moderation", "sop", "growth"],
         forbidden: IO_CRATES,
         tables: Tables::NormalAndDev,
     },
@@ -191,8 +191,10 @@ fn a_forbidden_edge_is_found_in_either_table() {
     let dev = fake("[dev-dependencies]\nwire = { package = \"reqwest\", version = \"1\" }\n");
     let clean = fake("[dependencies]\nserde = \"1\"\n[dev-dependencies]\nproptest = \"1\"\n");
     let pure = &RULES[..1];
-    assert_eq!(violations(pure, normal).len(), 3);
-    assert_eq!(violations(pure, dev).len(), 3);
+    // One violation per crate the first rule names.
+    let crates = pure[0].crates.len();
+    assert_eq!(violations(pure, normal).len(), crates);
+    assert_eq!(violations(pure, dev).len(), crates);
     assert!(violations(pure, clean).is_empty());
     // Dev-dependencies are allowed where the rule says so.
     let backend = fake("[dev-dependencies]\nqunzhu-storage-sqlite.workspace = true\n");

@@ -73,9 +73,15 @@ fn free_port() -> u16 {
 
 /// Starts `qunzhu serve` on a free port of loopback and waits until it answers `/healthz`.
 pub fn serve(data: &Path) -> Served {
+    serve_with_env(data, &[])
+}
+
+/// [`serve`] with extra environment variables (a webhook secret).
+pub fn serve_with_env(data: &Path, envs: &[(&str, &str)]) -> Served {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_qunzhu"))
         .arg("serve")
+        .envs(envs.iter().copied())
         .env_remove("QUNZHU_DATABASE_URL")
         .env("QUNZHU_DATA_DIR", data)
         .env("QUNZHU_HTTP_PORT", port.to_string())

@@ -12,6 +12,7 @@ mod invites;
 mod ledger;
 mod moderation;
 pub mod openapi;
+pub(crate) mod orders;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -103,6 +104,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(ledger::routes())
         .merge(coupons::routes())
         .merge(invites::routes())
+        .merge(orders::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .fallback(|| async { ApiError::not_found("route") })

@@ -90,6 +90,13 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("get", "/invites/counts", "invites", Read, "Invites per inviter (everyone brought, still present), optionally for one group (chat) or campaign"),
     ("get", "/invites/members/{platform}/{user}", "invites", Read, "Everyone a member brought, with how and whether they are still there"),
     ("post", "/invites/members/{platform}/{user}/code", "invites", Edit, "A new personal invite code for a member, optionally for a campaign"),
+    ("post", "/orders", "orders", Public, "The shop's orders webhook, signed instead of authenticated: X-Qunzhu-Timestamp (Unix seconds, within 5 minutes), X-Qunzhu-Nonce (once), X-Qunzhu-Signature: sha256=HMAC-SHA256(secret, timestamp.nonce.body); body order_id, member {platform, user} or {code}, amount_cents (negative with refund_of for a refund), currency, items, coupon, link_token; an order id counts once"),
+    ("get", "/orders", "orders", Read, "Orders placed on local days from..to (default the last 30), newest first, with what each is credited to (group, push, campaign, live code, inviter) and its 晒单"),
+    ("get", "/campaigns/roi", "orders", Read, "Per campaign: entered costs, reward points paid out of its ledger account, attributed revenue, acquired members, ROI and cost per acquired member"),
+    ("post", "/campaigns/{campaign}/costs", "orders", Edit, "Enter a cost against a campaign (amount_cents, memo); once per request id"),
+    ("put", "/groups/{id}/owner", "orders", Edit, "Name the member who owns (built) a group, whom group-builder commission rules pay"),
+    ("get", "/pushes", "orders", Read, "The push report (推送效果): each SOP push's status, reach, clicks, replies, orders and revenue credited to it; limit (default 200)"),
+    ("get", "/commissions/statement", "orders", Read, "Commissions payable per member for orders on local days from..to (default this month so far)"),
     ("get", "/tokens", "admin", Admin, "API tokens of the workspace"),
     ("post", "/tokens", "admin", Admin, "Create an API token; the secret is answered once"),
     ("delete", "/tokens/{id}", "admin", Admin, "Revoke an API token"),
@@ -110,7 +117,7 @@ fn error_schema() -> Value {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": { "type": "string", "enum": ["unauthorized", "forbidden", "not_found", "invalid_input", "conflict", "rate_limited", "payload_too_large", "csrf_failed", "unavailable", "internal"] },
+                "code": { "type": "string", "enum": ["unauthorized", "forbidden", "not_found", "invalid_input", "conflict", "rate_limited", "payload_too_large", "csrf_failed", "unavailable", "internal", "bad_signature", "stale_timestamp", "replayed_nonce", "unknown_member"] },
                 "message": { "type": "string" },
                 "field": { "type": "string", "description": "The input field or `source:LINE:COL` the error is about" }
             }

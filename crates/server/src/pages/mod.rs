@@ -16,6 +16,7 @@ mod names;
 mod overview;
 mod problem_text;
 mod pushes;
+mod revenue;
 mod settings;
 mod sop;
 mod today;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(help::routes())
         .merge(users::routes())
         .merge(pushes::routes())
+        .merge(revenue::routes())
         .fallback(get(not_found))
 }
 

@@ -69,6 +69,8 @@ fn row(shell: &Shell, entry: &PushEntry) -> Markup {
             td.num { @if went_out { (report.reach) } @else { "–" } }
             td.num { @if went_out { (report.clicks) " / " (report.unique_clickers) } @else { "–" } }
             td.num { @if went_out { (report.replies_within_hour) } @else { "–" } }
+            td.num { (entry.orders) }
+            td.num { (super::revenue::money(entry.revenue_cents)) }
             td.small title=(report.text) { (report.text.chars().take(48).collect::<String>()) }
         }
     }
@@ -100,6 +102,8 @@ async fn page(
                         th { (shell.t("push.reach")) }
                         th { (shell.t("push.clicks")) }
                         th { (shell.t("push.replies")) }
+                        th { (shell.t("push.orders")) }
+                        th { (shell.t("push.revenue")) }
                         th { (shell.t("push.text")) }
                     } }
                     tbody { @for entry in &entries { (row(&shell, entry)) } }

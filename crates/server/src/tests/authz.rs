@@ -28,6 +28,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             "/ledger/entries/{key}",
             &format!("/ledger/entries/manual:{m}"),
         )
+        .replace("{campaign}", &format!("spring-{m}"))
         .replace("{platform}", "sandbox")
         .replace("{user}", &url_part(&target.member))
         .replace("/rules/{name}", &format!("/rules/rules-{m}"))
@@ -70,6 +71,10 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/coupons/{code}/redeem") => Some(
             json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
         ),
+        ("post", "/campaigns/{campaign}/costs") => {
+            Some(json!({ "amount_cents": 100, "request": format!("cost-{m}") }))
+        }
+        ("put", "/groups/{id}/owner") => Some(json!({ "owner": target.member })),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
         ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
         _ => None,

@@ -9,6 +9,7 @@ mod engine;
 mod holes;
 mod ledger;
 mod openapi;
+mod orders;
 mod pages;
 mod pushes;
 mod signin;

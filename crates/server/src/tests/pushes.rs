@@ -10,7 +10,7 @@ use super::{plan_ok, start_time, TestApp};
 
 /// Writes yesterday's occurrence of the seeded plan for A's group as the planner would, sends
 /// it and records what it was sent as.
-async fn one_sent_push(app: &TestApp) {
+pub(super) async fn one_sent_push(app: &TestApp) {
     let plan = qunzhu_ops::check::check_plan("plan-aaa", &plan_ok()).expect("plan");
     let group = app
         .store
