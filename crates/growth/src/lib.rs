@@ -4,3 +4,11 @@
 
 // Library code reports errors; a panic here could stop the engine (tests may unwrap).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod campaign;
+pub mod fraud;
+pub mod invite_task;
+
+pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold};
+pub use fraud::Flag;
+pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, TaskPrizeRow};
