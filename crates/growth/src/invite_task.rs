@@ -100,6 +100,9 @@ pub struct TaskPrizeRow {
     /// The operator's reason, or why the system moved it.
     pub note: String,
     pub prize: TaskPrize,
+    /// The stored version this row was read at (0: not stored yet); a write succeeds only
+    /// against that version, so an operator's decision and the consumer never overwrite each other.
+    pub version: i64,
 }
 
 impl TaskPrizeRow {
@@ -453,8 +456,9 @@ impl Book {
                         && !suspended
                         && matches!(row.state, PrizeState::Withdrawn | PrizeState::Reversed) =>
                 {
-                    let round = row.round + 1;
-                    let fresh = self.fresh_prize(inviter, chat, &step, round, now);
+                    let (round, version) = (row.round + 1, row.version);
+                    let mut fresh = self.fresh_prize(inviter, chat, &step, round, now);
+                    fresh.version = version;
                     self.prizes.insert(key.clone(), fresh);
                     self.touched_prizes.insert(key);
                 }
@@ -502,6 +506,7 @@ impl Book {
             decided_by: None,
             note: String::new(),
             prize: step.prize.clone(),
+            version: 0,
         }
     }
 

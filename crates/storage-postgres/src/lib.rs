@@ -12,6 +12,7 @@ mod codec;
 mod connector_state;
 mod coupons;
 mod ingest;
+mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
@@ -64,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0013_invite_tasks",
+        include_str!("../migrations/0013_invite_tasks.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

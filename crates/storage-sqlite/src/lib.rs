@@ -15,6 +15,7 @@ mod connector_state;
 mod coupons;
 mod documents;
 mod ingest;
+mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
@@ -68,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0013_invite_tasks",
+        include_str!("../migrations/0013_invite_tasks.sql"),
     ),
 ];
 

@@ -19,6 +19,7 @@ use crate::*;
 mod accounts;
 mod connector_state;
 mod coupons;
+mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
@@ -30,6 +31,7 @@ pub use connector_state::*;
 pub use leases::*;
 mod sop;
 pub use coupons::*;
+pub use invite_tasks::*;
 pub use invites::*;
 pub use ledger::*;
 pub use outbox::*;
@@ -65,7 +67,8 @@ macro_rules! conformance_suite {
             ledger_catalogue_and_redemptions,
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
-            invites_are_attributed_counted_and_resumed);
+            invites_are_attributed_counted_and_resumed,
+            invite_tasks_keep_rows_versions_and_referrals);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {
