@@ -173,6 +173,32 @@ impl InviteTasks {
                     actions.push(self.message(campaign, chat, key.clone(), text, inviter, now));
                 }
                 Effect::Grant { prize } => actions.extend(self.grant(campaign, prize, now)),
+                Effect::Gift {
+                    chat,
+                    invitee,
+                    prize,
+                    key,
+                } => {
+                    let memo = format!("{} · 入群礼", campaign.title);
+                    let mut gift =
+                        self.message(campaign, chat, key.clone(), String::new(), invitee, now);
+                    // `.gift` in the origin makes the ledger file it as a join gift.
+                    gift.origin = format!("campaign:{}.gift", campaign.name);
+                    gift.kind = match prize {
+                        TaskPrize::Points { points } => ActionKind::GrantReward {
+                            member: invitee.clone(),
+                            points: *points,
+                            reason: memo,
+                        },
+                        TaskPrize::Coupon { offer, valid_days } => ActionKind::IssueCoupon {
+                            member: invitee.clone(),
+                            offer: offer.clone(),
+                            valid_days: *valid_days,
+                            memo,
+                        },
+                    };
+                    actions.push(gift);
+                }
                 Effect::Reverse { prize } => {
                     if let Some(note) = self.reverse(prize, now).await? {
                         notes.insert((*index, prize.inviter.clone(), prize.threshold), note);

@@ -73,6 +73,8 @@ pub struct Campaign {
     /// An inviter with this many flagged invites is suspended from the campaign; 0 never.
     pub suspend_after: u32,
     pub fraud: FraudRules,
+    /// A gift to the invitee too, once their invite counts (join gift for both sides, 001).
+    pub invitee_prize: Option<TaskPrize>,
     /// The language of the group messages: `zh` or `en`.
     pub english: bool,
 }
@@ -137,6 +139,16 @@ struct RawCampaign {
     limits: RawLimits,
     #[serde(default)]
     fraud: RawFraud,
+    #[serde(default)]
+    invitee: Option<Spanned<RawGift>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGift {
+    points: Option<i64>,
+    coupon: Option<CouponOffer>,
+    valid_days: Option<u32>,
 }
 
 fn default_stay() -> Spanned<i64> {
@@ -422,6 +434,33 @@ pub fn parse_campaign(name: &str, source: &str) -> Result<Campaign, Vec<Campaign
         }
         points
     });
+    let invitee_prize = raw.invitee.as_ref().and_then(|gift| {
+        let span = gift.span();
+        let gift = gift.get_ref();
+        match (gift.points, &gift.coupon) {
+            (Some(points), None) if (1..=1_000_000_000).contains(&points) => {
+                Some(TaskPrize::Points { points })
+            }
+            (None, Some(offer)) => match offer.validate() {
+                Ok(()) => Some(TaskPrize::Coupon {
+                    offer: offer.clone(),
+                    valid_days: gift.valid_days,
+                }),
+                Err(error) => {
+                    problems.at(span, "invitee.coupon", error.to_string());
+                    None
+                }
+            },
+            _ => {
+                problems.at(
+                    span,
+                    "invitee",
+                    "give exactly one of `points` (1 to 1000000000) or `coupon`",
+                );
+                None
+            }
+        }
+    });
     if raw.limits.cap > 0 && raw.limits.cap_days == 0 {
         problems.at(
             0..0,
@@ -462,6 +501,7 @@ pub fn parse_campaign(name: &str, source: &str) -> Result<Campaign, Vec<Campaign
             burst_minutes: raw.fraud.burst_minutes,
             other_groups: raw.fraud.other_groups,
         },
+        invitee_prize,
         english,
     })
 }

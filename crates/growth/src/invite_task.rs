@@ -132,6 +132,13 @@ pub enum Effect {
     Grant { prize: TaskPrizeRow },
     /// Take a paid prize back with a reversal entry of its grant.
     Reverse { prize: TaskPrizeRow },
+    /// The invitee's own gift, once their invite counts (never taken back: they did stay).
+    Gift {
+        chat: String,
+        invitee: String,
+        prize: TaskPrize,
+        key: String,
+    },
 }
 
 /// A join the engine attributed to an inviter.
@@ -379,6 +386,14 @@ impl Book {
             let invitee = row.invitee.clone();
             self.touched_invites.insert(key.clone());
             if counted {
+                if let Some(prize) = &self.campaign.invitee_prize {
+                    effects.push(Effect::Gift {
+                        chat: key.0.clone(),
+                        invitee: invitee.clone(),
+                        prize: prize.clone(),
+                        key: format!("task:{}:gift:{}:{invitee}", self.campaign.name, key.0),
+                    });
+                }
                 effects.extend(self.progress(&inviter, &key.0, &format!("{invitee}:counted")));
                 effects.extend(self.settle(&inviter, &key.0, now));
             }

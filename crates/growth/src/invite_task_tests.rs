@@ -242,3 +242,21 @@ fn a_spent_pool_holds_prizes_back() {
         (PrizeState::Approved, "the campaign's pool is spent")
     );
 }
+
+#[test]
+fn the_invitee_gift_comes_once_their_invite_counts() {
+    let mut book = book(&(DOC.to_string() + "[invitee]\npoints = 10\n"));
+    join(&mut book, "@b", hour(0));
+    book.posted("g", "@b", hour(1));
+    assert!(book.tick(hour(2)).is_empty());
+    let effects = book.tick(hour(24));
+    let gifts: Vec<_> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Gift { invitee, key, .. } => Some((invitee.as_str(), key.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gifts, [("@b", "task:spring:gift:g:@b")]);
+    assert!(book.tick(hour(25)).is_empty(), "once");
+}

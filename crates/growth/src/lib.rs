@@ -8,6 +8,7 @@
 pub mod campaign;
 pub mod fraud;
 pub mod invite_task;
+pub mod templates;
 
 pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold};
 pub use fraud::Flag;
