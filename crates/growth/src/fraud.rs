@@ -3,6 +3,7 @@
 //! and a flagged invite does not count towards a prize.
 
 use chrono::{DateTime, Duration, Utc};
+use qunzhu_domain::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::campaign::FraudRules;
@@ -88,7 +89,9 @@ pub fn join_flags(rules: &FraudRules, facts: &JoinFacts<'_>) -> Vec<Flag> {
         flags.push(Flag::OtherGroup);
     }
     if rules.burst_joins > 0 {
-        let since = facts.at - Duration::minutes(i64::from(rules.burst_minutes));
+        let since = facts
+            .at
+            .minus(Duration::minutes(i64::from(rules.burst_minutes)));
         let recent = facts
             .earlier_joins
             .iter()

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
+use qunzhu_domain::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::campaign::{Campaign, TaskPrize, Threshold};
@@ -347,7 +348,7 @@ impl Book {
             .invites
             .iter()
             .filter(|(_, row)| {
-                row.state == InviteState::Waiting && row.joined_at + self.campaign.stay <= now
+                row.state == InviteState::Waiting && row.joined_at.plus(self.campaign.stay) <= now
             })
             .map(|(key, _)| key.clone())
             .collect();
@@ -358,7 +359,7 @@ impl Book {
             let inviter = row.inviter.clone();
             let posted = row.posted_at.is_some() || !self.campaign.must_post;
             let over_cap = self.campaign.cap > 0 && {
-                let since = now - Duration::days(i64::from(self.campaign.cap_days));
+                let since = now.minus(Duration::days(i64::from(self.campaign.cap_days)));
                 self.invites
                     .values()
                     .filter(|other| {
@@ -446,7 +447,7 @@ impl Book {
             missing: self
                 .campaign
                 .next_threshold(counted)
-                .map(|step| step.invites - counted),
+                .map(|step| step.invites.saturating_sub(counted)),
             key: format!("task:{}:{}:progress:{cause}", self.campaign.name, chat),
         }]
     }
@@ -471,7 +472,7 @@ impl Book {
                         && !suspended
                         && matches!(row.state, PrizeState::Withdrawn | PrizeState::Reversed) =>
                 {
-                    let (round, version) = (row.round + 1, row.version);
+                    let (round, version) = (row.round.saturating_add(1), row.version);
                     let mut fresh = self.fresh_prize(inviter, chat, &step, round, now);
                     fresh.version = version;
                     self.prizes.insert(key.clone(), fresh);
@@ -517,7 +518,7 @@ impl Book {
             },
             chat: chat.to_string(),
             earned_at: now,
-            due_at: now + self.campaign.hold,
+            due_at: now.plus(self.campaign.hold),
             decided_by: None,
             note: String::new(),
             prize: step.prize.clone(),
@@ -534,7 +535,7 @@ impl Book {
                 TaskPrize::Points { points } => points,
                 TaskPrize::Coupon { .. } => 0,
             })
-            .sum()
+            .fold(0_i64, i64::saturating_add)
     }
 
     fn pay_due(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
@@ -554,7 +555,11 @@ impl Book {
                 TaskPrize::Points { points } => points,
                 TaskPrize::Coupon { .. } => 0,
             };
-            if self.campaign.pool.is_some_and(|pool| paid + points > pool) {
+            if self
+                .campaign
+                .pool
+                .is_some_and(|pool| paid.saturating_add(points) > pool)
+            {
                 // The budget is spent: the prize stays approved (visible) until the pool grows.
                 if row.note.is_empty() {
                     row.note = "the campaign's pool is spent".into();
