@@ -88,7 +88,7 @@ struct Rule {
 const RULES: &[Rule] = &[
     Rule {
         why: "the domain crate and the decision crates do no IO and know no SQL, HTTP or platform wire format",
-        crates: &["domain", "moderation", "sop", "growth"],
+        crates: &["domain", "moderation", "sop"],
         forbidden: IO_CRATES,
         tables: Tables::NormalAndDev,
     },
