@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use qunzhu_domain::invite::{invite_change, named_code};
-use qunzhu_domain::{InviteCode, WorkspaceId};
+use qunzhu_domain::{Event, EventKind, InviteCode, JoinVia, WorkspaceId};
 use qunzhu_storage::{Store, StoreError};
 use tokio::sync::watch;
 
@@ -47,10 +47,14 @@ impl InviteTracker {
                     Err(error) => return Err(error),
                 }
             }
-            let changes = events
-                .iter()
-                .filter_map(|stored| invite_change(&stored.event, &codes))
-                .collect();
+            let mut changes = Vec::with_capacity(events.len());
+            for stored in &events {
+                let event = self.through_page(&stored.event, &mut codes).await?;
+                changes.extend(invite_change(
+                    event.as_ref().unwrap_or(&stored.event),
+                    &codes,
+                ));
+            }
             self.store
                 .apply_invite_changes(self.workspace, changes, last)
                 .await?;
@@ -59,6 +63,48 @@ impl InviteTracker {
                 return Ok(read);
             }
         }
+    }
+
+    /// A join the bot invited for a member's invite page (`/i/{code}`) is read as a join
+    /// through that member's code, so it is attributed to them and not to the bot.
+    async fn through_page(
+        &self,
+        event: &Event,
+        codes: &mut HashMap<String, InviteCode>,
+    ) -> qunzhu_storage::Result<Option<Event>> {
+        let EventKind::MemberJoined {
+            member,
+            display_name,
+            via: JoinVia::Invited { .. },
+        } = &event.kind
+        else {
+            return Ok(None);
+        };
+        let Some(referral) = self
+            .store
+            .page_referral(self.workspace, event.platform, &event.chat, member)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !codes.contains_key(&referral.code) {
+            match self.store.invite_code(self.workspace, &referral.code).await {
+                Ok(known) => {
+                    codes.insert(referral.code.clone(), known);
+                }
+                Err(StoreError::NotFound { .. }) => return Ok(None),
+                Err(error) => return Err(error),
+            }
+        }
+        let mut through = event.clone();
+        through.kind = EventKind::MemberJoined {
+            member: member.clone(),
+            display_name: display_name.clone(),
+            via: JoinVia::Link {
+                code: referral.code,
+            },
+        };
+        Ok(Some(through))
     }
 
     /// Runs until `stop` turns true; a failing round is logged and retried.

@@ -18,6 +18,7 @@ pub mod games;
 pub mod guard;
 pub mod health;
 pub mod ingest;
+pub mod invite_tasks;
 pub mod invites;
 pub mod lease;
 pub mod ledger;
@@ -42,6 +43,7 @@ pub use games::{Game, Games, GamesConfig, Question};
 pub use guard::{Guard, RulesHandle};
 pub use health::{Health, HealthReport};
 pub use ingest::Ingestor;
+pub use invite_tasks::{InviteTasks, TaskRound};
 pub use invites::InviteTracker;
 pub use lease::{LeasedConnector, DEFAULT_LEASE_TTL};
 pub use ledger::{

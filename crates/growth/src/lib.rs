@@ -6,5 +6,13 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod attribution;
+pub mod campaign;
 pub mod commission;
+pub mod fraud;
+pub mod invite_task;
 pub mod roi;
+pub mod templates;
+
+pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold};
+pub use fraud::Flag;
+pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, TaskPrizeRow};

@@ -13,6 +13,8 @@ pub mod check;
 mod community;
 mod coupons;
 mod documents;
+mod invite_page;
+mod invite_tasks;
 mod invites;
 mod ledger;
 pub mod limits;
@@ -31,6 +33,8 @@ use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 pub use check::{DocumentKind, Problem};
 pub use coupons::IssueCoupon;
 pub use documents::CalendarEntry;
+pub use invite_page::{parse_matrix_id, PageInvite, PageTarget};
+pub use invite_tasks::{CampaignView, PrizeDecision, Standing};
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
 pub use moderation::Decided;
 pub use orders::{

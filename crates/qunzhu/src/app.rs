@@ -291,6 +291,29 @@ async fn run(
             }
         },
     ));
+    // Invite tasks (任务宝): campaigns' books kept from the log, timers on the injected clock.
+    let invite_tasks = qunzhu_engine::InviteTasks {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace: workspace.id,
+        batch: 2_000,
+        every: std::time::Duration::from_secs(1),
+    };
+    let invite_tasks_stop = stop.clone();
+    tasks.push(supervise(
+        "invite tasks",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (invite_tasks, stop) = (invite_tasks.clone(), invite_tasks_stop.clone());
+            async move {
+                invite_tasks.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
     let mut all = connectors(&config, &workspace, clock.clone())?;
     let mut hooks = axum::Router::new();
     if config.telegram.enabled {

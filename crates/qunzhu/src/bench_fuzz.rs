@@ -41,6 +41,16 @@ pub static TARGETS: &[Target] = &[
         seeds: order_seeds,
         run: run_order,
     },
+    Target {
+        name: "campaign",
+        seeds: campaign_seeds,
+        run: run_campaign,
+    },
+    Target {
+        name: "matrix-id",
+        seeds: matrix_id_seeds,
+        run: run_matrix_id,
+    },
 ];
 
 fn order_seeds() -> Vec<Vec<u8>> {
@@ -82,6 +92,60 @@ fn run_order(input: &[u8]) {
         }
     }
     let _ = hook.verify(&headers, input, DateTime::UNIX_EPOCH);
+}
+
+fn campaign_seeds() -> Vec<Vec<u8>> {
+    let starts = instant(1_790_000_000);
+    let ends = instant(1_800_000_000);
+    let groups = ["!g:x".to_string()];
+    ["invite_ten", "join_gift_both"]
+        .iter()
+        .filter_map(|id| {
+            qunzhu_growth::templates::template_source(id, false, "matrix", &groups, starts, ends)
+        })
+        .map(String::into_bytes)
+        .collect()
+}
+
+/// Checks the campaign; an accepted one runs a book through joins, posts, leaves and ticks at
+/// instants near the ends of the calendar, so overflowing timer arithmetic is found too.
+fn run_campaign(input: &[u8]) {
+    let text = String::from_utf8_lossy(input);
+    let Ok(campaign) = qunzhu_growth::parse_campaign("fuzz", &text) else {
+        return;
+    };
+    let chat = campaign.groups.first().cloned().unwrap_or_default();
+    let mut book = qunzhu_growth::Book::new(campaign, Vec::new(), Vec::new());
+    for (index, at) in [
+        DateTime::<Utc>::MIN_UTC,
+        instant(1_790_000_000),
+        DateTime::<Utc>::MAX_UTC,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let invitee = format!("@i{index}:x");
+        book.join(qunzhu_growth::Join {
+            chat: chat.clone(),
+            invitee: invitee.clone(),
+            inviter: "@a:x".into(),
+            display_name: Some("AAA".into()),
+            elsewhere: index == 1,
+            at,
+        });
+        book.posted(&chat, &invitee, at);
+        book.tick(at);
+        book.left(&chat, &invitee, at);
+        book.tick(at);
+    }
+}
+
+fn matrix_id_seeds() -> Vec<Vec<u8>> {
+    vec![b"@alice:example.org".to_vec(), b"@bob:[::1]:8448".to_vec()]
+}
+
+fn run_matrix_id(input: &[u8]) {
+    let _ = qunzhu_ops::parse_matrix_id(&String::from_utf8_lossy(input));
 }
 
 /// What one target did.

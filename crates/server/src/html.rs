@@ -114,7 +114,7 @@ impl Shell {
                             div { strong { (self.t("app.name")) } small { (self.t("app.tagline")) } }
                         }
                         nav aria-label=(self.t("nav.menu")) {
-                            @for (key, href, icon) in NAV {
+                            @for &(key, href, icon) in NAV {
                                 a href=(href) class=[(key == active).then_some("on")]
                                     aria-current=[(key == active).then_some("page")] {
                                     svg viewBox="0 0 24 24" aria-hidden="true" { path d=(icon) {} }
@@ -155,7 +155,7 @@ impl Shell {
 }
 
 /// The sidebar: key (for `nav.{key}` and `active`), path, icon path.
-const NAV: [(&str, &str, &str); 10] = [
+const NAV: &[(&str, &str, &str)] = &[
     ("overview", "/", "M3 13h8V3H3v10zm0 8h8v-6H3v6zm10 0h8V11h-8v10zm0-18v6h8V3h-8z"),
     ("today", "/today", "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 5h-2v6l5 3 1-1.7-4-2.3V7z"),
     ("groups", "/groups", "M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.7 0-8 1.3-8 4v3h16v-3c0-2.7-5.3-4-8-4zm8 0c-.3 0-.7 0-1.1.1 1.2.9 2.1 2.1 2.1 3.9v3h7v-3c0-2.7-5.3-4-8-4z"),
@@ -164,6 +164,7 @@ const NAV: [(&str, &str, &str); 10] = [
     ("sop", "/sop", "M7 2v2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2h-2V2h-2v2H9V2H7zm-2 8h14v10H5V10z"),
     ("moderation", "/moderation", "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3z"),
     ("orders", "/orders", "M7 18a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm10 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4zM5.2 4H2v2h2l3.6 7.6L6.2 16H19v-2H9.4l1-2h7.4a2 2 0 0 0 1.8-1l3.4-6.4L21 4H5.2z"),
+    ("campaigns", "/campaigns", "M20 7h-3.2A3 3 0 0 0 12 3.8 3 3 0 0 0 7.2 7H4v5h1v9h14v-9h1V7zm-7-1a1 1 0 1 1 1 1h-1V6zm-3 0a1 1 0 0 1 1 1H10a1 1 0 0 1 0-1zm1 13H7v-7h4v7zm0-9H6V9h5v1zm6 9h-4v-7h4v7zm1-9h-5V9h5v1z"),
     ("audit", "/audit", "M4 4h16v2H4V4zm0 5h16v2H4V9zm0 5h10v2H4v-2zm0 5h10v2H4v-2z"),
     ("settings", "/settings", "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm9 4-2.1-.7-.6-1.5 1-2-1.4-1.4-2 1-1.5-.6L14 4h-4l-.7 2.1-1.5.6-2-1-1.4 1.4 1 2-.6 1.5L2 12v2l2.1.7.6 1.5-1 2 1.4 1.4 2-1 1.5.6L10 22h4l.7-2.1 1.5-.6 2 1 1.4-1.4-1-2 .6-1.5L21 14v-2z"),
 ];

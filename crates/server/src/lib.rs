@@ -16,6 +16,7 @@ pub mod error;
 pub mod group_table;
 pub mod html;
 pub mod i18n;
+pub mod invite_page;
 pub mod orders_hook;
 pub mod pages;
 pub mod short_links;

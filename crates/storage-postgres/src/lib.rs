@@ -12,6 +12,7 @@ mod codec;
 mod connector_state;
 mod coupons;
 mod ingest;
+mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
@@ -80,6 +81,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0017_poll_tags.sql"),
     ),
     ("0016_orders", include_str!("../migrations/0016_orders.sql")),
+    (
+        "0013_invite_tasks",
+        include_str!("../migrations/0013_invite_tasks.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -15,6 +15,7 @@ mod connector_state;
 mod coupons;
 mod documents;
 mod ingest;
+mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
@@ -84,6 +85,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0017_poll_tags.sql"),
     ),
     ("0016_orders", include_str!("../migrations/0016_orders.sql")),
+    (
+        "0013_invite_tasks",
+        include_str!("../migrations/0013_invite_tasks.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -19,6 +19,7 @@ use crate::*;
 mod accounts;
 mod connector_state;
 mod coupons;
+mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
@@ -32,6 +33,7 @@ pub use connector_state::*;
 pub use leases::*;
 mod sop;
 pub use coupons::*;
+pub use invite_tasks::*;
 pub use invites::*;
 pub use ledger::*;
 pub use orders::*;
@@ -74,7 +76,8 @@ macro_rules! conformance_suite {
             invites_are_attributed_counted_and_resumed,
             poll_answers_tag_members_and_retractions_untag_them,
             orders_are_recorded_once_attributed_and_totalled,
-            earners_and_arrivals_come_from_the_read_models);
+            earners_and_arrivals_come_from_the_read_models,
+            invite_tasks_keep_rows_versions_and_referrals);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

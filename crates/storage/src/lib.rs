@@ -17,6 +17,7 @@ pub mod coupons;
 pub mod directory;
 pub mod documents;
 pub mod event_log;
+pub mod invite_tasks;
 pub mod invites;
 pub mod leases;
 pub mod ledger;
@@ -36,6 +37,10 @@ pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
 pub use event_log::EventLog;
+pub use invite_tasks::{
+    flags_of, flags_text, state_of, InviteTaskStore, InviteTaskUpdate, PageReferral, PrizeFilter,
+    CAMPAIGN_KIND,
+};
 pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
@@ -105,6 +110,7 @@ pub trait Store:
     + InviteStore
     + PollTagStore
     + OrderStore
+    + InviteTaskStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

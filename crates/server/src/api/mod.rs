@@ -4,6 +4,7 @@
 //! need the `X-CSRF-Token` header). Every handler scopes its reads to the principal's workspace.
 
 mod admin;
+mod campaigns;
 pub(crate) mod community;
 mod coupons;
 mod documents;
@@ -105,6 +106,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(coupons::routes())
         .merge(invites::routes())
         .merge(orders::routes())
+        .merge(campaigns::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .fallback(|| async { ApiError::not_found("route") })

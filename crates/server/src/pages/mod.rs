@@ -4,6 +4,7 @@
 //! and checks its CSRF field. Role checks live in [`crate::ops`], which every change goes through.
 
 mod audit;
+mod campaigns;
 mod documents;
 mod forms;
 mod groups;
@@ -50,6 +51,8 @@ pub fn routes() -> Router<Ctx> {
         .merge(users::routes())
         .merge(pushes::routes())
         .merge(revenue::routes())
+        .merge(campaigns::routes())
+        .merge(crate::invite_page::routes())
         .fallback(get(not_found))
 }
 

@@ -32,7 +32,8 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         .replace("{platform}", "sandbox")
         .replace("{user}", &url_part(&target.member))
         .replace("/rules/{name}", &format!("/rules/rules-{m}"))
-        .replace("/plans/{name}", &format!("/plans/plan-{m}"));
+        .replace("/plans/{name}", &format!("/plans/plan-{m}"))
+        .replace("/campaigns/{name}", &format!("/campaigns/campaign-{m}"));
     assert!(
         !concrete.contains('{'),
         "route {path} has a parameter this test does not fill"
@@ -75,6 +76,14 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             Some(json!({ "amount_cents": 100, "request": format!("cost-{m}") }))
         }
         ("put", "/groups/{id}/owner") => Some(json!({ "owner": target.member })),
+        ("put", "/campaigns/{name}") => Some(json!({ "source": campaign_ok("campaign-group") })),
+        ("post", "/campaigns/apply-template") => Some(json!({
+            "template": "invite_ten", "name": format!("tpl-{m}"), "platform": "sandbox", "groups": ["campaign-group"],
+            "starts": "2026-12-01T00:00:00Z", "ends": "2026-12-31T00:00:00Z"
+        })),
+        ("post", "/campaign-prizes/decide") => Some(
+            json!({ "campaign": format!("campaign-{m}"), "inviter": target.member, "threshold": 3, "approve": true }),
+        ),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
         ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
         _ => None,
@@ -82,6 +91,22 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .expect("documented methods are valid");
     (method, format!("/api/v1{concrete}"), body)
+}
+
+/// A campaign document for one group.
+fn campaign_ok(chat: &str) -> String {
+    let starts = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .map(|at| at.to_utc())
+        .expect("time");
+    qunzhu_growth::templates::template_source(
+        "invite_ten",
+        false,
+        "sandbox",
+        &[chat.to_string()],
+        starts,
+        starts + chrono::Duration::days(30),
+    )
+    .expect("a shipped template")
 }
 
 /// Strings only workspace `s` holds; none may appear in another workspace's answers.

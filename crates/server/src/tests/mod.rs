@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod campaigns;
 mod cockpit;
 mod engine;
 mod holes;

@@ -38,6 +38,7 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/settings".into(),
         "/settings/users".into(),
         "/help/matrix".into(),
+        "/campaigns".into(),
     ]
 }
 
