@@ -40,6 +40,7 @@ pub(crate) struct Policies {
     faq: HashMap<String, Arc<FaqSet>>,
     review: HashMap<String, Arc<ReviewPolicy>>,
     lurker: HashMap<String, Arc<LurkerPolicy>>,
+    human_check: HashMap<String, Arc<crate::human_check::HumanCheck>>,
 }
 
 type ProfileIndex = (
@@ -91,6 +92,11 @@ impl Compiler<'_> {
         for (name, lurker) in &raw.lurker {
             if let Some(lurker) = self.lurker(name, lurker) {
                 policies.lurker.insert(name.clone(), Arc::new(lurker));
+            }
+        }
+        for (name, check) in &raw.human_check {
+            if let Some(check) = self.human_check(name, check) {
+                policies.human_check.insert(name.clone(), Arc::new(check));
             }
         }
         policies
@@ -457,6 +463,12 @@ impl Compiler<'_> {
                     "lurker",
                     &policies.lurker,
                     &raw.lurker,
+                ),
+                human_check: self.reference(
+                    &raw_profile.human_check,
+                    "human_check",
+                    &policies.human_check,
+                    &raw.human_check,
                 ),
                 history_window,
             };

@@ -33,6 +33,7 @@ mod faq;
 mod file;
 pub mod grouprules;
 mod guardian;
+pub mod human_check;
 pub mod keywords;
 pub mod language;
 mod links;
@@ -68,6 +69,8 @@ pub use unmute::{is_timed_unmute, timed_unmute};
 
 #[cfg(test)]
 mod check_tests;
+#[cfg(test)]
+mod human_check_tests;
 #[cfg(test)]
 mod limits_tests;
 #[cfg(test)]

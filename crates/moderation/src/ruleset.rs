@@ -108,6 +108,8 @@ pub struct Profile {
     pub faq: Option<Arc<FaqSet>>,
     pub review: Option<Arc<ReviewPolicy>>,
     pub lurker: Option<Arc<LurkerPolicy>>,
+    /// The question newcomers answer before they may stay (`[human_check.NAME]`).
+    pub human_check: Option<Arc<crate::human_check::HumanCheck>>,
     /// The longest flood/repeat window among its rules (how much message history to keep).
     pub(crate) history_window: Duration,
 }
