@@ -130,12 +130,29 @@ impl Compiler<'_> {
             Some(nudge) => self.template(nudge, NUDGE_VARS)?,
             None => builtin(self.language.default_nudge(), NUDGE_VARS),
         };
+        let nudge_until_intro = match &raw.nudge_until {
+            None => false,
+            Some(until) => match until.get_ref().as_str() {
+                "spoken" => false,
+                "intro" => true,
+                other => {
+                    self.report.error(
+                        until.span(),
+                        format!("nudge_until is `spoken` or `intro`, not `{other}`"),
+                    );
+                    return None;
+                }
+            },
+        };
+        let intro_template = raw
+            .intro_template
+            .clone()
+            .unwrap_or_else(|| self.language.default_intro().to_string());
         Some(Welcome {
             template: template?,
-            intro_template: raw
-                .intro_template
-                .clone()
-                .unwrap_or_else(|| self.language.default_intro().to_string()),
+            intro_fields: crate::intro::intro_fields(&intro_template),
+            nudge_until_intro,
+            intro_template,
             window: window?,
             max_batch: max_batch? as usize,
             gift,

@@ -122,6 +122,8 @@ pub(crate) struct RawWelcome {
     pub gift: Option<RawGift>,
     pub nudge_after: Option<Text>,
     pub nudge: Option<Text>,
+    /// `spoken` (default) or `intro`: who is past the nudge.
+    pub nudge_until: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -95,6 +95,8 @@ pub(crate) struct Wave {
 pub(crate) struct Newcomer {
     pub joined_at: DateTime<Utc>,
     pub spoken: bool,
+    /// They posted a self-introduction (`intro.rs`).
+    pub introduced: bool,
 }
 
 /// A member whose name breaks the convention.
@@ -253,6 +255,16 @@ impl Guardian {
                 ) {
                     return decisions;
                 }
+                self.read_intro(
+                    event,
+                    &profile,
+                    member,
+                    message_id,
+                    text,
+                    who,
+                    now,
+                    &mut decisions,
+                );
                 // Bots (qunzhu itself included) are neither moderated nor answered.
                 let message = crate::moderate::Message {
                     member,

@@ -34,6 +34,7 @@ mod file;
 pub mod grouprules;
 mod guardian;
 pub mod human_check;
+pub mod intro;
 pub mod keywords;
 pub mod language;
 mod links;

@@ -32,6 +32,10 @@ kind = "keywords"
 lists = ["ads"]
 actions = "redact"
 reason = "禁止广告"
+
+[profiles.all]
+default = true
+rules = ["ads"]
 "#;
 
 const CHAT: &str = "!react:bench";
