@@ -1,6 +1,6 @@
 //! `qunzhu bench react`: how long a member waits for the bot to act. One message with a banned
-//! word arrives in a connector batch; the clock stops when the resulting redaction is handed to
-//! the connector's `execute`. Between the two is everything `serve` does: the ingest transaction
+//! word arrives in a connector batch (the clock starts when `poll` hands it over) and the clock
+//! stops when the resulting redaction is handed to the connector's `execute`. Between the two is everything `serve` does: the ingest transaction
 //! (log, derived state, the guardian's decision, the outbox row, the cursor) on the real store,
 //! the dispatcher's wake-up, its leased claim, the rate limiter and the outcome it records.
 //!
@@ -45,6 +45,8 @@ const CHAT: &str = "!react:bench";
 struct FedConnector {
     capabilities: Capabilities,
     batches: Mutex<mpsc::Receiver<Batch>>,
+    /// When each batch was handed to the engine, by the id of its last message.
+    arrivals: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
     redactions: mpsc::UnboundedSender<(String, Instant)>,
 }
 
@@ -64,7 +66,17 @@ impl Connector for FedConnector {
 
     async fn poll(&self, _cursor: Option<&str>) -> Result<Batch, ConnectorError> {
         match self.batches.lock().await.recv().await {
-            Some(batch) => Ok(batch),
+            Some(batch) => {
+                if let Some(EventKind::MessagePosted { message_id, .. }) =
+                    batch.events.last().map(|event| &event.kind)
+                {
+                    self.arrivals
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .insert(message_id.clone(), Instant::now());
+                }
+                Ok(batch)
+            }
             // The bench is over: wait like an idle long poll until the runtime stops.
             None => {
                 tokio::time::sleep(Duration::from_secs(3_600)).await;
@@ -137,16 +149,17 @@ pub async fn run(
     .await?;
     let (feed, batches) = mpsc::channel(1);
     let (redactions, mut redacted) = mpsc::unbounded_channel();
-    let connector = Arc::new(FedConnector {
+    let connector: Arc<FedConnector> = Arc::new(FedConnector {
         capabilities,
         batches: Mutex::new(batches),
+        arrivals: std::sync::Mutex::default(),
         redactions,
     });
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let health = Health::new(clock.clone());
     let runtime = ConnectorRuntime::spawn(
         store.clone(),
-        connector,
+        connector.clone(),
         clock,
         Box::new(guard),
         RuntimeConfig::default(),
@@ -170,7 +183,6 @@ pub async fn run(
         }
         serial += 1;
         let expected = format!("$m{serial}");
-        let sent = Instant::now();
         feed.send(Batch {
             events: vec![message(serial, "加微信领福利")],
             cursor: Some(serial.to_string()),
@@ -186,8 +198,14 @@ pub async fn run(
                 break arrived;
             }
         };
+        let polled = connector
+            .arrivals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&expected)
+            .ok_or_else(|| anyhow::anyhow!("{expected} was redacted before it arrived"))?;
         if round >= warm_up {
-            latencies.push(arrived.duration_since(sent));
+            latencies.push(arrived.duration_since(polled));
         }
     }
     let _ = stop_tx.send(true);
