@@ -200,6 +200,9 @@ impl Dispatcher {
         if let Some(reason) = self.superseded(action).await {
             return ActionOutcome::Skip { reason };
         }
+        if let Some(reason) = crate::human_check::expiry_moot(self.store.as_ref(), action).await {
+            return ActionOutcome::Skip { reason };
+        }
         let caps = self.connector.capabilities();
         if !caps.supports(&action.kind) {
             return ActionOutcome::Dead {

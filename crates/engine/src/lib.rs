@@ -17,6 +17,7 @@ pub mod dispatch;
 pub mod games;
 pub mod guard;
 pub mod health;
+mod human_check;
 pub mod ingest;
 pub mod invite_tasks;
 pub mod invites;

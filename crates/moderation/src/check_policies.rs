@@ -40,6 +40,7 @@ pub(crate) struct Policies {
     faq: HashMap<String, Arc<FaqSet>>,
     review: HashMap<String, Arc<ReviewPolicy>>,
     lurker: HashMap<String, Arc<LurkerPolicy>>,
+    human_check: HashMap<String, Arc<crate::human_check::HumanCheck>>,
 }
 
 type ProfileIndex = (
@@ -93,6 +94,11 @@ impl Compiler<'_> {
                 policies.lurker.insert(name.clone(), Arc::new(lurker));
             }
         }
+        for (name, check) in &raw.human_check {
+            if let Some(check) = self.human_check(name, check) {
+                policies.human_check.insert(name.clone(), Arc::new(check));
+            }
+        }
         policies
     }
 
@@ -124,12 +130,29 @@ impl Compiler<'_> {
             Some(nudge) => self.template(nudge, NUDGE_VARS)?,
             None => builtin(self.language.default_nudge(), NUDGE_VARS),
         };
+        let nudge_until_intro = match &raw.nudge_until {
+            None => false,
+            Some(until) => match until.get_ref().as_str() {
+                "spoken" => false,
+                "intro" => true,
+                other => {
+                    self.report.error(
+                        until.span(),
+                        format!("nudge_until is `spoken` or `intro`, not `{other}`"),
+                    );
+                    return None;
+                }
+            },
+        };
+        let intro_template = raw
+            .intro_template
+            .clone()
+            .unwrap_or_else(|| self.language.default_intro().to_string());
         Some(Welcome {
             template: template?,
-            intro_template: raw
-                .intro_template
-                .clone()
-                .unwrap_or_else(|| self.language.default_intro().to_string()),
+            intro_fields: crate::intro::intro_fields(&intro_template),
+            nudge_until_intro,
+            intro_template,
             window: window?,
             max_batch: max_batch? as usize,
             gift,
@@ -457,6 +480,12 @@ impl Compiler<'_> {
                     "lurker",
                     &policies.lurker,
                     &raw.lurker,
+                ),
+                human_check: self.reference(
+                    &raw_profile.human_check,
+                    "human_check",
+                    &policies.human_check,
+                    &raw.human_check,
                 ),
                 history_window,
             };

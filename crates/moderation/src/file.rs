@@ -33,6 +33,31 @@ pub(crate) struct RawFile {
     pub lurker: BTreeMap<String, RawLurker>,
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
+    #[serde(default)]
+    pub human_check: BTreeMap<String, Spanned<RawHumanCheck>>,
+}
+
+/// `[human_check.NAME]`: the question a newcomer answers before they may stay.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHumanCheck {
+    pub within: Option<Text>,
+    #[serde(default)]
+    pub questions: Vec<RawQuestion>,
+    /// Member ids (with `*` wildcards) who skip the check.
+    #[serde(default)]
+    pub allow: Vec<Text>,
+    pub prompt: Option<Text>,
+    pub passed: Option<Text>,
+    pub reason: Option<String>,
+    pub wrong_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQuestion {
+    pub ask: Text,
+    pub answers: Vec<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,6 +122,8 @@ pub(crate) struct RawWelcome {
     pub gift: Option<RawGift>,
     pub nudge_after: Option<Text>,
     pub nudge: Option<Text>,
+    /// `spoken` (default) or `intro`: who is past the nudge.
+    pub nudge_until: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,4 +195,5 @@ pub(crate) struct RawProfile {
     pub faq: Option<Text>,
     pub review: Option<Text>,
     pub lurker: Option<Text>,
+    pub human_check: Option<Text>,
 }

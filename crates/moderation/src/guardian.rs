@@ -95,6 +95,8 @@ pub(crate) struct Wave {
 pub(crate) struct Newcomer {
     pub joined_at: DateTime<Utc>,
     pub spoken: bool,
+    /// They posted a self-introduction (`intro.rs`).
+    pub introduced: bool,
 }
 
 /// A member whose name breaks the convention.
@@ -122,6 +124,8 @@ pub(crate) struct MemberState {
     pub dry_strikes: Vec<(usize, DateTime<Utc>)>,
     pub newcomer: Option<Newcomer>,
     pub nickname: Option<NicknameDue>,
+    /// An open human check (`human_check.rs`).
+    pub check: Option<crate::human_check::PendingCheck>,
 }
 
 impl MemberState {
@@ -131,6 +135,7 @@ impl MemberState {
             && self.dry_strikes.is_empty()
             && self.newcomer.is_none()
             && self.nickname.is_none()
+            && self.check.is_none()
     }
 }
 
@@ -237,6 +242,29 @@ impl Guardian {
                 from_bot: false,
                 ..
             } => {
+                // A held newcomer's message is their answer to the human check, nothing else.
+                if self.answer_check(
+                    event,
+                    &profile,
+                    member,
+                    message_id,
+                    text,
+                    who,
+                    now,
+                    &mut decisions,
+                ) {
+                    return decisions;
+                }
+                self.read_intro(
+                    event,
+                    &profile,
+                    member,
+                    message_id,
+                    text,
+                    who,
+                    now,
+                    &mut decisions,
+                );
                 // Bots (qunzhu itself included) are neither moderated nor answered.
                 let message = crate::moderate::Message {
                     member,
@@ -257,6 +285,16 @@ impl Guardian {
                     .or(who.display_name.as_deref())
                     .unwrap_or(member);
                 self.on_join(event, &profile, member, name, who, now, &mut decisions);
+                // A join the name rule already removed is not asked anything.
+                let admitted = self
+                    .chats
+                    .get(&event.chat)
+                    .and_then(|chat| chat.members.get(member))
+                    .and_then(|state| state.newcomer.as_ref())
+                    .is_some_and(|newcomer| newcomer.joined_at == event.at);
+                if admitted {
+                    self.start_check(event, &profile, member, name, who, now, &mut decisions);
+                }
             }
             EventKind::DisplayNameChanged { member, new, .. } => {
                 self.on_rename(event, &profile, member, new, who, now, &mut decisions);
@@ -340,6 +378,13 @@ impl Guardian {
             member.fired.retain(|(_, at)| at.plus(window) > now);
             member.strikes.retain(|at| at.plus(decay) > now);
             member.dry_strikes.retain(|(_, at)| at.plus(decay) > now);
+            if member
+                .check
+                .as_ref()
+                .is_some_and(|check| check.deadline.plus(Duration::days(1)) <= now)
+            {
+                member.check = None;
+            }
             if member.newcomer.as_ref().is_some_and(|newcomer| {
                 newcomer.joined_at.plus(Duration::days(NEWCOMER_MEMORY)) <= now
             }) {

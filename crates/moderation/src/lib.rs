@@ -33,6 +33,8 @@ mod faq;
 mod file;
 pub mod grouprules;
 mod guardian;
+pub mod human_check;
+pub mod intro;
 pub mod keywords;
 pub mod language;
 mod links;
@@ -68,6 +70,8 @@ pub use unmute::{is_timed_unmute, timed_unmute};
 
 #[cfg(test)]
 mod check_tests;
+#[cfg(test)]
+mod human_check_tests;
 #[cfg(test)]
 mod limits_tests;
 #[cfg(test)]

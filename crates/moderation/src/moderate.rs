@@ -281,6 +281,7 @@ fn first_message(state: &mut MemberState, who: &MemberFacts, event: &Event) -> b
                 state.newcomer = Some(Newcomer {
                     joined_at,
                     spoken: true,
+                    introduced: false,
                 });
             }
             joined.is_some()

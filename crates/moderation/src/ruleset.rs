@@ -108,6 +108,8 @@ pub struct Profile {
     pub faq: Option<Arc<FaqSet>>,
     pub review: Option<Arc<ReviewPolicy>>,
     pub lurker: Option<Arc<LurkerPolicy>>,
+    /// The question newcomers answer before they may stay (`[human_check.NAME]`).
+    pub human_check: Option<Arc<crate::human_check::HumanCheck>>,
     /// The longest flood/repeat window among its rules (how much message history to keep).
     pub(crate) history_window: Duration,
 }
@@ -195,6 +197,11 @@ pub struct Welcome {
     /// Newcomers silent this long after joining get one nudge, if set.
     pub nudge_after: Option<Duration>,
     pub nudge: Template,
+    /// The intro template's fields, each with its alternative labels (`intro.rs`).
+    pub intro_fields: Vec<Vec<String>>,
+    /// The nudge goes to those who have not introduced themselves (`nudge_until = "intro"`),
+    /// not only to the silent.
+    pub nudge_until_intro: bool,
 }
 
 /// The join gift: points (or a coupon worth them) bound to the member.

@@ -25,6 +25,10 @@ pub enum Var {
     Format,
     /// Days of silence.
     Days,
+    /// The human check's question.
+    Question,
+    /// Minutes a newcomer has to answer the human check.
+    Minutes,
 }
 
 impl Var {
@@ -40,6 +44,8 @@ impl Var {
         (Var::Rule, "rule"),
         (Var::Format, "format"),
         (Var::Days, "days"),
+        (Var::Question, "question"),
+        (Var::Minutes, "minutes"),
     ];
 
     fn parse(word: &str) -> Option<Var> {

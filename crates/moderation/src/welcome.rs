@@ -48,6 +48,7 @@ impl Guardian {
         state.newcomer = Some(Newcomer {
             joined_at: event.at,
             spoken: false,
+            introduced: false,
         });
         let needs_nickname = profile.nickname.as_ref().is_some_and(|nickname| {
             !who.role.exempt_by_default() && !nickname.pattern.is_match(name.trim())
@@ -279,7 +280,13 @@ impl Guardian {
                     chat.members
                         .get(&joiner.member)
                         .and_then(|state| state.newcomer.as_ref())
-                        .is_some_and(|newcomer| !newcomer.spoken)
+                        .is_some_and(|newcomer| {
+                            if welcome.nudge_until_intro {
+                                !newcomer.introduced
+                            } else {
+                                !newcomer.spoken
+                            }
+                        })
                 })
                 .collect();
             if silent.is_empty() {

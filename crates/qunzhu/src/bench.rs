@@ -99,6 +99,19 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time from a connector batch arriving to the redaction it causes being handed to the
+    /// connector, through the real store, outbox and dispatcher (`p50_ms`, `p99_ms`).
+    React {
+        #[arg(long, default_value_t = 1_000)]
+        messages: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        /// PostgreSQL server to create a scratch database on (default: QUNZHU_DATABASE_URL, else local).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// 10,000 groups × 5 steps a day: planning, then dispatching a simultaneous 08:00 post to
     /// every group through the sandbox platform within its rate limits.
     Scheduler {
@@ -171,6 +184,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             groups,
             json,
         } => crate::bench_soak::run(minutes, groups, json).await,
+        BenchCommand::React {
+            messages,
+            backend,
+            database_url,
+            json,
+        } => crate::bench_react::run(messages, backend, database_url, json).await,
         BenchCommand::Signin {
             attempts,
             slots,

@@ -5,6 +5,7 @@ mod bench;
 mod bench_fuzz;
 mod bench_history;
 mod bench_ledger;
+mod bench_react;
 mod bench_scheduler;
 mod bench_signin;
 mod bench_soak;
