@@ -10,7 +10,7 @@ use qunzhu_storage::{Store, StoreError};
 pub(crate) async fn expiry_moot(store: &dyn Store, action: &ActionRecord) -> Option<String> {
     let cancelled_by = qunzhu_moderation::human_check::expiry_cancelled_by(&action.key)?;
     for key in cancelled_by {
-        match store.action_by_key(&key).await {
+        match store.action_by_key(action.workspace, &key).await {
             Ok(decided) if decided.status != ActionStatus::Dead => {
                 return Some(format!("the human check was decided ({key})"));
             }

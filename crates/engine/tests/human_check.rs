@@ -139,7 +139,7 @@ async fn a_silent_newcomer_is_removed_at_the_deadline_and_one_who_answered_is_no
         .ensure_workspace(NewWorkspace {
             slug: "w".into(),
             name: "w".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await
         .unwrap()
@@ -221,7 +221,7 @@ async fn a_silent_newcomer_is_removed_at_the_deadline_and_one_who_answered_is_no
         "{done:?}"
     );
     let skipped = store
-        .action_by_key("check:g:join-@human:expire")
+        .action_by_key(workspace, "check:g:join-@human:expire")
         .await
         .unwrap();
     assert_eq!(skipped.status, ActionStatus::Skipped);

@@ -64,7 +64,7 @@ impl Bot {
             .ensure_workspace(NewWorkspace {
                 slug: "w".into(),
                 name: "w".into(),
-                time_zone: "Asia/Shanghai".into(),
+                time_zone: chrono_tz::Asia::Shanghai,
             })
             .await
             .expect("workspace")

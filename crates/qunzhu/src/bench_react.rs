@@ -125,7 +125,7 @@ pub async fn run(
         .ensure_workspace(NewWorkspace {
             slug: "bench".into(),
             name: "bench".into(),
-            time_zone: "Asia/Shanghai".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
         })
         .await?;
     anyhow::ensure!(
