@@ -4,3 +4,7 @@
 
 // Library code reports errors; a panic here could stop the engine (tests may unwrap).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod drop;
+pub mod leaderboard;
+pub mod lottery;
