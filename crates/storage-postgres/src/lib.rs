@@ -15,6 +15,7 @@ mod ingest;
 mod invites;
 mod leases;
 mod ledger;
+mod lottery;
 mod outbox;
 mod queries;
 mod reports;
@@ -64,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0014_lotteries",
+        include_str!("../migrations/0014_lotteries.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -18,6 +18,7 @@ mod ingest;
 mod invites;
 mod leases;
 mod ledger;
+mod lottery;
 mod outbox;
 mod private;
 mod queries;
@@ -68,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0014_lotteries",
+        include_str!("../migrations/0014_lotteries.sql"),
     ),
 ];
 

@@ -22,6 +22,7 @@ mod coupons;
 mod invites;
 mod leases;
 mod ledger;
+mod lottery;
 mod outbox;
 mod reports;
 mod scoping;
@@ -32,6 +33,7 @@ mod sop;
 pub use coupons::*;
 pub use invites::*;
 pub use ledger::*;
+pub use lottery::*;
 pub use outbox::*;
 pub use reports::*;
 pub use scoping::*;
@@ -65,7 +67,8 @@ macro_rules! conformance_suite {
             ledger_catalogue_and_redemptions,
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
-            invites_are_attributed_counted_and_resumed);
+            invites_are_attributed_counted_and_resumed,
+            lotteries_are_stored_bought_into_and_drawn_once);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

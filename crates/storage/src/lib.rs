@@ -21,6 +21,7 @@ pub mod invites;
 pub mod leases;
 pub mod ledger;
 pub mod links;
+pub mod lottery;
 pub mod outbox;
 pub mod reports;
 pub mod sop;
@@ -38,6 +39,7 @@ pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+pub use lottery::{Baseline, Drawn, Lottery, LotteryStore, NewLottery, Purchase};
 pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
@@ -96,6 +98,7 @@ pub trait Store:
     + LedgerStore
     + CouponStore
     + InviteStore
+    + LotteryStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
