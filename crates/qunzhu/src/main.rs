@@ -10,6 +10,7 @@ mod bench_signin;
 mod bench_soak;
 mod config;
 mod demo;
+mod lottery;
 mod moderation;
 mod open;
 mod tools;
@@ -105,6 +106,11 @@ enum Command {
         #[command(subcommand)]
         command: tools::SopCommand,
     },
+    /// Lotteries: open, list, draw, print entries, verify a draw.
+    Lottery {
+        #[command(subcommand)]
+        command: lottery::LotteryCommand,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -180,6 +186,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Users { config, command } => users::run(command, load(config.as_deref())?).await,
         Command::Sop { command } => tools::sop(command, load).await,
+        Command::Lottery { command } => lottery::run(command, load).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }
