@@ -11,6 +11,7 @@ mod accounts;
 mod codec;
 mod connector_state;
 mod coupons;
+mod drops;
 mod ingest;
 mod invites;
 mod leases;
@@ -67,8 +68,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0010_fair_baseline.sql"),
     ),
     (
-        "0014_lotteries",
-        include_str!("../migrations/0014_lotteries.sql"),
+        "0014_lotteries_drops",
+        include_str!("../migrations/0014_lotteries_drops.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -14,6 +14,7 @@ mod codec;
 mod connector_state;
 mod coupons;
 mod documents;
+mod drops;
 mod ingest;
 mod invites;
 mod leases;
@@ -71,8 +72,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0010_fair_baseline.sql"),
     ),
     (
-        "0014_lotteries",
-        include_str!("../migrations/0014_lotteries.sql"),
+        "0014_lotteries_drops",
+        include_str!("../migrations/0014_lotteries_drops.sql"),
     ),
 ];
 

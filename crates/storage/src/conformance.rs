@@ -19,6 +19,7 @@ use crate::*;
 mod accounts;
 mod connector_state;
 mod coupons;
+mod drops;
 mod invites;
 mod leases;
 mod ledger;
@@ -31,6 +32,7 @@ pub use connector_state::*;
 pub use leases::*;
 mod sop;
 pub use coupons::*;
+pub use drops::*;
 pub use invites::*;
 pub use ledger::*;
 pub use lottery::*;
@@ -68,7 +70,8 @@ macro_rules! conformance_suite {
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
             invites_are_attributed_counted_and_resumed,
-            lotteries_are_stored_bought_into_and_drawn_once);
+            lotteries_are_stored_bought_into_and_drawn_once,
+            drops_are_scheduled_once_and_read_by_start);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -16,6 +16,7 @@ pub mod connector_state;
 pub mod coupons;
 pub mod directory;
 pub mod documents;
+pub mod drops;
 pub mod event_log;
 pub mod invites;
 pub mod leases;
@@ -34,6 +35,7 @@ pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
+pub use drops::{DropStore, NewDrop, StoredDrop};
 pub use event_log::EventLog;
 pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
@@ -99,6 +101,7 @@ pub trait Store:
     + CouponStore
     + InviteStore
     + LotteryStore
+    + DropStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
