@@ -157,6 +157,13 @@ impl Drop {
         }
     }
 
+    /// Puts back a share decided before a restart (read from the outbox), in the order given.
+    pub fn restore(&mut self, member: &str) {
+        if self.claimed.insert(member.to_string()) {
+            self.winners.push(member.to_string());
+        }
+    }
+
     pub fn is_full(&self) -> bool {
         self.winners.len() >= self.spec.shares as usize
     }

@@ -10,6 +10,7 @@ mod bench_signin;
 mod bench_soak;
 mod config;
 mod demo;
+mod drops;
 mod lottery;
 mod moderation;
 mod open;
@@ -111,6 +112,11 @@ enum Command {
         #[command(subcommand)]
         command: lottery::LotteryCommand,
     },
+    /// Point drops (红包雨): start one in a group, list them.
+    Drop {
+        #[command(subcommand)]
+        command: drops::DropCommand,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -187,6 +193,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Users { config, command } => users::run(command, load(config.as_deref())?).await,
         Command::Sop { command } => tools::sop(command, load).await,
         Command::Lottery { command } => lottery::run(command, load).await,
+        Command::Drop { command } => drops::run(command, load).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }
