@@ -44,6 +44,7 @@ impl Ops {
                 "name the group the drop falls in",
             ));
         }
+        self.known_group(who, drop.platform, chat).await?;
         let now = self.clock.now();
         let starts_at = drop.starts_at.unwrap_or(now);
         if starts_at > now.plus(Duration::days(MAX_AHEAD_DAYS)) {
@@ -126,6 +127,10 @@ mod tests {
                 name: "Brand".into(),
                 time_zone: "Asia/Shanghai".into(),
             })
+            .await
+            .unwrap();
+        store
+            .ensure_group(workspace.id, Platform::Matrix, "!room:x")
             .await
             .unwrap();
         let ops = Ops::new(store.clone(), clock.clone());

@@ -128,6 +128,26 @@ fn say(
 }
 
 impl Ops {
+    /// `NotFound` unless the group is one of the caller's workspace.
+    pub(crate) async fn known_group(
+        &self,
+        who: &Actor,
+        platform: Platform,
+        chat: &str,
+    ) -> Result<()> {
+        let known = self
+            .store
+            .groups(who.workspace)
+            .await?
+            .iter()
+            .any(|summary| summary.group.platform == platform && summary.group.chat == chat);
+        if known {
+            Ok(())
+        } else {
+            Err(OpsError::NotFound("group"))
+        }
+    }
+
     fn view(&self, lottery: Lottery) -> LotteryView {
         LotteryView {
             seed: lottery.revealed_seed().map(str::to_string),
@@ -240,6 +260,8 @@ impl Ops {
             rule.validate(&format!("rules[{index}]"))
                 .map_err(from_lottery)?;
         }
+        self.known_group(who, create.platform, create.chat.trim())
+            .await?;
         let now = self.clock.now();
         if create.closes_at <= now {
             return Err(OpsError::invalid(
@@ -623,6 +645,15 @@ mod tests {
     const ROOM: &str = "!room:x";
 
     async fn setup() -> (Ops, Arc<FakeClock>, Actor) {
+        let (ops, clock, who) = setup_without_group().await;
+        ops.store
+            .ensure_group(who.workspace, Platform::Matrix, ROOM)
+            .await
+            .unwrap();
+        (ops, clock, who)
+    }
+
+    async fn setup_without_group() -> (Ops, Arc<FakeClock>, Actor) {
         let store: Arc<dyn Store> = Arc::new(
             qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"),
         );

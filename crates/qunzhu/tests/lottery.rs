@@ -49,6 +49,43 @@ fn a_lottery_is_opened_drawn_after_its_close_and_verified_by_anyone() {
         .join("\n");
     std::fs::write(&file, text).unwrap();
     let file = file.to_str().unwrap();
+    let unknown = qunzhu(
+        dir.path(),
+        &["lottery", "create", file, "--request", "r0"],
+        &data,
+    );
+    assert!(!unknown.ok);
+    assert_eq!(
+        unknown.stderr, "error: group not found",
+        "the template's group is not known here"
+    );
+    // The group the template names, as the engine registers it when the bot arrives.
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = qunzhu_storage_sqlite::SqliteStore::open(&data.join("qunzhu.db")).unwrap();
+            let workspace = qunzhu_storage::Directory::ensure_workspace(
+                &store,
+                qunzhu_storage::NewWorkspace {
+                    slug: "default".into(),
+                    name: "ignored".into(),
+                    time_zone: "Asia/Shanghai".into(),
+                },
+            )
+            .await
+            .unwrap();
+            qunzhu_storage::Directory::ensure_group(
+                &store,
+                workspace.id,
+                qunzhu_domain::Platform::Matrix,
+                "!room:example.org",
+            )
+            .await
+            .unwrap();
+        });
+    }
     let created = qunzhu(
         dir.path(),
         &["lottery", "create", file, "--request", "r1"],
