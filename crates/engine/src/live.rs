@@ -52,8 +52,23 @@ pub async fn board_lines(
     chat: &str,
     board: Board,
 ) -> qunzhu_storage::Result<Vec<String>> {
-    // Ties at the cut are kept out of view rather than cut arbitrarily: read a few more.
-    let read = LEADERS_SHOWN * 4;
+    let ranked = board_rows(store, workspace, platform, chat, board, LEADERS_SHOWN).await?;
+    Ok(leaderboard::lines(board, &ranked))
+}
+
+/// The top `shown` of the invites or points board (the console's live view and the posts):
+/// present invitees per inviter in the group, member balances in the workspace. Check-ins have
+/// their own streak board (`leader_lines`), so this board has no rows for them.
+pub async fn board_rows(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    platform: Platform,
+    chat: &str,
+    board: Board,
+    shown: usize,
+) -> qunzhu_storage::Result<Vec<leaderboard::Ranked>> {
+    // The read models order by their own score; a few more rows let ties at the cut rank fairly.
+    let read = shown.saturating_mul(4).max(20);
     let rows: Vec<(String, i64)> = match board {
         Board::Invites => {
             let filter = qunzhu_storage::InviteFilter {
@@ -98,10 +113,7 @@ pub async fn board_lines(
             score,
         });
     }
-    Ok(leaderboard::lines(
-        board,
-        &leaderboard::rank(scores, LEADERS_SHOWN),
-    ))
+    Ok(leaderboard::rank(scores, shown))
 }
 
 /// The workspace's zone, parsed; a stored zone that no longer parses is reported, not guessed.

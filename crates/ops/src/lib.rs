@@ -15,6 +15,7 @@ mod coupons;
 mod documents;
 pub mod drops;
 mod invites;
+mod leaderboards;
 mod ledger;
 pub mod limits;
 pub mod lottery;

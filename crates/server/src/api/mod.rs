@@ -8,6 +8,7 @@ pub(crate) mod community;
 mod coupons;
 mod documents;
 pub(crate) mod engine;
+mod growth;
 mod invites;
 mod ledger;
 mod moderation;
@@ -103,6 +104,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(ledger::routes())
         .merge(coupons::routes())
         .merge(invites::routes())
+        .merge(growth::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .fallback(|| async { ApiError::not_found("route") })
