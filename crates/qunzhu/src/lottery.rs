@@ -71,7 +71,7 @@ pub enum LotteryCommand {
 /// A lottery file: what `create` reads and `template` prints.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LotteryFile {
+pub(crate) struct LotteryFile {
     name: String,
     platform: String,
     chat: String,
@@ -79,8 +79,8 @@ struct LotteryFile {
     pool: Option<String>,
     /// RFC 3339, e.g. `2026-12-08T20:00:00+08:00`.
     closes_at: String,
-    rules: Vec<ChanceRule>,
-    prizes: Vec<PrizeTier>,
+    pub(crate) rules: Vec<ChanceRule>,
+    pub(crate) prizes: Vec<PrizeTier>,
 }
 
 /// Each invite = one lottery chance (001), with two ways to buy more.
@@ -112,7 +112,7 @@ count = 3
 prize = { type = "coupon", offer = { type = "amount_off", cents = 2000 }, valid_days = 30 }
 "#;
 
-fn parse_file(text: &str) -> anyhow::Result<LotteryFile> {
+pub(crate) fn parse_file(text: &str) -> anyhow::Result<LotteryFile> {
     Ok(toml::from_str(text)?)
 }
 
