@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use qunzhu_domain::{ActionKind, ActionRecord, Platform, WorkspaceId};
+use qunzhu_growth::leaderboard::{self, Board, Score};
 use qunzhu_sop::{has_live_variables, render_live, GroupFacts, LiveFacts};
 use qunzhu_storage::{PushRender, Store};
 use tokio::sync::Mutex;
@@ -26,6 +27,8 @@ pub struct GroupLive {
     pub name: String,
     pub member_count: u32,
     pub checkin_leaders: Vec<String>,
+    pub invite_leaders: Vec<String>,
+    pub points_leaders: Vec<String>,
 }
 
 impl GroupLive {
@@ -34,8 +37,83 @@ impl GroupLive {
             group_name: &self.name,
             member_count: self.member_count,
             checkin_leaders: &self.checkin_leaders,
+            invite_leaders: &self.invite_leaders,
+            points_leaders: &self.points_leaders,
         }
     }
+}
+
+/// `{invite_leaders}` / `{points_leaders}` lines from the read models: present invitees per
+/// inviter in this group, member balances in the workspace; ranked with shared ranks for ties.
+pub async fn board_lines(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    platform: Platform,
+    chat: &str,
+    board: Board,
+) -> qunzhu_storage::Result<Vec<String>> {
+    let ranked = board_rows(store, workspace, platform, chat, board, LEADERS_SHOWN).await?;
+    Ok(leaderboard::lines(board, &ranked))
+}
+
+/// The top `shown` of the invites or points board (the console's live view and the posts):
+/// present invitees per inviter in the group, member balances in the workspace. Check-ins have
+/// their own streak board (`leader_lines`), so this board has no rows for them.
+pub async fn board_rows(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    platform: Platform,
+    chat: &str,
+    board: Board,
+    shown: usize,
+) -> qunzhu_storage::Result<Vec<leaderboard::Ranked>> {
+    // The read models order by their own score; a few more rows let ties at the cut rank fairly.
+    let read = shown.saturating_mul(4).max(20);
+    let rows: Vec<(String, i64)> = match board {
+        Board::Invites => {
+            let filter = qunzhu_storage::InviteFilter {
+                chat: Some(chat.to_string()),
+                campaign: None,
+            };
+            store
+                .invite_counts(workspace, &filter, read)
+                .await?
+                .into_iter()
+                .filter(|count| count.platform == platform)
+                .map(|count| {
+                    (
+                        count.inviter,
+                        i64::try_from(count.present).unwrap_or(i64::MAX),
+                    )
+                })
+                .collect()
+        }
+        Board::Points => store
+            .balances(workspace, Some(qunzhu_domain::AccountKind::Member), read)
+            .await?
+            .into_iter()
+            .filter_map(|(account, balance)| match account {
+                qunzhu_domain::Account::Member { platform: on, user } if on == platform => {
+                    Some((user, balance))
+                }
+                _ => None,
+            })
+            .collect(),
+        Board::CheckIns => Vec::new(),
+    };
+    let mut scores = Vec::with_capacity(rows.len());
+    for (member, score) in rows {
+        let display_name = match store.member(workspace, platform, &member).await {
+            Ok(known) if !known.display_name.is_empty() => known.display_name,
+            _ => member.clone(),
+        };
+        scores.push(Score {
+            member,
+            display_name,
+            score,
+        });
+    }
+    Ok(leaderboard::rank(scores, shown))
 }
 
 /// `{checkin_leaders}` lines of one group on the local day of `now`, from the streak read model.
@@ -95,6 +173,16 @@ pub async fn current_facts(
         if with_leaders {
             facts.checkin_leaders =
                 leader_lines(store, workspace, group.platform, &group.chat, zone, now).await?;
+            facts.invite_leaders = board_lines(
+                store,
+                workspace,
+                group.platform,
+                &group.chat,
+                Board::Invites,
+            )
+            .await?;
+            facts.points_leaders =
+                board_lines(store, workspace, group.platform, &group.chat, Board::Points).await?;
         }
         out.push((summary, facts));
     }
@@ -180,10 +268,20 @@ impl LiveRenderer {
         } else {
             Vec::new()
         };
+        let (invite_leaders, points_leaders) = if with_leaders {
+            (
+                board_lines(&*self.store, workspace, platform, chat, Board::Invites).await?,
+                board_lines(&*self.store, workspace, platform, chat, Board::Points).await?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(GroupLive {
             name,
             member_count,
             checkin_leaders,
+            invite_leaders,
+            points_leaders,
         })
     }
 
@@ -203,7 +301,7 @@ impl LiveRenderer {
             | ActionKind::SendPoll { question: text, .. } => text,
             _ => return Ok(None),
         };
-        let with_leaders = template.contains("checkin_leaders");
+        let with_leaders = template.contains("_leaders");
         let live = self
             .group_facts(
                 action.workspace,

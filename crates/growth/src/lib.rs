@@ -16,3 +16,6 @@ pub mod templates;
 pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold};
 pub use fraud::Flag;
 pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, TaskPrizeRow};
+pub mod drop;
+pub mod leaderboard;
+pub mod lottery;

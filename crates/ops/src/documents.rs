@@ -133,7 +133,7 @@ impl Ops {
         };
         let with_leaders = documents
             .iter()
-            .any(|document| document.source.contains("checkin_leaders"));
+            .any(|document| document.source.contains("_leaders"));
         // Creation times, sizes and leaders as they are now: the preview says what a post
         // would say if it went out now.
         let facts: Vec<qunzhu_sop::GroupFacts> = qunzhu_engine::live::current_facts(

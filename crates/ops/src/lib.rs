@@ -13,11 +13,14 @@ pub mod check;
 mod community;
 mod coupons;
 mod documents;
+pub mod drops;
 mod invite_page;
 mod invite_tasks;
 mod invites;
+mod leaderboards;
 mod ledger;
 pub mod limits;
+pub mod lottery;
 mod moderation;
 mod orders;
 mod removals;
@@ -33,9 +36,11 @@ use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 pub use check::{DocumentKind, Problem};
 pub use coupons::IssueCoupon;
 pub use documents::CalendarEntry;
+pub use drops::ScheduleDrop;
 pub use invite_page::{parse_matrix_id, PageInvite, PageTarget};
 pub use invite_tasks::{CampaignView, PrizeDecision, Standing};
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
+pub use lottery::{CreateLottery, DrawOutcome, LotteryView};
 pub use moderation::Decided;
 pub use orders::{
     order_event_key, showcase_invite_key, Buyer, IncomingOrder, OrderPolicy, ShowcasePolicy,

@@ -193,6 +193,35 @@ async fn run(
         },
     ));
 
+    // Point drops operators and SOP steps schedule, with the shares already granted.
+    let drops = qunzhu_engine::DropWatcher {
+        store: store.clone(),
+        workspace: workspace.id,
+        handle: qunzhu_engine::DropsHandle::default(),
+        clock: clock.clone(),
+        every: std::time::Duration::from_secs(2),
+    };
+    drops
+        .sync()
+        .await
+        .context("cannot read the scheduled point drops")?;
+    let drops_handle = drops.handle.clone();
+    let drops_stop = stop.clone();
+    tasks.push(supervise(
+        "drop watcher",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (drops, stop) = (drops.clone(), drops_stop.clone());
+            async move {
+                drops.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
+
     let start = Start {
         config: Arc::new(config.clone()),
         store: store.clone(),
@@ -200,6 +229,7 @@ async fn run(
         clock: clock.clone(),
         rules: rules.clone(),
         directory: directory_handle,
+        drops: drops_handle,
         health: health.clone(),
         runtime: runtime_config,
         stop: stop.clone(),
@@ -419,6 +449,7 @@ struct Start {
     clock: Arc<dyn Clock>,
     rules: RulesHandle,
     directory: qunzhu_engine::DirectoryHandle,
+    drops: qunzhu_engine::DropsHandle,
     health: Health,
     runtime: RuntimeConfig,
     stop: watch::Receiver<bool>,
@@ -452,6 +483,7 @@ impl Start {
             &*connector,
             &self.rules,
             &self.directory,
+            &self.drops,
             self.clock.now(),
         )
         .await?;
@@ -744,6 +776,8 @@ fn connectors(
 
 /// The decisions the bot makes for one connector: guardianship, check-ins, and the plain
 /// greeting when configured.
+// Each argument is one of the shared handles `serve` builds once; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn deciders(
     config: &Config,
     store: &dyn Store,
@@ -751,6 +785,7 @@ async fn deciders(
     connector: &dyn Connector,
     rules: &RulesHandle,
     directory: &qunzhu_engine::DirectoryHandle,
+    drops: &qunzhu_engine::DropsHandle,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Box<dyn Decider>> {
     let mut chain = Chain::default();
@@ -779,6 +814,11 @@ async fn deciders(
         enabled: connector.capabilities().games,
         directory: directory.clone(),
     }));
+    chain.0.push(Box::new(qunzhu_engine::Drops::new(
+        workspace.id,
+        platform,
+        drops.clone(),
+    )));
     chain.0.push(Box::new(qunzhu_engine::BalanceQuestions {
         workspace: workspace.id,
         platform,

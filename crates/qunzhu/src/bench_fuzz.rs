@@ -51,6 +51,16 @@ pub static TARGETS: &[Target] = &[
         seeds: matrix_id_seeds,
         run: run_matrix_id,
     },
+    Target {
+        name: "lottery-entries",
+        seeds: entries_seeds,
+        run: run_entries,
+    },
+    Target {
+        name: "lottery-file",
+        seeds: lottery_file_seeds,
+        run: run_lottery_file,
+    },
 ];
 
 fn order_seeds() -> Vec<Vec<u8>> {
@@ -146,6 +156,38 @@ fn matrix_id_seeds() -> Vec<Vec<u8>> {
 
 fn run_matrix_id(input: &[u8]) {
     let _ = qunzhu_ops::parse_matrix_id(&String::from_utf8_lossy(input));
+}
+
+fn entries_seeds() -> Vec<Vec<u8>> {
+    vec![
+        b"# exported\n@a:hs 3\n@b:hs\t1\n".to_vec(),
+        b"@c 4294967295\n@d 0 # none\n".to_vec(),
+    ]
+}
+
+/// An entry list as `qunzhu lottery verify --entries` reads it, then drawn.
+fn run_entries(input: &[u8]) {
+    let text = String::from_utf8_lossy(input);
+    if let Ok(entries) = qunzhu_growth::lottery::parse_entries(&text) {
+        let seed = qunzhu_growth::lottery::Seed::from_bytes([7; 32]);
+        let _ = qunzhu_growth::lottery::draw(&seed, &entries, 5);
+    }
+}
+
+fn lottery_file_seeds() -> Vec<Vec<u8>> {
+    vec![crate::lottery::INVITE_TEMPLATE.as_bytes().to_vec()]
+}
+
+/// A lottery file as `qunzhu lottery create` reads it, then checked.
+fn run_lottery_file(input: &[u8]) {
+    let text = String::from_utf8_lossy(input);
+    if let Ok(file) = crate::lottery::parse_file(&text) {
+        let _ = qunzhu_growth::lottery::check_prizes(&file.prizes, Some(("pool", 1000)));
+        for rule in &file.rules {
+            let _ = rule.validate("rules");
+        }
+        let _ = qunzhu_growth::lottery::winners_wanted(&file.prizes);
+    }
 }
 
 /// What one target did.
@@ -508,6 +550,17 @@ mod tests {
         }
         for seed in order_seeds() {
             assert!(qunzhu_server::orders_hook::parse_order(&seed).is_ok());
+        }
+        for seed in entries_seeds() {
+            let text = String::from_utf8_lossy(&seed).into_owned();
+            assert!(
+                qunzhu_growth::lottery::parse_entries(&text).is_ok(),
+                "{text}"
+            );
+        }
+        for seed in lottery_file_seeds() {
+            let text = String::from_utf8_lossy(&seed).into_owned();
+            assert!(crate::lottery::parse_file(&text).is_ok());
         }
     }
 

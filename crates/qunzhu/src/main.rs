@@ -11,6 +11,8 @@ mod bench_signin;
 mod bench_soak;
 mod config;
 mod demo;
+mod drops;
+mod lottery;
 mod moderation;
 mod open;
 mod orders_config;
@@ -107,6 +109,16 @@ enum Command {
         #[command(subcommand)]
         command: tools::SopCommand,
     },
+    /// Lotteries: open, list, draw, print entries, verify a draw.
+    Lottery {
+        #[command(subcommand)]
+        command: lottery::LotteryCommand,
+    },
+    /// Point drops (红包雨): start one in a group, list them.
+    Drop {
+        #[command(subcommand)]
+        command: drops::DropCommand,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -182,6 +194,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Users { config, command } => users::run(command, load(config.as_deref())?).await,
         Command::Sop { command } => tools::sop(command, load).await,
+        Command::Lottery { command } => lottery::run(command, load).await,
+        Command::Drop { command } => drops::run(command, load).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }

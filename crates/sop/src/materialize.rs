@@ -32,6 +32,9 @@ pub struct GroupFacts {
     pub send_autonomously: bool,
     /// Pre-formatted lines for `{checkin_leaders}`, best first.
     pub checkin_leaders: Vec<String>,
+    /// Pre-formatted lines for `{invite_leaders}` and `{points_leaders}`, best first.
+    pub invite_leaders: Vec<String>,
+    pub points_leaders: Vec<String>,
     /// The group's own anchor dates (its course dates), added to the plan's.
     pub anchors: BTreeMap<String, Vec<NaiveDate>>,
 }
@@ -54,6 +57,8 @@ impl GroupFacts {
             member_count: 0,
             send_autonomously: true,
             checkin_leaders: Vec::new(),
+            invite_leaders: Vec::new(),
+            points_leaders: Vec::new(),
             anchors: BTreeMap::new(),
         }
     }
@@ -236,6 +241,8 @@ fn materialize_step(
             time: fire.nominal.time(),
             member_count: group.member_count,
             checkin_leaders: &group.checkin_leaders,
+            invite_leaders: &group.invite_leaders,
+            points_leaders: &group.points_leaders,
             links: &plan.links,
         };
         let template = compiled.plan_template(&context);
@@ -243,6 +250,8 @@ fn materialize_step(
             group_name: &group.name,
             member_count: group.member_count,
             checkin_leaders: &group.checkin_leaders,
+            invite_leaders: &group.invite_leaders,
+            points_leaders: &group.points_leaders,
         };
         out.push(Occurrence {
             text: render_live(&template, &live),

@@ -24,6 +24,8 @@ pub const VARIABLES: &[&str] = &[
     "weekday",
     "member_count",
     "checkin_leaders",
+    "invite_leaders",
+    "points_leaders",
 ];
 
 /// One variable a text refers to.
@@ -42,6 +44,10 @@ pub enum Variable {
     MemberCount,
     /// Today's check-in leaders, one per line.
     CheckinLeaders,
+    /// The group's invite leaderboard (present invitees per inviter), one per line.
+    InviteLeaders,
+    /// The workspace's points leaderboard, one per line.
+    PointsLeaders,
     /// A named link of the plan.
     Link(String),
 }
@@ -73,6 +79,8 @@ pub struct RenderContext<'a> {
     pub time: NaiveTime,
     pub member_count: u32,
     pub checkin_leaders: &'a [String],
+    pub invite_leaders: &'a [String],
+    pub points_leaders: &'a [String],
     pub links: &'a BTreeMap<String, String>,
 }
 
@@ -82,6 +90,8 @@ pub struct LiveFacts<'a> {
     pub group_name: &'a str,
     pub member_count: u32,
     pub checkin_leaders: &'a [String],
+    pub invite_leaders: &'a [String],
+    pub points_leaders: &'a [String],
 }
 
 /// Fills a planned template's live variables (see [`CompiledText::plan_template`]); anything
@@ -96,6 +106,8 @@ pub fn render_live(template: &str, live: &LiveFacts<'_>) -> String {
                 Variable::Group => out.push_str(live.group_name),
                 Variable::MemberCount => out.push_str(&live.member_count.to_string()),
                 Variable::CheckinLeaders => leaders(live.checkin_leaders, &mut out),
+                Variable::InviteLeaders => board(live.invite_leaders, &mut out),
+                Variable::PointsLeaders => board(live.points_leaders, &mut out),
                 other => {
                     out.push('{');
                     out.push_str(&variable_name(other));
@@ -114,7 +126,11 @@ pub fn has_live_variables(template: &str) -> bool {
         .any(|variable| {
             matches!(
                 variable,
-                Variable::Group | Variable::MemberCount | Variable::CheckinLeaders
+                Variable::Group
+                    | Variable::MemberCount
+                    | Variable::CheckinLeaders
+                    | Variable::InviteLeaders
+                    | Variable::PointsLeaders
             )
         })
 }
@@ -128,7 +144,18 @@ fn variable_name(variable: &Variable) -> String {
         Variable::Weekday => "weekday".into(),
         Variable::MemberCount => "member_count".into(),
         Variable::CheckinLeaders => "checkin_leaders".into(),
+        Variable::InviteLeaders => "invite_leaders".into(),
+        Variable::PointsLeaders => "points_leaders".into(),
         Variable::Link(name) => format!("link:{name}"),
+    }
+}
+
+/// A leaderboard's lines, or a nudge when nobody is on it yet.
+fn board(lines: &[String], out: &mut String) {
+    if lines.is_empty() {
+        out.push_str("暂无上榜，快来争第一！");
+    } else {
+        out.push_str(&lines.join("\n"));
     }
 }
 
@@ -161,7 +188,11 @@ impl CompiledText {
             match piece {
                 Piece::Literal(text) => push_escaped(text, &mut out),
                 Piece::Variable(
-                    variable @ (Variable::Group | Variable::MemberCount | Variable::CheckinLeaders),
+                    variable @ (Variable::Group
+                    | Variable::MemberCount
+                    | Variable::CheckinLeaders
+                    | Variable::InviteLeaders
+                    | Variable::PointsLeaders),
                 ) => {
                     out.push('{');
                     out.push_str(&variable_name(variable));
@@ -278,6 +309,8 @@ fn render_variable(variable: &Variable, context: &RenderContext<'_>, out: &mut S
             let _ = write!(out, "{}", context.member_count);
         }
         Variable::CheckinLeaders => leaders(context.checkin_leaders, out),
+        Variable::InviteLeaders => board(context.invite_leaders, out),
+        Variable::PointsLeaders => board(context.points_leaders, out),
         Variable::Link(name) => out.push_str(
             context
                 .links
@@ -297,6 +330,8 @@ fn parse_variable(name: &str) -> Option<Variable> {
         "weekday" => Variable::Weekday,
         "member_count" => Variable::MemberCount,
         "checkin_leaders" => Variable::CheckinLeaders,
+        "invite_leaders" => Variable::InviteLeaders,
+        "points_leaders" => Variable::PointsLeaders,
         _ => {
             let link = name.strip_prefix("link:")?;
             if link.is_empty() {
@@ -380,11 +415,45 @@ mod tests {
             time: NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
             member_count: 186,
             checkin_leaders: &leaders,
+            invite_leaders: &[],
+            points_leaders: &[],
             links: &links,
         };
         assert_eq!(
             compiled.render(&context),
             "【宝妈交流1群】2026-03-02 3月2日 周一 07:30 共186人 {原样} 购买：https://shop.example.com/s\n1. 小王 连续7天\n2. 小李 连续3天"
+        );
+    }
+
+    #[test]
+    fn leaderboards_stay_open_at_planning_and_are_filled_at_send_time() {
+        let text = "📊 邀请榜\n{invite_leaders}\n💰 积分榜\n{points_leaders}";
+        let compiled = CompiledText::compile(text, &BTreeMap::new()).unwrap();
+        let none = BTreeMap::new();
+        let planning = RenderContext {
+            group_name: "g",
+            date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            time: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            member_count: 0,
+            checkin_leaders: &[],
+            invite_leaders: &[],
+            points_leaders: &[],
+            links: &none,
+        };
+        let template = compiled.plan_template(&planning);
+        assert_eq!(template, text, "nothing of a board is fixed 48 hours ahead");
+        assert!(has_live_variables(&template));
+        let invites = vec!["🥇 A 2人".to_string(), "🥈 B 1人".to_string()];
+        let live = LiveFacts {
+            group_name: "g",
+            member_count: 3,
+            checkin_leaders: &[],
+            invite_leaders: &invites,
+            points_leaders: &[],
+        };
+        assert_eq!(
+            render_live(&template, &live),
+            "📊 邀请榜\n🥇 A 2人\n🥈 B 1人\n💰 积分榜\n暂无上榜，快来争第一！"
         );
     }
 
@@ -400,6 +469,8 @@ mod tests {
             time: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
             member_count: 0,
             checkin_leaders: &planned_leaders,
+            invite_leaders: &[],
+            points_leaders: &[],
             links: &links,
         };
         let template = compiled.plan_template(&planning);
@@ -413,11 +484,15 @@ mod tests {
             group_name: "宝妈交流1群",
             member_count: 973,
             checkin_leaders: &leaders,
+            invite_leaders: &[],
+            points_leaders: &[],
         };
         let sending = RenderContext {
             group_name: live.group_name,
             member_count: live.member_count,
             checkin_leaders: &leaders,
+            invite_leaders: &[],
+            points_leaders: &[],
             ..planning
         };
         assert_eq!(render_live(&template, &live), compiled.render(&sending));
@@ -464,6 +539,8 @@ mod tests {
             time: NaiveTime::MIN,
             member_count: 0,
             checkin_leaders: &[],
+            invite_leaders: &[],
+            points_leaders: &[],
             links: &links,
         };
         assert_eq!(compiled.render(&context), "hi {who} }");

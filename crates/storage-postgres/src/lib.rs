@@ -11,11 +11,13 @@ mod accounts;
 mod codec;
 mod connector_state;
 mod coupons;
+mod drops;
 mod ingest;
 mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
+mod lottery;
 mod orders;
 mod outbox;
 mod poll_tags;
@@ -84,6 +86,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0013_invite_tasks",
         include_str!("../migrations/0013_invite_tasks.sql"),
+    ),
+    (
+        "0014_lotteries_drops",
+        include_str!("../migrations/0014_lotteries_drops.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -19,10 +19,12 @@ use crate::*;
 mod accounts;
 mod connector_state;
 mod coupons;
+mod drops;
 mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
+mod lottery;
 mod orders;
 mod outbox;
 mod poll_tags;
@@ -33,9 +35,11 @@ pub use connector_state::*;
 pub use leases::*;
 mod sop;
 pub use coupons::*;
+pub use drops::*;
 pub use invite_tasks::*;
 pub use invites::*;
 pub use ledger::*;
+pub use lottery::*;
 pub use orders::*;
 pub use outbox::*;
 pub use poll_tags::*;
@@ -77,7 +81,9 @@ macro_rules! conformance_suite {
             poll_answers_tag_members_and_retractions_untag_them,
             orders_are_recorded_once_attributed_and_totalled,
             earners_and_arrivals_come_from_the_read_models,
-            invite_tasks_keep_rows_versions_and_referrals);
+            invite_tasks_keep_rows_versions_and_referrals,
+            lotteries_are_stored_bought_into_and_drawn_once,
+            drops_are_scheduled_once_and_read_by_start);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

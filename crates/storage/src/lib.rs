@@ -16,12 +16,14 @@ pub mod connector_state;
 pub mod coupons;
 pub mod directory;
 pub mod documents;
+pub mod drops;
 pub mod event_log;
 pub mod invite_tasks;
 pub mod invites;
 pub mod leases;
 pub mod ledger;
 pub mod links;
+pub mod lottery;
 pub mod orders;
 pub mod outbox;
 pub mod poll_tags;
@@ -36,6 +38,7 @@ pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
+pub use drops::{DropStore, NewDrop, StoredDrop};
 pub use event_log::EventLog;
 pub use invite_tasks::{
     flags_of, flags_text, state_of, InviteTaskStore, InviteTaskUpdate, PageReferral, PrizeFilter,
@@ -45,6 +48,7 @@ pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+pub use lottery::{Baseline, Drawn, Lottery, LotteryStore, NewLottery, Purchase};
 pub use orders::{
     CampaignCost, CampaignTotals, CommissionRow, Order, OrderRecorded, OrderStore, Revenue,
     ShowcasePost, StatementLine,
@@ -111,6 +115,8 @@ pub trait Store:
     + PollTagStore
     + OrderStore
     + InviteTaskStore
+    + LotteryStore
+    + DropStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -9,6 +9,7 @@ pub(crate) mod community;
 mod coupons;
 mod documents;
 pub(crate) mod engine;
+mod growth;
 mod invites;
 mod ledger;
 mod moderation;
@@ -107,6 +108,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(invites::routes())
         .merge(orders::routes())
         .merge(campaigns::routes())
+        .merge(growth::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .fallback(|| async { ApiError::not_found("route") })

@@ -19,6 +19,8 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             &format!("/moderation/actions/{}", target.ban_action),
         )
         .replace("/tokens/{id}", &format!("/tokens/{}", target.token_id))
+        .replace("/lotteries/{id}", &format!("/lotteries/{}", target.lottery))
+        .replace("{board}", "invites")
         .replace("/tasks/{id}", &format!("/tasks/{}", target.task))
         .replace("/templates/{id}", "/templates/daily-morning")
         .replace("{login}", &format!("viewer-{m}"))
@@ -84,6 +86,19 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/campaign-prizes/decide") => Some(
             json!({ "campaign": format!("campaign-{m}"), "inviter": target.member, "threshold": 3, "approve": true }),
         ),
+        ("post", "/lotteries") => Some(json!({
+            "name": format!("抽奖 new {m}"), "platform": "sandbox", "chat": target.chat,
+            "rules": [{ "per": "invite", "chances": 1 }],
+            "prizes": [{ "name": "一等奖", "count": 1, "prize": { "type": "points", "points": 10 } }],
+            "closes_at": "2099-01-01T00:00:00Z", "request": format!("l-{m}")
+        })),
+        ("post", "/lotteries/{id}/chances") => Some(
+            json!({ "platform": "sandbox", "user": target.member, "points": 10, "request": format!("b-{m}") }),
+        ),
+        ("post", "/drops") => Some(json!({
+            "platform": "sandbox", "chat": target.chat, "keyword": "红包", "shares": 3,
+            "prize": { "type": "points", "points": 5 }, "minutes": 10, "request": format!("d-{m}")
+        })),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
         ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
         _ => None,

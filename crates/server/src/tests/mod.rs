@@ -58,6 +58,8 @@ pub struct Seeded {
     pub task: i64,
     pub token_id: i64,
     pub token: String,
+    /// An open lottery in the group.
+    pub lottery: i64,
 }
 
 pub struct TestApp {
@@ -261,7 +263,34 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         .await
         .expect("token")
         .id;
+    let lottery = store
+        .create_lottery(
+            ws,
+            qunzhu_storage::NewLottery {
+                key: format!("lottery-{marker}"),
+                name: format!("抽奖 {marker}"),
+                platform: Platform::Sandbox,
+                chat: chat.clone(),
+                campaign: None,
+                rules: vec![qunzhu_growth::lottery::ChanceRule::Invite { chances: 1 }],
+                prizes: vec![qunzhu_growth::lottery::PrizeTier {
+                    name: "一等奖".into(),
+                    count: 1,
+                    prize: qunzhu_growth::lottery::Prize::Points { points: 10 },
+                }],
+                pool: None,
+                seed: "ab".repeat(32),
+                commitment: "cd".repeat(32),
+                opens_at: now,
+                closes_at: now + Duration::days(7),
+                baseline: vec![],
+            },
+        )
+        .await
+        .expect("lottery")
+        .id;
     Seeded {
+        lottery,
         ws,
         marker: marker.to_string(),
         group_id: group.id,

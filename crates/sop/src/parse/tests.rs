@@ -200,7 +200,7 @@ fn each_mistake_gets_one_exact_diagnostic() {
         ),
         (
             "[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"早安{grup}\"\n",
-            "plan.toml:7:11: steps[0].text: unknown variable {grup}; known: {group}, {date}, {date_zh}, {time}, {weekday}, {member_count}, {checkin_leaders}, link:NAME",
+            "plan.toml:7:11: steps[0].text: unknown variable {grup}; known: {group}, {date}, {date_zh}, {time}, {weekday}, {member_count}, {checkin_leaders}, {invite_leaders}, {points_leaders}, link:NAME",
         ),
         (
             "[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"x\"\ncolour = \"red\"\n",
