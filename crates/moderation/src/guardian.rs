@@ -161,6 +161,8 @@ pub struct Guardian {
     pub(crate) rules: Arc<RuleSet>,
     pub(crate) chats: HashMap<String, ChatState>,
     pub(crate) scratch: Scratch,
+    /// The brand-wide ban list in force, swapped whole when it changes.
+    pub(crate) bans: Arc<crate::banlist::BanList>,
 }
 
 /// Newcomer records are kept this long after joining (longer than any sensible nudge or
@@ -173,7 +175,13 @@ impl Guardian {
             rules,
             chats: HashMap::new(),
             scratch: Scratch::default(),
+            bans: Arc::default(),
         }
+    }
+
+    /// Swaps in a new brand-wide ban list (a ban was decided or lifted, a list enforced).
+    pub fn replace_bans(&mut self, bans: Arc<crate::banlist::BanList>) {
+        self.bans = bans;
     }
 
     /// Swaps in a new rule set (the operator saved the file); memory is kept.
@@ -223,6 +231,13 @@ impl Guardian {
             chat.group = group.clone();
         }
         chat.profile.clone_from(&profile);
+        // The ban list holds in every group, with or without a profile; staff never fall
+        // under it (the list refuses such rules, and a role given later still counts).
+        if !self.bans.is_empty() && !who.role.exempt_by_default() {
+            if let Some(decision) = self.banned(event, now) {
+                return vec![decision];
+            }
+        }
         let Some(profile) = profile else {
             return Vec::new();
         };
@@ -291,6 +306,32 @@ impl Guardian {
             _ => {}
         }
         decisions
+    }
+
+    /// A member of the ban list showing up (joining, asking, present, speaking) is banned.
+    fn banned(&self, event: &Event, now: DateTime<Utc>) -> Option<Decision> {
+        let (member, asking) = match &event.kind {
+            EventKind::MemberJoined { member, .. }
+            | EventKind::MemberPresent { member, .. }
+            | EventKind::DisplayNameChanged { member, .. } => (member, false),
+            EventKind::MessagePosted {
+                member,
+                from_bot: false,
+                ..
+            } => (member, false),
+            EventKind::JoinRequested { member, .. } => (member, true),
+            _ => return None,
+        };
+        let hit = self.bans.hit(event.platform, member)?;
+        let target = Target {
+            workspace: event.workspace,
+            platform: event.platform,
+            chat: &event.chat,
+            now,
+        };
+        Some(crate::banlist::ban_decision(
+            &target, event, member, hit, asking,
+        ))
     }
 
     /// Timers: welcomes whose window closed, nudges and nickname reminders that fell due.

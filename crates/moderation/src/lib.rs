@@ -22,6 +22,7 @@
 // Library code reports errors; a panic here could stop the engine (tests may unwrap).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod banlist;
 pub mod bench;
 pub mod capabilities;
 pub mod check;
@@ -47,6 +48,7 @@ pub mod template;
 pub mod unmute;
 mod welcome;
 
+pub use banlist::{BanHit, BanList, Compiled, Refusal};
 pub use bench::{bench, BenchReport};
 pub use capabilities::fit_to_platform;
 pub use check::check;
