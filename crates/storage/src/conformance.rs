@@ -17,6 +17,7 @@ use qunzhu_domain::{
 use crate::*;
 
 mod accounts;
+mod banlist;
 mod connector_state;
 mod coupons;
 mod invites;
@@ -26,6 +27,7 @@ mod outbox;
 mod reports;
 mod scoping;
 pub use accounts::*;
+pub use banlist::*;
 pub use connector_state::*;
 pub use leases::*;
 mod sop;
@@ -65,7 +67,9 @@ macro_rules! conformance_suite {
             ledger_catalogue_and_redemptions,
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
-            invites_are_attributed_counted_and_resumed);
+            invites_are_attributed_counted_and_resumed,
+            bans_are_kept_once_revised_and_scoped,
+            present_members_are_where_a_ban_is_carried_out);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod banlist;
 pub mod codec;
 pub mod conformance;
 pub mod connector_state;
@@ -29,6 +30,7 @@ mod types;
 
 pub use accounts::*;
 pub use analytics::Analytics;
+pub use banlist::{BanStore, Presence};
 pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
@@ -96,6 +98,7 @@ pub trait Store:
     + LedgerStore
     + CouponStore
     + InviteStore
+    + BanStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
