@@ -220,8 +220,11 @@ pub(crate) fn ban_decision(
     audit.member = Some(member.to_string());
     audit.event_key = Some(event.key.clone());
     audit.matched = Some(hit.entity.to_string());
+    let mut action = target.action(key, kind, "banlist", Some(&event.key), false);
+    // The ban's id names every action it causes, so lifting it finds them (see the engine).
+    action.origin = format!("banlist:{}/", hit.ban_id);
     Decision {
-        action: Some(target.action(key, kind, "banlist", Some(&event.key), false)),
+        action: Some(action),
         audit,
         dry_run: false,
     }

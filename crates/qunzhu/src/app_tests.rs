@@ -86,6 +86,7 @@ async fn an_unreachable_homeserver_is_retried_until_it_answers() {
         clock,
         rules: RulesHandle::new(empty_rules().expect("rules")),
         directory: qunzhu_engine::DirectoryHandle::default(),
+        bans: qunzhu_engine::BanHandle::default(),
         health: health.clone(),
         runtime: RuntimeConfig::default(),
         stop,
