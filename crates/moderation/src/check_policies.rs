@@ -40,6 +40,7 @@ pub(crate) struct Policies {
     faq: HashMap<String, Arc<FaqSet>>,
     review: HashMap<String, Arc<ReviewPolicy>>,
     lurker: HashMap<String, Arc<LurkerPolicy>>,
+    raid: HashMap<String, Arc<crate::raid::RaidPolicy>>,
 }
 
 type ProfileIndex = (
@@ -93,7 +94,24 @@ impl Compiler<'_> {
                 policies.lurker.insert(name.clone(), Arc::new(lurker));
             }
         }
+        for (name, raid) in &raw.raid {
+            if let Some(raid) = self.raid(name, raid) {
+                policies.raid.insert(name.clone(), Arc::new(raid));
+            }
+        }
         policies
+    }
+
+    fn raid(&mut self, name: &str, raw: &crate::file::RawRaid) -> Option<crate::raid::RaidPolicy> {
+        let joins = self.positive(&raw.joins, "joins", crate::raid::MAX_RAID_JOINS);
+        let within = self.duration(&raw.within);
+        let hold_for = self.duration(&raw.hold_for);
+        Some(crate::raid::RaidPolicy {
+            name: name.to_string(),
+            joins: u32::try_from(joins?).ok()?,
+            within: within?,
+            hold_for: hold_for?,
+        })
     }
 
     fn welcome(&mut self, raw: &RawWelcome) -> Option<Welcome> {
@@ -458,6 +476,7 @@ impl Compiler<'_> {
                     &policies.lurker,
                     &raw.lurker,
                 ),
+                raid: self.reference(&raw_profile.raid, "raid", &policies.raid, &raw.raid),
                 history_window,
             };
             profiles.push(Arc::new(profile));

@@ -33,6 +33,18 @@ pub(crate) struct RawFile {
     pub lurker: BTreeMap<String, RawLurker>,
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
+    #[serde(default)]
+    pub raid: BTreeMap<String, RawRaid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRaid {
+    /// More joins than this within `within` is a raid.
+    pub joins: Number,
+    pub within: Text,
+    /// How long the group stays in review once a raid starts.
+    pub hold_for: Text,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,4 +180,5 @@ pub(crate) struct RawProfile {
     pub faq: Option<Text>,
     pub review: Option<Text>,
     pub lurker: Option<Text>,
+    pub raid: Option<Text>,
 }

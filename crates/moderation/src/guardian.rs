@@ -163,6 +163,8 @@ pub struct Guardian {
     pub(crate) scratch: Scratch,
     /// The brand-wide ban list in force, swapped whole when it changes.
     pub(crate) bans: Arc<crate::banlist::BanList>,
+    /// Raid mode per chat: recent joins and, during a raid, its end.
+    pub(crate) raids: HashMap<String, crate::raid::RaidState>,
 }
 
 /// Newcomer records are kept this long after joining (longer than any sensible nudge or
@@ -176,6 +178,7 @@ impl Guardian {
             chats: HashMap::new(),
             scratch: Scratch::default(),
             bans: Arc::default(),
+            raids: HashMap::new(),
         }
     }
 
@@ -242,6 +245,14 @@ impl Guardian {
             return Vec::new();
         };
         let mut decisions = Vec::new();
+        if let Some(policy) = &profile.raid {
+            let staff = who.role.exempt_by_default();
+            if let crate::raid::RaidVerdict::Held =
+                self.raid_on_event(event, policy, staff, now, &mut decisions)
+            {
+                return decisions;
+            }
+        }
         match &event.kind {
             EventKind::MessagePosted {
                 member,
@@ -345,6 +356,9 @@ impl Guardian {
             self.nudge_due(&chat, now, &mut decisions);
             self.nickname_due(&chat, now, &mut decisions);
             self.forget_idle(&chat, now);
+        }
+        for chat in self.raid_chats() {
+            self.raid_due(&chat, now, &mut decisions);
         }
         decisions
     }

@@ -42,6 +42,7 @@ mod moderate;
 mod nickname;
 pub mod normalize;
 pub mod preview;
+pub mod raid;
 pub mod review;
 pub mod ruleset;
 pub mod template;
@@ -60,6 +61,7 @@ pub use language::Language;
 pub use lurker::{lurker_decisions, lurker_report, LurkerEntry, RosterEntry};
 pub use normalize::{normalize, normalize_into};
 pub use preview::{preview, PreviewKind, PreviewPost};
+pub use raid::RaidPolicy;
 pub use review::{review_join, JoinFacts, ReviewDecision};
 pub use ruleset::{
     FaqEntry, FaqSet, Gift, LurkerPolicy, Nickname, Profile, ReviewPolicy, Rule, RuleKind, RuleSet,

@@ -108,6 +108,7 @@ pub struct Profile {
     pub faq: Option<Arc<FaqSet>>,
     pub review: Option<Arc<ReviewPolicy>>,
     pub lurker: Option<Arc<LurkerPolicy>>,
+    pub raid: Option<Arc<crate::raid::RaidPolicy>>,
     /// The longest flood/repeat window among its rules (how much message history to keep).
     pub(crate) history_window: Duration,
 }
