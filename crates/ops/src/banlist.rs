@@ -237,6 +237,7 @@ impl Ops {
 
     /// Enforces a followed list: its rules ban from now on (after its dry-run was seen).
     pub async fn enforce_list(&self, who: &Actor, room: &str) -> Result<PolicyList> {
+        who.require(UserRole::Admin)?;
         let followed = self.store.policy_lists(who.workspace).await?;
         if !followed.iter().any(|list| list.room == room) {
             return Err(OpsError::invalid(

@@ -4,6 +4,7 @@
 //! need the `X-CSRF-Token` header). Every handler scopes its reads to the principal's workspace.
 
 mod admin;
+mod banlist;
 pub(crate) mod community;
 mod coupons;
 mod documents;
@@ -105,6 +106,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(invites::routes())
         .merge(admin::routes())
         .merge(engine::routes())
+        .merge(banlist::routes())
         .fallback(|| async { ApiError::not_found("route") })
 }
 
