@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod banlist;
 mod cockpit;
 mod engine;
 mod holes;
