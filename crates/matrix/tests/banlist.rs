@@ -32,7 +32,13 @@ struct Bot {
 }
 
 impl Bot {
-    async fn start(server: &Server, bot: &User, admin: &User, rules: &str) -> Bot {
+    async fn start(
+        server: &Server,
+        bot: &User,
+        admin: &User,
+        rules: &str,
+        policy_room: Option<&str>,
+    ) -> Bot {
         let store: Arc<dyn Store> =
             Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
         let workspace = store
@@ -49,6 +55,7 @@ impl Bot {
                 .connector(bot, &[admin], |config| {
                     config.room_rate_per_second = 100.0;
                     config.account_rate_per_second = 100.0;
+                    config.policy_room = policy_room.map(str::to_string);
                 })
                 .await,
         );
@@ -159,6 +166,15 @@ async fn membership(viewer: &User, room: &str, member: &str) -> String {
         .to_string()
 }
 
+/// A state event's content, or `null` while there is none (404).
+async fn state_or_nothing(viewer: &User, path: &str) -> serde_json::Value {
+    viewer
+        .client
+        .call(Method::GET, path, None, None)
+        .await
+        .unwrap_or_default()
+}
+
 /// A public room the bot guards at power 100.
 async fn guarded(admin: &User, bot_user: &User, bot: &mut Bot) -> String {
     let room = admin.create_room("12", "public").await;
@@ -182,7 +198,16 @@ async fn a_brand_ban_holds_in_every_group_and_at_a_later_join() {
         return;
     };
     let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
-    let mut bot = Bot::start(&server, &bot_user, &admin, PLAIN).await;
+    // The brand's own policy list: a room the bot may write state in.
+    let policy = admin.create_room("12", "invite").await;
+    admin.invite(&policy, &bot_user.id).await;
+    let mut bot = Bot::start(&server, &bot_user, &admin, PLAIN, Some(&policy)).await;
+    let probe = (policy.clone(), bot_user.id.clone());
+    bot.until("the bot joins the policy room", async |_| {
+        admin.joined_members(&probe.0).await.contains(&probe.1)
+    })
+    .await;
+    admin.set_power(&policy, &bot_user.id, 100).await;
     let first = guarded(&admin, &bot_user, &mut bot).await;
     let second = guarded(&admin, &bot_user, &mut bot).await;
     let (spammer, staff) = (server.user("spammer").await, server.user("staff").await);
@@ -238,6 +263,22 @@ async fn a_brand_ban_holds_in_every_group_and_at_a_later_join() {
         membership(&admin, &first, &spammer.id).await == "ban"
     })
     .await;
+    // Published as a policy-list rule other moderation bots can follow.
+    let rule_path = format!(
+        "/_matrix/client/v3/rooms/{}/state/m.policy.rule.user/{}",
+        encode(&policy),
+        encode(&format!("rule:{}", spammer.id))
+    );
+    let rule_probe = rule_path.clone();
+    bot.until("the rule is in the policy room", async |_| {
+        state_or_nothing(&admin, &rule_probe).await["entity"] == spammer.id.as_str()
+    })
+    .await;
+    let rule = state_or_nothing(&admin, &rule_path).await;
+    assert_eq!(
+        (rule["recommendation"].as_str(), rule["reason"].as_str()),
+        (Some("m.ban"), Some("广告刷屏"))
+    );
     // The ban holds in the other group the moment they walk in.
     spammer.join(&second).await;
     bot.until("banned at the later join", async |_| {
@@ -260,6 +301,13 @@ async fn a_brand_ban_holds_in_every_group_and_at_a_later_join() {
             && membership(&admin, &second, &spammer.id).await == "leave"
     })
     .await;
+    bot.until("the rule is withdrawn (empty content)", async |_| {
+        state_or_nothing(&admin, &rule_path)
+            .await
+            .get("entity")
+            .is_none()
+    })
+    .await;
 }
 
 const RAID: &str = "[raid.burst]\njoins = 3\nwithin = \"20s\"\nhold_for = \"12s\"\n\n[profiles.all]\ndefault = true\nraid = \"burst\"\n";
@@ -270,7 +318,7 @@ async fn a_burst_of_joins_puts_the_group_in_review_until_it_ends() {
         return;
     };
     let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
-    let mut bot = Bot::start(&server, &bot_user, &admin, RAID).await;
+    let mut bot = Bot::start(&server, &bot_user, &admin, RAID, None).await;
     let room = guarded(&admin, &bot_user, &mut bot).await;
     let mut raiders = Vec::new();
     for index in 0..4 {

@@ -140,6 +140,16 @@ impl Ops {
             return Err(OpsError::invalid("entity", refusal.to_string()));
         }
         let (ban, new) = self.store.add_ban(new_ban).await?;
+        if platform == Platform::Matrix {
+            // Published in the brand's policy room, for other moderation bots to follow.
+            self.store
+                .enqueue(vec![self.policy_action(
+                    &ban,
+                    Some(ban.reason.clone()),
+                    qunzhu_domain::keys::policy_rule(ban.id),
+                )])
+                .await?;
+        }
         if new {
             self.audit(
                 who,
@@ -215,6 +225,12 @@ impl Ops {
             })
             .collect();
         let unbans = self.store.enqueue(unbans).await?;
+        if platform == Platform::Matrix {
+            let key = format!("{}:removed", qunzhu_domain::keys::policy_rule(ban.id));
+            self.store
+                .enqueue(vec![self.policy_action(&ban, None, key)])
+                .await?;
+        }
         self.audit(
             who,
             "banlist.unban",
@@ -227,6 +243,28 @@ impl Ops {
             cancelled,
             unbans,
         })
+    }
+
+    /// The rule of the brand's Matrix policy list for `ban`; `None` removes it.
+    fn policy_action(&self, ban: &Ban, reason: Option<String>, key: String) -> NewAction {
+        let now = self.clock.now();
+        NewAction {
+            workspace: ban.workspace,
+            platform: Platform::Matrix,
+            chat: qunzhu_domain::action::POLICY_CHAT.to_string(),
+            key,
+            kind: ActionKind::PolicyRule {
+                target: ban.target,
+                entity: ban.entity.clone(),
+                reason,
+            },
+            created_at: now,
+            not_before: now,
+            expires_at: None,
+            dry_run: false,
+            origin: format!("{}policy", ban_origin(ban.id)),
+            cause: None,
+        }
     }
 
     /// Follows a Matrix policy list room, in dry-run until [`Ops::enforce_list`].
@@ -489,7 +527,11 @@ mod tests {
             .unban(&who, Platform::Matrix, "@spam:x", "appeal accepted")
             .await
             .unwrap();
-        assert_eq!((lifted.cancelled, lifted.unbans), (1, 1));
+        assert_eq!(
+            (lifted.cancelled, lifted.unbans),
+            (2, 1),
+            "the waiting ban and the waiting policy-room publish are cancelled"
+        );
         assert!(matches!(
             ops.unban(&who, Platform::Matrix, "@spam:x", "twice").await,
             Err(OpsError::NotFound("ban"))

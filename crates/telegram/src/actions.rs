@@ -355,7 +355,8 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
         | ActionKind::ReportBalance { .. }
         | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. }
-        | ActionKind::MomentTask { .. } => {
+        | ActionKind::MomentTask { .. }
+        | ActionKind::PolicyRule { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Telegram",
                 action.kind.name()
