@@ -73,6 +73,8 @@ pub struct Capabilities {
     pub buttons: bool,
     /// Dice and polls (regular and quiz) whose answers come back as events.
     pub games: bool,
+    /// Shared ban lists as the platform knows them (Matrix policy-list rooms).
+    pub policy_lists: bool,
 }
 
 impl Capabilities {
@@ -81,6 +83,7 @@ impl Capabilities {
         match kind {
             ActionKind::SendMessage { .. } => self.send_autonomously,
             ActionKind::Kick { .. } => self.kick,
+            ActionKind::PolicyRule { .. } => self.policy_lists,
             ActionKind::Ban { .. } | ActionKind::Unban { .. } => self.ban,
             ActionKind::Mute { .. } | ActionKind::Unmute { .. } => self.mute,
             ActionKind::Redact { .. } => self.redact,

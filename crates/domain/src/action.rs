@@ -179,7 +179,18 @@ pub enum ActionKind {
         /// The step's text, announced when the game opens.
         intro: String,
     },
+    /// A rule of the brand's Matrix policy list (`m.policy.rule.user` / `.server`, recommendation
+    /// `m.ban`) written as a state event in the policy room the connector is configured with;
+    /// `reason: None` removes the rule (empty content). `chat` is [`POLICY_CHAT`].
+    PolicyRule {
+        target: crate::ban::BanTarget,
+        entity: String,
+        reason: Option<String>,
+    },
 }
+
+/// The pseudo-chat of policy-list actions: the connector writes them to its own policy room.
+pub const POLICY_CHAT: &str = "policy";
 
 /// An inline button: what it says and what a click sends back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +228,7 @@ impl ActionKind {
             ActionKind::SendPoll { .. } => "send_poll",
             ActionKind::MomentTask { .. } => "moment_task",
             ActionKind::StartGame { .. } => "start_game",
+            ActionKind::PolicyRule { .. } => "policy_rule",
         }
     }
 

@@ -8,6 +8,21 @@ pub fn join_decision(request_event_key: &str) -> String {
     format!("decide:{request_event_key}")
 }
 
+/// A brand-wide ban carried out in one group: one per ban decision, group and member.
+pub fn brand_ban(ban_id: i64, chat: &str, member: &str) -> String {
+    format!("banlist:{ban_id}:{chat}:{member}")
+}
+
+/// A brand-wide ban lifted in one group.
+pub fn brand_unban(ban_id: i64, chat: &str, member: &str) -> String {
+    format!("banlist:{ban_id}:{chat}:{member}:unban")
+}
+
+/// A ban written to the workspace's Matrix policy room (the state event is the ban's).
+pub fn policy_rule(ban_id: i64) -> String {
+    format!("banlist:{ban_id}:policy")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

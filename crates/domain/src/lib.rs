@@ -15,12 +15,14 @@ pub mod instant;
 pub mod keys;
 #[macro_use]
 pub mod model;
+pub mod ban;
 pub mod invite;
 pub mod ledger;
 pub mod poll_tags;
 pub mod state;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
+pub use ban::{Ban, BanSource, BanTarget, ListMode, NewBan, PolicyList};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use coupon::{Coupon, CouponError, CouponOffer, NewCoupon};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};

@@ -60,6 +60,9 @@ pub struct Guard {
     /// Operator edits to groups and members, picked up without a restart.
     directory: Option<DirectoryHandle>,
     directory_version: u64,
+    /// The brand-wide ban list, swapped in by the ban watcher.
+    bans: Option<crate::banlist::BanHandle>,
+    bans_version: u64,
     groups: HashMap<String, GroupFacts>,
     /// Role and tier by member, as the operator set them.
     people: HashMap<String, (MemberRole, MemberTier)>,
@@ -95,6 +98,8 @@ impl Guard {
             rules_version,
             directory: None,
             directory_version: 0,
+            bans: None,
+            bans_version: 0,
             groups: HashMap::new(),
             people: HashMap::new(),
             roster: HashMap::new(),
@@ -231,6 +236,24 @@ impl Guard {
             .collect();
     }
 
+    /// Follows the brand-wide ban list from now on.
+    pub fn with_bans(mut self, handle: crate::banlist::BanHandle) -> Self {
+        self.bans = Some(handle);
+        self.refresh_bans();
+        self
+    }
+
+    fn refresh_bans(&mut self) {
+        let Some(handle) = &self.bans else {
+            return;
+        };
+        let (version, list) = handle.current();
+        if version != self.bans_version {
+            self.bans_version = version;
+            self.guardian.replace_bans(list);
+        }
+    }
+
     fn refresh_rules(&mut self) {
         let (version, rules) = self.rules.current();
         if version != self.rules_version {
@@ -318,6 +341,7 @@ impl Decider for Guard {
         }
         self.refresh_rules();
         self.refresh_directory();
+        self.refresh_bans();
         self.observe(event);
         if event.at < now.minus(crate::ingest::stale_after())
             && matches!(

@@ -10,6 +10,7 @@
 // Library code reports errors; a panic here could stop the engine (tests may unwrap).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod banlist;
 pub mod checkin;
 pub mod decide;
 pub mod directory;
@@ -37,6 +38,7 @@ pub mod sop_facts;
 pub mod supervise;
 pub mod surveys;
 
+pub use banlist::{BanHandle, BanWatcher};
 pub use checkin::Checkins;
 pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
 pub use directory::{DirectoryHandle, DirectoryWatcher};

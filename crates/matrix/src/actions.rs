@@ -321,7 +321,8 @@ pub async fn execute(
         | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. }
         | ActionKind::MomentTask { .. }
-        | ActionKind::StartGame { .. } => {
+        | ActionKind::StartGame { .. }
+        | ActionKind::PolicyRule { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Matrix",
                 action.kind.name()
@@ -340,6 +341,52 @@ pub async fn execute(
             )))
         }
     };
+    Ok(answer
+        .get("event_id")
+        .and_then(Value::as_str)
+        .map(str::to_string))
+}
+
+/// The state key of a published rule: stable per entity, so a ban and its removal name the
+/// same state (the convention Draupnir and Mjolnir use).
+pub fn rule_state_key(entity: &str) -> String {
+    format!("rule:{entity}")
+}
+
+/// Writes (or with `reason: None` removes, by empty content) one rule of the brand's policy
+/// list in `room`.
+pub async fn policy_rule(
+    client: &Client,
+    room: Option<&str>,
+    target: qunzhu_domain::BanTarget,
+    entity: &str,
+    reason: Option<&str>,
+) -> Result<Option<String>, ConnectorError> {
+    let Some(room) = room else {
+        return Err(ConnectorError::Permanent(
+            "no policy room: set matrix.policy_room to publish the ban list".into(),
+        ));
+    };
+    let event_type = match target {
+        qunzhu_domain::BanTarget::User => "m.policy.rule.user",
+        qunzhu_domain::BanTarget::Server => "m.policy.rule.server",
+    };
+    let content = match reason {
+        Some(reason) => json!({"entity": entity, "recommendation": "m.ban", "reason": reason}),
+        None => json!({}),
+    };
+    let answer = client
+        .call(
+            Method::PUT,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/state/{event_type}/{}",
+                encode(room),
+                encode(&rule_state_key(entity))
+            ),
+            Some(&content),
+            None,
+        )
+        .await?;
     Ok(answer
         .get("event_id")
         .and_then(Value::as_str)

@@ -31,6 +31,9 @@ pub struct MatrixConfig {
     pub room_burst: u32,
     pub account_rate_per_second: f64,
     pub account_burst: u32,
+    /// The brand's policy-list room (`!id`), where its bans are published as
+    /// `m.policy.rule.user` / `.server` state events other moderation bots can follow.
+    pub policy_room: Option<String>,
 }
 
 impl Default for MatrixConfig {
@@ -43,6 +46,7 @@ impl Default for MatrixConfig {
             access_token: Secret::default(),
             device_id: "QUNZHU".into(),
             allowed_inviters: Vec::new(),
+            policy_room: None,
             sync_timeout_ms: 30_000,
             room_rate_per_second: 0.2,
             room_burst: 10,

@@ -109,6 +109,7 @@ impl MatrixConnector {
             ban_revokes_messages: false,
             buttons: false,
             games: false,
+            policy_lists: true,
         };
         tracing::info!(bot = %bot, homeserver = %config.homeserver, "connected to Matrix");
         Ok(MatrixConnector {
@@ -349,6 +350,16 @@ impl Connector for MatrixConnector {
     }
 
     async fn execute(&self, action: &ActionRecord) -> Result<Option<String>> {
+        if let qunzhu_domain::ActionKind::PolicyRule {
+            target,
+            entity,
+            reason,
+        } = &action.kind
+        {
+            let room = self.config.policy_room.as_deref();
+            return actions::policy_rule(&self.client, room, *target, entity, reason.as_deref())
+                .await;
+        }
         actions::execute(&self.client, &self.bot, action).await
     }
 }

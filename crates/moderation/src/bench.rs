@@ -1,5 +1,6 @@
-//! A benchmark of the full decision path: normalization, 10,000 keywords and 100 rules of every
-//! kind over generated, realistic messages (Chinese and ASCII, some links, mentions and spam).
+//! A benchmark of the full decision path: normalization, 10,000 keywords, 100 rules of every
+//! kind (flood rules redacting the whole burst) and a 100,000-entry brand-wide ban list over
+//! generated, realistic messages (Chinese and ASCII, some links, mentions, floods and spam).
 //!
 //! Run it in release: `cargo run -p qunzhu-moderation --release --example bench`.
 
@@ -21,6 +22,8 @@ pub struct BenchReport {
     pub messages: usize,
     pub keywords: usize,
     pub rules: usize,
+    /// Entries of the ban list in force.
+    pub bans: usize,
     /// Decisions produced (spam caught, FAQ answered).
     pub decisions: usize,
     pub elapsed_ms: f64,
@@ -33,6 +36,45 @@ pub struct BenchReport {
 /// Keywords and rules in the benchmark's rule set.
 pub const BENCH_KEYWORDS: usize = 10_000;
 pub const BENCH_RULES: usize = 100;
+/// Entries of the benchmark's ban list: exact ids, plus a few globs and servers.
+pub const BENCH_BANS: usize = 100_000;
+
+/// The benchmark's ban list: `BENCH_BANS - 20` exact ids, 10 user globs and 10 server bans.
+fn bench_bans() -> crate::BanList {
+    use qunzhu_domain::{Ban, BanSource, BanTarget};
+    let decided_at = Utc
+        .with_ymd_and_hms(2024, 4, 1, 8, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let ban = |id: usize, target: BanTarget, entity: String| Ban {
+        id: id as i64,
+        workspace: WorkspaceId(1),
+        platform: Platform::Matrix,
+        target,
+        entity,
+        reason: "广告".to_string(),
+        decided_by: "admin".to_string(),
+        decided_at,
+        source: BanSource::Own,
+    };
+    let mut bans: Vec<Ban> = (0..BENCH_BANS - 20)
+        .map(|n| ban(n, BanTarget::User, format!("@banned{n}:example.org")))
+        .collect();
+    for n in 0..10 {
+        bans.push(ban(
+            BENCH_BANS + n,
+            BanTarget::User,
+            format!("@spam{n}*:*.example"),
+        ));
+        bans.push(ban(
+            BENCH_BANS + 10 + n,
+            BanTarget::Server,
+            format!("spam{n}.example"),
+        ));
+    }
+    let protected = [(Platform::Matrix, "@bot:example.org".to_string())];
+    crate::BanList::compile(&bans, &protected).list
+}
 
 /// A small deterministic generator (splitmix64), so every run sees the same messages.
 struct Random(u64);
@@ -170,7 +212,8 @@ pub fn bench_rules_source() -> String {
 }
 
 /// Generates `count` messages from 500 members in 20 groups, about 1% with a spam word, 5% with
-/// a link, 3% with mentions, 1% asking an FAQ.
+/// a link, 3% with mentions, 1% asking an FAQ, 1% from a banned member, and every 10,000th
+/// message opening a flood (15 messages from one member in 0.3 s).
 fn generate_messages(count: usize, keywords: &[String]) -> Vec<Event> {
     let mut random = Random(42);
     let start = Utc
@@ -207,14 +250,23 @@ fn generate_messages(count: usize, keywords: &[String]) -> Vec<Event> {
             7..=9 => text.push_str(" see www.brand.example.cn"),
             _ => {}
         }
+        let mut member = format!("@u{}:example.org", random.below(500));
+        let mut chat = format!("!g{}:example.org", random.below(20));
+        if roll == 10 {
+            member = format!("@banned{}:example.org", random.below(BENCH_BANS - 20));
+        }
+        if index % 10_000 < 15 {
+            member = format!("@flooder{}:example.org", index / 10_000);
+            chat = "!g0:example.org".to_string();
+        }
         events.push(Event {
             workspace: WorkspaceId(1),
             platform: Platform::Matrix,
             key: format!("$e{index}"),
-            chat: format!("!g{}:example.org", random.below(20)),
+            chat,
             at: start + Duration::milliseconds(index as i64 * 20),
             kind: EventKind::MessagePosted {
-                member: format!("@u{}:example.org", random.below(500)),
+                member,
                 message_id: format!("m{index}"),
                 text,
                 links,
@@ -240,6 +292,7 @@ pub fn bench(messages: usize) -> BenchReport {
                 messages: 0,
                 keywords: 0,
                 rules: 0,
+                bans: 0,
                 decisions: 0,
                 elapsed_ms: 0.0,
                 msgs_per_sec: 0.0,
@@ -273,6 +326,9 @@ pub fn bench(messages: usize) -> BenchReport {
         display_name: Some("上海-小王".to_string()),
     };
     let mut guardian = Guardian::new(Arc::new(ruleset));
+    let bans = bench_bans();
+    let ban_count = bans.len();
+    guardian.replace_bans(Arc::new(bans));
     let mut latencies = Vec::with_capacity(events.len());
     let mut decisions = 0;
     let started = Instant::now();
@@ -294,6 +350,7 @@ pub fn bench(messages: usize) -> BenchReport {
         messages: events.len(),
         keywords: keywords.len(),
         rules,
+        bans: ban_count,
         decisions,
         elapsed_ms: elapsed.as_secs_f64() * 1_000.0,
         msgs_per_sec: events.len() as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
@@ -313,6 +370,7 @@ mod tests {
         assert_eq!(report.messages, 3_000);
         assert_eq!(report.rules, BENCH_RULES + 1);
         assert_eq!(report.keywords, BENCH_KEYWORDS);
+        assert_eq!(report.bans, BENCH_BANS);
         // About 1% spam words, 1% bad links, some mass mentions and FAQ: the rules do fire.
         assert!(
             report.decisions > 30 && report.decisions < 600,

@@ -190,6 +190,7 @@ mod tests {
             ban_revokes_messages: false,
             buttons: false,
             games: false,
+            policy_lists: false,
         }
     }
 

@@ -41,6 +41,7 @@ pub(crate) struct Policies {
     review: HashMap<String, Arc<ReviewPolicy>>,
     lurker: HashMap<String, Arc<LurkerPolicy>>,
     human_check: HashMap<String, Arc<crate::human_check::HumanCheck>>,
+    raid: HashMap<String, Arc<crate::raid::RaidPolicy>>,
 }
 
 type ProfileIndex = (
@@ -99,7 +100,24 @@ impl Compiler<'_> {
                 policies.human_check.insert(name.clone(), Arc::new(check));
             }
         }
+        for (name, raid) in &raw.raid {
+            if let Some(raid) = self.raid(name, raid) {
+                policies.raid.insert(name.clone(), Arc::new(raid));
+            }
+        }
         policies
+    }
+
+    fn raid(&mut self, name: &str, raw: &crate::file::RawRaid) -> Option<crate::raid::RaidPolicy> {
+        let joins = self.positive(&raw.joins, "joins", crate::raid::MAX_RAID_JOINS);
+        let within = self.duration(&raw.within);
+        let hold_for = self.duration(&raw.hold_for);
+        Some(crate::raid::RaidPolicy {
+            name: name.to_string(),
+            joins: u32::try_from(joins?).ok()?,
+            within: within?,
+            hold_for: hold_for?,
+        })
     }
 
     fn welcome(&mut self, raw: &RawWelcome) -> Option<Welcome> {
@@ -487,6 +505,7 @@ impl Compiler<'_> {
                     &policies.human_check,
                     &raw.human_check,
                 ),
+                raid: self.reference(&raw_profile.raid, "raid", &policies.raid, &raw.raid),
                 history_window,
             };
             profiles.push(Arc::new(profile));

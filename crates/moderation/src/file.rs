@@ -35,6 +35,7 @@ pub(crate) struct RawFile {
     pub profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     pub human_check: BTreeMap<String, Spanned<RawHumanCheck>>,
+    pub raid: BTreeMap<String, RawRaid>,
 }
 
 /// `[human_check.NAME]`: the question a newcomer answers before they may stay.
@@ -58,6 +59,16 @@ pub(crate) struct RawHumanCheck {
 pub(crate) struct RawQuestion {
     pub ask: Text,
     pub answers: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRaid {
+    /// More joins than this within `within` is a raid.
+    pub joins: Number,
+    pub within: Text,
+    /// How long the group stays in review once a raid starts.
+    pub hold_for: Text,
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,4 +207,5 @@ pub(crate) struct RawProfile {
     pub review: Option<Text>,
     pub lurker: Option<Text>,
     pub human_check: Option<Text>,
+    pub raid: Option<Text>,
 }

@@ -166,6 +166,10 @@ pub struct Guardian {
     pub(crate) rules: Arc<RuleSet>,
     pub(crate) chats: HashMap<String, ChatState>,
     pub(crate) scratch: Scratch,
+    /// The brand-wide ban list in force, swapped whole when it changes.
+    pub(crate) bans: Arc<crate::banlist::BanList>,
+    /// Raid mode per chat: recent joins and, during a raid, its end.
+    pub(crate) raids: HashMap<String, crate::raid::RaidState>,
 }
 
 /// Newcomer records are kept this long after joining (longer than any sensible nudge or
@@ -178,7 +182,14 @@ impl Guardian {
             rules,
             chats: HashMap::new(),
             scratch: Scratch::default(),
+            bans: Arc::default(),
+            raids: HashMap::new(),
         }
+    }
+
+    /// Swaps in a new brand-wide ban list (a ban was decided or lifted, a list enforced).
+    pub fn replace_bans(&mut self, bans: Arc<crate::banlist::BanList>) {
+        self.bans = bans;
     }
 
     /// Swaps in a new rule set (the operator saved the file); memory is kept.
@@ -228,10 +239,25 @@ impl Guardian {
             chat.group = group.clone();
         }
         chat.profile.clone_from(&profile);
+        // The ban list holds in every group, with or without a profile; staff never fall
+        // under it (the list refuses such rules, and a role given later still counts).
+        if !self.bans.is_empty() && !who.role.exempt_by_default() {
+            if let Some(decision) = self.banned(event, now) {
+                return vec![decision];
+            }
+        }
         let Some(profile) = profile else {
             return Vec::new();
         };
         let mut decisions = Vec::new();
+        if let Some(policy) = &profile.raid {
+            let staff = who.role.exempt_by_default();
+            if let crate::raid::RaidVerdict::Held =
+                self.raid_on_event(event, policy, staff, now, &mut decisions)
+            {
+                return decisions;
+            }
+        }
         match &event.kind {
             EventKind::MessagePosted {
                 member,
@@ -331,6 +357,32 @@ impl Guardian {
         decisions
     }
 
+    /// A member of the ban list showing up (joining, asking, present, speaking) is banned.
+    fn banned(&self, event: &Event, now: DateTime<Utc>) -> Option<Decision> {
+        let (member, asking) = match &event.kind {
+            EventKind::MemberJoined { member, .. }
+            | EventKind::MemberPresent { member, .. }
+            | EventKind::DisplayNameChanged { member, .. } => (member, false),
+            EventKind::MessagePosted {
+                member,
+                from_bot: false,
+                ..
+            } => (member, false),
+            EventKind::JoinRequested { member, .. } => (member, true),
+            _ => return None,
+        };
+        let hit = self.bans.hit(event.platform, member)?;
+        let target = Target {
+            workspace: event.workspace,
+            platform: event.platform,
+            chat: &event.chat,
+            now,
+        };
+        Some(crate::banlist::ban_decision(
+            &target, event, member, hit, asking,
+        ))
+    }
+
     /// Timers: welcomes whose window closed, nudges and nickname reminders that fell due.
     /// Chats are visited in id order so the output is deterministic.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Decision> {
@@ -342,6 +394,9 @@ impl Guardian {
             self.nudge_due(&chat, now, &mut decisions);
             self.nickname_due(&chat, now, &mut decisions);
             self.forget_idle(&chat, now);
+        }
+        for chat in self.raid_chats() {
+            self.raid_due(&chat, now, &mut decisions);
         }
         decisions
     }

@@ -22,6 +22,7 @@
 // Library code reports errors; a panic here could stop the engine (tests may unwrap).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod banlist;
 pub mod bench;
 pub mod capabilities;
 pub mod check;
@@ -43,12 +44,14 @@ mod moderate;
 mod nickname;
 pub mod normalize;
 pub mod preview;
+pub mod raid;
 pub mod review;
 pub mod ruleset;
 pub mod template;
 pub mod unmute;
 mod welcome;
 
+pub use banlist::{BanHit, BanList, Compiled, Refusal};
 pub use bench::{bench, BenchReport};
 pub use capabilities::fit_to_platform;
 pub use check::check;
@@ -60,6 +63,7 @@ pub use language::Language;
 pub use lurker::{lurker_decisions, lurker_report, LurkerEntry, RosterEntry};
 pub use normalize::{normalize, normalize_into};
 pub use preview::{preview, PreviewKind, PreviewPost};
+pub use raid::RaidPolicy;
 pub use review::{review_join, JoinFacts, ReviewDecision};
 pub use ruleset::{
     FaqEntry, FaqSet, Gift, LurkerPolicy, Nickname, Profile, ReviewPolicy, Rule, RuleKind, RuleSet,

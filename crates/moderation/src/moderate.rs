@@ -51,6 +51,7 @@ impl Guardian {
             rules,
             chats,
             scratch,
+            ..
         } = self;
         let Some(chat) = chats.get_mut(&event.chat) else {
             return;
@@ -220,6 +221,7 @@ impl Guardian {
             rules,
             chats,
             scratch,
+            ..
         } = self;
         let Some(chat) = chats.get_mut(&event.chat) else {
             return false;

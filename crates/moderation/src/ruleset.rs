@@ -110,6 +110,7 @@ pub struct Profile {
     pub lurker: Option<Arc<LurkerPolicy>>,
     /// The question newcomers answer before they may stay (`[human_check.NAME]`).
     pub human_check: Option<Arc<crate::human_check::HumanCheck>>,
+    pub raid: Option<Arc<crate::raid::RaidPolicy>>,
     /// The longest flood/repeat window among its rules (how much message history to keep).
     pub(crate) history_window: Duration,
 }

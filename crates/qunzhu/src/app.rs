@@ -222,7 +222,34 @@ async fn run(
         },
     ));
 
+    // The brand-wide ban list: recompiled when it changes, carried out in every group.
+    let ban_watcher = qunzhu_engine::BanWatcher {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace: workspace.id,
+        handle: qunzhu_engine::BanHandle::default(),
+        bots: bot_ids(&config),
+        every: std::time::Duration::from_secs(2),
+    };
+    let bans_handle = ban_watcher.handle.clone();
+    let bans_stop = stop.clone();
+    tasks.push(supervise(
+        "ban list watcher",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (watcher, stop) = (ban_watcher.clone(), bans_stop.clone());
+            async move {
+                watcher.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
+
     let start = Start {
+        bans: bans_handle,
         config: Arc::new(config.clone()),
         store: store.clone(),
         workspace: workspace.clone(),
@@ -450,6 +477,7 @@ struct Start {
     rules: RulesHandle,
     directory: qunzhu_engine::DirectoryHandle,
     drops: qunzhu_engine::DropsHandle,
+    bans: qunzhu_engine::BanHandle,
     health: Health,
     runtime: RuntimeConfig,
     stop: watch::Receiver<bool>,
@@ -482,8 +510,7 @@ impl Start {
             &self.workspace,
             &*connector,
             &self.rules,
-            &self.directory,
-            &self.drops,
+            (&self.directory, &self.drops, &self.bans),
             self.clock.now(),
         )
         .await?;
@@ -774,6 +801,18 @@ fn connectors(
     Ok(connectors)
 }
 
+/// The bots' own ids, which no ban-list rule may ever match.
+fn bot_ids(config: &Config) -> Vec<(qunzhu_domain::Platform, String)> {
+    let mut bots = Vec::new();
+    if !config.matrix.user_id.is_empty() {
+        bots.push((
+            qunzhu_domain::Platform::Matrix,
+            config.matrix.user_id.clone(),
+        ));
+    }
+    bots
+}
+
 /// The decisions the bot makes for one connector: guardianship, check-ins, and the plain
 /// greeting when configured.
 // Each argument is one of the shared handles `serve` builds once; a struct would only rename them.
@@ -784,8 +823,11 @@ async fn deciders(
     workspace: &Workspace,
     connector: &dyn Connector,
     rules: &RulesHandle,
-    directory: &qunzhu_engine::DirectoryHandle,
-    drops: &qunzhu_engine::DropsHandle,
+    (directory, drops, bans): (
+        &qunzhu_engine::DirectoryHandle,
+        &qunzhu_engine::DropsHandle,
+        &qunzhu_engine::BanHandle,
+    ),
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Box<dyn Decider>> {
     let mut chain = Chain::default();
@@ -799,7 +841,8 @@ async fn deciders(
         now,
     )
     .await?
-    .with_directory(directory.clone());
+    .with_directory(directory.clone())
+    .with_bans(bans.clone());
     chain.0.push(Box::new(guard));
     chain.0.push(Box::new(
         Checkins::load(store, workspace.id, platform, config.zone(), now).await?,

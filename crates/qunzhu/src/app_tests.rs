@@ -87,6 +87,7 @@ async fn an_unreachable_homeserver_is_retried_until_it_answers() {
         rules: RulesHandle::new(empty_rules().expect("rules")),
         directory: qunzhu_engine::DirectoryHandle::default(),
         drops: qunzhu_engine::DropsHandle::default(),
+        bans: qunzhu_engine::BanHandle::default(),
         health: health.clone(),
         runtime: RuntimeConfig::default(),
         stop,

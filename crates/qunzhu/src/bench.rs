@@ -26,7 +26,8 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Messages per second through the full moderation decision (10,000 keywords, 100 rules).
+    /// Messages per second through the full moderation decision (10,000 keywords, 100 rules,
+    /// a 100,000-entry ban list).
     Moderation {
         #[arg(long, default_value_t = 200_000)]
         messages: usize,
@@ -145,6 +146,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 "messages": report.messages,
                 "keywords": report.keywords,
                 "rules": report.rules,
+                "bans": report.bans,
                 "decisions": report.decisions,
                 "msgs_per_sec": report.msgs_per_sec.round(),
                 "p50_ns": report.p50_ns,

@@ -1,6 +1,7 @@
 //! `qunzhu`: the one binary — serve, demo, migrate, config, status, users, benchmarks.
 
 mod app;
+mod banlist;
 mod bench;
 mod bench_fuzz;
 mod bench_history;
@@ -104,6 +105,13 @@ enum Command {
         #[command(subcommand)]
         command: moderation::ModerationCommand,
     },
+    /// The brand-wide ban list 黑名单 and followed Matrix policy lists.
+    Banlist {
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: banlist::BanlistCommand,
+    },
     /// SOP plans: templates and calendar previews.
     Sop {
         #[command(subcommand)]
@@ -193,6 +201,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             moderation::run(command, load(config.as_deref())?).await
         }
         Command::Users { config, command } => users::run(command, load(config.as_deref())?).await,
+        Command::Banlist { config, command } => {
+            banlist::run(command, load(config.as_deref())?).await
+        }
         Command::Sop { command } => tools::sop(command, load).await,
         Command::Lottery { command } => lottery::run(command, load).await,
         Command::Drop { command } => drops::run(command, load).await,

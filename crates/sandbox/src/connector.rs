@@ -86,6 +86,7 @@ pub fn sandbox_capabilities() -> Capabilities {
         ban_revokes_messages: false,
         buttons: false,
         games: false,
+        policy_lists: false,
     }
 }
 

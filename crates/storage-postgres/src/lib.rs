@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod accounts;
+mod banlist;
 mod codec;
 mod connector_state;
 mod coupons;
@@ -90,6 +91,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_lotteries_drops",
         include_str!("../migrations/0014_lotteries_drops.sql"),
+    ),
+    (
+        "0011_banlist",
+        include_str!("../migrations/0011_banlist.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -17,6 +17,7 @@ use qunzhu_domain::{
 use crate::*;
 
 mod accounts;
+mod banlist;
 mod connector_state;
 mod coupons;
 mod drops;
@@ -31,6 +32,7 @@ mod poll_tags;
 mod reports;
 mod scoping;
 pub use accounts::*;
+pub use banlist::*;
 pub use connector_state::*;
 pub use leases::*;
 mod sop;
@@ -83,7 +85,9 @@ macro_rules! conformance_suite {
             earners_and_arrivals_come_from_the_read_models,
             invite_tasks_keep_rows_versions_and_referrals,
             lotteries_are_stored_bought_into_and_drawn_once,
-            drops_are_scheduled_once_and_read_by_start);
+            drops_are_scheduled_once_and_read_by_start,
+            bans_are_kept_once_revised_and_scoped,
+            present_members_are_where_a_ban_is_carried_out);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod banlist;
 pub mod codec;
 pub mod conformance;
 pub mod connector_state;
@@ -34,6 +35,7 @@ mod types;
 
 pub use accounts::*;
 pub use analytics::Analytics;
+pub use banlist::{BanStore, Presence};
 pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
@@ -117,6 +119,7 @@ pub trait Store:
     + InviteTaskStore
     + LotteryStore
     + DropStore
+    + BanStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

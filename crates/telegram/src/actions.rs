@@ -358,7 +358,8 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
         | ActionKind::IssueCoupon { .. }
         | ActionKind::PersonTask { .. }
         | ActionKind::MomentTask { .. }
-        | ActionKind::StartGame { .. } => {
+        | ActionKind::StartGame { .. }
+        | ActionKind::PolicyRule { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Telegram",
                 action.kind.name()

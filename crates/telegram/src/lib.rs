@@ -108,6 +108,7 @@ pub fn telegram_capabilities(config: &TelegramConfig) -> Capabilities {
         ban_revokes_messages: true,
         buttons: true,
         games: true,
+        policy_lists: false,
     }
 }
 

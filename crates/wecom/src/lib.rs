@@ -108,6 +108,7 @@ pub fn wecom_capabilities() -> Capabilities {
         ban_revokes_messages: false,
         buttons: false,
         games: false,
+        policy_lists: false,
     }
 }
 

@@ -4,6 +4,7 @@
 //! need the `X-CSRF-Token` header). Every handler scopes its reads to the principal's workspace.
 
 mod admin;
+mod banlist;
 mod campaigns;
 pub(crate) mod community;
 mod coupons;
@@ -111,6 +112,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(growth::routes())
         .merge(admin::routes())
         .merge(engine::routes())
+        .merge(banlist::routes())
         .fallback(|| async { ApiError::not_found("route") })
 }
 

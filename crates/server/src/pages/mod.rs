@@ -4,6 +4,7 @@
 //! and checks its CSRF field. Role checks live in [`crate::ops`], which every change goes through.
 
 mod audit;
+mod banlist;
 mod campaigns;
 mod documents;
 mod forms;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(members::routes())
         .merge(documents::routes())
         .merge(moderation::routes())
+        .merge(banlist::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())

@@ -100,6 +100,15 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             "prize": { "type": "points", "points": 5 }, "minutes": 10, "request": format!("d-{m}")
         })),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
+        ("post", "/banlist/bans") => Some(
+            json!({ "platform": "sandbox", "entity": format!("spammer-{m}"), "reason": "ads" }),
+        ),
+        ("post", "/banlist/bans/remove") => {
+            Some(json!({ "platform": "sandbox", "entity": format!("spammer-{m}") }))
+        }
+        ("post", "/banlist/lists")
+        | ("post", "/banlist/lists/enforce")
+        | ("post", "/banlist/lists/remove") => Some(json!({ "room": format!("!policy-{m}:x") })),
         ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
         _ => None,
     };

@@ -4,6 +4,7 @@
 
 mod api;
 mod authz;
+mod banlist;
 mod campaigns;
 mod cockpit;
 mod engine;

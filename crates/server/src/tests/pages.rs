@@ -30,6 +30,7 @@ fn pages(app: &TestApp) -> Vec<String> {
             a.group_id
         ),
         "/audit".into(),
+        "/banlist".into(),
         "/audit?class=all&kind=ban".into(),
         "/today".into(),
         "/groups?sort=messages&dir=asc&period=30d&type=traffic&q=Group".into(),
