@@ -14,8 +14,10 @@ pub mod instant;
 pub mod keys;
 #[macro_use]
 pub mod model;
+pub mod funnel;
 pub mod invite;
 pub mod ledger;
+pub mod rollup;
 pub mod state;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
