@@ -18,6 +18,7 @@ mod ledger;
 mod outbox;
 mod queries;
 mod reports;
+mod rollups;
 mod sop;
 mod store;
 pub mod testing;
@@ -64,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0015_rollups",
+        include_str!("../migrations/0015_rollups.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

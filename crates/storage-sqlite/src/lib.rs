@@ -23,6 +23,7 @@ mod private;
 mod queries;
 mod readers;
 mod reports;
+mod rollups;
 mod sop;
 mod store;
 
@@ -68,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_fair_baseline",
         include_str!("../migrations/0010_fair_baseline.sql"),
+    ),
+    (
+        "0015_rollups",
+        include_str!("../migrations/0015_rollups.sql"),
     ),
 ];
 

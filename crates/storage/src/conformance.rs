@@ -24,6 +24,7 @@ mod leases;
 mod ledger;
 mod outbox;
 mod reports;
+mod rollups;
 mod scoping;
 pub use accounts::*;
 pub use connector_state::*;
@@ -34,6 +35,7 @@ pub use invites::*;
 pub use ledger::*;
 pub use outbox::*;
 pub use reports::*;
+pub use rollups::*;
 pub use scoping::*;
 pub use sop::*;
 
@@ -65,7 +67,8 @@ macro_rules! conformance_suite {
             ledger_catalogue_and_redemptions,
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
-            invites_are_attributed_counted_and_resumed);
+            invites_are_attributed_counted_and_resumed,
+            rollups_fold_filter_and_guard_the_watermark);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {
@@ -82,6 +85,23 @@ macro_rules! conformance_suite {
                     Ok(())
                 })
                 .expect("the stored ledger is the reducer's");
+        }
+
+        #[test]
+        fn rollups_folded_in_batches_equal_the_reducer_over_the_log() {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let config = $crate::proptest::test_runner::Config { cases: 24, failure_persistence: None, ..Default::default() };
+            let mut runner = $crate::proptest::test_runner::TestRunner::new(config);
+            runner
+                .run(&($crate::conformance::rollup_script(), 1usize..9), |(script, batch)| {
+                    runtime.block_on(async {
+                        if let Some((store, _guard)) = $make.await {
+                            $crate::conformance::rollups_match_the_reducer(&*store, script, batch).await;
+                        }
+                    });
+                    Ok(())
+                })
+                .expect("the incrementally kept rollups are the reducer's");
         }
 
         #[test]

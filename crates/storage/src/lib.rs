@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod links;
 pub mod outbox;
 pub mod reports;
+pub mod rollups;
 pub mod sop;
 pub mod testing;
 mod types;
@@ -42,6 +43,9 @@ pub use outbox::Outbox;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
 pub use reports::*;
+pub use rollups::{
+    DayLeader, FactsQuery, LeaderBy, MemberFactsRow, RollupDay, RollupDayQuery, RollupStore,
+};
 pub use sop::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
     PushRow, PushWindow, SopFactsUpdate, SopStore,
@@ -96,6 +100,7 @@ pub trait Store:
     + LedgerStore
     + CouponStore
     + InviteStore
+    + RollupStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
