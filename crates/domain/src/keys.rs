@@ -8,6 +8,12 @@ pub fn join_decision(request_event_key: &str) -> String {
     format!("decide:{request_event_key}")
 }
 
+/// One group's daily digest for one local day, to one destination chat: sent once however
+/// many instances or rounds decide it.
+pub fn digest(group_chat: &str, day: chrono::NaiveDate, destination: &str) -> String {
+    format!("digest:{group_chat}:{day}:{destination}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

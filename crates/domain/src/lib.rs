@@ -9,6 +9,7 @@
 pub mod action;
 pub mod clock;
 pub mod coupon;
+pub mod digest;
 pub mod event;
 pub mod instant;
 pub mod keys;
