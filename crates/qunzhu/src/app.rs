@@ -332,6 +332,7 @@ async fn run(
         trusted_proxy_header: Some(config.http.trusted_proxy_header.trim().to_string())
             .filter(|name| !name.is_empty()),
         health: Some(health),
+        funnel: config.analytics.funnel,
         ..qunzhu_server::ServerOptions::default()
     };
     let https = state.secure_cookies;

@@ -155,7 +155,7 @@ impl Shell {
 }
 
 /// The sidebar: key (for `nav.{key}` and `active`), path, icon path.
-const NAV: [(&str, &str, &str); 9] = [
+const NAV: [(&str, &str, &str); 10] = [
     ("overview", "/", "M3 13h8V3H3v10zm0 8h8v-6H3v6zm10 0h8V11h-8v10zm0-18v6h8V3h-8z"),
     ("today", "/today", "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 5h-2v6l5 3 1-1.7-4-2.3V7z"),
     ("groups", "/groups", "M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.7 0-8 1.3-8 4v3h16v-3c0-2.7-5.3-4-8-4zm8 0c-.3 0-.7 0-1.1.1 1.2.9 2.1 2.1 2.1 3.9v3h7v-3c0-2.7-5.3-4-8-4z"),
@@ -163,6 +163,7 @@ const NAV: [(&str, &str, &str); 9] = [
     ("rules", "/rules", "M6 2h9l5 5v15H6V2zm8 1.5V8h4.5M9 12h8M9 16h8"),
     ("sop", "/sop", "M7 2v2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2h-2V2h-2v2H9V2H7zm-2 8h14v10H5V10z"),
     ("moderation", "/moderation", "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3z"),
+    ("analytics", "/analytics", "M4 20h16v-2H4v2zm1-4h3V9H5v7zm5 0h3V4h-3v12zm5 0h3v-5h-3v5z"),
     ("audit", "/audit", "M4 4h16v2H4V4zm0 5h16v2H4V9zm0 5h10v2H4v-2zm0 5h10v2H4v-2z"),
     ("settings", "/settings", "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm9 4-2.1-.7-.6-1.5 1-2-1.4-1.4-2 1-1.5-.6L14 4h-4l-.7 2.1-1.5.6-2-1-1.4 1.4 1 2-.6 1.5L2 12v2l2.1.7.6 1.5-1 2 1.4 1.4 2-1 1.5.6L10 22h4l.7-2.1 1.5-.6 2 1 1.4-1.4-1-2 .6-1.5L21 14v-2z"),
 ];

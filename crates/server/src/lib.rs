@@ -60,6 +60,8 @@ pub struct ServerOptions {
     pub login: Arc<throttle::LoginGuard>,
     /// The health of the engine running in this process; `None` for a console-only process.
     pub health: Option<qunzhu_engine::Health>,
+    /// The funnel's configured windows (`[analytics.funnel]`); a request may name its own.
+    pub funnel: qunzhu_domain::funnel::FunnelConfig,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -70,6 +72,7 @@ pub struct Ctx {
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
     /// The engine's loops and connectors in this process (empty for a console-only process).
     pub health: qunzhu_engine::Health,
+    pub funnel: qunzhu_domain::funnel::FunnelConfig,
 }
 
 impl Ctx {
@@ -98,6 +101,7 @@ impl Ctx {
             guard: options.login,
             trusted_proxy_header,
             health,
+            funnel: options.funnel,
         }
     }
 

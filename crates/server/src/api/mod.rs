@@ -4,6 +4,7 @@
 //! need the `X-CSRF-Token` header). Every handler scopes its reads to the principal's workspace.
 
 mod admin;
+pub(crate) mod analytics;
 pub(crate) mod community;
 mod coupons;
 mod documents;
@@ -103,6 +104,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(ledger::routes())
         .merge(coupons::routes())
         .merge(invites::routes())
+        .merge(analytics::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .fallback(|| async { ApiError::not_found("route") })

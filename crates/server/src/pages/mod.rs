@@ -3,10 +3,11 @@
 //! [`Page`] signs a GET in (or redirects to `/login?next=…`); [`Posted`] does the same for a form
 //! and checks its CSRF field. Role checks live in [`crate::ops`], which every change goes through.
 
+mod analytics;
 mod audit;
 mod documents;
 mod forms;
-mod groups;
+pub(crate) mod groups;
 mod health;
 mod help;
 mod login;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(help::routes())
         .merge(users::routes())
         .merge(pushes::routes())
+        .merge(analytics::routes())
         .fallback(get(not_found))
 }
 
