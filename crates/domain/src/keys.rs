@@ -14,6 +14,12 @@ pub fn digest(group_chat: &str, day: chrono::NaiveDate, destination: &str) -> St
     format!("digest:{group_chat}:{day}:{destination}")
 }
 
+/// An operator's decision on a dying group (re-activate, merge, dissolve), once per group,
+/// decision and request id whichever door it comes through.
+pub fn group_fate(group_chat: &str, fate: &str, request: &str) -> String {
+    format!("fate:{group_chat}:{fate}:{request}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -15,6 +15,7 @@ pub mod instant;
 pub mod keys;
 #[macro_use]
 pub mod model;
+pub mod fate;
 pub mod funnel;
 pub mod invite;
 pub mod ledger;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use qunzhu_domain::fate::{GroupFate, GroupTrend, Verdict};
 use qunzhu_domain::funnel::{cohorts, in_cohort_cell, week_start, CohortRow, Funnel, FunnelConfig};
 use qunzhu_storage::{FactsQuery, MemberFactsRow, RollupDay, RollupDayQuery, UserRole};
 use serde::{Deserialize, Serialize};
@@ -173,6 +174,239 @@ impl Ops {
                 .skip(offset)
                 .take(limit.clamp(1, 500))
                 .collect(),
+        })
+    }
+}
+
+/// A group with its last 30 days and the verdict on them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupVerdict {
+    pub group_id: i64,
+    pub platform: qunzhu_domain::Platform,
+    pub chat: String,
+    pub name: String,
+    pub trend: GroupTrend,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// An operator's decision on a dying group.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FateDecision {
+    pub fate: GroupFate,
+    /// The topic post that re-activates, or the notice a merge or dissolution posts (a default
+    /// notice when absent; re-activation needs one).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The group a merge sends members to.
+    #[serde(default)]
+    pub into: Option<i64>,
+    /// The caller's request id: the same decision sent twice is one action.
+    pub request: String,
+}
+
+/// What a decision did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FateOutcome {
+    pub action_key: String,
+    pub status: qunzhu_domain::GroupStatus,
+}
+
+const MAX_FATE_TEXT: usize = 2_000;
+
+impl Ops {
+    /// Every active group's 30-day trend and verdict, sickest first; `dying_only` keeps the
+    /// ones below the line.
+    pub async fn group_verdicts(&self, who: &Actor, dying_only: bool) -> Result<Vec<GroupVerdict>> {
+        who.require(UserRole::Viewer)?;
+        let zone = self.zone(who).await?;
+        let today = self.clock.now().with_timezone(&zone).date_naive();
+        let days = self
+            .store
+            .rollup_days(
+                who.workspace,
+                &RollupDayQuery {
+                    group: None,
+                    from: today - chrono::Duration::days(29),
+                    to: today,
+                },
+            )
+            .await?;
+        let mut trends: BTreeMap<
+            (qunzhu_domain::Platform, String),
+            (GroupTrend, Option<NaiveDate>),
+        > = BTreeMap::new();
+        for row in &days {
+            let (trend, last_spoken) = trends.entry((row.platform, row.chat.clone())).or_default();
+            let age = (today - row.day).num_days();
+            if age < 7 {
+                trend.week_speakers += row.counts.speakers;
+                trend.week_messages += row.counts.messages;
+                trend.week_net += row.counts.joins() - row.counts.left - row.counts.removed;
+            } else {
+                trend.earlier_messages += row.counts.messages;
+            }
+            if row.counts.messages > 0 && last_spoken.is_none_or(|last| row.day > last) {
+                *last_spoken = Some(row.day);
+            }
+        }
+        let mut out = Vec::new();
+        for summary in self.store.groups(who.workspace).await? {
+            let group = summary.group;
+            if group.status != qunzhu_domain::GroupStatus::Active {
+                continue;
+            }
+            let (mut trend, last_spoken) = trends
+                .remove(&(group.platform, group.chat.clone()))
+                .unwrap_or_default();
+            trend.members = summary.members_present as i64;
+            trend.silent_days = last_spoken.map_or(30, |last| (today - last).num_days().min(30));
+            let verdict = trend.verdict();
+            if dying_only && !verdict.dying {
+                continue;
+            }
+            out.push(GroupVerdict {
+                group_id: group.id,
+                platform: group.platform,
+                chat: group.chat,
+                name: group.name,
+                trend,
+                verdict,
+            });
+        }
+        out.sort_by(|a, b| {
+            a.verdict
+                .score
+                .cmp(&b.verdict.score)
+                .then(a.group_id.cmp(&b.group_id))
+        });
+        Ok(out)
+    }
+
+    /// Applies an operator's decision on a group in one step: the post goes through the outbox
+    /// under one key per group, decision and request, a merge archives and a dissolution
+    /// dissolves the group, and one audit entry names the decision.
+    pub async fn decide_group_fate(
+        &self,
+        who: &Actor,
+        group_id: i64,
+        decision: FateDecision,
+    ) -> Result<FateOutcome> {
+        who.require(UserRole::Operator)?;
+        let request = decision.request.trim();
+        if request.is_empty() || request.len() > 200 {
+            return Err(OpsError::invalid(
+                "request",
+                "a request id of 1 to 200 characters",
+            ));
+        }
+        let text = decision
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty());
+        if text.is_some_and(|text| text.chars().count() > MAX_FATE_TEXT) {
+            return Err(OpsError::invalid(
+                "text",
+                format!("at most {MAX_FATE_TEXT} characters"),
+            ));
+        }
+        let group = self.store.group(who.workspace, group_id).await?;
+        let (text, status) = match decision.fate {
+            GroupFate::Reactivate => {
+                let text = text.ok_or_else(|| {
+                    OpsError::invalid("text", "re-activating needs the topic to post")
+                })?;
+                (text.to_string(), qunzhu_domain::GroupStatus::Active)
+            }
+            GroupFate::Merge => {
+                let into = decision.into.ok_or_else(|| {
+                    OpsError::invalid("into", "a merge names the group to merge into")
+                })?;
+                if into == group_id {
+                    return Err(OpsError::invalid(
+                        "into",
+                        "a group cannot merge into itself",
+                    ));
+                }
+                let target = self.store.group(who.workspace, into).await?;
+                if target.status != qunzhu_domain::GroupStatus::Active {
+                    return Err(OpsError::invalid(
+                        "into",
+                        "the group to merge into is not active",
+                    ));
+                }
+                let notice = text.map_or_else(
+                    || {
+                        format!(
+                            "本群将合并到「{}」，欢迎大家移步，那里继续见！",
+                            target.name
+                        )
+                    },
+                    str::to_string,
+                );
+                (notice, qunzhu_domain::GroupStatus::Archived)
+            }
+            GroupFate::Dissolve => (
+                text.unwrap_or("本群即将解散，感谢大家一路以来的陪伴！")
+                    .to_string(),
+                qunzhu_domain::GroupStatus::Dissolved,
+            ),
+        };
+        let key = qunzhu_domain::keys::group_fate(&group.chat, decision.fate.as_str(), request);
+        let now = self.clock.now();
+        let fresh = self
+            .store
+            .enqueue(vec![qunzhu_domain::NewAction {
+                workspace: who.workspace,
+                platform: group.platform,
+                chat: group.chat.clone(),
+                key: key.clone(),
+                kind: qunzhu_domain::ActionKind::SendMessage {
+                    text: text.clone(),
+                    html: None,
+                    mentions: vec![],
+                    reply_to: None,
+                },
+                created_at: now,
+                not_before: now,
+                expires_at: None,
+                dry_run: false,
+                origin: format!("ops:{}", who.name),
+                cause: None,
+            }])
+            .await?
+            > 0;
+        // A decision sent again (same request id) is the same action: nothing more happens.
+        if !fresh {
+            return Ok(FateOutcome {
+                action_key: key,
+                status,
+            });
+        }
+        if status != group.status {
+            self.store
+                .update_group(
+                    who.workspace,
+                    group_id,
+                    qunzhu_storage::GroupUpdate {
+                        status: Some(status),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+        self.audit(
+            who,
+            &format!("group.{}", decision.fate.as_str()),
+            &group.chat,
+            serde_json::json!({ "key": key, "into": decision.into, "text": text, "status": status.as_str() }),
+        )
+        .await?;
+        Ok(FateOutcome {
+            action_key: key,
+            status,
         })
     }
 }

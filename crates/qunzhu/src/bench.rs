@@ -99,6 +99,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A synthetic year of groups (10M events by default), folded into the analytics rollups day
+    /// by day (timed), then p99 of the funnel, cohort and group-table reads vs a plain GROUP BY.
+    Analytics {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1_000)]
+        groups: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        /// PostgreSQL server to create a scratch database on (default: QUNZHU_DATABASE_URL, else local).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// 10,000 groups × 5 steps a day: planning, then dispatching a simultaneous 08:00 post to
     /// every group through the sandbox platform within its rate limits.
     Scheduler {
@@ -119,6 +134,13 @@ pub enum Backend {
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Analytics {
+            events,
+            groups,
+            backend,
+            database_url,
+            json,
+        } => crate::bench_analytics::run(events, groups, backend, database_url, json).await,
         BenchCommand::Ingest {
             events,
             backend,

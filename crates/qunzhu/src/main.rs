@@ -2,6 +2,7 @@
 
 mod app;
 mod bench;
+mod bench_analytics;
 mod bench_fuzz;
 mod bench_history;
 mod bench_ledger;

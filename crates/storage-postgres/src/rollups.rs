@@ -444,6 +444,19 @@ impl RollupStore for PostgresStore {
             .collect()
     }
 
+    async fn facts_group_by_baseline(&self, workspace: WorkspaceId) -> Result<u64> {
+        let client = self.client().await;
+        let rows = client
+            .query(
+                "SELECT platform, chat, count(*), sum(messages), sum(spend_cents) FROM rollup_members
+                 WHERE workspace = $1 AND joined_at IS NOT NULL GROUP BY platform, chat",
+                &[&workspace.0],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows.len() as u64)
+    }
+
     async fn day_leaders(
         &self,
         workspace: WorkspaceId,

@@ -286,6 +286,23 @@ impl RollupStore for SqliteStore {
         })
     }
 
+    async fn facts_group_by_baseline(&self, workspace: WorkspaceId) -> Result<u64> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT platform, chat, count(*), sum(messages), sum(spend_cents) FROM rollup_members
+                     WHERE workspace = ?1 AND joined_at IS NOT NULL GROUP BY platform, chat",
+                )
+                .map_err(backend)?;
+            let mut rows = statement.query([workspace.0]).map_err(backend)?;
+            let mut groups = 0;
+            while rows.next().map_err(backend)?.is_some() {
+                groups += 1;
+            }
+            Ok(groups)
+        })
+    }
+
     async fn day_leaders(
         &self,
         workspace: WorkspaceId,

@@ -99,6 +99,11 @@ pub trait RollupStore: Send + Sync {
         query: &FactsQuery,
     ) -> Result<Vec<MemberFactsRow>>;
 
+    /// The benchmark's floor: acquired members counted per group with a plain `GROUP BY` over
+    /// the same rows [`RollupStore::member_facts`] reads for the whole workspace; returns the
+    /// number of groups.
+    async fn facts_group_by_baseline(&self, workspace: WorkspaceId) -> Result<u64>;
+
     /// The top `limit` members of one group on one day, most first, then by id.
     async fn day_leaders(
         &self,

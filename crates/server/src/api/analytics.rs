@@ -1,21 +1,23 @@
 //! API for analytics: daily rollups (JSON and CSV), the AARRR funnel, the retention triangle
 //! (JSON and CSV) and the members behind a cell; every read filters and pages.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use qunzhu_domain::funnel::{CohortRow, FunnelConfig};
 use qunzhu_domain::InviteChannel;
-use qunzhu_ops::analytics::{FactsPage, FunnelBy, FunnelReport};
+use qunzhu_ops::analytics::{
+    FactsPage, FateDecision, FateOutcome, FunnelBy, FunnelReport, GroupVerdict,
+};
 use qunzhu_storage::{FactsQuery, RollupDay, RollupDayQuery};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::community::parse_platform;
-use super::{empty_as_none, Api, Params};
+use super::{empty_as_none, Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
 use crate::pages::groups::csv_cell;
 use crate::Ctx;
@@ -28,6 +30,40 @@ pub fn routes() -> Router<Ctx> {
         .route("/analytics/cohorts", get(cohorts))
         .route("/analytics/cohorts.csv", get(cohorts_csv))
         .route("/analytics/cohorts/members", get(cohort_members))
+        .route("/analytics/groups", get(group_verdicts))
+        .route("/groups/{id}/fate", post(decide_fate))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct VerdictQuery {
+    #[serde(deserialize_with = "empty_as_none")]
+    dying: Option<bool>,
+}
+
+async fn group_verdicts(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Params(q): Params<VerdictQuery>,
+) -> ApiResult<Json<Vec<GroupVerdict>>> {
+    Ok(Json(
+        ctx.ops()
+            .group_verdicts(&who.actor(), q.dying.unwrap_or(false))
+            .await?,
+    ))
+}
+
+async fn decide_fate(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(id): Path<i64>,
+    Body(decision): Body<FateDecision>,
+) -> ApiResult<Json<FateOutcome>> {
+    Ok(Json(
+        ctx.ops()
+            .decide_group_fate(&who.actor(), id, decision)
+            .await?,
+    ))
 }
 
 /// The selection every analytics read shares.

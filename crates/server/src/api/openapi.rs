@@ -96,6 +96,8 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("get", "/analytics/cohorts", "analytics", Read, "Retention cohorts by join week (the triangle), filtered like the funnel"),
     ("get", "/analytics/cohorts.csv", "analytics", Read, "The retention triangle as CSV"),
     ("get", "/analytics/cohorts/members", "analytics", Read, "The members behind one cohort cell (join week, week k after joining), paged"),
+    ("get", "/analytics/groups", "analytics", Read, "Every active group's 30-day trend with a health score (0-100), sickest first; dying=true keeps the dying ones, each with a suggested fate"),
+    ("post", "/groups/{id}/fate", "analytics", Edit, "Apply a decision on a dying group in one step: reactivate (posts the topic text), merge (posts a notice naming the group `into`, archives) or dissolve (posts a notice, dissolves); keyed by `request`"),
     ("get", "/tokens", "admin", Admin, "API tokens of the workspace"),
     ("post", "/tokens", "admin", Admin, "Create an API token; the secret is answered once"),
     ("delete", "/tokens/{id}", "admin", Admin, "Revoke an API token"),

@@ -134,3 +134,99 @@ async fn the_funnel_cohorts_and_days_read_the_folded_rollups_of_one_workspace() 
         cell.body
     );
 }
+
+#[tokio::test]
+async fn a_dying_group_is_listed_and_its_fate_applied_once_per_request() {
+    let app = TestApp::new().await;
+    folded(&app).await;
+    let viewer = app.session(UserRole::Viewer, "aaa").await;
+    let operator = app.session(UserRole::Operator, "aaa").await;
+    let verdicts = app
+        .call(&viewer, Method::GET, "/api/v1/analytics/groups", None)
+        .await;
+    let list = verdicts.json();
+    let mine = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|v| v["group_id"] == app.a.group_id)
+        .unwrap_or_else(|| panic!("the group: {}", verdicts.body));
+    assert!(mine["score"].as_u64().is_some() && mine["trend"]["members"].is_i64());
+
+    let path = format!("/api/v1/groups/{}/fate", app.a.group_id);
+    let topic =
+        serde_json::json!({ "fate": "reactivate", "text": "今天聊聊周末去哪", "request": "r1" });
+    let first = app
+        .call(&operator, Method::POST, &path, Some(topic.clone()))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let again = app.call(&operator, Method::POST, &path, Some(topic)).await;
+    assert_eq!(first.json()["action_key"], again.json()["action_key"]);
+    let key = first.json()["action_key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    let action = app.store.action_by_key(&key).await.expect("one post");
+    assert_eq!(action.chat, app.a.chat);
+    let audit = app
+        .store
+        .audit_entries(
+            app.a.ws,
+            &qunzhu_storage::AuditQuery {
+                action: Some("group.reactivate".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 1, "one audit entry for one decision");
+
+    let no_topic = app
+        .call(
+            &operator,
+            Method::POST,
+            &path,
+            Some(serde_json::json!({ "fate": "reactivate", "request": "r2" })),
+        )
+        .await;
+    assert_eq!(no_topic.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let itself = app
+        .call(
+            &operator,
+            Method::POST,
+            &path,
+            Some(serde_json::json!({ "fate": "merge", "into": app.a.group_id, "request": "r3" })),
+        )
+        .await;
+    assert!(itself.body.contains("into"), "{}", itself.body);
+    let other_workspace = app
+        .call(
+            &operator,
+            Method::POST,
+            &path,
+            Some(serde_json::json!({ "fate": "merge", "into": app.b.group_id, "request": "r4" })),
+        )
+        .await;
+    assert_eq!(
+        other_workspace.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        other_workspace.body
+    );
+    let dissolve = app
+        .call(
+            &operator,
+            Method::POST,
+            &path,
+            Some(serde_json::json!({ "fate": "dissolve", "request": "r5" })),
+        )
+        .await;
+    assert_eq!(dissolve.json()["status"], "dissolved", "{}", dissolve.body);
+    let group = app
+        .store
+        .group(app.a.ws, app.a.group_id)
+        .await
+        .expect("group");
+    assert_eq!(group.status, qunzhu_domain::GroupStatus::Dissolved);
+}

@@ -70,6 +70,9 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/coupons/{code}/redeem") => Some(
             json!({ "platform": "sandbox", "user": target.member, "request": format!("order-{m}") }),
         ),
+        ("post", "/groups/{id}/fate") => Some(
+            json!({ "fate": "reactivate", "text": format!("topic {m}"), "request": format!("f-{m}") }),
+        ),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
         ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
         _ => None,
