@@ -68,15 +68,14 @@ impl GroupTrend {
         let raw = 25.0 * self.trend() + 50.0 * self.voice();
         let score = (raw * (1.0 - 0.5 * shrink)).clamp(0.0, 100.0).round() as u32;
         let dying = score < DYING_BELOW;
-        let suggestion = dying.then(|| {
-            if self.silent_days >= DISSOLVE_AFTER_DAYS && self.members < MERGE_BELOW {
-                GroupFate::Dissolve
-            } else if self.members < MERGE_BELOW {
-                GroupFate::Merge
-            } else {
-                GroupFate::Reactivate
-            }
-        });
+        let fate = if self.silent_days >= DISSOLVE_AFTER_DAYS && self.members < MERGE_BELOW {
+            GroupFate::Dissolve
+        } else if self.members < MERGE_BELOW {
+            GroupFate::Merge
+        } else {
+            GroupFate::Reactivate
+        };
+        let suggestion = dying.then_some(fate);
         Verdict {
             score,
             dying,
