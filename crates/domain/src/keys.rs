@@ -23,6 +23,18 @@ pub fn policy_rule(ban_id: i64) -> String {
     format!("banlist:{ban_id}:policy")
 }
 
+/// One group's daily digest for one local day, to one destination chat: sent once however
+/// many instances or rounds decide it.
+pub fn digest(group_chat: &str, day: chrono::NaiveDate, destination: &str) -> String {
+    format!("digest:{group_chat}:{day}:{destination}")
+}
+
+/// An operator's decision on a dying group (re-activate, merge, dissolve), once per group,
+/// decision and request id whichever door it comes through.
+pub fn group_fate(group_chat: &str, fate: &str, request: &str) -> String {
+    format!("fate:{group_chat}:{fate}:{request}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

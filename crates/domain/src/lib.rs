@@ -9,6 +9,7 @@
 pub mod action;
 pub mod clock;
 pub mod coupon;
+pub mod digest;
 pub mod event;
 pub mod game;
 pub mod instant;
@@ -16,9 +17,12 @@ pub mod keys;
 #[macro_use]
 pub mod model;
 pub mod ban;
+pub mod fate;
+pub mod funnel;
 pub mod invite;
 pub mod ledger;
 pub mod poll_tags;
+pub mod rollup;
 pub mod state;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};

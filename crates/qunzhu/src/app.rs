@@ -371,6 +371,32 @@ async fn run(
             }
         },
     ));
+    // The analytics read models (rollups, member facts) and the daily digest.
+    let rollups = qunzhu_engine::Rollups {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace: workspace.id,
+        zone: config.zone(),
+        batch: 5_000,
+        every: std::time::Duration::from_secs(2),
+        digest: config.analytics.digest.clone(),
+        sent: Default::default(),
+    };
+    let rollups_stop = stop.clone();
+    tasks.push(supervise(
+        "analytics",
+        health.clone(),
+        chrono::Duration::minutes(2),
+        Backoff::default(),
+        stop.clone(),
+        move || {
+            let (rollups, stop) = (rollups.clone(), rollups_stop.clone());
+            async move {
+                rollups.run(stop).await;
+                Ok(())
+            }
+        },
+    ));
     let mut all = connectors(&config, &workspace, clock.clone())?;
     let mut hooks = axum::Router::new();
     if config.telegram.enabled {
@@ -431,6 +457,7 @@ async fn run(
         health: Some(health),
         orders: orders_hook(&config, workspace.id)?,
         point_value_cents: Some(config.orders.point_value_cents),
+        funnel: config.analytics.funnel,
         ..qunzhu_server::ServerOptions::default()
     };
     let https = state.secure_cookies;

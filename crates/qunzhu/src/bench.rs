@@ -100,6 +100,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A synthetic year of groups (10M events by default), folded into the analytics rollups day
+    /// by day (timed), then p99 of the funnel, cohort and group-table reads vs a plain GROUP BY.
+    Analytics {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1_000)]
+        groups: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        /// PostgreSQL server to create a scratch database on (default: QUNZHU_DATABASE_URL, else local).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Time from a connector batch arriving to the redaction it causes being handed to the
     /// connector, through the real store, outbox and dispatcher (`p50_ms`, `p99_ms`).
     React {
@@ -133,6 +148,13 @@ pub enum Backend {
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Analytics {
+            events,
+            groups,
+            backend,
+            database_url,
+            json,
+        } => crate::bench_analytics::run(events, groups, backend, database_url, json).await,
         BenchCommand::Ingest {
             events,
             backend,

@@ -24,6 +24,7 @@ pub struct Config {
     pub sop: SopSection,
     pub ledger: LedgerSection,
     pub orders: crate::orders_config::OrdersSection,
+    pub analytics: AnalyticsSection,
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
     pub telegram: qunzhu_telegram::TelegramConfig,
@@ -48,6 +49,7 @@ impl Default for Config {
             sop: SopSection::default(),
             ledger: LedgerSection::default(),
             orders: crate::orders_config::OrdersSection::default(),
+            analytics: AnalyticsSection::default(),
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
             telegram: qunzhu_telegram::TelegramConfig::default(),
@@ -151,6 +153,17 @@ pub struct LedgerSection {
     pub balance_keywords: Vec<String>,
     /// A coupon for every newcomer (and their inviter); off when absent.
     pub join_coupon: Option<JoinCouponSection>,
+}
+
+/// `[analytics]`: the funnel's windows and the daily digest.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyticsSection {
+    /// `[analytics.funnel]`: `activation_days` (7), `retention_week` (4), `revenue_days` (0 = any time).
+    pub funnel: qunzhu_domain::funnel::FunnelConfig,
+    /// `[analytics.digest]`: `enabled`, `at = "09:00:00"` (workspace zone), `back_room` (a chat
+    /// id), `to_group`, `leaders`.
+    pub digest: qunzhu_domain::digest::DigestConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -445,6 +458,13 @@ impl Config {
                 message: message.into(),
             });
         }
+        self.analytics
+            .funnel
+            .validate()
+            .map_err(|error| ConfigError::Env {
+                name: format!("analytics.{}", error.field),
+                message: error.message,
+            })?;
         Ok(())
     }
 

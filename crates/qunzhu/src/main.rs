@@ -3,6 +3,7 @@
 mod app;
 mod banlist;
 mod bench;
+mod bench_analytics;
 mod bench_fuzz;
 mod bench_history;
 mod bench_ledger;

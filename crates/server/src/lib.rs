@@ -66,6 +66,8 @@ pub struct ServerOptions {
     pub orders: Option<orders_hook::OrdersHook>,
     /// What one ledger point costs the operator, in cents, for campaign ROI (default 1).
     pub point_value_cents: Option<i64>,
+    /// The funnel's configured windows (`[analytics.funnel]`); a request may name its own.
+    pub funnel: qunzhu_domain::funnel::FunnelConfig,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -78,6 +80,7 @@ pub struct Ctx {
     pub health: qunzhu_engine::Health,
     pub orders: Option<Arc<orders_hook::OrdersHook>>,
     pub point_value_cents: i64,
+    pub funnel: qunzhu_domain::funnel::FunnelConfig,
 }
 
 impl Ctx {
@@ -108,6 +111,7 @@ impl Ctx {
             health,
             orders: options.orders.map(Arc::new),
             point_value_cents: options.point_value_cents.unwrap_or(1),
+            funnel: options.funnel,
         }
     }
 

@@ -205,3 +205,54 @@ mod tests {
         assert_eq!(sparkline(&[0, 5, 2], "x").matches("polyline").count(), 1);
     }
 }
+
+/// A funnel: one horizontal bar per stage, its width relative to the first, with the count and
+/// the share of the first stage written beside it.
+pub fn funnel(title: &str, stages: &[(String, u64)]) -> String {
+    let (width, row, label_width) = (640.0_f64, 34.0_f64, 130.0_f64);
+    let height = row * stages.len().max(1) as f64 + 8.0;
+    let first = stages.first().map_or(0, |(_, count)| *count).max(1);
+    let bar_room = width - label_width - 150.0;
+    let mut out = format!(
+        r#"<figure class="chart funnel"><svg viewBox="0 0 {width} {height}" role="img" aria-label="{}">"#,
+        esc(title)
+    );
+    for (index, (label, count)) in stages.iter().enumerate() {
+        let y = 4.0 + index as f64 * row;
+        let share = *count as f64 / first as f64;
+        let bar = (bar_room * share).max(1.0);
+        let _ = write!(
+            out,
+            r#"<text class="ax" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect class="bar s{}" x="{label_width}" y="{y:.1}" width="{bar:.1}" height="{:.1}" rx="2"><title>{}: {count}</title></rect><text class="ax" x="{:.1}" y="{:.1}">{count} · {:.1}%</text>"#,
+            label_width - 8.0,
+            y + row * 0.55,
+            esc(label),
+            index + 1,
+            row - 10.0,
+            esc(label),
+            label_width + bar + 8.0,
+            y + row * 0.55,
+            share * 100.0
+        );
+    }
+    out.push_str("</svg></figure>");
+    out
+}
+
+#[cfg(test)]
+mod funnel_tests {
+    #[test]
+    fn a_funnel_draws_each_stage_relative_to_the_first() {
+        let svg = super::funnel(
+            "AARRR",
+            &[
+                ("acquired".into(), 200),
+                ("activated".into(), 50),
+                ("<x>".into(), 0),
+            ],
+        );
+        assert_eq!(svg.matches("<rect").count(), 3);
+        assert!(svg.contains("50 · 25.0%"), "{svg}");
+        assert!(svg.contains("&lt;x&gt;") && !svg.contains("<x>"));
+    }
+}

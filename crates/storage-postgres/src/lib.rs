@@ -24,6 +24,7 @@ mod outbox;
 mod poll_tags;
 mod queries;
 mod reports;
+mod rollups;
 mod sop;
 mod store;
 pub mod testing;
@@ -95,6 +96,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0011_banlist",
         include_str!("../migrations/0011_banlist.sql"),
+    ),
+    (
+        "0015_rollups",
+        include_str!("../migrations/0015_rollups.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

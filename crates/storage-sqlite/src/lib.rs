@@ -29,6 +29,7 @@ mod private;
 mod queries;
 mod readers;
 mod reports;
+mod rollups;
 mod sop;
 mod store;
 
@@ -99,6 +100,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0011_banlist",
         include_str!("../migrations/0011_banlist.sql"),
+    ),
+    (
+        "0015_rollups",
+        include_str!("../migrations/0015_rollups.sql"),
     ),
 ];
 

@@ -30,6 +30,7 @@ mod orders;
 mod outbox;
 mod poll_tags;
 mod reports;
+mod rollups;
 mod scoping;
 pub use accounts::*;
 pub use banlist::*;
@@ -46,6 +47,7 @@ pub use orders::*;
 pub use outbox::*;
 pub use poll_tags::*;
 pub use reports::*;
+pub use rollups::*;
 pub use scoping::*;
 pub use sop::*;
 
@@ -87,7 +89,8 @@ macro_rules! conformance_suite {
             lotteries_are_stored_bought_into_and_drawn_once,
             drops_are_scheduled_once_and_read_by_start,
             bans_are_kept_once_revised_and_scoped,
-            present_members_are_where_a_ban_is_carried_out);
+            present_members_are_where_a_ban_is_carried_out,
+            rollups_fold_filter_and_guard_the_watermark);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {
@@ -104,6 +107,23 @@ macro_rules! conformance_suite {
                     Ok(())
                 })
                 .expect("the stored ledger is the reducer's");
+        }
+
+        #[test]
+        fn rollups_folded_in_batches_equal_the_reducer_over_the_log() {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let config = $crate::proptest::test_runner::Config { cases: 24, failure_persistence: None, ..Default::default() };
+            let mut runner = $crate::proptest::test_runner::TestRunner::new(config);
+            runner
+                .run(&($crate::conformance::rollup_script(), 1usize..9), |(script, batch)| {
+                    runtime.block_on(async {
+                        if let Some((store, _guard)) = $make.await {
+                            $crate::conformance::rollups_match_the_reducer(&*store, script, batch).await;
+                        }
+                    });
+                    Ok(())
+                })
+                .expect("the incrementally kept rollups are the reducer's");
         }
 
         #[test]

@@ -29,6 +29,7 @@ pub mod orders;
 pub mod outbox;
 pub mod poll_tags;
 pub mod reports;
+pub mod rollups;
 pub mod sop;
 pub mod testing;
 mod types;
@@ -60,6 +61,9 @@ pub use poll_tags::PollTagStore;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
 pub use reports::*;
+pub use rollups::{
+    DayLeader, FactsQuery, LeaderBy, MemberFactsRow, RollupDay, RollupDayQuery, RollupStore,
+};
 pub use sop::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
     PushRow, PushWindow, SopFactsUpdate, SopStore,
@@ -120,6 +124,7 @@ pub trait Store:
     + LotteryStore
     + DropStore
     + BanStore
+    + RollupStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -393,6 +393,18 @@ const ENUM_END: &str = "\n}";
 
 const FAMILIES: &[Family] = &[
     Family {
+        prefix: "stage",
+        file: "crates/domain/src/funnel.rs",
+        markers: &["    FunnelStage {"],
+        end: ENUM_END,
+    },
+    Family {
+        prefix: "chan",
+        file: "crates/domain/src/invite.rs",
+        markers: &["    InviteChannel {"],
+        end: ENUM_END,
+    },
+    Family {
         prefix: "act",
         file: "crates/domain/src/action.rs",
         markers: &["impl ActionKind {", "pub fn name("],

@@ -21,7 +21,7 @@ pub struct WecomDay {
     pub msg_total: i64,
 }
 
-/// qunzhu's own count for the same day (joins from its group_days rollup).
+/// qunzhu's own count for the same day (joins from its daily rollups).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct OwnDay {
     pub joins: i64,
@@ -130,7 +130,7 @@ impl WecomConnector {
     }
 }
 
-/// Compares WeCom's daily new members with qunzhu's own joins (the store's `group_days`) over
+/// Compares WeCom's daily new members with qunzhu's own joins (the daily rollups) over
 /// the WeCom groups qunzhu knows, from `from` to `to`; each difference is logged, and the
 /// report is kept in the connector's directory (`{account}-stats.json`) for the operator.
 pub async fn reconcile_statistics(
@@ -164,15 +164,31 @@ pub async fn reconcile_statistics(
     } else {
         connector.daily_statistics(&owners, from, to, zone).await?
     };
+    // qunzhu's side is the analytics rollups (kept from the log by their consumer), so the
+    // console's numbers are the ones checked against WeCom's.
+    let chats: std::collections::HashSet<&str> = groups
+        .iter()
+        .filter(|summary| ids.contains(&summary.group.id))
+        .map(|summary| summary.group.chat.as_str())
+        .collect();
     let mut own: BTreeMap<NaiveDate, OwnDay> = BTreeMap::new();
     for row in store
-        .group_days(workspace, None, from, to)
+        .rollup_days(
+            workspace,
+            &qunzhu_storage::RollupDayQuery {
+                group: None,
+                from,
+                to,
+            },
+        )
         .await
         .map_err(unavailable)?
         .into_iter()
-        .filter(|row| ids.contains(&row.group_id))
+        .filter(|row| {
+            row.platform == qunzhu_domain::Platform::WeCom && chats.contains(row.chat.as_str())
+        })
     {
-        own.entry(row.day).or_default().joins += row.counts.joins as i64;
+        own.entry(row.day).or_default().joins += row.counts.joins();
     }
     let report = compare(&wecom, &own);
     for difference in &report.differences {

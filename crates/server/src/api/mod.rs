@@ -4,6 +4,7 @@
 //! need the `X-CSRF-Token` header). Every handler scopes its reads to the principal's workspace.
 
 mod admin;
+pub(crate) mod analytics;
 mod banlist;
 mod campaigns;
 pub(crate) mod community;
@@ -110,6 +111,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(orders::routes())
         .merge(campaigns::routes())
         .merge(growth::routes())
+        .merge(analytics::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .merge(banlist::routes())

@@ -257,7 +257,7 @@ async fn list(
 }
 
 /// A CSV cell: quoted when needed, and a leading `= + - @` defused so a spreadsheet never runs it.
-pub(super) fn csv_cell(text: &str) -> String {
+pub(crate) fn csv_cell(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
         format!("'{text}")
     } else {

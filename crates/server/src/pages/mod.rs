@@ -3,12 +3,13 @@
 //! [`Page`] signs a GET in (or redirects to `/login?next=…`); [`Posted`] does the same for a form
 //! and checks its CSRF field. Role checks live in [`crate::ops`], which every change goes through.
 
+mod analytics;
 mod audit;
 mod banlist;
 mod campaigns;
 mod documents;
 mod forms;
-mod groups;
+pub(crate) mod groups;
 mod health;
 mod help;
 mod login;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(revenue::routes())
         .merge(campaigns::routes())
         .merge(crate::invite_page::routes())
+        .merge(analytics::routes())
         .fallback(get(not_found))
 }
 

@@ -99,6 +99,9 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             "platform": "sandbox", "chat": target.chat, "keyword": "红包", "shares": 3,
             "prize": { "type": "points", "points": 5 }, "minutes": 10, "request": format!("d-{m}")
         })),
+        ("post", "/groups/{id}/fate") => Some(
+            json!({ "fate": "reactivate", "text": format!("topic {m}"), "request": format!("f-{m}") }),
+        ),
         ("post", "/session") => Some(json!({ "login": "nobody", "password": "x" })),
         ("post", "/banlist/bans") => Some(
             json!({ "platform": "sandbox", "entity": format!("spammer-{m}"), "reason": "ads" }),

@@ -2,6 +2,7 @@
 //! B) with users of every role, groups, members, a pending join request, a bot ban, a rule file,
 //! a plan and an API token, so every route can be tried across the workspace boundary.
 
+mod analytics;
 mod api;
 mod authz;
 mod banlist;
