@@ -35,6 +35,7 @@ pub(crate) struct RawFile {
     pub profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     pub human_check: BTreeMap<String, Spanned<RawHumanCheck>>,
+    #[serde(default)]
     pub raid: BTreeMap<String, RawRaid>,
 }
 

@@ -21,6 +21,29 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::open;
 
+/// Runs a consumer's `run(stop)` loop under [`supervise`]: restarted with backoff whenever it
+/// returns, and reported down by `/healthz` when it has not beaten for two minutes. Every
+/// incremental consumer and watcher of `serve` is started this one way.
+macro_rules! consumer_loop {
+    ($name:literal, $health:expr, $stop:expr, $consumer:expr) => {{
+        let (consumer, stop_rx) = ($consumer, $stop.clone());
+        supervise(
+            $name,
+            $health.clone(),
+            chrono::Duration::minutes(2),
+            Backoff::default(),
+            $stop.clone(),
+            move || {
+                let (consumer, stop) = (consumer.clone(), stop_rx.clone());
+                async move {
+                    consumer.run(stop).await;
+                    Ok(())
+                }
+            },
+        )
+    }};
+}
+
 /// `qunzhu serve`: runs until SIGINT or SIGTERM. Prints where the console is and, while nobody
 /// can sign in yet, the exact command that creates the first owner.
 pub async fn serve(config: Config, config_path: Option<&std::path::Path>) -> anyhow::Result<()> {
@@ -149,21 +172,7 @@ async fn run(
         .catch_up()
         .await
         .context("cannot bring the SOP read models up to date")?;
-    let facts_stop = stop.clone();
-    tasks.push(supervise(
-        "sop read models",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (facts, stop) = (facts.clone(), facts_stop.clone());
-            async move {
-                facts.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("sop read models", health, stop, facts));
 
     // Group types, names and member roles as operators edit them, picked up without a restart.
     let directory = qunzhu_engine::DirectoryWatcher {
@@ -177,21 +186,7 @@ async fn run(
         .await
         .context("cannot read the groups and members")?;
     let directory_handle = directory.handle.clone();
-    let directory_stop = stop.clone();
-    tasks.push(supervise(
-        "directory watcher",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (directory, stop) = (directory.clone(), directory_stop.clone());
-            async move {
-                directory.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("directory watcher", health, stop, directory));
 
     // Point drops operators and SOP steps schedule, with the shares already granted.
     let drops = qunzhu_engine::DropWatcher {
@@ -206,21 +201,7 @@ async fn run(
         .await
         .context("cannot read the scheduled point drops")?;
     let drops_handle = drops.handle.clone();
-    let drops_stop = stop.clone();
-    tasks.push(supervise(
-        "drop watcher",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (drops, stop) = (drops.clone(), drops_stop.clone());
-            async move {
-                drops.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("drop watcher", health, stop, drops));
 
     // The brand-wide ban list: recompiled when it changes, carried out in every group.
     let ban_watcher = qunzhu_engine::BanWatcher {
@@ -232,20 +213,11 @@ async fn run(
         every: std::time::Duration::from_secs(2),
     };
     let bans_handle = ban_watcher.handle.clone();
-    let bans_stop = stop.clone();
-    tasks.push(supervise(
+    tasks.push(consumer_loop!(
         "ban list watcher",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (watcher, stop) = (ban_watcher.clone(), bans_stop.clone());
-            async move {
-                watcher.run(stop).await;
-                Ok(())
-            }
-        },
+        health,
+        stop,
+        ban_watcher
     ));
 
     let start = Start {
@@ -269,21 +241,7 @@ async fn run(
         clock: clock.clone(),
         config: qunzhu_engine::LedgerWorkerConfig::default(),
     };
-    let ledger_stop = stop.clone();
-    tasks.push(supervise(
-        "ledger worker",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (ledger, stop) = (ledger.clone(), ledger_stop.clone());
-            async move {
-                ledger.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("ledger worker", health, stop, ledger));
     let showcases = qunzhu_engine::Showcases {
         store: store.clone(),
         workspace: workspace.id,
@@ -291,63 +249,21 @@ async fn run(
         batch: 5_000,
         every: std::time::Duration::from_secs(2),
     };
-    let showcases_stop = stop.clone();
-    tasks.push(supervise(
-        "showcases",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (showcases, stop) = (showcases.clone(), showcases_stop.clone());
-            async move {
-                showcases.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("showcases", health, stop, showcases));
     let invites = qunzhu_engine::InviteTracker {
         store: store.clone(),
         workspace: workspace.id,
         batch: 5_000,
         every: std::time::Duration::from_secs(1),
     };
-    let invites_stop = stop.clone();
-    tasks.push(supervise(
-        "invite tracker",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (invites, stop) = (invites.clone(), invites_stop.clone());
-            async move {
-                invites.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("invite tracker", health, stop, invites));
     let poll_tags = qunzhu_engine::PollTagger {
         store: store.clone(),
         workspace: workspace.id,
         batch: 5_000,
         every: std::time::Duration::from_secs(1),
     };
-    let poll_tags_stop = stop.clone();
-    tasks.push(supervise(
-        "poll tagger",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (poll_tags, stop) = (poll_tags.clone(), poll_tags_stop.clone());
-            async move {
-                poll_tags.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("poll tagger", health, stop, poll_tags));
     // Invite tasks (任务宝): campaigns' books kept from the log, timers on the injected clock.
     let invite_tasks = qunzhu_engine::InviteTasks {
         store: store.clone(),
@@ -356,21 +272,7 @@ async fn run(
         batch: 2_000,
         every: std::time::Duration::from_secs(1),
     };
-    let invite_tasks_stop = stop.clone();
-    tasks.push(supervise(
-        "invite tasks",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (invite_tasks, stop) = (invite_tasks.clone(), invite_tasks_stop.clone());
-            async move {
-                invite_tasks.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("invite tasks", health, stop, invite_tasks));
     // The analytics read models (rollups, member facts) and the daily digest.
     let rollups = qunzhu_engine::Rollups {
         store: store.clone(),
@@ -382,21 +284,7 @@ async fn run(
         digest: config.analytics.digest.clone(),
         sent: Default::default(),
     };
-    let rollups_stop = stop.clone();
-    tasks.push(supervise(
-        "analytics",
-        health.clone(),
-        chrono::Duration::minutes(2),
-        Backoff::default(),
-        stop.clone(),
-        move || {
-            let (rollups, stop) = (rollups.clone(), rollups_stop.clone());
-            async move {
-                rollups.run(stop).await;
-                Ok(())
-            }
-        },
-    ));
+    tasks.push(consumer_loop!("analytics", health, stop, rollups));
     let mut all = connectors(&config, &workspace, clock.clone())?;
     let mut hooks = axum::Router::new();
     if config.telegram.enabled {
