@@ -22,8 +22,8 @@ use crate::Ctx;
 pub fn routes() -> Router<Ctx> {
     Router::new()
         .route("/orders", get(orders_page))
-        .route("/campaigns", get(campaigns_page))
-        .route("/campaigns/costs", post(add_cost))
+        .route("/roi", get(campaigns_page))
+        .route("/roi/costs", post(add_cost))
         .route("/distribution", get(distribution_page))
         .route("/distribution.csv", get(distribution_csv))
         .route("/distribution/owner", post(set_owner))
@@ -63,7 +63,7 @@ fn parse_money(text: &str) -> Option<i64> {
 fn tabs(shell: &Shell, here: &str) -> Markup {
     markup! {
         nav.tabs aria-label=(shell.t("rev.title")) {
-            @for (key, href) in [("rev.orders", "/orders"), ("rev.campaigns", "/campaigns"), ("rev.distribution", "/distribution")] {
+            @for (key, href) in [("rev.orders", "/orders"), ("rev.campaigns", "/roi"), ("rev.distribution", "/distribution")] {
                 a href=(href) aria-current=[(href == here).then_some("page")] { (shell.t(key)) }
             }
         }
@@ -170,7 +170,7 @@ async fn campaigns_page(
     let ratio =
         |roi: Option<f64>| roi.map_or("–".to_string(), |roi| format!("{:.0}%", roi * 100.0));
     let body = markup! {
-        (tabs(&shell, "/campaigns"))
+        (tabs(&shell, "/roi"))
         @if flash.saved.is_some() { (flash_notice("success", shell.t("rev.cost_saved"))) }
         p.lead { (shell.t("rev.roi_help")) " " (shell.t("rev.point_value")) " " (money(ctx.point_value_cents)) }
         div.table-wrap {
@@ -198,7 +198,7 @@ async fn campaigns_page(
                 }
             }
         }
-        form.filters method="post" action="/campaigns/costs" {
+        form.filters method="post" action="/roi/costs" {
             (shell.csrf())
             input type="hidden" name="request" value=(request);
             div.field { label for="campaign" { (shell.t("rev.campaign")) } input #campaign name="campaign" required maxlength="200"; }
@@ -233,7 +233,7 @@ async fn add_cost(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageRe
             form.get("request"),
         )
         .await?;
-    Ok(Redirect::to("/campaigns?saved=1").into_response())
+    Ok(Redirect::to("/roi?saved=1").into_response())
 }
 
 async fn statement(

@@ -391,7 +391,7 @@ async fn revenue_shows_in_the_push_report_and_the_console_pages() {
             "{lang}: {}",
             orders.body
         );
-        let roi = app.page(&viewer, "/campaigns", lang).await;
+        let roi = app.page(&viewer, "/roi", lang).await;
         assert_eq!(roi.status, StatusCode::OK);
         let statement = app.page(&viewer, "/distribution", lang).await;
         assert_eq!(statement.status, StatusCode::OK);
@@ -412,11 +412,11 @@ async fn revenue_shows_in_the_push_report_and_the_console_pages() {
     ];
     for _ in 0..2 {
         let posted = app
-            .post_form(&operator, "/campaigns/costs", &fields, Some(&operator.csrf))
+            .post_form(&operator, "/roi/costs", &fields, Some(&operator.csrf))
             .await;
         assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
     }
-    let roi = app.page(&operator, "/campaigns", "en").await;
+    let roi = app.page(&operator, "/roi", "en").await;
     assert!(
         roi.body.contains("spring") && roi.body.contains("500.50"),
         "{}",
@@ -425,7 +425,7 @@ async fn revenue_shows_in_the_push_report_and_the_console_pages() {
     let bad = app
         .post_form(
             &operator,
-            "/campaigns/costs",
+            "/roi/costs",
             &[
                 ("campaign", "spring"),
                 ("amount", "lots"),
@@ -436,7 +436,7 @@ async fn revenue_shows_in_the_push_report_and_the_console_pages() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let denied = app
-        .post_form(&viewer, "/campaigns/costs", &fields, Some(&viewer.csrf))
+        .post_form(&viewer, "/roi/costs", &fields, Some(&viewer.csrf))
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
 

@@ -40,6 +40,10 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/settings/users".into(),
         "/help/matrix".into(),
         "/campaigns".into(),
+        "/roi".into(),
+        "/orders".into(),
+        "/banlist".into(),
+        "/analytics".into(),
     ]
 }
 
