@@ -74,12 +74,14 @@ pub struct Guard {
     history: HashSet<String>,
 }
 
-/// How far back the log is replayed on start to rebuild windows, warnings and cooldowns.
+/// How far back the log is replayed on start to rebuild windows, warnings and cooldowns (the
+/// roster comes from the memberships read model instead).
 const WARM_UP: i64 = 7;
 
 impl Guard {
-    /// Loads groups and members from the store and replays the last days of the log so flood
-    /// windows, warning counts and cooldowns are as they were before a restart.
+    /// Loads groups, members and who is present where from the store's read models, then replays
+    /// the last days of the log so flood windows, warning counts and cooldowns are as they were
+    /// before a restart.
     pub async fn load(
         store: &dyn Store,
         workspace: WorkspaceId,
@@ -124,6 +126,14 @@ impl Guard {
                     (summary.member.role, summary.member.tier),
                 );
             }
+        }
+        // Who is in which group since when, under which name: from the memberships read model,
+        // so a member who joined before the warm-up window is known as well as one who joined today.
+        for presence in store.present_members(workspace, platform, None).await? {
+            guard.roster.insert(
+                (presence.chat, presence.member),
+                (presence.joined_at, presence.display_name),
+            );
         }
         let recent = store
             .events_since(workspace, now.minus(Duration::days(WARM_UP)), 1_000_000)

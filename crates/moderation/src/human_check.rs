@@ -382,7 +382,11 @@ impl Guardian {
             state.check = None;
             return false;
         };
-        let name = who.display_name.as_deref().unwrap_or(member);
+        // Without a known name, the id without Matrix's sigil, or a mention would read `@@id`.
+        let name = who
+            .display_name
+            .as_deref()
+            .unwrap_or(member.trim_start_matches('@'));
         let target = Target {
             workspace: event.workspace,
             platform: event.platform,

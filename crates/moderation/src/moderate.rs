@@ -65,7 +65,11 @@ impl Guardian {
             chat: &event.chat,
             now,
         };
-        let name = who.display_name.as_deref().unwrap_or(message.member);
+        // Without a known name, the id without Matrix's sigil, or a mention would read `@@id`.
+        let name = who
+            .display_name
+            .as_deref()
+            .unwrap_or(message.member.trim_start_matches('@'));
 
         if !chat.members.contains_key(message.member) {
             chat.members

@@ -9,7 +9,7 @@ use qunzhu_domain::{
 use qunzhu_storage::{BanStore, Presence, Result, StoreError};
 use tokio_postgres::{GenericClient, Row};
 
-use crate::codec::{micros, parsed, time};
+use crate::codec::{micros, opt_time, parsed, time};
 use crate::{backend, get, PostgresStore};
 
 const BAN_COLUMNS: &str =
@@ -221,7 +221,7 @@ impl BanStore for PostgresStore {
         let client = self.client().await;
         let rows = client
             .query(
-                "SELECT chat, member FROM memberships
+                "SELECT chat, member, display_name, joined_at FROM memberships
                  WHERE workspace = $1 AND platform = $2 AND present = 1 AND ($3::TEXT IS NULL OR member = $3)
                  ORDER BY chat, member",
                 &[&workspace.0, &platform.as_str(), &member],
@@ -234,6 +234,8 @@ impl BanStore for PostgresStore {
                     platform,
                     chat: get(row, 0)?,
                     member: get(row, 1)?,
+                    display_name: get(row, 2)?,
+                    joined_at: opt_time(get(row, 3)?),
                 })
             })
             .collect()

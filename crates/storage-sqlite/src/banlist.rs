@@ -9,7 +9,7 @@ use qunzhu_domain::{
 use qunzhu_storage::{BanStore, Presence, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::codec::{micros, parsed, time};
+use crate::codec::{micros, opt_time, parsed, time};
 use crate::{backend, SqliteStore};
 
 const BAN_COLUMNS: &str =
@@ -229,7 +229,7 @@ impl BanStore for SqliteStore {
         self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
-                    "SELECT chat, member FROM memberships
+                    "SELECT chat, member, display_name, joined_at FROM memberships
                      WHERE workspace = ?1 AND platform = ?2 AND present = 1 AND (?3 IS NULL OR member = ?3)
                      ORDER BY chat, member",
                 )
@@ -243,6 +243,8 @@ impl BanStore for SqliteStore {
                     platform,
                     chat: row.get(0).map_err(backend)?,
                     member: row.get(1).map_err(backend)?,
+                    display_name: row.get(2).map_err(backend)?,
+                    joined_at: opt_time(row.get(3).map_err(backend)?),
                 });
             }
             Ok(out)

@@ -15,6 +15,10 @@ pub struct Presence {
     pub platform: Platform,
     pub chat: String,
     pub member: String,
+    /// The name the member goes by in this group, as the last event told.
+    pub display_name: Option<String>,
+    /// When qunzhu saw them join (or first found them present).
+    pub joined_at: Option<DateTime<Utc>>,
 }
 
 #[async_trait]

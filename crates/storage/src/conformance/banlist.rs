@@ -148,6 +148,13 @@ pub async fn present_members_are_where_a_ban_is_carried_out(store: &dyn Store) {
         .await
         .expect("present");
     assert_eq!(everyone.len(), 2);
+    // The guard starts from these: each presence carries its join time and name in that group.
+    let ok = everyone
+        .iter()
+        .find(|presence| presence.member == "@ok")
+        .expect("@ok present");
+    assert_eq!(ok.display_name.as_deref(), Some("o"));
+    assert_eq!(ok.joined_at, Some(at(2)));
     assert!(store
         .present_members(ws, Platform::Matrix, None)
         .await
