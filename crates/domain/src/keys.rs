@@ -1,7 +1,10 @@
-//! Idempotency keys of the actions operators decide, built in one place.
+//! Idempotency keys of every action and ledger entry, built in one place.
 //!
 //! A key is derived from what caused the action, never from who asked or through which door
-//! (console, API, CLI), so one decision taken twice is written once.
+//! (console, API, CLI), so one decision taken twice is written once. Keys are unique per
+//! workspace (the outbox's `UNIQUE (workspace, key)`), so none carries the workspace itself.
+//! A key's text is part of the stored data: changing a format here makes a retried decision
+//! look new, so formats only ever gain new functions.
 
 /// The decision on a join request, from the request's event key.
 pub fn join_decision(request_event_key: &str) -> String {
@@ -35,10 +38,297 @@ pub fn group_fate(group_chat: &str, fate: &str, request: &str) -> String {
     format!("fate:{group_chat}:{fate}:{request}")
 }
 
+// --- Guardianship (qunzhu-moderation) ---
+
+/// One step (warn, mute, kick…) a moderation rule took on one event.
+pub fn moderation_step(rule: &str, event_key: &str, step: &str) -> String {
+    format!("mod:{rule}:{event_key}:{step}")
+}
+
+/// The redaction of one message of a burst a moderation rule matched.
+pub fn moderation_redact(rule: &str, event_key: &str, message_id: &str) -> String {
+    format!("mod:{rule}:{event_key}:redact:{message_id}")
+}
+
+/// Undoing a bot action (unmute, unban…) an operator decided, from the action's cause.
+pub fn undo(kind: &str, chat: &str, member: &str, cause: &str) -> String {
+    format!("undo:{kind}:{chat}:{member}:{cause}")
+}
+
+/// An action replaced by what the platform can do instead (a mute as a kick): its own key, so
+/// the original and the fitted one are never confused.
+pub fn fitted(key: &str, kind: &str) -> String {
+    format!("{key}:as:{kind}")
+}
+
+/// What lifts a timed mute, from the mute's key.
+pub fn unmute(mute_key: &str) -> String {
+    format!("{mute_key}{UNMUTE_SUFFIX}")
+}
+
+/// Ends every unmute key ([`unmute`]).
+pub const UNMUTE_SUFFIX: &str = ":unmute";
+
+/// The welcome for one batch of joiners.
+pub fn welcome(chat: &str, batch_key: &str) -> String {
+    format!("welcome:{chat}:{batch_key}")
+}
+
+/// One member's join gift in one group: once, however often they rejoin.
+pub fn join_gift(chat: &str, member: &str) -> String {
+    format!("gift:{chat}:{member}")
+}
+
+/// The nudge to a wave of newcomers who have not yet introduced themselves.
+pub fn intro_nudge(chat: &str, wave_key: &str) -> String {
+    format!("nudge:{chat}:{wave_key}")
+}
+
+/// The nickname reminder to one batch of joiners.
+pub fn nickname_batch(chat: &str, batch_key: &str) -> String {
+    format!("nick:{chat}:{batch_key}:batch")
+}
+
+/// The `count`th nickname reminder to one member.
+pub fn nickname_reminder(chat: &str, member: &str, cause: &str, count: u32) -> String {
+    format!("nick:{chat}:{member}:{cause}:{count}")
+}
+
+/// What follows reminders a member ignored (mute, kick).
+pub fn nickname_escalation(chat: &str, member: &str, cause: &str) -> String {
+    format!("nick:{chat}:{member}:{cause}:escalate")
+}
+
+/// The group rules posted in answer to one question.
+pub fn rules_reply(chat: &str, event_key: &str) -> String {
+    format!("rules:{chat}:{event_key}")
+}
+
+/// The `n`th FAQ answer to one message.
+pub fn faq_answer(chat: &str, event_key: &str, n: usize) -> String {
+    format!("faq:{chat}:{event_key}:{n}")
+}
+
+/// The notice that a join request is held for review.
+pub fn review_notice(chat: &str, event_key: &str) -> String {
+    format!("review:{chat}:{event_key}")
+}
+
+/// The notice that a join wave switched a group to raid mode.
+pub fn raid_notice(chat: &str, event_key: &str) -> String {
+    format!("raid:{chat}:{event_key}")
+}
+
+/// The notice that raid mode is over.
+pub fn raid_end(chat: &str, raid_key: &str) -> String {
+    format!("raid:{chat}:{raid_key}:end")
+}
+
+/// The mute of one newcomer who joined during a raid.
+pub fn raid_mute(chat: &str, join_key: &str) -> String {
+    format!("raid:{chat}:{join_key}:mute")
+}
+
+/// The cause (and key stem) of one group's lurker sweep on one local day.
+pub fn lurker_sweep(chat: &str, day: &str) -> String {
+    format!("lurker:{chat}:{day}")
+}
+
+/// The warning a lurker sweep posts.
+pub fn lurker_warning(sweep: &str) -> String {
+    format!("{sweep}:warn")
+}
+
+/// One member removed by a lurker sweep.
+pub fn lurker_kick(sweep: &str, member: &str) -> String {
+    format!("{sweep}:kick:{member}")
+}
+
+// --- Engine replies and posts ---
+
+/// The welcome the greeter sends for one join event.
+pub fn greeting(event_key: &str) -> String {
+    format!("greet:{event_key}")
+}
+
+/// The answer to a member asking for their balance.
+pub fn balance_reply(event_key: &str) -> String {
+    format!("balance:{event_key}")
+}
+
+/// The message that tells a member about what the action `key` did (a grant, a coupon).
+pub fn notice(key: &str) -> String {
+    format!("{key}:notice")
+}
+
+/// The reply in chat to what the action or entry `key` recorded (a check-in, a question).
+pub fn reply(key: &str) -> String {
+    format!("{key}:reply")
+}
+
+/// The poll a staff member's `/survey` command starts.
+pub fn survey(event_key: &str) -> String {
+    format!("survey:{event_key}")
+}
+
+/// The answer to a `/survey` command that was refused.
+pub fn survey_refused(event_key: &str) -> String {
+    format!("survey:{event_key}:refused")
+}
+
+/// A planned SOP occurrence at one plan version (a new version re-plans under new keys).
+pub fn occurrence_at_version(occurrence_key: &str, version: i64) -> String {
+    format!("{occurrence_key}#v{version}")
+}
+
+/// The person task (WeCom: a group-send task a staff member confirms) behind an action.
+pub fn person_task(action_key: &str) -> String {
+    format!("{action_key}#task")
+}
+
+/// A member's check-in reward in one scope on one local day.
+pub fn checkin_reward(scope: &str, member: &str, day: chrono::NaiveDate) -> String {
+    format!("checkin:{scope}:{member}:{day}")
+}
+
+// --- Growth ---
+
+/// A point drop scheduled by an operator's request.
+pub fn drop_request(request: &str) -> String {
+    format!("drop:{request}")
+}
+
+/// The announcement that a drop opened.
+pub fn drop_start(drop: i64) -> String {
+    format!("drop:{drop}:start")
+}
+
+/// The summary posted when a drop closes.
+pub fn drop_end(drop: i64) -> String {
+    format!("drop:{drop}:end")
+}
+
+/// One member's share of one drop.
+pub fn drop_share(drop: i64, member: &str) -> String {
+    format!("drop:{drop}:share:{member}")
+}
+
+/// The invitee's gift of an invite task, per campaign, group and invitee.
+pub fn task_gift(campaign: &str, chat: &str, invitee: &str) -> String {
+    format!("task:{campaign}:gift:{chat}:{invitee}")
+}
+
+/// A progress message of an invite task ("还差 2 人"), per campaign, group and cause.
+pub fn task_progress(campaign: &str, chat: &str, cause: &str) -> String {
+    format!("task:{campaign}:{chat}:progress:{cause}")
+}
+
+/// A lottery opened by an operator's request.
+pub fn lottery_request(request: &str) -> String {
+    format!("lottery:{request}")
+}
+
+/// The post that publishes a lottery's seed commitment.
+pub fn lottery_commitment(lottery: i64) -> String {
+    format!("lottery:{lottery}:commit")
+}
+
+/// The post that announces a lottery's winners.
+pub fn lottery_result(lottery: i64) -> String {
+    format!("lottery:{lottery}:result")
+}
+
+/// Chances bought for points, per lottery and request.
+pub fn lottery_purchase(lottery: i64, request: &str) -> String {
+    format!("lottery:{lottery}:buy:{request}")
+}
+
+/// A winner's prize (a ledger entry or an `IssueCoupon` action).
+pub fn lottery_prize(lottery: i64, member: &str) -> String {
+    format!("lottery:{lottery}:prize:{member}")
+}
+
+/// A commission's ledger entry: once per order and rule.
+pub fn commission(order_id: &str, rule: &str) -> String {
+    format!("commission:{order_id}:{rule}")
+}
+
+/// An order's 晒单 invitation: once per order.
+pub fn showcase_invite(order_id: &str) -> String {
+    format!("showcase:{order_id}")
+}
+
+// --- Operator requests (qunzhu-ops) ---
+
+/// A manual grant, deduction or coupon, per the caller's request id.
+pub fn manual(request: &str) -> String {
+    format!("manual:{request}")
+}
+
+/// The reversal of the ledger entry `key`: one per entry, so reversing twice is one reversal.
+pub fn reversal(key: &str) -> String {
+    format!("reversal:{key}")
+}
+
+/// The invite the invite page sends one visitor into one group.
+pub fn invite_page(chat: &str, visitor: &str) -> String {
+    format!("invite_page:{chat}:{visitor}")
+}
+
+/// A dry-run action an operator confirmed, carried out for real.
+pub fn confirmed(dry_run_key: &str) -> String {
+    format!("{dry_run_key}:confirmed")
+}
+
+/// A campaign cost an operator entered, per actor and request id.
+pub fn campaign_cost(actor: &str, request: &str) -> String {
+    format!("{actor}:{request}")
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_decision_key_depends_on_the_request_only() {
-        assert_eq!(super::join_decision("$knock"), "decide:$knock");
+        assert_eq!(join_decision("$knock"), "decide:$knock");
+    }
+
+    /// Stored outbox rows and ledger entries carry these texts: a changed format would make a
+    /// retried decision look new, so each is pinned.
+    #[test]
+    fn key_formats_are_stable() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let table = [
+            (moderation_step("ads", "$e", "warn"), "mod:ads:$e:warn"),
+            (
+                moderation_redact("flood", "$e", "$m"),
+                "mod:flood:$e:redact:$m",
+            ),
+            (undo("mute", "!g", "@a", "$c"), "undo:mute:!g:@a:$c"),
+            (fitted("k", "kick"), "k:as:kick"),
+            (unmute("k"), "k:unmute"),
+            (welcome("!g", "$b"), "welcome:!g:$b"),
+            (join_gift("!g", "@a"), "gift:!g:@a"),
+            (nickname_reminder("!g", "@a", "$c", 2), "nick:!g:@a:$c:2"),
+            (
+                lurker_kick(&lurker_sweep("!g", "2026-12-01"), "@a"),
+                "lurker:!g:2026-12-01:kick:@a",
+            ),
+            (occurrence_at_version("sop:p/s@t", 3), "sop:p/s@t#v3"),
+            (
+                checkin_reward("all", "@a", day),
+                "checkin:all:@a:2026-12-01",
+            ),
+            (drop_share(7, "@a"), "drop:7:share:@a"),
+            (task_gift("c", "!g", "@b"), "task:c:gift:!g:@b"),
+            (lottery_prize(3, "@a"), "lottery:3:prize:@a"),
+            (commission("o1", "r"), "commission:o1:r"),
+            (reversal("manual:r1"), "reversal:manual:r1"),
+            (person_task("k"), "k#task"),
+        ];
+        for (built, expected) in table {
+            assert_eq!(built, expected);
+        }
     }
 }

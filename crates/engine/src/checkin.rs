@@ -130,7 +130,7 @@ impl Decider for Checkins {
                 },
             ),
             action(
-                format!("{}:reply", reward.key),
+                qunzhu_domain::keys::reply(&reward.key),
                 ActionKind::SendMessage {
                     text: confirmation,
                     html: None,

@@ -94,7 +94,7 @@ impl Decider for GreetEachJoin {
             workspace: event.workspace,
             platform: event.platform,
             chat: event.chat.clone(),
-            key: format!("greet:{}", event.key),
+            key: qunzhu_domain::keys::greeting(&event.key),
             kind: ActionKind::SendMessage {
                 text: self.template.replace("{name}", name),
                 html: None,

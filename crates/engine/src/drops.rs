@@ -47,11 +47,6 @@ impl DropsHandle {
     }
 }
 
-/// The key of one member's share of one drop.
-pub fn share_key(drop: i64, member: &str) -> String {
-    format!("drop:{drop}:share:{member}")
-}
-
 fn origin(drop: i64) -> String {
     format!("drop:{drop}")
 }
@@ -184,7 +179,7 @@ impl Place<'_> {
             },
         };
         self.action(
-            share_key(self.drop, member),
+            qunzhu_domain::keys::drop_share(self.drop, member),
             kind,
             now,
             Some(cause.to_string()),
@@ -193,7 +188,7 @@ impl Place<'_> {
 
     fn summary(&self, drop: &Drop, now: DateTime<Utc>) -> NewAction {
         self.action(
-            format!("drop:{}:end", self.drop),
+            qunzhu_domain::keys::drop_end(self.drop),
             say(drop.summary(), drop.winners.clone()),
             now,
             None,
@@ -265,7 +260,7 @@ impl Drops {
             }
             let place = self.place(&stored.drop.chat, stored.id);
             out.push(place.action(
-                format!("drop:{}:start", stored.id),
+                qunzhu_domain::keys::drop_start(stored.id),
                 say(drop.announcement(), vec![]),
                 now,
                 None,

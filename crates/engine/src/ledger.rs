@@ -258,7 +258,7 @@ impl LedgerWorker {
                 workspace: action.workspace,
                 platform: action.platform,
                 chat: action.chat.clone(),
-                key: format!("{}:notice", action.key),
+                key: qunzhu_domain::keys::notice(&action.key),
                 kind: ActionKind::SendMessage {
                     text,
                     html: None,
@@ -317,7 +317,7 @@ fn balance_reply(
         workspace: question.workspace,
         platform: question.platform,
         chat: question.chat.clone(),
-        key: format!("{}:reply", question.key),
+        key: qunzhu_domain::keys::reply(&question.key),
         kind: ActionKind::SendMessage {
             text: format!("💰 当前积分 {balance}"),
             html: None,
@@ -366,7 +366,7 @@ impl Decider for BalanceQuestions {
             workspace: event.workspace,
             platform: event.platform,
             chat: event.chat.clone(),
-            key: format!("balance:{}", event.key),
+            key: qunzhu_domain::keys::balance_reply(&event.key),
             kind: ActionKind::ReportBalance {
                 member: member.clone(),
             },

@@ -156,7 +156,7 @@ impl Planner {
                     now,
                     occurrence.scheduled,
                 );
-                action.key = format!("{}#v{}", occurrence.key, version);
+                action.key = qunzhu_domain::keys::occurrence_at_version(&occurrence.key, version);
                 action.origin = format!("sop:{}@v{}/{}", plan.id, version, occurrence.step);
                 let (tracked, pairs) = occurrence.tracked_text(&self.base_url);
                 let text = match &occurrence.attachment {

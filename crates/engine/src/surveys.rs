@@ -157,11 +157,11 @@ impl Decider for Surveys {
                         Vec::new()
                     },
                 };
-                vec![self.action(event, format!("survey:{}", event.key), kind, now)]
+                vec![self.action(event, qunzhu_domain::keys::survey(&event.key), kind, now)]
             }
             Err(problem) => vec![self.action(
                 event,
-                format!("survey:{}:refused", event.key),
+                qunzhu_domain::keys::survey_refused(&event.key),
                 reply(format!("/survey: {problem}")),
                 now,
             )],

@@ -91,7 +91,7 @@ pub struct Commission {
 impl Commission {
     /// The idempotency key of its ledger entry: once per order and rule.
     pub fn key(&self, order_id: &str) -> String {
-        format!("commission:{order_id}:{}", self.rule)
+        qunzhu_domain::keys::commission(order_id, &self.rule)
     }
 }
 

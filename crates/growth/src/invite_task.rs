@@ -392,7 +392,7 @@ impl Book {
                         chat: key.0.clone(),
                         invitee: invitee.clone(),
                         prize: prize.clone(),
-                        key: format!("task:{}:gift:{}:{invitee}", self.campaign.name, key.0),
+                        key: qunzhu_domain::keys::task_gift(&self.campaign.name, &key.0, &invitee),
                     });
                 }
                 effects.extend(self.progress(&inviter, &key.0, &format!("{invitee}:counted")));
@@ -448,7 +448,7 @@ impl Book {
                 .campaign
                 .next_threshold(counted)
                 .map(|step| step.invites.saturating_sub(counted)),
-            key: format!("task:{}:{}:progress:{cause}", self.campaign.name, chat),
+            key: qunzhu_domain::keys::task_progress(&self.campaign.name, chat, cause),
         }]
     }
 

@@ -47,7 +47,7 @@ pub fn fit_to_platform(decisions: Vec<Decision>, capabilities: &Capabilities) ->
                     decision.audit.summary,
                     kind.name()
                 );
-                action.key = format!("{}:as:{}", action.key, kind.name());
+                action.key = qunzhu_domain::keys::fitted(&action.key, kind.name());
                 action.kind = kind;
             }
             _ => {
@@ -114,7 +114,7 @@ fn flush(run: &mut Vec<Decision>, out: &mut Vec<Decision>) {
     let mut merged = run.remove(0);
     run.clear();
     if let Some(action) = &mut merged.action {
-        action.key = format!("{}:as:delete_messages", action.key);
+        action.key = qunzhu_domain::keys::fitted(&action.key, "delete_messages");
         merged.audit.summary = format!("{}（{} 条一并删除）", merged.audit.summary, ids.len());
         action.kind = ActionKind::DeleteMessages {
             message_ids: ids,

@@ -117,7 +117,7 @@ pub mod undo {
             workspace,
             platform,
             chat: chat.to_string(),
-            key: format!("undo:{}:{chat}:{}:{cause}", kind.name(), kind_member(&kind)),
+            key: qunzhu_domain::keys::undo(kind.name(), chat, kind_member(&kind), cause),
             kind,
             created_at: now,
             not_before: now,

@@ -37,7 +37,7 @@ pub(crate) fn send_rules(
     audit.event_key = Some(event.key.clone());
     audit.message_id = Some(message.message_id.to_string());
     let action = target.action(
-        format!("rules:{}:{}", event.chat, event.key),
+        qunzhu_domain::keys::rules_reply(&event.chat, &event.key),
         kind,
         "rules",
         Some(&event.key),
@@ -108,7 +108,7 @@ pub(crate) fn answer(
     audit.event_key = Some(event.key.clone());
     audit.message_id = Some(message.message_id.to_string());
     audit.excerpt = Some(excerpt(message.text));
-    let key = format!("faq:{}:{}:{}", event.chat, event.key, index + 1);
+    let key = qunzhu_domain::keys::faq_answer(&event.chat, &event.key, index + 1);
     let action = target.action(key, kind, &rule, Some(&event.key), false);
     out.push(Decision {
         action: Some(action),

@@ -92,7 +92,7 @@ pub fn lurker_decisions(
     };
     let day = now.format("%Y-%m-%d").to_string();
     let rule = format!("lurker:{}", policy.name);
-    let cause = format!("lurker:{chat}:{day}");
+    let cause = qunzhu_domain::keys::lurker_sweep(chat, &day);
     if let Some(warning) = &policy.warning {
         let names = mention_names(entries.iter().map(|entry| entry.display_name.as_str()));
         let text = warning.render(|var, text| match var {
@@ -112,7 +112,7 @@ pub fn lurker_decisions(
         audit.event_key = Some(cause.clone());
         audit.matched = Some(names);
         let action = target.action(
-            format!("{cause}:warn"),
+            qunzhu_domain::keys::lurker_warning(&cause),
             kind,
             &rule,
             Some(&cause),
@@ -142,7 +142,7 @@ pub fn lurker_decisions(
                     .map_or_else(|| "never spoke".to_string(), |at| at.to_rfc3339()),
             );
             let action = target.action(
-                format!("{cause}:kick:{}", entry.member),
+                qunzhu_domain::keys::lurker_kick(&cause, &entry.member),
                 kind,
                 &rule,
                 Some(&cause),

@@ -395,7 +395,8 @@ pub(crate) fn apply_ladder(
                     message_id: message_id.to_string(),
                     reason: reason.clone(),
                 };
-                let key = format!("mod:{}:{}:redact:{message_id}", rule.name, event.key);
+                let key =
+                    qunzhu_domain::keys::moderation_redact(&rule.name, &event.key, message_id);
                 let mut audit =
                     target.audit(&rule.name, format!("redact（第 {count} 次，同一波）"));
                 audit.member = Some(offence.member.to_string());
@@ -444,7 +445,7 @@ pub(crate) fn apply_ladder(
             },
         };
         removed |= matches!(step, Step::Kick | Step::Ban) && !rule.dry_run;
-        let key = format!("mod:{}:{}:{}", rule.name, event.key, step.name());
+        let key = qunzhu_domain::keys::moderation_step(&rule.name, &event.key, step.name());
         let summary = match step {
             Step::Mute(duration) => format!(
                 "mute {}（第 {count} 次）",

@@ -134,7 +134,8 @@ impl Guardian {
                     reply_to: None,
                 };
                 audit.summary = format!("remind ({count})");
-                let key = format!("nick:{chat_id}:{member}:{}:{count}", pending.cause);
+                let key =
+                    qunzhu_domain::keys::nickname_reminder(chat_id, &member, &pending.cause, count);
                 let action = target.action(key, kind, "nickname", Some(&pending.cause), false);
                 out.push(Decision {
                     action: Some(action),
@@ -163,7 +164,7 @@ impl Guardian {
                 },
             };
             audit.summary = format!("escalate {}", nickname.escalation.name());
-            let key = format!("nick:{chat_id}:{member}:{}:escalate", pending.cause);
+            let key = qunzhu_domain::keys::nickname_escalation(chat_id, &member, &pending.cause);
             let action = target.action(key, kind, "nickname", Some(&pending.cause), false);
             out.push(Decision {
                 action: Some(action),

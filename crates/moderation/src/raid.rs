@@ -159,7 +159,7 @@ impl Guardian {
                 audit.matched = Some(format!("{count} joins"));
                 out.push(Decision {
                     action: Some(target.action(
-                        format!("raid:{}:{}", event.chat, event.key),
+                        qunzhu_domain::keys::raid_notice(&event.chat, &event.key),
                         ActionKind::SendMessage {
                             text,
                             html: None,
@@ -209,7 +209,7 @@ impl Guardian {
         audit.event_key = Some(raid.key.clone());
         out.push(Decision {
             action: Some(target.action(
-                format!("raid:{chat}:{}:end", raid.key),
+                qunzhu_domain::keys::raid_end(chat, &raid.key),
                 ActionKind::SendMessage {
                     text: end_notice(language).to_string(),
                     html: None,
@@ -250,7 +250,7 @@ fn mute(
     audit.event_key = Some(join_key.to_string());
     Decision {
         action: Some(target.action(
-            format!("raid:{}:{join_key}:mute", target.chat),
+            qunzhu_domain::keys::raid_mute(target.chat, join_key),
             ActionKind::Mute {
                 member: member.to_string(),
                 until: Some(until),

@@ -125,7 +125,7 @@ pub(crate) fn review_decision(
                 reason: decision.reason,
             };
             Some(target.action(
-                format!("review:{}:{}", event.chat, event.key),
+                qunzhu_domain::keys::review_notice(&event.chat, &event.key),
                 kind,
                 &rule,
                 Some(&event.key),

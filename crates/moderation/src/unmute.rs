@@ -5,7 +5,7 @@
 use qunzhu_domain::{ActionKind, NewAction};
 
 /// The suffix of a scheduled unmute's key, after its mute's key.
-pub const UNMUTE_SUFFIX: &str = ":unmute";
+pub use qunzhu_domain::keys::UNMUTE_SUFFIX;
 
 /// The unmute that ends `mute` at its `until`, keyed from the mute's key (so deciding the mute
 /// twice schedules one unmute); `None` for anything but a mute with an end time.
@@ -19,7 +19,7 @@ pub fn timed_unmute(mute: &NewAction) -> Option<NewAction> {
         return None;
     };
     Some(NewAction {
-        key: format!("{}{UNMUTE_SUFFIX}", mute.key),
+        key: qunzhu_domain::keys::unmute(&mute.key),
         kind: ActionKind::Unmute {
             member: member.clone(),
         },

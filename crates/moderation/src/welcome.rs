@@ -152,7 +152,7 @@ impl Guardian {
         audit.event_key = Some(batch.key.clone());
         audit.matched = Some(names.clone());
         let action = target.action(
-            format!("welcome:{chat_id}:{}", batch.key),
+            qunzhu_domain::keys::welcome(chat_id, &batch.key),
             kind,
             "welcome",
             Some(&batch.key),
@@ -177,7 +177,7 @@ impl Guardian {
                 audit.display_name = Some(joiner.name.clone());
                 audit.event_key = Some(joiner.join_key.clone());
                 // Keyed by member, not by join: leaving and rejoining does not earn a second gift.
-                let key = format!("gift:{chat_id}:{}", joiner.member);
+                let key = qunzhu_domain::keys::join_gift(chat_id, &joiner.member);
                 let action =
                     target.action(key, kind, "welcome.gift", Some(&joiner.join_key), false);
                 out.push(Decision {
@@ -226,7 +226,7 @@ impl Guardian {
                 let mut audit = target.audit("nickname", format!("remind {} (1)", due.len()));
                 audit.event_key = Some(batch.key.clone());
                 audit.matched = Some(names);
-                let key = format!("nick:{chat_id}:{}:batch", batch.key);
+                let key = qunzhu_domain::keys::nickname_batch(chat_id, &batch.key);
                 let action = target.action(key, kind, "nickname", Some(&batch.key), false);
                 out.push(Decision {
                     action: Some(action),
@@ -310,7 +310,7 @@ impl Guardian {
             audit.event_key = Some(wave.key.clone());
             audit.matched = Some(names);
             let action = target.action(
-                format!("nudge:{chat_id}:{}", wave.key),
+                qunzhu_domain::keys::intro_nudge(chat_id, &wave.key),
                 kind,
                 "welcome.nudge",
                 Some(&wave.key),

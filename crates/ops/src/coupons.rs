@@ -68,7 +68,7 @@ impl Ops {
         rand::rngs::OsRng.fill_bytes(&mut random);
         let code = coupon_code(u64::from_le_bytes(random));
         let coupon = NewCoupon {
-            key: format!("manual:{request}"),
+            key: qunzhu_domain::keys::manual(request),
             code: code.clone(),
             platform,
             user: user.to_string(),

@@ -59,7 +59,7 @@ impl Ops {
                 "the drop would be over before it starts",
             ));
         }
-        let key = format!("drop:{request}");
+        let key = qunzhu_domain::keys::drop_request(request);
         // A retry answers the drop it scheduled, without a second audit entry.
         let earlier = self
             .store

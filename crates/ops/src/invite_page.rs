@@ -162,7 +162,7 @@ impl Ops {
             workspace: target.workspace,
             platform: Platform::Matrix,
             chat: target.chat.clone(),
-            key: format!("invite_page:{}:{visitor}", target.chat),
+            key: qunzhu_domain::keys::invite_page(&target.chat, &visitor),
             kind: ActionKind::Invite { member: visitor },
             created_at: now,
             not_before: now,

@@ -145,7 +145,7 @@ impl Ops {
             (member, Account::Issuance)
         };
         let entry = NewEntry {
-            key: format!("manual:{request}"),
+            key: qunzhu_domain::keys::manual(request),
             reason: Reason::Manual,
             cause: Some(who.name.clone()),
             from,
@@ -178,7 +178,7 @@ impl Ops {
             })?;
         let entry = reversal(
             &original,
-            format!("reversal:{key}"),
+            qunzhu_domain::keys::reversal(key),
             self.clock.now(),
             memo.to_string(),
         );

@@ -94,11 +94,6 @@ pub fn lottery_account(id: i64) -> Account {
     }
 }
 
-/// The idempotency key of a winner's prize (a ledger entry or an `IssueCoupon` action).
-pub fn prize_key(id: i64, member: &str) -> String {
-    format!("lottery:{id}:prize:{member}")
-}
-
 fn say(
     lottery: &Lottery,
     key: String,
@@ -307,7 +302,7 @@ impl Ops {
             .create_lottery(
                 who.workspace,
                 NewLottery {
-                    key: format!("lottery:{request}"),
+                    key: qunzhu_domain::keys::lottery_request(request),
                     name: name.to_string(),
                     platform: create.platform,
                     chat: create.chat.trim().to_string(),
@@ -334,7 +329,7 @@ impl Ops {
             lottery::commitment_text(&stored.body.name, &stored.body.commitment, &closes_local);
         let announce = say(
             &stored,
-            format!("lottery:{}:commit", stored.id),
+            qunzhu_domain::keys::lottery_commitment(stored.id),
             text,
             vec![],
             now,
@@ -428,7 +423,7 @@ impl Ops {
                 other?;
             }
         }
-        let key = format!("lottery:{id}:buy:{request}");
+        let key = qunzhu_domain::keys::lottery_purchase(id, request);
         let entry = NewEntry {
             key: key.clone(),
             reason: Reason::Spend,
@@ -541,7 +536,7 @@ impl Ops {
         self.store
             .enqueue(vec![say(
                 &stored,
-                format!("lottery:{id}:result"),
+                qunzhu_domain::keys::lottery_result(id),
                 text,
                 mentions,
                 now,
@@ -581,7 +576,7 @@ impl Ops {
         let mut entries = Vec::new();
         let mut coupons = Vec::new();
         for (member, tier) in awarded {
-            let key = prize_key(stored.id, member);
+            let key = qunzhu_domain::keys::lottery_prize(stored.id, member);
             let memo = format!("抽奖「{}」{}", stored.body.name, tier.name);
             match &tier.prize {
                 Prize::Points { points } => entries.push(NewEntry {

@@ -65,7 +65,7 @@ pub fn order_event_key(workspace: WorkspaceId, order_id: &str) -> String {
 
 /// The outbox key of an order's 晒单 invitation: once per order.
 pub fn showcase_invite_key(order_id: &str) -> String {
-    format!("showcase:{order_id}")
+    qunzhu_domain::keys::showcase_invite(order_id)
 }
 
 impl Ops {
@@ -469,7 +469,7 @@ impl Ops {
             return Err(OpsError::invalid("request", "give a request id of 1 to 200 characters; a retry with the same id adds nothing more"));
         }
         let cost = CampaignCost {
-            key: format!("{}:{request}", who.name),
+            key: qunzhu_domain::keys::campaign_cost(&who.name, request),
             campaign: campaign.to_string(),
             amount_cents,
             memo: memo.trim().to_string(),

@@ -63,7 +63,7 @@ impl Ops {
                 workspace: who.workspace,
                 platform: dry.platform,
                 chat: dry.chat.clone(),
-                key: format!("{}:confirmed", dry.key),
+                key: qunzhu_domain::keys::confirmed(&dry.key),
                 kind: dry.kind.clone(),
                 created_at: now,
                 not_before: now,

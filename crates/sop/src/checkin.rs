@@ -203,7 +203,7 @@ impl CheckinBook {
             0
         };
         Some(CheckinReward {
-            key: format!("checkin:{}:{member}:{day}", self.config.scope),
+            key: qunzhu_domain::keys::checkin_reward(&self.config.scope, member, day),
             member: member.to_string(),
             day,
             streak,

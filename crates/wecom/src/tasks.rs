@@ -578,7 +578,7 @@ impl TaskFollower {
                     workspace: action.workspace,
                     platform: action.platform,
                     chat: action.chat,
-                    key: format!("{}#task", action.key),
+                    key: qunzhu_domain::keys::person_task(&action.key),
                     kind: ActionKind::PersonTask { text },
                     created_at: now,
                     not_before: now,
