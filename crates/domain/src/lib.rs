@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod action;
+pub mod click_rollup;
 pub mod clock;
 pub mod coupon;
 pub mod digest;
@@ -24,6 +25,7 @@ pub mod ledger;
 pub mod poll_tags;
 pub mod rollup;
 pub mod state;
+pub mod tier;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
 pub use ban::{Ban, BanSource, BanTarget, ListMode, NewBan, PolicyList};

@@ -10,10 +10,13 @@ use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
-use qunzhu_domain::digest::{digest_text, DigestConfig, DigestFacts};
+use qunzhu_domain::digest::{digest_text_in, DigestConfig, DigestFacts};
+use qunzhu_domain::tier::TierRules;
 use qunzhu_domain::{keys, ActionKind, Clock, Event, EventKind, NewAction, WorkspaceId};
 use qunzhu_sop::CheckinConfig;
+use qunzhu_storage::click_rollups::fold_new_clicks;
 use qunzhu_storage::rollups::{fold_new_events, FoldStep};
+use qunzhu_storage::tiers::{keep_tiers, TierStep};
 use qunzhu_storage::{LeaderBy, RollupDayQuery, Store};
 use tokio::sync::watch;
 
@@ -39,14 +42,29 @@ pub struct Rollups {
     pub batch: usize,
     pub every: StdDuration,
     pub digest: DigestConfig,
+    /// Member tiers from behaviour, decided after each fold ([`qunzhu_storage::tiers`]).
+    pub tiers: TierRules,
     /// The last day this instance wrote digests for, so a round after the send time does not
     /// render them again (after a restart the keys make a second write a no-op).
     pub sent: Arc<std::sync::Mutex<Option<NaiveDate>>>,
 }
 
 impl Rollups {
-    /// Folds everything logged so far; returns how many events it folded.
+    /// Folds everything logged so far, then every tracked-link click recorded so far; returns
+    /// how many events and click batches it folded.
     pub async fn run_once(&self) -> qunzhu_storage::Result<usize> {
+        let mut folded = self.fold_events().await?;
+        loop {
+            crate::health::beat();
+            match fold_new_clicks(&*self.store, self.workspace, self.zone, self.batch).await? {
+                FoldStep::Folded(0) => return Ok(folded),
+                FoldStep::Folded(count) => folded += count,
+                FoldStep::Lost => {}
+            }
+        }
+    }
+
+    async fn fold_events(&self) -> qunzhu_storage::Result<usize> {
         let mut folded = 0;
         loop {
             // A long backlog is many steps; each one tells the supervisor the loop is alive.
@@ -109,27 +127,34 @@ impl Rollups {
             };
             let speakers = leaders(LeaderBy::Messages).await?;
             let checkins = leaders(LeaderBy::Checkins).await?;
-            let text = digest_text(&DigestFacts {
+            let facts = DigestFacts {
                 group_name: &name,
                 day,
                 rollup: row.counts,
                 top_speakers: &speakers,
                 checkin_leaders: &checkins,
-            });
+            };
+            // Each destination reads the digest in its own language: the back-room's may differ
+            // from the group's.
             let destinations = self
                 .digest
                 .back_room
                 .iter()
-                .cloned()
-                .chain(self.digest.to_group.then(|| row.chat.clone()));
-            for destination in destinations {
+                .map(|room| (room.clone(), self.digest.back_room_language()))
+                .chain(
+                    self.digest
+                        .to_group
+                        .then(|| (row.chat.clone(), self.digest.language)),
+                );
+            for (destination, language) in destinations {
+                let text = digest_text_in(&facts, language);
                 actions.push(NewAction {
                     workspace: self.workspace,
                     platform: row.platform,
                     chat: destination.clone(),
                     key: keys::digest(&row.chat, day, &destination),
                     kind: ActionKind::SendMessage {
-                        text: text.clone(),
+                        text,
                         html: None,
                         mentions: vec![],
                         reply_to: None,
@@ -150,9 +175,39 @@ impl Rollups {
         self.store.enqueue(actions).await
     }
 
-    /// One round: fold, then the digest if it is due and the day it reports is fully folded.
+    /// Decides the tiers of every member the folded events, the ledger or the window name;
+    /// returns how many were decided.
+    pub async fn keep_tiers(&self) -> qunzhu_storage::Result<usize> {
+        let mut decided = 0;
+        if !self.tiers.enabled {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        loop {
+            crate::health::beat();
+            match keep_tiers(
+                &*self.store,
+                self.workspace,
+                self.zone,
+                &self.tiers,
+                now,
+                self.batch,
+            )
+            .await?
+            {
+                TierStep::Decided(0) => return Ok(decided),
+                TierStep::Decided(count) => decided += count,
+                // Another instance decided these first; read the marks again.
+                TierStep::Lost => {}
+            }
+        }
+    }
+
+    /// One round: fold, keep the tiers, then the digest if it is due and the day it reports is
+    /// fully folded.
     pub async fn round(&self) -> qunzhu_storage::Result<()> {
         self.run_once().await?;
+        self.keep_tiers().await?;
         if !self.digest.enabled {
             return Ok(());
         }
@@ -272,8 +327,10 @@ mod tests {
                 enabled: true,
                 back_room: Some("admins".into()),
                 to_group: true,
+                back_room_language: Some(qunzhu_domain::digest::DigestLanguage::En),
                 ..DigestConfig::default()
             },
+            tiers: TierRules::default(),
             sent: Default::default(),
         };
         rollups.round().await.expect("round");
@@ -307,13 +364,20 @@ mod tests {
             panic!("a message")
         };
         assert!(
-            text.contains("新成员 1 人") && text.contains("打卡 1 人"),
-            "{text}"
+            text.contains("New members 1") && text.contains("Check-ins 1"),
+            "the back-room reads English: {text}"
         );
-        store
+        let group = store
             .action_by_key(workspace.id, &keys::digest("g", day, "g"))
             .await
             .expect("the group itself");
+        let ActionKind::SendMessage { text, .. } = group.kind else {
+            panic!("a message")
+        };
+        assert!(
+            text.contains("新成员 1 人") && text.contains("打卡 1 人"),
+            "the group reads Chinese: {text}"
+        );
         assert_eq!(
             store
                 .action_counts(workspace.id)

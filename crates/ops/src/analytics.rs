@@ -73,7 +73,12 @@ impl Ops {
                 format!("a range is at most {MAX_ROLLUP_DAYS} days"),
             ));
         }
-        let rows = self.store.rollup_days(who.workspace, query).await?;
+        let rows = qunzhu_storage::click_rollups::rollup_days_with_clicks(
+            &*self.store,
+            who.workspace,
+            query,
+        )
+        .await?;
         let total = rows.len();
         Ok((
             total,

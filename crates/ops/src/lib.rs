@@ -25,6 +25,7 @@ pub mod limits;
 pub mod lottery;
 mod moderation;
 mod orders;
+pub mod people;
 mod removals;
 mod sop;
 mod tasks;

@@ -282,6 +282,7 @@ async fn run(
         batch: 5_000,
         every: std::time::Duration::from_secs(2),
         digest: config.analytics.digest.clone(),
+        tiers: config.analytics.tiers.clone(),
         sent: Default::default(),
     };
     tasks.push(consumer_loop!("analytics", health, stop, rollups));
@@ -346,6 +347,7 @@ async fn run(
         orders: orders_hook(&config, workspace.id)?,
         point_value_cents: Some(config.orders.point_value_cents),
         funnel: config.analytics.funnel,
+        tiers: config.analytics.tiers.clone(),
         ..qunzhu_server::ServerOptions::default()
     };
     let https = state.secure_cookies;

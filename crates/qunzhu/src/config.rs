@@ -162,8 +162,13 @@ pub struct AnalyticsSection {
     /// `[analytics.funnel]`: `activation_days` (7), `retention_week` (4), `revenue_days` (0 = any time).
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
     /// `[analytics.digest]`: `enabled`, `at = "09:00:00"` (workspace zone), `back_room` (a chat
-    /// id), `to_group`, `leaders`.
+    /// id), `to_group`, `leaders`, `language = "zh"|"en"` (the group's copy) and
+    /// `back_room_language` (the back-room's, default `language`).
     pub digest: qunzhu_domain::digest::DigestConfig,
+    /// `[analytics.tiers]`: `enabled` (true), `window_days` (30), `[analytics.tiers.vip]` and
+    /// `[analytics.tiers.regular]` with `min_spend_cents`, `min_points`, `min_active_days`,
+    /// `min_checkins` and `match = "any"|"all"`.
+    pub tiers: qunzhu_domain::tier::TierRules,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -465,6 +470,13 @@ impl Config {
                 name: format!("analytics.{}", error.field),
                 message: error.message,
             })?;
+        self.analytics
+            .tiers
+            .validate()
+            .map_err(|error| ConfigError::Env {
+                name: format!("analytics.{}", error.field),
+                message: error.message,
+            })?;
         Ok(())
     }
 
@@ -577,6 +589,44 @@ mod tests {
                 "ledger.join_coupon.offer: invalid offer percent: must be 1 to 100, got 150"
             ),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn tier_rules_and_the_digest_language_are_read_and_bad_ones_located() {
+        let text = "[analytics.digest]\nlanguage = \"en\"\n[analytics.tiers]\nwindow_days = 14\n[analytics.tiers.vip]\nmin_points = 800\nmin_checkins = 10\nmatch = \"all\"\n";
+        let config = Config::parse(text, Path::new("q.toml")).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.analytics.tiers.window_days, 14);
+        assert_eq!(
+            config.analytics.tiers.vip.combine,
+            qunzhu_domain::tier::Combine::All
+        );
+        assert_eq!(
+            config.analytics.digest.language,
+            qunzhu_domain::digest::DigestLanguage::En
+        );
+        let typo = Config::parse(
+            "[analytics.tiers.vip]\nmin_pints = 1\n",
+            Path::new("q.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            typo.starts_with("q.toml:2:1: unknown field `min_pints`"),
+            "{typo}"
+        );
+        let negative = Config::parse(
+            "[analytics.tiers.regular]\nmin_points = -5\n",
+            Path::new("q.toml"),
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            negative.contains("analytics.tiers.regular.min_points: must not be negative"),
+            "{negative}"
         );
     }
 

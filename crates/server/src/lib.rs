@@ -68,6 +68,8 @@ pub struct ServerOptions {
     pub point_value_cents: Option<i64>,
     /// The funnel's configured windows (`[analytics.funnel]`); a request may name its own.
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
+    /// The tier rules (`[analytics.tiers]`), shown beside the tiers they decide.
+    pub tiers: qunzhu_domain::tier::TierRules,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -81,6 +83,7 @@ pub struct Ctx {
     pub orders: Option<Arc<orders_hook::OrdersHook>>,
     pub point_value_cents: i64,
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
+    pub tiers: qunzhu_domain::tier::TierRules,
 }
 
 impl Ctx {
@@ -112,6 +115,7 @@ impl Ctx {
             orders: options.orders.map(Arc::new),
             point_value_cents: options.point_value_cents.unwrap_or(1),
             funnel: options.funnel,
+            tiers: options.tiers,
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod banlist;
+mod click_rollups;
 mod codec;
 mod connector_state;
 mod coupons;
@@ -28,6 +29,7 @@ mod rollups;
 mod sop;
 mod store;
 pub mod testing;
+mod tiers;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -100,6 +102,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
+    ),
+    (
+        "0025_clicks_tiers",
+        include_str!("../migrations/0025_clicks_tiers.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

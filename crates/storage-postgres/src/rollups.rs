@@ -404,6 +404,7 @@ impl RollupStore for PostgresStore {
                     chat: get(row, 1)?,
                     day: day(&text)?,
                     counts: day_from(row, 3)?,
+                    clicks: 0,
                 })
             })
             .collect()

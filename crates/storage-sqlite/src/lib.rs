@@ -11,6 +11,7 @@
 
 mod accounts;
 mod banlist;
+mod click_rollups;
 mod codec;
 mod connector_state;
 mod coupons;
@@ -32,6 +33,7 @@ mod reports;
 mod rollups;
 mod sop;
 mod store;
+mod tiers;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -104,6 +106,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
+    ),
+    (
+        "0025_clicks_tiers",
+        include_str!("../migrations/0025_clicks_tiers.sql"),
     ),
 ];
 

@@ -237,6 +237,7 @@ impl RollupStore for SqliteStore {
                     chat: row.get(1).map_err(backend)?,
                     day: day(&day_text)?,
                     counts: day_from(row, 3)?,
+                    clicks: 0,
                 });
             }
             Ok(out)

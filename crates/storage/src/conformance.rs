@@ -18,6 +18,7 @@ use crate::*;
 
 mod accounts;
 mod banlist;
+mod click_rollups;
 mod connector_state;
 mod coupons;
 mod drops;
@@ -32,8 +33,10 @@ mod poll_tags;
 mod reports;
 mod rollups;
 mod scoping;
+mod tiers;
 pub use accounts::*;
 pub use banlist::*;
+pub use click_rollups::*;
 pub use connector_state::*;
 pub use leases::*;
 mod sop;
@@ -50,6 +53,7 @@ pub use reports::*;
 pub use rollups::*;
 pub use scoping::*;
 pub use sop::*;
+pub use tiers::*;
 
 /// Expands to one test per check, each on a fresh store made by `$make`: an async block yielding
 /// `Some((Arc<dyn Store>, guard))`, or `None` when the backend is not available here (skipped).
@@ -90,7 +94,9 @@ macro_rules! conformance_suite {
             drops_are_scheduled_once_and_read_by_start,
             bans_are_kept_once_revised_and_scoped,
             present_members_are_where_a_ban_is_carried_out,
-            rollups_fold_filter_and_guard_the_watermark);
+            rollups_fold_filter_and_guard_the_watermark,
+            clicks_join_the_rollup_days_and_guard_the_watermark,
+            tiers_follow_behaviour_and_views_page_kols_and_lurkers);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {
@@ -124,6 +130,23 @@ macro_rules! conformance_suite {
                     Ok(())
                 })
                 .expect("the incrementally kept rollups are the reducer's");
+        }
+
+        #[test]
+        fn click_rollups_folded_while_clicks_arrive_equal_the_reducer() {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let config = $crate::proptest::test_runner::Config { cases: 16, failure_persistence: None, ..Default::default() };
+            let mut runner = $crate::proptest::test_runner::TestRunner::new(config);
+            runner
+                .run(&$crate::conformance::click_script(), |script| {
+                    runtime.block_on(async {
+                        if let Some((store, _guard)) = $make.await {
+                            $crate::conformance::click_rollups_match_the_reducer(&*store, script).await;
+                        }
+                    });
+                    Ok(())
+                })
+                .expect("the incrementally kept click rollups are the reducer's");
         }
 
         #[test]

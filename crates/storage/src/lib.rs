@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod banlist;
+pub mod click_rollups;
 pub mod codec;
 pub mod conformance;
 pub mod connector_state;
@@ -32,11 +33,13 @@ pub mod reports;
 pub mod rollups;
 pub mod sop;
 pub mod testing;
+pub mod tiers;
 mod types;
 
 pub use accounts::*;
 pub use analytics::Analytics;
 pub use banlist::{BanStore, Presence};
+pub use click_rollups::{ClickRollupStore, ClickRow};
 pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
@@ -67,6 +70,10 @@ pub use rollups::{
 pub use sop::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
     PushRow, PushWindow, SopFactsUpdate, SopStore,
+};
+pub use tiers::{
+    KolQuery, KolRow, LurkerQuery, LurkerRow, MemberKey, MemberTierRow, TierMarks, TierQuery,
+    TierStore,
 };
 pub use types::*;
 
@@ -125,6 +132,8 @@ pub trait Store:
     + DropStore
     + BanStore
     + RollupStore
+    + ClickRollupStore
+    + TierStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -21,6 +21,9 @@ pub struct RollupDay {
     pub day: NaiveDate,
     #[serde(flatten)]
     pub counts: DayRollup,
+    /// Tracked-link clicks that day ([`crate::click_rollups`]); 0 from [`RollupStore::rollup_days`],
+    /// which reads event days only.
+    pub clicks: i64,
 }
 
 /// One member's facts in one group.

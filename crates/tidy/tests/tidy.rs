@@ -441,6 +441,12 @@ const FAMILIES: &[Family] = &[
         end: ENUM_END,
     },
     Family {
+        prefix: "fate",
+        file: "crates/domain/src/fate.rs",
+        markers: &["    GroupFate {"],
+        end: ENUM_END,
+    },
+    Family {
         prefix: "tier",
         file: "crates/domain/src/model.rs",
         markers: &["    MemberTier {"],

@@ -182,7 +182,7 @@ async fn days(
     Ok(Json(json!({ "total": total, "rows": rows })))
 }
 
-fn csv_response(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Response {
+pub(crate) fn csv_response(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Response {
     let mut out = header_row.join(",");
     out.push_str("\r\n");
     for row in rows {
@@ -229,6 +229,7 @@ pub(crate) fn days_csv_rows(rows: &[RollupDay]) -> Vec<Vec<String>> {
                     c.invites,
                     c.orders,
                     c.revenue_cents,
+                    row.clicks,
                 ]
                 .iter()
                 .map(i64::to_string),
@@ -255,6 +256,7 @@ pub(crate) const DAYS_CSV_HEADER: &[&str] = &[
     "invites",
     "orders",
     "revenue_cents",
+    "clicks",
 ];
 
 async fn days_csv(

@@ -17,6 +17,7 @@ mod ledger;
 mod moderation;
 pub mod openapi;
 pub(crate) mod orders;
+pub(crate) mod people;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -112,6 +113,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(campaigns::routes())
         .merge(growth::routes())
         .merge(analytics::routes())
+        .merge(people::routes())
         .merge(admin::routes())
         .merge(engine::routes())
         .merge(banlist::routes())

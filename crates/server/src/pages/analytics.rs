@@ -175,6 +175,7 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page, Params(q): Params<Filte
     );
     let carry = carried(&q);
     let body = markup! {
+        (super::people::subnav(&shell, "/analytics"))
         (filter_form(&shell, &q, &config))
         div.grid2 {
             div { (PreEscaped(funnel_svg)) }

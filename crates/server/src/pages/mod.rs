@@ -17,6 +17,7 @@ mod members;
 mod moderation;
 mod names;
 mod overview;
+mod people;
 mod problem_text;
 mod pushes;
 mod revenue;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(campaigns::routes())
         .merge(crate::invite_page::routes())
         .merge(analytics::routes())
+        .merge(people::routes())
         .fallback(get(not_found))
 }
 

@@ -14,6 +14,7 @@ mod ledger;
 mod openapi;
 mod orders;
 mod pages;
+mod people;
 mod pushes;
 mod signin;
 mod users;

@@ -44,6 +44,11 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/orders".into(),
         "/banlist".into(),
         "/analytics".into(),
+        "/analytics/tiers".into(),
+        "/analytics/tiers?tier=vip".into(),
+        "/analytics/kols?min_referrals=1".into(),
+        "/analytics/lurkers?max_messages=3&grace_days=0".into(),
+        "/analytics/dying".into(),
     ]
 }
 
