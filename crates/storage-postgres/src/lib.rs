@@ -16,6 +16,7 @@ mod drops;
 mod ingest;
 mod invite_tasks;
 mod invites;
+mod landing;
 mod leases;
 mod ledger;
 mod lottery;
@@ -100,6 +101,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
+    ),
+    (
+        "0019_landing",
+        include_str!("../migrations/0019_landing.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

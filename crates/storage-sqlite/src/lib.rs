@@ -19,6 +19,7 @@ mod drops;
 mod ingest;
 mod invite_tasks;
 mod invites;
+mod landing;
 mod leases;
 mod ledger;
 mod lottery;
@@ -104,6 +105,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
+    ),
+    (
+        "0019_landing",
+        include_str!("../migrations/0019_landing.sql"),
     ),
 ];
 

@@ -23,6 +23,7 @@ mod coupons;
 mod drops;
 mod invite_tasks;
 mod invites;
+mod landing;
 mod leases;
 mod ledger;
 mod lottery;
@@ -41,6 +42,7 @@ pub use coupons::*;
 pub use drops::*;
 pub use invite_tasks::*;
 pub use invites::*;
+pub use landing::*;
 pub use ledger::*;
 pub use lottery::*;
 pub use orders::*;
@@ -90,7 +92,8 @@ macro_rules! conformance_suite {
             drops_are_scheduled_once_and_read_by_start,
             bans_are_kept_once_revised_and_scoped,
             present_members_are_where_a_ban_is_carried_out,
-            rollups_fold_filter_and_guard_the_watermark);
+            rollups_fold_filter_and_guard_the_watermark,
+            landing_counters_and_leads_are_kept_once_and_forgotten);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

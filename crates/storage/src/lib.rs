@@ -21,6 +21,7 @@ pub mod drops;
 pub mod event_log;
 pub mod invite_tasks;
 pub mod invites;
+pub mod landing;
 pub mod leases;
 pub mod ledger;
 pub mod links;
@@ -48,6 +49,7 @@ pub use invite_tasks::{
     CAMPAIGN_KIND,
 };
 pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
+pub use landing::{ChannelCounts, LandingHit, LandingStore, Lead, NewLead};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
@@ -125,6 +127,7 @@ pub trait Store:
     + DropStore
     + BanStore
     + RollupStore
+    + LandingStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
