@@ -17,6 +17,7 @@ pub mod group_table;
 pub mod html;
 pub mod i18n;
 pub mod invite_page;
+pub mod landing_page;
 pub mod orders_hook;
 pub mod pages;
 pub mod short_links;
@@ -68,6 +69,9 @@ pub struct ServerOptions {
     pub point_value_cents: Option<i64>,
     /// The funnel's configured windows (`[analytics.funnel]`); a request may name its own.
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
+    /// Seals landing pages' phone numbers (`qunzhu serve` always sets it, from `QUNZHU_PHONE_KEY`
+    /// or the data directory's key file); `None` answers phone forms as unavailable.
+    pub phone_vault: Option<Arc<qunzhu_ops::PhoneVault>>,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -81,6 +85,7 @@ pub struct Ctx {
     pub orders: Option<Arc<orders_hook::OrdersHook>>,
     pub point_value_cents: i64,
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
+    pub phone_vault: Option<Arc<qunzhu_ops::PhoneVault>>,
 }
 
 impl Ctx {
@@ -112,6 +117,7 @@ impl Ctx {
             orders: options.orders.map(Arc::new),
             point_value_cents: options.point_value_cents.unwrap_or(1),
             funnel: options.funnel,
+            phone_vault: options.phone_vault,
         }
     }
 
@@ -158,6 +164,15 @@ pub fn router_with(state: AppState, options: ServerOptions) -> Router {
                 asset(
                     "text/javascript; charset=utf-8",
                     include_str!("../assets/console.js"),
+                )
+            }),
+        )
+        .route(
+            "/assets/landing.css",
+            get(|| {
+                asset(
+                    "text/css; charset=utf-8",
+                    include_str!("../assets/landing.css"),
                 )
             }),
         )

@@ -44,6 +44,9 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/orders".into(),
         "/banlist".into(),
         "/analytics".into(),
+        "/landing".into(),
+        "/landing/landing-aaa".into(),
+        "/landing/new-page".into(),
     ]
 }
 
