@@ -130,7 +130,10 @@ impl Phone {
 
 /// Masks an E.164 number (see [`Phone::masked`]); anything shorter is all stars.
 pub fn mask(e164: &str) -> String {
-    if let Some(national) = e164.strip_prefix("+86").filter(|n| n.len() == 11) {
+    let mainland = e164
+        .strip_prefix("+86")
+        .filter(|n| n.len() == 11 && n.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(national) = mainland {
         return format!("{}****{}", &national[..3], &national[7..]);
     }
     let digits: Vec<char> = e164.trim_start_matches('+').chars().collect();
@@ -192,6 +195,8 @@ mod tests {
             ("+442079460958", "+44******0958"),
             ("+14155552671", "+14*****2671"),
             ("+123", "****"),
+            // Not a stored number, but it must not panic: byte slicing stays on digits.
+            ("+86一二三四", "******"),
         ] {
             assert_eq!(mask(e164), masked, "{e164}");
         }
