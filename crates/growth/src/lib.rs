@@ -17,5 +17,9 @@ pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold
 pub use fraud::Flag;
 pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, TaskPrizeRow};
 pub mod drop;
+pub mod landing;
 pub mod leaderboard;
 pub mod lottery;
+pub mod phone;
+pub use landing::{parse_landing, Bottom, LandingError, LandingPage, Proof, Top};
+pub use phone::{Phone, PhoneError};

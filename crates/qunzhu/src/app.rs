@@ -348,6 +348,10 @@ async fn run(
         point_value_cents: Some(config.orders.point_value_cents),
         funnel: config.analytics.funnel,
         tiers: config.analytics.tiers.clone(),
+        phone_vault: Some(Arc::new(
+            qunzhu_ops::PhoneVault::open(Some(config.phone_key.expose()), &config.data_dir)
+                .context("landing pages' phone key")?,
+        )),
         ..qunzhu_server::ServerOptions::default()
     };
     let https = state.secure_cookies;

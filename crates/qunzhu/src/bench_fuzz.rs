@@ -61,7 +61,51 @@ pub static TARGETS: &[Target] = &[
         seeds: lottery_file_seeds,
         run: run_lottery_file,
     },
+    Target {
+        name: "landing-page",
+        seeds: landing_seeds,
+        run: run_landing,
+    },
+    Target {
+        name: "phone",
+        seeds: phone_seeds,
+        run: run_phone,
+    },
 ];
+
+fn landing_seeds() -> Vec<Vec<u8>> {
+    vec![
+        qunzhu_growth::landing::EXAMPLE.as_bytes().to_vec(),
+        b"title = \"t\"\n[top]\nheadline = \"h\"\nbait = \"b\"\ncta = \"c\"\n[bottom]\naction = \"join\"\ncta = \"go\"\nurl = \"/j/x\"\n".to_vec(),
+    ]
+}
+
+/// Checks a landing page document; an accepted one is asked for its channels.
+fn run_landing(input: &[u8]) {
+    if let Ok(page) = qunzhu_growth::parse_landing("fuzz", &String::from_utf8_lossy(input)) {
+        let _ = page.channel(page.channels.first().map(String::as_str));
+    }
+}
+
+fn phone_seeds() -> Vec<Vec<u8>> {
+    [
+        "13812345678",
+        "+86 138-1234-5678",
+        "+44 20 7946 0958",
+        "008613812345678",
+    ]
+    .iter()
+    .map(|seed| seed.as_bytes().to_vec())
+    .collect()
+}
+
+/// A visitor's phone as the landing page reads it, then masked.
+fn run_phone(input: &[u8]) {
+    if let Ok(phone) = qunzhu_growth::Phone::parse(&String::from_utf8_lossy(input)) {
+        let _ = phone.masked();
+    }
+    let _ = qunzhu_growth::phone::mask(&String::from_utf8_lossy(input));
+}
 
 fn order_seeds() -> Vec<Vec<u8>> {
     [

@@ -33,6 +33,10 @@ pub struct Config {
     /// (`matrix.allowed_inviters`).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// The landing pages' phone key (`QUNZHU_PHONE_KEY`, 64 hex characters), only from the
+    /// environment so it never sits in a config file; empty uses `{data_dir}/phone.key`.
+    #[serde(skip)]
+    pub phone_key: qunzhu_matrix::Secret,
 }
 
 impl Default for Config {
@@ -55,6 +59,7 @@ impl Default for Config {
             telegram: qunzhu_telegram::TelegramConfig::default(),
             wecom: qunzhu_wecom::WecomConfig::default(),
             source: None,
+            phone_key: qunzhu_matrix::Secret::default(),
         }
     }
 }
@@ -325,6 +330,10 @@ const ENV_KEYS: &[(&str, Setter)] = &[
     }),
     ("QUNZHU_ORDERS_SECRET", |config, value| {
         config.orders.secret = qunzhu_matrix::Secret::new(value);
+        Ok(())
+    }),
+    ("QUNZHU_PHONE_KEY", |config, value| {
+        config.phone_key = qunzhu_matrix::Secret::new(value);
         Ok(())
     }),
     ("QUNZHU_INSTANCE", |config, value| {

@@ -101,4 +101,43 @@
       area.setAttribute("wrap", toggle.checked ? "soft" : "off");
     });
   });
+  // Landing page editor: the preview follows the text as it is typed. The server draws it with
+  // the public page's renderer (POST /landing/preview); problems replace the list beside it.
+  document.querySelectorAll("[data-landing-editor]").forEach(function (editor) {
+    var form = editor.querySelector("[data-landing-form]");
+    var area = editor.querySelector("[data-landing-source]");
+    var frame = editor.querySelector("[data-landing-preview]");
+    var problems = editor.querySelector("[data-landing-problems]");
+    if (!form || !area || !frame || !problems) return;
+    var timer = null;
+    var asked = 0;
+    function refresh() {
+      var mine = ++asked;
+      fetch("/landing/preview", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+        body: new URLSearchParams(new FormData(form))
+      })
+        .then(function (r) { return r.text().then(function (text) { return { ok: r.ok, status: r.status, text: text }; }); })
+        .then(function (answer) {
+          if (mine !== asked) return;
+          if (answer.ok) {
+            frame.srcdoc = answer.text;
+            problems.innerHTML = "";
+          } else if (answer.status === 422) {
+            var box = document.createElement("div");
+            box.innerHTML = answer.text;
+            var fresh = box.querySelector("[data-landing-problems]");
+            problems.innerHTML = fresh ? fresh.innerHTML : "";
+          }
+          editor.setAttribute("data-previewed", String(mine));
+        })
+        .catch(function () {});
+    }
+    area.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 300);
+    });
+  });
 })();

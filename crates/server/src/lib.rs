@@ -17,6 +17,7 @@ pub mod group_table;
 pub mod html;
 pub mod i18n;
 pub mod invite_page;
+pub mod landing_page;
 pub mod orders_hook;
 pub mod pages;
 pub mod short_links;
@@ -70,6 +71,9 @@ pub struct ServerOptions {
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
     /// The tier rules (`[analytics.tiers]`), shown beside the tiers they decide.
     pub tiers: qunzhu_domain::tier::TierRules,
+    /// Seals landing pages' phone numbers (`qunzhu serve` always sets it, from `QUNZHU_PHONE_KEY`
+    /// or the data directory's key file); `None` answers phone forms as unavailable.
+    pub phone_vault: Option<Arc<qunzhu_ops::PhoneVault>>,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -84,6 +88,7 @@ pub struct Ctx {
     pub point_value_cents: i64,
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
     pub tiers: qunzhu_domain::tier::TierRules,
+    pub phone_vault: Option<Arc<qunzhu_ops::PhoneVault>>,
 }
 
 impl Ctx {
@@ -116,6 +121,7 @@ impl Ctx {
             point_value_cents: options.point_value_cents.unwrap_or(1),
             funnel: options.funnel,
             tiers: options.tiers,
+            phone_vault: options.phone_vault,
         }
     }
 
@@ -162,6 +168,15 @@ pub fn router_with(state: AppState, options: ServerOptions) -> Router {
                 asset(
                     "text/javascript; charset=utf-8",
                     include_str!("../assets/console.js"),
+                )
+            }),
+        )
+        .route(
+            "/assets/landing.css",
+            get(|| {
+                asset(
+                    "text/css; charset=utf-8",
+                    include_str!("../assets/landing.css"),
                 )
             }),
         )

@@ -1,7 +1,8 @@
 //! The console in a real browser: serves the router on 127.0.0.1:0 over a seeded in-memory store
 //! and runs `node e2e/console.mjs URL LOGIN PASSWORD` (playwright-core driving Debian's
 //! Chromium). Runs only when `QUNZHU_TEST_BROWSER=1`, which `scripts/test.sh` sets after
-//! installing Chromium and running `npm ci` in `e2e/`.
+//! installing Chromium and running `npm ci` in `e2e/`. `node e2e/landing.mjs` does the same for
+//! a landing page's phone capture at phone size, and the owner's masked view of it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -256,5 +257,66 @@ async fn console_works_in_a_real_browser() {
     assert!(
         output.status.success(),
         "the browser test failed:\n{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn landing_page_phone_capture_works_in_a_real_browser() {
+    if !qunzhu_storage::testing::require_browser() {
+        return;
+    }
+    let store: Arc<dyn Store> =
+        Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"));
+    let ws = seed(&store).await;
+    store
+        .put_document(
+            ws,
+            qunzhu_ops::landing::LANDING_KIND,
+            "spring",
+            qunzhu_growth::landing::EXAMPLE,
+            "seed",
+            Utc::now(),
+        )
+        .await
+        .expect("landing page");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let state = AppState {
+        store,
+        clock,
+        base_url: format!("http://{address}"),
+        secure_cookies: false,
+    };
+    let key = tempfile::tempdir().expect("key directory");
+    let vault = qunzhu_ops::PhoneVault::open(None, key.path()).expect("phone key");
+    let options = qunzhu_server::ServerOptions {
+        phone_vault: Some(Arc::new(vault)),
+        ..qunzhu_server::ServerOptions::default()
+    };
+    let app = qunzhu_server::router_with(state, options)
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let e2e = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
+    let output = tokio::process::Command::new("node")
+        .arg(e2e.join("landing.mjs"))
+        .args([
+            format!("http://{address}"),
+            LOGIN.to_string(),
+            PASSWORD.to_string(),
+        ])
+        .output()
+        .await
+        .expect("node runs (install Node.js to run the browser test)");
+    server.abort();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "the landing browser test failed:\n{stdout}"
     );
 }

@@ -17,6 +17,7 @@ mod drops;
 mod ingest;
 mod invite_tasks;
 mod invites;
+mod landing;
 mod leases;
 mod ledger;
 mod lottery;
@@ -106,6 +107,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0025_clicks_tiers",
         include_str!("../migrations/0025_clicks_tiers.sql"),
+    ),
+    (
+        "0019_landing",
+        include_str!("../migrations/0019_landing.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

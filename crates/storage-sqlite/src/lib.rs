@@ -20,6 +20,7 @@ mod drops;
 mod ingest;
 mod invite_tasks;
 mod invites;
+mod landing;
 mod leases;
 mod ledger;
 mod lottery;
@@ -110,6 +111,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0025_clicks_tiers",
         include_str!("../migrations/0025_clicks_tiers.sql"),
+    ),
+    (
+        "0019_landing",
+        include_str!("../migrations/0019_landing.sql"),
     ),
 ];
 

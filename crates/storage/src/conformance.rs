@@ -24,6 +24,7 @@ mod coupons;
 mod drops;
 mod invite_tasks;
 mod invites;
+mod landing;
 mod leases;
 mod ledger;
 mod lottery;
@@ -44,6 +45,7 @@ pub use coupons::*;
 pub use drops::*;
 pub use invite_tasks::*;
 pub use invites::*;
+pub use landing::*;
 pub use ledger::*;
 pub use lottery::*;
 pub use orders::*;
@@ -96,7 +98,8 @@ macro_rules! conformance_suite {
             present_members_are_where_a_ban_is_carried_out,
             rollups_fold_filter_and_guard_the_watermark,
             clicks_join_the_rollup_days_and_guard_the_watermark,
-            tiers_follow_behaviour_and_views_page_kols_and_lurkers);
+            tiers_follow_behaviour_and_views_page_kols_and_lurkers,
+            landing_counters_and_leads_are_kept_once_and_forgotten);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

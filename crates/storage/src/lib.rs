@@ -22,6 +22,7 @@ pub mod drops;
 pub mod event_log;
 pub mod invite_tasks;
 pub mod invites;
+pub mod landing;
 pub mod leases;
 pub mod ledger;
 pub mod links;
@@ -51,6 +52,7 @@ pub use invite_tasks::{
     CAMPAIGN_KIND,
 };
 pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
+pub use landing::{ChannelCounts, LandingHit, LandingStore, Lead, NewLead};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
@@ -134,6 +136,7 @@ pub trait Store:
     + RollupStore
     + ClickRollupStore
     + TierStore
+    + LandingStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

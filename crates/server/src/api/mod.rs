@@ -13,6 +13,7 @@ mod documents;
 pub(crate) mod engine;
 mod growth;
 mod invites;
+mod landing;
 mod ledger;
 mod moderation;
 pub mod openapi;
@@ -117,6 +118,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(admin::routes())
         .merge(engine::routes())
         .merge(banlist::routes())
+        .merge(landing::routes())
         .fallback(|| async { ApiError::not_found("route") })
 }
 

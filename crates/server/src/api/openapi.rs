@@ -18,6 +18,8 @@ pub enum Access {
     Edit,
     /// Admins and owners.
     Admin,
+    /// Owners only (phone numbers in clear).
+    Owner,
 }
 
 /// One API route: method, path under `/api/v1`, summary, tag, access.
@@ -132,6 +134,15 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("get", "/analytics/lurkers", "analytics", Read, "Lurkers: present members who joined at least grace_days ago (default 7) and posted at most max_messages (default 0) in the group, longest-joined first, with the definition; filter platform and chat, paged"),
     ("get", "/analytics/lurkers.csv", "analytics", Read, "The same lurkers as CSV"),
     ("post", "/groups/{id}/fate", "analytics", Edit, "Apply a decision on a dying group in one step: reactivate (posts the topic text), merge (posts a notice naming the group `into`, archives) or dissolve (posts a notice, dissolves); keyed by `request`"),
+    ("get", "/landing-pages", "landing", Read, "Landing pages (H5) with their check and per-channel views, phones and join clicks"),
+    ("post", "/landing-pages/validate", "landing", Read, "Check a landing page document (name, source) without saving it; problems are answered with source:LINE:COL"),
+    ("get", "/landing-pages/{name}", "landing", Read, "One landing page: source, check, counters per channel"),
+    ("put", "/landing-pages/{name}", "landing", Edit, "Save a landing page document (TOML: [top], [[middle]], [bottom]); it is public at /h5/{workspace}/{name} at once"),
+    ("delete", "/landing-pages/{name}", "landing", Edit, "Delete a landing page document (its counters and leads stay until deleted)"),
+    ("get", "/landing-pages/{name}/leads", "landing", Read, "A landing page's leads, newest first, phone numbers masked (138****5678)"),
+    ("get", "/landing-pages/{name}/leads.csv", "landing", Owner, "A landing page's leads as CSV with the numbers in clear (id, at, channel, phone); owners only, audited"),
+    ("delete", "/landing-leads/{lead}", "landing", Edit, "Delete one lead for good (audited without the number)"),
+    ("post", "/landing-leads/forget", "landing", Edit, "Delete every lead of a phone number on any page (a person asked to be forgotten); answers how many went"),
     ("get", "/tokens", "admin", Admin, "API tokens of the workspace"),
     ("post", "/tokens", "admin", Admin, "Create an API token; the secret is answered once"),
     ("delete", "/tokens/{id}", "admin", Admin, "Revoke an API token"),

@@ -12,6 +12,7 @@ mod forms;
 pub(crate) mod groups;
 mod health;
 mod help;
+mod landing;
 mod login;
 mod members;
 mod moderation;
@@ -57,6 +58,8 @@ pub fn routes() -> Router<Ctx> {
         .merge(revenue::routes())
         .merge(campaigns::routes())
         .merge(crate::invite_page::routes())
+        .merge(landing::routes())
+        .merge(crate::landing_page::routes())
         .merge(analytics::routes())
         .merge(people::routes())
         .fallback(get(not_found))

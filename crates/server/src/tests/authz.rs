@@ -35,7 +35,12 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         .replace("{user}", &url_part(&target.member))
         .replace("/rules/{name}", &format!("/rules/rules-{m}"))
         .replace("/plans/{name}", &format!("/plans/plan-{m}"))
-        .replace("/campaigns/{name}", &format!("/campaigns/campaign-{m}"));
+        .replace("/campaigns/{name}", &format!("/campaigns/campaign-{m}"))
+        .replace(
+            "/landing-pages/{name}",
+            &format!("/landing-pages/landing-{m}"),
+        )
+        .replace("{lead}", &target.lead.to_string());
     assert!(
         !concrete.contains('{'),
         "route {path} has a parameter this test does not fill"
@@ -113,6 +118,13 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         | ("post", "/banlist/lists/enforce")
         | ("post", "/banlist/lists/remove") => Some(json!({ "room": format!("!policy-{m}:x") })),
         ("put", "/users/{login}/password") => Some(json!({ "password": "a new long password" })),
+        ("put", "/landing-pages/{name}") => {
+            Some(json!({ "source": qunzhu_growth::landing::EXAMPLE }))
+        }
+        ("post", "/landing-pages/validate") => {
+            Some(json!({ "name": "spring", "source": qunzhu_growth::landing::EXAMPLE }))
+        }
+        ("post", "/landing-leads/forget") => Some(json!({ "phone": "13800001234" })),
         _ => None,
     };
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
@@ -187,6 +199,7 @@ async fn viewers_read_but_never_change_and_operators_do_not_administer() {
     let app = TestApp::new().await;
     let viewer = app.session(UserRole::Viewer, "aaa").await;
     let operator = app.session(UserRole::Operator, "aaa").await;
+    let admin = app.session(UserRole::Admin, "aaa").await;
     for route in ROUTES
         .iter()
         .filter(|r| r.access != Access::Public && r.path != "/session")
@@ -200,7 +213,7 @@ async fn viewers_read_but_never_change_and_operators_do_not_administer() {
                 reply.status,
                 reply.body
             ),
-            Access::Edit | Access::Admin => {
+            Access::Edit | Access::Admin | Access::Owner => {
                 assert_eq!(
                     reply.status,
                     StatusCode::FORBIDDEN,
@@ -211,7 +224,16 @@ async fn viewers_read_but_never_change_and_operators_do_not_administer() {
             }
             Access::Public => {}
         }
-        if route.access == Access::Admin {
+        if route.access == Access::Owner {
+            let reply = app.call(&admin, method.clone(), &path, body.clone()).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "admin {method} {path}: {}",
+                reply.body
+            );
+        }
+        if matches!(route.access, Access::Admin | Access::Owner) {
             let reply = app.call(&operator, method.clone(), &path, body).await;
             assert_eq!(
                 reply.status,
@@ -250,7 +272,7 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
                 reply.body
             );
         }
-        let aims_at_b_object = ["{id}", "{platform}", "{login}"]
+        let aims_at_b_object = ["{id}", "{platform}", "{login}", "{lead}"]
             .iter()
             .any(|p| route.path.contains(p))
             && !route.path.starts_with("/templates")
@@ -350,6 +372,15 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         "points moved in B"
     );
     assert!(store.rewards(b.ws).await.expect("rewards").is_empty());
+    assert_eq!(
+        store
+            .leads(b.ws, "landing-bbb", 10)
+            .await
+            .expect("leads")
+            .len(),
+        1,
+        "B's lead was deleted"
+    );
     assert!(store
         .member_coupons(b.ws, qunzhu_domain::Platform::Sandbox, &b.member)
         .await

@@ -10,6 +10,7 @@ mod campaigns;
 mod cockpit;
 mod engine;
 mod holes;
+mod landing;
 mod ledger;
 mod openapi;
 mod orders;
@@ -63,6 +64,8 @@ pub struct Seeded {
     pub token: String,
     /// An open lottery in the group.
     pub lottery: i64,
+    /// A lead (phone 13800001234) on the landing page `landing-{marker}`.
+    pub lead: i64,
 }
 
 pub struct TestApp {
@@ -292,7 +295,34 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         .await
         .expect("lottery")
         .id;
+    let page = format!("landing-{marker}");
+    store
+        .put_document(
+            ws,
+            qunzhu_ops::landing::LANDING_KIND,
+            &page,
+            qunzhu_growth::landing::EXAMPLE,
+            "seed",
+            now,
+        )
+        .await
+        .expect("landing page");
+    let vault = test_vault();
+    let (lead, _) = store
+        .record_lead(
+            ws,
+            qunzhu_storage::NewLead {
+                page: page.clone(),
+                channel: "xhs".into(),
+                phone_hash: vault.hash(ws, "+8613800001234"),
+                cipher: vault.seal(ws, &page, "+8613800001234"),
+                at: now,
+            },
+        )
+        .await
+        .expect("lead");
     Seeded {
+        lead,
         lottery,
         ws,
         marker: marker.to_string(),
@@ -305,6 +335,11 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         token_id,
         token,
     }
+}
+
+/// The phone key every test router seals with.
+pub fn test_vault() -> qunzhu_ops::PhoneVault {
+    qunzhu_ops::PhoneVault::new([5; 32])
 }
 
 impl TestApp {
@@ -332,6 +367,10 @@ impl TestApp {
                 state,
                 crate::ServerOptions {
                     health: Some(health.clone()),
+                    phone_vault: options
+                        .phone_vault
+                        .clone()
+                        .or_else(|| Some(Arc::new(test_vault()))),
                     ..options
                 },
             ),

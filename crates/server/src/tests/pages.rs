@@ -49,6 +49,9 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/analytics/kols?min_referrals=1".into(),
         "/analytics/lurkers?max_messages=3&grace_days=0".into(),
         "/analytics/dying".into(),
+        "/landing".into(),
+        "/landing/landing-aaa".into(),
+        "/landing/new-page".into(),
     ]
 }
 
