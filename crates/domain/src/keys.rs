@@ -35,6 +35,12 @@ pub fn group_fate(group_chat: &str, fate: &str, request: &str) -> String {
     format!("fate:{group_chat}:{fate}:{request}")
 }
 
+/// A growth play's action (拼 砍 帮 送): `what` names the run and the step (`3:join:@a`), or the
+/// chat command it answers; the play's name scopes it within the workspace.
+pub fn play(play: &str, what: &str) -> String {
+    format!("play:{play}:{what}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -19,3 +19,11 @@ pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, T
 pub mod drop;
 pub mod leaderboard;
 pub mod lottery;
+// The growth plays 拼 砍 帮 送 (issue #14).
+pub mod assist;
+pub mod bargain;
+pub mod board;
+pub mod gift;
+pub mod group_buy;
+pub mod play;
+pub mod run;
