@@ -21,6 +21,7 @@ mod ledger;
 mod lottery;
 mod orders;
 mod outbox;
+mod plays;
 mod poll_tags;
 mod queries;
 mod reports;
@@ -101,6 +102,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
     ),
+    ("0021_plays", include_str!("../migrations/0021_plays.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -24,6 +24,7 @@ mod ledger;
 mod lottery;
 mod orders;
 mod outbox;
+mod plays;
 mod poll_tags;
 mod private;
 mod queries;
@@ -105,6 +106,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
     ),
+    ("0021_plays", include_str!("../migrations/0021_plays.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

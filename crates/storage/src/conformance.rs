@@ -28,6 +28,7 @@ mod ledger;
 mod lottery;
 mod orders;
 mod outbox;
+mod plays;
 mod poll_tags;
 mod reports;
 mod rollups;
@@ -45,6 +46,7 @@ pub use ledger::*;
 pub use lottery::*;
 pub use orders::*;
 pub use outbox::*;
+pub use plays::*;
 pub use poll_tags::*;
 pub use reports::*;
 pub use rollups::*;
@@ -90,7 +92,8 @@ macro_rules! conformance_suite {
             drops_are_scheduled_once_and_read_by_start,
             bans_are_kept_once_revised_and_scoped,
             present_members_are_where_a_ban_is_carried_out,
-            rollups_fold_filter_and_guard_the_watermark);
+            rollups_fold_filter_and_guard_the_watermark,
+            play_runs_are_kept_whole_listed_and_guard_the_watermark);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

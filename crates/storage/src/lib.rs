@@ -27,6 +27,7 @@ pub mod links;
 pub mod lottery;
 pub mod orders;
 pub mod outbox;
+pub mod plays;
 pub mod poll_tags;
 pub mod reports;
 pub mod rollups;
@@ -57,6 +58,7 @@ pub use orders::{
     ShowcasePost, StatementLine,
 };
 pub use outbox::Outbox;
+pub use plays::{PlayStore, RunFilter, PLAY_KIND};
 pub use poll_tags::PollTagStore;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
@@ -125,6 +127,7 @@ pub trait Store:
     + DropStore
     + BanStore
     + RollupStore
+    + PlayStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
