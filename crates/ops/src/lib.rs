@@ -25,6 +25,7 @@ pub mod limits;
 pub mod lottery;
 mod moderation;
 mod orders;
+mod plays;
 mod removals;
 mod sop;
 mod tasks;
@@ -47,6 +48,7 @@ pub use moderation::Decided;
 pub use orders::{
     order_event_key, showcase_invite_key, Buyer, IncomingOrder, OrderPolicy, ShowcasePolicy,
 };
+pub use plays::PlayView;
 pub use qunzhu_engine::{PushOutcome, PushReport};
 pub use removals::Removals;
 pub use sop::{CardOutcome, PushEntry};
