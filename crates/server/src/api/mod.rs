@@ -17,6 +17,7 @@ mod ledger;
 mod moderation;
 pub mod openapi;
 pub(crate) mod orders;
+mod plays;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -111,6 +112,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(orders::routes())
         .merge(campaigns::routes())
         .merge(growth::routes())
+        .merge(plays::routes())
         .merge(analytics::routes())
         .merge(admin::routes())
         .merge(engine::routes())

@@ -17,6 +17,7 @@ mod members;
 mod moderation;
 mod names;
 mod overview;
+mod plays;
 mod problem_text;
 mod pushes;
 mod revenue;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(documents::routes())
         .merge(moderation::routes())
         .merge(banlist::routes())
+        .merge(plays::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())

@@ -44,6 +44,8 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/orders".into(),
         "/banlist".into(),
         "/analytics".into(),
+        "/plays".into(),
+        "/plays?state=open".into(),
     ]
 }
 
