@@ -14,6 +14,7 @@ mod ledger;
 mod openapi;
 mod orders;
 mod pages;
+mod plays;
 mod pushes;
 mod signin;
 mod users;
