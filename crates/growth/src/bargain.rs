@@ -151,7 +151,9 @@ mod tests {
     #[test]
     fn the_curve_cuts_large_first_and_lands_on_the_floor() {
         // (cuts, decay, jitter, seed) → the cut sizes, exactly.
-        let cases: [((u32, u32, u32, u64), &[i64]); 4] = [
+        // (cuts, decay, jitter, seed) and the cut sizes.
+        type Case = ((u32, u32, u32, u64), &'static [i64]);
+        let cases: [Case; 4] = [
             ((4, 50, 0, 0), &[4800, 2400, 1200, 600]),
             ((3, 100, 0, 0), &[3000, 3000, 3000]),
             ((1, 70, 0, 0), &[9000]),
