@@ -285,6 +285,12 @@ pub fn campaign_cost(actor: &str, request: &str) -> String {
     format!("{actor}:{request}")
 }
 
+/// A growth play's action (拼 砍 帮 送): `what` names the run and the step (`3:join:@a`), or the
+/// chat command it answers; the play's name scopes it within the workspace.
+pub fn play(play: &str, what: &str) -> String {
+    format!("play:{play}:{what}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

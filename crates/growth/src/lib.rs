@@ -23,3 +23,11 @@ pub mod lottery;
 pub mod phone;
 pub use landing::{parse_landing, Bottom, LandingError, LandingPage, Proof, Top};
 pub use phone::{Phone, PhoneError};
+// The growth plays 拼 砍 帮 送 (issue #14).
+pub mod assist;
+pub mod bargain;
+pub mod board;
+pub mod gift;
+pub mod group_buy;
+pub mod play;
+pub mod run;

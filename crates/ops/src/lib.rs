@@ -28,6 +28,7 @@ mod moderation;
 mod orders;
 pub mod people;
 pub mod phone_vault;
+mod plays;
 mod removals;
 mod sop;
 mod tasks;
@@ -52,6 +53,7 @@ pub use orders::{
     order_event_key, showcase_invite_key, Buyer, IncomingOrder, OrderPolicy, ShowcasePolicy,
 };
 pub use phone_vault::PhoneVault;
+pub use plays::PlayView;
 pub use qunzhu_engine::{PushOutcome, PushReport};
 pub use removals::Removals;
 pub use sop::{CardOutcome, PushEntry};

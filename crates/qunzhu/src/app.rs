@@ -273,6 +273,15 @@ async fn run(
         every: std::time::Duration::from_secs(1),
     };
     tasks.push(consumer_loop!("invite tasks", health, stop, invite_tasks));
+    // Growth plays 拼 砍 帮 送: chat commands judged by each play's board, windows on the clock.
+    let plays = qunzhu_engine::Plays {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace: workspace.id,
+        batch: 2_000,
+        every: std::time::Duration::from_secs(1),
+    };
+    tasks.push(consumer_loop!("growth plays", health, stop, plays));
     // The analytics read models (rollups, member facts) and the daily digest.
     let rollups = qunzhu_engine::Rollups {
         store: store.clone(),

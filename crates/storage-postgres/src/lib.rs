@@ -23,6 +23,7 @@ mod ledger;
 mod lottery;
 mod orders;
 mod outbox;
+mod plays;
 mod poll_tags;
 mod queries;
 mod reports;
@@ -112,6 +113,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0019_landing",
         include_str!("../migrations/0019_landing.sql"),
     ),
+    ("0021_plays", include_str!("../migrations/0021_plays.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

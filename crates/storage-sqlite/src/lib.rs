@@ -26,6 +26,7 @@ mod ledger;
 mod lottery;
 mod orders;
 mod outbox;
+mod plays;
 mod poll_tags;
 mod private;
 mod queries;
@@ -116,6 +117,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0019_landing",
         include_str!("../migrations/0019_landing.sql"),
     ),
+    ("0021_plays", include_str!("../migrations/0021_plays.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -30,6 +30,7 @@ mod ledger;
 mod lottery;
 mod orders;
 mod outbox;
+mod plays;
 mod poll_tags;
 mod reports;
 mod rollups;
@@ -50,6 +51,7 @@ pub use ledger::*;
 pub use lottery::*;
 pub use orders::*;
 pub use outbox::*;
+pub use plays::*;
 pub use poll_tags::*;
 pub use reports::*;
 pub use rollups::*;
@@ -99,7 +101,8 @@ macro_rules! conformance_suite {
             rollups_fold_filter_and_guard_the_watermark,
             clicks_join_the_rollup_days_and_guard_the_watermark,
             tiers_follow_behaviour_and_views_page_kols_and_lurkers,
-            landing_counters_and_leads_are_kept_once_and_forgotten);
+            landing_counters_and_leads_are_kept_once_and_forgotten,
+            play_runs_are_kept_whole_listed_and_guard_the_watermark);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -29,6 +29,7 @@ pub mod links;
 pub mod lottery;
 pub mod orders;
 pub mod outbox;
+pub mod plays;
 pub mod poll_tags;
 pub mod reports;
 pub mod rollups;
@@ -62,6 +63,7 @@ pub use orders::{
     ShowcasePost, StatementLine,
 };
 pub use outbox::Outbox;
+pub use plays::{PlayStore, RunFilter, PLAY_KIND};
 pub use poll_tags::PollTagStore;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
@@ -137,6 +139,7 @@ pub trait Store:
     + ClickRollupStore
     + TierStore
     + LandingStore
+    + PlayStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

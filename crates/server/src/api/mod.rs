@@ -19,6 +19,7 @@ mod moderation;
 pub mod openapi;
 pub(crate) mod orders;
 pub(crate) mod people;
+mod plays;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -113,6 +114,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(orders::routes())
         .merge(campaigns::routes())
         .merge(growth::routes())
+        .merge(plays::routes())
         .merge(analytics::routes())
         .merge(people::routes())
         .merge(admin::routes())

@@ -19,6 +19,7 @@ mod moderation;
 mod names;
 mod overview;
 mod people;
+mod plays;
 mod problem_text;
 mod pushes;
 mod revenue;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(documents::routes())
         .merge(moderation::routes())
         .merge(banlist::routes())
+        .merge(plays::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())

@@ -40,7 +40,8 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             "/landing-pages/{name}",
             &format!("/landing-pages/landing-{m}"),
         )
-        .replace("{lead}", &target.lead.to_string());
+        .replace("{lead}", &target.lead.to_string())
+        .replace("/plays/{name}", &format!("/plays/play-{m}"));
     assert!(
         !concrete.contains('{'),
         "route {path} has a parameter this test does not fill"
@@ -84,6 +85,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         }
         ("put", "/groups/{id}/owner") => Some(json!({ "owner": target.member })),
         ("put", "/campaigns/{name}") => Some(json!({ "source": campaign_ok("campaign-group") })),
+        ("put", "/plays/{name}") => Some(json!({ "source": play_ok() })),
         ("post", "/campaigns/apply-template") => Some(json!({
             "template": "invite_ten", "name": format!("tpl-{m}"), "platform": "sandbox", "groups": ["campaign-group"],
             "starts": "2026-12-01T00:00:00Z", "ends": "2026-12-31T00:00:00Z"
@@ -130,6 +132,11 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .expect("documented methods are valid");
     (method, format!("/api/v1{concrete}"), body)
+}
+
+/// A group-buy play document.
+fn play_ok() -> String {
+    "kind = \"group_buy\"\ntitle = \"拼\"\nplatform = \"sandbox\"\ngroups = [\"g\"]\nstarts = \"2026-12-01T00:00:00Z\"\nends = \"2026-12-31T00:00:00Z\"\n\n[group_buy]\nitem = \"豆\"\nteam_size = 2\nhours = 24\nprice_cents = 900\nteam_price_cents = 500\n".into()
 }
 
 /// A campaign document for one group.

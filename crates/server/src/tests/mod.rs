@@ -16,6 +16,7 @@ mod openapi;
 mod orders;
 mod pages;
 mod people;
+mod plays;
 mod pushes;
 mod signin;
 mod users;

@@ -52,6 +52,8 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/landing".into(),
         "/landing/landing-aaa".into(),
         "/landing/new-page".into(),
+        "/plays".into(),
+        "/plays?state=open".into(),
     ]
 }
 
