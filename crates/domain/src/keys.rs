@@ -35,6 +35,17 @@ pub fn group_fate(group_chat: &str, fate: &str, request: &str) -> String {
     format!("fate:{group_chat}:{fate}:{request}")
 }
 
+/// The drop an SOP step's occurrence starts, from the occurrence's action key: a claim redone
+/// after a crash or on another instance schedules the same drop.
+pub fn planned_drop(occurrence_key: &str) -> String {
+    format!("drop:sop:{occurrence_key}")
+}
+
+/// The step's own text posted before a planned drop opens.
+pub fn planned_drop_intro(occurrence_key: &str) -> String {
+    format!("drop:sop:{occurrence_key}:intro")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

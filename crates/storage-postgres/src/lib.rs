@@ -11,6 +11,7 @@ mod accounts;
 mod banlist;
 mod codec;
 mod connector_state;
+mod coupon_revocations;
 mod coupons;
 mod drops;
 mod ingest;
@@ -100,6 +101,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
+    ),
+    (
+        "0023_coupon_revocations",
+        include_str!("../migrations/0023_coupon_revocations.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -13,6 +13,7 @@ mod accounts;
 mod banlist;
 mod codec;
 mod connector_state;
+mod coupon_revocations;
 mod coupons;
 mod documents;
 mod drops;
@@ -104,6 +105,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
+    ),
+    (
+        "0023_coupon_revocations",
+        include_str!("../migrations/0023_coupon_revocations.sql"),
     ),
 ];
 

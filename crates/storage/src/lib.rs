@@ -14,6 +14,7 @@ pub mod banlist;
 pub mod codec;
 pub mod conformance;
 pub mod connector_state;
+pub mod coupon_revocations;
 pub mod coupons;
 pub mod directory;
 pub mod documents;
@@ -38,6 +39,7 @@ pub use accounts::*;
 pub use analytics::Analytics;
 pub use banlist::{BanStore, Presence};
 pub use connector_state::{ConnectorSecret, ConnectorStateStore};
+pub use coupon_revocations::{CouponRevocationStore, Revocation};
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
@@ -117,6 +119,7 @@ pub trait Store:
     + ReportStore
     + LedgerStore
     + CouponStore
+    + CouponRevocationStore
     + InviteStore
     + PollTagStore
     + OrderStore

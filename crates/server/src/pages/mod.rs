@@ -8,15 +8,20 @@ mod audit;
 mod banlist;
 mod campaigns;
 mod documents;
+mod drops;
 mod forms;
 pub(crate) mod groups;
+mod growth_forms;
 mod health;
 mod help;
+mod leaderboards;
 mod login;
+mod lotteries;
 mod members;
 mod moderation;
 mod names;
 mod overview;
+mod points;
 mod problem_text;
 mod pushes;
 mod revenue;
@@ -57,6 +62,10 @@ pub fn routes() -> Router<Ctx> {
         .merge(campaigns::routes())
         .merge(crate::invite_page::routes())
         .merge(analytics::routes())
+        .merge(lotteries::routes())
+        .merge(leaderboards::routes())
+        .merge(drops::routes())
+        .merge(points::routes())
         .fallback(get(not_found))
 }
 
