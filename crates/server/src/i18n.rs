@@ -422,6 +422,7 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("act.report_balance", "回复积分", "balance reply"),
     ("act.issue_coupon", "发券", "issue coupon"),
     ("act.start_game", "开始游戏", "start a game"),
+    ("act.start_drop", "发起红包雨", "start a point drop"),
     ("st.pending", "待执行", "pending"),
     ("st.in_flight", "执行中", "in flight"),
     ("st.done", "已完成", "done"),
