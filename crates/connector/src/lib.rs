@@ -97,7 +97,8 @@ impl Capabilities {
             | ActionKind::IssueCoupon { .. }
             | ActionKind::PersonTask { .. }
             | ActionKind::MomentTask { .. }
-            | ActionKind::StartGame { .. } => false,
+            | ActionKind::StartGame { .. }
+            | ActionKind::StartDrop { .. } => false,
             ActionKind::SendWithButtons { .. } => self.send_autonomously && self.buttons,
             ActionKind::DeleteMessages { .. } => self.redact && self.delete_batch > 0,
             ActionKind::CreateInviteLink { .. }

@@ -179,6 +179,13 @@ pub enum ActionKind {
         /// The step's text, announced when the game opens.
         intro: String,
     },
+    /// A point drop an SOP step starts in the group at its time; the engine schedules it as a
+    /// drop keyed by this action's key (`keys::planned_drop`), so an occurrence drops once.
+    StartDrop {
+        drop: crate::game::DropPlan,
+        /// The step's text, posted before the drop's own announcement (empty: none).
+        intro: String,
+    },
     /// A rule of the brand's Matrix policy list (`m.policy.rule.user` / `.server`, recommendation
     /// `m.ban`) written as a state event in the policy room the connector is configured with;
     /// `reason: None` removes the rule (empty content). `chat` is [`POLICY_CHAT`].
@@ -228,6 +235,7 @@ impl ActionKind {
             ActionKind::SendPoll { .. } => "send_poll",
             ActionKind::MomentTask { .. } => "moment_task",
             ActionKind::StartGame { .. } => "start_game",
+            ActionKind::StartDrop { .. } => "start_drop",
             ActionKind::PolicyRule { .. } => "policy_rule",
         }
     }
@@ -238,7 +246,7 @@ impl ActionKind {
             | ActionKind::ReportBalance { .. }
             | ActionKind::IssueCoupon { .. } => ActionTarget::Ledger,
             ActionKind::PersonTask { .. } | ActionKind::MomentTask { .. } => ActionTarget::Person,
-            ActionKind::StartGame { .. } => ActionTarget::Engine,
+            ActionKind::StartGame { .. } | ActionKind::StartDrop { .. } => ActionTarget::Engine,
             _ => ActionTarget::Platform,
         }
     }

@@ -1,5 +1,6 @@
 //! Coupons: an offer (amount off, percent off, a free item) issued to one member, who alone may
-//! redeem it, once, before it expires.
+//! redeem it, once, before it expires, unless it was revoked (an invite-task prize whose invites
+//! fell below the threshold); a revocation is a state kept with its reason, never a deletion.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,43 @@ pub struct Coupon {
     pub redeemed_at: Option<DateTime<Utc>>,
     /// The shop's request id that redeemed it, so a retried redemption is answered the same.
     pub redeemed_request: Option<String>,
+    /// When it was taken back; a revoked coupon cannot be redeemed.
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub revoked_reason: Option<String>,
+}
+
+/// Where a coupon stands, as the console shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponStatus {
+    Active,
+    Redeemed,
+    Expired,
+    Revoked,
+}
+
+impl CouponStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CouponStatus::Active => "active",
+            CouponStatus::Redeemed => "redeemed",
+            CouponStatus::Expired => "expired",
+            CouponStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// What taking a coupon back decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoke {
+    /// Unredeemed (even expired): it is marked revoked now.
+    Now,
+    /// Revoked before; nothing changes.
+    Already,
+    /// The member already used it at the shop: it stays redeemed and the caller records that.
+    Redeemed,
 }
 
 /// Whether a redemption is new or a retry of the one that already happened.
@@ -85,6 +123,30 @@ pub enum Redeemable {
 }
 
 impl Coupon {
+    /// Where it stands at `now`: a revocation wins, then a redemption, then the expiry.
+    pub fn status(&self, now: DateTime<Utc>) -> CouponStatus {
+        if self.revoked_at.is_some() {
+            CouponStatus::Revoked
+        } else if self.redeemed_at.is_some() {
+            CouponStatus::Redeemed
+        } else if self.issued.expires_at.is_some_and(|expires| expires <= now) {
+            CouponStatus::Expired
+        } else {
+            CouponStatus::Active
+        }
+    }
+
+    /// Decides taking it back: a redeemed coupon is never revoked (the goods are gone).
+    pub fn check_revoke(&self) -> Revoke {
+        if self.revoked_at.is_some() {
+            Revoke::Already
+        } else if self.redeemed_at.is_some() {
+            Revoke::Redeemed
+        } else {
+            Revoke::Now
+        }
+    }
+
     /// Decides a redemption by `platform`/`user` with the shop's `request` id at `at`.
     pub fn check_redeem(
         &self,
@@ -104,6 +166,12 @@ impl Coupon {
             return Err(CouponError::AlreadyRedeemed {
                 code: code(),
                 at: redeemed_at,
+            });
+        }
+        if let Some(revoked_at) = self.revoked_at {
+            return Err(CouponError::Revoked {
+                code: code(),
+                at: revoked_at,
             });
         }
         if let Some(expires_at) = self.issued.expires_at.filter(|expires| *expires <= at) {
@@ -126,6 +194,8 @@ pub enum CouponError {
     AlreadyRedeemed { code: String, at: DateTime<Utc> },
     #[error("coupon `{code}` expired at {at}")]
     Expired { code: String, at: DateTime<Utc> },
+    #[error("coupon `{code}` was revoked at {at}")]
+    Revoked { code: String, at: DateTime<Utc> },
     #[error("invalid offer {field}: {message}")]
     BadOffer {
         field: &'static str,
@@ -171,6 +241,8 @@ mod tests {
             },
             redeemed_at: None,
             redeemed_request: None,
+            revoked_at: None,
+            revoked_reason: None,
         }
     }
 
@@ -225,12 +297,48 @@ mod tests {
                 3,
                 Err(format!("coupon `{code}` was already redeemed at {}", at(2))),
             ),
+            (
+                Coupon {
+                    revoked_at: Some(at(3)),
+                    revoked_reason: Some("invite left".into()),
+                    ..coupon()
+                },
+                "@a:hs",
+                "o1",
+                4,
+                Err(format!("coupon `{code}` was revoked at {}", at(3))),
+            ),
         ];
         for (coupon, user, request, hour, expected) in cases {
             let got = coupon
                 .check_redeem(Platform::Matrix, user, request, at(hour))
                 .map_err(|error| error.to_string());
             assert_eq!(got, expected, "{user} {request} at +{hour}h");
+        }
+    }
+
+    #[test]
+    fn a_redeemed_coupon_is_never_revoked_and_status_says_where_each_stands() {
+        let fresh = coupon();
+        let redeemed = Coupon {
+            redeemed_at: Some(at(2)),
+            redeemed_request: Some("o1".into()),
+            ..fresh.clone()
+        };
+        let revoked = Coupon {
+            revoked_at: Some(at(3)),
+            revoked_reason: Some("invite left".into()),
+            ..fresh.clone()
+        };
+        for (coupon, hour, status, revoke) in [
+            (&fresh, 1, CouponStatus::Active, Revoke::Now),
+            (&fresh, 24, CouponStatus::Expired, Revoke::Now),
+            (&redeemed, 1, CouponStatus::Redeemed, Revoke::Redeemed),
+            (&revoked, 1, CouponStatus::Revoked, Revoke::Already),
+            (&revoked, 30, CouponStatus::Revoked, Revoke::Already),
+        ] {
+            assert_eq!(coupon.status(at(hour)), status, "{coupon:?} at +{hour}h");
+            assert_eq!(coupon.check_revoke(), revoke, "{coupon:?}");
         }
     }
 

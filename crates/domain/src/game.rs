@@ -30,3 +30,15 @@ impl GamePlan {
         }
     }
 }
+
+/// A point drop (红包雨) an SOP step starts: the first `shares` members who answer `keyword`
+/// within `minutes` get `points` each. Checked when the plan is read; the engine schedules it as
+/// a drop keyed by the occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropPlan {
+    pub keyword: String,
+    pub shares: u32,
+    /// Points per share.
+    pub points: i64,
+    pub minutes: u32,
+}

@@ -291,6 +291,17 @@ pub fn play(play: &str, what: &str) -> String {
     format!("play:{play}:{what}")
 }
 
+/// The drop an SOP step's occurrence starts, from the occurrence's action key: a claim redone
+/// after a crash or on another instance schedules the same drop.
+pub fn planned_drop(occurrence_key: &str) -> String {
+    format!("drop:sop:{occurrence_key}")
+}
+
+/// The step's own text posted before a planned drop opens.
+pub fn planned_drop_intro(occurrence_key: &str) -> String {
+    format!("drop:sop:{occurrence_key}:intro")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

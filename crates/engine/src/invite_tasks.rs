@@ -2,7 +2,8 @@
 //! campaign's book (`qunzhu_growth::Book`) the joins, posts and leaves, runs its timers on the
 //! injected clock, and writes the touched rows with the new watermark in one compare-and-set
 //! transaction. Its effects become outbox actions keyed by their cause (progress messages,
-//! grants, announcements) and reversal entries keyed by the grant they undo, all written before
+//! grants, announcements), reversal entries keyed by the grant they undo and revocations of the
+//! coupons such grants issued (a redeemed one is kept and the prize says so), all written before
 //! the rows, so a round retried after a crash or a lost race writes nothing twice.
 
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use qunzhu_domain::{
 };
 use qunzhu_growth::invite_task::{granted_text, progress_text};
 use qunzhu_growth::{parse_campaign, Book, Campaign, Effect, Join, TaskPrize, TaskPrizeRow};
-use qunzhu_storage::{InviteTaskUpdate, Posting, Store, StoreError, CAMPAIGN_KIND};
+use qunzhu_storage::{InviteTaskUpdate, Posting, Revocation, Store, StoreError, CAMPAIGN_KIND};
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -158,7 +159,7 @@ impl InviteTasks {
         // Effects first, each idempotent by its key: a round that then loses the race (or
         // crashes) is redone and writes the same keys again, which are duplicates.
         let mut actions = Vec::new();
-        let mut notes: HashMap<(usize, String, u32), String> = HashMap::new();
+        let mut notes: HashMap<(usize, String, u32), Undone> = HashMap::new();
         for (index, effect) in &effects {
             let campaign = &books[*index].campaign;
             match effect {
@@ -199,13 +200,12 @@ impl InviteTasks {
                     };
                     actions.push(gift);
                 }
-                Effect::Reverse { prize } => {
-                    if let Some(note) = self.reverse(prize, now).await? {
-                        notes.insert((*index, prize.inviter.clone(), prize.threshold), note);
-                    } else {
-                        round.reversals += 1;
+                Effect::Reverse { prize } => match self.reverse(prize, now).await? {
+                    Undone::Done => round.reversals += 1,
+                    other => {
+                        notes.insert((*index, prize.inviter.clone(), prize.threshold), other);
                     }
-                }
+                },
             }
         }
         round.actions = actions.len();
@@ -219,8 +219,12 @@ impl InviteTasks {
         for (index, book) in books.iter_mut().enumerate() {
             let (invites, mut prizes) = book.take_changes();
             for prize in &mut prizes {
-                if let Some(note) = notes.remove(&(index, prize.inviter.clone(), prize.threshold)) {
-                    prize.note = note;
+                match notes.remove(&(index, prize.inviter.clone(), prize.threshold)) {
+                    Some(Undone::Refused(note)) => prize.note = note,
+                    Some(Undone::CouponKept { code, redeemed_at }) => {
+                        prize.keep_redeemed_coupon(&code, redeemed_at);
+                    }
+                    Some(Undone::Done) | None => {}
                 }
             }
             update.invites.extend(invites);
@@ -348,14 +352,14 @@ impl InviteTasks {
         actions
     }
 
-    /// Takes a paid prize back with a reversal entry of its grant. `Ok(None)` when done (or
-    /// there was nothing to undo), `Ok(Some(note))` when it cannot be, and an error (the round
-    /// is redone later) while the grant is still on its way to the ledger.
+    /// Takes a paid prize back: points with a reversal entry of its grant, a coupon by revoking
+    /// it (once: the coupon row carries the revocation). An error (the round is redone later)
+    /// while the payment is still on its way to the ledger.
     async fn reverse(
         &self,
         prize: &TaskPrizeRow,
         now: DateTime<Utc>,
-    ) -> qunzhu_storage::Result<Option<String>> {
+    ) -> qunzhu_storage::Result<Undone> {
         let key = prize.grant_key();
         let entry = match self.store.ledger_entry(self.workspace, &key).await {
             Ok(entry) => entry,
@@ -368,11 +372,14 @@ impl InviteTasks {
                         ) =>
                     {
                         Err(StoreError::Unavailable(format!(
-                            "the grant {key} is not in the ledger yet"
+                            "the payment {key} is not carried out yet"
                         )))
                     }
-                    // A coupon, or a grant that was never carried out: nothing to take back.
-                    Ok(_) | Err(StoreError::NotFound { .. }) => Ok(None),
+                    Ok(action) if matches!(action.kind, ActionKind::IssueCoupon { .. }) => {
+                        self.revoke(&key, now).await
+                    }
+                    // A grant that was never carried out: nothing to take back.
+                    Ok(_) | Err(StoreError::NotFound { .. }) => Ok(Undone::Done),
                     Err(error) => Err(error),
                 };
             }
@@ -386,9 +393,35 @@ impl InviteTasks {
         );
         let posted = self.store.post_entries(self.workspace, vec![undo]).await?;
         Ok(match posted.first() {
-            Some(Posting::Refused { error }) => Some(format!("the reversal was refused: {error}")),
-            _ => None,
+            Some(Posting::Refused { error }) => {
+                Undone::Refused(format!("the reversal was refused: {error}"))
+            }
+            _ => Undone::Done,
         })
+    }
+
+    /// Revokes the coupon issued under the prize's key; one already redeemed stays the member's
+    /// and the prize says so.
+    async fn revoke(&self, key: &str, now: DateTime<Utc>) -> qunzhu_storage::Result<Undone> {
+        let reason = "invitee left: invite task reversed";
+        match self
+            .store
+            .revoke_coupon(self.workspace, key, now, reason)
+            .await
+        {
+            Ok(Revocation::Revoked { coupon }) => {
+                tracing::info!(grant = %key, code = %coupon.issued.code, "invite-task coupon revoked");
+                Ok(Undone::Done)
+            }
+            Ok(Revocation::AlreadyRevoked { .. }) => Ok(Undone::Done),
+            Ok(Revocation::Redeemed { coupon }) => Ok(Undone::CouponKept {
+                code: coupon.issued.code.clone(),
+                redeemed_at: coupon.redeemed_at.unwrap_or(now),
+            }),
+            // The issue was dead-lettered (a bad offer): no coupon exists to take back.
+            Err(StoreError::NotFound { .. }) => Ok(Undone::Done),
+            Err(error) => Err(error),
+        }
     }
 
     /// Runs until `stop` turns true; a failing round is logged and retried.
@@ -409,6 +442,19 @@ impl InviteTasks {
             }
         }
     }
+}
+
+/// How taking a paid prize back ended.
+enum Undone {
+    /// Taken back, or nothing was paid.
+    Done,
+    /// The ledger refused the reversal; the prize notes why.
+    Refused(String),
+    /// Its coupon was redeemed before it could be revoked.
+    CouponKept {
+        code: String,
+        redeemed_at: DateTime<Utc>,
+    },
 }
 
 /// A member as named in a message: the id without a leading `@` (the text adds its own).

@@ -27,6 +27,7 @@ pub mod lease;
 pub mod ledger;
 pub mod live;
 pub mod lurkers;
+pub mod planned_drops;
 pub mod planner;
 pub mod plays;
 pub mod poll_tags;

@@ -170,6 +170,11 @@ impl Planner {
                         game: game.clone(),
                         intro: occurrence.text.clone(),
                     },
+                    // A drop is the engine's too: the tick loop schedules it, keyed by this action.
+                    (Some(Activity::Drop(drop)), _) => ActionKind::StartDrop {
+                        drop: drop.clone(),
+                        intro: occurrence.text.clone(),
+                    },
                     // A survey: its text is the question, each option may tag who chooses it.
                     (Some(Activity::Poll { options }), _) => ActionKind::SendPoll {
                         question: text,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use qunzhu_connector::{Connector, ConnectorError};
-use qunzhu_domain::{ActionTarget, Clock, Platform};
+use qunzhu_domain::{ActionKind, ActionTarget, Clock, Platform};
 use qunzhu_storage::{ActionOutcome, Claim, Store};
 use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinHandle;
@@ -15,6 +15,7 @@ use crate::decide::Decider;
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::health::{self, Health};
 use crate::ingest::Ingestor;
+use crate::planned_drops::PlannedDropError;
 use crate::supervise::{supervise, Backoff, LoopResult};
 
 #[derive(Debug, Clone)]
@@ -297,10 +298,11 @@ async fn tick_loop(ticks: TickLoop, mut stop: watch::Receiver<bool>) -> LoopResu
     }
 }
 
-/// Claims the engine's due actions for this platform (the games SOP steps start) and lets the
-/// deciders start them; returns how many new actions that wrote. Each claimed action is closed
-/// only after what it started is in the outbox, so a crash in between claims it again after the
-/// lease, and the same keys make the second start write nothing twice.
+/// Claims the engine's due actions for this platform (the games and drops SOP steps start),
+/// lets the deciders start the games and stores the drops; returns how many new actions that
+/// wrote. Each claimed action is closed only after what it started is written, so a crash in
+/// between claims it again after the lease, and the same keys make the second start write
+/// nothing twice.
 pub async fn start_scheduled(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -327,8 +329,23 @@ pub async fn start_scheduled(
     let mut started = 0;
     for action in claimed {
         let (outcome, actions) = if action.expires_at.is_some_and(|end| end <= now) {
-            let reason = "past its grace: the game did not start late".to_string();
+            let reason = "past its grace: the step did not start late".to_string();
             (ActionOutcome::Skip { reason }, Vec::new())
+        } else if matches!(action.kind, ActionKind::StartDrop { .. }) {
+            // A drop lives in the store (the drop watcher opens it), not in a decider's memory.
+            match crate::planned_drops::schedule_planned(store, &action, now).await {
+                Ok((drop, actions)) => {
+                    let receipt = Some(format!("drop:{}", drop.id));
+                    (ActionOutcome::Done { receipt }, actions)
+                }
+                Err(PlannedDropError::Invalid(error)) => {
+                    (ActionOutcome::Dead { error }, Vec::new())
+                }
+                Err(PlannedDropError::Store(error)) => {
+                    tracing::error!(%error, action = action.id, "could not schedule a planned drop; it is claimed again after its lease");
+                    continue;
+                }
+            }
         } else {
             match decider.lock().await.scheduled(&action, now) {
                 Some(actions) if actions.is_empty() => {

@@ -46,8 +46,13 @@ pub enum PrizeState {
     Rejected,
     /// The count dropped below the threshold during the hold: never paid.
     Withdrawn,
-    /// The count dropped below the threshold after it was paid: a reversal entry took it back.
+    /// The count dropped below the threshold after it was paid: a reversal entry took the
+    /// points back, or the coupon was revoked.
     Reversed,
+    /// The count dropped below the threshold after it was paid with a coupon the member had
+    /// already redeemed: it could not be taken back, so it stays in the review queue for an
+    /// operator, and reaching the threshold again pays nothing more.
+    Kept,
 }
 
 macro_rules! names {
@@ -65,7 +70,7 @@ macro_rules! names {
 }
 
 names!(InviteState { Waiting => "waiting", Counted => "counted", Flagged => "flagged", Left => "left", Deducted => "deducted" });
-names!(PrizeState { Pending => "pending", Approved => "approved", Granted => "granted", Rejected => "rejected", Withdrawn => "withdrawn", Reversed => "reversed" });
+names!(PrizeState { Pending => "pending", Approved => "approved", Granted => "granted", Rejected => "rejected", Withdrawn => "withdrawn", Reversed => "reversed", Kept => "kept" });
 
 /// One invitee of one campaign (a row of the read model).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +118,15 @@ impl TaskPrizeRow {
             "task:{}:{}:{}:{}",
             self.campaign, self.inviter, self.threshold, self.round
         )
+    }
+
+    /// A reversed coupon prize whose coupon the member had already redeemed: the engine could
+    /// not revoke it, so the prize is kept, saying why, for an operator to look at.
+    pub fn keep_redeemed_coupon(&mut self, code: &str, redeemed_at: DateTime<Utc>) {
+        self.state = PrizeState::Kept;
+        self.note = format!(
+            "the count dropped below the threshold after payment, but coupon {code} was already redeemed at {redeemed_at}: not revoked"
+        );
     }
 }
 

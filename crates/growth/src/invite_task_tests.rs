@@ -260,3 +260,62 @@ fn the_invitee_gift_comes_once_their_invite_counts() {
     assert_eq!(gifts, [("@b", "task:spring:gift:g:@b")]);
     assert!(book.tick(hour(25)).is_empty(), "once");
 }
+
+const COUPON_DOC: &str = r#"title = "邀请有礼"
+platform = "sandbox"
+groups = ["g"]
+starts = "2026-01-01T00:00:00Z"
+ends = "2027-01-01T00:00:00Z"
+stay_hours = 24
+[[thresholds]]
+invites = 2
+coupon = { type = "amount_off", cents = 1000 }
+"#;
+
+#[test]
+fn a_coupon_prize_is_clawed_back_and_a_redeemed_one_is_kept_and_never_paid_again() {
+    let mut book = book(COUPON_DOC);
+    reach_two(&mut book);
+    assert_eq!(grants(&book.tick(hour(25))), 0, "granted when counted");
+    assert_eq!(prize_state(&book), Some(PrizeState::Granted));
+    let effects = book.left("g", "@c", hour(30));
+    let reversed: Vec<&TaskPrizeRow> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Reverse { prize } => Some(prize),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reversed.len(), 1, "{effects:?}");
+    assert!(matches!(reversed[0].prize, TaskPrize::Coupon { .. }));
+    assert_eq!(reversed[0].grant_key(), "task:spring:@a:2:0");
+    assert_eq!(prize_state(&book), Some(PrizeState::Reversed));
+
+    // The engine found the coupon redeemed: the prize is kept, and the book read back with it
+    // pays nothing when the count reaches the threshold again.
+    let (invites, mut prizes) = book.take_changes();
+    let mut all_invites: Vec<TaskInvite> = book.invites().cloned().collect();
+    all_invites.extend(invites);
+    prizes[0].keep_redeemed_coupon("QZ-ABCDE-FGHIJ", hour(26));
+    assert_eq!(prizes[0].state, PrizeState::Kept);
+    assert!(
+        prizes[0].note.contains("QZ-ABCDE-FGHIJ"),
+        "{}",
+        prizes[0].note
+    );
+    let mut again = Book::new(
+        parse_campaign("spring", COUPON_DOC).unwrap(),
+        all_invites,
+        prizes,
+    );
+    join(&mut again, "@d", hour(31));
+    again.posted("g", "@d", hour(32));
+    let effects = again.tick(hour(56));
+    assert_eq!(again.counted("@a"), 2);
+    assert_eq!(
+        grants(&effects),
+        0,
+        "a kept coupon is not paid twice: {effects:?}"
+    );
+    assert_eq!(prize_state(&again), Some(PrizeState::Kept));
+}

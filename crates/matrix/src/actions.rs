@@ -322,6 +322,7 @@ pub async fn execute(
         | ActionKind::PersonTask { .. }
         | ActionKind::MomentTask { .. }
         | ActionKind::StartGame { .. }
+        | ActionKind::StartDrop { .. }
         | ActionKind::PolicyRule { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Matrix",

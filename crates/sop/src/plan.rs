@@ -172,8 +172,9 @@ pub struct Content {
     /// A 朋友圈 (moments) post for these staff instead of a group post (`kind = "moment"`);
     /// empty means the connector's configured staff. Planned once per firing, not per group.
     pub moments: Option<Vec<String>>,
-    /// A poll (`kind = "poll"`, the text is its question) or a game (`kind = "dice"` /
-    /// `"quiz"`, the text announces it) instead of a plain post.
+    /// A poll (`kind = "poll"`, the text is its question), a game (`kind = "dice"` /
+    /// `"quiz"`, the text announces it) or a point drop (`kind = "drop"`, the text is posted
+    /// before the drop opens) instead of a plain post.
     pub activity: Option<Activity>,
 }
 
@@ -184,6 +185,8 @@ pub enum Activity {
     Poll { options: Vec<PollOption> },
     /// A dice game or a quiz climb the engine runs, winners paid through the ledger.
     Game(qunzhu_domain::GamePlan),
+    /// A point drop (红包雨) the engine schedules at the step's time, once per occurrence.
+    Drop(qunzhu_domain::DropPlan),
 }
 
 /// One answer of a poll step.

@@ -8,10 +8,10 @@ use tokio_postgres::Row;
 use crate::codec::{from_json, json, micros, opt_time, parsed, time};
 use crate::{backend, get, PostgresStore};
 
-const COUPON_COLUMNS: &str =
-    "id, key, code, platform, member, offer, issued_at, expires_at, memo, redeemed_at, redeemed_request";
+pub(crate) const COUPON_COLUMNS: &str =
+    "id, key, code, platform, member, offer, issued_at, expires_at, memo, redeemed_at, redeemed_request, revoked_at, revoked_reason";
 
-fn coupon_from_row(row: &Row) -> Result<Coupon> {
+pub(crate) fn coupon_from_row(row: &Row) -> Result<Coupon> {
     Ok(Coupon {
         id: get(row, 0)?,
         issued: NewCoupon {
@@ -26,6 +26,8 @@ fn coupon_from_row(row: &Row) -> Result<Coupon> {
         },
         redeemed_at: opt_time(get(row, 9)?),
         redeemed_request: get(row, 10)?,
+        revoked_at: opt_time(get(row, 11)?),
+        revoked_reason: get(row, 12)?,
     })
 }
 

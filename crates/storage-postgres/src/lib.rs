@@ -12,6 +12,7 @@ mod banlist;
 mod click_rollups;
 mod codec;
 mod connector_state;
+mod coupon_revocations;
 mod coupons;
 mod drops;
 mod ingest;
@@ -114,6 +115,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0019_landing.sql"),
     ),
     ("0021_plays", include_str!("../migrations/0021_plays.sql")),
+    (
+        "0023_coupon_revocations",
+        include_str!("../migrations/0023_coupon_revocations.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -8,10 +8,10 @@ use rusqlite::{params, Connection, Row};
 use crate::codec::{from_json, json, micros, opt_time, parsed, time};
 use crate::{backend, SqliteStore};
 
-const COUPON_COLUMNS: &str =
-    "id, key, code, platform, member, offer, issued_at, expires_at, memo, redeemed_at, redeemed_request";
+pub(crate) const COUPON_COLUMNS: &str =
+    "id, key, code, platform, member, offer, issued_at, expires_at, memo, redeemed_at, redeemed_request, revoked_at, revoked_reason";
 
-fn coupon_from_row(row: &Row<'_>) -> Result<Coupon> {
+pub(crate) fn coupon_from_row(row: &Row<'_>) -> Result<Coupon> {
     let text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     Ok(Coupon {
         id: row.get(0).map_err(backend)?,
@@ -27,10 +27,16 @@ fn coupon_from_row(row: &Row<'_>) -> Result<Coupon> {
         },
         redeemed_at: opt_time(row.get(9).map_err(backend)?),
         redeemed_request: row.get(10).map_err(backend)?,
+        revoked_at: opt_time(row.get(11).map_err(backend)?),
+        revoked_reason: row.get(12).map_err(backend)?,
     })
 }
 
-fn select(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Coupon>> {
+pub(crate) fn select(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Coupon>> {
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT {COUPON_COLUMNS} FROM coupons WHERE {filter}"
@@ -128,7 +134,7 @@ impl SqliteStore {
             let (outcome, write) = decide_redemption(coupon, &redeem);
             if let (true, CouponRedemption::Redeemed { coupon }) = (write, &outcome) {
                 tx.execute(
-                    "UPDATE coupons SET redeemed_at = ?2, redeemed_request = ?3 WHERE id = ?1 AND redeemed_at IS NULL",
+                    "UPDATE coupons SET redeemed_at = ?2, redeemed_request = ?3 WHERE id = ?1 AND redeemed_at IS NULL AND revoked_at IS NULL",
                     params![coupon.id, coupon.redeemed_at.map(micros), coupon.redeemed_request],
                 )
                 .map_err(backend)?;

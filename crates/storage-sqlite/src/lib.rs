@@ -14,6 +14,7 @@ mod banlist;
 mod click_rollups;
 mod codec;
 mod connector_state;
+mod coupon_revocations;
 mod coupons;
 mod documents;
 mod drops;
@@ -118,6 +119,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0019_landing.sql"),
     ),
     ("0021_plays", include_str!("../migrations/0021_plays.sql")),
+    (
+        "0023_coupon_revocations",
+        include_str!("../migrations/0023_coupon_revocations.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

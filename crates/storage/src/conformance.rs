@@ -20,6 +20,7 @@ mod accounts;
 mod banlist;
 mod click_rollups;
 mod connector_state;
+mod coupon_revocations;
 mod coupons;
 mod drops;
 mod invite_tasks;
@@ -42,6 +43,7 @@ pub use click_rollups::*;
 pub use connector_state::*;
 pub use leases::*;
 mod sop;
+pub use coupon_revocations::*;
 pub use coupons::*;
 pub use drops::*;
 pub use invite_tasks::*;
@@ -89,6 +91,7 @@ macro_rules! conformance_suite {
             ledger_catalogue_and_redemptions,
             concurrent_postings_never_overdraw_or_double,
             coupons_are_bound_to_their_member_and_redeemed_once,
+            coupons_are_revoked_once_unless_redeemed,
             invites_are_attributed_counted_and_resumed,
             poll_answers_tag_members_and_retractions_untag_them,
             orders_are_recorded_once_attributed_and_totalled,

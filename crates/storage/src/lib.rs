@@ -15,6 +15,7 @@ pub mod click_rollups;
 pub mod codec;
 pub mod conformance;
 pub mod connector_state;
+pub mod coupon_revocations;
 pub mod coupons;
 pub mod directory;
 pub mod documents;
@@ -43,6 +44,7 @@ pub use analytics::Analytics;
 pub use banlist::{BanStore, Presence};
 pub use click_rollups::{ClickRollupStore, ClickRow};
 pub use connector_state::{ConnectorSecret, ConnectorStateStore};
+pub use coupon_revocations::{CouponRevocationStore, Revocation};
 pub use coupons::{CouponRedemption, CouponStore, RedeemCoupon};
 pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
@@ -128,6 +130,7 @@ pub trait Store:
     + ReportStore
     + LedgerStore
     + CouponStore
+    + CouponRevocationStore
     + InviteStore
     + PollTagStore
     + OrderStore

@@ -32,6 +32,7 @@ fn state_word(shell: &Shell, state: PrizeState) -> &'static str {
         PrizeState::Rejected => "campaigns.state_rejected",
         PrizeState::Withdrawn => "campaigns.state_withdrawn",
         PrizeState::Reversed => "campaigns.state_reversed",
+        PrizeState::Kept => "campaigns.state_kept",
     })
 }
 
@@ -152,6 +153,11 @@ async fn render(ctx: &Ctx, shell: &Shell, refused: Option<String>) -> PageResult
         ..Default::default()
     };
     let pending = ctx.ops().task_prizes(&who, &queue, 200).await?;
+    let kept_filter = PrizeFilter {
+        state: Some(PrizeState::Kept),
+        ..Default::default()
+    };
+    let kept = ctx.ops().task_prizes(&who, &kept_filter, 200).await?;
     let recent = ctx
         .ops()
         .task_prizes(&who, &PrizeFilter::default(), 50)
@@ -168,6 +174,10 @@ async fn render(ctx: &Ctx, shell: &Shell, refused: Option<String>) -> PageResult
             h2 { (shell.t("campaigns.review")) }
             @if pending.is_empty() { p.muted { (shell.t("campaigns.review_empty")) } }
             @else { (prize_table(shell, &pending, true)) }
+            @if !kept.is_empty() {
+                h3 #kept { (shell.t("campaigns.kept")) }
+                (prize_table(shell, &kept, false))
+            }
         }
         @if campaigns.is_empty() { section.card { p { (shell.t("campaigns.empty")) } } }
         @for view in &campaigns { (campaign_card(shell, view)) }

@@ -597,7 +597,10 @@ async fn render_detail(
     }
     let body = html! {
         (flash_markup(shell))
-        p.lead { a href="/groups" { "← " (shell.t("common.back")) } " · " (group.platform.as_str()) " · " code { (group.chat) } }
+        p.lead {
+            a href="/groups" { "← " (shell.t("common.back")) } " · " (group.platform.as_str()) " · " code { (group.chat) } " · "
+            a #board-link href={ "/leaderboards?group=" (group.id) } { (shell.t("board.title")) " →" }
+        }
         @if let Some(row) = &row { (numbers(shell, row)) }
         div.grid2 {
             section.card {

@@ -272,7 +272,10 @@ async fn render(
     let tiers = options(shell, MemberTier::ALL, "tier", MemberTier::as_str);
     let body = html! {
         (flash_markup(shell))
-        p.lead { a href="/members" { "← " (shell.t("common.back")) } " · " code { (member.user) } }
+        p.lead {
+            a href="/members" { "← " (shell.t("common.back")) } " · " code { (member.user) } " · "
+            a #points-link href={ "/members/" (member.platform.as_str()) "/" (url_part(&member.user)) "/points" } { (shell.t("points.title")) " →" }
+        }
         div.grid2 {
             section.card {
                 h2 { (shell.t("common.edit")) }

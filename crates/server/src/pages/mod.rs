@@ -8,18 +8,23 @@ mod audit;
 mod banlist;
 mod campaigns;
 mod documents;
+mod drops;
 mod forms;
 pub(crate) mod groups;
+mod growth_forms;
 mod health;
 mod help;
 mod landing;
+mod leaderboards;
 mod login;
+mod lotteries;
 mod members;
 mod moderation;
 mod names;
 mod overview;
 mod people;
 mod plays;
+mod points;
 mod problem_text;
 mod pushes;
 mod revenue;
@@ -64,6 +69,10 @@ pub fn routes() -> Router<Ctx> {
         .merge(crate::landing_page::routes())
         .merge(analytics::routes())
         .merge(people::routes())
+        .merge(lotteries::routes())
+        .merge(leaderboards::routes())
+        .merge(drops::routes())
+        .merge(points::routes())
         .fallback(get(not_found))
 }
 

@@ -9,6 +9,7 @@ mod banlist;
 mod campaigns;
 mod cockpit;
 mod engine;
+mod growth_pages;
 mod holes;
 mod landing;
 mod ledger;

@@ -54,6 +54,13 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/landing/new-page".into(),
         "/plays".into(),
         "/plays?state=open".into(),
+        "/lotteries".into(),
+        format!("/lotteries/{}", a.lottery),
+        "/leaderboards".into(),
+        format!("/leaderboards?board=points&group={}", a.group_id),
+        "/leaderboards?board=check_ins".into(),
+        "/drops".into(),
+        format!("/members/sandbox/{}/points", url_part(&a.member)),
     ]
 }
 
@@ -107,6 +114,9 @@ async fn another_workspaces_objects_are_not_found() {
         "/rules/rules-bbb".to_string(),
         "/sop/plan-bbb".to_string(),
         format!("/members?group_id={}", b.group_id),
+        format!("/lotteries/{}", b.lottery),
+        format!("/members/sandbox/{}/points", url_part(&b.member)),
+        format!("/leaderboards?group={}", b.group_id),
     ] {
         let reply = app.page(&owner, &path, "zh").await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");

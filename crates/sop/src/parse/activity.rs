@@ -2,16 +2,24 @@
 //! `{ text, tag }`, the tag given to members who choose it), and the games `kind = "dice"` and
 //! `kind = "quiz"` with `questions` (`{ question, options, answer, explanation }`, `answer`
 //! naming the right option by its text). Limits are Telegram's, the one platform with polls:
-//! 2–10 options of 1–100 characters, a question of at most 300.
+//! 2–10 options of 1–100 characters, a question of at most 300. `kind = "drop"` is a point drop
+//! (红包雨) with `drop = { keyword, shares, points, minutes }`: the first `shares` members who
+//! answer `keyword` within `minutes` get `points` each (the limits are the drop's own).
 
-use qunzhu_domain::{GamePlan, QuizQuestion};
+use qunzhu_domain::{DropPlan, GamePlan, QuizQuestion};
 
 use super::node::{Node, Value};
 use super::reader::{Decoder, Table};
 use crate::plan::{Activity, PollOption};
 
 /// The step kinds, in the order the diagnostic lists them.
-pub(super) const KINDS: &[&str] = &["post", "moment", "poll", "dice", "quiz"];
+pub(super) const KINDS: &[&str] = &["post", "moment", "poll", "dice", "quiz", "drop"];
+const DROP_KEYS: &[&str] = &["keyword", "shares", "points", "minutes"];
+/// A drop's limits: qunzhu_growth's `DropSpec::validate` checks the same when it is scheduled.
+const MAX_KEYWORD_CHARS: usize = 50;
+const MAX_SHARES: i64 = 10_000;
+const MAX_DROP_MINUTES: i64 = 24 * 60;
+const MAX_SHARE_POINTS: i64 = 1_000_000;
 const OPTION_KEYS: &[&str] = &["text", "tag"];
 const QUESTION_KEYS: &[&str] = &["question", "options", "answer", "explanation"];
 const MAX_OPTIONS: usize = 10;
@@ -30,7 +38,7 @@ impl Decoder<'_> {
         kind: &str,
         text: Option<&str>,
     ) -> Option<Activity> {
-        for (key, owner) in [("options", "poll"), ("questions", "quiz")] {
+        for (key, owner) in [("options", "poll"), ("questions", "quiz"), ("drop", "drop")] {
             if let (Some(node), true) = (table.get(key), kind != owner) {
                 self.report(
                     &table.path(key),
@@ -77,8 +85,44 @@ impl Decoder<'_> {
                 }
                 (questions.len() == written).then_some(Activity::Game(GamePlan::Quiz { questions }))
             }
+            "drop" => {
+                let node = self.required(table, "drop")?;
+                self.drop_plan(node, &table.path("drop"))
+                    .map(Activity::Drop)
+            }
             _ => None,
         }
+    }
+
+    fn drop_plan(&mut self, node: &Node, path: &str) -> Option<DropPlan> {
+        let table = self.table(node, path, DROP_KEYS)?;
+        let keyword = self.required(&table, "keyword").and_then(|node| {
+            let path = table.path("keyword");
+            let keyword = self.string(node, &path)?;
+            let chars = keyword.trim().chars().count();
+            if chars == 0 || chars > MAX_KEYWORD_CHARS {
+                self.report(
+                    &path,
+                    node.span.as_ref(),
+                    format!("a drop's keyword has 1–{MAX_KEYWORD_CHARS} characters, found {chars}"),
+                );
+                return None;
+            }
+            Some(keyword.trim().to_string())
+        });
+        let mut number = |key: &str, range: std::ops::RangeInclusive<i64>| {
+            self.required(&table, key)
+                .and_then(|node| self.integer(node, &table.path(key), range))
+        };
+        let shares = number("shares", 1..=MAX_SHARES);
+        let points = number("points", 1..=MAX_SHARE_POINTS);
+        let minutes = number("minutes", 1..=MAX_DROP_MINUTES);
+        Some(DropPlan {
+            keyword: keyword?,
+            shares: u32::try_from(shares?).ok()?,
+            points: points?,
+            minutes: u32::try_from(minutes?).ok()?,
+        })
     }
 
     fn option_count(&mut self, node: &Node, path: &str, count: usize) -> Option<()> {

@@ -50,6 +50,7 @@ const STEP_KEYS: &[&str] = &[
     "staff",
     "options",
     "questions",
+    "drop",
 ];
 const TARGET_KEYS: &[&str] = &["all", "chats", "group_types", "tags"];
 pub(crate) fn decode(
@@ -221,7 +222,7 @@ impl Decoder<'_> {
     }
 
     /// `kind = "post"` (default), `"moment"` with an optional `staff` list, or one of the
-    /// activities (`poll`, `dice`, `quiz`, see `activity.rs`); `None` for an unknown kind.
+    /// activities (`poll`, `dice`, `quiz`, `drop`, see `activity.rs`); `None` for an unknown kind.
     fn step_kind(&mut self, table: &Table<'_>) -> Option<String> {
         let Some(node) = table.get("kind") else {
             return Some("post".into());

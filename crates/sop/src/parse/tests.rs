@@ -204,7 +204,7 @@ fn each_mistake_gets_one_exact_diagnostic() {
         ),
         (
             "[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"x\"\ncolour = \"red\"\n",
-            "plan.toml:8:1: steps[0].colour: unknown key `colour`; expected one of: id, title, repeat, at, weekdays, day, months, date, anchor, offset_days, text, attachment, timezone, active_from, active_until, blackout, target, grace_minutes, kind, staff, options, questions",
+            "plan.toml:8:1: steps[0].colour: unknown key `colour`; expected one of: id, title, repeat, at, weekdays, day, months, date, anchor, offset_days, text, attachment, timezone, active_from, active_until, blackout, target, grace_minutes, kind, staff, options, questions, drop",
         ),
         (
             "titel = \"x\"\n[target]\nall = true\n[[steps]]\nid = \"s\"\nrepeat = \"daily\"\nat = \"08:00\"\ntext = \"x\"\n",
@@ -316,7 +316,7 @@ fn a_moment_step_names_its_staff_and_staff_needs_the_kind() {
     assert_eq!(
         diagnostics(&wrong, "m.toml"),
         vec![
-            "m.toml:10:8: steps[0].kind: unknown step kind `story`; expected one of: post, moment, poll, dice, quiz"
+            "m.toml:10:8: steps[0].kind: unknown step kind `story`; expected one of: post, moment, poll, dice, quiz, drop"
         ]
     );
 }
@@ -420,4 +420,50 @@ fn a_quiz_step_carries_its_questions_and_a_dice_step_needs_nothing() {
         plan.steps[1].content.activity,
         Some(crate::Activity::Game(qunzhu_domain::GamePlan::Dice))
     );
+}
+
+#[test]
+fn a_drop_step_carries_its_drop_and_its_mistakes_are_located() {
+    let rain = |drop: &str| {
+        format!("id = \"d\"\n[target]\nall = true\n\n[[steps]]\nid = \"rain\"\nrepeat = \"daily\"\nat = \"20:00\"\ntext = \"今晚 8 点红包雨\"\nkind = \"drop\"\n{drop}")
+    };
+    let plan = parse_plan(
+        &rain("drop = { keyword = \"红包\", shares = 10, points = 10, minutes = 5 }\n"),
+        "d.toml",
+    )
+    .unwrap_or_else(|errors| panic!("{errors:#?}"));
+    assert_eq!(
+        plan.steps[0].content.activity,
+        Some(crate::Activity::Drop(qunzhu_domain::DropPlan {
+            keyword: "红包".into(),
+            shares: 10,
+            points: 10,
+            minutes: 5,
+        }))
+    );
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (rain(""), vec!["d.toml:5:1: steps[0].drop: missing `drop`"]),
+        (
+            rain("drop = { keyword = \" \", shares = 0, points = 10, minutes = 5 }\n"),
+            vec![
+                "d.toml:11:20: steps[0].drop.keyword: a drop's keyword has 1–50 characters, found 0",
+                "d.toml:11:34: steps[0].drop.shares: 0 is out of range 1–10000",
+            ],
+        ),
+        (
+            rain("drop = { keyword = \"红包\", shares = 10, minutes = 5000, pts = 1 }\n"),
+            vec![
+                "d.toml:11:55: steps[0].drop.pts: unknown key `pts`; expected one of: keyword, shares, points, minutes",
+                "d.toml:11:8: steps[0].drop.points: missing `points`",
+                "d.toml:11:49: steps[0].drop.minutes: 5000 is out of range 1–1440",
+            ],
+        ),
+        (
+            rain("").replace("kind = \"drop\"\n", "drop = { keyword = \"红包\", shares = 1, points = 1, minutes = 1 }\n"),
+            vec!["d.toml:10:8: steps[0].drop: `drop` is for drop steps: set kind = \"drop\""],
+        ),
+    ];
+    for (source, expected) in cases {
+        assert_eq!(diagnostics(&source, "d.toml"), expected, "{source}");
+    }
 }
