@@ -16,6 +16,8 @@ pub mod templates;
 pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold};
 pub use fraud::Flag;
 pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, TaskPrizeRow};
+pub use livecode::{parse_livecode, LiveCode, LiveCodeError};
 pub mod drop;
 pub mod leaderboard;
+pub mod livecode;
 pub mod lottery;

@@ -359,6 +359,7 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
         | ActionKind::PersonTask { .. }
         | ActionKind::MomentTask { .. }
         | ActionKind::StartGame { .. }
+        | ActionKind::CreateGroup { .. }
         | ActionKind::PolicyRule { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Telegram",
