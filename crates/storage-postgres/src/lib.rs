@@ -18,6 +18,7 @@ mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
+mod livecodes;
 mod lottery;
 mod orders;
 mod outbox;
@@ -83,6 +84,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0017_poll_tags",
         include_str!("../migrations/0017_poll_tags.sql"),
+    ),
+    (
+        "0018_livecodes",
+        include_str!("../migrations/0018_livecodes.sql"),
     ),
     ("0016_orders", include_str!("../migrations/0016_orders.sql")),
     (

@@ -25,6 +25,7 @@ mod invite_tasks;
 mod invites;
 mod leases;
 mod ledger;
+mod livecodes;
 mod lottery;
 mod orders;
 mod outbox;
@@ -42,6 +43,7 @@ pub use drops::*;
 pub use invite_tasks::*;
 pub use invites::*;
 pub use ledger::*;
+pub use livecodes::*;
 pub use lottery::*;
 pub use orders::*;
 pub use outbox::*;
@@ -90,7 +92,9 @@ macro_rules! conformance_suite {
             drops_are_scheduled_once_and_read_by_start,
             bans_are_kept_once_revised_and_scoped,
             present_members_are_where_a_ban_is_carried_out,
-            rollups_fold_filter_and_guard_the_watermark);
+            rollups_fold_filter_and_guard_the_watermark,
+            livecodes_seat_visitors_within_capacity_and_count_channels,
+            concurrent_scans_never_take_more_seats_than_there_are);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

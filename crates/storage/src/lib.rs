@@ -24,6 +24,7 @@ pub mod invites;
 pub mod leases;
 pub mod ledger;
 pub mod links;
+pub mod livecodes;
 pub mod lottery;
 pub mod orders;
 pub mod outbox;
@@ -51,6 +52,10 @@ pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+pub use livecodes::{
+    Candidate, ChannelFigures, LiveCodeAlert, LiveCodeRecord, LiveCodeStore, Seat, SeatRequest,
+    SpareGroup,
+};
 pub use lottery::{Baseline, Drawn, Lottery, LotteryStore, NewLottery, Purchase};
 pub use orders::{
     CampaignCost, CampaignTotals, CommissionRow, Order, OrderRecorded, OrderStore, Revenue,
@@ -125,6 +130,7 @@ pub trait Store:
     + DropStore
     + BanStore
     + RollupStore
+    + LiveCodeStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
