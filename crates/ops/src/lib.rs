@@ -22,6 +22,7 @@ mod invites;
 mod leaderboards;
 mod ledger;
 pub mod limits;
+mod livecodes;
 pub mod lottery;
 mod moderation;
 mod orders;
@@ -42,6 +43,7 @@ pub use drops::ScheduleDrop;
 pub use invite_page::{parse_matrix_id, PageInvite, PageTarget};
 pub use invite_tasks::{CampaignView, PrizeDecision, Standing};
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
+pub use livecodes::{livecode_link, GroupFill, LiveCodeView, LiveJoin, LiveTarget};
 pub use lottery::{CreateLottery, DrawOutcome, LotteryView};
 pub use moderation::Decided;
 pub use orders::{
