@@ -755,6 +755,10 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("invite_page.later", "请稍后再试。", "Please try again later."),
     ("invite_page.rate_limited", "请求太频繁，请十分钟后再试。", "Too many requests: try again in ten minutes."),
     ("invite_page.switch", "English", "中文"),
+    ("livecode_page.title", "扫码入群", "Join a group"),
+    ("livecode_page.lead", "填写你的 Matrix 账号，机器人会把你邀请进一个还有空位的群。", "Enter your Matrix id and the bot will invite you to a group with room."),
+    ("livecode_page.unknown", "这个二维码不存在或已停用。", "This code does not exist or is no longer in use."),
+    ("livecode_page.full", "群已满：所有群都满员了，我们已通知运营新开一个群。请稍后（约半小时后）再扫一次这个码。", "The groups are full: every group is at capacity and the organisers have been told to open another. Please scan this code again later (in about half an hour)."),
     // Analytics (数据分析).
     ("nav.analytics", "数据分析", "Analytics"),
     ("an.title", "数据分析", "Analytics"),

@@ -17,6 +17,7 @@ pub mod group_table;
 pub mod html;
 pub mod i18n;
 pub mod invite_page;
+pub mod livecode_page;
 pub mod orders_hook;
 pub mod pages;
 pub mod short_links;

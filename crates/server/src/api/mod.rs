@@ -14,6 +14,7 @@ pub(crate) mod engine;
 mod growth;
 mod invites;
 mod ledger;
+mod livecodes;
 mod moderation;
 pub mod openapi;
 pub(crate) mod orders;
@@ -111,6 +112,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(orders::routes())
         .merge(campaigns::routes())
         .merge(growth::routes())
+        .merge(livecodes::routes())
         .merge(analytics::routes())
         .merge(admin::routes())
         .merge(engine::routes())

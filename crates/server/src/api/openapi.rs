@@ -111,6 +111,8 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("post", "/lotteries/{id}/draw", "growth", Edit, "Draw a closed lottery and pay its prizes once (again: finishes an interrupted draw); refused before it closes"),
     ("get", "/drops", "growth", Read, "Point drops (红包雨) of the last 30 days and later"),
     ("post", "/drops", "growth", Edit, "Schedule a point drop in a group: the first N members who send the keyword within the window get one share each; once per request id"),
+    ("get", "/livecodes", "growth", Read, "Live codes 活码 with their public link, groups' seats used against the cap, scans, seats and joins per channel, pending spare groups, and the operator alerts (a spare needed where groups cannot be created, a visitor turned away)"),
+    ("put", "/livecodes/{code}", "growth", Edit, "Save a live code's document (TOML: title, platform, groups, cap, threshold, spare template); problems are answered with source:LINE:COL"),
     ("get", "/leaderboards/{board}/groups/{id}", "growth", Read, "A group's live leaderboard: invites (present invitees), check_ins (totals) or points (the workspace's balances), ties sharing a rank"),
     ("get", "/banlist", "banlist", Read, "The brand-wide ban list 黑名单, followed policy lists with who each would ban where (dry-run), and rules refused for matching staff or the bot"),
     ("post", "/banlist/bans", "banlist", Edit, "Ban a member id, glob or server from every group of the workspace (refused if it matches staff); once per entity"),

@@ -56,6 +56,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(revenue::routes())
         .merge(campaigns::routes())
         .merge(crate::invite_page::routes())
+        .merge(crate::livecode_page::routes())
         .merge(analytics::routes())
         .fallback(get(not_found))
 }

@@ -35,7 +35,8 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         .replace("{user}", &url_part(&target.member))
         .replace("/rules/{name}", &format!("/rules/rules-{m}"))
         .replace("/plans/{name}", &format!("/plans/plan-{m}"))
-        .replace("/campaigns/{name}", &format!("/campaigns/campaign-{m}"));
+        .replace("/campaigns/{name}", &format!("/campaigns/campaign-{m}"))
+        .replace("/livecodes/{code}", &format!("/livecodes/lc-{m}"));
     assert!(
         !concrete.contains('{'),
         "route {path} has a parameter this test does not fill"
@@ -46,6 +47,9 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/rules/validate") => Some(json!({ "source": RULES_OK })),
         ("post", "/plans/validate") => Some(json!({ "source": plan_ok() })),
         ("put", "/rules/{name}") => Some(json!({ "source": RULES_OK })),
+        ("put", "/livecodes/{code}") => {
+            Some(json!({ "source": "title = \"x\"\nplatform = \"sandbox\"\ngroups = [\"g\"]\n" }))
+        }
         ("put", "/plans/{name}") => Some(json!({ "source": plan_ok() })),
         ("post", "/templates/{id}/apply") => {
             Some(json!({ "groups": [target.group_id], "name": "applied" }))
