@@ -12,6 +12,7 @@ mod forms;
 pub(crate) mod groups;
 mod health;
 mod help;
+mod livecodes;
 mod login;
 mod members;
 mod moderation;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(documents::routes())
         .merge(moderation::routes())
         .merge(banlist::routes())
+        .merge(livecodes::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())

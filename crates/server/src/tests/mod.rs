@@ -11,6 +11,7 @@ mod cockpit;
 mod engine;
 mod holes;
 mod ledger;
+mod livecodes;
 mod openapi;
 mod orders;
 mod pages;

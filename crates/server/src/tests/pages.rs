@@ -31,6 +31,7 @@ fn pages(app: &TestApp) -> Vec<String> {
         ),
         "/audit".into(),
         "/banlist".into(),
+        "/livecodes".into(),
         "/audit?class=all&kind=ban".into(),
         "/today".into(),
         "/groups?sort=messages&dir=asc&period=30d&type=traffic&q=Group".into(),
@@ -43,6 +44,7 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/roi".into(),
         "/orders".into(),
         "/banlist".into(),
+        "/livecodes".into(),
         "/analytics".into(),
     ]
 }
