@@ -63,7 +63,7 @@ pub enum BenchCommand {
     },
     /// Live-code routing under concurrent scans, with capacity never exceeded.
     Livecode {
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 5_000)]
         scans: usize,
         #[arg(long, default_value_t = 50)]
         groups: usize,
