@@ -75,6 +75,9 @@ pub struct Capabilities {
     pub games: bool,
     /// Shared ban lists as the platform knows them (Matrix policy-list rooms).
     pub policy_lists: bool,
+    /// The bot can create a group by itself (Matrix createRoom); Telegram and WeCom bots cannot,
+    /// so a live code there alerts the operator to make the spare group instead.
+    pub create_groups: bool,
 }
 
 impl Capabilities {
@@ -105,6 +108,7 @@ impl Capabilities {
             | ActionKind::EditInviteLink { .. }
             | ActionKind::RevokeInviteLink { .. } => self.per_member_invite_links,
             ActionKind::SendDice { .. } | ActionKind::SendPoll { .. } => self.games,
+            ActionKind::CreateGroup { .. } => self.create_groups,
         }
     }
 }

@@ -194,7 +194,26 @@ pub enum ActionKind {
         entity: String,
         reason: Option<String>,
     },
+    /// A new group made from a template (a live code's spare group, made before the set is
+    /// full); `chat` is [`NEW_GROUP_CHAT`] until it exists. `alias` comes from the action key
+    /// (`keys::group_alias`), so a create retried after a crash finds the group it already made
+    /// instead of making a second; the receipt is the new group's platform id.
+    CreateGroup {
+        name: String,
+        topic: String,
+        alias: String,
+        join_rule: crate::model::JoinRule,
+        /// Power levels of named members (a moderator), on top of the platform's defaults.
+        #[serde(default)]
+        power_users: std::collections::BTreeMap<String, i64>,
+        /// The level needed to post; `None` keeps the platform's default (everyone).
+        #[serde(default)]
+        events_default: Option<i64>,
+    },
 }
+
+/// The pseudo-chat of a [`ActionKind::CreateGroup`]: the group has no platform id yet.
+pub const NEW_GROUP_CHAT: &str = "new";
 
 /// The pseudo-chat of policy-list actions: the connector writes them to its own policy room.
 pub const POLICY_CHAT: &str = "policy";
@@ -237,6 +256,7 @@ impl ActionKind {
             ActionKind::StartGame { .. } => "start_game",
             ActionKind::StartDrop { .. } => "start_drop",
             ActionKind::PolicyRule { .. } => "policy_rule",
+            ActionKind::CreateGroup { .. } => "create_group",
         }
     }
 

@@ -37,7 +37,7 @@ pub use instant::Instant;
 pub use invite::{InviteChange, InviteChannel, InviteCode};
 pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
 pub use model::{
-    Group, GroupStatus, GroupType, Member, MemberRole, MemberTier, Platform, Positioning,
+    Group, GroupStatus, GroupType, JoinRule, Member, MemberRole, MemberTier, Platform, Positioning,
     WorkspaceId,
 };
 pub use poll_tags::PollAnswer;

@@ -69,6 +69,11 @@ string_enum! {
 }
 
 string_enum! {
+    /// Who may enter a group the bot creates: anyone, only the invited, or whoever asks (knock).
+    JoinRule { Public => "public", Invite => "invite", Knock => "knock" }
+}
+
+string_enum! {
     /// A group's life cycle.
     GroupStatus { Active => "active", Archived => "archived", Dissolved => "dissolved" }
 }

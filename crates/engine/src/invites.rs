@@ -66,7 +66,8 @@ impl InviteTracker {
     }
 
     /// A join the bot invited for a member's invite page (`/i/{code}`) is read as a join
-    /// through that member's code, so it is attributed to them and not to the bot.
+    /// through that member's code, so it is attributed to them and not to the bot; one it
+    /// invited for a live code (`/j/{code}`) as a join through the live code.
     async fn through_page(
         &self,
         event: &Event,
@@ -85,7 +86,21 @@ impl InviteTracker {
             .page_referral(self.workspace, event.platform, &event.chat, member)
             .await?
         else {
-            return Ok(None);
+            // A live code's visitor the bot invited joins through that live code (no member
+            // brought them, so the code names nobody; its channel is on the seat).
+            let seat = self
+                .store
+                .seat_in(self.workspace, event.platform, &event.chat, member)
+                .await?;
+            return Ok(seat.map(|seat| {
+                let mut through = event.clone();
+                through.kind = EventKind::MemberJoined {
+                    member: member.clone(),
+                    display_name: display_name.clone(),
+                    via: JoinVia::Link { code: seat.code },
+                };
+                through
+            }));
         };
         if !codes.contains_key(&referral.code) {
             match self.store.invite_code(self.workspace, &referral.code).await {

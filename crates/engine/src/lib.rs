@@ -26,6 +26,7 @@ pub mod invites;
 pub mod lease;
 pub mod ledger;
 pub mod live;
+pub mod livecodes;
 pub mod lurkers;
 pub mod planned_drops;
 pub mod planner;
@@ -58,6 +59,7 @@ pub use ledger::{
     BalanceQuestions, JoinCoupon, JoinCoupons, LedgerRound, LedgerWorker, LedgerWorkerConfig,
 };
 pub use live::{GroupLive, LiveRenderer};
+pub use livecodes::{KeeperRound, LiveCodeKeeper};
 pub use lurkers::LurkerSweeper;
 pub use planner::{PlanRound, Planner};
 pub use plays::{PlayRound, Plays};

@@ -323,6 +323,7 @@ pub async fn execute(
         | ActionKind::MomentTask { .. }
         | ActionKind::StartGame { .. }
         | ActionKind::StartDrop { .. }
+        | ActionKind::CreateGroup { .. }
         | ActionKind::PolicyRule { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Matrix",
@@ -346,6 +347,89 @@ pub async fn execute(
         .get("event_id")
         .and_then(Value::as_str)
         .map(str::to_string))
+}
+
+/// Creates a room from a group template, named by its alias so a retry after a crash (the room
+/// was made but the answer lost) finds the alias taken and answers with that same room instead
+/// of making a second one. The receipt is the room id. Named members' power levels are set after
+/// creation: overriding `users` in `createRoom` would replace the creator's own entry.
+pub async fn create_group(
+    client: &Client,
+    bot: &str,
+    kind: &ActionKind,
+) -> Result<Option<String>, ConnectorError> {
+    let ActionKind::CreateGroup {
+        name,
+        topic,
+        alias,
+        join_rule,
+        power_users,
+        events_default,
+    } = kind
+    else {
+        return Err(ConnectorError::Permanent(format!(
+            "{} is not a group to create",
+            kind.name()
+        )));
+    };
+    let preset = match join_rule {
+        qunzhu_domain::JoinRule::Public => "public_chat",
+        _ => "private_chat",
+    };
+    let mut body = json!({
+        "name": name,
+        "topic": topic,
+        "room_alias_name": alias,
+        "preset": preset,
+        "initial_state": [{
+            "type": "m.room.join_rules",
+            "state_key": "",
+            "content": {"join_rule": join_rule.as_str()},
+        }],
+    });
+    if let Some(level) = events_default {
+        body["power_level_content_override"] = json!({"events_default": level});
+    }
+    let created = client
+        .call(
+            Method::POST,
+            "/_matrix/client/v3/createRoom",
+            Some(&body),
+            None,
+        )
+        .await;
+    let room = match created {
+        Ok(answer) => answer
+            .get("room_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ConnectorError::Transient("createRoom answered without room_id".into())
+            })?,
+        Err(ConnectorError::Permanent(message)) if message.starts_with("M_ROOM_IN_USE") => {
+            // Made by an earlier attempt: the alias is ours (it names this action's key).
+            let server = bot.split_once(':').map(|(_, server)| server).unwrap_or("");
+            let path = format!(
+                "/_matrix/client/v3/directory/room/{}",
+                encode(&format!("#{alias}:{server}"))
+            );
+            let found = client.call(Method::GET, &path, None, None).await?;
+            found
+                .get("room_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ConnectorError::Transient(format!("#{alias}:{server} resolved to no room"))
+                })?
+        }
+        Err(error) => return Err(error),
+    };
+    for (member, level) in power_users {
+        if member != bot {
+            set_power(client, &room, member, Some(*level)).await?;
+        }
+    }
+    Ok(Some(room))
 }
 
 /// The state key of a published rule: stable per entity, so a ban and its removal name the

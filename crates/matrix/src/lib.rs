@@ -110,6 +110,7 @@ impl MatrixConnector {
             buttons: false,
             games: false,
             policy_lists: true,
+            create_groups: true,
         };
         tracing::info!(bot = %bot, homeserver = %config.homeserver, "connected to Matrix");
         Ok(MatrixConnector {
@@ -359,6 +360,9 @@ impl Connector for MatrixConnector {
             let room = self.config.policy_room.as_deref();
             return actions::policy_rule(&self.client, room, *target, entity, reason.as_deref())
                 .await;
+        }
+        if let qunzhu_domain::ActionKind::CreateGroup { .. } = &action.kind {
+            return actions::create_group(&self.client, &self.bot, &action.kind).await;
         }
         actions::execute(&self.client, &self.bot, action).await
     }

@@ -24,6 +24,7 @@ pub mod landing;
 mod leaderboards;
 mod ledger;
 pub mod limits;
+mod livecodes;
 pub mod lottery;
 mod moderation;
 mod orders;
@@ -49,6 +50,7 @@ pub use invite_page::{parse_matrix_id, PageInvite, PageTarget};
 pub use invite_tasks::{CampaignView, PrizeDecision, Standing};
 pub use landing::{LandingView, LeadView, PhoneOutcome, PublicPage};
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
+pub use livecodes::{livecode_link, GroupFill, LiveCodeView, LiveJoin, LiveTarget};
 pub use lottery::{CreateLottery, DrawOutcome, LotteryView};
 pub use moderation::Decided;
 pub use orders::{

@@ -464,7 +464,16 @@ impl Start {
             zone: config.zone(),
             at: config.moderation.lurker_sweep_at,
         };
-        let (planner_stop, sweeper_stop) = (self.stop.clone(), self.stop.clone());
+        let keeper = qunzhu_engine::LiveCodeKeeper {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            workspace: self.workspace.id,
+            platform: connector.platform(),
+            create_groups: connector.capabilities().create_groups,
+            every: std::time::Duration::from_secs(2),
+        };
+        let (planner_stop, sweeper_stop, keeper_stop) =
+            (self.stop.clone(), self.stop.clone(), self.stop.clone());
         let mut tasks = vec![
             supervise(
                 format!("{id} planner"),
@@ -490,6 +499,20 @@ impl Start {
                     let (sweeper, stop) = (sweeper.clone(), sweeper_stop.clone());
                     async move {
                         sweeper.run(stop).await;
+                        Ok(())
+                    }
+                },
+            ),
+            supervise(
+                format!("{id} live codes"),
+                self.health.clone(),
+                chrono::Duration::minutes(5),
+                Backoff::default(),
+                self.stop.clone(),
+                move || {
+                    let (keeper, stop) = (keeper.clone(), keeper_stop.clone());
+                    async move {
+                        keeper.run(stop).await;
                         Ok(())
                     }
                 },

@@ -61,6 +61,23 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Live-code routing under concurrent scans, with capacity never exceeded.
+    Livecode {
+        #[arg(long, default_value_t = 5_000)]
+        scans: usize,
+        #[arg(long, default_value_t = 50)]
+        groups: usize,
+        /// Scans in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        /// PostgreSQL server to create a scratch database on (default: QUNZHU_DATABASE_URL, else local).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Grants per second through the points ledger with balance checks, vs a plain insert of
     /// the same entries (the storage floor).
     Ledger {
@@ -185,6 +202,17 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             seed,
             json,
         } => crate::bench_fuzz::run(cases, json, target, seed),
+        BenchCommand::Livecode {
+            scans,
+            groups,
+            concurrency,
+            backend,
+            database_url,
+            json,
+        } => {
+            crate::bench_livecode::run(scans, groups, concurrency, backend, database_url, json)
+                .await
+        }
         BenchCommand::Ledger {
             entries,
             members,

@@ -66,11 +66,11 @@ pub fn routes() -> Router<Ctx> {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct LangQuery {
-    lang: Option<String>,
+pub(crate) struct LangQuery {
+    pub(crate) lang: Option<String>,
 }
 
-fn language(headers: &HeaderMap, query: &LangQuery) -> Lang {
+pub(crate) fn language(headers: &HeaderMap, query: &LangQuery) -> Lang {
     if let Some(code) = &query.lang {
         return Lang::parse(code);
     }

@@ -18,6 +18,7 @@ pub mod html;
 pub mod i18n;
 pub mod invite_page;
 pub mod landing_page;
+pub mod livecode_page;
 pub mod orders_hook;
 pub mod pages;
 pub mod short_links;

@@ -24,6 +24,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecodes;
 mod lottery;
 mod orders;
 mod outbox;
@@ -92,6 +93,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0017_poll_tags",
         include_str!("../migrations/0017_poll_tags.sql"),
+    ),
+    (
+        "0018_livecodes",
+        include_str!("../migrations/0018_livecodes.sql"),
     ),
     ("0016_orders", include_str!("../migrations/0016_orders.sql")),
     (

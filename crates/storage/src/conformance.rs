@@ -28,6 +28,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecodes;
 mod lottery;
 mod orders;
 mod outbox;
@@ -50,6 +51,7 @@ pub use invite_tasks::*;
 pub use invites::*;
 pub use landing::*;
 pub use ledger::*;
+pub use livecodes::*;
 pub use lottery::*;
 pub use orders::*;
 pub use outbox::*;
@@ -105,7 +107,9 @@ macro_rules! conformance_suite {
             clicks_join_the_rollup_days_and_guard_the_watermark,
             tiers_follow_behaviour_and_views_page_kols_and_lurkers,
             landing_counters_and_leads_are_kept_once_and_forgotten,
-            play_runs_are_kept_whole_listed_and_guard_the_watermark);
+            play_runs_are_kept_whole_listed_and_guard_the_watermark,
+            livecodes_seat_visitors_within_capacity_and_count_channels,
+            concurrent_scans_never_take_more_seats_than_there_are);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

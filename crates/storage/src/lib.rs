@@ -27,6 +27,7 @@ pub mod landing;
 pub mod leases;
 pub mod ledger;
 pub mod links;
+pub mod livecodes;
 pub mod lottery;
 pub mod orders;
 pub mod outbox;
@@ -59,6 +60,10 @@ pub use landing::{ChannelCounts, LandingHit, LandingStore, Lead, NewLead};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+pub use livecodes::{
+    Candidate, ChannelFigures, LiveCodeAlert, LiveCodeRecord, LiveCodeStore, Seat, SeatRequest,
+    SpareGroup,
+};
 pub use lottery::{Baseline, Drawn, Lottery, LotteryStore, NewLottery, Purchase};
 pub use orders::{
     CampaignCost, CampaignTotals, CommissionRow, Order, OrderRecorded, OrderStore, Revenue,
@@ -143,6 +148,7 @@ pub trait Store:
     + TierStore
     + LandingStore
     + PlayStore
+    + LiveCodeStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

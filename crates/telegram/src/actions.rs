@@ -360,6 +360,7 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
         | ActionKind::MomentTask { .. }
         | ActionKind::StartGame { .. }
         | ActionKind::StartDrop { .. }
+        | ActionKind::CreateGroup { .. }
         | ActionKind::PolicyRule { .. } => {
             return Err(ConnectorError::Permanent(format!(
                 "{} is not carried out on Telegram",

@@ -15,6 +15,7 @@ mod growth;
 mod invites;
 mod landing;
 mod ledger;
+mod livecodes;
 mod moderation;
 pub mod openapi;
 pub(crate) mod orders;
@@ -115,6 +116,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(campaigns::routes())
         .merge(growth::routes())
         .merge(plays::routes())
+        .merge(livecodes::routes())
         .merge(analytics::routes())
         .merge(people::routes())
         .merge(admin::routes())

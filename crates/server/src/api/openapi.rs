@@ -113,6 +113,8 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("post", "/lotteries/{id}/draw", "growth", Edit, "Draw a closed lottery and pay its prizes once (again: finishes an interrupted draw); refused before it closes"),
     ("get", "/drops", "growth", Read, "Point drops (红包雨) of the last 30 days and later"),
     ("post", "/drops", "growth", Edit, "Schedule a point drop in a group: the first N members who send the keyword within the window get one share each; once per request id"),
+    ("get", "/livecodes", "growth", Read, "Live codes 活码 with their public link, groups' seats used against the cap, scans, seats and joins per channel, pending spare groups, and the operator alerts (a spare needed where groups cannot be created, a visitor turned away)"),
+    ("put", "/livecodes/{code}", "growth", Edit, "Save a live code's document (TOML: title, platform, groups, cap, threshold, spare template); problems are answered with source:LINE:COL"),
     ("get", "/leaderboards/{board}/groups/{id}", "growth", Read, "A group's live leaderboard: invites (present invitees), check_ins (totals) or points (the workspace's balances), ties sharing a rank"),
     ("get", "/plays", "growth", Read, "Growth plays 拼 砍 帮 送 (group-buy, bargain, assist, gift documents) with their check"),
     ("put", "/plays/{name}", "growth", Edit, "Save a play document (TOML); problems are answered with LINE:COL and the field path"),

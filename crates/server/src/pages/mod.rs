@@ -16,6 +16,7 @@ mod health;
 mod help;
 mod landing;
 mod leaderboards;
+mod livecodes;
 mod login;
 mod lotteries;
 mod members;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(moderation::routes())
         .merge(banlist::routes())
         .merge(plays::routes())
+        .merge(livecodes::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())
@@ -67,6 +69,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(crate::invite_page::routes())
         .merge(landing::routes())
         .merge(crate::landing_page::routes())
+        .merge(crate::livecode_page::routes())
         .merge(analytics::routes())
         .merge(people::routes())
         .merge(lotteries::routes())

@@ -41,7 +41,8 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             &format!("/landing-pages/landing-{m}"),
         )
         .replace("{lead}", &target.lead.to_string())
-        .replace("/plays/{name}", &format!("/plays/play-{m}"));
+        .replace("/plays/{name}", &format!("/plays/play-{m}"))
+        .replace("/livecodes/{code}", &format!("/livecodes/lc-{m}"));
     assert!(
         !concrete.contains('{'),
         "route {path} has a parameter this test does not fill"
@@ -52,6 +53,9 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         ("post", "/rules/validate") => Some(json!({ "source": RULES_OK })),
         ("post", "/plans/validate") => Some(json!({ "source": plan_ok() })),
         ("put", "/rules/{name}") => Some(json!({ "source": RULES_OK })),
+        ("put", "/livecodes/{code}") => {
+            Some(json!({ "source": "title = \"x\"\nplatform = \"sandbox\"\ngroups = [\"g\"]\n" }))
+        }
         ("put", "/plans/{name}") => Some(json!({ "source": plan_ok() })),
         ("post", "/templates/{id}/apply") => {
             Some(json!({ "groups": [target.group_id], "name": "applied" }))

@@ -13,6 +13,7 @@ mod growth_pages;
 mod holes;
 mod landing;
 mod ledger;
+mod livecodes;
 mod openapi;
 mod orders;
 mod pages;
