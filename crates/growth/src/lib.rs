@@ -17,5 +17,7 @@ pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold
 pub use fraud::Flag;
 pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, TaskPrizeRow};
 pub mod drop;
+pub mod flash_sale;
 pub mod leaderboard;
 pub mod lottery;
+pub mod race;

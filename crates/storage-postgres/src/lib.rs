@@ -19,6 +19,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod lottery;
+mod offers;
 mod orders;
 mod outbox;
 mod poll_tags;
@@ -101,6 +102,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
     ),
+    ("0022_offers", include_str!("../migrations/0022_offers.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -22,6 +22,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod lottery;
+mod offers;
 mod orders;
 mod outbox;
 mod poll_tags;
@@ -105,6 +106,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_rollups",
         include_str!("../migrations/0015_rollups.sql"),
     ),
+    ("0022_offers", include_str!("../migrations/0022_offers.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -26,6 +26,7 @@ mod invites;
 mod leases;
 mod ledger;
 mod lottery;
+mod offers;
 mod orders;
 mod outbox;
 mod poll_tags;
@@ -43,6 +44,7 @@ pub use invite_tasks::*;
 pub use invites::*;
 pub use ledger::*;
 pub use lottery::*;
+pub use offers::*;
 pub use orders::*;
 pub use outbox::*;
 pub use poll_tags::*;
@@ -88,6 +90,8 @@ macro_rules! conformance_suite {
             invite_tasks_keep_rows_versions_and_referrals,
             lotteries_are_stored_bought_into_and_drawn_once,
             drops_are_scheduled_once_and_read_by_start,
+            offers_sell_their_stock_once_per_member,
+            concurrent_claims_never_oversell,
             bans_are_kept_once_revised_and_scoped,
             present_members_are_where_a_ban_is_carried_out,
             rollups_fold_filter_and_guard_the_watermark);

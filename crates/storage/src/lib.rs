@@ -25,6 +25,7 @@ pub mod leases;
 pub mod ledger;
 pub mod links;
 pub mod lottery;
+pub mod offers;
 pub mod orders;
 pub mod outbox;
 pub mod poll_tags;
@@ -52,6 +53,7 @@ pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
 pub use lottery::{Baseline, Drawn, Lottery, LotteryStore, NewLottery, Purchase};
+pub use offers::{ClaimState, Claimed, NewOffer, OfferClaim, OfferStore, StoredOffer};
 pub use orders::{
     CampaignCost, CampaignTotals, CommissionRow, Order, OrderRecorded, OrderStore, Revenue,
     ShowcasePost, StatementLine,
@@ -125,6 +127,7 @@ pub trait Store:
     + DropStore
     + BanStore
     + RollupStore
+    + OfferStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
