@@ -56,6 +56,11 @@ pub fn offer_reply(offer: i64, event_key: &str) -> String {
     format!("offer:{offer}:reply:{event_key}")
 }
 
+/// The swap board's answer to one chat message (a post, an accept, a listing), once per message.
+pub fn swap_reply(event_key: &str) -> String {
+    format!("swap:reply:{event_key}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

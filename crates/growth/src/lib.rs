@@ -11,6 +11,7 @@ pub mod commission;
 pub mod fraud;
 pub mod invite_task;
 pub mod roi;
+pub mod swap;
 pub mod templates;
 
 pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold};

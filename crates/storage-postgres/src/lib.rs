@@ -28,6 +28,7 @@ mod reports;
 mod rollups;
 mod sop;
 mod store;
+mod swaps;
 pub mod testing;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

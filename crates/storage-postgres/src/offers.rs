@@ -274,7 +274,7 @@ impl OfferStore for PostgresStore {
         let client = self.client().await;
         let row = client
             .query_opt(
-                "SELECT seq FROM offer_watermarks WHERE workspace = $1",
+                "SELECT seq FROM deal_watermarks WHERE workspace = $1 AND consumer = 'offers'",
                 &[&workspace.0],
             )
             .await
@@ -293,14 +293,14 @@ impl OfferStore for PostgresStore {
         let changed = if from == 0 {
             client
                 .execute(
-                    "INSERT INTO offer_watermarks (workspace, seq) VALUES ($1, $2) ON CONFLICT (workspace) DO UPDATE SET seq = excluded.seq WHERE offer_watermarks.seq = 0",
+                    "INSERT INTO deal_watermarks (workspace, consumer, seq) VALUES ($1, 'offers', $2) ON CONFLICT (workspace, consumer) DO UPDATE SET seq = excluded.seq WHERE deal_watermarks.seq = 0",
                     &[&workspace.0, &to],
                 )
                 .await
         } else {
             client
                 .execute(
-                    "UPDATE offer_watermarks SET seq = $3 WHERE workspace = $1 AND seq = $2",
+                    "UPDATE deal_watermarks SET seq = $3 WHERE workspace = $1 AND consumer = 'offers' AND seq = $2",
                     &[&workspace.0, &from, &to],
                 )
                 .await

@@ -33,6 +33,7 @@ mod reports;
 mod rollups;
 mod sop;
 mod store;
+mod swaps;
 
 use std::collections::HashSet;
 use std::path::Path;

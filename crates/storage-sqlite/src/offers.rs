@@ -290,7 +290,7 @@ impl OfferStore for SqliteStore {
     async fn offer_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
         self.read(|conn| {
             conn.query_row(
-                "SELECT seq FROM offer_watermarks WHERE workspace = ?1",
+                "SELECT seq FROM deal_watermarks WHERE workspace = ?1 AND consumer = 'offers'",
                 params![workspace.0],
                 |row| row.get(0),
             )
@@ -310,12 +310,12 @@ impl OfferStore for SqliteStore {
             // The first round inserts from 0; every later one moves only the value it read.
             let changed = if from == 0 {
                 conn.execute(
-                    "INSERT INTO offer_watermarks (workspace, seq) VALUES (?1, ?2) ON CONFLICT (workspace) DO UPDATE SET seq = excluded.seq WHERE offer_watermarks.seq = 0",
+                    "INSERT INTO deal_watermarks (workspace, consumer, seq) VALUES (?1, 'offers', ?2) ON CONFLICT (workspace, consumer) DO UPDATE SET seq = excluded.seq WHERE deal_watermarks.seq = 0",
                     params![workspace.0, to],
                 )
             } else {
                 conn.execute(
-                    "UPDATE offer_watermarks SET seq = ?3 WHERE workspace = ?1 AND seq = ?2",
+                    "UPDATE deal_watermarks SET seq = ?3 WHERE workspace = ?1 AND consumer = 'offers' AND seq = ?2",
                     params![workspace.0, from, to],
                 )
             }

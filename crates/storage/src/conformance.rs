@@ -38,6 +38,7 @@ pub use banlist::*;
 pub use connector_state::*;
 pub use leases::*;
 mod sop;
+mod swaps;
 pub use coupons::*;
 pub use drops::*;
 pub use invite_tasks::*;
@@ -52,6 +53,7 @@ pub use reports::*;
 pub use rollups::*;
 pub use scoping::*;
 pub use sop::*;
+pub use swaps::*;
 
 /// Expands to one test per check, each on a fresh store made by `$make`: an async block yielding
 /// `Some((Arc<dyn Store>, guard))`, or `None` when the backend is not available here (skipped).
@@ -92,6 +94,7 @@ macro_rules! conformance_suite {
             drops_are_scheduled_once_and_read_by_start,
             offers_sell_their_stock_once_per_member,
             concurrent_claims_never_oversell,
+            swaps_close_both_sides_once,
             bans_are_kept_once_revised_and_scoped,
             present_members_are_where_a_ban_is_carried_out,
             rollups_fold_filter_and_guard_the_watermark);

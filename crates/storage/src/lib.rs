@@ -32,6 +32,7 @@ pub mod poll_tags;
 pub mod reports;
 pub mod rollups;
 pub mod sop;
+pub mod swaps;
 pub mod testing;
 mod types;
 
@@ -70,6 +71,7 @@ pub use sop::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
     PushRow, PushWindow, SopFactsUpdate, SopStore,
 };
+pub use swaps::{swap_from_columns, GroupSwap, NewSwap, SwapStore};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -128,6 +130,7 @@ pub trait Store:
     + BanStore
     + RollupStore
     + OfferStore
+    + SwapStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
