@@ -27,6 +27,7 @@ pub mod lease;
 pub mod ledger;
 pub mod live;
 pub mod lurkers;
+pub mod offers;
 pub mod planner;
 pub mod poll_tags;
 pub mod pushes;
@@ -38,6 +39,7 @@ pub mod showcases;
 pub mod sop_facts;
 pub mod supervise;
 pub mod surveys;
+pub mod swaps;
 
 pub use banlist::{BanHandle, BanWatcher};
 pub use checkin::Checkins;
@@ -57,6 +59,7 @@ pub use ledger::{
 };
 pub use live::{GroupLive, LiveRenderer};
 pub use lurkers::LurkerSweeper;
+pub use offers::OfferClaims;
 pub use planner::{PlanRound, Planner};
 pub use poll_tags::PollTagger;
 pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
@@ -67,3 +70,4 @@ pub use showcases::Showcases;
 pub use sop_facts::SopFacts;
 pub use supervise::{supervise, Backoff};
 pub use surveys::Surveys;
+pub use swaps::SwapDesk;

@@ -80,6 +80,8 @@ pub struct SwapOffer {
     pub have: String,
     pub want: String,
     pub posted_at: DateTime<Utc>,
+    /// Flattened: `{"state": "open"}`, `{"state": "swapped", "with": …}` in the API.
+    #[serde(flatten)]
     pub state: SwapState,
 }
 

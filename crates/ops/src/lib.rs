@@ -24,6 +24,7 @@ mod ledger;
 pub mod limits;
 pub mod lottery;
 mod moderation;
+pub mod offers;
 mod orders;
 mod removals;
 mod sop;
@@ -44,6 +45,7 @@ pub use invite_tasks::{CampaignView, PrizeDecision, Standing};
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
 pub use lottery::{CreateLottery, DrawOutcome, LotteryView};
 pub use moderation::Decided;
+pub use offers::{ClaimAnswer, OfferView};
 pub use orders::{
     order_event_key, showcase_invite_key, Buyer, IncomingOrder, OrderPolicy, ShowcasePolicy,
 };
