@@ -15,6 +15,7 @@ mod growth;
 mod invites;
 mod ledger;
 mod moderation;
+mod offers;
 pub mod openapi;
 pub(crate) mod orders;
 
@@ -111,6 +112,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(orders::routes())
         .merge(campaigns::routes())
         .merge(growth::routes())
+        .merge(offers::routes())
         .merge(analytics::routes())
         .merge(admin::routes())
         .merge(engine::routes())

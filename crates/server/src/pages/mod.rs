@@ -16,6 +16,7 @@ mod login;
 mod members;
 mod moderation;
 mod names;
+mod offers;
 mod overview;
 mod problem_text;
 mod pushes;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(documents::routes())
         .merge(moderation::routes())
         .merge(banlist::routes())
+        .merge(offers::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())

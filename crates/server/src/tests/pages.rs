@@ -31,6 +31,8 @@ fn pages(app: &TestApp) -> Vec<String> {
         ),
         "/audit".into(),
         "/banlist".into(),
+        "/offers".into(),
+        format!("/offers/{}", a.offer),
         "/audit?class=all&kind=ban".into(),
         "/today".into(),
         "/groups?sort=messages&dir=asc&period=30d&type=traffic&q=Group".into(),
