@@ -39,14 +39,27 @@ pub fn offer_account(offer: i64) -> Account {
     }
 }
 
+/// A group message of the offer: its text, whom it mentions, the message it answers.
+struct Say {
+    text: String,
+    mentions: Vec<String>,
+    reply_to: Option<String>,
+}
+
+fn say(text: String) -> Say {
+    Say {
+        text,
+        mentions: Vec::new(),
+        reply_to: None,
+    }
+}
+
 fn post(
     spec: &OfferSpec,
     workspace: WorkspaceId,
     offer: i64,
     key: String,
-    text: String,
-    mentions: Vec<String>,
-    reply_to: Option<String>,
+    message: Say,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> NewAction {
@@ -56,10 +69,10 @@ fn post(
         chat: spec.chat.clone(),
         key,
         kind: ActionKind::SendMessage {
-            text,
+            text: message.text,
             html: None,
-            mentions,
-            reply_to,
+            mentions: message.mentions,
+            reply_to: message.reply_to,
         },
         created_at: now,
         not_before: at.max(now),
@@ -87,9 +100,7 @@ pub fn offer_posts(
                 workspace,
                 offer.id,
                 keys::offer_post(offer.id, "countdown"),
-                spec.countdown_text(tz),
-                Vec::new(),
-                None,
+                say(spec.countdown_text(tz)),
                 at,
                 now,
             ));
@@ -101,9 +112,7 @@ pub fn offer_posts(
             workspace,
             offer.id,
             keys::offer_post(offer.id, "open"),
-            spec.open_text(spec.stock, tz),
-            Vec::new(),
-            None,
+            say(spec.open_text(spec.stock, tz)),
             spec.starts_at,
             now,
         ));
@@ -191,9 +200,7 @@ pub async fn claim(
             workspace,
             offer.id,
             keys::offer_post(offer.id, "sold_out"),
-            spec.sold_out_text(),
-            Vec::new(),
-            None,
+            say(spec.sold_out_text()),
             now,
             now,
         ));
@@ -292,9 +299,11 @@ impl OfferClaims {
                     self.workspace,
                     offer.id,
                     keys::offer_reply(offer.id, &stored.event.key),
-                    text,
-                    vec![member.clone()],
-                    Some(message_id.clone()),
+                    Say {
+                        text,
+                        mentions: vec![member.clone()],
+                        reply_to: Some(message_id.clone()),
+                    },
                     now,
                     now,
                 ));

@@ -305,7 +305,13 @@ mod tests {
         let clock = FakeClock::new(at(-5));
         let baseline = BTreeMap::from([("@a".to_string(), 10), ("@b".to_string(), 2)]);
         let mut race = Race::open(spec(), baseline).unwrap();
-        let steps: &[(i64, Option<i64>, &[(&str, i64)], &[(u32, &str, i64)])] = &[
+        type Step<'a> = (
+            i64,
+            Option<i64>,
+            &'a [(&'a str, i64)],
+            &'a [(u32, &'a str, i64)],
+        );
+        let steps: &[Step] = &[
             (-5, None, &[("@a", 10), ("@b", 2)], &[]),
             (0, Some(0), &[("@a", 11), ("@b", 2)], &[(1, "@a", 1)]),
             (
