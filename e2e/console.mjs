@@ -145,7 +145,7 @@ try {
   check("the menu button opens the sidebar", opened && opened.x >= 0, JSON.stringify(opened));
   await small.screenshot({ path: join(out, "phone-menu.png") });
   // Every page, zh-CN and English, desktop and phone: e2e/out/<lang>-<size>-<page>.png.
-  const pages = [["/", "overview"], ["/today", "today"], ["/groups", "groups"], [group, "group"], ["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"], ["/rules", "rules"], ["/sop", "sop"], ["/lotteries", "lotteries"], ["/leaderboards", "leaderboards"], ["/drops", "drops"], ["/settings", "settings"], ["/analytics", "analytics"], ["/analytics/tiers", "tiers"], ["/analytics/kols", "kols"], ["/analytics/lurkers", "lurkers"], ["/analytics/dying", "dying"]];
+  const pages = [["/", "overview"], ["/today", "today"], ["/groups", "groups"], [group, "group"], ["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"], ["/rules", "rules"], ["/sop", "sop"], ["/lotteries", "lotteries"], ["/leaderboards", "leaderboards"], ["/drops", "drops"], ["/settings", "settings"], ["/analytics", "analytics"], ["/analytics/tiers", "tiers"], ["/analytics/kols", "kols"], ["/analytics/lurkers", "lurkers"], ["/analytics/dying", "dying"], ["/offers", "offers"]];
   const phoneState = await desktop.storageState();
   for (const lang of ["zh", "en"]) {
     for (const [size, options] of [["desktop", { viewport: { width: 1366, height: 900 } }], ["phone", { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }]]) {
@@ -164,6 +164,18 @@ try {
       await context.close();
     }
   }
+
+  // 秒杀: the stock counter and the swap board on a phone (375px wide).
+  const narrow = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, storageState: phoneState });
+  const offers = await narrow.newPage();
+  await offers.goto(`${base}/offers`);
+  const offersText = await offers.locator("main").innerText();
+  check("the offers page shows the stock left", offersText.includes("7 / 10"), offersText.slice(0, 200));
+  check("the offers page lists the swap board", offersText.includes("两张电影票"));
+  const offersOverflow = await offers.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check("the offers page fits 375px", offersOverflow <= 1, `${offersOverflow}px`);
+  await offers.screenshot({ path: join(out, "phone-offers.png"), fullPage: true });
+  await narrow.close();
 
   check("no script errors", errors.length === 0, errors.join("; "));
   check("nothing loaded from outside the console", outside.length === 0, outside.join(", "));

@@ -338,6 +338,32 @@ pub fn group_alias(workspace: crate::WorkspaceId, key: &str) -> String {
     format!("qz{}_{readable}_{hash:016x}", workspace.0)
 }
 
+/// A 秒杀 claim's ledger entry (the points price) and its claim: one per offer and member, so a
+/// claim retried through chat and the API at once is paid once.
+pub fn offer_claim(offer: i64, member: &str) -> String {
+    format!("offer:{offer}:claim:{member}")
+}
+
+/// The coupon a 秒杀 claim issues, once per offer and member.
+pub fn offer_coupon(offer: i64, member: &str) -> String {
+    format!("offer:{offer}:coupon:{member}")
+}
+
+/// One of a 秒杀's own posts (`countdown`, `open`, `sold_out`), once per offer.
+pub fn offer_post(offer: i64, which: &str) -> String {
+    format!("offer:{offer}:{which}")
+}
+
+/// The answer to one chat message claiming a 秒杀, once per message.
+pub fn offer_reply(offer: i64, event_key: &str) -> String {
+    format!("offer:{offer}:reply:{event_key}")
+}
+
+/// The swap board's answer to one chat message (a post, an accept, a listing), once per message.
+pub fn swap_reply(event_key: &str) -> String {
+    format!("swap:reply:{event_key}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

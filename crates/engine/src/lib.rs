@@ -29,6 +29,7 @@ pub mod live;
 pub mod livecodes;
 pub mod lurkers;
 pub mod planned_drops;
+pub mod offers;
 pub mod planner;
 pub mod plays;
 pub mod poll_tags;
@@ -41,6 +42,7 @@ pub mod showcases;
 pub mod sop_facts;
 pub mod supervise;
 pub mod surveys;
+pub mod swaps;
 
 pub use banlist::{BanHandle, BanWatcher};
 pub use checkin::Checkins;
@@ -61,6 +63,7 @@ pub use ledger::{
 pub use live::{GroupLive, LiveRenderer};
 pub use livecodes::{KeeperRound, LiveCodeKeeper};
 pub use lurkers::LurkerSweeper;
+pub use offers::OfferClaims;
 pub use planner::{PlanRound, Planner};
 pub use plays::{PlayRound, Plays};
 pub use poll_tags::PollTagger;
@@ -72,3 +75,4 @@ pub use showcases::Showcases;
 pub use sop_facts::SopFacts;
 pub use supervise::{supervise, Backoff};
 pub use surveys::Surveys;
+pub use swaps::SwapDesk;

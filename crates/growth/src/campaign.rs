@@ -75,6 +75,9 @@ pub struct Campaign {
     pub fraud: FraudRules,
     /// A gift to the invitee too, once their invite counts (join gift for both sides, 001).
     pub invitee_prize: Option<TaskPrize>,
+    /// A gift to the inviter for each friend whose invite counts (券: a coupon for both sides),
+    /// on top of the thresholds; a flagged invite (over the cap, never spoke) gives none.
+    pub inviter_gift: Option<TaskPrize>,
     /// The language of the group messages: `zh` or `en`.
     pub english: bool,
 }
@@ -141,6 +144,8 @@ struct RawCampaign {
     fraud: RawFraud,
     #[serde(default)]
     invitee: Option<Spanned<RawGift>>,
+    #[serde(default)]
+    inviter: Option<Spanned<RawGift>>,
 }
 
 #[derive(Deserialize)]
@@ -285,6 +290,39 @@ fn hours(value: &Spanned<i64>, field: &str, problems: &mut Problems<'_>) -> Dura
         return Duration::zero();
     }
     Duration::hours(hours)
+}
+
+/// The `[invitee]` or `[inviter]` gift: exactly one of points or a coupon.
+fn gift_prize(
+    gift: &Spanned<RawGift>,
+    field: &str,
+    problems: &mut Problems<'_>,
+) -> Option<TaskPrize> {
+    let span = gift.span();
+    let gift = gift.get_ref();
+    match (gift.points, &gift.coupon) {
+        (Some(points), None) if (1..=1_000_000_000).contains(&points) => {
+            Some(TaskPrize::Points { points })
+        }
+        (None, Some(offer)) => match offer.validate() {
+            Ok(()) => Some(TaskPrize::Coupon {
+                offer: offer.clone(),
+                valid_days: gift.valid_days,
+            }),
+            Err(error) => {
+                problems.at(span, format!("{field}.coupon"), error.to_string());
+                None
+            }
+        },
+        _ => {
+            problems.at(
+                span,
+                field,
+                "give exactly one of `points` (1 to 1000000000) or `coupon`",
+            );
+            None
+        }
+    }
 }
 
 /// Checks a campaign document named `name`; every problem found is returned, each located.
@@ -434,33 +472,14 @@ pub fn parse_campaign(name: &str, source: &str) -> Result<Campaign, Vec<Campaign
         }
         points
     });
-    let invitee_prize = raw.invitee.as_ref().and_then(|gift| {
-        let span = gift.span();
-        let gift = gift.get_ref();
-        match (gift.points, &gift.coupon) {
-            (Some(points), None) if (1..=1_000_000_000).contains(&points) => {
-                Some(TaskPrize::Points { points })
-            }
-            (None, Some(offer)) => match offer.validate() {
-                Ok(()) => Some(TaskPrize::Coupon {
-                    offer: offer.clone(),
-                    valid_days: gift.valid_days,
-                }),
-                Err(error) => {
-                    problems.at(span, "invitee.coupon", error.to_string());
-                    None
-                }
-            },
-            _ => {
-                problems.at(
-                    span,
-                    "invitee",
-                    "give exactly one of `points` (1 to 1000000000) or `coupon`",
-                );
-                None
-            }
-        }
-    });
+    let invitee_prize = raw
+        .invitee
+        .as_ref()
+        .and_then(|gift| gift_prize(gift, "invitee", &mut problems));
+    let inviter_gift = raw
+        .inviter
+        .as_ref()
+        .and_then(|gift| gift_prize(gift, "inviter", &mut problems));
     if raw.limits.cap > 0 && raw.limits.cap_days == 0 {
         problems.at(
             0..0,
@@ -502,6 +521,7 @@ pub fn parse_campaign(name: &str, source: &str) -> Result<Campaign, Vec<Campaign
             other_groups: raw.fraud.other_groups,
         },
         invitee_prize,
+        inviter_gift,
         english,
     })
 }

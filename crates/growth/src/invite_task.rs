@@ -147,9 +147,11 @@ pub enum Effect {
     Grant { prize: TaskPrizeRow },
     /// Take a paid prize back with a reversal entry of its grant.
     Reverse { prize: TaskPrizeRow },
-    /// The invitee's own gift, once their invite counts (never taken back: they did stay).
+    /// A gift once an invite counts (never taken back: they did stay): the invitee's own
+    /// (`[invitee]`), or the inviter's for this friend (`[inviter]`, keyed `inviter_gift`).
     Gift {
         chat: String,
+        /// Who gets it: the invitee, or for an inviter gift the inviter.
         invitee: String,
         prize: TaskPrize,
         key: String,
@@ -407,6 +409,17 @@ impl Book {
                         invitee: invitee.clone(),
                         prize: prize.clone(),
                         key: qunzhu_domain::keys::task_gift(&self.campaign.name, &key.0, &invitee),
+                    });
+                }
+                if let Some(prize) = &self.campaign.inviter_gift {
+                    effects.push(Effect::Gift {
+                        chat: key.0.clone(),
+                        invitee: inviter.clone(),
+                        prize: prize.clone(),
+                        key: format!(
+                            "task:{}:inviter_gift:{}:{invitee}",
+                            self.campaign.name, key.0
+                        ),
                     });
                 }
                 effects.extend(self.progress(&inviter, &key.0, &format!("{invitee}:counted")));

@@ -319,3 +319,51 @@ fn a_coupon_prize_is_clawed_back_and_a_redeemed_one_is_kept_and_never_paid_again
     );
     assert_eq!(prize_state(&again), Some(PrizeState::Kept));
 }
+
+/// 券 for both sides: each friend whose invite counts brings the inviter a coupon and the
+/// friend their own, once each; a friend who never spoke (flagged) brings neither.
+#[test]
+fn a_coupon_for_both_sides_per_friend_who_stays() {
+    let gifts = "[invitee]\ncoupon = { type = \"amount_off\", cents = 500 }\n[inviter]\ncoupon = { type = \"amount_off\", cents = 300 }\n";
+    let mut book = book(&(DOC.to_string() + gifts));
+    for (invitee, speaks) in [("@b", true), ("@c", true), ("@d", false)] {
+        join(&mut book, invitee, hour(0));
+        if speaks {
+            book.posted("g", invitee, hour(1));
+        }
+    }
+    let effects = book.tick(hour(24));
+    let mut given: Vec<_> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Gift {
+                invitee,
+                key,
+                prize,
+                ..
+            } => Some((
+                invitee.as_str(),
+                key.as_str(),
+                matches!(
+                    prize,
+                    crate::TaskPrize::Coupon {
+                        offer: qunzhu_domain::CouponOffer::AmountOff { cents: 300 },
+                        ..
+                    }
+                ),
+            )),
+            _ => None,
+        })
+        .collect();
+    given.sort();
+    assert_eq!(
+        given,
+        [
+            ("@a", "task:spring:inviter_gift:g:@b", true),
+            ("@a", "task:spring:inviter_gift:g:@c", true),
+            ("@b", "task:spring:gift:g:@b", false),
+            ("@c", "task:spring:gift:g:@c", false),
+        ]
+    );
+    assert!(book.tick(hour(25)).is_empty(), "once");
+}

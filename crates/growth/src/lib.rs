@@ -11,6 +11,7 @@ pub mod commission;
 pub mod fraud;
 pub mod invite_task;
 pub mod roi;
+pub mod swap;
 pub mod templates;
 
 pub use campaign::{parse_campaign, Campaign, CampaignError, TaskPrize, Threshold};
@@ -19,6 +20,7 @@ pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, T
 pub use livecode::{parse_livecode, LiveCode, LiveCodeError};
 pub mod drop;
 pub mod landing;
+pub mod flash_sale;
 pub mod leaderboard;
 pub mod livecode;
 pub mod lottery;
@@ -33,3 +35,4 @@ pub mod gift;
 pub mod group_buy;
 pub mod play;
 pub mod run;
+pub mod race;

@@ -55,15 +55,19 @@ must_post = true
 hold_hours = 0
 
 # The inviter's coupon for each friend who stays…
-[[thresholds]]
-invites = 1
+[inviter]
 coupon = { type = "amount_off", cents = 500 }
 valid_days = 30
 
-# …and the newcomer's own.
+# …the newcomer's own…
 [invitee]
 coupon = { type = "amount_off", cents = 500 }
 valid_days = 30
+
+# …and a bonus once five friends stayed.
+[[thresholds]]
+invites = 5
+points = 50
 
 [limits]
 cap = 20
@@ -152,6 +156,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(both.invitee_prize, Some(TaskPrize::Coupon { .. })));
+        assert!(matches!(both.inviter_gift, Some(TaskPrize::Coupon { .. })));
         assert_eq!(
             template_source("nope", false, "matrix", &groups, starts, ends),
             None

@@ -27,6 +27,7 @@ pub mod limits;
 mod livecodes;
 pub mod lottery;
 mod moderation;
+pub mod offers;
 mod orders;
 pub mod people;
 pub mod phone_vault;
@@ -53,6 +54,7 @@ pub use ledger::{Adjustment, MemberPoints, PointsLeader};
 pub use livecodes::{livecode_link, GroupFill, LiveCodeView, LiveJoin, LiveTarget};
 pub use lottery::{CreateLottery, DrawOutcome, LotteryView};
 pub use moderation::Decided;
+pub use offers::{ClaimAnswer, OfferView};
 pub use orders::{
     order_event_key, showcase_invite_key, Buyer, IncomingOrder, OrderPolicy, ShowcasePolicy,
 };

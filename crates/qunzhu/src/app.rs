@@ -264,6 +264,27 @@ async fn run(
         every: std::time::Duration::from_secs(1),
     };
     tasks.push(consumer_loop!("poll tagger", health, stop, poll_tags));
+    // 秒杀: keyword messages in an offer's group claim it (one atomic store step per claim, so
+    // instances sharing a database never oversell), answered in the group with the stock left.
+    let offer_claims = qunzhu_engine::OfferClaims {
+        store: store.clone(),
+        workspace: workspace.id,
+        tz: config.zone(),
+        clock: clock.clone(),
+        batch: 2_000,
+        every: std::time::Duration::from_millis(500),
+    };
+    tasks.push(consumer_loop!("offer claims", health, stop, offer_claims));
+    // 换: the swap board answers 有X换Y, 换 #N, 撤回 #N and 换物墙 in every group.
+    let swaps = qunzhu_engine::SwapDesk {
+        store: store.clone(),
+        workspace: workspace.id,
+        clock: clock.clone(),
+        ttl: chrono::Duration::days(3),
+        batch: 2_000,
+        every: std::time::Duration::from_millis(500),
+    };
+    tasks.push(consumer_loop!("swap board", health, stop, swaps));
     // Invite tasks (任务宝): campaigns' books kept from the log, timers on the injected clock.
     let invite_tasks = qunzhu_engine::InviteTasks {
         store: store.clone(),

@@ -207,6 +207,55 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
         ])
         .await
         .expect("actions");
+    // A 秒杀 running now with some items claimed, and a swap on the board, for /offers.
+    let offer = store
+        .create_offer(
+            ws,
+            qunzhu_storage::NewOffer {
+                key: "offer:e2e".into(),
+                spec: qunzhu_growth::flash_sale::OfferSpec {
+                    title: "限量保温杯（晚八点秒杀）".into(),
+                    platform: Platform::Sandbox,
+                    chat: groups[0].0.into(),
+                    keyword: "抢".into(),
+                    stock: 10,
+                    starts_at: now - Duration::minutes(5),
+                    ends_at: now + Duration::minutes(25),
+                    countdown_minutes: 30,
+                    points: 100,
+                    coupon: Some(qunzhu_growth::flash_sale::OfferCoupon {
+                        offer: qunzhu_domain::CouponOffer::AmountOff { cents: 500 },
+                        valid_days: Some(7),
+                    }),
+                },
+                source: "title = \"限量保温杯\"".into(),
+                origin: "seed".into(),
+                created_at: now - Duration::hours(1),
+            },
+        )
+        .await
+        .expect("offer");
+    for member in ["@p0-1:sandbox", "@p0-2:sandbox", "@p0-3:sandbox"] {
+        store
+            .claim_offer(ws, offer.id, member, "chat:e2e", now)
+            .await
+            .expect("claim");
+    }
+    store
+        .post_swap(
+            ws,
+            qunzhu_storage::NewSwap {
+                key: "swap:e2e".into(),
+                platform: Platform::Sandbox,
+                chat: groups[0].0.into(),
+                member: "@p0-4:sandbox".into(),
+                have: "两张电影票".into(),
+                want: "一本好书".into(),
+                at: now - Duration::minutes(3),
+            },
+        )
+        .await
+        .expect("swap");
     store
         .put_document(ws, "rules", "default", RULES, "seed", now)
         .await

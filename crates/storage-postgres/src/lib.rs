@@ -23,6 +23,7 @@ mod leases;
 mod ledger;
 mod livecodes;
 mod lottery;
+mod offers;
 mod orders;
 mod outbox;
 mod plays;
@@ -32,6 +33,7 @@ mod reports;
 mod rollups;
 mod sop;
 mod store;
+mod swaps;
 pub mod testing;
 mod tiers;
 
@@ -124,6 +126,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0023_coupon_revocations",
         include_str!("../migrations/0023_coupon_revocations.sql"),
     ),
+    ("0022_offers", include_str!("../migrations/0022_offers.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -26,6 +26,7 @@ mod leases;
 mod ledger;
 mod livecodes;
 mod lottery;
+mod offers;
 mod orders;
 mod outbox;
 mod plays;
@@ -38,6 +39,7 @@ mod rollups;
 mod sop;
 mod store;
 mod tiers;
+mod swaps;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -128,6 +130,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0023_coupon_revocations",
         include_str!("../migrations/0023_coupon_revocations.sql"),
     ),
+    ("0022_offers", include_str!("../migrations/0022_offers.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

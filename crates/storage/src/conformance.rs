@@ -30,6 +30,7 @@ mod leases;
 mod ledger;
 mod livecodes;
 mod lottery;
+mod offers;
 mod orders;
 mod outbox;
 mod plays;
@@ -45,6 +46,7 @@ pub use connector_state::*;
 pub use leases::*;
 mod sop;
 pub use coupon_revocations::*;
+mod swaps;
 pub use coupons::*;
 pub use drops::*;
 pub use invite_tasks::*;
@@ -53,6 +55,7 @@ pub use landing::*;
 pub use ledger::*;
 pub use livecodes::*;
 pub use lottery::*;
+pub use offers::*;
 pub use orders::*;
 pub use outbox::*;
 pub use plays::*;
@@ -62,6 +65,7 @@ pub use rollups::*;
 pub use scoping::*;
 pub use sop::*;
 pub use tiers::*;
+pub use swaps::*;
 
 /// Expands to one test per check, each on a fresh store made by `$make`: an async block yielding
 /// `Some((Arc<dyn Store>, guard))`, or `None` when the backend is not available here (skipped).
@@ -101,6 +105,9 @@ macro_rules! conformance_suite {
             invite_tasks_keep_rows_versions_and_referrals,
             lotteries_are_stored_bought_into_and_drawn_once,
             drops_are_scheduled_once_and_read_by_start,
+            offers_sell_their_stock_once_per_member,
+            concurrent_claims_never_oversell,
+            swaps_close_both_sides_once,
             bans_are_kept_once_revised_and_scoped,
             present_members_are_where_a_ban_is_carried_out,
             rollups_fold_filter_and_guard_the_watermark,

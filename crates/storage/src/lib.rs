@@ -29,6 +29,7 @@ pub mod ledger;
 pub mod links;
 pub mod livecodes;
 pub mod lottery;
+pub mod offers;
 pub mod orders;
 pub mod outbox;
 pub mod plays;
@@ -36,6 +37,7 @@ pub mod poll_tags;
 pub mod reports;
 pub mod rollups;
 pub mod sop;
+pub mod swaps;
 pub mod testing;
 pub mod tiers;
 mod types;
@@ -65,6 +67,7 @@ pub use livecodes::{
     SpareGroup,
 };
 pub use lottery::{Baseline, Drawn, Lottery, LotteryStore, NewLottery, Purchase};
+pub use offers::{ClaimState, Claimed, NewOffer, OfferClaim, OfferStore, StoredOffer};
 pub use orders::{
     CampaignCost, CampaignTotals, CommissionRow, Order, OrderRecorded, OrderStore, Revenue,
     ShowcasePost, StatementLine,
@@ -86,6 +89,7 @@ pub use tiers::{
     KolQuery, KolRow, LurkerQuery, LurkerRow, MemberKey, MemberTierRow, TierMarks, TierQuery,
     TierStore,
 };
+pub use swaps::{swap_from_columns, GroupSwap, NewSwap, SwapStore};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -149,6 +153,8 @@ pub trait Store:
     + LandingStore
     + PlayStore
     + LiveCodeStore
+    + OfferStore
+    + SwapStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -17,6 +17,7 @@ mod landing;
 mod ledger;
 mod livecodes;
 mod moderation;
+mod offers;
 pub mod openapi;
 pub(crate) mod orders;
 pub(crate) mod people;
@@ -117,6 +118,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(growth::routes())
         .merge(plays::routes())
         .merge(livecodes::routes())
+        .merge(offers::routes())
         .merge(analytics::routes())
         .merge(people::routes())
         .merge(admin::routes())

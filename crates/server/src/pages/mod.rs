@@ -22,6 +22,7 @@ mod lotteries;
 mod members;
 mod moderation;
 mod names;
+mod offers;
 mod overview;
 mod people;
 mod plays;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(banlist::routes())
         .merge(plays::routes())
         .merge(livecodes::routes())
+        .merge(offers::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(help::routes())

@@ -20,6 +20,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         )
         .replace("/tokens/{id}", &format!("/tokens/{}", target.token_id))
         .replace("/lotteries/{id}", &format!("/lotteries/{}", target.lottery))
+        .replace("/offers/{id}", &format!("/offers/{}", target.offer))
         .replace("{board}", "invites")
         .replace("/tasks/{id}", &format!("/tasks/{}", target.task))
         .replace("/templates/{id}", "/templates/daily-morning")
@@ -110,6 +111,13 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             "platform": "sandbox", "chat": target.chat, "keyword": "红包", "shares": 3,
             "prize": { "type": "points", "points": 5 }, "minutes": 10, "request": format!("d-{m}")
         })),
+        ("post", "/offers") => Some(json!({
+            "source": format!("title = \"秒杀 new {m}\"\nplatform = \"sandbox\"\ngroup = \"{}\"\nstock = 3\nstarts = \"2099-01-01 20:00\"\nends = \"2099-01-01 21:00\"\npoints = 10\n", target.chat),
+            "request": format!("o-{m}")
+        })),
+        ("post", "/offers/{id}/claims") => Some(
+            json!({ "platform": "sandbox", "user": target.member, "request": format!("oc-{m}") }),
+        ),
         ("post", "/groups/{id}/fate") => Some(
             json!({ "fate": "reactivate", "text": format!("topic {m}"), "request": format!("f-{m}") }),
         ),

@@ -14,6 +14,7 @@ mod holes;
 mod landing;
 mod ledger;
 mod livecodes;
+mod offers;
 mod openapi;
 mod orders;
 mod pages;
@@ -69,6 +70,8 @@ pub struct Seeded {
     pub lottery: i64,
     /// A lead (phone 13800001234) on the landing page `landing-{marker}`.
     pub lead: i64,
+    /// A 秒杀 open for a week in the group.
+    pub offer: i64,
 }
 
 pub struct TestApp {
@@ -324,9 +327,38 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         )
         .await
         .expect("lead");
+    let offer = store
+        .create_offer(
+            ws,
+            qunzhu_storage::NewOffer {
+                key: format!("offer-{marker}"),
+                spec: qunzhu_growth::flash_sale::OfferSpec {
+                    title: format!("秒杀 {marker}"),
+                    platform: Platform::Sandbox,
+                    chat: chat.clone(),
+                    keyword: "抢".into(),
+                    stock: 5,
+                    starts_at: now,
+                    ends_at: now + Duration::days(7),
+                    countdown_minutes: 0,
+                    points: 0,
+                    coupon: Some(qunzhu_growth::flash_sale::OfferCoupon {
+                        offer: qunzhu_domain::CouponOffer::AmountOff { cents: 500 },
+                        valid_days: None,
+                    }),
+                },
+                source: String::new(),
+                origin: "user:seed".into(),
+                created_at: now,
+            },
+        )
+        .await
+        .expect("offer")
+        .id;
     Seeded {
         lead,
         lottery,
+        offer,
         ws,
         marker: marker.to_string(),
         group_id: group.id,

@@ -32,6 +32,8 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/audit".into(),
         "/banlist".into(),
         "/livecodes".into(),
+        "/offers".into(),
+        format!("/offers/{}", a.offer),
         "/audit?class=all&kind=ban".into(),
         "/today".into(),
         "/groups?sort=messages&dir=asc&period=30d&type=traffic&q=Group".into(),
