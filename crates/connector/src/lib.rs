@@ -75,6 +75,9 @@ pub struct Capabilities {
     pub games: bool,
     /// Shared ban lists as the platform knows them (Matrix policy-list rooms).
     pub policy_lists: bool,
+    /// Images the bot posts from a URL (a member's poster): Matrix and Telegram, not WeCom's
+    /// group robot here.
+    pub send_images: bool,
 }
 
 impl Capabilities {
@@ -104,6 +107,7 @@ impl Capabilities {
             | ActionKind::EditInviteLink { .. }
             | ActionKind::RevokeInviteLink { .. } => self.per_member_invite_links,
             ActionKind::SendDice { .. } | ActionKind::SendPoll { .. } => self.games,
+            ActionKind::SendImage { .. } => self.send_autonomously && self.send_images,
         }
     }
 }

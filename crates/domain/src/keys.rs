@@ -35,10 +35,30 @@ pub fn group_fate(group_chat: &str, fate: &str, request: &str) -> String {
     format!("fate:{group_chat}:{fate}:{request}")
 }
 
+/// A member's poster handed out in a group: once per member, group and local day, so asking
+/// again the same day re-sends nothing (the poster has not changed), and tomorrow it can.
+pub fn poster(chat: &str, member: &str, day: chrono::NaiveDate) -> String {
+    format!("poster:{chat}:{member}:{day}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn a_decision_key_depends_on_the_request_only() {
         assert_eq!(super::join_decision("$knock"), "decide:$knock");
+    }
+
+    #[test]
+    fn a_poster_key_is_per_member_group_and_day() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(super::poster("!g", "@m", day), "poster:!g:@m:2026-12-01");
+        assert_ne!(
+            super::poster("!g", "@m", day),
+            super::poster("!g", "@n", day)
+        );
+        assert_ne!(
+            super::poster("!g", "@m", day),
+            super::poster("!g", "@m", day.succ_opt().unwrap())
+        );
     }
 }

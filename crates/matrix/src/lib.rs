@@ -110,6 +110,7 @@ impl MatrixConnector {
             buttons: false,
             games: false,
             policy_lists: true,
+            send_images: true,
         };
         tracing::info!(bot = %bot, homeserver = %config.homeserver, "connected to Matrix");
         Ok(MatrixConnector {

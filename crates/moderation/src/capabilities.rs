@@ -191,6 +191,7 @@ mod tests {
             buttons: false,
             games: false,
             policy_lists: false,
+            send_images: false,
         }
     }
 

@@ -25,6 +25,7 @@ pub mod limits;
 pub mod lottery;
 mod moderation;
 mod orders;
+pub mod posters;
 mod removals;
 mod sop;
 mod tasks;

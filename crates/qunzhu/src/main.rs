@@ -7,6 +7,7 @@ mod bench_analytics;
 mod bench_fuzz;
 mod bench_history;
 mod bench_ledger;
+mod bench_poster;
 mod bench_react;
 mod bench_scheduler;
 mod bench_signin;

@@ -87,6 +87,7 @@ pub fn sandbox_capabilities() -> Capabilities {
         buttons: false,
         games: false,
         policy_lists: false,
+        send_images: false,
     }
 }
 

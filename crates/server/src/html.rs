@@ -165,6 +165,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("moderation", "/moderation", "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3z"),
     ("orders", "/orders", "M7 18a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm10 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4zM5.2 4H2v2h2l3.6 7.6L6.2 16H19v-2H9.4l1-2h7.4a2 2 0 0 0 1.8-1l3.4-6.4L21 4H5.2z"),
     ("campaigns", "/campaigns", "M20 7h-3.2A3 3 0 0 0 12 3.8 3 3 0 0 0 7.2 7H4v5h1v9h14v-9h1V7zm-7-1a1 1 0 1 1 1 1h-1V6zm-3 0a1 1 0 0 1 1 1H10a1 1 0 0 1 0-1zm1 13H7v-7h4v7zm0-9H6V9h5v1zm6 9h-4v-7h4v7zm1-9h-5V9h5v1z"),
+    ("posters", "/posters", "M5 3h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm0 2v10l4-4 3 3 4-5 3 4V5H5zm3 1.5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3z"),
     ("banlist", "/banlist", "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zM4 12a8 8 0 0 1 12.9-6.3L5.7 16.9A8 8 0 0 1 4 12zm8 8a8 8 0 0 1-4.9-1.7L18.3 7.1A8 8 0 0 1 12 20z"),
     ("analytics", "/analytics", "M4 20h16v-2H4v2zm1-4h3V9H5v7zm5 0h3V4h-3v12zm5 0h3v-5h-3v5z"),
     ("audit", "/audit", "M4 4h16v2H4V4zm0 5h16v2H4V9zm0 5h10v2H4v-2zm0 5h10v2H4v-2z"),

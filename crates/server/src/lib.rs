@@ -19,6 +19,7 @@ pub mod i18n;
 pub mod invite_page;
 pub mod orders_hook;
 pub mod pages;
+pub mod poster_image;
 pub mod short_links;
 pub mod stats;
 pub mod svg;
@@ -68,6 +69,8 @@ pub struct ServerOptions {
     pub point_value_cents: Option<i64>,
     /// The funnel's configured windows (`[analytics.funnel]`); a request may name its own.
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
+    /// The CJK font posters are drawn with; `None` answers posters as unavailable.
+    pub poster_font: Option<Arc<qunzhu_poster::Font>>,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -81,6 +84,7 @@ pub struct Ctx {
     pub orders: Option<Arc<orders_hook::OrdersHook>>,
     pub point_value_cents: i64,
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
+    pub posters: Arc<poster_image::Posters>,
 }
 
 impl Ctx {
@@ -112,6 +116,7 @@ impl Ctx {
             orders: options.orders.map(Arc::new),
             point_value_cents: options.point_value_cents.unwrap_or(1),
             funnel: options.funnel,
+            posters: Arc::new(poster_image::Posters::new(options.poster_font)),
         }
     }
 

@@ -109,6 +109,7 @@ pub fn telegram_capabilities(config: &TelegramConfig) -> Capabilities {
         buttons: true,
         games: true,
         policy_lists: false,
+        send_images: true,
     }
 }
 

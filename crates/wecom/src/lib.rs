@@ -109,6 +109,7 @@ pub fn wecom_capabilities() -> Capabilities {
         buttons: false,
         games: false,
         policy_lists: false,
+        send_images: false,
     }
 }
 

@@ -17,6 +17,7 @@ mod ledger;
 mod moderation;
 pub mod openapi;
 pub(crate) mod orders;
+pub mod posters;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -110,6 +111,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(invites::routes())
         .merge(orders::routes())
         .merge(campaigns::routes())
+        .merge(posters::routes())
         .merge(growth::routes())
         .merge(analytics::routes())
         .merge(admin::routes())

@@ -17,6 +17,7 @@ mod members;
 mod moderation;
 mod names;
 mod overview;
+mod posters;
 mod problem_text;
 mod pushes;
 mod revenue;
@@ -55,7 +56,9 @@ pub fn routes() -> Router<Ctx> {
         .merge(pushes::routes())
         .merge(revenue::routes())
         .merge(campaigns::routes())
+        .merge(posters::routes())
         .merge(crate::invite_page::routes())
+        .merge(crate::poster_image::routes())
         .merge(analytics::routes())
         .fallback(get(not_found))
 }

@@ -14,6 +14,7 @@ mod ledger;
 mod openapi;
 mod orders;
 mod pages;
+mod posters;
 mod pushes;
 mod signin;
 mod users;
