@@ -75,7 +75,7 @@ async fn a_members_poster_is_a_png_of_the_templates_size() {
 
 #[tokio::test]
 async fn without_a_font_posters_say_what_to_install() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_options(crate::ServerOptions::default()).await;
     with_code(&app).await;
     let (status, _, body) = fetch(&app, "/p/c0ffee.png").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
