@@ -29,6 +29,17 @@ else
   missing "no PostgreSQL answers at 127.0.0.1:5432 and QUNZHU_TEST_DATABASE_URL is not set"
 fi
 
+# The CJK font posters are drawn with (the golden-image and poster route tests need it): Debian's
+# fonts-noto-cjk, installed here, never downloaded by qunzhu itself.
+if [[ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc && "$(id -u)" == 0 ]]; then
+  if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null); then
+    missing "installing fonts-noto-cjk with apt-get failed"
+  fi
+fi
+if [[ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]]; then
+  missing "fonts-noto-cjk is not installed (the poster tests need it)"
+fi
+
 # Synapse: one homeserver with relaxed limits, one with Synapse's defaults (the rate-limit test).
 if [[ "${QUNZHU_SKIP_SYNAPSE:-}" == 1 ]]; then
   missing "QUNZHU_SKIP_SYNAPSE=1 skips the Synapse tests"

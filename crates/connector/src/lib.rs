@@ -78,6 +78,9 @@ pub struct Capabilities {
     /// The bot can create a group by itself (Matrix createRoom); Telegram and WeCom bots cannot,
     /// so a live code there alerts the operator to make the spare group instead.
     pub create_groups: bool,
+    /// Images the bot posts from a URL (a member's poster): Matrix and Telegram, not WeCom's
+    /// group robot here.
+    pub send_images: bool,
 }
 
 impl Capabilities {
@@ -109,6 +112,7 @@ impl Capabilities {
             | ActionKind::RevokeInviteLink { .. } => self.per_member_invite_links,
             ActionKind::SendDice { .. } | ActionKind::SendPoll { .. } => self.games,
             ActionKind::CreateGroup { .. } => self.create_groups,
+            ActionKind::SendImage { .. } => self.send_autonomously && self.send_images,
         }
     }
 }

@@ -144,6 +144,15 @@ pub enum ActionKind {
     RevokeInviteLink {
         link: String,
     },
+    /// An image the bot posts, fetched from `url` (qunzhu's own `/p/{code}.png` for a
+    /// member's poster): Matrix uploads it to the media repository and sends `m.image`,
+    /// Telegram's `sendPhoto` takes the URL.
+    SendImage {
+        url: String,
+        caption: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<String>,
+    },
     /// A die thrown by the bot (🎲🎯🏀⚽🎳🎰).
     SendDice {
         emoji: String,
@@ -250,6 +259,7 @@ impl ActionKind {
             ActionKind::CreateInviteLink { .. } => "create_invite_link",
             ActionKind::EditInviteLink { .. } => "edit_invite_link",
             ActionKind::RevokeInviteLink { .. } => "revoke_invite_link",
+            ActionKind::SendImage { .. } => "send_image",
             ActionKind::SendDice { .. } => "send_dice",
             ActionKind::SendPoll { .. } => "send_poll",
             ActionKind::MomentTask { .. } => "moment_task",

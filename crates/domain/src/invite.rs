@@ -95,6 +95,24 @@ pub fn invite_change(event: &Event, codes: &HashMap<String, InviteCode>) -> Opti
     }
 }
 
+/// The invite code a member's poster carries when the bot hands it out: derived from the
+/// member (FNV-1a, 64 bits), so the pure decider and the poster route agree on it without a
+/// lookup, and registered on first use. The `p` prefix keeps it apart from the random hex codes
+/// operators create.
+pub fn poster_code(
+    workspace: crate::model::WorkspaceId,
+    platform: Platform,
+    member: &str,
+) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let seed = format!("{}\u{0}{}\u{0}{member}", workspace.0, platform.as_str());
+    for byte in seed.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("p{hash:016x}")
+}
+
 /// The link codes an event names, to look up before [`invite_change`].
 pub fn named_code(event: &Event) -> Option<&str> {
     match &event.kind {
@@ -111,6 +129,22 @@ mod tests {
     use super::*;
     use crate::event::LeaveHow;
     use crate::model::WorkspaceId;
+
+    #[test]
+    fn a_poster_code_is_the_members_own_and_never_a_random_one() {
+        let code = poster_code(WorkspaceId(1), Platform::Matrix, "@a:hs");
+        assert_eq!(code, poster_code(WorkspaceId(1), Platform::Matrix, "@a:hs"));
+        assert_eq!(code.len(), 17);
+        // Operators' codes are 12 hex digits: a `p` never appears in them.
+        assert!(code.starts_with('p') && code[1..].chars().all(|c| c.is_ascii_hexdigit()));
+        for other in [
+            poster_code(WorkspaceId(1), Platform::Matrix, "@b:hs"),
+            poster_code(WorkspaceId(2), Platform::Matrix, "@a:hs"),
+            poster_code(WorkspaceId(1), Platform::Telegram, "@a:hs"),
+        ] {
+            assert_ne!(code, other);
+        }
+    }
 
     fn event(kind: EventKind) -> Event {
         Event {

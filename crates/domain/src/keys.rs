@@ -364,6 +364,12 @@ pub fn swap_reply(event_key: &str) -> String {
     format!("swap:reply:{event_key}")
 }
 
+/// A member's poster handed out in a group: once per member, group and local day, so asking
+/// again the same day re-sends nothing (the poster has not changed), and tomorrow it can.
+pub fn poster(chat: &str, member: &str, day: chrono::NaiveDate) -> String {
+    format!("poster:{chat}:{member}:{day}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,5 +430,19 @@ mod tests {
             super::group_alias(WorkspaceId(1), &super::livecode_spare("spring", 5))
         );
         assert!(alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    }
+
+    #[test]
+    fn a_poster_key_is_per_member_group_and_day() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(super::poster("!g", "@m", day), "poster:!g:@m:2026-12-01");
+        assert_ne!(
+            super::poster("!g", "@m", day),
+            super::poster("!g", "@n", day)
+        );
+        assert_ne!(
+            super::poster("!g", "@m", day),
+            super::poster("!g", "@m", day.succ_opt().unwrap())
+        );
     }
 }

@@ -25,6 +25,15 @@ fn escape(text: &str) -> String {
         .replace('\n', "<br>")
 }
 
+/// A PNG's width and height from its header (`IHDR` comes first), for `m.image`'s `info`.
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.get(12..16) != Some(b"IHDR") {
+        return None;
+    }
+    let word = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    Some((word(16)?, word(20)?))
+}
+
 /// The mention pills appended to a message's HTML, one link per mentioned user.
 fn mention_pills(mentions: &[String]) -> String {
     mentions
@@ -144,6 +153,60 @@ pub async fn execute(
                 client.call(Method::PUT, &path, Some(&content), None).await,
             )
             .await?
+        }
+        ActionKind::SendImage {
+            url,
+            caption,
+            mentions,
+        } => {
+            // A retry fetches and uploads again (a second copy in the media repository at
+            // worst), but the message keeps its transaction id, so the room sees one image.
+            let (bytes, mimetype) = client.fetch_image(url).await?;
+            let (width, height) = png_size(&bytes).unzip();
+            let size = bytes.len();
+            let filename = url
+                .rsplit('/')
+                .next()
+                .filter(|name| !name.is_empty())
+                .unwrap_or("image.png")
+                .to_string();
+            let uri = client.upload(bytes, &mimetype, &filename).await?;
+            let mut info = json!({"mimetype": mimetype, "size": size});
+            if let (Some(width), Some(height)) = (width, height) {
+                info["w"] = json!(width);
+                info["h"] = json!(height);
+            }
+            let content = json!({
+                "msgtype": "m.image",
+                "body": filename,
+                "filename": filename,
+                "url": uri,
+                "info": info,
+                "m.mentions": {"user_ids": mentions},
+            });
+            let path = format!(
+                "/_matrix/client/v3/rooms/{room}/send/m.room.message/{}",
+                txn_id(&action.key)
+            );
+            let answer = guarded(
+                client,
+                bot,
+                chat,
+                "send",
+                "events_default",
+                client.call(Method::PUT, &path, Some(&content), None).await,
+            )
+            .await?;
+            if !caption.trim().is_empty() {
+                // The caption follows as its own text (mentioning the member), keyed apart.
+                let text = json!({"msgtype": "m.text", "body": caption, "m.mentions": {"user_ids": mentions}});
+                let path = format!(
+                    "/_matrix/client/v3/rooms/{room}/send/m.room.message/{}",
+                    txn_id(&format!("{}:caption", action.key))
+                );
+                client.call(Method::PUT, &path, Some(&text), None).await?;
+            }
+            answer
         }
         ActionKind::Kick { member, reason } => {
             guarded(

@@ -23,6 +23,8 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
 pub const MAX_SYNC_BODY: usize = 16 << 20;
 /// The largest answer read from any other endpoint.
 pub const MAX_BODY: usize = 1 << 20;
+/// The largest image fetched to post (a poster is a few hundred KiB).
+pub const MAX_IMAGE: usize = 8 << 20;
 
 /// The size cap of one endpoint's answer.
 pub fn body_limit(path: &str) -> usize {
@@ -178,9 +180,98 @@ impl Client {
     /// refused before anything is read).
     async fn read_capped(
         &self,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
         limit: usize,
     ) -> Result<String, ConnectorError> {
+        let body = self.read_capped_bytes(response, limit).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Downloads an image to post (a member's poster, from qunzhu's own HTTP server), at most
+    /// [`MAX_IMAGE`] bytes; returns its bytes and content type.
+    pub async fn fetch_image(&self, url: &str) -> Result<(Vec<u8>, String), ConnectorError> {
+        let response = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|error| ConnectorError::Transient(format!("fetching {url}: {error}")))?;
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = self.read_capped_bytes(response, MAX_IMAGE).await?;
+        if status.is_server_error() {
+            return Err(ConnectorError::Transient(format!(
+                "{status} fetching {url}"
+            )));
+        }
+        if !status.is_success() {
+            return Err(ConnectorError::Permanent(format!(
+                "{status} fetching {url}: {}",
+                String::from_utf8_lossy(&body)
+            )));
+        }
+        if !kind.starts_with("image/") {
+            return Err(ConnectorError::Permanent(format!(
+                "{url} is not an image ({kind})"
+            )));
+        }
+        Ok((body, kind))
+    }
+
+    /// Uploads bytes to the homeserver's media repository; returns their `mxc://` URI.
+    pub async fn upload(
+        &self,
+        bytes: Vec<u8>,
+        content_type: &str,
+        filename: &str,
+    ) -> Result<String, ConnectorError> {
+        let url = format!(
+            "{}/_matrix/media/v3/upload?filename={}",
+            self.base,
+            encode(filename)
+        );
+        let response = self
+            .http
+            .post(&url)
+            .timeout(Duration::from_secs(60))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|error| {
+                ConnectorError::Transient(format!("uploading to {}: {error}", self.base))
+            })?;
+        let status = response.status();
+        let text = self.read_capped(response, MAX_BODY).await?;
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        match json.get("content_uri").and_then(Value::as_str) {
+            Some(uri) if status.is_success() => Ok(uri.to_string()),
+            _ if status == StatusCode::TOO_MANY_REQUESTS => Err(ConnectorError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            }),
+            _ if status.is_server_error() => Err(ConnectorError::Transient(format!(
+                "{status} uploading to {}: {text}",
+                self.base
+            ))),
+            _ => Err(ConnectorError::Permanent(format!(
+                "the upload to {} was refused ({status}): {text}",
+                self.base
+            ))),
+        }
+    }
+
+    pub(crate) async fn read_capped_bytes(
+        &self,
+        mut response: reqwest::Response,
+        limit: usize,
+    ) -> Result<Vec<u8>, ConnectorError> {
         let too_big = || {
             ConnectorError::Transient(format!(
                 "the answer from {} is larger than {} KiB; not read",
@@ -203,7 +294,7 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(String::from_utf8_lossy(&body).into_owned())
+        Ok(body)
     }
 }
 

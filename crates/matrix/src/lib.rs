@@ -111,6 +111,7 @@ impl MatrixConnector {
             games: false,
             policy_lists: true,
             create_groups: true,
+            send_images: true,
         };
         tracing::info!(bot = %bot, homeserver = %config.homeserver, "connected to Matrix");
         Ok(MatrixConnector {

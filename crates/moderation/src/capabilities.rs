@@ -192,6 +192,7 @@ mod tests {
             games: false,
             policy_lists: false,
             create_groups: false,
+            send_images: false,
         }
     }
 

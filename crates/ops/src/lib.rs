@@ -32,6 +32,7 @@ mod orders;
 pub mod people;
 pub mod phone_vault;
 mod plays;
+pub mod posters;
 mod removals;
 mod sop;
 mod tasks;

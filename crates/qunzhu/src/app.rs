@@ -382,6 +382,7 @@ async fn run(
             qunzhu_ops::PhoneVault::open(Some(config.phone_key.expose()), &config.data_dir)
                 .context("landing pages' phone key")?,
         )),
+        poster_font: poster_font(&config),
         ..qunzhu_server::ServerOptions::default()
     };
     let https = state.secure_cookies;
@@ -836,6 +837,25 @@ async fn deciders(
         platform,
         drops.clone(),
     )));
+    chain.0.push(Box::new(qunzhu_engine::PosterRequests {
+        workspace: workspace.id,
+        platform,
+        enabled: connector
+            .capabilities()
+            .supports(&qunzhu_domain::ActionKind::SendImage {
+                url: String::new(),
+                caption: String::new(),
+                mentions: Vec::new(),
+            })
+            && posters_available(config),
+        keywords: if config.poster.keywords.is_empty() {
+            qunzhu_engine::posters::default_keywords()
+        } else {
+            config.poster.keywords.clone()
+        },
+        base_url: config.base_url(),
+        zone: config.zone(),
+    }));
     chain.0.push(Box::new(qunzhu_engine::BalanceQuestions {
         workspace: workspace.id,
         platform,
@@ -1002,4 +1022,31 @@ fn orders_hook(
         config.orders.secret.expose(),
         policy,
     )))
+}
+
+/// The CJK font for posters; without one the server still starts and its poster routes say why
+/// they are unavailable (a demo on a machine without `fonts-noto-cjk` must run).
+fn poster_font(config: &Config) -> Option<std::sync::Arc<qunzhu_poster::Font>> {
+    let configured = config
+        .poster
+        .font
+        .as_deref()
+        .map(|path| (path, config.poster.font_index));
+    match crate::bench_poster::load_font(configured) {
+        Ok(font) => Some(font),
+        Err(error) => {
+            tracing::warn!(%error, "posters are unavailable");
+            None
+        }
+    }
+}
+
+/// Whether a poster font file is there (the bot offers posters only then).
+fn posters_available(config: &Config) -> bool {
+    match &config.poster.font {
+        Some(path) => path.is_file(),
+        None => qunzhu_poster::DEFAULT_FONT_PATHS
+            .iter()
+            .any(|(path, _)| std::path::Path::new(path).is_file()),
+    }
 }

@@ -155,6 +155,17 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Members' posters per second from the default template, and the p99 of one poster
+    /// (`posters_per_sec`, `p99_ms`); needs a CJK font (fonts-noto-cjk).
+    Poster {
+        #[arg(long, default_value_t = 500)]
+        posters: usize,
+        /// A font file instead of the default Debian paths.
+        #[arg(long)]
+        font: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -242,6 +253,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             database_url,
             json,
         } => crate::bench_react::run(messages, backend, database_url, json).await,
+        BenchCommand::Poster {
+            posters,
+            font,
+            json,
+        } => crate::bench_poster::run(posters, font, json),
         BenchCommand::Signin {
             attempts,
             slots,

@@ -25,6 +25,7 @@ pub struct Config {
     pub ledger: LedgerSection,
     pub orders: crate::orders_config::OrdersSection,
     pub analytics: AnalyticsSection,
+    pub poster: PosterSection,
     pub sandbox: SandboxSection,
     pub matrix: qunzhu_matrix::MatrixConfig,
     pub telegram: qunzhu_telegram::TelegramConfig,
@@ -54,6 +55,7 @@ impl Default for Config {
             ledger: LedgerSection::default(),
             orders: crate::orders_config::OrdersSection::default(),
             analytics: AnalyticsSection::default(),
+            poster: PosterSection::default(),
             sandbox: SandboxSection::default(),
             matrix: qunzhu_matrix::MatrixConfig::default(),
             telegram: qunzhu_telegram::TelegramConfig::default(),
@@ -174,6 +176,19 @@ pub struct AnalyticsSection {
     /// `[analytics.tiers.regular]` with `min_spend_cents`, `min_points`, `min_active_days`,
     /// `min_checkins` and `match = "any"|"all"`.
     pub tiers: qunzhu_domain::tier::TierRules,
+}
+
+/// `[poster]`: the CJK font posters are drawn with. Unset, the Debian paths of
+/// `qunzhu_poster::DEFAULT_FONT_PATHS` are tried (`apt-get install fonts-noto-cjk`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PosterSection {
+    /// A TrueType/OpenType file or collection.
+    pub font: Option<PathBuf>,
+    /// The face inside a collection (`.ttc`); 0 for a single font.
+    pub font_index: u32,
+    /// Whole messages that ask the bot for one's poster (default `海报`, `poster`, `/poster`).
+    pub keywords: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

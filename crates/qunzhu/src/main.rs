@@ -8,6 +8,7 @@ mod bench_fuzz;
 mod bench_history;
 mod bench_ledger;
 mod bench_livecode;
+mod bench_poster;
 mod bench_react;
 mod bench_scheduler;
 mod bench_signin;

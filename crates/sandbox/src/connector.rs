@@ -88,6 +88,7 @@ pub fn sandbox_capabilities() -> Capabilities {
         games: false,
         policy_lists: false,
         create_groups: false,
+        send_images: false,
     }
 }
 

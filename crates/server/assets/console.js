@@ -41,6 +41,33 @@
     setInterval(refresh, every);
   });
 
+  // Poster editor: the preview follows the template as it is typed (the same renderer draws it
+  // on the server); problems replace the image until the text fits again.
+  document.querySelectorAll("[data-poster-form]").forEach(function (form) {
+    var area = form.querySelector("[data-poster-source]");
+    var image = document.querySelector("[data-poster-preview]");
+    var problems = document.querySelector("[data-poster-problems]");
+    if (!area || !image || !problems) return;
+    var timer = null;
+    function redraw() {
+      var body = new URLSearchParams(new FormData(form));
+      fetch("/posters/preview.png", { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) {
+          if (r.ok) return r.blob().then(function (blob) {
+            var reader = new FileReader();
+            reader.onload = function () { image.src = reader.result; image.hidden = false; problems.hidden = true; };
+            reader.readAsDataURL(blob);
+          });
+          return r.text().then(function (text) { problems.textContent = text; problems.hidden = false; image.hidden = true; });
+        })
+        .catch(function () {});
+    }
+    area.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(redraw, 500);
+    });
+  });
+
   // TOML editor: line numbers follow the text and its scrolling; problems jump to their line.
   document.querySelectorAll("[data-source]").forEach(function (area) {
     var gutter = area.parentNode.querySelector("[data-gutter]");

@@ -21,6 +21,7 @@ pub mod landing_page;
 pub mod livecode_page;
 pub mod orders_hook;
 pub mod pages;
+pub mod poster_image;
 pub mod short_links;
 pub mod stats;
 pub mod svg;
@@ -75,6 +76,8 @@ pub struct ServerOptions {
     /// Seals landing pages' phone numbers (`qunzhu serve` always sets it, from `QUNZHU_PHONE_KEY`
     /// or the data directory's key file); `None` answers phone forms as unavailable.
     pub phone_vault: Option<Arc<qunzhu_ops::PhoneVault>>,
+    /// The CJK font posters are drawn with; `None` answers posters as unavailable.
+    pub poster_font: Option<Arc<qunzhu_poster::Font>>,
 }
 
 /// The router's own state: the binary's [`AppState`] plus what lives only in this process.
@@ -90,6 +93,7 @@ pub struct Ctx {
     pub funnel: qunzhu_domain::funnel::FunnelConfig,
     pub tiers: qunzhu_domain::tier::TierRules,
     pub phone_vault: Option<Arc<qunzhu_ops::PhoneVault>>,
+    pub posters: Arc<poster_image::Posters>,
 }
 
 impl Ctx {
@@ -123,6 +127,7 @@ impl Ctx {
             funnel: options.funnel,
             tiers: options.tiers,
             phone_vault: options.phone_vault,
+            posters: Arc::new(poster_image::Posters::new(options.poster_font)),
         }
     }
 

@@ -121,7 +121,7 @@ async fn get_updates(shared: &Shared, token: &str, body: &Value) -> Answer {
     }
 }
 
-const SENDS: &[&str] = &["sendMessage", "sendDice", "sendPoll"];
+const SENDS: &[&str] = &["sendMessage", "sendDice", "sendPoll", "sendPhoto"];
 
 fn direct_message(world: &mut World, user: i64, body: &Value, now: i64) -> Answer {
     let open = world.chats.values().any(|chat| {
@@ -238,8 +238,25 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
             }
             ok(member_json(user, &world.status(chat, user)))
         }
-        "sendMessage" | "sendDice" | "sendPoll" => {
+        "sendMessage" | "sendDice" | "sendPoll" | "sendPhoto" => {
             let text = body["text"].as_str().unwrap_or("").to_string();
+            if method == "sendPhoto" {
+                // The Bot API takes a file_id or an HTTP URL it downloads itself (at most 5 MB
+                // for photos); the caption is limited to 1,024 characters.
+                let photo = body["photo"].as_str().unwrap_or("");
+                if photo.trim().is_empty() {
+                    return fail(400, "Bad Request: there is no photo in the request");
+                }
+                if photo.contains("://")
+                    && !(photo.starts_with("http://") || photo.starts_with("https://"))
+                {
+                    return fail(400, "Bad Request: wrong file identifier/HTTP URL specified");
+                }
+                let caption = body["caption"].as_str().unwrap_or("");
+                if caption.encode_utf16().count() > 1024 {
+                    return fail(400, "Bad Request: message caption is too long");
+                }
+            }
             if method == "sendMessage" && text.trim().is_empty() {
                 return fail(400, "Bad Request: message text is empty");
             }
@@ -275,6 +292,16 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
             ] {
                 if let Some(value) = body.get(key) {
                     message[key] = value.clone();
+                }
+            }
+            if method == "sendPhoto" {
+                let id_text = format!("photo{id}");
+                message["photo"] = json!([{"file_id": id_text, "file_unique_id": id_text}]);
+                message["fake_photo_url"] = body["photo"].clone();
+                for key in ["caption", "caption_entities"] {
+                    if let Some(value) = body.get(key) {
+                        message[key] = value.clone();
+                    }
                 }
             }
             if method == "sendDice" {

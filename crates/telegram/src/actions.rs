@@ -31,6 +31,7 @@ fn repeats_if_resent(kind: &ActionKind) -> bool {
             | ActionKind::SendWithButtons { .. }
             | ActionKind::SendDice { .. }
             | ActionKind::SendPoll { .. }
+            | ActionKind::SendImage { .. }
             | ActionKind::CreateInviteLink { .. }
     )
 }
@@ -315,6 +316,17 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
             json!({"chat_id": chat, "invite_link": link}),
         ),
         ActionKind::SendDice { emoji } => one("sendDice", json!({"chat_id": chat, "emoji": emoji})),
+        // Telegram fetches the URL itself (it must be reachable from Telegram's servers: the
+        // public `base_url`); a caption is at most 1,024 characters.
+        ActionKind::SendImage {
+            url,
+            caption,
+            mentions,
+        } => one(
+            "sendPhoto",
+            json!({"chat_id": chat, "photo": url, "caption": caption,
+                "caption_entities": mention_entities(caption, mentions)}),
+        ),
         ActionKind::SendPoll {
             question,
             options,

@@ -110,6 +110,7 @@ pub fn telegram_capabilities(config: &TelegramConfig) -> Capabilities {
         games: true,
         policy_lists: false,
         create_groups: false,
+        send_images: true,
     }
 }
 

@@ -110,6 +110,7 @@ pub fn wecom_capabilities() -> Capabilities {
         games: false,
         policy_lists: false,
         create_groups: false,
+        send_images: false,
     }
 }
 

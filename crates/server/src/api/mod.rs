@@ -22,6 +22,7 @@ pub mod openapi;
 pub(crate) mod orders;
 pub(crate) mod people;
 mod plays;
+pub mod posters;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -115,6 +116,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(invites::routes())
         .merge(orders::routes())
         .merge(campaigns::routes())
+        .merge(posters::routes())
         .merge(growth::routes())
         .merge(plays::routes())
         .merge(livecodes::routes())

@@ -27,6 +27,7 @@ mod overview;
 mod people;
 mod plays;
 mod points;
+mod posters;
 mod problem_text;
 mod pushes;
 mod revenue;
@@ -68,10 +69,12 @@ pub fn routes() -> Router<Ctx> {
         .merge(pushes::routes())
         .merge(revenue::routes())
         .merge(campaigns::routes())
+        .merge(posters::routes())
         .merge(crate::invite_page::routes())
         .merge(landing::routes())
         .merge(crate::landing_page::routes())
         .merge(crate::livecode_page::routes())
+        .merge(crate::poster_image::routes())
         .merge(analytics::routes())
         .merge(people::routes())
         .merge(lotteries::routes())

@@ -89,6 +89,9 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             Some(json!({ "amount_cents": 100, "request": format!("cost-{m}") }))
         }
         ("put", "/groups/{id}/owner") => Some(json!({ "owner": target.member })),
+        ("put", "/poster") | ("post", "/poster/preview") => {
+            Some(json!({ "source": qunzhu_poster::DEFAULT_TEMPLATE }))
+        }
         ("put", "/campaigns/{name}") => Some(json!({ "source": campaign_ok("campaign-group") })),
         ("put", "/plays/{name}") => Some(json!({ "source": play_ok() })),
         ("post", "/campaigns/apply-template") => Some(json!({

@@ -20,6 +20,7 @@ mod orders;
 mod pages;
 mod people;
 mod plays;
+mod posters;
 mod pushes;
 mod signin;
 mod users;
@@ -378,8 +379,18 @@ pub fn test_vault() -> qunzhu_ops::PhoneVault {
 }
 
 impl TestApp {
+    /// With the poster font when the machine has it (scripts/test.sh installs it).
     pub async fn new() -> TestApp {
-        TestApp::with_options(crate::ServerOptions::default()).await
+        let (path, index) = qunzhu_poster::DEFAULT_FONT_PATHS[0];
+        let poster_font = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| qunzhu_poster::Font::from_bytes(bytes, index).ok())
+            .map(Arc::new);
+        TestApp::with_options(crate::ServerOptions {
+            poster_font,
+            ..Default::default()
+        })
+        .await
     }
 
     /// A test app whose router is built with these options (trusted proxy header, sign-in gate).

@@ -43,6 +43,7 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/settings/users".into(),
         "/help/matrix".into(),
         "/campaigns".into(),
+        "/posters".into(),
         "/roi".into(),
         "/orders".into(),
         "/banlist".into(),
