@@ -26,7 +26,7 @@ pub mod rollup;
 pub mod state;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
-pub use ban::{Ban, BanSource, BanTarget, ListMode, NewBan, PolicyList};
+pub use ban::{Ban, BanSource, BanTarget, ListMode, ListedRule, NewBan, PolicyList};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use coupon::{Coupon, CouponError, CouponOffer, NewCoupon};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};

@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod live;
 pub mod lurkers;
 pub mod planner;
+pub mod policy_lists;
 pub mod poll_tags;
 pub mod pushes;
 pub mod ratelimit;
@@ -58,6 +59,7 @@ pub use ledger::{
 pub use live::{GroupLive, LiveRenderer};
 pub use lurkers::LurkerSweeper;
 pub use planner::{PlanRound, Planner};
+pub use policy_lists::PolicyFollower;
 pub use poll_tags::PollTagger;
 pub use pushes::{push_reports, push_reports_in, PushOutcome, PushReport};
 pub use rollups::Rollups;
