@@ -160,20 +160,20 @@ impl Ingestor {
     }
 }
 
+/// A member's self-introduction read in a batch: where, who and the tags it gives.
+type Introduction = (
+    qunzhu_domain::WorkspaceId,
+    qunzhu_domain::Platform,
+    String,
+    Vec<String>,
+);
+
 /// The audit action a self-introduction is recorded under.
 const INTRO_AUDIT: &str = "guard.intro";
 
 /// Writes introductions' tags to the members (after the batch, as the audit is: replacing a
 /// field's tag is idempotent, so the same introduction read again changes nothing).
-async fn write_intro_tags(
-    store: &dyn Store,
-    introductions: Vec<(
-        qunzhu_domain::WorkspaceId,
-        qunzhu_domain::Platform,
-        String,
-        Vec<String>,
-    )>,
-) {
+async fn write_intro_tags(store: &dyn Store, introductions: Vec<Introduction>) {
     for (workspace, platform, member, tags) in introductions {
         if tags.is_empty() {
             continue;

@@ -159,8 +159,11 @@ pub struct Backroom {
     /// Where the last round got to: actions created since, the log read up to (in memory;
     /// a restart looks an hour back and re-reads commands of the last ten minutes, which
     /// posts and decides nothing twice).
-    pub progress: Arc<Mutex<Option<(DateTime<Utc>, i64)>>>,
+    pub progress: Arc<Mutex<Progress>>,
 }
+
+/// Actions created since, and the log read up to; `None` before the first round.
+pub type Progress = Option<(DateTime<Utc>, i64)>;
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -247,19 +250,29 @@ impl Backroom {
         let mut round = BackroomRound::default();
         let names = self.group_names().await?;
         let name = |chat: &str| names.get(chat).cloned().unwrap_or_else(|| chat.to_string());
-        let actions = self
-            .ops
-            .store
-            .query_actions(
-                self.workspace,
-                &ActionQuery {
-                    statuses: vec![ActionStatus::Done],
-                    since: Some(since),
-                    limit: 1_000,
-                    ..ActionQuery::default()
-                },
-            )
-            .await?;
+        // Moderation steps, and posts apart (welcomes and SOP posts are many; raid notices few).
+        let mut actions = Vec::new();
+        for kinds in [
+            &["redact", "delete_messages", "kick", "ban", "mute"][..],
+            &["send_message"][..],
+        ] {
+            actions.extend(
+                self.ops
+                    .store
+                    .query_actions(
+                        self.workspace,
+                        &ActionQuery {
+                            kinds: kinds.iter().map(|kind| kind.to_string()).collect(),
+                            statuses: vec![ActionStatus::Done],
+                            since: Some(since),
+                            limit: 2_000,
+                            ..ActionQuery::default()
+                        },
+                    )
+                    .await?,
+            );
+        }
+        actions.sort_by_key(|action| std::cmp::Reverse(action.id));
         let mut posts: Vec<NewAction> = Vec::new();
         for action in actions
             .iter()
@@ -284,18 +297,30 @@ impl Backroom {
         posts.reverse();
         round.posted = self.ops.store.enqueue(posts).await?;
 
-        let events = if after_seq < 0 {
-            self.ops
+        let (events, mut last_seq) = if after_seq < 0 {
+            // First round: the log's newest event is where the next round starts; commands of
+            // the last ten minutes are read again (answered once, by their keys).
+            let tip = self
+                .ops
+                .store
+                .events_since(self.workspace, DateTime::<Utc>::MIN_UTC, 1)
+                .await?
+                .first()
+                .map_or(0, |stored| stored.seq);
+            let recent = self
+                .ops
                 .store
                 .events_since(self.workspace, now - Duration::minutes(10), 10_000)
-                .await?
+                .await?;
+            (recent, tip)
         } else {
-            self.ops
+            let new = self
+                .ops
                 .store
                 .events(self.workspace, after_seq, 10_000)
-                .await?
+                .await?;
+            (new, after_seq)
         };
-        let mut last_seq = after_seq.max(0);
         for stored in &events {
             last_seq = last_seq.max(stored.seq);
             let event = &stored.event;
@@ -490,5 +515,113 @@ mod tests {
         ] {
             assert_eq!(parse_command(text), expected, "{text}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_incident_is_posted_once_and_only_staff_are_obeyed() {
+        use chrono::TimeZone;
+        use qunzhu_domain::{Event, FakeClock, MessageKind};
+        use qunzhu_storage::{IngestBatch, NewEvent, NewWorkspace, Store};
+        let store: Arc<dyn Store> =
+            Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("SQLite"));
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let workspace = store
+            .ensure_workspace(NewWorkspace {
+                slug: "w".into(),
+                name: "w".into(),
+                time_zone: chrono_tz::Asia::Shanghai,
+            })
+            .await
+            .unwrap()
+            .id;
+        let ops = Ops::new(store.clone(), Arc::new(FakeClock::new(now)));
+        let kick = NewAction {
+            workspace,
+            platform: Platform::Matrix,
+            chat: "!group".into(),
+            key: "rule:no-ads:$ad:kick".into(),
+            kind: ActionKind::Kick {
+                member: "@spam:x".into(),
+                reason: "ads".into(),
+            },
+            created_at: now,
+            not_before: now,
+            expires_at: None,
+            dry_run: false,
+            origin: "no-ads".into(),
+            cause: Some("$ad".into()),
+        };
+        store.enqueue(vec![kick]).await.unwrap();
+        let kicked = store
+            .action_by_key(workspace, "rule:no-ads:$ad:kick")
+            .await
+            .unwrap();
+        store
+            .finish_action(
+                kicked.id,
+                qunzhu_storage::ActionOutcome::Done { receipt: None },
+                now,
+            )
+            .await
+            .unwrap();
+        let mut door = Backroom::new(ops.clone(), workspace, Platform::Matrix, "!admins".into());
+        door.staff = vec!["@lead:x".into()];
+        assert_eq!(door.sync().await.unwrap().posted, 1);
+        assert_eq!(door.sync().await.unwrap().posted, 0, "posted once");
+
+        let say = |key: &str, member: &str, text: &str| NewEvent {
+            event: Event {
+                workspace,
+                platform: Platform::Matrix,
+                key: key.into(),
+                chat: "!admins".into(),
+                at: now,
+                kind: EventKind::MessagePosted {
+                    member: member.into(),
+                    message_id: key.into(),
+                    text: text.into(),
+                    links: Vec::new(),
+                    mentions: Vec::new(),
+                    reply_to: None,
+                    message_kind: MessageKind::Text,
+                    from_bot: false,
+                },
+            },
+            day: now.date_naive(),
+        };
+        let ban = format!("ban {}", kicked.id);
+        store
+            .ingest(
+                IngestBatch {
+                    events: vec![say("$c1", "@stranger:x", &ban), say("$c2", "@lead:x", &ban)],
+                    cursor: None,
+                },
+                &mut |_| Vec::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(door.sync().await.unwrap().answered, 2);
+        let answer = |key: &str| {
+            let store = store.clone();
+            let key = qunzhu_domain::keys::backroom_reply(key);
+            async move {
+                match store.action_by_key(workspace, &key).await.unwrap().kind {
+                    ActionKind::SendMessage { text, .. } => text,
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        assert!(answer("$c1").await.contains("not staff"));
+        assert!(answer("$c2").await.contains("banned brand-wide"));
+        let bans = store.bans(workspace).await.unwrap();
+        assert_eq!(
+            bans.iter()
+                .map(|ban| ban.entity.as_str())
+                .collect::<Vec<_>>(),
+            ["@spam:x"]
+        );
+        // Read again by a fresh door (a restart): nothing answered or banned twice.
+        let again = Backroom::new(ops, workspace, Platform::Matrix, "!admins".into());
+        assert_eq!(again.sync().await.unwrap(), BackroomRound::default());
     }
 }
