@@ -165,6 +165,24 @@ pub enum EventKind {
     },
     /// The group no longer exists (WeCom `dismiss`).
     GroupDismissed,
+    /// A rule of a followed Matrix policy list was written, withdrawn or redacted. `chat` is
+    /// the list as the workspace follows it, not a group: nothing of a list makes a group.
+    PolicyRuleChanged {
+        /// The state event's type (`m.policy.rule.user`, the legacy `m.room.rule.server`, …);
+        /// `None` for a redaction, which names the rule event it strips instead.
+        rule_type: Option<String>,
+        /// The rule's state key (its name within its type in the list).
+        state_key: Option<String>,
+        /// The user id, glob or server the rule names; `None` when the content was emptied.
+        entity: Option<String>,
+        /// `m.ban` (or the legacy `org.matrix.mjolnir.ban`) is the one qunzhu enforces.
+        recommendation: Option<String>,
+        reason: Option<String>,
+        /// Who wrote the rule (the list's moderator), kept as the ban's decider.
+        sender: String,
+        /// For a redaction: the rule event it strips (withdrawing that rule if it still stands).
+        redacts: Option<String>,
+    },
     /// The shop reported an order (the signed orders webhook). `chat` is the group the order
     /// is attributed to, empty when none; a refund is a negative amount naming the original.
     OrderPlaced {
@@ -206,6 +224,7 @@ impl EventKind {
             EventKind::GroupOwnerChanged { .. } => "group_owner_changed",
             EventKind::GroupDismissed => "group_dismissed",
             EventKind::OrderPlaced { .. } => "order_placed",
+            EventKind::PolicyRuleChanged { .. } => "policy_rule_changed",
         }
     }
 
@@ -231,8 +250,15 @@ impl EventKind {
             | EventKind::GroupRenamed { .. }
             | EventKind::GroupTopicChanged { .. }
             | EventKind::GroupOwnerChanged { .. }
-            | EventKind::GroupDismissed => None,
+            | EventKind::GroupDismissed
+            | EventKind::PolicyRuleChanged { .. } => None,
         }
+    }
+
+    /// Whether the event's chat is a group: a followed policy list's rules are not, so the
+    /// stores make no group row for them.
+    pub fn names_group(&self) -> bool {
+        !matches!(self, EventKind::PolicyRuleChanged { .. })
     }
 }
 

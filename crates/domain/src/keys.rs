@@ -370,6 +370,23 @@ pub fn poster(chat: &str, member: &str, day: chrono::NaiveDate) -> String {
     format!("poster:{chat}:{member}:{day}")
 }
 
+/// The back-room 管理群 post about one moderation action (its outbox id is the incident's
+/// number): posted once however many rounds or instances see the action.
+pub fn backroom_incident(action_id: i64) -> String {
+    format!("backroom:incident:{action_id}")
+}
+
+/// The back-room post about one join request waiting for a person (its log number).
+pub fn backroom_knock(request_seq: i64) -> String {
+    format!("backroom:knock:{request_seq}")
+}
+
+/// The back-room's answer to one staff command, from the command's event key: a command read
+/// twice (a restart) is answered once.
+pub fn backroom_reply(command_event_key: &str) -> String {
+    format!("backroom:reply:{command_event_key}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub mod state;
 pub mod tier;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
-pub use ban::{Ban, BanSource, BanTarget, ListMode, NewBan, PolicyList};
+pub use ban::{Ban, BanSource, BanTarget, ListMode, ListedRule, NewBan, PolicyList};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use coupon::{Coupon, CouponError, CouponOffer, CouponStatus, NewCoupon, Revoke};
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};

@@ -11,10 +11,10 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use qunzhu_domain::{
-    ActionKind, Ban, BanSource, Clock, ListMode, NewAction, Platform, WorkspaceId,
+    ActionKind, ActionStatus, Ban, BanSource, Clock, ListMode, NewAction, Platform, WorkspaceId,
 };
 use qunzhu_moderation::{BanList, Refusal};
-use qunzhu_storage::{Presence, Store};
+use qunzhu_storage::{ActionFilter, Presence, Store};
 use tokio::sync::watch;
 
 /// The ban list in force, with a version that changes when it does.
@@ -150,6 +150,87 @@ pub async fn enforce(
         }
     }
     Ok((compiled.list, written, compiled.refused))
+}
+
+/// What lifting a ban undid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lifted {
+    /// Bans not yet carried out, cancelled.
+    pub cancelled: usize,
+    /// `Unban` actions queued where the ban was carried out.
+    pub unbans: usize,
+    /// Groups where the member stays banned because another ban in force still covers them.
+    pub kept: usize,
+}
+
+/// Undoes a ban already removed from the list: its waiting bans are cancelled, and where it
+/// was carried out an `Unban` is queued (keyed by the ban and group), except where another
+/// ban still in force covers the member, which is then the reason that holds.
+pub async fn lift(
+    store: &dyn Store,
+    ban: &Ban,
+    reason: &str,
+    bots: &[(Platform, String)],
+    now: DateTime<Utc>,
+) -> qunzhu_storage::Result<Lifted> {
+    let origin = ban_origin(ban.id);
+    let cancelled = store
+        .cancel_actions(
+            ban.workspace,
+            &origin,
+            DateTime::<Utc>::MIN_UTC,
+            "the ban was lifted",
+        )
+        .await?;
+    let carried_out = store
+        .actions(
+            ban.workspace,
+            &ActionFilter {
+                status: Some(ActionStatus::Done),
+                origin_prefix: Some(origin.clone()),
+                limit: Some(100_000),
+                ..ActionFilter::default()
+            },
+        )
+        .await?;
+    let book = read_bans(store, ban.workspace).await?;
+    let protected = protected(store, ban.workspace, bots).await?;
+    let still = BanList::compile(&book.in_force, &protected).list;
+    let mut kept = 0;
+    let unbans: Vec<NewAction> = carried_out
+        .iter()
+        .filter_map(|action| match &action.kind {
+            ActionKind::Ban { member, .. } => {
+                if still.hit(action.platform, member).is_some() {
+                    kept += 1;
+                    return None;
+                }
+                Some(NewAction {
+                    workspace: ban.workspace,
+                    platform: action.platform,
+                    chat: action.chat.clone(),
+                    key: qunzhu_domain::keys::brand_unban(ban.id, &action.chat, member),
+                    kind: ActionKind::Unban {
+                        member: member.clone(),
+                        reason: reason.to_string(),
+                    },
+                    created_at: now,
+                    not_before: now,
+                    expires_at: None,
+                    dry_run: false,
+                    origin: format!("{origin}unban"),
+                    cause: Some(action.key.clone()),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let unbans = store.enqueue(unbans).await?;
+    Ok(Lifted {
+        cancelled,
+        unbans,
+        kept,
+    })
 }
 
 /// Keeps a [`BanHandle`] current and the bans carried out.

@@ -117,6 +117,7 @@ impl Ingestor {
         let decider: &mut dyn Decider = decider.as_mut();
         let stale_before = now.minus(self.stale_after);
         let mut audit = Vec::new();
+        let mut introductions = Vec::new();
         let mut decide = |event: &qunzhu_domain::Event| {
             // A decision that panics on one event (a bug, an input nobody foresaw) must not
             // stop the log: the event is recorded with no actions and the cause is logged,
@@ -136,6 +137,16 @@ impl Ingestor {
             if event.at < stale_before {
                 return Vec::new();
             }
+            for note in notes.iter().filter(|note| note.action == INTRO_AUDIT) {
+                if let Some(matched) = note.detail.get("matched").and_then(|m| m.as_str()) {
+                    introductions.push((
+                        event.workspace,
+                        event.platform,
+                        note.subject.clone(),
+                        qunzhu_moderation::intro::tags_of_audit(matched),
+                    ));
+                }
+            }
             audit.extend(notes);
             actions
         };
@@ -144,7 +155,50 @@ impl Ingestor {
             .ingest(IngestBatch { events, cursor }, &mut decide)
             .await?;
         write_audit(&*self.store, audit).await;
+        write_intro_tags(&*self.store, introductions).await;
         Ok(report)
+    }
+}
+
+/// A member's self-introduction read in a batch: where, who and the tags it gives.
+type Introduction = (
+    qunzhu_domain::WorkspaceId,
+    qunzhu_domain::Platform,
+    String,
+    Vec<String>,
+);
+
+/// The audit action a self-introduction is recorded under.
+const INTRO_AUDIT: &str = "guard.intro";
+
+/// Writes introductions' tags to the members (after the batch, as the audit is: replacing a
+/// field's tag is idempotent, so the same introduction read again changes nothing).
+async fn write_intro_tags(store: &dyn Store, introductions: Vec<Introduction>) {
+    for (workspace, platform, member, tags) in introductions {
+        if tags.is_empty() {
+            continue;
+        }
+        let written = async {
+            let existing = store.member(workspace, platform, &member).await?;
+            let merged = qunzhu_moderation::intro::merge_intro_tags(&existing.tags, &tags);
+            if merged != existing.tags {
+                store
+                    .update_member(
+                        workspace,
+                        platform,
+                        &member,
+                        qunzhu_storage::MemberUpdate {
+                            tags: Some(merged),
+                            ..qunzhu_storage::MemberUpdate::default()
+                        },
+                    )
+                    .await?;
+            }
+            Ok::<_, qunzhu_storage::StoreError>(())
+        };
+        if let Err(error) = written.await {
+            tracing::warn!(%error, %member, "could not write the introduction's tags");
+        }
     }
 }
 

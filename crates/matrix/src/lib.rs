@@ -38,6 +38,8 @@ pub struct MatrixConnector {
     inviters: std::sync::RwLock<Vec<String>>,
     capabilities: Capabilities,
     mapper: Mutex<Mapper>,
+    /// The policy lists the workspace follows (ids or aliases), which the bot joins and reads.
+    lists: std::sync::RwLock<Vec<String>>,
 }
 
 impl std::fmt::Debug for MatrixConnector {
@@ -120,6 +122,7 @@ impl MatrixConnector {
             client,
             bot,
             inviters: std::sync::RwLock::new(config.allowed_inviters.clone()),
+            lists: std::sync::RwLock::new(Vec::new()),
             config,
             capabilities,
         })
@@ -156,6 +159,80 @@ impl MatrixConnector {
         if *current != inviters {
             tracing::info!(?inviters, "matrix.allowed_inviters changed");
             *current = inviters;
+        }
+    }
+
+    /// Replaces the followed policy lists (the engine reads them from the store): the next poll
+    /// joins the new ones and reads their rules, and leaves the ones no longer followed.
+    pub fn set_policy_lists(&self, mut lists: Vec<String>) {
+        lists.sort();
+        let mut current = match self.lists.write() {
+            Ok(current) => current,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *current != lists {
+            tracing::info!(?lists, "followed policy lists changed");
+            *current = lists;
+        }
+    }
+
+    fn policy_lists(&self) -> Vec<String> {
+        match self.lists.read() {
+            Ok(lists) => lists.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Joins followed lists the bot is not in yet (a list is a public room, joined by id or
+    /// alias like any member would) and leaves unfollowed ones, so their rules stop arriving.
+    /// A list that cannot be joined is retried at the next poll.
+    async fn follow_lists(&self) {
+        let wanted = self.policy_lists();
+        let (joined, gone): (Vec<String>, Vec<String>) = {
+            let mapper = self.mapper.lock().await;
+            let joined = mapper.policy.values().cloned().collect();
+            let gone = mapper
+                .policy
+                .iter()
+                .filter(|(_, list)| !wanted.contains(list))
+                .map(|(room, _)| room.clone())
+                .collect();
+            (joined, gone)
+        };
+        for list in wanted.iter().filter(|list| !joined.contains(list)) {
+            let path = format!("/_matrix/client/v3/join/{}", encode(list));
+            match self
+                .client
+                .call(Method::POST, &path, Some(&serde_json::json!({})), None)
+                .await
+            {
+                Ok(answer) => {
+                    let room = answer
+                        .get("room_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or(list)
+                        .to_string();
+                    tracing::info!(%list, %room, "joined a followed policy list");
+                    self.mapper.lock().await.policy.insert(room, list.clone());
+                }
+                Err(error) => tracing::warn!(%list, %error, "cannot join a followed policy list"),
+            }
+        }
+        for room in gone {
+            let path = format!("/_matrix/client/v3/rooms/{}/leave", encode(&room));
+            match self
+                .client
+                .call(Method::POST, &path, Some(&serde_json::json!({})), None)
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(%room, "left a policy list no longer followed");
+                    self.mapper.lock().await.policy.remove(&room);
+                }
+                Err(error) => {
+                    tracing::warn!(%room, %error, "cannot leave an unfollowed policy list")
+                }
+            }
         }
     }
 
@@ -235,6 +312,12 @@ fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: b
     for (room, data) in joined {
         let state = events_of(data, "state");
         let timeline = events_of(data, "timeline");
+        if let Some(list) = mapper.policy.get(room).cloned() {
+            // A followed list: its rules, never its members or messages.
+            events.extend(mapper.policy_events(&list, state));
+            events.extend(mapper.policy_events(&list, timeline));
+            continue;
+        }
         if mapper.learn_kind(room, state) || mapper.learn_kind(room, timeline) {
             // A space holds rooms; it is not a group.
             continue;
@@ -315,6 +398,7 @@ impl Connector for MatrixConnector {
     }
 
     async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {
+        self.follow_lists().await;
         let filter = encode(r#"{"room":{"timeline":{"limit":100}}}"#);
         let timeout = if cursor.is_some() {
             self.config.sync_timeout_ms
@@ -410,5 +494,62 @@ mod tests {
                    "origin_server_ts": 1_790_000_000_000_i64, "content": {"msgtype": "m.text", "body": "hi"}})
         ]}}}});
         assert!(sync_events(&mut mapper, bot, Some(&later), false).is_empty());
+    }
+
+    #[test]
+    fn a_followed_list_yields_its_rules_and_nothing_else() {
+        let bot = "@bot:x";
+        let rule = state(
+            "m.policy.rule.user",
+            "rule:@spam:y",
+            json!({"entity": "@spam:y", "recommendation": "m.ban", "reason": "ads"}),
+        );
+        let legacy = state(
+            "m.room.rule.server",
+            "rule:evil.example",
+            json!({"entity": "evil.example", "recommendation": "m.ban"}),
+        );
+        let emptied = state("m.policy.rule.user", "rule:@old:y", json!({}));
+        let room_rule = state("m.policy.rule.room", "rule:!r:y", json!({"entity": "!r:y"}));
+        let member = state("m.room.member", "@a:x", json!({"membership": "join"}));
+        let redaction = json!({"type": "m.room.redaction", "event_id": "$red", "sender": "@mod:y",
+            "redacts": "$m.policy.rule.userrule:@spam:y", "origin_server_ts": 1_790_000_000_000_i64, "content": {}});
+        let rooms = json!({"join": {"!list:y": {
+            "state": {"events": [rule, legacy, room_rule, member.clone()]},
+            "timeline": {"events": [member, emptied, redaction]},
+        }}});
+        let mut mapper = Mapper::new(bot.into(), WorkspaceId(1));
+        mapper.policy.insert("!list:y".into(), "#list:y".into());
+        for initial in [true, false] {
+            let events = sync_events(&mut mapper, bot, Some(&rooms), initial);
+            let seen: Vec<(&str, Option<&str>, Option<&str>)> = events
+                .iter()
+                .map(|event| {
+                    assert_eq!(event.chat, "#list:y", "the list as followed");
+                    match &event.kind {
+                        qunzhu_domain::EventKind::PolicyRuleChanged {
+                            rule_type,
+                            entity,
+                            redacts,
+                            ..
+                        } => (
+                            rule_type.as_deref().unwrap_or("redaction"),
+                            entity.as_deref(),
+                            redacts.as_deref(),
+                        ),
+                        other => panic!("not a rule: {other:?}"),
+                    }
+                })
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    ("m.policy.rule.user", Some("@spam:y"), None),
+                    ("m.room.rule.server", Some("evil.example"), None),
+                    ("m.policy.rule.user", None, None),
+                    ("redaction", None, Some("$m.policy.rule.userrule:@spam:y")),
+                ]
+            );
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! From a `/sync` answer to normalized events: membership transitions, messages, reactions,
 //! redactions and renames, each keyed by its event id. Malformed events are skipped with a
 //! warning; they never stop the poll. Spaces (`m.space` rooms) are not groups: nothing of
-//! theirs becomes an event.
+//! theirs becomes an event. Followed policy-list rooms are not groups either: only their rule
+//! state events (and redactions of them) become `PolicyRuleChanged` events of the list.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use qunzhu_domain::{Event, EventKind, JoinVia, LeaveHow, MessageKind, Platform, WorkspaceId};
@@ -16,6 +17,9 @@ pub struct Mapper {
     pub workspace: WorkspaceId,
     knocked: HashSet<(String, String)>,
     spaces: HashSet<String>,
+    /// Followed policy lists the bot is in: room id → the list as the workspace follows it
+    /// (an id or an alias), which is the events' `chat`.
+    pub policy: HashMap<String, String>,
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
@@ -37,7 +41,51 @@ impl Mapper {
             workspace,
             knocked: HashSet::new(),
             spaces: HashSet::new(),
+            policy: HashMap::new(),
         }
+    }
+
+    /// The rule events among a followed list's state and timeline, with `chat` = `list`:
+    /// a rule state event (any content, emptied included) or a redaction. The log's keys make
+    /// the same state event shown twice one event.
+    pub fn policy_events(&self, list: &str, raws: &[Value]) -> Vec<Event> {
+        raws.iter()
+            .filter_map(|raw| {
+                let sender = text(raw, "sender")?.to_string();
+                let kind = match text(raw, "type")? {
+                    "m.room.redaction" => EventKind::PolicyRuleChanged {
+                        rule_type: None,
+                        state_key: None,
+                        entity: None,
+                        recommendation: None,
+                        reason: None,
+                        sender,
+                        redacts: text(raw, "redacts")
+                            .or_else(|| raw.get("content").and_then(|c| text(c, "redacts")))
+                            .map(str::to_string),
+                    },
+                    rule_type => {
+                        qunzhu_domain::ban::policy_rule_target(rule_type)?;
+                        let content = raw.get("content");
+                        let field = |name: &str| {
+                            content
+                                .and_then(|content| text(content, name))
+                                .map(str::to_string)
+                        };
+                        EventKind::PolicyRuleChanged {
+                            rule_type: Some(rule_type.to_string()),
+                            state_key: Some(text(raw, "state_key")?.to_string()),
+                            entity: field("entity"),
+                            recommendation: field("recommendation"),
+                            reason: field("reason"),
+                            sender,
+                            redacts: None,
+                        }
+                    }
+                };
+                self.event(list, raw, kind)
+            })
+            .collect()
     }
 
     /// Whether `room` is a space (learnt from its `m.room.create` in a state it was shown).

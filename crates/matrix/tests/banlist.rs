@@ -29,6 +29,8 @@ struct Bot {
     workspace: qunzhu_domain::WorkspaceId,
     bans: BanWatcher,
     revision: Option<i64>,
+    follower: qunzhu_engine::PolicyFollower,
+    backroom: Option<qunzhu_ops::backroom::Backroom>,
 }
 
 impl Bot {
@@ -94,7 +96,15 @@ impl Bot {
             clock.clone(),
             DispatchConfig::default(),
         );
+        let follower = qunzhu_engine::PolicyFollower::new(
+            store.clone(),
+            clock.clone(),
+            workspace,
+            vec![(Platform::Matrix, bot.id.clone())],
+        );
         Bot {
+            backroom: None,
+            follower,
             store,
             connector,
             ingestor,
@@ -110,6 +120,16 @@ impl Bot {
 
     /// One turn of the engine: poll and ingest, the ban watcher, tick, dispatch.
     async fn step(&mut self) {
+        // The followed lists as the store has them, as `serve` hands them to the connector.
+        let lists = self
+            .store
+            .policy_lists(self.workspace)
+            .await
+            .expect("lists")
+            .into_iter()
+            .map(|list| list.room)
+            .collect();
+        self.connector.set_policy_lists(lists);
         let batch = self
             .connector
             .poll(self.cursor.as_deref())
@@ -119,6 +139,10 @@ impl Bot {
             self.cursor.clone_from(&batch.cursor);
         }
         self.ingestor.ingest(batch).await.expect("ingest");
+        self.follower.sync().await.expect("policy follower");
+        if let Some(backroom) = &self.backroom {
+            backroom.sync().await.expect("back-room");
+        }
         self.revision = Some(self.bans.sync(self.revision).await.expect("ban watcher"));
         let timed = self.decider.lock().await.tick(self.clock.now());
         self.store.enqueue(timed).await.expect("enqueue");
@@ -308,6 +332,263 @@ async fn a_brand_ban_holds_in_every_group_and_at_a_later_join() {
             .is_none()
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_policy_list_bans_in_every_group_once_enforced_and_a_withdrawn_rule_unbans() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
+    let mut bot = Bot::start(&server, &bot_user, &admin, PLAIN, None).await;
+    let first = guarded(&admin, &bot_user, &mut bot).await;
+    let second = guarded(&admin, &bot_user, &mut bot).await;
+    let spammer = server.user("listed").await;
+    spammer.join(&first).await;
+    spammer.join(&second).await;
+    let probe = spammer.id.clone();
+    bot.until(
+        "the bot sees the listed member in both groups",
+        async |bot| {
+            bot.store
+                .present_members(bot.workspace, Platform::Matrix, Some(&probe))
+                .await
+                .expect("present")
+                .len()
+                == 2
+        },
+    )
+    .await;
+
+    // Another community's moderator keeps a policy list in a public room of their own.
+    let keeper = server.user("keeper").await;
+    let list = keeper.create_room("12", "public").await;
+    let rule_path = |entity: &str| {
+        format!(
+            "/_matrix/client/v3/rooms/{}/state/m.policy.rule.user/{}",
+            encode(&list),
+            encode(&format!("rule:{entity}"))
+        )
+    };
+    keeper
+        .call(
+            Method::PUT,
+            &rule_path(&spammer.id),
+            Some(serde_json::json!({"entity": spammer.id, "recommendation": "m.ban", "reason": "scam links"})),
+        )
+        .await;
+    // A rule over the bot itself is never applied.
+    keeper
+        .call(
+            Method::PUT,
+            &rule_path(&bot_user.id),
+            Some(serde_json::json!({"entity": bot_user.id, "recommendation": "m.ban", "reason": "bots"})),
+        )
+        .await;
+
+    bot.ops()
+        .follow_list(&bot.actor(), &list)
+        .await
+        .expect("follow");
+    bot.until(
+        "the dry-run shows who the list would ban where",
+        async |bot| {
+            let overview = bot
+                .ops()
+                .ban_overview(&bot.actor())
+                .await
+                .expect("overview");
+            overview
+                .lists
+                .first()
+                .is_some_and(|view| view.would_ban.len() == 2)
+        },
+    )
+    .await;
+    let overview = bot
+        .ops()
+        .ban_overview(&bot.actor())
+        .await
+        .expect("overview");
+    let view = &overview.lists[0];
+    assert_eq!(
+        view.rules, 1,
+        "the rule over the bot is not taken: {view:?}"
+    );
+    assert!(
+        view.would_ban
+            .iter()
+            .all(|would| would.member == spammer.id && would.reason == "scam links"),
+        "{view:?}"
+    );
+    for _ in 0..3 {
+        bot.step().await;
+    }
+    assert_eq!(
+        membership(&admin, &first, &spammer.id).await,
+        "join",
+        "dry-run bans nobody"
+    );
+    assert!(
+        !admin.joined_members(&first).await.is_empty()
+            && bot.store.groups(bot.workspace).await.expect("groups").len() == 2,
+        "the list room is not a group"
+    );
+
+    bot.ops()
+        .enforce_list(&bot.actor(), &list)
+        .await
+        .expect("enforce");
+    bot.until("banned in both groups", async |_| {
+        membership(&admin, &first, &spammer.id).await == "ban"
+            && membership(&admin, &second, &spammer.id).await == "ban"
+    })
+    .await;
+    assert!(admin.joined_members(&first).await.contains(&bot_user.id));
+
+    // The keeper withdraws the rule (emptied content, as the spec removes a rule).
+    keeper
+        .call(
+            Method::PUT,
+            &rule_path(&spammer.id),
+            Some(serde_json::json!({})),
+        )
+        .await;
+    bot.until(
+        "unbanned everywhere once the rule is withdrawn",
+        async |_| {
+            membership(&admin, &first, &spammer.id).await == "leave"
+                && membership(&admin, &second, &spammer.id).await == "leave"
+        },
+    )
+    .await;
+    let overview = bot
+        .ops()
+        .ban_overview(&bot.actor())
+        .await
+        .expect("overview");
+    assert!(
+        overview.bans.iter().all(|ban| ban.entity != spammer.id),
+        "the followed ban is gone: {:?}",
+        overview.bans
+    );
+}
+
+const ADS: &str = r#"
+[keywords.ads]
+words = ["加微信"]
+
+[[rules]]
+name = "no-ads"
+kind = "keywords"
+lists = ["ads"]
+reason = "群内禁止发广告"
+actions = "redact"
+
+[profiles.all]
+default = true
+rules = ["no-ads"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_reaches_the_backroom_and_an_admin_bans_brand_wide_from_there() {
+    let Some(server) = Server::relaxed() else {
+        return;
+    };
+    let (admin, bot_user) = (server.user("admin").await, server.user("bot").await);
+    let mut bot = Bot::start(&server, &bot_user, &admin, ADS, None).await;
+    // The 管理群: a private room of the brand's admins.
+    let backroom = admin.create_room("12", "invite").await;
+    admin.invite(&backroom, &bot_user.id).await;
+    let probe = (backroom.clone(), bot_user.id.clone());
+    bot.until("the bot joins the back-room", async |_| {
+        admin.joined_members(&probe.0).await.contains(&probe.1)
+    })
+    .await;
+    let mut door = qunzhu_ops::backroom::Backroom::new(
+        bot.ops(),
+        bot.workspace,
+        Platform::Matrix,
+        backroom.clone(),
+    );
+    door.staff = vec![admin.id.clone()];
+    bot.backroom = Some(door);
+    let group = guarded(&admin, &bot_user, &mut bot).await;
+    let spammer = server.user("adposter").await;
+    spammer.join(&group).await;
+    let ad = spammer.say(&group, "加微信领优惠券").await;
+    bot.until("the ad is redacted", async |_| {
+        admin.event(&group, &ad).await["content"]
+            .as_object()
+            .is_some_and(|content| content.is_empty())
+    })
+    .await;
+    let mut incident = None;
+    let spammer_id = spammer.id.clone();
+    bot.until("the incident is posted in the back-room", async |_| {
+        incident = admin
+            .bodies(&backroom)
+            .await
+            .into_iter()
+            .find(|body| body.contains(&spammer_id) && body.contains("no-ads"));
+        incident.is_some()
+    })
+    .await;
+    let incident = incident.expect("incident");
+    let number: String = incident
+        .trim_start_matches('#')
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(
+        !number.is_empty() && incident.contains("撤回消息"),
+        "{incident}"
+    );
+
+    // A redaction cannot be undone: the answer says so.
+    admin.say(&backroom, &format!("undo {number}")).await;
+    bot.until("the undo answer is posted", async |_| {
+        admin
+            .bodies(&backroom)
+            .await
+            .iter()
+            .any(|body| body.starts_with("⚠️") && body.contains("only bans and mutes"))
+    })
+    .await;
+    admin.say(&backroom, &format!("拉黑 #{number}")).await;
+    bot.until("the ban is answered and carried out", async |_| {
+        admin
+            .bodies(&backroom)
+            .await
+            .iter()
+            .any(|body| body.starts_with("✅") && body.contains("banned brand-wide"))
+            && membership(&admin, &group, &spammer_id).await == "ban"
+    })
+    .await;
+    let overview = bot
+        .ops()
+        .ban_overview(&bot.actor())
+        .await
+        .expect("overview");
+    assert!(
+        overview
+            .bans
+            .iter()
+            .any(|ban| ban.entity == spammer.id && ban.decided_by == format!("matrix:{}", admin.id)),
+        "the ban is on the list, decided by the admin: {:?}",
+        overview.bans
+    );
+    // The command read again (a restart) is answered once.
+    for _ in 0..2 {
+        bot.step().await;
+    }
+    let answers = admin
+        .bodies(&backroom)
+        .await
+        .into_iter()
+        .filter(|body| body.contains("banned brand-wide"))
+        .count();
+    assert_eq!(answers, 1);
 }
 
 const RAID: &str = "[raid.burst]\njoins = 3\nwithin = \"20s\"\nhold_for = \"12s\"\n\n[profiles.all]\ndefault = true\nraid = \"burst\"\n";

@@ -334,4 +334,21 @@ async fn an_intro_is_read_into_tags_and_a_non_introducer_is_nudged_once() {
     for tag in ["姓名:小王", "职业:设计师", "行业:互联网", "城市:上海"] {
         assert!(tags.contains(tag), "{tag} in {tags}");
     }
+    // The tags are the member's, as the directory (and the console's member page) shows them.
+    let member = bot
+        .store
+        .member(bot.workspace, qunzhu_domain::Platform::Matrix, &writer.id)
+        .await
+        .expect("member");
+    assert_eq!(
+        member.tags,
+        ["姓名:小王", "职业:设计师", "行业:互联网", "城市:上海"],
+        "{member:?}"
+    );
+    let quiet = bot
+        .store
+        .member(bot.workspace, qunzhu_domain::Platform::Matrix, &chatter.id)
+        .await
+        .expect("member");
+    assert!(quiet.tags.is_empty(), "{quiet:?}");
 }

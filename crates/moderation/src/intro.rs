@@ -111,12 +111,41 @@ pub fn is_introduction(fields: &[Vec<String>], answers: &[(String, String)]) -> 
     answered >= fields.len().clamp(1, 2)
 }
 
-/// The member tags an introduction gives: `label:value`.
+/// The member tags an introduction gives: `label:value` (a `;` in a value becomes `；`, so
+/// the audit's `; `-joined list reads back as the same tags).
 pub fn intro_tags(answers: &[(String, String)]) -> Vec<String> {
     answers
         .iter()
-        .map(|(label, value)| format!("{label}:{value}"))
+        .map(|(label, value)| format!("{label}:{}", value.replace(';', "；")))
         .collect()
+}
+
+/// The tags an introduction's audit record carries (its `matched`), read back.
+pub fn tags_of_audit(matched: &str) -> Vec<String> {
+    matched
+        .split("; ")
+        .map(str::trim)
+        .filter(|tag| tag.contains(':'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A member's tags after an introduction: each answered field replaces the tag of the same
+/// label (`城市:上海` → `城市:杭州`), every other tag (an operator's `VIP`, a poll's) stays.
+pub fn merge_intro_tags(existing: &[String], intro: &[String]) -> Vec<String> {
+    let label = |tag: &str| tag.split_once(':').map(|(label, _)| label.to_string());
+    let answered: Vec<String> = intro.iter().filter_map(|tag| label(tag)).collect();
+    let mut merged: Vec<String> = existing
+        .iter()
+        .filter(|tag| !label(tag).is_some_and(|label| answered.contains(&label)))
+        .cloned()
+        .collect();
+    for tag in intro {
+        if !merged.contains(tag) {
+            merged.push(tag.clone());
+        }
+    }
+    merged
 }
 
 impl Guardian {
@@ -194,6 +223,25 @@ mod tests {
         assert_eq!(intro_fields(EN)[2], vec!["Job", "industry"]);
         assert!(intro_fields("\n  \n").is_empty());
         assert_eq!(intro_fields("【姓名】【城市】").len(), 2);
+    }
+
+    #[test]
+    fn an_introduction_replaces_its_own_fields_and_keeps_other_tags() {
+        let existing: Vec<String> = ["VIP", "城市:上海", "poll:咖啡"].map(String::from).to_vec();
+        let intro = tags_of_audit("姓名:小李; 城市:杭州");
+        assert_eq!(intro, ["姓名:小李", "城市:杭州"]);
+        assert_eq!(
+            merge_intro_tags(&existing, &intro),
+            ["VIP", "poll:咖啡", "姓名:小李", "城市:杭州"]
+        );
+        assert_eq!(
+            merge_intro_tags(&intro, &intro),
+            intro,
+            "applying twice changes nothing"
+        );
+        let answers = [("职业".to_string(), "设计; 摄影".to_string())];
+        let tags = intro_tags(&answers);
+        assert_eq!(tags_of_audit(&tags.join("; ")), tags);
     }
 
     #[test]

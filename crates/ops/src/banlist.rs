@@ -7,12 +7,11 @@
 //! row, cancels bans not yet carried out and queues an `Unban` where one was.
 
 use qunzhu_domain::{
-    ActionKind, ActionStatus, Ban, BanSource, BanTarget, ListMode, NewAction, NewBan, Platform,
-    PolicyList,
+    ActionKind, Ban, BanSource, BanTarget, ListMode, NewAction, NewBan, Platform, PolicyList,
 };
-use qunzhu_engine::banlist::{ban_origin, plan_bans, protected, read_bans};
+use qunzhu_engine::banlist::{ban_origin, lift, plan_bans, protected, read_bans};
 use qunzhu_moderation::{BanList, Refusal};
-use qunzhu_storage::{ActionFilter, UserRole};
+use qunzhu_storage::UserRole;
 use serde::Serialize;
 use serde_json::json;
 
@@ -179,52 +178,8 @@ impl Ops {
             .remove_ban(who.workspace, platform, &BanSource::Own, entity)
             .await?
             .ok_or(OpsError::NotFound("ban"))?;
-        let origin = ban_origin(ban.id);
-        let now = self.clock.now();
-        let cancelled = self
-            .store
-            .cancel_actions(
-                who.workspace,
-                &origin,
-                chrono::DateTime::<chrono::Utc>::MIN_UTC,
-                "the ban was lifted",
-            )
-            .await?;
-        let carried_out = self
-            .store
-            .actions(
-                who.workspace,
-                &ActionFilter {
-                    status: Some(ActionStatus::Done),
-                    origin_prefix: Some(origin.clone()),
-                    limit: Some(100_000),
-                    ..ActionFilter::default()
-                },
-            )
-            .await?;
-        let unbans: Vec<NewAction> = carried_out
-            .iter()
-            .filter_map(|action| match &action.kind {
-                ActionKind::Ban { member, .. } => Some(NewAction {
-                    workspace: who.workspace,
-                    platform: action.platform,
-                    chat: action.chat.clone(),
-                    key: qunzhu_domain::keys::brand_unban(ban.id, &action.chat, member),
-                    kind: ActionKind::Unban {
-                        member: member.clone(),
-                        reason: reason.to_string(),
-                    },
-                    created_at: now,
-                    not_before: now,
-                    expires_at: None,
-                    dry_run: false,
-                    origin: format!("{origin}unban"),
-                    cause: Some(action.key.clone()),
-                }),
-                _ => None,
-            })
-            .collect();
-        let unbans = self.store.enqueue(unbans).await?;
+        let lifted = lift(&*self.store, &ban, reason, &[], self.clock.now()).await?;
+        let (cancelled, unbans) = (lifted.cancelled, lifted.unbans);
         if platform == Platform::Matrix {
             let key = format!("{}:removed", qunzhu_domain::keys::policy_rule(ban.id));
             self.store
@@ -386,6 +341,7 @@ impl Ops {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qunzhu_storage::ActionFilter;
 
     #[test]
     fn entities_are_checked_with_a_reason() {

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod backroom;
 pub mod banlist;
 pub mod check;
 mod community;

@@ -219,6 +219,25 @@ async fn run(
         stop,
         ban_watcher
     ));
+    // Followed Matrix policy lists: their logged rules become followed bans.
+    let follower = qunzhu_engine::PolicyFollower::new(
+        store.clone(),
+        clock.clone(),
+        workspace.id,
+        bot_ids(&config),
+    );
+    tasks.push(consumer_loop!("policy lists", health, stop, follower));
+    // The admin back-room 管理群: incidents posted, staff commands answered.
+    if !config.moderation.backroom.trim().is_empty() {
+        let mut backroom = qunzhu_ops::backroom::Backroom::new(
+            qunzhu_ops::Ops::new(store.clone(), clock.clone()),
+            workspace.id,
+            config.moderation.backroom_platform,
+            config.moderation.backroom.trim().to_string(),
+        );
+        backroom.staff.clone_from(&config.moderation.backroom_staff);
+        tasks.push(consumer_loop!("back-room", health, stop, backroom));
+    }
 
     let start = Start {
         bans: bans_handle,
@@ -585,6 +604,19 @@ impl Start {
                             .map_err(|error| error.to_string())?;
                     let matrix = Arc::new(matrix);
                     follow_inviters(this.config.source.clone(), matrix.clone(), this.stop.clone());
+                    // Known before the first poll, so a followed list is never read as a group.
+                    let lists = this
+                        .store
+                        .policy_lists(this.workspace.id)
+                        .await
+                        .map_err(|error| error.to_string())?;
+                    matrix.set_policy_lists(lists.into_iter().map(|list| list.room).collect());
+                    follow_policy_lists(
+                        this.store.clone(),
+                        this.workspace.id,
+                        matrix.clone(),
+                        this.stop.clone(),
+                    );
                     let matrix: Arc<dyn Connector> = matrix;
                     if matrix.id() != pending {
                         this.health.connector_forget(&pending);
@@ -604,6 +636,34 @@ impl Start {
             let _ = task.await;
         }
     }
+}
+
+/// Hands the followed policy lists to the Matrix connector every 2 s (an operator follows or
+/// unfollows one in the console without a restart); a store that does not answer keeps the
+/// lists in force.
+fn follow_policy_lists(
+    store: Arc<dyn Store>,
+    workspace: qunzhu_domain::WorkspaceId,
+    matrix: Arc<qunzhu_matrix::MatrixConnector>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            match store.policy_lists(workspace).await {
+                Ok(lists) => {
+                    matrix.set_policy_lists(lists.into_iter().map(|list| list.room).collect())
+                }
+                Err(error) => tracing::warn!(%error, "cannot read the followed policy lists"),
+            }
+        }
+    });
 }
 
 /// Re-reads the config file every 5 s and applies `matrix.allowed_inviters` without a restart;

@@ -227,12 +227,22 @@ pub struct RulesSection {
 pub struct ModerationSection {
     /// Local time of the daily lurker sweep (report, warning, removal as the policy says).
     pub lurker_sweep_at: chrono::NaiveTime,
+    /// The admin back-room 管理群 (a chat id, e.g. a Matrix room id): incidents are posted
+    /// there and staff answer them; empty means none.
+    pub backroom: String,
+    /// The platform the back-room is on.
+    pub backroom_platform: qunzhu_domain::Platform,
+    /// Ids obeyed in the back-room besides the directory's owners and admins.
+    pub backroom_staff: Vec<String>,
 }
 
 impl Default for ModerationSection {
     fn default() -> Self {
         ModerationSection {
             lurker_sweep_at: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default(),
+            backroom: String::new(),
+            backroom_platform: qunzhu_domain::Platform::Matrix,
+            backroom_staff: Vec::new(),
         }
     }
 }

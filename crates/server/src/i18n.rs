@@ -453,6 +453,7 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("ev.group_owner_changed", "群主变更", "owner changed"),
     ("ev.group_dismissed", "群已解散", "group dismissed"),
     ("ev.order_placed", "下单", "order placed"),
+    ("ev.policy_rule_changed", "关注的黑名单规则变更", "followed policy rule changed"),
     // --- SOP pushes and calendar outcomes (cockpit-sop) ---
     ("push.title", "推送效果", "Push results"),
     (

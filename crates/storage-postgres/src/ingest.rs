@@ -62,7 +62,9 @@ impl Deltas {
             event.platform.as_str().to_string(),
             event.chat.clone(),
         );
-        self.groups.insert(chat.clone());
+        if event.kind.names_group() {
+            self.groups.insert(chat.clone());
+        }
         if let EventKind::GroupRenamed { name, .. } = &event.kind {
             self.renames.push((chat.clone(), name.clone()));
         }

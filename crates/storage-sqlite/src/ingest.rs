@@ -41,7 +41,7 @@ pub(crate) fn apply(
     let workspace = event.workspace.0;
     let platform = event.platform.as_str();
     let chat_key: ChatKey = (workspace, platform.to_string(), event.chat.clone());
-    if !store.known().groups.contains(&chat_key) {
+    if event.kind.names_group() && !store.known().groups.contains(&chat_key) {
         tx.prepare_cached("INSERT OR IGNORE INTO groups (workspace, platform, chat, name) VALUES (?1, ?2, ?3, ?3)")
             .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat]))
             .map_err(backend)?;
