@@ -38,8 +38,8 @@ mod reports;
 mod rollups;
 mod sop;
 mod store;
-mod tiers;
 mod swaps;
+mod tiers;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -64,8 +64,8 @@ pub use reports::*;
 pub use rollups::*;
 pub use scoping::*;
 pub use sop::*;
-pub use tiers::*;
 pub use swaps::*;
+pub use tiers::*;
 
 /// Expands to one test per check, each on a fresh store made by `$make`: an async block yielding
 /// `Some((Arc<dyn Store>, guard))`, or `None` when the backend is not available here (skipped).

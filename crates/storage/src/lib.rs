@@ -85,11 +85,11 @@ pub use sop::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
     PushRow, PushWindow, SopFactsUpdate, SopStore,
 };
+pub use swaps::{swap_from_columns, GroupSwap, NewSwap, SwapStore};
 pub use tiers::{
     KolQuery, KolRow, LurkerQuery, LurkerRow, MemberKey, MemberTierRow, TierMarks, TierQuery,
     TierStore,
 };
-pub use swaps::{swap_from_columns, GroupSwap, NewSwap, SwapStore};
 pub use types::*;
 
 use async_trait::async_trait;

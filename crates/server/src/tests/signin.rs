@@ -85,6 +85,9 @@ async fn a_parallel_burst_gets_exactly_the_allowed_attempts() {
 async fn verifications_run_a_few_at_a_time_and_unknown_logins_verify_the_dummy() {
     let guard = Arc::new(LoginGuard::new(LoginPolicy {
         verify_slots: 2,
+        // Twelve unoptimised argon2 runs two at a time on a loaded machine can outlast the
+        // default 10 s wait; this test counts verifications, not how long a sign-in waits.
+        verify_wait: std::time::Duration::from_secs(300),
         ..LoginPolicy::default()
     }));
     let app = TestApp::with_options(ServerOptions {
