@@ -611,6 +611,7 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ("swaps.withdrawn", "已撤回", "Withdrawn"),
     ("act.policy_rule", "封禁列表规则", "Policy list rule"),
     ("act.create_group", "创建群", "Create group"),
+    ("act.send_image", "发图片", "Send image"),
     ("banlist.title", "黑名单", "Ban list"),
     ("banlist.help", "黑名单对本品牌所有群生效：成员所在的每个群都会被封禁，之后加入任何群也会立即被移出。规则不会命中本品牌的工作人员或机器人。", "The ban list holds in every group of the brand: the member is banned in each group they are in, and removed at once from any group they join later. No rule ever matches the brand's staff or the bot."),
     ("banlist.entity", "成员或规则", "Member or rule"),
