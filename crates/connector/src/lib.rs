@@ -95,7 +95,9 @@ impl Capabilities {
             ActionKind::Redact { .. } => self.redact,
             ActionKind::Invite { .. } => self.invite,
             ActionKind::DecideJoinRequest { .. } => self.review_join_requests,
-            ActionKind::SetPowerLevel { .. } => self.set_power_level,
+            ActionKind::SetPowerLevel { .. } | ActionKind::SetPostingLevel { .. } => {
+                self.set_power_level
+            }
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
             ActionKind::GrantReward { .. }

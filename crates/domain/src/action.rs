@@ -84,6 +84,11 @@ pub enum ActionKind {
     SetTopic {
         topic: String,
     },
+    /// The level a member needs to post in the group (Matrix `events_default`): raised above
+    /// the members' level it closes an ended flash group to new posts while keeping its history.
+    SetPostingLevel {
+        level: i64,
+    },
     Pin {
         message_id: String,
     },
@@ -249,6 +254,7 @@ impl ActionKind {
             ActionKind::SetPowerLevel { .. } => "set_power_level",
             ActionKind::SetGroupName { .. } => "set_group_name",
             ActionKind::SetTopic { .. } => "set_topic",
+            ActionKind::SetPostingLevel { .. } => "set_posting_level",
             ActionKind::Pin { .. } => "pin",
             ActionKind::GrantReward { .. } => "grant_reward",
             ActionKind::ReportBalance { .. } => "report_balance",

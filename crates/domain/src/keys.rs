@@ -387,6 +387,29 @@ pub fn backroom_reply(command_event_key: &str) -> String {
     format!("backroom:reply:{command_event_key}")
 }
 
+// Flash groups 快闪群 (issue #14 item 5): one key per flash group and step, so a keeper that
+// runs again (or restarts) writes each step once. The outbox scopes them by workspace.
+
+/// The group a flash plan creates.
+pub fn flash_create(flash: &str) -> String {
+    format!("flash:{flash}:create")
+}
+
+/// The closing message with the brand's long-lived group link.
+pub fn flash_close(flash: &str) -> String {
+    format!("flash:{flash}:close")
+}
+
+/// The rename that marks the group as ended (`（已结束）`).
+pub fn flash_rename(flash: &str) -> String {
+    format!("flash:{flash}:rename")
+}
+
+/// The posting level raised so members can no longer post.
+pub fn flash_lock(flash: &str) -> String {
+    format!("flash:{flash}:lock")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

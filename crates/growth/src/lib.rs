@@ -19,6 +19,7 @@ pub use fraud::Flag;
 pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, TaskPrizeRow};
 pub use livecode::{parse_livecode, LiveCode, LiveCodeError};
 pub mod drop;
+pub mod flash;
 pub mod flash_sale;
 pub mod landing;
 pub mod leaderboard;

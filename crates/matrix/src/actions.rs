@@ -353,6 +353,25 @@ pub async fn execute(
         ActionKind::SetGroupName { name } => {
             state(client, chat, "m.room.name", json!({"name": name})).await?
         }
+        ActionKind::SetPostingLevel { level } => {
+            // Read, change one field, write back: the rest of the room's levels stay as they are.
+            let mut levels = power_levels(client, chat).await?;
+            let Some(object) = levels.as_object_mut() else {
+                return Err(ConnectorError::Permanent(format!(
+                    "malformed power levels in {chat}"
+                )));
+            };
+            object.insert("events_default".into(), json!(level));
+            guarded(
+                client,
+                bot,
+                chat,
+                "change the posting level",
+                "state_default",
+                state(client, chat, "m.room.power_levels", levels).await,
+            )
+            .await?
+        }
         ActionKind::SetTopic { topic } => {
             state(client, chat, "m.room.topic", json!({"topic": topic})).await?
         }

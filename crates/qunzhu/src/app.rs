@@ -513,8 +513,28 @@ impl Start {
             create_groups: connector.capabilities().create_groups,
             every: std::time::Duration::from_secs(2),
         };
-        let (planner_stop, sweeper_stop, keeper_stop) =
-            (self.stop.clone(), self.stop.clone(), self.stop.clone());
+        let capabilities = connector.capabilities();
+        let flash = qunzhu_engine::FlashKeeper {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            workspace: self.workspace.id,
+            platform: connector.platform(),
+            can: qunzhu_growth::flash::Can {
+                create_groups: capabilities.create_groups,
+                send: capabilities.send_autonomously,
+                rename: capabilities.edit_group,
+                set_posting_level: capabilities.set_power_level,
+            },
+            base_url: config.base_url(),
+            every: std::time::Duration::from_secs(5),
+            alerted: std::sync::Arc::default(),
+        };
+        let (planner_stop, sweeper_stop, keeper_stop, flash_stop) = (
+            self.stop.clone(),
+            self.stop.clone(),
+            self.stop.clone(),
+            self.stop.clone(),
+        );
         let mut tasks = vec![
             supervise(
                 format!("{id} planner"),
@@ -554,6 +574,20 @@ impl Start {
                     let (keeper, stop) = (keeper.clone(), keeper_stop.clone());
                     async move {
                         keeper.run(stop).await;
+                        Ok(())
+                    }
+                },
+            ),
+            supervise(
+                format!("{id} flash groups"),
+                self.health.clone(),
+                chrono::Duration::minutes(5),
+                Backoff::default(),
+                self.stop.clone(),
+                move || {
+                    let (flash, stop) = (flash.clone(), flash_stop.clone());
+                    async move {
+                        flash.run(stop).await;
                         Ok(())
                     }
                 },

@@ -360,7 +360,7 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
                     .into(),
             ))
         }
-        ActionKind::SetPowerLevel { .. } => {
+        ActionKind::SetPowerLevel { .. } | ActionKind::SetPostingLevel { .. } => {
             return Err(ConnectorError::Permanent(
                 "Telegram has no power levels; promote administrators in the Telegram app".into(),
             ))

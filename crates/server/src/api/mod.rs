@@ -11,6 +11,7 @@ pub(crate) mod community;
 mod coupons;
 mod documents;
 pub(crate) mod engine;
+mod flash;
 mod growth;
 mod invites;
 mod landing;
@@ -120,6 +121,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(growth::routes())
         .merge(plays::routes())
         .merge(livecodes::routes())
+        .merge(flash::routes())
         .merge(offers::routes())
         .merge(analytics::routes())
         .merge(people::routes())

@@ -118,6 +118,8 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("post", "/drops", "growth", Edit, "Schedule a point drop in a group: the first N members who send the keyword within the window get one share each; once per request id"),
     ("get", "/livecodes", "growth", Read, "Live codes 活码 with their public link, groups' seats used against the cap, scans, seats and joins per channel, pending spare groups, and the operator alerts (a spare needed where groups cannot be created, a visitor turned away)"),
     ("put", "/livecodes/{code}", "growth", Edit, "Save a live code's document (TOML: title, platform, groups, cap, threshold, spare template); problems are answered with source:LINE:COL"),
+    ("get", "/flash-groups", "growth", Read, "Flash groups 快闪群: each plan with its stage (planned, creating, created, running, closing, archiving, archived, stuck), its group, when it opens and closes, and the long-lived group offered at the close"),
+    ("put", "/flash-groups/{name}", "growth", Edit, "Save a flash plan (TOML: title, platform, opens in the workspace's zone, days 1-3, link /j/<code> or https://, closing with {link}, group name, tags, suffix, posting_level); problems are answered with LINE:COL and the field path"),
     ("get", "/offers", "growth", Read, "秒杀 time-limited offers, newest first, each with its stock and the items left"),
     ("post", "/offers", "growth", Edit, "Create a 秒杀 from its document (TOML: title, platform, group, keyword, stock, starts, ends in the workspace's zone, countdown_minutes, points and/or coupon); problems answered with source:LINE:COL; the countdown and opening posts are queued; once per request id"),
     ("get", "/offers/{id}", "growth", Read, "One 秒杀 with its stock left and its claims (member, rank, reserved or paid)"),

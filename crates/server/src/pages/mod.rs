@@ -9,6 +9,7 @@ mod banlist;
 mod campaigns;
 mod documents;
 mod drops;
+mod flash_groups;
 mod forms;
 pub(crate) mod groups;
 mod growth_forms;
@@ -80,6 +81,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(lotteries::routes())
         .merge(leaderboards::routes())
         .merge(drops::routes())
+        .merge(flash_groups::routes())
         .merge(points::routes())
         .fallback(get(not_found))
 }

@@ -32,6 +32,7 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/audit".into(),
         "/banlist".into(),
         "/livecodes".into(),
+        "/flash".into(),
         "/offers".into(),
         format!("/offers/{}", a.offer),
         "/audit?class=all&kind=ban".into(),
