@@ -107,7 +107,8 @@ mod tests {
     #[test]
     fn steps_the_powers_do_not_allow_are_named_with_their_rule() {
         let rules = crate::check(RULES, "rules.toml").expect("rules");
-        let cases: &[(Powers, &[(&str, &str, Instead)])] = &[
+        type Expected = &'static [(&'static str, &'static str, Instead)];
+        let cases: &[(Powers, Expected)] = &[
             (powers(true, true, true), &[]),
             (
                 powers(true, true, false),
