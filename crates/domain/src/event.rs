@@ -183,6 +183,17 @@ pub enum EventKind {
         /// For a redaction: the rule event it strips (withdrawing that rule if it still stands).
         redacts: Option<String>,
     },
+    /// What the bot may do in the group, read from the platform's permissions (Matrix: the
+    /// room's `m.room.power_levels`, at the bot's arrival and on every change). Kept per group
+    /// as a read model so the console warns of a rule step the bot cannot take.
+    BotPowers {
+        /// The bot's level (Matrix power level; 0 where the platform has none).
+        level: i64,
+        can_redact: bool,
+        can_kick: bool,
+        can_ban: bool,
+        can_mute: bool,
+    },
     /// The shop reported an order (the signed orders webhook). `chat` is the group the order
     /// is attributed to, empty when none; a refund is a negative amount naming the original.
     OrderPlaced {
@@ -225,6 +236,7 @@ impl EventKind {
             EventKind::GroupDismissed => "group_dismissed",
             EventKind::OrderPlaced { .. } => "order_placed",
             EventKind::PolicyRuleChanged { .. } => "policy_rule_changed",
+            EventKind::BotPowers { .. } => "bot_powers",
         }
     }
 
@@ -251,7 +263,8 @@ impl EventKind {
             | EventKind::GroupTopicChanged { .. }
             | EventKind::GroupOwnerChanged { .. }
             | EventKind::GroupDismissed
-            | EventKind::PolicyRuleChanged { .. } => None,
+            | EventKind::PolicyRuleChanged { .. }
+            | EventKind::BotPowers { .. } => None,
         }
     }
 

@@ -334,6 +334,7 @@ fn sync_events(mapper: &mut Mapper, bot: &str, rooms: Option<&Value>, initial: b
             let before = &timeline[..timeline.len() - news.len()];
             let known: Vec<Value> = state.iter().chain(before).cloned().collect();
             warn_lacking(room, bot, &known);
+            events.extend(mapper.powers(room, &known));
             events.extend(mapper.named(room, &known));
             events.extend(mapper.present(room, &known));
         }
@@ -470,10 +471,15 @@ mod tests {
         let space_create = state("m.room.create", "", json!({"type": "m.space"}));
         let room_create = state("m.room.create", "", json!({}));
         let name = |name: &str| state("m.room.name", "", json!({"name": name}));
+        let levels = state(
+            "m.room.power_levels",
+            "",
+            json!({"users": {bot: 50}, "events": {"m.room.power_levels": 100}}),
+        );
         let rooms = json!({"join": {
             "!space:x": {"state": {"events": [space_create, name("空间"), member("@a:x")]},
                          "timeline": {"events": [member(bot)]}},
-            "!room:x": {"state": {"events": [room_create, name("品牌一群"), member("@a:x")]},
+            "!room:x": {"state": {"events": [room_create, name("品牌一群"), member("@a:x"), levels]},
                         "timeline": {"events": [member(bot)]}},
         }});
         let mut mapper = Mapper::new(bot.into(), WorkspaceId(1));
@@ -486,6 +492,16 @@ mod tests {
             assert!(events.iter().any(|event| matches!(
                 &event.kind,
                 qunzhu_domain::EventKind::GroupRenamed { name, .. } if name == "品牌一群"
+            )));
+            // What the bot may do there, as it arrives: all but the mute.
+            assert!(events.iter().any(|event| matches!(
+                &event.kind,
+                qunzhu_domain::EventKind::BotPowers {
+                    level: 50,
+                    can_kick: true,
+                    can_mute: false,
+                    ..
+                }
             )));
         }
         // Later syncs no longer carry the space's create event: it is remembered.

@@ -1,5 +1,5 @@
 //! From a `/sync` answer to normalized events: membership transitions, messages, reactions,
-//! redactions and renames, each keyed by its event id. Malformed events are skipped with a
+//! redactions, renames and the bot's powers (`m.room.power_levels`), each keyed by its event id. Malformed events are skipped with a
 //! warning; they never stop the poll. Spaces (`m.space` rooms) are not groups: nothing of
 //! theirs becomes an event. Followed policy-list rooms are not groups either: only their rule
 //! state events (and redactions of them) become `PolicyRuleChanged` events of the list.
@@ -127,6 +127,34 @@ impl Mapper {
         )
     }
 
+    /// The bot's powers in the room now, from the latest `m.room.power_levels` of its state
+    /// (the bot just arrived, or qunzhu just started): kept so the console can warn of rule
+    /// steps the bot cannot take.
+    pub fn powers(&self, room: &str, state: &[Value]) -> Option<Event> {
+        let raw = state.iter().rev().find(|raw| {
+            text(raw, "type") == Some("m.room.power_levels") && text(raw, "state_key") == Some("")
+        })?;
+        let kind = self.powers_kind(raw)?;
+        self.event(room, raw, kind)
+    }
+
+    /// What a power-levels state event lets the bot do, as `BotPowers`.
+    fn powers_kind(&self, raw: &Value) -> Option<EventKind> {
+        if text(raw, "state_key") != Some("") {
+            return None;
+        }
+        let levels = raw.get("content")?;
+        let lacking = crate::powers::lacking(levels, &self.bot);
+        let can = |verb: &str| !lacking.iter().any(|lacking| lacking.verb == verb);
+        Some(EventKind::BotPowers {
+            level: crate::powers::bot_level(levels, &self.bot),
+            can_redact: can("redact"),
+            can_kick: can("kick"),
+            can_ban: can("ban"),
+            can_mute: can("mute"),
+        })
+    }
+
     fn event(&self, room: &str, raw: &Value, kind: EventKind) -> Option<Event> {
         let key = text(raw, "event_id")?.to_string();
         let millis = raw.get("origin_server_ts").and_then(Value::as_i64)?;
@@ -199,6 +227,7 @@ impl Mapper {
                     by: text(raw, "sender")?.to_string(),
                 })
             }
+            Some("m.room.power_levels") => self.powers_kind(raw),
             Some("m.room.name") => Some(EventKind::GroupRenamed {
                 name: raw
                     .get("content")
@@ -390,6 +419,54 @@ mod tests {
                 json!({"prev_content": {"membership": previous, "displayname": "小王"}});
         }
         raw
+    }
+
+    #[test]
+    fn power_levels_become_the_bots_powers_at_arrival_and_on_change() {
+        let mut mapper = Mapper::new("@bot:x".into(), WorkspaceId(1));
+        let levels = |id: &str, bot: i64, state_key: &str| {
+            json!({"type": "m.room.power_levels", "event_id": id, "sender": "@admin:x",
+                "state_key": state_key, "origin_server_ts": 1_790_000_000_000_i64,
+                "content": {"users": {"@bot:x": bot, "@admin:x": 100}, "kick": 50, "ban": 50,
+                    "redact": 50, "state_default": 50, "events": {"m.room.power_levels": 100}}})
+        };
+        let powers = |event: Option<Event>| {
+            event.map(|event| match event.kind {
+                EventKind::BotPowers {
+                    level,
+                    can_redact,
+                    can_kick,
+                    can_ban,
+                    can_mute,
+                } => (level, can_redact, can_kick, can_ban, can_mute),
+                other => panic!("not powers: {other:?}"),
+            })
+        };
+        // Synapse's private_chat preset with the bot a moderator: everything but the mute.
+        let state = [levels("$old", 0, ""), levels("$now", 50, "")];
+        assert_eq!(
+            powers(mapper.powers("!r:x", &state)),
+            Some((50, true, true, true, false))
+        );
+        assert_eq!(
+            mapper.powers("!r:x", &state).map(|event| event.key),
+            Some("$now".to_string())
+        );
+        assert_eq!(
+            mapper.powers("!r:x", &[member("$m", "@a:x", "@a:x", "join", None)]),
+            None
+        );
+        // A change in the timeline: raised to 100, then demoted to nothing.
+        assert_eq!(
+            powers(mapper.map("!r:x", &levels("$up", 100, ""))),
+            Some((100, true, true, true, true))
+        );
+        assert_eq!(
+            powers(mapper.map("!r:x", &levels("$down", 0, ""))),
+            Some((0, false, false, false, false))
+        );
+        // Not the room's power levels (a state key that is not empty): nothing.
+        assert_eq!(powers(mapper.map("!r:x", &levels("$odd", 100, "x"))), None);
     }
 
     #[test]

@@ -570,6 +570,16 @@ rules = ["flood"]
         .map(|lacking| lacking.verb)
         .collect();
     assert_eq!(lacking, ["mute"], "the warning names the mute");
+    // The read model the console warns from: the bot's level 50 allows all but the mute.
+    let (workspace, watched) = (bot.workspace, room.clone());
+    bot.until("the bot's powers are stored", async |bot| {
+        bot.store
+            .bot_powers(workspace, qunzhu_domain::Platform::Matrix, &watched)
+            .await
+            .expect("powers")
+            .is_some_and(|p| p.level == 50 && !p.can_mute && p.can_kick && p.can_redact)
+    })
+    .await;
     let levels_before = admin.power_levels(&room).await;
     let flooder = server.user("nopower").await;
     flooder.join(&room).await;

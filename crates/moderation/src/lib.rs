@@ -43,6 +43,7 @@ pub mod lurker;
 mod moderate;
 mod nickname;
 pub mod normalize;
+pub mod powers;
 pub mod preview;
 pub mod raid;
 pub mod review;

@@ -35,6 +35,7 @@ pub mod people;
 pub mod phone_vault;
 mod plays;
 pub mod posters;
+pub mod powers;
 mod removals;
 mod sop;
 mod tasks;

@@ -32,6 +32,8 @@ struct Deltas {
     /// Pending join requests, in log order: `Some(event key)` opens (or renews) a member's
     /// request, `None` closes it (let in, invited or denied).
     requests: Vec<(MemberKey, Option<String>)>,
+    /// The bot's powers reported in this run, in log order (the store keeps the newest).
+    powers: Vec<(i64, qunzhu_storage::BotPowers)>,
 }
 
 const JOINED: &str = "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, joined_at)
@@ -67,6 +69,9 @@ impl Deltas {
         }
         if let EventKind::GroupRenamed { name, .. } = &event.kind {
             self.renames.push((chat.clone(), name.clone()));
+        }
+        if let Some(powers) = qunzhu_storage::BotPowers::from_event(event) {
+            self.powers.push((event.workspace.0, powers));
         }
         let Some(member) = event.kind.member() else {
             return;
@@ -125,6 +130,9 @@ impl Deltas {
         )
         .await
         .map_err(backend)?;
+        for (ws, powers) in &self.powers {
+            crate::bot_powers::record(tx, *ws, powers).await?;
+        }
         for ((ws, platform, chat), name) in &self.renames {
             tx.execute(
                 "UPDATE groups SET name = $4 WHERE workspace = $1 AND platform = $2 AND chat = $3",

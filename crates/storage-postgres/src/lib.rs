@@ -9,6 +9,7 @@
 
 mod accounts;
 mod banlist;
+mod bot_powers;
 mod click_rollups;
 mod codec;
 mod connector_state;
@@ -127,6 +128,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0023_coupon_revocations.sql"),
     ),
     ("0022_offers", include_str!("../migrations/0022_offers.sql")),
+    (
+        "0024_bot_powers",
+        include_str!("../migrations/0024_bot_powers.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -54,6 +54,7 @@ pub(crate) fn apply(
         .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, name]))
         .map_err(backend)?;
     }
+    crate::bot_powers::record(tx, event)?;
     let Some(member) = event.kind.member() else {
         return Ok(());
     };

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod banlist;
+mod bot_powers;
 mod click_rollups;
 mod codec;
 mod connector_state;
@@ -131,6 +132,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0023_coupon_revocations.sql"),
     ),
     ("0022_offers", include_str!("../migrations/0022_offers.sql")),
+    (
+        "0024_bot_powers",
+        include_str!("../migrations/0024_bot_powers.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -18,6 +18,7 @@ use crate::*;
 
 mod accounts;
 mod banlist;
+mod bot_powers;
 mod click_rollups;
 mod connector_state;
 mod coupon_revocations;
@@ -41,6 +42,7 @@ mod scoping;
 mod tiers;
 pub use accounts::*;
 pub use banlist::*;
+pub use bot_powers::*;
 pub use click_rollups::*;
 pub use connector_state::*;
 pub use leases::*;
@@ -116,7 +118,8 @@ macro_rules! conformance_suite {
             landing_counters_and_leads_are_kept_once_and_forgotten,
             play_runs_are_kept_whole_listed_and_guard_the_watermark,
             livecodes_seat_visitors_within_capacity_and_count_channels,
-            concurrent_scans_never_take_more_seats_than_there_are);
+            concurrent_scans_never_take_more_seats_than_there_are,
+            bot_powers_keep_the_newest_report_per_group);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

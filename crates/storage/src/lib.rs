@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod banlist;
+pub mod bot_powers;
 pub mod click_rollups;
 pub mod codec;
 pub mod conformance;
@@ -45,6 +46,7 @@ mod types;
 pub use accounts::*;
 pub use analytics::Analytics;
 pub use banlist::{BanStore, Presence};
+pub use bot_powers::{BotPowers, BotPowersStore};
 pub use click_rollups::{ClickRollupStore, ClickRow};
 pub use connector_state::{ConnectorSecret, ConnectorStateStore};
 pub use coupon_revocations::{CouponRevocationStore, Revocation};
@@ -155,6 +157,7 @@ pub trait Store:
     + LiveCodeStore
     + OfferStore
     + SwapStore
+    + BotPowersStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -87,17 +87,33 @@ async fn get_plan(
     ))
 }
 
+/// A saved rule file and, per group, the steps it asks for that the bot's stored powers there
+/// do not allow (empty when it may take them all).
+#[derive(Serialize)]
+struct SavedRules {
+    #[serde(flatten)]
+    document: Document,
+    power_warnings: Vec<qunzhu_ops::powers::GroupPowerWarnings>,
+}
+
 async fn put_rules(
     State(ctx): State<Ctx>,
     Api(who): Api,
     Path(name): Path<String>,
     Body(body): Body<Source>,
-) -> ApiResult<Json<Document>> {
-    Ok(Json(
-        ctx.ops()
-            .save_document(&who.actor(), DocumentKind::Rules, &name, &body.source)
-            .await?,
-    ))
+) -> ApiResult<Json<SavedRules>> {
+    let ops = ctx.ops();
+    let actor = who.actor();
+    let document = ops
+        .save_document(&actor, DocumentKind::Rules, &name, &body.source)
+        .await?;
+    let power_warnings = ops
+        .power_warnings_for_source(&actor, &name, &document.source)
+        .await?;
+    Ok(Json(SavedRules {
+        document,
+        power_warnings,
+    }))
 }
 
 async fn put_plan(

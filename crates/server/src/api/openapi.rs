@@ -56,7 +56,7 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("get", "/rules", "rules", Read, "Rule files"),
     ("post", "/rules/validate", "rules", Read, "Check a rule file without saving it"),
     ("get", "/rules/{name}", "rules", Read, "One rule file"),
-    ("put", "/rules/{name}", "rules", Edit, "Create or replace a rule file (checked first; the engine reloads it)"),
+    ("put", "/rules/{name}", "rules", Edit, "Create or replace a rule file (checked first; the engine reloads it); the answer lists `power_warnings`: per group, the steps the bot's stored powers do not allow"),
     ("delete", "/rules/{name}", "rules", Edit, "Delete a rule file"),
     ("get", "/plans", "sop", Read, "SOP plans"),
     ("post", "/plans/validate", "sop", Read, "Check an SOP plan without saving it"),

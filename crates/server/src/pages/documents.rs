@@ -263,6 +263,37 @@ async fn rule_preview(
     Ok(section(shell.t("preview.title"), body))
 }
 
+/// The groups where the bot's stored powers fall short of what this rule file asks (shown
+/// with the saved file, so a save answers with them at once); nothing when none do.
+async fn rule_power_warnings(
+    ctx: &Ctx,
+    shell: &Shell,
+    name: &str,
+    source: &str,
+) -> Result<Markup, super::PageError> {
+    let groups = ctx
+        .ops()
+        .power_warnings_for_source(&shell.principal.actor(), name, source)
+        .await?;
+    if groups.is_empty() {
+        return Ok(html! {});
+    }
+    Ok(html! {
+        section.card #rule-power-warnings {
+            h2 { (shell.t("power.title")) }
+            p { (shell.t("power.saved_warnings")) }
+            @for group in &groups {
+                h3 { a href={ "/groups/" (group.group_id) } { (group.name) } }
+                @for warning in &group.warnings {
+                    p class="notice error power-warning" role="alert" data-rule=(warning.rule) data-step=(warning.step) {
+                        (super::groups::power_warning_text(shell, warning))
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// The editor page of one saved document (or of a rejected save, with what was typed).
 async fn render_editor(
     ctx: &Ctx,
@@ -295,7 +326,9 @@ async fn render_editor(
         extra = section(shell.t("group.calendar"), calendar_markup(shell, &entries));
     }
     if kind.doc == DocumentKind::Rules {
-        extra = rule_preview(ctx, shell, name, source).await?;
+        let warned = rule_power_warnings(ctx, shell, name, source).await?;
+        let preview = rule_preview(ctx, shell, name, source).await?;
+        extra = html! { div.stack { (warned) (preview) } };
     }
     let body = html! {
         (flash_markup(shell))

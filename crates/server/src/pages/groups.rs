@@ -17,7 +17,9 @@ use crate::group_table::{self, Fill, GroupRow, Period, SortKey, TableQuery, Tabl
 use crate::html::{flash_notice, none_row, section, select_box, svg, tag, url_part, Shell};
 use crate::svg::{chart, sparkline, Mark, Series};
 use crate::{ApiError, Ctx};
+use qunzhu_moderation::powers::{Instead, PowerWarning};
 use qunzhu_ops::check::RULES;
+use qunzhu_ops::powers::GroupPowers;
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -595,6 +597,10 @@ async fn render_detail(
             });
         rules.push((document.name, profile));
     }
+    let powers = ctx
+        .ops()
+        .group_powers(&shell.principal.actor(), group)
+        .await?;
     let body = html! {
         (flash_markup(shell))
         p.lead {
@@ -618,6 +624,7 @@ async fn render_detail(
                         @if rules.is_empty() { li.muted { (shell.t("common.none")) } }
                     }
                 }
+                (powers_markup(shell, &powers))
                 (section(shell.t("group.calendar"), super::documents::calendar_markup(shell, &calendar)))
             }
         }
@@ -644,6 +651,42 @@ async fn render_detail(
         (section(shell.t("group.modlog"), super::moderation::action_table(shell, &names, &modlog, false)))
     };
     Ok(respond(status, shell.render("groups", &group.name, body)))
+}
+
+/// One warning's sentence: the step the bot may not take, the rule asking for it, and what
+/// happens instead, in the console's language.
+pub(crate) fn power_warning_text(shell: &Shell, warning: &PowerWarning) -> String {
+    let key = match warning.instead {
+        Instead::Kick => "power.warn_kick",
+        Instead::Nothing => "power.warn_none",
+    };
+    shell
+        .t(key)
+        .replace("{step}", shell.t(&format!("power.step.{}", warning.step)))
+        .replace("{rule}", &warning.rule)
+}
+
+/// The bot's powers in the group, with a warning per rule step it may not take.
+fn powers_markup(shell: &Shell, powers: &GroupPowers) -> Markup {
+    html! {
+        section.card #bot-powers {
+            h2 { (shell.t("power.title")) }
+            @match powers {
+                GroupPowers::Unknown => { p.muted { (shell.t("power.unknown")) } }
+                GroupPowers::Known { powers, warnings } => {
+                    p.muted.small { (shell.t("power.level")) " " (powers.level) " · " (shell.when(powers.at)) }
+                    @if warnings.is_empty() {
+                        p.power-ok { (shell.t("power.ok")) }
+                    }
+                    @for warning in warnings {
+                        p class="notice error power-warning" role="alert" data-rule=(warning.rule) data-step=(warning.step) {
+                            (power_warning_text(shell, warning))
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Reads the edit form; every problem is reported beside its field.

@@ -53,6 +53,7 @@ fn describe(shell: &Shell, kind: &EventKind) -> String {
             ..
         } => format!("{label}: {reason}"),
         EventKind::GroupRenamed { name, .. } => format!("{label}: {name}"),
+        EventKind::BotPowers { level, .. } => format!("{label}: {level}"),
         EventKind::DisplayNameChanged { new, .. } => format!("{label}: {new}"),
         _ => label.to_string(),
     }

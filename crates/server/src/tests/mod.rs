@@ -21,6 +21,7 @@ mod pages;
 mod people;
 mod plays;
 mod posters;
+mod powers;
 mod pushes;
 mod signin;
 mod users;
