@@ -107,6 +107,19 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A fresh `serve` on a sandbox of many groups whose first events are one big backlog:
+    /// `/healthz` and console p99 while it is ingested, then seconds from SIGTERM to exit.
+    Backlog {
+        #[arg(long, default_value_t = 10_000)]
+        groups: usize,
+        #[arg(long, default_value_t = 100)]
+        members: usize,
+        /// How long to probe while the backlog is ingested.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
     /// The demo community under console load (a signed-in client fetching the main pages):
     /// the demo's RSS every 10 s and the pages' p99.
     Soak {
@@ -242,6 +255,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             batch,
             json,
         } => crate::bench_history::run(events, batch, json).await,
+        BenchCommand::Backlog {
+            groups,
+            members,
+            seconds,
+            json,
+        } => crate::bench_backlog::run(groups, members, seconds, json).await,
         BenchCommand::Soak {
             minutes,
             groups,

@@ -140,7 +140,7 @@ fn demo_password(child: &mut Child) -> anyhow::Result<String> {
 }
 
 /// Signs in through the login form (its CSRF cookie and field); returns the session cookie.
-async fn sign_in(port: u16, login: &str, password: &str) -> anyhow::Result<String> {
+pub(crate) async fn sign_in(port: u16, login: &str, password: &str) -> anyhow::Result<String> {
     let form = http(port, "GET", "/login", None, None).await?;
     let csrf = set_cookies(&form.head)
         .into_iter()
@@ -172,7 +172,7 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-fn p99(mut samples: Vec<f64>) -> f64 {
+pub(crate) fn p99(mut samples: Vec<f64>) -> f64 {
     if samples.is_empty() {
         return 0.0;
     }

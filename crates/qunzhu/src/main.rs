@@ -4,6 +4,7 @@ mod app;
 mod banlist;
 mod bench;
 mod bench_analytics;
+mod bench_backlog;
 mod bench_fuzz;
 mod bench_history;
 mod bench_ledger;

@@ -136,6 +136,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
     ),
+    (
+        "0032_present_by_chat",
+        include_str!("../migrations/0032_present_by_chat.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
