@@ -4,7 +4,7 @@
 # console's real-browser test. What the machine lacks is installed or started here, so a fresh
 # checkout needs nothing else (Chromium comes from Debian's packages and needs root).
 # Locally a missing service only skips its tests (each says so); with CI=true it is an error here,
-# and each test that needs it fails too (qunzhu_storage::testing), so CI cannot pass by skipping.
+# and each test that needs it fails too (qunzhu_storage_conformance::testing), so CI cannot pass by skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -248,12 +248,7 @@ async fn an_invite_task_counts_pays_once_and_reverses_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_task_counts_pays_once_and_reverses_on_postgres() {
-    let Ok(base) = std::env::var("QUNZHU_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but QUNZHU_TEST_DATABASE_URL is not set"
-        );
-        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run invite tasks on PostgreSQL");
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

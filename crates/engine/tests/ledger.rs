@@ -318,12 +318,7 @@ async fn the_ledger_worker_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_worker_on_postgres() {
-    let Ok(base) = std::env::var("QUNZHU_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but QUNZHU_TEST_DATABASE_URL is not set"
-        );
-        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run the ledger worker on PostgreSQL");
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

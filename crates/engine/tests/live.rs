@@ -270,7 +270,7 @@ async fn variables_are_filled_when_the_post_is_sent_not_when_it_is_planned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_following_one_postgres_count_each_event_once() {
-    let Some(base) = qunzhu_storage::testing::require_postgres() else {
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

@@ -223,7 +223,7 @@ impl Connector for Counting {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_postgres_send_each_occurrence_once() {
-    let Some(base) = qunzhu_storage::testing::require_postgres() else {
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

@@ -139,7 +139,7 @@ async fn swaps_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swaps_on_postgres() {
-    let Some(base) = qunzhu_storage::testing::require_postgres() else {
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

@@ -2,10 +2,9 @@
 //! have helped within the window, the starter gets the play's reward. One help per friend.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::Instant;
 
 use crate::play::{AssistRules, RunState};
-use crate::run::Run;
+use crate::run::{Opening, Run};
 
 /// How a help was judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,29 +20,9 @@ pub enum Helped {
     Expired,
 }
 
-pub fn open(
-    play: &str,
-    number: u32,
-    rules: &AssistRules,
-    platform: qunzhu_domain::Platform,
-    chat: &str,
-    starter: &str,
-    at: DateTime<Utc>,
-) -> Run {
-    Run {
-        play: play.to_string(),
-        number,
-        kind: "assist".into(),
-        platform,
-        chat: chat.to_string(),
-        starter: starter.to_string(),
-        started_at: at,
-        deadline: at.plus(rules.window),
-        state: RunState::Open,
-        participants: Vec::new(),
-        price_cents: 0,
-        closed_at: None,
-    }
+/// Opens an assist with no helpers yet.
+pub fn open(opening: &Opening<'_>, rules: &AssistRules) -> Run {
+    opening.run("assist", rules.window, 0)
 }
 
 pub fn help(run: &mut Run, rules: &AssistRules, member: &str, at: DateTime<Utc>) -> Helped {

@@ -5,10 +5,9 @@
 //! within the window gives the starter a coupon for the difference.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::Instant;
 
 use crate::play::{BargainRules, RunState};
-use crate::run::Run;
+use crate::run::{Opening, Run};
 
 /// How a cut was judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,29 +26,9 @@ pub enum Cut {
     Expired,
 }
 
-pub fn open(
-    play: &str,
-    number: u32,
-    rules: &BargainRules,
-    platform: qunzhu_domain::Platform,
-    chat: &str,
-    starter: &str,
-    at: DateTime<Utc>,
-) -> Run {
-    Run {
-        play: play.to_string(),
-        number,
-        kind: "bargain".into(),
-        platform,
-        chat: chat.to_string(),
-        starter: starter.to_string(),
-        started_at: at,
-        deadline: at.plus(rules.window),
-        state: RunState::Open,
-        participants: Vec::new(),
-        price_cents: rules.price_cents,
-        closed_at: None,
-    }
+/// Opens a bargain at the full price.
+pub fn open(opening: &Opening<'_>, rules: &BargainRules) -> Run {
+    opening.run("bargain", rules.window, rules.price_cents)
 }
 
 /// SplitMix64: a tiny, fixed generator, so a seed means the same cuts on every machine.

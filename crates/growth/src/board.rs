@@ -17,7 +17,7 @@ use crate::campaign::TaskPrize;
 use crate::gift::{self, Refused};
 use crate::group_buy::{self, Joined};
 use crate::play::{Play, PlayRules, RunState};
-use crate::run::Run;
+use crate::run::{Opening, Run};
 
 /// A message in a group, as the board needs it.
 #[derive(Debug, Clone)]
@@ -144,13 +144,20 @@ impl Board {
         keys::play(&self.play.name, &what)
     }
 
-    fn answer(&self, said: &Said<'_>, zh: String, en: String) -> Out {
+    /// A post in `chat` under the play's key `what`, in the play's language.
+    fn say(&self, what: String, chat: &str, zh: String, en: String, mentions: Vec<String>) -> Out {
         Out::Say {
-            key: self.key(format!("answer:{}", said.key)),
-            chat: said.chat.to_string(),
+            key: self.key(what),
+            chat: chat.to_string(),
             text: self.t(zh, en),
-            mentions: vec![said.member.to_string()],
+            mentions,
         }
+    }
+
+    /// An answer to one member's command, keyed by the command's event.
+    fn answer(&self, said: &Said<'_>, zh: String, en: String) -> Out {
+        let (what, to) = (format!("answer:{}", said.key), said.member.to_string());
+        self.say(what, said.chat, zh, en, vec![to])
     }
 
     /// Judges one message.
@@ -158,23 +165,18 @@ impl Board {
         if !self.play.listens(said.platform, said.chat) {
             return Vec::new();
         }
-        let (start, act) = match &self.play.rules {
-            PlayRules::GroupBuy(rules) => (rules.start_word.clone(), rules.join_word.clone()),
-            PlayRules::Bargain(rules) => (rules.start_word.clone(), rules.cut_word.clone()),
-            PlayRules::Assist(rules) => (rules.start_word.clone(), rules.help_word.clone()),
-            PlayRules::Gift(rules) => {
-                let word = rules.word.clone();
-                return match command(said.text, &word) {
-                    Some(rest) => self.gift(said, rest),
-                    None => Vec::new(),
-                };
-            }
-        };
+        let (start, act) = self.play.rules.words();
+        if matches!(self.play.rules, PlayRules::Gift(_)) {
+            return match command(said.text, act) {
+                Some(rest) => self.gift(said, rest),
+                None => Vec::new(),
+            };
+        }
         // The acting word first: `帮助力` must not be read as `助力`.
-        if let Some(rest) = command(said.text, &act) {
+        if let Some(rest) = command(said.text, act) {
             return self.act(said, number(rest));
         }
-        if command(said.text, &start).is_some() {
+        if command(said.text, start).is_some() {
             return self.start(said);
         }
         Vec::new()
@@ -217,20 +219,19 @@ impl Board {
         }
         let number = self.runs.last().map_or(1, |run| run.number + 1);
         let play = &self.play;
+        let opening = Opening {
+            play: &play.name,
+            number,
+            platform: said.platform,
+            chat: said.chat,
+            starter: said.member,
+            at: said.at,
+        };
         let (run, zh, en) = match &play.rules {
             PlayRules::GroupBuy(rules) => {
-                let run = group_buy::open(
-                    &play.name,
-                    number,
-                    rules,
-                    said.platform,
-                    said.chat,
-                    said.member,
-                    said.at,
-                );
                 let missing = rules.team_size - 1;
                 (
-                    run,
+                    group_buy::open(&opening, rules),
                     format!(
                         "{} 开团 #{number}：{} 拼团价 {}（原价 {}），{} 人成团，还差 {missing} 人成团。发送「{} {number}」参团，{} 小时内有效。",
                         said.member, rules.item, yuan(rules.team_price_cents), yuan(rules.price_cents),
@@ -243,62 +244,41 @@ impl Board {
                     ),
                 )
             }
-            PlayRules::Bargain(rules) => {
-                let run = bargain::open(
-                    &play.name,
-                    number,
-                    rules,
-                    said.platform,
-                    said.chat,
-                    said.member,
-                    said.at,
-                );
-                (
-                    run,
-                    format!(
-                        "{} 发起砍价 #{number}：{} 原价 {}，最低可砍到 {}。好友发送「{} {number}」帮砍一刀，{} 小时内有效。",
-                        said.member, rules.item, yuan(rules.price_cents), yuan(rules.floor_cents),
-                        rules.cut_word, rules.window.num_hours()
-                    ),
-                    format!(
-                        "{} started bargain #{number}: {} at {}, down to {} at most. Friends send \"{} {number}\" to cut once, within {} hours.",
-                        said.member, rules.item, yuan(rules.price_cents), yuan(rules.floor_cents),
-                        rules.cut_word, rules.window.num_hours()
-                    ),
-                )
-            }
-            PlayRules::Assist(rules) => {
-                let run = assist::open(
-                    &play.name,
-                    number,
-                    rules,
-                    said.platform,
-                    said.chat,
-                    said.member,
-                    said.at,
-                );
-                (
-                    run,
-                    format!(
-                        "{} 发起助力 #{number}：{} 位好友助力即得 {}。发送「{} {number}」帮忙，{} 小时内有效。",
-                        said.member, rules.helpers, prize_text(&rules.reward, false),
-                        rules.help_word, rules.window.num_hours()
-                    ),
-                    format!(
-                        "{} asked for help #{number}: {} friends' help unlocks {}. Send \"{} {number}\" to help within {} hours.",
-                        said.member, rules.helpers, prize_text(&rules.reward, true),
-                        rules.help_word, rules.window.num_hours()
-                    ),
-                )
-            }
+            PlayRules::Bargain(rules) => (
+                bargain::open(&opening, rules),
+                format!(
+                    "{} 发起砍价 #{number}：{} 原价 {}，最低可砍到 {}。好友发送「{} {number}」帮砍一刀，{} 小时内有效。",
+                    said.member, rules.item, yuan(rules.price_cents), yuan(rules.floor_cents),
+                    rules.cut_word, rules.window.num_hours()
+                ),
+                format!(
+                    "{} started bargain #{number}: {} at {}, down to {} at most. Friends send \"{} {number}\" to cut once, within {} hours.",
+                    said.member, rules.item, yuan(rules.price_cents), yuan(rules.floor_cents),
+                    rules.cut_word, rules.window.num_hours()
+                ),
+            ),
+            PlayRules::Assist(rules) => (
+                assist::open(&opening, rules),
+                format!(
+                    "{} 发起助力 #{number}：{} 位好友助力即得 {}。发送「{} {number}」帮忙，{} 小时内有效。",
+                    said.member, rules.helpers, prize_text(&rules.reward, false),
+                    rules.help_word, rules.window.num_hours()
+                ),
+                format!(
+                    "{} asked for help #{number}: {} friends' help unlocks {}. Send \"{} {number}\" to help within {} hours.",
+                    said.member, rules.helpers, prize_text(&rules.reward, true),
+                    rules.help_word, rules.window.num_hours()
+                ),
+            ),
             PlayRules::Gift(_) => return Vec::new(),
         };
-        let out = Out::Say {
-            key: self.key(format!("{number}:start")),
-            chat: said.chat.to_string(),
-            text: self.t(zh, en),
-            mentions: vec![said.member.to_string()],
-        };
+        let out = self.say(
+            format!("{number}:start"),
+            said.chat,
+            zh,
+            en,
+            vec![said.member.to_string()],
+        );
         self.changed.insert(number);
         self.runs.push(run);
         vec![out]
@@ -320,12 +300,7 @@ impl Board {
 
     fn act(&mut self, said: &Said<'_>, named: Option<u32>) -> Vec<Out> {
         let Some(index) = self.target(said, named) else {
-            let start = match &self.play.rules {
-                PlayRules::GroupBuy(rules) => rules.start_word.clone(),
-                PlayRules::Bargain(rules) => rules.start_word.clone(),
-                PlayRules::Assist(rules) => rules.start_word.clone(),
-                PlayRules::Gift(rules) => rules.word.clone(),
-            };
+            let (start, _) = self.play.rules.words();
             let which = named.map(|n| format!(" #{n}")).unwrap_or_default();
             return vec![self.answer(
                 said,
@@ -357,51 +332,47 @@ impl Board {
         let run = &self.runs[index];
         let n = run.number;
         match judged {
-            Joined::Waiting { missing } => vec![Out::Say {
-                key: self.key(format!("{n}:join:{}", said.member)),
-                chat: run.chat.clone(),
-                text: self.t(
-                    format!(
-                        "{} 参团 #{n}（{}/{}），还差 {missing} 人成团。",
-                        said.member,
-                        run.count(),
-                        rules.team_size
-                    ),
-                    format!(
-                        "{} joined team #{n} ({}/{}); {missing} more to go.",
-                        said.member,
-                        run.count(),
-                        rules.team_size
-                    ),
+            Joined::Waiting { missing } => vec![self.say(
+                format!("{n}:join:{}", said.member),
+                &run.chat,
+                format!(
+                    "{} 参团 #{n}（{}/{}），还差 {missing} 人成团。",
+                    said.member,
+                    run.count(),
+                    rules.team_size
                 ),
-                mentions: vec![said.member.to_string()],
-            }],
+                format!(
+                    "{} joined team #{n} ({}/{}); {missing} more to go.",
+                    said.member,
+                    run.count(),
+                    rules.team_size
+                ),
+                vec![said.member.to_string()],
+            )],
             Joined::Formed => {
                 let members: Vec<String> =
                     run.participants.iter().map(|p| p.member.clone()).collect();
                 let saving = group_buy::saving(rules);
                 let offer = CouponOffer::AmountOff { cents: saving };
-                let mut out = vec![Out::Say {
-                    key: self.key(format!("{n}:done")),
-                    chat: run.chat.clone(),
-                    text: self.t(
-                        format!(
-                            "🎉 #{n} 成团！{} 每人获得 {} 拼团优惠券，{} 到手价 {}。",
-                            members.join("、"),
-                            yuan(saving),
-                            rules.item,
-                            yuan(rules.team_price_cents)
-                        ),
-                        format!(
-                            "🎉 Team #{n} is complete! {} each get a {} coupon: {} for {}.",
-                            members.join(", "),
-                            yuan(saving),
-                            rules.item,
-                            yuan(rules.team_price_cents)
-                        ),
+                let mut out = vec![self.say(
+                    format!("{n}:done"),
+                    &run.chat,
+                    format!(
+                        "🎉 #{n} 成团！{} 每人获得 {} 拼团优惠券，{} 到手价 {}。",
+                        members.join("、"),
+                        yuan(saving),
+                        rules.item,
+                        yuan(rules.team_price_cents)
                     ),
-                    mentions: members.clone(),
-                }];
+                    format!(
+                        "🎉 Team #{n} is complete! {} each get a {} coupon: {} for {}.",
+                        members.join(", "),
+                        yuan(saving),
+                        rules.item,
+                        yuan(rules.team_price_cents)
+                    ),
+                    members.clone(),
+                )];
                 for member in &members {
                     out.push(Out::Coupon {
                         key: self.key(format!("{n}:coupon:{member}")),
@@ -455,39 +426,35 @@ impl Board {
         let n = run.number;
         let starter = run.starter.clone();
         match judged {
-            Cut::Cut { cents, price } => vec![Out::Say {
-                key: self.key(format!("{n}:cut:{}", said.member)),
-                chat: run.chat.clone(),
-                text: self.t(
-                    format!(
-                        "{} 帮 {starter} 砍掉 {}，#{n} 现价 {}，离底价还差 {}。",
-                        said.member,
-                        yuan(cents),
-                        yuan(price),
-                        yuan(price - rules.floor_cents)
-                    ),
-                    format!(
-                        "{} cut {} off {starter}'s bargain #{n}: now {}, {} above the floor.",
-                        said.member,
-                        yuan(cents),
-                        yuan(price),
-                        yuan(price - rules.floor_cents)
-                    ),
+            Cut::Cut { cents, price } => vec![self.say(
+                format!("{n}:cut:{}", said.member),
+                &run.chat,
+                format!(
+                    "{} 帮 {starter} 砍掉 {}，#{n} 现价 {}，离底价还差 {}。",
+                    said.member,
+                    yuan(cents),
+                    yuan(price),
+                    yuan(price - rules.floor_cents)
                 ),
-                mentions: vec![said.member.to_string(), starter],
-            }],
+                format!(
+                    "{} cut {} off {starter}'s bargain #{n}: now {}, {} above the floor.",
+                    said.member,
+                    yuan(cents),
+                    yuan(price),
+                    yuan(price - rules.floor_cents)
+                ),
+                vec![said.member.to_string(), starter],
+            )],
             Cut::Reached { cents, price } => {
                 let saving = bargain::saving(rules, run);
                 vec![
-                    Out::Say {
-                        key: self.key(format!("{n}:cut:{}", said.member)),
-                        chat: run.chat.clone(),
-                        text: self.t(
+                    self.say(
+format!("{n}:cut:{}", said.member),
+&run.chat,
                             format!("🎉 {} 砍掉最后 {}，#{n} 砍到底价 {}！{starter} 获得 {} 优惠券。", said.member, yuan(cents), yuan(price), yuan(saving)),
                             format!("🎉 {} cut the last {}: bargain #{n} reached the floor {}! {starter} gets a {} coupon.", said.member, yuan(cents), yuan(price), yuan(saving)),
-                        ),
-                        mentions: vec![said.member.to_string(), starter.clone()],
-                    },
+vec![said.member.to_string(), starter.clone()],
+),
                     Out::Coupon {
                         key: self.key(format!("{n}:coupon:{starter}")),
                         chat: run.chat.clone(),
@@ -538,21 +505,19 @@ impl Board {
         let n = run.number;
         let starter = run.starter.clone();
         match judged {
-            Helped::Waiting { missing } => vec![Out::Say {
-                key: self.key(format!("{n}:help:{}", said.member)),
-                chat: run.chat.clone(),
-                text: self.t(
-                    format!(
-                        "{} 为 {starter} 助力 #{n}，还差 {missing} 位好友。",
-                        said.member
-                    ),
-                    format!(
-                        "{} helped {starter} (#{n}); {missing} more friends to go.",
-                        said.member
-                    ),
+            Helped::Waiting { missing } => vec![self.say(
+                format!("{n}:help:{}", said.member),
+                &run.chat,
+                format!(
+                    "{} 为 {starter} 助力 #{n}，还差 {missing} 位好友。",
+                    said.member
                 ),
-                mentions: vec![said.member.to_string()],
-            }],
+                format!(
+                    "{} helped {starter} (#{n}); {missing} more friends to go.",
+                    said.member
+                ),
+                vec![said.member.to_string()],
+            )],
             Helped::Unlocked => {
                 let memo = format!("{} #{n} 助力", self.play.title);
                 let reward = match &rules.reward {
@@ -573,21 +538,19 @@ impl Board {
                     },
                 };
                 vec![
-                    Out::Say {
-                        key: self.key(format!("{n}:help:{}", said.member)),
-                        chat: run.chat.clone(),
-                        text: self.t(
-                            format!(
-                                "🎉 #{n} 助力成功！{starter} 获得 {}。",
-                                prize_text(&rules.reward, false)
-                            ),
-                            format!(
-                                "🎉 #{n} unlocked! {starter} gets {}.",
-                                prize_text(&rules.reward, true)
-                            ),
+                    self.say(
+                        format!("{n}:help:{}", said.member),
+                        &run.chat,
+                        format!(
+                            "🎉 #{n} 助力成功！{starter} 获得 {}。",
+                            prize_text(&rules.reward, false)
                         ),
-                        mentions: vec![said.member.to_string(), starter.clone()],
-                    },
+                        format!(
+                            "🎉 #{n} unlocked! {starter} gets {}.",
+                            prize_text(&rules.reward, true)
+                        ),
+                        vec![said.member.to_string(), starter.clone()],
+                    ),
                     reward,
                 ]
             }
@@ -686,36 +649,27 @@ impl Board {
             let members: Vec<String> = run.participants.iter().map(|p| p.member.clone()).collect();
             match &self.play.rules {
                 PlayRules::GroupBuy(rules) => {
-                    let consolation = rules.consolation.as_ref().map(|offer| offer.describe());
-                    out.push(Out::Say {
-                        key: self.key(format!("{n}:failed")),
-                        chat: run.chat.clone(),
-                        text: self.t(
-                            format!(
-                                "#{n} 未能在 {} 小时内成团（{}/{}）。{}",
-                                rules.window.num_hours(),
-                                run.count(),
-                                rules.team_size,
-                                consolation
-                                    .as_ref()
-                                    .map(|c| format!("每位团员获得补偿券：{c}。"))
-                                    .unwrap_or_default()
-                            ),
-                            format!(
-                                "Team #{n} did not complete within {} hours ({}/{}).{}",
-                                rules.window.num_hours(),
-                                run.count(),
-                                rules.team_size,
-                                consolation
-                                    .as_ref()
-                                    .map(|c| format!(
-                                        " Each member gets a consolation coupon: {c}."
-                                    ))
-                                    .unwrap_or_default()
-                            ),
+                    let (zh, en) = match rules.consolation.as_ref().map(|offer| offer.describe()) {
+                        Some(c) => (
+                            format!("每位团员获得补偿券：{c}。"),
+                            format!(" Each member gets a consolation coupon: {c}."),
                         ),
-                        mentions: members.clone(),
-                    });
+                        None => (String::new(), String::new()),
+                    };
+                    let (hours, count) = (rules.window.num_hours(), run.count());
+                    out.push(self.say(
+                        format!("{n}:failed"),
+                        &run.chat,
+                        format!(
+                            "#{n} 未能在 {hours} 小时内成团（{count}/{}）。{zh}",
+                            rules.team_size
+                        ),
+                        format!(
+                            "Team #{n} did not complete within {hours} hours ({count}/{}).{en}",
+                            rules.team_size
+                        ),
+                        members.clone(),
+                    ));
                     if let Some(offer) = &rules.consolation {
                         for member in &members {
                             out.push(Out::Coupon {
@@ -729,32 +683,28 @@ impl Board {
                         }
                     }
                 }
-                PlayRules::Bargain(rules) => out.push(Out::Say {
-                    key: self.key(format!("{n}:failed")),
-                    chat: run.chat.clone(),
-                    text: self.t(
-                        format!(
-                            "砍价 #{n} 已到期，停在 {}，未砍到底价 {}。",
-                            yuan(run.price_cents),
-                            yuan(rules.floor_cents)
-                        ),
-                        format!(
-                            "Bargain #{n} expired at {}, short of the floor {}.",
-                            yuan(run.price_cents),
-                            yuan(rules.floor_cents)
-                        ),
+                PlayRules::Bargain(rules) => out.push(self.say(
+                    format!("{n}:failed"),
+                    &run.chat,
+                    format!(
+                        "砍价 #{n} 已到期，停在 {}，未砍到底价 {}。",
+                        yuan(run.price_cents),
+                        yuan(rules.floor_cents)
                     ),
-                    mentions: vec![run.starter.clone()],
-                }),
-                PlayRules::Assist(rules) => out.push(Out::Say {
-                    key: self.key(format!("{n}:failed")),
-                    chat: run.chat.clone(),
-                    text: self.t(
-                        format!("助力 #{n} 已到期（{}/{}）。", run.count(), rules.helpers),
-                        format!("Help #{n} expired ({}/{}).", run.count(), rules.helpers),
+                    format!(
+                        "Bargain #{n} expired at {}, short of the floor {}.",
+                        yuan(run.price_cents),
+                        yuan(rules.floor_cents)
                     ),
-                    mentions: vec![run.starter.clone()],
-                }),
+                    vec![run.starter.clone()],
+                )),
+                PlayRules::Assist(rules) => out.push(self.say(
+                    format!("{n}:failed"),
+                    &run.chat,
+                    format!("助力 #{n} 已到期（{}/{}）。", run.count(), rules.helpers),
+                    format!("Help #{n} expired ({}/{}).", run.count(), rules.helpers),
+                    vec![run.starter.clone()],
+                )),
                 PlayRules::Gift(_) => {}
             }
         }

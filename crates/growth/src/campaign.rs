@@ -3,12 +3,13 @@
 //! cannot pay is caught before anyone is promised anything.
 
 use std::fmt;
-use std::ops::Range;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{CouponOffer, Platform};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
+
+use crate::located::{self, Located};
 
 /// What one threshold pays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,45 +237,15 @@ fn ten() -> u32 {
 /// The longest stay or hold a campaign may ask for (a year), so every timer can fire.
 const MAX_HOURS: i64 = 24 * 365;
 
-struct Problems<'a> {
-    source: &'a str,
-    found: Vec<CampaignError>,
-}
+type Problems<'a> = located::Problems<'a, CampaignError>;
 
-impl Problems<'_> {
-    fn at(&mut self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) {
-        let (line, col) = line_col(self.source, span.start);
-        self.found.push(CampaignError {
+impl Located for CampaignError {
+    fn located(line: usize, col: usize, field: String, message: String) -> Self {
+        CampaignError {
             line,
             col,
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-}
-
-/// 1-based line and character column of a byte offset.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or(source);
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |index| index + 1);
-    (line, before[start..].chars().count() + 1)
-}
-
-fn instant(text: &Spanned<String>, field: &str, problems: &mut Problems<'_>) -> DateTime<Utc> {
-    match DateTime::parse_from_rfc3339(text.get_ref()) {
-        Ok(at) => at.with_timezone(&Utc),
-        Err(_) => {
-            problems.at(
-                text.span(),
-                field,
-                format!(
-                    "`{}` is not a time like 2026-12-01T00:00:00+08:00",
-                    text.get_ref()
-                ),
-            );
-            DateTime::<Utc>::MIN_UTC
+            field,
+            message,
         }
     }
 }
@@ -327,35 +298,12 @@ fn gift_prize(
 
 /// Checks a campaign document named `name`; every problem found is returned, each located.
 pub fn parse_campaign(name: &str, source: &str) -> Result<Campaign, Vec<CampaignError>> {
-    let mut problems = Problems {
-        source,
-        found: Vec::new(),
+    let mut problems = Problems::new(source);
+    let Some(raw) = problems.toml::<RawCampaign>() else {
+        return Err(problems.found);
     };
-    let raw: RawCampaign = match toml::from_str(source) {
-        Ok(raw) => raw,
-        Err(error) => {
-            problems.at(
-                error.span().unwrap_or(0..0),
-                "document",
-                error.message().to_string(),
-            );
-            return Err(problems.found);
-        }
-    };
-    if name.trim().is_empty() || name.len() > 64 || name.contains([':', '/', ' ']) {
-        problems.at(
-            0..0,
-            "name",
-            "a campaign name is 1 to 64 characters without `:`, `/` or spaces",
-        );
-    }
-    let platform = match Platform::parse(raw.platform.get_ref()) {
-        Ok(platform) => platform,
-        Err(error) => {
-            problems.at(raw.platform.span(), "platform", error.to_string());
-            Platform::Sandbox
-        }
-    };
+    problems.name(name, "campaign");
+    let platform = problems.platform(&raw.platform);
     if raw.groups.get_ref().is_empty() {
         problems.at(
             raw.groups.span(),
@@ -363,32 +311,10 @@ pub fn parse_campaign(name: &str, source: &str) -> Result<Campaign, Vec<Campaign
             "name at least one target group",
         );
     }
-    let starts = instant(&raw.starts, "starts", &mut problems);
-    let ends = instant(&raw.ends, "ends", &mut problems);
-    if ends <= starts && problems.found.is_empty() {
-        problems.at(
-            raw.ends.span(),
-            "ends",
-            "the campaign ends before it starts",
-        );
-    }
+    let (starts, ends) = problems.window(&raw.starts, &raw.ends, "campaign");
     let stay = hours(&raw.stay_hours, "stay_hours", &mut problems);
     let hold = hours(&raw.hold_hours, "hold_hours", &mut problems);
-    let english = match &raw.language {
-        None => false,
-        Some(language) => match language.get_ref().as_str() {
-            "zh" => false,
-            "en" => true,
-            other => {
-                problems.at(
-                    language.span(),
-                    "language",
-                    format!("`{other}` is not one of zh, en"),
-                );
-                false
-            }
-        },
-    };
+    let english = problems.english(&raw.language);
     let mut thresholds = Vec::new();
     let mut previous: Option<(usize, i64)> = None;
     if raw.thresholds.get_ref().is_empty() {

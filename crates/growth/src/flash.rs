@@ -21,6 +21,8 @@ use qunzhu_domain::{keys, ActionKind, JoinRule, Platform, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::located::line_col;
+
 /// A checked flash plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FlashPlan {
@@ -109,15 +111,6 @@ fn ended() -> String {
 }
 fn fifty() -> Spanned<i64> {
     Spanned::new(0..0, 50)
-}
-
-/// 1-based line and character column of a byte offset.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or(source);
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |index| index + 1);
-    (line, before[start..].chars().count() + 1)
 }
 
 /// Whether a long-lived group link is one qunzhu can hand out: its own live code `/j/{code}`

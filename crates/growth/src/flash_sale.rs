@@ -10,13 +10,14 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::ops::Range;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use qunzhu_domain::{CouponOffer, Platform};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
+
+use crate::located::{self, Located};
 
 /// The biggest stock one offer may have; more is a shop, not a flash sale.
 pub const MAX_STOCK: u32 = 100_000;
@@ -264,29 +265,16 @@ fn default_countdown() -> Spanned<i64> {
     Spanned::new(0..0, 30)
 }
 
-/// 1-based line and character column of a byte offset.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or(source);
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |index| index + 1);
-    (line, before[start..].chars().count() + 1)
-}
+type Problems<'a> = located::Problems<'a, OfferError>;
 
-struct Problems<'a> {
-    source: &'a str,
-    found: Vec<OfferError>,
-}
-
-impl Problems<'_> {
-    fn at(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        let (line, col) = line_col(self.source, span.start);
-        self.found.push(OfferError {
+impl Located for OfferError {
+    fn located(line: usize, col: usize, field: String, message: String) -> Self {
+        OfferError {
             line,
             col,
-            field: field.into(),
-            message: message.into(),
-        });
+            field,
+            message,
+        }
     }
 }
 
@@ -322,20 +310,9 @@ fn time(text: &Spanned<String>, field: &str, tz: Tz, problems: &mut Problems<'_>
 /// Checks an offer document; times without an offset are in `tz`. Every problem is returned,
 /// each located.
 pub fn parse_offer(source: &str, tz: Tz) -> Result<OfferSpec, Vec<OfferError>> {
-    let mut problems = Problems {
-        source,
-        found: Vec::new(),
-    };
-    let raw: RawOffer = match toml::from_str(source) {
-        Ok(raw) => raw,
-        Err(error) => {
-            problems.at(
-                error.span().unwrap_or(0..0),
-                "document",
-                error.message().to_string(),
-            );
-            return Err(problems.found);
-        }
+    let mut problems = Problems::new(source);
+    let Some(raw) = problems.toml::<RawOffer>() else {
+        return Err(problems.found);
     };
     let title = raw.title.get_ref().trim().to_string();
     if title.is_empty() || title.chars().count() > 80 {
@@ -345,10 +322,7 @@ pub fn parse_offer(source: &str, tz: Tz) -> Result<OfferSpec, Vec<OfferError>> {
             "give a title of 1 to 80 characters",
         );
     }
-    let platform = Platform::parse(raw.platform.get_ref()).unwrap_or_else(|error| {
-        problems.at(raw.platform.span(), "platform", error.to_string());
-        Platform::Sandbox
-    });
+    let platform = problems.platform(&raw.platform);
     let chat = raw.group.get_ref().trim().to_string();
     if chat.is_empty() {
         problems.at(

@@ -4,10 +4,9 @@
 //! gets the play's consolation coupon, if it names one.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::Instant;
 
 use crate::play::{GroupBuyRules, RunState};
-use crate::run::Run;
+use crate::run::{Opening, Run};
 
 /// How a join was judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,31 +24,10 @@ pub enum Joined {
     Expired,
 }
 
-/// Opens team `number` for `starter`, who is its first member.
-pub fn open(
-    play: &str,
-    number: u32,
-    rules: &GroupBuyRules,
-    platform: qunzhu_domain::Platform,
-    chat: &str,
-    starter: &str,
-    at: DateTime<Utc>,
-) -> Run {
-    let mut run = Run {
-        play: play.to_string(),
-        number,
-        kind: "group_buy".into(),
-        platform,
-        chat: chat.to_string(),
-        starter: starter.to_string(),
-        started_at: at,
-        deadline: at.plus(rules.window),
-        state: RunState::Open,
-        participants: Vec::new(),
-        price_cents: rules.team_price_cents,
-        closed_at: None,
-    };
-    run.add(starter, at, 0);
+/// Opens the team for its starter, who is its first member.
+pub fn open(opening: &Opening<'_>, rules: &GroupBuyRules) -> Run {
+    let mut run = opening.run("group_buy", rules.window, rules.team_price_cents);
+    run.add(opening.starter, opening.at, 0);
     run
 }
 

@@ -11,6 +11,8 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::located::{self, Located};
+
 /// Colour themes the renderer knows; a page names one.
 pub const THEMES: &[&str] = &["red", "orange", "green", "blue", "dark"];
 
@@ -169,22 +171,21 @@ const MAX_TEXT: usize = 500;
 /// At most this many proof blocks: a phone screen, not a catalogue.
 const MAX_BLOCKS: usize = 30;
 
-struct Problems<'a> {
-    source: &'a str,
-    found: Vec<LandingError>,
-}
+type Problems<'a> = located::Problems<'a, LandingError>;
 
-impl Problems<'_> {
-    fn at(&mut self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) {
-        let (line, col) = line_col(self.source, span.start);
-        self.found.push(LandingError {
+impl Located for LandingError {
+    fn located(line: usize, col: usize, field: String, message: String) -> Self {
+        LandingError {
             line,
             col,
-            field: field.into(),
-            message: message.into(),
-        });
+            field,
+            message,
+        }
     }
+}
 
+/// The checks only landing pages make.
+impl Problems<'_> {
     /// A required text: present, not blank, not too long.
     fn text(&mut self, value: &Spanned<String>, field: &str) -> String {
         let text = value.get_ref().trim();
@@ -229,15 +230,6 @@ impl Problems<'_> {
     }
 }
 
-/// 1-based line and character column of a byte offset.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or(source);
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |index| index + 1);
-    (line, before[start..].chars().count() + 1)
-}
-
 /// A join button's target: an absolute http(s) address or a path on this site.
 fn join_url_ok(url: &str) -> bool {
     let no_space = !url.chars().any(|c| c.is_whitespace() || c.is_control());
@@ -261,20 +253,9 @@ pub fn name_ok(name: &str) -> bool {
 
 /// Checks the page document named `slug`; every problem found is returned, each located.
 pub fn parse_landing(slug: &str, source: &str) -> Result<LandingPage, Vec<LandingError>> {
-    let mut problems = Problems {
-        source,
-        found: Vec::new(),
-    };
-    let raw: RawPage = match toml::from_str(source) {
-        Ok(raw) => raw,
-        Err(error) => {
-            problems.at(
-                error.span().unwrap_or(0..0),
-                "document",
-                error.message().to_string(),
-            );
-            return Err(problems.found);
-        }
+    let mut problems = Problems::new(source);
+    let Some(raw) = problems.toml::<RawPage>() else {
+        return Err(problems.found);
     };
     if !name_ok(slug) {
         problems.at(

@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod commission;
 pub mod fraud;
 pub mod invite_task;
+mod located;
 pub mod roi;
 pub mod swap;
 pub mod templates;

@@ -12,6 +12,8 @@ use qunzhu_domain::{keys, ActionKind, GroupType, JoinRule, Platform, WorkspaceId
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::located::line_col;
+
 /// Seats a group offers by scan when the code names no cap: WeCom lets 200 join by scanning
 /// (500 in all, the rest by invitation); elsewhere the operator's usual group size.
 pub fn default_cap(platform: Platform) -> u32 {
@@ -120,15 +122,6 @@ fn invite() -> Spanned<String> {
 }
 fn traffic() -> Spanned<String> {
     Spanned::new(0..0, "traffic".into())
-}
-
-/// 1-based line and character column of a byte offset.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or(source);
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |index| index + 1);
-    (line, before[start..].chars().count() + 1)
 }
 
 /// Whether `code` can be a live code's name in its public link: 1–32 of a-z, 0-9, `-`, `_`.

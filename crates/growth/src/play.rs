@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::campaign::TaskPrize;
+use crate::located::{self, Located};
 
 /// The document kind of a play definition.
 pub const PLAY_KIND: &str = "play";
@@ -90,6 +91,17 @@ impl PlayRules {
             PlayRules::Bargain(_) => "bargain",
             PlayRules::Assist(_) => "assist",
             PlayRules::Gift(_) => "gift",
+        }
+    }
+
+    /// The word that starts a run and the word that acts on one (`开团`, `参团`); a gift's
+    /// one word is both.
+    pub fn words(&self) -> (&str, &str) {
+        match self {
+            PlayRules::GroupBuy(rules) => (&rules.start_word, &rules.join_word),
+            PlayRules::Bargain(rules) => (&rules.start_word, &rules.cut_word),
+            PlayRules::Assist(rules) => (&rules.start_word, &rules.help_word),
+            PlayRules::Gift(rules) => (&rules.word, &rules.word),
         }
     }
 }
@@ -271,25 +283,21 @@ fn seventy() -> Spanned<i64> {
     Spanned::new(0..0, 70)
 }
 
-struct Problems<'a> {
-    source: &'a str,
-    found: Vec<PlayError>,
+type Problems<'a> = located::Problems<'a, PlayError>;
+
+impl Located for PlayError {
+    fn located(line: usize, col: usize, field: String, message: String) -> Self {
+        PlayError {
+            line,
+            col,
+            field,
+            message,
+        }
+    }
 }
 
+/// The checks only plays make.
 impl Problems<'_> {
-    fn at(&mut self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) {
-        let offset = span.start.min(self.source.len());
-        let before = self.source.get(..offset).unwrap_or(self.source);
-        let line = before.matches('\n').count() + 1;
-        let start = before.rfind('\n').map_or(0, |index| index + 1);
-        self.found.push(PlayError {
-            line,
-            col: before[start..].chars().count() + 1,
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
     /// A whole number within `range`, or a located problem (and the range's start).
     fn number(&mut self, value: &Spanned<i64>, field: &str, range: Range<i64>) -> i64 {
         let number = *value.get_ref();
@@ -331,23 +339,6 @@ impl Problems<'_> {
 }
 
 const CENTS: Range<i64> = 1..10_000_000_001;
-
-fn instant(text: &Spanned<String>, field: &str, problems: &mut Problems<'_>) -> DateTime<Utc> {
-    match DateTime::parse_from_rfc3339(text.get_ref()) {
-        Ok(at) => at.with_timezone(&Utc),
-        Err(_) => {
-            problems.at(
-                text.span(),
-                field,
-                format!(
-                    "`{}` is not a time like 2026-12-01T00:00:00+08:00",
-                    text.get_ref()
-                ),
-            );
-            DateTime::<Utc>::MIN_UTC
-        }
-    }
-}
 
 fn group_buy(raw: &Spanned<RawGroupBuy>, problems: &mut Problems<'_>) -> GroupBuyRules {
     let body = raw.get_ref();
@@ -475,58 +466,17 @@ fn assist(raw: &Spanned<RawAssist>, problems: &mut Problems<'_>) -> AssistRules 
 
 /// Checks a play document named `name`; every problem found is returned, each located.
 pub fn parse_play(name: &str, source: &str) -> Result<Play, Vec<PlayError>> {
-    let mut problems = Problems {
-        source,
-        found: Vec::new(),
+    let mut problems = Problems::new(source);
+    let Some(raw) = problems.toml::<RawPlay>() else {
+        return Err(problems.found);
     };
-    let raw: RawPlay = match toml::from_str(source) {
-        Ok(raw) => raw,
-        Err(error) => {
-            problems.at(
-                error.span().unwrap_or(0..0),
-                "document",
-                error.message().to_string(),
-            );
-            return Err(problems.found);
-        }
-    };
-    if name.trim().is_empty() || name.len() > 64 || name.contains([':', '/', ' ']) {
-        problems.at(
-            0..0,
-            "name",
-            "a play name is 1 to 64 characters without `:`, `/` or spaces",
-        );
-    }
-    let platform = match Platform::parse(raw.platform.get_ref()) {
-        Ok(platform) => platform,
-        Err(error) => {
-            problems.at(raw.platform.span(), "platform", error.to_string());
-            Platform::Sandbox
-        }
-    };
+    problems.name(name, "play");
+    let platform = problems.platform(&raw.platform);
     if raw.groups.get_ref().is_empty() {
         problems.at(raw.groups.span(), "groups", "name at least one group");
     }
-    let starts = instant(&raw.starts, "starts", &mut problems);
-    let ends = instant(&raw.ends, "ends", &mut problems);
-    if ends <= starts && problems.found.is_empty() {
-        problems.at(raw.ends.span(), "ends", "the play ends before it starts");
-    }
-    let english = match &raw.language {
-        None => false,
-        Some(language) => match language.get_ref().as_str() {
-            "zh" => false,
-            "en" => true,
-            other => {
-                problems.at(
-                    language.span(),
-                    "language",
-                    format!("`{other}` is not one of zh, en"),
-                );
-                false
-            }
-        },
-    };
+    let (starts, ends) = problems.window(&raw.starts, &raw.ends, "play");
+    let english = problems.english(&raw.language);
     let sections = [
         ("group_buy", raw.group_buy.is_some()),
         ("bargain", raw.bargain.is_some()),

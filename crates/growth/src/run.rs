@@ -2,8 +2,8 @@
 //! play (`#3`) so members can name it in the chat. The three share this shape so storage keeps
 //! one row per run; each play's module (`group_buy`, `bargain`, `assist`) decides its moves.
 
-use chrono::{DateTime, Utc};
-use qunzhu_domain::Platform;
+use chrono::{DateTime, Duration, Utc};
+use qunzhu_domain::{Instant, Platform};
 use serde::{Deserialize, Serialize};
 
 use crate::play::RunState;
@@ -37,6 +37,37 @@ pub struct Run {
     pub price_cents: i64,
     /// When it finished (done or failed).
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Where, when and by whom a run is opened: what each play's `open` starts from.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    pub play: &'a str,
+    pub number: u32,
+    pub platform: Platform,
+    pub chat: &'a str,
+    pub starter: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+impl Opening<'_> {
+    /// An open run of `kind` with no participants yet, closing after `window`.
+    pub(crate) fn run(&self, kind: &str, window: Duration, price_cents: i64) -> Run {
+        Run {
+            play: self.play.to_string(),
+            number: self.number,
+            kind: kind.into(),
+            platform: self.platform,
+            chat: self.chat.to_string(),
+            starter: self.starter.to_string(),
+            started_at: self.at,
+            deadline: self.at.plus(window),
+            state: RunState::Open,
+            participants: Vec::new(),
+            price_cents,
+            closed_at: None,
+        }
+    }
 }
 
 impl Run {

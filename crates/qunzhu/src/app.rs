@@ -22,15 +22,25 @@ use crate::config::Config;
 use crate::open;
 
 /// Runs a consumer's `run(stop)` loop under [`supervise`]: restarted with backoff whenever it
-/// returns, and reported down by `/healthz` when it has not beaten for two minutes. Every
-/// incremental consumer and watcher of `serve` is started this one way.
+/// returns, and reported down by `/healthz` when it has not beaten for two minutes (or the
+/// given `stale_after`). Every incremental consumer and watcher of `serve`, and every loop that
+/// runs beside a connector, is started this one way.
 macro_rules! consumer_loop {
-    ($name:literal, $health:expr, $stop:expr, $consumer:expr) => {{
+    ($name:expr, $health:expr, $stop:expr, $consumer:expr) => {
+        consumer_loop!(
+            $name,
+            $health,
+            $stop,
+            $consumer,
+            chrono::Duration::minutes(2)
+        )
+    };
+    ($name:expr, $health:expr, $stop:expr, $consumer:expr, $stale_after:expr) => {{
         let (consumer, stop_rx) = ($consumer, $stop.clone());
         supervise(
             $name,
             $health.clone(),
-            chrono::Duration::minutes(2),
+            $stale_after,
             Backoff::default(),
             $stop.clone(),
             move || {
@@ -529,68 +539,32 @@ impl Start {
             every: std::time::Duration::from_secs(5),
             alerted: std::sync::Arc::default(),
         };
-        let (planner_stop, sweeper_stop, keeper_stop, flash_stop) = (
-            self.stop.clone(),
-            self.stop.clone(),
-            self.stop.clone(),
-            self.stop.clone(),
-        );
+        // A round of these (a lurker sweep, 48 hours of plans) may outlast a consumer's batch,
+        // so they count as down only after five minutes without a beat.
+        let stale_after = chrono::Duration::minutes(5);
+        let (health, stop) = (&self.health, &self.stop);
         let mut tasks = vec![
-            supervise(
-                format!("{id} planner"),
-                self.health.clone(),
-                chrono::Duration::minutes(5),
-                Backoff::default(),
-                self.stop.clone(),
-                move || {
-                    let (planner, stop) = (planner.clone(), planner_stop.clone());
-                    async move {
-                        planner.run(stop).await;
-                        Ok(())
-                    }
-                },
-            ),
-            supervise(
+            consumer_loop!(format!("{id} planner"), health, stop, planner, stale_after),
+            consumer_loop!(
                 format!("{id} lurker sweep"),
-                self.health.clone(),
-                chrono::Duration::minutes(5),
-                Backoff::default(),
-                self.stop.clone(),
-                move || {
-                    let (sweeper, stop) = (sweeper.clone(), sweeper_stop.clone());
-                    async move {
-                        sweeper.run(stop).await;
-                        Ok(())
-                    }
-                },
+                health,
+                stop,
+                sweeper,
+                stale_after
             ),
-            supervise(
+            consumer_loop!(
                 format!("{id} live codes"),
-                self.health.clone(),
-                chrono::Duration::minutes(5),
-                Backoff::default(),
-                self.stop.clone(),
-                move || {
-                    let (keeper, stop) = (keeper.clone(), keeper_stop.clone());
-                    async move {
-                        keeper.run(stop).await;
-                        Ok(())
-                    }
-                },
+                health,
+                stop,
+                keeper,
+                stale_after
             ),
-            supervise(
+            consumer_loop!(
                 format!("{id} flash groups"),
-                self.health.clone(),
-                chrono::Duration::minutes(5),
-                Backoff::default(),
-                self.stop.clone(),
-                move || {
-                    let (flash, stop) = (flash.clone(), flash_stop.clone());
-                    async move {
-                        flash.run(stop).await;
-                        Ok(())
-                    }
-                },
+                health,
+                stop,
+                flash,
+                stale_after
             ),
         ];
         let runtime = ConnectorRuntime::spawn(

@@ -117,7 +117,7 @@ fn the_hint_names_the_config_file_it_was_started_with() {
 
 #[test]
 fn first_start_works_in_a_real_browser() {
-    if !qunzhu_storage::testing::require_browser() {
+    if !qunzhu_storage_conformance::testing::require_browser() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

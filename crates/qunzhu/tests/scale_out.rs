@@ -84,12 +84,7 @@ async fn wait_for<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_poller_is_replaced_within_the_lease_and_nothing_is_lost_or_doubled() {
-    let Some(base_url) = std::env::var("QUNZHU_TEST_DATABASE_URL").ok() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true: the scale-out test needs QUNZHU_TEST_DATABASE_URL"
-        );
-        println!("skipped: set QUNZHU_TEST_DATABASE_URL to run the scale-out test");
+    let Some(base_url) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let Some(server) = support::Server::relaxed() else {

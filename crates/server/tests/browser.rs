@@ -268,7 +268,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_works_in_a_real_browser() {
-    if !qunzhu_storage::testing::require_browser() {
+    if !qunzhu_storage_conformance::testing::require_browser() {
         return;
     }
     let store: Arc<dyn Store> =
@@ -311,7 +311,7 @@ async fn console_works_in_a_real_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn landing_page_phone_capture_works_in_a_real_browser() {
-    if !qunzhu_storage::testing::require_browser() {
+    if !qunzhu_storage_conformance::testing::require_browser() {
         return;
     }
     let store: Arc<dyn Store> =

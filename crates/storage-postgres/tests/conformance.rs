@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-qunzhu_storage::conformance_suite!(async {
-    let base = qunzhu_storage::testing::require_postgres()?;
+qunzhu_storage_conformance::conformance_suite!(async {
+    let base = qunzhu_storage_conformance::testing::require_postgres()?;
     let (url, guard) = qunzhu_storage_postgres::testing::fresh_database(&base)
         .await
         .expect("fresh database");

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use qunzhu_storage::conformance::{check_race, new_offer};
 use qunzhu_storage::{Claimed, NewWorkspace, Store};
+use qunzhu_storage_conformance::conformance::{check_race, new_offer};
 use qunzhu_storage_postgres::PostgresStore;
 
 const STOCK: u32 = 7;
@@ -15,7 +15,7 @@ const MEMBERS: usize = 300;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_never_oversell_an_offer() {
-    let Some(base) = qunzhu_storage::testing::require_postgres() else {
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)
@@ -85,7 +85,7 @@ async fn two_instances_never_oversell_an_offer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn releases_racing_claims_keep_the_count_exact() {
-    let Some(base) = qunzhu_storage::testing::require_postgres() else {
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

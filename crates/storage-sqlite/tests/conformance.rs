@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-qunzhu_storage::conformance_suite!(async {
+qunzhu_storage_conformance::conformance_suite!(async {
     let store: Arc<dyn qunzhu_storage::Store> =
         Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
     Some((store, ()))

@@ -2,7 +2,8 @@
 //!
 //! Backends (`qunzhu-storage-sqlite`, `qunzhu-storage-postgres`) implement the role-sized traits
 //! that make up [`Store`] ([`EventLog`], [`Outbox`], [`Directory`], [`Analytics`], accounts,
-//! documents, links) and run the same [`conformance`] suite. Operations are domain-shaped (ingest a batch, claim due actions),
+//! documents, links) and pass the same conformance suite (`qunzhu-storage-conformance`, a
+//! dev-dependency of theirs). Operations are domain-shaped (ingest a batch, claim due actions),
 //! not CRUD, so each backend can make them atomic and fast in its own way.
 
 // Library code reports errors; a panic here could stop the engine (tests may unwrap).
@@ -14,7 +15,6 @@ pub mod banlist;
 pub mod bot_powers;
 pub mod click_rollups;
 pub mod codec;
-pub mod conformance;
 pub mod connector_state;
 pub mod coupon_revocations;
 pub mod coupons;
@@ -39,7 +39,6 @@ pub mod reports;
 pub mod rollups;
 pub mod sop;
 pub mod swaps;
-pub mod testing;
 pub mod tiers;
 mod types;
 
@@ -77,8 +76,6 @@ pub use orders::{
 pub use outbox::Outbox;
 pub use plays::{PlayStore, RunFilter, PLAY_KIND};
 pub use poll_tags::PollTagStore;
-/// Re-exported for the conformance suite's macro.
-pub use proptest;
 pub use reports::*;
 pub use rollups::{
     DayLeader, FactsQuery, LeaderBy, MemberFactsRow, RollupDay, RollupDayQuery, RollupStore,

@@ -98,7 +98,7 @@ async fn sqlite_round_trips_telegram_events() {
 
 #[tokio::test]
 async fn postgres_round_trips_telegram_events() {
-    let Some(base) = qunzhu_storage::testing::require_postgres() else {
+    let Some(base) = qunzhu_storage_conformance::testing::require_postgres() else {
         return;
     };
     let (url, _guard) = qunzhu_storage_postgres::testing::fresh_database(&base)

@@ -58,6 +58,7 @@ const IO_CRATES: &[&str] = &[
     "qunzhu-storage",
     "qunzhu-storage-sqlite",
     "qunzhu-storage-postgres",
+    "qunzhu-storage-conformance",
     "qunzhu-engine",
     "qunzhu-ops",
     "qunzhu-server",
@@ -127,6 +128,18 @@ const RULES: &[Rule] = &[
         crates: &["domain"],
         forbidden: &["qunzhu-connector", "qunzhu-moderation", "qunzhu-sop"],
         tables: Tables::NormalAndDev,
+    },
+    Rule {
+        why: "the storage library ships no test support: proptest and the conformance suite stay out of it",
+        crates: &["storage"],
+        forbidden: &["proptest", "qunzhu-storage-conformance"],
+        tables: Tables::Normal,
+    },
+    Rule {
+        why: "the conformance suite and the service gates are test support, a dev-dependency only",
+        crates: &["storage-sqlite", "storage-postgres", "engine", "ops", "server", "matrix", "telegram", "wecom", "sandbox", "qunzhu"],
+        forbidden: &["qunzhu-storage-conformance"],
+        tables: Tables::Normal,
     },
 ];
 

@@ -18,10 +18,12 @@ pub struct Server {
 
 impl Server {
     ///
-    /// Gated by `qunzhu_storage::testing::require_service`: without it the test is skipped
+    /// Gated by `qunzhu_storage_conformance::testing::require_service`: without it the test is skipped
     /// locally and fails under `CI=true`.
     pub fn from_env(prefix: &str, how: &str) -> Option<Server> {
-        let require = |var: String| qunzhu_storage::testing::require_service("Synapse", &var, how);
+        let require = |var: String| {
+            qunzhu_storage_conformance::testing::require_service("Synapse", &var, how)
+        };
         let url = require(format!("{prefix}_URL"))?;
         let secret = require(format!("{prefix}_SECRET"))?;
         Some(Server { url, secret })

@@ -6,8 +6,8 @@
 use qunzhu_domain::click_rollup::{fold_clicks, with_clicks, ClickDays, ClickInput};
 
 use super::*;
-use crate::click_rollups::{fold_new_clicks, rollup_days_with_clicks};
-use crate::rollups::FoldStep;
+use qunzhu_storage::click_rollups::{fold_new_clicks, rollup_days_with_clicks};
+use qunzhu_storage::rollups::FoldStep;
 
 const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
@@ -133,7 +133,7 @@ pub async fn clicks_join_the_rollup_days_and_guard_the_watermark(store: &dyn Sto
         None,
     )
     .await;
-    crate::rollups::fold_new_events(store, ws, ZONE, 100, &|_| false)
+    qunzhu_storage::rollups::fold_new_events(store, ws, ZONE, 100, &|_| false)
         .await
         .expect("fold events");
     for minute in [5, 6, 1440 + 5, 2 * 1440 + 5] {

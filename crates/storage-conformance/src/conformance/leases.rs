@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::at;
-use crate::*;
+use qunzhu_storage::*;
 
 pub async fn leases_have_one_holder_and_pass_on_after_expiry(store: &dyn Store) {
     let name = "poll:matrix:@bot:x";

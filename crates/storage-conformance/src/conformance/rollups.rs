@@ -10,7 +10,7 @@ use qunzhu_domain::rollup::{fold, DayRollup, MemberFacts, RollupInput, RollupKey
 use qunzhu_domain::InviteChannel;
 
 use super::*;
-use crate::rollups::{fold_new_events, FoldStep};
+use qunzhu_storage::rollups::{fold_new_events, FoldStep};
 
 const ZONE: Tz = chrono_tz::Asia::Shanghai;
 

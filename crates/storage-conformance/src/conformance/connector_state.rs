@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::{ConnectorSecret, Store};
+use qunzhu_storage::{ConnectorSecret, Store};
 
 use super::at;
 

@@ -7,8 +7,8 @@ use qunzhu_domain::tier::TierRules;
 use qunzhu_domain::{Account, MemberTier, NewEntry, Reason};
 
 use super::*;
-use crate::rollups::{fold_new_events, FoldStep};
-use crate::tiers::{keep_tiers, TierStep};
+use qunzhu_storage::rollups::{fold_new_events, FoldStep};
+use qunzhu_storage::tiers::{keep_tiers, TierStep};
 
 const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 const DAY: i64 = 1440;
