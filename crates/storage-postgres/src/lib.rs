@@ -30,6 +30,7 @@ mod outbox;
 mod plays;
 mod poll_tags;
 mod queries;
+mod races;
 mod reports;
 mod rollups;
 mod sop;
@@ -132,6 +133,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
     ),
+    ("0026_races", include_str!("../migrations/0026_races.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

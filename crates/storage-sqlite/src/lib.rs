@@ -34,6 +34,7 @@ mod plays;
 mod poll_tags;
 mod private;
 mod queries;
+mod races;
 mod readers;
 mod reports;
 mod rollups;
@@ -136,6 +137,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
     ),
+    ("0026_races", include_str!("../migrations/0026_races.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -35,6 +35,7 @@ pub mod orders;
 pub mod outbox;
 pub mod plays;
 pub mod poll_tags;
+pub mod races;
 pub mod reports;
 pub mod rollups;
 pub mod sop;
@@ -79,6 +80,7 @@ pub use plays::{PlayStore, RunFilter, PLAY_KIND};
 pub use poll_tags::PollTagStore;
 /// Re-exported for the conformance suite's macro.
 pub use proptest;
+pub use races::{NewRace, RaceState, RaceStore, StoredRace};
 pub use reports::*;
 pub use rollups::{
     DayLeader, FactsQuery, LeaderBy, MemberFactsRow, RollupDay, RollupDayQuery, RollupStore,
@@ -158,6 +160,7 @@ pub trait Store:
     + OfferStore
     + SwapStore
     + BotPowersStore
+    + RaceStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
