@@ -529,7 +529,15 @@ impl Start {
             every: std::time::Duration::from_secs(5),
             alerted: std::sync::Arc::default(),
         };
-        let (planner_stop, sweeper_stop, keeper_stop, flash_stop) = (
+        let races = qunzhu_engine::RaceKeeper {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            workspace: self.workspace.id,
+            platform: connector.platform(),
+            every: std::time::Duration::from_secs(5),
+        };
+        let (planner_stop, sweeper_stop, keeper_stop, flash_stop, races_stop) = (
+            self.stop.clone(),
             self.stop.clone(),
             self.stop.clone(),
             self.stop.clone(),
@@ -588,6 +596,20 @@ impl Start {
                     let (flash, stop) = (flash.clone(), flash_stop.clone());
                     async move {
                         flash.run(stop).await;
+                        Ok(())
+                    }
+                },
+            ),
+            supervise(
+                format!("{id} races"),
+                self.health.clone(),
+                chrono::Duration::minutes(5),
+                Backoff::default(),
+                self.stop.clone(),
+                move || {
+                    let (races, stop) = (races.clone(), races_stop.clone());
+                    async move {
+                        races.run(stop).await;
                         Ok(())
                     }
                 },
