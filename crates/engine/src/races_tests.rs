@@ -96,12 +96,15 @@ async fn keys_of(store: &Arc<dyn Store>, workspace: WorkspaceId) -> Vec<String> 
     all
 }
 
+/// Minutes after the opening, points earned just before the round, keys the round adds.
+type Row = (i64, Vec<(&'static str, i64)>, Vec<String>);
+
 #[tokio::test]
 async fn a_race_opens_posts_live_settles_and_pays_once_across_restarts() {
     let (store, clock, workspace) = setup().await;
     let slot = |minute: i64| (opening() + Duration::minutes(minute)).timestamp();
     // (minutes after the opening, points earned just before the round, keys the round adds)
-    let rows: Vec<(i64, Vec<(&str, i64)>, Vec<String>)> = vec![
+    let rows: Vec<Row> = vec![
         (-10, vec![("@a", 50)], vec![]),
         (
             0,
