@@ -145,7 +145,7 @@ try {
   check("the menu button opens the sidebar", opened && opened.x >= 0, JSON.stringify(opened));
   await small.screenshot({ path: join(out, "phone-menu.png") });
   // Every page, zh-CN and English, desktop and phone: e2e/out/<lang>-<size>-<page>.png.
-  const pages = [["/", "overview"], ["/today", "today"], ["/groups", "groups"], [group, "group"], ["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"], ["/rules", "rules"], ["/sop", "sop"], ["/lotteries", "lotteries"], ["/leaderboards", "leaderboards"], ["/drops", "drops"], ["/settings", "settings"], ["/analytics", "analytics"], ["/analytics/tiers", "tiers"], ["/analytics/kols", "kols"], ["/analytics/lurkers", "lurkers"], ["/analytics/dying", "dying"], ["/offers", "offers"], ["/flash", "flash"]];
+  const pages = [["/", "overview"], ["/today", "today"], ["/groups", "groups"], [group, "group"], ["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"], ["/rules", "rules"], ["/sop", "sop"], ["/lotteries", "lotteries"], ["/leaderboards", "leaderboards"], ["/drops", "drops"], ["/settings", "settings"], ["/analytics", "analytics"], ["/analytics/tiers", "tiers"], ["/analytics/kols", "kols"], ["/analytics/lurkers", "lurkers"], ["/analytics/dying", "dying"], ["/offers", "offers"], ["/flash", "flash"], ["/races", "races"]];
   const phoneState = await desktop.storageState();
   for (const lang of ["zh", "en"]) {
     for (const [size, options] of [["desktop", { viewport: { width: 1366, height: 900 } }], ["phone", { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }]]) {

@@ -410,6 +410,25 @@ pub fn flash_lock(flash: &str) -> String {
     format!("flash:{flash}:lock")
 }
 
+// Leaderboard races 比: one key per live post slot and group, per result post and group, and
+// per winner's prize, so a keeper that runs again, on another instance or after a restart,
+// writes each once. The race is named by its document's name.
+
+/// A live board post: the slot's start (Unix seconds) in one group of the race.
+pub fn race_board(race: &str, slot: chrono::DateTime<chrono::Utc>, chat: &str) -> String {
+    format!("race:{race}:board:{}:{chat}", slot.timestamp())
+}
+
+/// The final board and the winners, in one group of the race.
+pub fn race_result(race: &str, chat: &str) -> String {
+    format!("race:{race}:result:{chat}")
+}
+
+/// One winner's prize (points through the ledger or a coupon).
+pub fn race_prize(race: &str, member: &str) -> String {
+    format!("race:{race}:prize:{member}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +468,8 @@ mod tests {
             (drop_share(7, "@a"), "drop:7:share:@a"),
             (task_gift("c", "!g", "@b"), "task:c:gift:!g:@b"),
             (lottery_prize(3, "@a"), "lottery:3:prize:@a"),
+            (race_prize("dec", "@a"), "race:dec:prize:@a"),
+            (race_result("dec", "!g"), "race:dec:result:!g"),
             (commission("o1", "r"), "commission:o1:r"),
             (reversal("manual:r1"), "reversal:manual:r1"),
             (person_task("k"), "k#task"),

@@ -20,7 +20,7 @@ string_enum! {
     Reason {
         CheckIn => "check_in", Invite => "invite", Lottery => "lottery", JoinGift => "join_gift",
         Drop => "drop", Manual => "manual", Spend => "spend", Reversal => "reversal",
-        Commission => "commission",
+        Commission => "commission", Race => "race",
     }
 }
 
@@ -400,6 +400,8 @@ pub fn reason_of_origin(origin: &str) -> Reason {
         Reason::Lottery
     } else if origin.starts_with("drop") {
         Reason::Drop
+    } else if origin.starts_with("race") {
+        Reason::Race
     } else {
         Reason::Manual
     }

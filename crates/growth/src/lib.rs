@@ -37,4 +37,5 @@ pub mod gift;
 pub mod group_buy;
 pub mod play;
 pub mod race;
+pub mod race_doc;
 pub mod run;

@@ -121,7 +121,7 @@ impl RaceSpec {
 }
 
 /// One winner's prize at the settlement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Award {
     pub member: String,
     pub rank: u32,

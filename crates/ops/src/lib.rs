@@ -36,6 +36,7 @@ pub mod phone_vault;
 mod plays;
 pub mod posters;
 pub mod powers;
+pub mod races;
 mod removals;
 mod sop;
 mod tasks;
@@ -66,6 +67,7 @@ pub use orders::{
 pub use phone_vault::PhoneVault;
 pub use plays::PlayView;
 pub use qunzhu_engine::{PushOutcome, PushReport};
+pub use races::RaceView;
 pub use removals::Removals;
 pub use sop::{CardOutcome, PushEntry};
 pub use users::{generate_password, UserView};

@@ -539,6 +539,13 @@ impl Start {
             every: std::time::Duration::from_secs(5),
             alerted: std::sync::Arc::default(),
         };
+        let races = qunzhu_engine::RaceKeeper {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            workspace: self.workspace.id,
+            platform: connector.platform(),
+            every: std::time::Duration::from_secs(5),
+        };
         // A round of these (a lurker sweep, 48 hours of plans) may outlast a consumer's batch,
         // so they count as down only after five minutes without a beat.
         let stale_after = chrono::Duration::minutes(5);
@@ -566,6 +573,7 @@ impl Start {
                 flash,
                 stale_after
             ),
+            consumer_loop!(format!("{id} races"), health, stop, races, stale_after),
         ];
         let runtime = ConnectorRuntime::spawn(
             self.store.clone(),

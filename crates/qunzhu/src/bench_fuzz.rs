@@ -71,7 +71,31 @@ pub static TARGETS: &[Target] = &[
         seeds: phone_seeds,
         run: run_phone,
     },
+    Target {
+        name: "race",
+        seeds: race_seeds,
+        run: run_race,
+    },
 ];
+
+fn race_seeds() -> Vec<Vec<u8>> {
+    vec![qunzhu_growth::race_doc::EXAMPLE.as_bytes().to_vec()]
+}
+
+/// Checks a race document; an accepted one names the prize of its first and last rank.
+fn run_race(input: &[u8]) {
+    let source = String::from_utf8_lossy(input);
+    if let Ok(race) =
+        qunzhu_growth::race_doc::parse_race("fuzz", &source, chrono_tz::Asia::Shanghai)
+    {
+        let _ = race.spec.prize_for(1);
+        let _ = race.spec.prize_for(race_last_rank(&race.spec));
+    }
+}
+
+fn race_last_rank(spec: &qunzhu_growth::race::RaceSpec) -> u32 {
+    spec.prizes.last().map_or(1, |tier| tier.to)
+}
 
 fn landing_seeds() -> Vec<Vec<u8>> {
     vec![

@@ -172,6 +172,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("drops", "/drops", "M12 2C8 7 6 10.5 6 14a6 6 0 0 0 12 0c0-3.5-2-7-6-12zm0 16a4 4 0 0 1-4-4h2a2 2 0 0 0 2 2v2z"),
     ("livecodes", "/livecodes", "M3 3h8v8H3V3zm2 2v4h4V5H5zm8-2h8v8h-8V3zm2 2v4h4V5h-4zM3 13h8v8H3v-8zm2 2v4h4v-4H5zm8-2h3v3h-3v-3zm5 0h3v3h-3v-3zm-5 5h3v3h-3v-3zm5 0h3v3h-3v-3z"),
     ("flash", "/flash", "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 5v5.4l3.3 3.3-1.4 1.4L11 13.2V7h2z"),
+    ("races", "/races", "M6 2h12v3h3v3a5 5 0 0 1-5 5h-.3A5 5 0 0 1 13 15.9V18h3v3H8v-3h3v-2.1A5 5 0 0 1 8.3 13H8a5 5 0 0 1-5-5V5h3V2zm0 5H5v1a3 3 0 0 0 1 2.2V7zm12 0v3.2A3 3 0 0 0 19 8V7h-1z"),
     ("offers", "/offers", "M13 2 3 14h7l-1 8 10-12h-7l1-8z"),
     ("posters", "/posters", "M5 3h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm0 2v10l4-4 3 3 4-5 3 4V5H5zm3 1.5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3z"),
     ("banlist", "/banlist", "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zM4 12a8 8 0 0 1 12.9-6.3L5.7 16.9A8 8 0 0 1 4 12zm8 8a8 8 0 0 1-4.9-1.7L18.3 7.1A8 8 0 0 1 12 20z"),

@@ -32,6 +32,7 @@ mod orders;
 mod outbox;
 mod plays;
 mod poll_tags;
+mod races;
 mod reports;
 mod rollups;
 mod scoping;
@@ -58,6 +59,7 @@ pub use orders::*;
 pub use outbox::*;
 pub use plays::*;
 pub use poll_tags::*;
+pub use races::*;
 pub use reports::*;
 pub use rollups::*;
 pub use scoping::*;
@@ -115,7 +117,8 @@ macro_rules! conformance_suite {
             play_runs_are_kept_whole_listed_and_guard_the_watermark,
             livecodes_seat_visitors_within_capacity_and_count_channels,
             concurrent_scans_never_take_more_seats_than_there_are,
-            bot_powers_keep_the_newest_report_per_group);
+            bot_powers_keep_the_newest_report_per_group,
+            races_open_and_settle_once);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

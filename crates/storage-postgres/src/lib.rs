@@ -30,6 +30,7 @@ mod outbox;
 mod plays;
 mod poll_tags;
 mod queries;
+mod races;
 mod reports;
 mod rollups;
 mod sop;
@@ -136,6 +137,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0032_present_by_chat",
         include_str!("../migrations/0032_present_by_chat.sql"),
     ),
+    ("0026_races", include_str!("../migrations/0026_races.sql")),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -34,6 +34,7 @@ mod plays;
 mod poll_tags;
 mod private;
 mod queries;
+mod races;
 mod readers;
 mod reports;
 mod rollups;
@@ -140,6 +141,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0032_present_by_chat",
         include_str!("../migrations/0032_present_by_chat.sql"),
     ),
+    ("0026_races", include_str!("../migrations/0026_races.sql")),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

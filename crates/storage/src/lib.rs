@@ -35,6 +35,7 @@ pub mod orders;
 pub mod outbox;
 pub mod plays;
 pub mod poll_tags;
+pub mod races;
 pub mod reports;
 pub mod rollups;
 pub mod sop;
@@ -76,6 +77,7 @@ pub use orders::{
 pub use outbox::Outbox;
 pub use plays::{PlayStore, RunFilter, PLAY_KIND};
 pub use poll_tags::PollTagStore;
+pub use races::{NewRace, RaceState, RaceStore, StoredRace};
 pub use reports::*;
 pub use rollups::{
     DayLeader, FactsQuery, LeaderBy, MemberFactsRow, RollupDay, RollupDayQuery, RollupStore,
@@ -155,6 +157,7 @@ pub trait Store:
     + OfferStore
     + SwapStore
     + BotPowersStore
+    + RaceStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

@@ -24,6 +24,7 @@ pub(crate) mod orders;
 pub(crate) mod people;
 mod plays;
 pub mod posters;
+mod races;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -122,6 +123,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(plays::routes())
         .merge(livecodes::routes())
         .merge(flash::routes())
+        .merge(races::routes())
         .merge(offers::routes())
         .merge(analytics::routes())
         .merge(people::routes())

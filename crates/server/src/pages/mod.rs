@@ -31,6 +31,7 @@ mod points;
 mod posters;
 mod problem_text;
 mod pushes;
+mod races;
 mod revenue;
 mod settings;
 mod sop;
@@ -82,6 +83,7 @@ pub fn routes() -> Router<Ctx> {
         .merge(leaderboards::routes())
         .merge(drops::routes())
         .merge(flash_groups::routes())
+        .merge(races::routes())
         .merge(points::routes())
         .fallback(get(not_found))
 }

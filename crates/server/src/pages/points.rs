@@ -30,6 +30,7 @@ fn reason_key(reason: Reason) -> &'static str {
         Reason::Spend => "points.reason_spend",
         Reason::Reversal => "points.reason_reversal",
         Reason::Commission => "points.reason_commission",
+        Reason::Race => "points.reason_race",
     }
 }
 

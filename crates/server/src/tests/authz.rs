@@ -44,7 +44,8 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
         .replace("{lead}", &target.lead.to_string())
         .replace("/plays/{name}", &format!("/plays/play-{m}"))
         .replace("/livecodes/{code}", &format!("/livecodes/lc-{m}"))
-        .replace("/flash-groups/{name}", &format!("/flash-groups/flash-{m}"));
+        .replace("/flash-groups/{name}", &format!("/flash-groups/flash-{m}"))
+        .replace("/races/{name}", &format!("/races/race-{m}"));
     assert!(
         !concrete.contains('{'),
         "route {path} has a parameter this test does not fill"
@@ -59,6 +60,7 @@ fn aim(method: &str, path: &str, target: &Seeded) -> (Method, String, Option<Val
             Some(json!({ "source": "title = \"x\"\nplatform = \"sandbox\"\ngroups = [\"g\"]\n" }))
         }
         ("put", "/plans/{name}") => Some(json!({ "source": plan_ok() })),
+        ("put", "/races/{name}") => Some(json!({ "source": super::race_ok("g") })),
         ("put", "/flash-groups/{name}") => Some(json!({
             "source": "title = \"x\"\nplatform = \"sandbox\"\nopens = \"2026-12-10 10:00\"\nlink = \"/j/vip\"\n"
         })),

@@ -23,6 +23,7 @@ mod plays;
 mod posters;
 mod powers;
 mod pushes;
+mod races;
 mod signin;
 mod users;
 
@@ -265,6 +266,17 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         )
         .await
         .expect("plan");
+    store
+        .put_document(
+            ws,
+            qunzhu_engine::RACE_DOCUMENT,
+            &format!("race-{marker}"),
+            &race_ok(&chat),
+            "seed",
+            now,
+        )
+        .await
+        .expect("race");
     let token = format!("qz_token_{marker}");
     let token_id = store
         .create_api_token(
@@ -591,4 +603,11 @@ impl Reply {
             .unwrap_or("")
             .to_string()
     }
+}
+
+/// A race document over one group (the authorization and page tests read it back).
+pub(crate) fn race_ok(chat: &str) -> String {
+    format!(
+        "title = \"冲榜\"\nplatform = \"sandbox\"\ngroups = [\"{chat}\"]\nmetric = \"invites\"\nopens = \"2026-12-01 10:00\"\ncloses = \"2026-12-08 10:00\"\n\n[[prizes]]\nfrom = 1\nto = 3\npoints = 50\n"
+    )
 }

@@ -33,6 +33,8 @@ fn pages(app: &TestApp) -> Vec<String> {
         "/banlist".into(),
         "/livecodes".into(),
         "/flash".into(),
+        "/races".into(),
+        "/races/race-aaa".into(),
         "/offers".into(),
         format!("/offers/{}", a.offer),
         "/audit?class=all&kind=ban".into(),
