@@ -180,7 +180,8 @@ grace_hours = 6
         let close = Utc.with_ymd_and_hms(2026, 12, 11, 2, 0, 0).unwrap();
         let after = plan.dissolves_at();
         assert_eq!(after - close, Duration::hours(6));
-        let kicks = |states: &[(&str, StepState)]| -> Vec<(String, StepState)> {
+        type Kicks = Vec<(String, StepState)>;
+        let kicks = |states: &[(&str, StepState)]| -> Kicks {
             states
                 .iter()
                 .map(|(member, step)| (member.to_string(), step.clone()))
@@ -188,7 +189,7 @@ grace_hours = 6
         };
         let done = || StepState::Done(None);
         // (minutes after the close, the kicks the keeper found, dissolved?, stage, steps)
-        let rows: Vec<(i64, Vec<(String, StepState)>, bool, Stage, Vec<Do>)> = vec![
+        let rows: Vec<(i64, Kicks, bool, Stage, Vec<Do>)> = vec![
             (0, vec![], false, Stage::Dissolving, vec![]),
             (
                 6 * 60 - 1,

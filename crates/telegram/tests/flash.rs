@@ -106,24 +106,22 @@ async fn a_flash_group_is_locked_by_chat_permissions_then_emptied_and_dissolved(
     }
     assert!(!fake.world().chat(GROUP).members_may("can_send_messages"));
     assert_eq!(fake.say(GROUP, 41, "还能买吗"), None, "refused once locked");
-    let world = fake.world();
-    assert!(
-        world.chat(GROUP).title.ends_with("（已结束）"),
-        "{}",
-        world.chat(GROUP).title
-    );
-    let closing = world
-        .bot_messages(GROUP)
-        .into_iter()
-        .map(|message| message.text)
-        .collect::<Vec<_>>();
+    let (title, closing) = {
+        let world = fake.world();
+        let closing = world
+            .bot_messages(GROUP)
+            .into_iter()
+            .map(|message| message.text)
+            .collect::<Vec<_>>();
+        (world.chat(GROUP).title.clone(), closing)
+    };
+    assert!(title.ends_with("（已结束）"), "{title}");
     assert!(
         closing
             .iter()
             .any(|text| text.contains("https://t.me/+vip")),
         "{closing:?}"
     );
-    drop(world);
 
     // After the grace period: both members removed, once each, then dissolved.
     clock.advance(chrono::Duration::hours(1));
