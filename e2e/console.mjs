@@ -106,6 +106,24 @@ try {
   await Promise.all([page.waitForNavigation(), page.click(".editor-form button[type=submit]")]);
   check("the fixed file saves", (await page.locator(".notice.ok").count()) === 1, page.url());
 
+  // A flash plan 快闪群 from the console: a mistake is located beside the editor, the fix saves.
+  await page.goto(`${base}/flash`);
+  await page.fill("#f-name", "e2e-flash");
+  const starter = await page.inputValue("#f-source");
+  check("the flash editor starts from a template", starter.includes("platform = "), starter.slice(0, 80));
+  const flashPlan = starter.replace(/platform = "[a-z]+"/, 'platform = "sandbox"').replace(/# end = "dissolve"/, 'end = "dissolve"');
+  await page.fill("#f-source", flashPlan.replace("days = 3", "days = 9"));
+  await Promise.all([page.waitForNavigation(), page.click(".editor-form button[type=submit]")]);
+  const flashProblem = page.locator("#source-error li").first();
+  check("the flash plan's mistake is reported beside the editor", await flashProblem.isVisible(), "");
+  check("the report names the field", /days/.test(await flashProblem.innerText()), await flashProblem.innerText());
+  check("the typed plan is kept", (await page.inputValue("#f-source")).includes("days = 9"));
+  await page.screenshot({ path: join(out, "flash-error.png"), fullPage: true });
+  await page.fill("#f-source", flashPlan);
+  await Promise.all([page.waitForNavigation(), page.click(".editor-form button[type=submit]")]);
+  check("the flash plan saves", (await page.locator(".notice.ok").count()) === 1, page.url());
+  check("the saved plan shows its stage", (await page.locator("[data-flash=e2e-flash] [data-stage]").count()) === 1);
+
   // Apply an SOP template to a group and find it in the calendar.
   await page.goto(`${base}/sop`);
   const before = await page.locator(".week .event").count();
@@ -145,7 +163,7 @@ try {
   check("the menu button opens the sidebar", opened && opened.x >= 0, JSON.stringify(opened));
   await small.screenshot({ path: join(out, "phone-menu.png") });
   // Every page, zh-CN and English, desktop and phone: e2e/out/<lang>-<size>-<page>.png.
-  const pages = [["/", "overview"], ["/today", "today"], ["/groups", "groups"], [group, "group"], ["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"], ["/rules", "rules"], ["/sop", "sop"], ["/lotteries", "lotteries"], ["/leaderboards", "leaderboards"], ["/drops", "drops"], ["/settings", "settings"], ["/analytics", "analytics"], ["/analytics/tiers", "tiers"], ["/analytics/kols", "kols"], ["/analytics/lurkers", "lurkers"], ["/analytics/dying", "dying"], ["/offers", "offers"], ["/flash", "flash"], ["/races", "races"]];
+  const pages = [["/", "overview"], ["/today", "today"], ["/groups", "groups"], [group, "group"], ["/members", "members"], ["/moderation", "moderation"], ["/audit", "audit"], ["/rules", "rules"], ["/sop", "sop"], ["/lotteries", "lotteries"], ["/leaderboards", "leaderboards"], ["/drops", "drops"], ["/settings", "settings"], ["/analytics", "analytics"], ["/analytics/tiers", "tiers"], ["/analytics/kols", "kols"], ["/analytics/lurkers", "lurkers"], ["/analytics/dying", "dying"], ["/offers", "offers"], ["/flash", "flash"], ["/flash/e2e-flash", "flash-edit"], ["/races", "races"]];
   const phoneState = await desktop.storageState();
   for (const lang of ["zh", "en"]) {
     for (const [size, options] of [["desktop", { viewport: { width: 1366, height: 900 } }], ["phone", { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }]]) {

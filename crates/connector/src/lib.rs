@@ -49,6 +49,9 @@ pub struct Capabilities {
     /// The full member list can be read (Telegram: no; the roster is built from events).
     pub list_members: bool,
     pub set_power_level: bool,
+    /// Stop every member (not the staff) from posting in a group at once: Matrix raises
+    /// `events_default`, Telegram clears the chat's default permissions (`setChatPermissions`).
+    pub lock_posting: bool,
     /// Rename the group, set its topic.
     pub edit_group: bool,
     pub pin: bool,
@@ -95,9 +98,8 @@ impl Capabilities {
             ActionKind::Redact { .. } => self.redact,
             ActionKind::Invite { .. } => self.invite,
             ActionKind::DecideJoinRequest { .. } => self.review_join_requests,
-            ActionKind::SetPowerLevel { .. } | ActionKind::SetPostingLevel { .. } => {
-                self.set_power_level
-            }
+            ActionKind::SetPowerLevel { .. } => self.set_power_level,
+            ActionKind::SetPostingLevel { .. } => self.lock_posting,
             ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } => self.edit_group,
             ActionKind::Pin { .. } => self.pin,
             ActionKind::GrantReward { .. }
@@ -155,6 +157,12 @@ pub trait Connector: Send + Sync + 'static {
     fn id(&self) -> &str;
 
     fn capabilities(&self) -> &Capabilities;
+
+    /// The bot's own user id on the platform, where it shows up among a group's members (a
+    /// flash group's dissolve removes everyone else); `None` where it never does.
+    fn bot_user(&self) -> Option<String> {
+        None
+    }
 
     /// Waits (long-polls) for what happened after `cursor`; `None` means from the start.
     async fn poll(&self, cursor: Option<&str>) -> Result<Batch>;

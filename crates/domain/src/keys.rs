@@ -429,6 +429,17 @@ pub fn race_prize(race: &str, member: &str) -> String {
     format!("race:{race}:prize:{member}")
 }
 
+/// The removal of one remaining member when a flash group is dissolved: one key per member,
+/// so a member is removed once however many rounds decide it.
+pub fn flash_kick(flash: &str, member: &str) -> String {
+    format!("flash:{flash}:kick:{member}")
+}
+
+/// The person's task to empty and dissolve a flash group where the bot cannot remove members.
+pub fn flash_dissolve(flash: &str) -> String {
+    format!("flash:{flash}:dissolve")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +462,8 @@ mod tests {
                 "mod:flood:$e:redact:$m",
             ),
             (undo("mute", "!g", "@a", "$c"), "undo:mute:!g:@a:$c"),
+            (flash_kick("d12", "@a:hs"), "flash:d12:kick:@a:hs"),
+            (flash_dissolve("d12"), "flash:d12:dissolve"),
             (fitted("k", "kick"), "k:as:kick"),
             (unmute("k"), "k:unmute"),
             (welcome("!g", "$b"), "welcome:!g:$b"),

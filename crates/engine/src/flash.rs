@@ -1,8 +1,9 @@
 //! The flash-group keeper 快闪群: per platform, every few seconds, it reads the workspace's flash
 //! plans (documents of kind [`FLASH_DOCUMENT`]), asks the pure lifecycle
 //! ([`qunzhu_growth::flash::decide`]) what is due, and carries it out — the create, the closing
-//! message, the rename and the posting lock through the outbox, the flash type, tags and the
-//! archived status in the directory.
+//! message, the rename, the posting lock and (`end = "dissolve"`) one removal per remaining
+//! member through the outbox, the flash type, tags and the archived or dissolved status in the
+//! directory. The members to remove are read from the memberships read model.
 //!
 //! Nothing is remembered between rounds but the outbox and the directory: every step's action is
 //! looked up by its key (`keys::flash_*`) and written with it, so a second round, a second
@@ -14,13 +15,15 @@ use std::time::Duration as StdDuration;
 
 use qunzhu_domain::action::NEW_GROUP_CHAT;
 use qunzhu_domain::{
-    keys, ActionKind, ActionStatus, Clock, GroupStatus, GroupType, NewAction, Platform, WorkspaceId,
+    keys, ActionKind, ActionStatus, Clock, Group, GroupStatus, GroupType, NewAction, Platform,
+    WorkspaceId,
 };
 use qunzhu_growth::flash::{
-    archived_name, chat_of, closing_text, create_action, decide, parse_flash, Can, Do, Facts,
+    archived_name, chat_of, closing_text, create_action, decide, parse_flash, Can, Do, End, Facts,
     FlashPlan, Stage, StepState,
 };
-use qunzhu_storage::{GroupUpdate, Store, StoreError};
+use qunzhu_growth::flash_end::{dissolve_task_text, kick_action, removable};
+use qunzhu_storage::{GroupUpdate, MemberQuery, Store, StoreError};
 use tokio::sync::watch;
 
 /// The document kind flash plans are saved as.
@@ -72,20 +75,35 @@ pub async fn flash_facts(
         lock: step(store, workspace, &keys::flash_lock(name)).await?,
         ..Facts::default()
     };
-    if let Some(chat) = chat_of(plan, &facts) {
-        let groups = store.groups(workspace).await?;
-        if let Some(summary) = groups
-            .iter()
-            .find(|summary| summary.group.chat == chat && summary.group.platform == plan.platform)
-        {
-            let group = &summary.group;
-            facts.recorded = group.group_type == GroupType::Flash
-                && plan.tags.iter().all(|tag| group.tags.contains(tag));
-            facts.archived = group.status != GroupStatus::Active;
-        }
+    if let Some(group) = flash_group(store, workspace, plan, &facts).await? {
+        facts.recorded = group.group_type == GroupType::Flash
+            && plan.tags.iter().all(|tag| group.tags.contains(tag));
+        facts.archived = group.status != GroupStatus::Active;
+        facts.dissolved = group.status == GroupStatus::Dissolved;
     }
     Ok(facts)
 }
+
+/// The flash group in the directory, once its chat is known and recorded.
+async fn flash_group(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    plan: &FlashPlan,
+    facts: &Facts,
+) -> qunzhu_storage::Result<Option<Group>> {
+    let Some(chat) = chat_of(plan, facts) else {
+        return Ok(None);
+    };
+    let groups = store.groups(workspace).await?;
+    Ok(groups
+        .into_iter()
+        .map(|summary| summary.group)
+        .find(|group| group.chat == chat && group.platform == plan.platform))
+}
+
+/// The most members a dissolve reads from the memberships read model: above the biggest group
+/// any platform allows (a Telegram supergroup's 200,000), so no member is left out.
+const MEMBERS_READ_LIMIT: usize = 250_000;
 
 #[derive(Clone)]
 pub struct FlashKeeper {
@@ -97,6 +115,8 @@ pub struct FlashKeeper {
     pub can: Can,
     /// The server's public address, for a live code's `/j/{code}` in the closing message.
     pub base_url: String,
+    /// The bot's own user on this platform, never removed by a dissolve.
+    pub bot: Option<String>,
     pub every: StdDuration,
     /// Alerts already logged by this process (flash, kind): a stuck plan is said once, not
     /// every round.
@@ -125,13 +145,51 @@ impl FlashKeeper {
         Ok(statuses)
     }
 
-    async fn facts(&self, plan: &FlashPlan) -> qunzhu_storage::Result<Facts> {
-        flash_facts(&*self.store, self.workspace, plan).await
+    async fn facts(
+        &self,
+        plan: &FlashPlan,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> qunzhu_storage::Result<Facts> {
+        let mut facts = flash_facts(&*self.store, self.workspace, plan).await?;
+        // The members are read only when a dissolve is due: the read model is asked once per
+        // round while the group empties, never before.
+        let due = plan.end == End::Dissolve
+            && facts.archived
+            && !facts.dissolved
+            && now >= plan.dissolves_at();
+        if !due {
+            return Ok(facts);
+        }
+        let Some(group) = flash_group(&*self.store, self.workspace, plan, &facts).await? else {
+            return Ok(facts);
+        };
+        let query = MemberQuery {
+            group_id: Some(group.id),
+            limit: Some(MEMBERS_READ_LIMIT),
+            ..MemberQuery::default()
+        };
+        let present = self.store.members(self.workspace, &query).await?;
+        for summary in present {
+            let member = &summary.member;
+            if !removable(plan, self.bot.as_deref(), &member.user, member.role) {
+                continue;
+            }
+            let key = keys::flash_kick(&plan.name, &member.user);
+            let state = step(&*self.store, self.workspace, &key).await?;
+            facts.kicks.push((member.user.clone(), state));
+        }
+        facts.dissolve = step(
+            &*self.store,
+            self.workspace,
+            &keys::flash_dissolve(&plan.name),
+        )
+        .await?;
+        Ok(facts)
     }
 
     async fn keep(&self, plan: &FlashPlan) -> qunzhu_storage::Result<FlashStatus> {
         let now = self.clock.now();
-        let facts = self.facts(plan).await?;
+        let facts = self.facts(plan, now).await?;
         let (_, todo) = decide(plan, &facts, self.can, now);
         for step in todo {
             match step {
@@ -231,6 +289,41 @@ impl FlashKeeper {
                         .update_group(self.workspace, group.id, update)
                         .await?;
                 }
+                Do::Kick { chat, members } => {
+                    let actions: Vec<NewAction> = members
+                        .iter()
+                        .map(|member| {
+                            self.action(
+                                plan,
+                                &chat,
+                                keys::flash_kick(&plan.name, member),
+                                kick_action(plan, member),
+                                now,
+                            )
+                        })
+                        .collect();
+                    self.store.enqueue(actions).await?;
+                }
+                Do::DissolveTask { chat, members } => {
+                    let kind = ActionKind::PersonTask {
+                        text: dissolve_task_text(plan, members),
+                    };
+                    self.write(plan, &chat, keys::flash_dissolve(&plan.name), kind, now)
+                        .await?;
+                }
+                Do::MarkDissolved { chat } => {
+                    let group = self
+                        .store
+                        .ensure_group(self.workspace, plan.platform, &chat)
+                        .await?;
+                    let update = GroupUpdate {
+                        status: Some(GroupStatus::Dissolved),
+                        ..GroupUpdate::default()
+                    };
+                    self.store
+                        .update_group(self.workspace, group.id, update)
+                        .await?;
+                }
                 Do::Alert { kind, message } => {
                     let fresh = self
                         .alerted
@@ -244,7 +337,7 @@ impl FlashKeeper {
             }
         }
         // Where it stands after this round's steps.
-        let facts = self.facts(plan).await?;
+        let facts = self.facts(plan, now).await?;
         let (stage, _) = decide(plan, &facts, self.can, now);
         Ok(FlashStatus {
             name: plan.name.clone(),

@@ -2,8 +2,10 @@
 //! fresh keeper — a restart — before every round, and the outbox holding each step once.
 
 use chrono::TimeZone;
-use qunzhu_domain::{ActionTarget, FakeClock};
-use qunzhu_storage::{ActionFilter, ActionOutcome, Claim, NewWorkspace};
+use qunzhu_domain::{ActionTarget, Event, EventKind, FakeClock, JoinVia, LeaveHow, MemberRole};
+use qunzhu_storage::{
+    ActionFilter, ActionOutcome, Claim, IngestBatch, MemberUpdate, NewEvent, NewWorkspace,
+};
 
 use super::*;
 
@@ -22,9 +24,14 @@ const CAN: Can = Can {
     send: true,
     rename: true,
     set_posting_level: true,
+    kick: true,
 };
 
 async fn setup() -> (Arc<dyn Store>, Arc<FakeClock>, WorkspaceId) {
+    setup_with(PLAN).await
+}
+
+async fn setup_with(plan: &str) -> (Arc<dyn Store>, Arc<FakeClock>, WorkspaceId) {
     let store: Arc<dyn Store> =
         Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"));
     // 2026-12-10 09:00 in Shanghai, an hour before the group opens.
@@ -41,7 +48,7 @@ async fn setup() -> (Arc<dyn Store>, Arc<FakeClock>, WorkspaceId) {
         .unwrap()
         .id;
     store
-        .put_document(workspace, FLASH_DOCUMENT, "d12", PLAN, "cli", clock.now())
+        .put_document(workspace, FLASH_DOCUMENT, "d12", plan, "cli", clock.now())
         .await
         .unwrap();
     (store, clock, workspace)
@@ -56,6 +63,7 @@ fn keeper(store: &Arc<dyn Store>, clock: &Arc<FakeClock>, workspace: WorkspaceId
         platform: Platform::Sandbox,
         can: CAN,
         base_url: "https://q.example".into(),
+        bot: Some("@bot".into()),
         every: StdDuration::from_secs(1),
         alerted: Arc::default(),
     }
@@ -209,4 +217,217 @@ async fn where_no_group_can_be_made_the_plan_is_stuck_and_writes_nothing() {
     );
     keeper.run_once().await.unwrap();
     assert_eq!(keeper.alerted.lock().unwrap().len(), 1);
+}
+
+/// Logs membership changes in the flash group as a connector would, so the memberships read
+/// model holds who is present.
+async fn log(
+    store: &Arc<dyn Store>,
+    clock: &FakeClock,
+    workspace: WorkspaceId,
+    kinds: Vec<EventKind>,
+) {
+    let events = kinds
+        .into_iter()
+        .map(|kind| {
+            let event = Event {
+                workspace,
+                platform: Platform::Sandbox,
+                key: format!(
+                    "{}-{}-{}",
+                    clock.now().timestamp(),
+                    kind.name(),
+                    kind.member().unwrap_or("")
+                ),
+                chat: "!flash:hs".into(),
+                at: clock.now(),
+                kind,
+            };
+            NewEvent {
+                day: event.at.date_naive(),
+                event,
+            }
+        })
+        .collect();
+    store
+        .ingest(
+            IngestBatch {
+                events,
+                cursor: None,
+            },
+            &mut |_: &Event| Vec::new(),
+        )
+        .await
+        .unwrap();
+}
+
+fn joined(member: &str) -> EventKind {
+    EventKind::MemberJoined {
+        member: member.into(),
+        display_name: None,
+        via: JoinVia::Direct,
+    }
+}
+
+fn kicked(member: &str) -> EventKind {
+    EventKind::MemberLeft {
+        member: member.into(),
+        how: LeaveHow::Kicked,
+        by: Some("@bot".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_dissolving_group_removes_each_remaining_member_once_after_the_grace_period() {
+    let plan = format!("{PLAN}end = \"dissolve\"\ngrace_hours = 6\n");
+    let (store, clock, workspace) = setup_with(&plan).await;
+    // Opened and created.
+    clock.advance(chrono::Duration::hours(1));
+    keeper(&store, &clock, workspace).run_once().await.unwrap();
+    platform_carries_out(&store, &clock).await;
+    keeper(&store, &clock, workspace).run_once().await.unwrap();
+    // The bot, a helper, a moderator of the plan's and three buyers, one of whom leaves.
+    log(
+        &store,
+        &clock,
+        workspace,
+        ["@bot", "@helper", "@a", "@b", "@c"]
+            .into_iter()
+            .map(joined)
+            .collect(),
+    )
+    .await;
+    store
+        .update_member(
+            workspace,
+            Platform::Sandbox,
+            "@helper",
+            MemberUpdate {
+                role: Some(MemberRole::Helper),
+                ..MemberUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Two days later the sale closes: closing message, rename and lock, archived.
+    clock.advance(chrono::Duration::days(2));
+    for _ in 0..3 {
+        keeper(&store, &clock, workspace).run_once().await.unwrap();
+        platform_carries_out(&store, &clock).await;
+    }
+    let round = keeper(&store, &clock, workspace).run_once().await.unwrap();
+    assert_eq!(round[0].stage, Stage::Dissolving, "the grace period");
+    log(
+        &store,
+        &clock,
+        workspace,
+        vec![EventKind::MemberLeft {
+            member: "@c".into(),
+            how: LeaveHow::Left,
+            by: None,
+        }],
+    )
+    .await;
+    assert!(
+        !outbox(&store, workspace)
+            .await
+            .iter()
+            .any(|(key, _)| key.contains(":kick:")),
+        "nobody is removed during the grace period"
+    );
+    clock.advance(chrono::Duration::hours(6));
+    // (the platform carries out what is due, members who join or are removed, stage)
+    let rows: Vec<(bool, Vec<EventKind>, Stage)> = vec![
+        (false, vec![], Stage::Dissolving),
+        (false, vec![], Stage::Dissolving),
+        // The removals are carried out; @a's is logged, @b's not yet, and @d joins late.
+        (true, vec![kicked("@a"), joined("@d")], Stage::Dissolving),
+        (true, vec![kicked("@b"), kicked("@d")], Stage::Dissolved),
+        (false, vec![], Stage::Dissolved),
+    ];
+    for (index, (carry_out, events, stage)) in rows.into_iter().enumerate() {
+        if carry_out {
+            platform_carries_out(&store, &clock).await;
+        }
+        if !events.is_empty() {
+            log(&store, &clock, workspace, events).await;
+        }
+        let first = keeper(&store, &clock, workspace).run_once().await.unwrap();
+        let again = keeper(&store, &clock, workspace).run_once().await.unwrap();
+        assert_eq!(first[0].stage, stage, "row {index}");
+        assert_eq!(again, first, "row {index}: deciding again changes nothing");
+    }
+    let kicks: Vec<String> = outbox(&store, workspace)
+        .await
+        .into_iter()
+        .filter(|(_, kind)| kind == "kick")
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        kicks,
+        [
+            "flash:d12:kick:@a",
+            "flash:d12:kick:@b",
+            "flash:d12:kick:@d"
+        ],
+        "the remaining buyers once each; not the bot, the helper or who left"
+    );
+    let group = store
+        .groups(workspace)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|summary| summary.group.chat == "!flash:hs")
+        .unwrap()
+        .group;
+    assert_eq!(group.status, GroupStatus::Dissolved);
+    clock.advance(chrono::Duration::days(30));
+    keeper(&store, &clock, workspace).run_once().await.unwrap();
+    assert_eq!(
+        outbox(&store, workspace).await.len(),
+        7,
+        "4 steps and 3 removals"
+    );
+}
+
+#[tokio::test]
+async fn where_the_bot_cannot_remove_members_one_persons_task_dissolves_the_group() {
+    let plan = format!("{PLAN}end = \"dissolve\"\ngrace_hours = 0\n");
+    let (store, clock, workspace) = setup_with(&plan).await;
+    let keeper = |store: &Arc<dyn Store>| {
+        let mut keeper = keeper(store, &clock, workspace);
+        keeper.can.kick = false;
+        keeper
+    };
+    clock.advance(chrono::Duration::hours(1));
+    keeper(&store).run_once().await.unwrap();
+    platform_carries_out(&store, &clock).await;
+    keeper(&store).run_once().await.unwrap();
+    log(&store, &clock, workspace, vec![joined("@a")]).await;
+    clock.advance(chrono::Duration::days(2));
+    for _ in 0..4 {
+        keeper(&store).run_once().await.unwrap();
+        keeper(&store).run_once().await.unwrap();
+        platform_carries_out(&store, &clock).await;
+    }
+    let task = store
+        .action_by_key(workspace, "flash:d12:dissolve")
+        .await
+        .unwrap();
+    let ActionKind::PersonTask { text } = &task.kind else {
+        panic!("a person's task: {:?}", task.kind);
+    };
+    assert!(text.contains("1 位成员"), "{text}");
+    let round = keeper(&store).run_once().await.unwrap();
+    assert_eq!(round[0].stage, Stage::Dissolving, "until a person confirms");
+    store
+        .finish_action(task.id, ActionOutcome::Done { receipt: None }, clock.now())
+        .await
+        .unwrap();
+    let round = keeper(&store).run_once().await.unwrap();
+    assert_eq!(round[0].stage, Stage::Dissolved);
+    assert!(!outbox(&store, workspace)
+        .await
+        .iter()
+        .any(|(_, kind)| kind == "kick"));
 }

@@ -137,6 +137,10 @@ impl Connector for LeasedConnector {
         self.inner.capabilities()
     }
 
+    fn bot_user(&self) -> Option<String> {
+        self.inner.bot_user()
+    }
+
     async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {
         if !self.holds_lease() {
             // Another instance polls this account; ask again shortly (the loop's stop signal

@@ -1,6 +1,7 @@
 //! Flash groups 快闪群 (PLAYBOOKS §5, article 001): a short-lived group that sells for one to
 //! three days, then closes — the members are offered the brand's long-lived group and the flash
-//! group is archived.
+//! group is archived, or (`end = "dissolve"`) emptied after a grace period and dissolved
+//! ([`crate::flash_end`]).
 //!
 //! A flash plan is a TOML document checked here with `line:col` and field-path errors. Its
 //! lifecycle is a pure state machine: [`decide`] takes what the outbox and the directory know
@@ -17,7 +18,7 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{keys, ActionKind, JoinRule, Platform, WorkspaceId};
+use qunzhu_domain::{keys, ActionKind, Instant, JoinRule, Platform, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -50,6 +51,29 @@ pub struct FlashPlan {
     pub suffix: String,
     /// The posting level set when archived (above the members' 0, so they can no longer post).
     pub posting_level: i64,
+    /// What happens after the closing message: archived (kept, read-only) or dissolved.
+    pub end: End,
+    /// Dissolve only: how long after the closing message the members are removed, so they
+    /// have time to follow the long-lived group's link.
+    pub grace: Duration,
+}
+
+/// How a flash group ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// Renamed, closed to posts and kept.
+    Archive,
+    /// Archived as above, then after the grace period every remaining member who is not staff
+    /// is removed and the group is marked dissolved.
+    Dissolve,
+}
+
+impl FlashPlan {
+    /// When a dissolving group's members are removed: the close plus the grace period.
+    pub fn dissolves_at(&self) -> DateTime<Utc> {
+        self.closes_at.plus(self.grace)
+    }
 }
 
 /// One problem in a flash document: `line:col: field: message`.
@@ -98,6 +122,9 @@ struct Raw {
     suffix: String,
     #[serde(default = "fifty")]
     posting_level: Spanned<i64>,
+    #[serde(default = "archive")]
+    end: Spanned<String>,
+    grace_hours: Option<Spanned<u32>>,
 }
 
 fn three() -> Spanned<u32> {
@@ -112,6 +139,12 @@ fn ended() -> String {
 fn fifty() -> Spanned<i64> {
     Spanned::new(0..0, 50)
 }
+fn archive() -> Spanned<String> {
+    Spanned::new(0..0, "archive".into())
+}
+
+/// A dissolving group's members get a day to follow the long-lived group's link.
+const DEFAULT_GRACE_HOURS: u32 = 24;
 
 /// Whether a long-lived group link is one qunzhu can hand out: its own live code `/j/{code}`
 /// or an absolute `https://` / `http://` link (an invite link, matrix.to, a WeCom group QR).
@@ -235,6 +268,38 @@ pub fn parse_flash(name: &str, source: &str, tz: Tz) -> Result<FlashPlan, Vec<Fl
             format!("{posting_level}: give a level from 1 to 100 (members hold 0)"),
         );
     }
+    let end = match raw.end.get_ref().as_str() {
+        "archive" => End::Archive,
+        "dissolve" => End::Dissolve,
+        other => {
+            at(
+                raw.end.span(),
+                "end",
+                format!("`{other}`: expected one of: archive, dissolve"),
+            );
+            End::Archive
+        }
+    };
+    let grace_hours = match raw.grace_hours {
+        Some(hours) if end != End::Dissolve => {
+            at(
+                hours.span(),
+                "grace_hours",
+                "a grace period applies only with end = \"dissolve\"".into(),
+            );
+            0
+        }
+        Some(hours) if *hours.get_ref() > 7 * 24 => {
+            at(
+                hours.span(),
+                "grace_hours",
+                format!("{}: give at most 168 hours (a week)", hours.get_ref()),
+            );
+            0
+        }
+        Some(hours) => *hours.get_ref(),
+        None => DEFAULT_GRACE_HOURS,
+    };
     let mut tags = vec![format!("flash-{name}")];
     for tag in raw.tags {
         if !tags.contains(&tag) {
@@ -260,6 +325,8 @@ pub fn parse_flash(name: &str, source: &str, tz: Tz) -> Result<FlashPlan, Vec<Fl
         link,
         suffix: raw.suffix,
         posting_level,
+        end,
+        grace: Duration::hours(i64::from(grace_hours)),
     })
 }
 
@@ -281,6 +348,10 @@ pub enum Stage {
     Archiving,
     /// Done; the group is kept, read-only.
     Archived,
+    /// Archived and waiting out the grace period, or removing its members (`end = "dissolve"`).
+    Dissolving,
+    /// Done; the members were removed and the group is marked dissolved.
+    Dissolved,
     /// Cannot go on without the operator (no group can be made here, or making it failed).
     Stuck,
 }
@@ -295,6 +366,8 @@ impl Stage {
             Stage::Closing => "closing",
             Stage::Archiving => "archiving",
             Stage::Archived => "archived",
+            Stage::Dissolving => "dissolving",
+            Stage::Dissolved => "dissolved",
             Stage::Stuck => "stuck",
         }
     }
@@ -315,7 +388,7 @@ pub enum StepState {
 }
 
 impl StepState {
-    fn settled(&self) -> bool {
+    pub(crate) fn settled(&self) -> bool {
         matches!(self, StepState::Done(_) | StepState::Failed(_))
     }
 }
@@ -329,8 +402,16 @@ pub struct Facts {
     pub close: StepState,
     pub rename: StepState,
     pub lock: StepState,
-    /// The directory marks the group archived (the SOP no longer posts in it).
+    /// The directory marks the group archived or dissolved (the SOP no longer posts in it).
     pub archived: bool,
+    /// The directory marks the group dissolved.
+    pub dissolved: bool,
+    /// Dissolve only, once the grace period is over: every member still present in the
+    /// memberships read model who is not staff ([`crate::flash_end::removable`]), with the
+    /// step of their removal (`keys::flash_kick`).
+    pub kicks: Vec<(String, StepState)>,
+    /// Dissolve only, where the bot cannot remove members: the person's task (`keys::flash_dissolve`).
+    pub dissolve: StepState,
 }
 
 /// What the platform can do, from its `Capabilities`.
@@ -340,6 +421,8 @@ pub struct Can {
     pub send: bool,
     pub rename: bool,
     pub set_posting_level: bool,
+    /// Remove a member (for `end = "dissolve"`).
+    pub kick: bool,
 }
 
 /// A step the keeper should take now.
@@ -355,6 +438,12 @@ pub enum Do {
     Archive { chat: String },
     /// Mark the group archived in the directory.
     Finish { chat: String },
+    /// Write a removal of each of these members (one key each).
+    Kick { chat: String, members: Vec<String> },
+    /// Write the person's task to remove the remaining members (the bot cannot).
+    DissolveTask { chat: String, members: usize },
+    /// Mark the group dissolved in the directory.
+    MarkDissolved { chat: String },
     /// Tell the operator (once per reason: the keeper keys alerts).
     Alert { kind: &'static str, message: String },
 }
@@ -445,7 +534,10 @@ pub fn decide(plan: &FlashPlan, facts: &Facts, can: Can, now: DateTime<Utc>) -> 
         todo.push(Do::Finish { chat });
         return (Stage::Archiving, todo);
     }
-    (Stage::Archived, todo)
+    match plan.end {
+        End::Archive => (Stage::Archived, todo),
+        End::Dissolve => crate::flash_end::dissolve(plan, facts, can, now, chat, todo),
+    }
 }
 
 /// Where a flash group stands judged from what has been written and done alone — the view the
@@ -462,6 +554,10 @@ pub fn stage_of(plan: &FlashPlan, facts: &Facts, now: DateTime<Utc>) -> Stage {
     }
     if !facts.recorded {
         Stage::Created
+    } else if facts.dissolved {
+        Stage::Dissolved
+    } else if facts.archived && plan.end == End::Dissolve {
+        Stage::Dissolving
     } else if facts.archived {
         Stage::Archived
     } else if now < plan.closes_at {
@@ -535,6 +631,7 @@ moderators = { "@amy:hs" = 50 }
         send: true,
         rename: true,
         set_posting_level: true,
+        kick: true,
     };
 
     #[test]
@@ -549,6 +646,19 @@ moderators = { "@amy:hs" = 50 }
         assert_eq!(plan.tags, ["flash-d12", "1212"]);
         assert_eq!(plan.suffix, "（已结束）");
         assert_eq!(plan.posting_level, 50);
+        assert_eq!(plan.end, End::Archive, "archived unless asked");
+        let dissolving = parse_flash(
+            "d12",
+            &format!("{GOOD}end = \"dissolve\"\n"),
+            chrono_tz::Asia::Shanghai,
+        )
+        .unwrap();
+        assert_eq!(dissolving.end, End::Dissolve);
+        assert_eq!(
+            dissolving.dissolves_at() - dissolving.closes_at,
+            Duration::hours(24),
+            "a day's grace by default"
+        );
         assert_eq!(
             closing_text(&plan, "https://q.example/"),
             "本次快闪活动到此结束，感谢大家的参与！🎉 长期福利群在这里，欢迎继续交流：https://q.example/j/vip"
@@ -599,6 +709,15 @@ moderators = { "@amy:hs" = 50 }
                 "5:17: posting_level:",
             ),
             (format!("{head}{good}speed = 1\n"), "5:1: document:"),
+            (format!("{head}{good}end = \"delete\"\n"), "5:7: end:"),
+            (
+                format!("{head}{good}grace_hours = 2\n"),
+                "5:15: grace_hours: a grace period applies only",
+            ),
+            (
+                format!("{head}{good}end = \"dissolve\"\ngrace_hours = 200\n"),
+                "6:15: grace_hours: 200",
+            ),
             (
                 format!("{head}link = \"/j/vip\"\n"),
                 "document: missing field `opens`",
@@ -742,6 +861,7 @@ moderators = { "@amy:hs" = 50 }
             send: true,
             rename: true,
             set_posting_level: false,
+            kick: true,
         };
         let plan = plan();
         let (stage, todo) = decide(&plan, &Facts::default(), telegram, open);

@@ -21,6 +21,7 @@ pub use invite_task::{Book, Effect, InviteState, Join, PrizeState, TaskInvite, T
 pub use livecode::{parse_livecode, LiveCode, LiveCodeError};
 pub mod drop;
 pub mod flash;
+pub mod flash_end;
 pub mod flash_sale;
 pub mod landing;
 pub mod leaderboard;

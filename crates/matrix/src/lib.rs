@@ -100,6 +100,7 @@ impl MatrixConnector {
             review_join_requests: true,
             list_members: true,
             set_power_level: true,
+            lock_posting: true,
             edit_group: true,
             pin: true,
             idempotent_actions: true,
@@ -396,6 +397,10 @@ impl Connector for MatrixConnector {
 
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+
+    fn bot_user(&self) -> Option<String> {
+        Some(self.bot.clone())
     }
 
     async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {

@@ -179,6 +179,7 @@ mod tests {
             review_join_requests: false,
             list_members: true,
             set_power_level: false,
+            lock_posting: false,
             edit_group: true,
             pin: false,
             idempotent_actions: true,

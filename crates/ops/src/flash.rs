@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use qunzhu_domain::Platform;
 use qunzhu_engine::flash::{flash_facts, FLASH_DOCUMENT};
-use qunzhu_growth::flash::{chat_of, parse_flash, stage_of, FlashError, Stage};
+use qunzhu_growth::flash::{chat_of, parse_flash, stage_of, End, FlashError, Stage};
 use qunzhu_storage::{Document, UserRole};
 use serde::Serialize;
 use serde_json::json;
@@ -28,6 +28,9 @@ pub struct FlashView {
     pub closes_at: Option<DateTime<Utc>>,
     /// The brand's long-lived group offered at the close.
     pub link: Option<String>,
+    /// Archived or dissolved at the end; for a dissolve, when the members are removed.
+    pub end: Option<End>,
+    pub dissolves_at: Option<DateTime<Utc>>,
     pub problems: Vec<String>,
 }
 
@@ -68,6 +71,15 @@ impl Ops {
         Ok(saved)
     }
 
+    /// One saved flash plan's document (its source, version and author), for the editor.
+    pub async fn flash_document(&self, who: &Actor, name: &str) -> Result<Document> {
+        who.require(UserRole::Viewer)?;
+        Ok(self
+            .store
+            .document(who.workspace, FLASH_DOCUMENT, name)
+            .await?)
+    }
+
     /// Every flash plan with its stage.
     pub async fn flash_groups(&self, who: &Actor) -> Result<Vec<FlashView>> {
         who.require(UserRole::Viewer)?;
@@ -87,6 +99,8 @@ impl Ops {
                         chat: chat_of(&plan, &facts),
                         opens_at: Some(plan.opens_at),
                         closes_at: Some(plan.closes_at),
+                        end: Some(plan.end),
+                        dissolves_at: (plan.end == End::Dissolve).then(|| plan.dissolves_at()),
                         link: Some(plan.link),
                         problems: Vec::new(),
                     }
@@ -101,6 +115,8 @@ impl Ops {
                     opens_at: None,
                     closes_at: None,
                     link: None,
+                    end: None,
+                    dissolves_at: None,
                     problems: errors.iter().map(ToString::to_string).collect(),
                 },
             };

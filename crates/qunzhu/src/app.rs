@@ -533,9 +533,11 @@ impl Start {
                 create_groups: capabilities.create_groups,
                 send: capabilities.send_autonomously,
                 rename: capabilities.edit_group,
-                set_posting_level: capabilities.set_power_level,
+                set_posting_level: capabilities.lock_posting,
+                kick: capabilities.kick,
             },
             base_url: config.base_url(),
+            bot: connector.bot_user(),
             every: std::time::Duration::from_secs(5),
             alerted: std::sync::Arc::default(),
         };

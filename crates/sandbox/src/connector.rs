@@ -69,6 +69,7 @@ pub fn sandbox_capabilities() -> Capabilities {
         review_join_requests: true,
         list_members: true,
         set_power_level: true,
+        lock_posting: true,
         edit_group: true,
         pin: true,
         idempotent_actions: true,

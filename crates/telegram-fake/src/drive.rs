@@ -133,6 +133,7 @@ impl FakeTelegram {
             user,
             json!({"text": text, "entities": url_entities(text)}),
             text,
+            "can_send_messages",
         )
     }
 
@@ -142,16 +143,22 @@ impl FakeTelegram {
             user,
             json!({"dice": {"emoji": emoji, "value": value}}),
             "",
+            "can_send_other_messages",
         )
     }
 
-    fn post(&self, chat: i64, user: i64, content: Value, text: &str) -> Option<i64> {
+    /// A member's post, refused as Telegram refuses it: not a member, muted, or the chat's
+    /// default permissions (`setChatPermissions`) deny this kind of message.
+    fn post(&self, chat: i64, user: i64, content: Value, text: &str, right: &str) -> Option<i64> {
         let id = {
             let mut world = self.world();
             match world.status(chat, user) {
                 Status::Member => {}
                 Status::Restricted(r) if r.can_send_messages => {}
                 _ => return None,
+            }
+            if !world.chat(chat).members_may(right) {
+                return None;
             }
             let now = world.now();
             let c = world.chat_mut(chat);

@@ -3,7 +3,7 @@
 //! description, parameters}`), errors (400 with a description, 401 for a bad token, 403 when
 //! the bot is not in the chat, 429 with `parameters.retry_after`) and limits (48 h delete
 //! window, 1–100 ids per deleteMessages, 20 messages a minute per group, mutes under 30 s or
-//! over 366 days are forever).
+//! over 366 days are forever, a chat's default permissions binding its members' posts).
 //!
 //! Tests drive it as members would (join by a link, ask to join, talk, roll dice, answer
 //! polls, click buttons) and inspect its [`World`]: messages, restrictions with their end,
@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 
 pub use world::{
     Chat, FakeMessage, FakePoll, InviteLink, JoinRequest, Request, Restriction, Status, World,
-    BOT_ID, BOT_USERNAME, RIGHTS, TOKEN,
+    BOT_ID, BOT_USERNAME, PERMISSIONS, RIGHTS, TOKEN,
 };
 
 pub(crate) struct Shared {
@@ -86,6 +86,10 @@ impl FakeTelegram {
                     links: Vec::new(),
                     requests: BTreeMap::new(),
                     recent_sends: VecDeque::new(),
+                    permissions: world::PERMISSIONS
+                        .iter()
+                        .map(|name| (name.to_string(), true))
+                        .collect(),
                 },
             );
         }

@@ -1,5 +1,6 @@
 //! The Bot API methods the fake answers, with the documented results, errors and limits.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::world::{chat_json, member_json, user_json, World};
 use crate::world::{FakeMessage, FakePoll, InviteLink, Request, Restriction, Status};
-use crate::world::{BOT_ID, RIGHTS, TOKEN};
+use crate::world::{BOT_ID, PERMISSIONS, RIGHTS, TOKEN};
 use crate::{lock, FakeTelegram, Shared};
 
 type Answer = (StatusCode, Json<Value>);
@@ -221,8 +222,59 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
     match method {
         "getChat" => ok(
             json!({"id": chat, "type": "supergroup", "title": title, "description": description,
-            "permissions": {"can_send_messages": true}}),
+            "permissions": world.chat(chat).permissions}),
         ),
+        "setChatPermissions" => {
+            if !has("can_restrict_members") {
+                return fail(
+                    400,
+                    "Bad Request: not enough rights to change chat permissions",
+                );
+            }
+            let Some(given) = body["permissions"].as_object() else {
+                return fail(400, "Bad Request: can't parse chat permissions JSON object");
+            };
+            // Fields left out are false. Without independent permissions, other messages and
+            // web page previews imply messages and every media kind, and polls imply messages
+            // (the Bot API's documented rule).
+            let mut permissions: BTreeMap<String, bool> = PERMISSIONS
+                .iter()
+                .map(|name| {
+                    let value = given.get(*name).and_then(Value::as_bool).unwrap_or(false);
+                    (name.to_string(), value)
+                })
+                .collect();
+            let independent = body["use_independent_chat_permissions"]
+                .as_bool()
+                .unwrap_or(false);
+            if !independent {
+                let on = |name: &str| permissions.get(name).copied().unwrap_or(false);
+                let mut implied: Vec<&str> = Vec::new();
+                if on("can_send_other_messages") || on("can_add_web_page_previews") {
+                    implied.extend([
+                        "can_send_messages",
+                        "can_send_audios",
+                        "can_send_documents",
+                        "can_send_photos",
+                        "can_send_videos",
+                        "can_send_video_notes",
+                        "can_send_voice_notes",
+                    ]);
+                }
+                if on("can_send_polls") {
+                    implied.push("can_send_messages");
+                }
+                for name in implied {
+                    permissions.insert(name.to_string(), true);
+                }
+            }
+            let c = world.chat_mut(chat);
+            if c.permissions == permissions {
+                return fail(400, "Bad Request: CHAT_NOT_MODIFIED");
+            }
+            c.permissions = permissions;
+            ok(json!(true))
+        }
         "getChatMember" => {
             let Some(user) = user else {
                 return fail(400, "Bad Request: user_id is empty");

@@ -102,6 +102,35 @@ pub struct Chat {
     pub requests: BTreeMap<i64, JoinRequest>,
     /// When the bot's recent group messages were sent, for the 20-a-minute limit.
     pub recent_sends: VecDeque<i64>,
+    /// The chat's default `ChatPermissions` for members (`setChatPermissions`); administrators
+    /// are not bound by them.
+    pub permissions: BTreeMap<String, bool>,
+}
+
+/// The `ChatPermissions` fields of Bot API 10 (a supergroup's defaults start all true but the
+/// info, invite, pin and topic rights; here all start true, as a fresh test group).
+pub const PERMISSIONS: &[&str] = &[
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+];
+
+impl Chat {
+    /// Whether members may post this kind of message by the chat's default permissions.
+    pub fn members_may(&self, right: &str) -> bool {
+        self.permissions.get(right).copied().unwrap_or(false)
+    }
 }
 
 /// Everything the fake knows; tests read and change it through [`FakeTelegram::world`].

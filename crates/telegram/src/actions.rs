@@ -56,6 +56,10 @@ fn needs(kind: &ActionKind) -> (&'static str, Option<&'static str>) {
             ("change the group info", Some("can_change_info"))
         }
         ActionKind::Pin { .. } => ("pin", Some("can_pin_messages")),
+        ActionKind::SetPostingLevel { .. } => (
+            "change the chat's permissions",
+            Some("can_restrict_members"),
+        ),
         _ => ("send", None),
     }
 }
@@ -360,10 +364,28 @@ fn plan(action: &ActionRecord, now: DateTime<Utc>) -> Result<Plan, ConnectorErro
                     .into(),
             ))
         }
-        ActionKind::SetPowerLevel { .. } | ActionKind::SetPostingLevel { .. } => {
+        ActionKind::SetPowerLevel { .. } => {
             return Err(ConnectorError::Permanent(
                 "Telegram has no power levels; promote administrators in the Telegram app".into(),
             ))
+        }
+        ActionKind::SetPostingLevel { level } => {
+            // Telegram has no levels: a level above the members' 0 closes the chat to members
+            // (every can_send_* of its default permissions false; administrators keep posting),
+            // 0 opens it again.
+            let open = *level <= 0;
+            let mut permissions = no_rights.clone();
+            if let Some(all) = permissions.as_object_mut() {
+                for (name, value) in all.iter_mut() {
+                    if name.starts_with("can_send") || name == "can_add_web_page_previews" {
+                        *value = json!(open);
+                    }
+                }
+            }
+            one(
+                "setChatPermissions",
+                json!({"chat_id": chat, "permissions": permissions, "use_independent_chat_permissions": true}),
+            )
         }
         ActionKind::GrantReward { .. }
         | ActionKind::ReportBalance { .. }
@@ -414,6 +436,10 @@ fn already_done(kind: &ActionKind, description: &str) -> bool {
         ActionKind::DecideJoinRequest { .. } => text.contains("hide_requester_missing"),
         ActionKind::SetGroupName { .. } | ActionKind::SetTopic { .. } | ActionKind::Pin { .. } => {
             text.contains("not modified")
+        }
+        // Permissions already as asked: Telegram answers CHAT_NOT_MODIFIED.
+        ActionKind::SetPostingLevel { .. } => {
+            text.contains("not modified") || text.contains("chat_not_modified")
         }
         _ => false,
     }
@@ -581,6 +607,57 @@ mod tests {
         assert_eq!(entities[1]["length"], 4);
         assert!(mention_entities("@", &["7".into()]).is_empty());
         assert!(mention_entities("@a", &["name".into()]).is_empty());
+    }
+
+    #[test]
+    fn a_posting_level_is_the_chats_default_permissions() {
+        let now = Utc::now();
+        let record = |level: i64| ActionRecord {
+            id: 1,
+            workspace: qunzhu_domain::WorkspaceId(1),
+            platform: qunzhu_domain::Platform::Telegram,
+            chat: "-100".into(),
+            key: "k".into(),
+            kind: ActionKind::SetPostingLevel { level },
+            origin: "test".into(),
+            cause: None,
+            status: qunzhu_domain::ActionStatus::Pending,
+            attempts: 0,
+            created_at: now,
+            not_before: now,
+            next_attempt_at: now,
+            expires_at: None,
+            done_at: None,
+            last_error: None,
+            receipt: None,
+        };
+        // (level, whether members may send afterwards)
+        for (level, open) in [(50, false), (1, false), (0, true)] {
+            let planned = plan(&record(level), now).expect("a plan");
+            let [(method, body)] = &planned.calls[..] else {
+                panic!("one call");
+            };
+            assert_eq!(*method, "setChatPermissions");
+            assert_eq!(body["use_independent_chat_permissions"], true);
+            let permissions = body["permissions"].as_object().expect("permissions");
+            let sends: Vec<_> = permissions
+                .iter()
+                .filter(|(name, _)| name.starts_with("can_send"))
+                .collect();
+            assert!(sends.len() >= 9, "every kind of message: {sends:?}");
+            assert!(
+                sends.iter().all(|(_, value)| **value == open),
+                "level {level}"
+            );
+            assert_eq!(
+                permissions["can_change_info"], false,
+                "members never edit the group"
+            );
+        }
+        assert_eq!(
+            needs(&ActionKind::SetPostingLevel { level: 50 }).1,
+            Some("can_restrict_members")
+        );
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub fn telegram_capabilities(config: &TelegramConfig) -> Capabilities {
         review_join_requests: true,
         list_members: false,
         set_power_level: false,
+        // setChatPermissions: the chat's default permissions, with every can_send_* false.
+        lock_posting: true,
         edit_group: true,
         pin: true,
         idempotent_actions: false,
@@ -362,6 +364,10 @@ impl Connector for TelegramConnector {
 
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+
+    fn bot_user(&self) -> Option<String> {
+        Some(self.bot_id.to_string())
     }
 
     async fn poll(&self, cursor: Option<&str>) -> Result<Batch> {

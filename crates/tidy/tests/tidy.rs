@@ -496,6 +496,12 @@ const FAMILIES: &[Family] = &[
         end: FN_END,
     },
     Family {
+        prefix: "flash.stage",
+        file: "crates/growth/src/flash.rs",
+        markers: &["impl Stage {", "pub fn as_str("],
+        end: FN_END,
+    },
+    Family {
         prefix: "nav",
         file: "crates/server/src/html.rs",
         markers: &["const NAV"],

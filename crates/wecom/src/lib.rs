@@ -96,6 +96,7 @@ pub fn wecom_capabilities() -> Capabilities {
         review_join_requests: false,
         list_members: true,
         set_power_level: false,
+        lock_posting: false,
         edit_group: false,
         pin: false,
         idempotent_actions: false,

@@ -58,11 +58,51 @@ const PLAN_KIND: Kind = Kind {
     invalid: "sop.invalid",
 };
 
-/// The editor: name (for a new document), textarea with a line gutter, problems beside it, a
-/// soft-wrap toggle and (for rule files) the link to the reference.
+/// What the editor needs of a document kind: where it posts, its words, and whether the rule
+/// reference is linked. Flash plans (`/flash`) use the same editor.
+pub(super) struct EditorKind {
+    pub base: &'static str,
+    pub source: &'static str,
+    pub invalid: &'static str,
+    pub reference: bool,
+}
+
+impl Kind {
+    fn editor(&self) -> EditorKind {
+        EditorKind {
+            base: self.base,
+            source: self.source,
+            invalid: self.invalid,
+            reference: self.doc == DocumentKind::Rules,
+        }
+    }
+}
+
 fn editor(
     shell: &Shell,
     kind: &Kind,
+    name: Option<&str>,
+    typed_name: &str,
+    source: &str,
+    problems: &[Problem],
+    errors: &FieldErrors,
+) -> Markup {
+    source_editor(
+        shell,
+        &kind.editor(),
+        name,
+        typed_name,
+        source,
+        problems,
+        errors,
+    )
+}
+
+/// The editor: name (for a new document), textarea with a line gutter, problems beside it, a
+/// soft-wrap toggle and (for rule files) the link to the reference.
+pub(super) fn source_editor(
+    shell: &Shell,
+    kind: &EditorKind,
     name: Option<&str>,
     typed_name: &str,
     source: &str,
@@ -106,7 +146,7 @@ fn editor(
             div.field {
                 div.editor-head {
                     label for="f-source" { (shell.t(kind.source)) }
-                    @if kind.doc == DocumentKind::Rules {
+                    @if kind.reference {
                         a.small href="/help/rules" target="_blank" rel="help" { (shell.t("rules.reference")) }
                     }
                     label.wrap-toggle { input type="checkbox" data-wrap checked; " " (shell.t("editor.wrap")) }

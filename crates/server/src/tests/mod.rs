@@ -9,6 +9,7 @@ mod banlist;
 mod campaigns;
 mod cockpit;
 mod engine;
+mod flash;
 mod growth_pages;
 mod holes;
 mod landing;
