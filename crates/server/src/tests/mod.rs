@@ -193,7 +193,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
                 not_before: event.at,
                 expires_at: None,
                 dry_run: false,
-                origin: "rule:ads".into(),
+                origin: qunzhu_domain::ActionOrigin::rule("ads"),
                 cause: Some(event.key.clone()),
             }],
             _ => vec![],
@@ -244,7 +244,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
             expires_at: None,
             dry_run: false,
             // Not an SOP push: the push lists stay as seeded; 今日 lists tasks by kind.
-            origin: "test:task".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("test:task"),
             cause: None,
         }])
         .await
@@ -350,7 +350,9 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
                     }),
                 },
                 source: String::new(),
-                origin: "user:seed".into(),
+                origin: qunzhu_domain::ActionOrigin::Operator(qunzhu_domain::ActorName::User(
+                    "seed".into(),
+                )),
                 created_at: now,
             },
         )
