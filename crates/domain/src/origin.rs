@@ -285,13 +285,15 @@ impl<'de> Deserialize<'de> for ActionOrigin {
 /// Tests and templates compare against the stored text.
 impl PartialEq<str> for ActionOrigin {
     fn eq(&self, text: &str) -> bool {
-        self.to_string() == text
+        let written = self.to_string();
+        written == text
     }
 }
 
 impl PartialEq<&str> for ActionOrigin {
     fn eq(&self, text: &&str) -> bool {
-        self.to_string() == *text
+        let written = self.to_string();
+        written == *text
     }
 }
 
