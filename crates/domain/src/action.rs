@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Platform, WorkspaceId};
+use crate::origin::ActionOrigin;
 
 /// Who carries an action out: the platform connector, qunzhu's own points ledger, or a person
 /// (a post on a platform that cannot send by itself, confirmed by hand).
@@ -308,8 +309,8 @@ pub struct NewAction {
     pub expires_at: Option<DateTime<Utc>>,
     /// Recorded for the operator to see what a rule would do, never carried out.
     pub dry_run: bool,
-    /// What decided it: `rule:<name>`, `sop:<plan>/<step>`, `api:<user>`.
-    pub origin: String,
+    /// What decided it (stored as `rule:<name>`, `sop:<plan>@v<n>/<step>`, `api:<actor>`, ...).
+    pub origin: ActionOrigin,
     /// The event that caused it, if any.
     pub cause: Option<String>,
 }
@@ -366,7 +367,7 @@ pub struct ActionRecord {
     pub chat: String,
     pub key: String,
     pub kind: ActionKind,
-    pub origin: String,
+    pub origin: ActionOrigin,
     pub cause: Option<String>,
     pub status: ActionStatus,
     pub attempts: u32,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::{ActionKind, ActionRecord};
 use crate::model::Platform;
+use crate::origin::ActionOrigin;
 
 string_enum! {
     /// Why points moved.
@@ -387,18 +388,32 @@ pub fn grant_entry(action: &ActionRecord) -> Option<NewEntry> {
     })
 }
 
-/// The reason a grant's origin implies (`checkin`, `welcome.gift`, `campaign:…`, `drop:…`).
-pub fn reason_of_origin(origin: &str) -> Reason {
-    let origin = origin.strip_prefix("rule:").unwrap_or(origin);
-    if origin.starts_with("checkin") {
+/// The reason a grant's origin implies (`checkin`, `rule:welcome.gift`, `campaign:…`, `drop:…`).
+pub fn reason_of_origin(origin: &ActionOrigin) -> Reason {
+    match origin {
+        ActionOrigin::Checkin => Reason::CheckIn,
+        ActionOrigin::Campaign { gift: true, .. } => Reason::JoinGift,
+        ActionOrigin::Campaign { .. } | ActionOrigin::InvitePage(_) => Reason::Invite,
+        ActionOrigin::Lottery(_) => Reason::Lottery,
+        ActionOrigin::Drop(_) => Reason::Drop,
+        // Rules are named by whoever wrote them (`welcome.gift`, `checkin:bonus`): the name says.
+        ActionOrigin::Rule(name) => reason_of_name(name),
+        ActionOrigin::Legacy(text) => reason_of_name(text.as_str()),
+        _ => Reason::Manual,
+    }
+}
+
+/// The reason a rule's (or an older origin's) name suggests.
+fn reason_of_name(name: &str) -> Reason {
+    if name.starts_with("checkin") {
         Reason::CheckIn
-    } else if origin.contains("gift") {
+    } else if name.contains("gift") {
         Reason::JoinGift
-    } else if origin.starts_with("invite") || origin.starts_with("campaign") {
+    } else if name.starts_with("invite") || name.starts_with("campaign") {
         Reason::Invite
-    } else if origin.starts_with("lottery") {
+    } else if name.starts_with("lottery") {
         Reason::Lottery
-    } else if origin.starts_with("drop") {
+    } else if name.starts_with("drop") {
         Reason::Drop
     } else if origin.starts_with("race") {
         Reason::Race
@@ -568,7 +583,7 @@ mod tests {
                 points: 10,
                 reason: "check-in 2026-11-24".into(),
             },
-            origin: "checkin".into(),
+            origin: ActionOrigin::Checkin,
             cause: Some("$e".into()),
             status: crate::ActionStatus::InFlight,
             attempts: 0,
@@ -595,8 +610,25 @@ mod tests {
                 10
             )
         );
-        assert_eq!(reason_of_origin("welcome.gift"), Reason::JoinGift);
-        assert_eq!(reason_of_origin("api:ops"), Reason::Manual);
+        for (origin, reason) in [
+            ("rule:welcome.gift", Reason::JoinGift),
+            ("campaign:spring.gift", Reason::JoinGift),
+            ("campaign:spring", Reason::Invite),
+            ("invite_page:c1", Reason::Invite),
+            ("lottery:3", Reason::Lottery),
+            ("drop:7", Reason::Drop),
+            ("checkin", Reason::CheckIn),
+            ("rule:checkin:bonus", Reason::CheckIn),
+            ("api:user:ops", Reason::Manual),
+            ("user:ops", Reason::Manual),
+            ("welcome.gift", Reason::JoinGift),
+        ] {
+            assert_eq!(
+                reason_of_origin(&ActionOrigin::parse(origin)),
+                reason,
+                "{origin}"
+            );
+        }
     }
 
     /// One step of a random ledger history.

@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod action;
+pub mod actor;
 pub mod click_rollup;
 pub mod clock;
 pub mod coupon;
@@ -22,12 +23,14 @@ pub mod fate;
 pub mod funnel;
 pub mod invite;
 pub mod ledger;
+pub mod origin;
 pub mod poll_tags;
 pub mod rollup;
 pub mod state;
 pub mod tier;
 
 pub use action::{ActionKind, ActionRecord, ActionStatus, ActionTarget, Button, NewAction};
+pub use actor::ActorName;
 pub use ban::{Ban, BanSource, BanTarget, ListMode, ListedRule, NewBan, PolicyList};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use coupon::{Coupon, CouponError, CouponOffer, CouponStatus, NewCoupon, Revoke};
@@ -40,5 +43,6 @@ pub use model::{
     Group, GroupStatus, GroupType, JoinRule, Member, MemberRole, MemberTier, Platform, Positioning,
     WorkspaceId,
 };
+pub use origin::{ActionOrigin, BanStep, LegacyOrigin};
 pub use poll_tags::PollAnswer;
 pub use state::{local_day, DerivedState, GroupDay, MemberDay, Membership};

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use qunzhu_domain::{
     ActionKind, ActionStatus, Ban, BanSource, Clock, ListMode, NewAction, Platform, WorkspaceId,
 };
+use qunzhu_domain::{ActionOrigin, BanStep};
 use qunzhu_moderation::{BanList, Refusal};
 use qunzhu_storage::{ActionFilter, Presence, Store};
 use tokio::sync::watch;
@@ -92,8 +93,11 @@ pub async fn protected(
 }
 
 /// The origin of every action a ban causes: the ban's id, so its actions can be found to undo.
-pub fn ban_origin(ban_id: i64) -> String {
-    format!("banlist:{ban_id}/")
+pub fn ban_origin(ban_id: i64) -> ActionOrigin {
+    ActionOrigin::Ban {
+        ban: ban_id,
+        step: BanStep::Enforce,
+    }
 }
 
 /// A `Ban` for every present member `list` covers, one per group.
@@ -173,7 +177,7 @@ pub async fn lift(
     bots: &[(Platform, String)],
     now: DateTime<Utc>,
 ) -> qunzhu_storage::Result<Lifted> {
-    let origin = ban_origin(ban.id);
+    let origin = ActionOrigin::ban_prefix(ban.id);
     let cancelled = store
         .cancel_actions(
             ban.workspace,
@@ -218,7 +222,10 @@ pub async fn lift(
                     not_before: now,
                     expires_at: None,
                     dry_run: false,
-                    origin: format!("{origin}unban"),
+                    origin: ActionOrigin::Ban {
+                        ban: ban.id,
+                        step: BanStep::Unban,
+                    },
                     cause: Some(action.key.clone()),
                 })
             }

@@ -113,7 +113,7 @@ impl Decider for Checkins {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "checkin".into(),
+            origin: qunzhu_domain::ActionOrigin::Checkin,
             cause: Some(event.key.clone()),
         };
         let confirmation = format!(

@@ -105,7 +105,7 @@ impl Decider for GreetEachJoin {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "rule:greet".into(),
+            origin: qunzhu_domain::ActionOrigin::rule("greet"),
             cause: Some(event.key.clone()),
         }]
     }

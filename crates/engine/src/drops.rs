@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{ActionKind, Event, EventKind, Instant, NewAction, Platform, WorkspaceId};
 use qunzhu_growth::drop::{Claim, Drop};
 use qunzhu_growth::lottery::Prize;
@@ -47,8 +48,8 @@ impl DropsHandle {
     }
 }
 
-fn origin(drop: i64) -> String {
-    format!("drop:{drop}")
+fn origin(drop: i64) -> ActionOrigin {
+    ActionOrigin::Drop(drop)
 }
 
 /// Keeps a [`DropsHandle`] current from the store.
@@ -69,7 +70,7 @@ impl DropWatcher {
         let mut out = Vec::new();
         for stored in self.store.drops_since(self.workspace, since).await? {
             let filter = ActionFilter {
-                origin_prefix: Some(origin(stored.id)),
+                origin_prefix: Some(origin(stored.id).to_string()),
                 // A prefix also matches later ids (`drop:1` and `drop:12`); the key filter below sorts
                 // them out, so the limit leaves room for them.
                 limit: Some(100_000),
@@ -363,7 +364,9 @@ mod tests {
                         minutes: 10,
                     },
                     starts_at,
-                    origin: "user:ops".into(),
+                    origin: qunzhu_domain::ActionOrigin::Operator(qunzhu_domain::ActorName::User(
+                        "ops".into(),
+                    )),
                 },
             },
             claimed: claimed.iter().map(|m| m.to_string()).collect(),

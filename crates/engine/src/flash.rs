@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use qunzhu_domain::action::NEW_GROUP_CHAT;
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{
     keys, ActionKind, ActionStatus, Clock, Group, GroupStatus, GroupType, NewAction, Platform,
     WorkspaceId,
@@ -367,7 +368,7 @@ impl FlashKeeper {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("flash:{}", plan.name),
+            origin: ActionOrigin::Flash(plan.name.clone()),
             cause: None,
         }
     }

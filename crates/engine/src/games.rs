@@ -126,7 +126,7 @@ fn action(
         not_before: now,
         expires_at: None,
         dry_run: false,
-        origin: "game".into(),
+        origin: qunzhu_domain::ActionOrigin::Game,
         cause: Some(cause.to_string()),
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use qunzhu_domain::ledger::reversal;
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{
     ActionKind, ActionStatus, Clock, Event, EventKind, InviteCode, JoinVia, NewAction, WorkspaceId,
 };
@@ -184,7 +185,10 @@ impl InviteTasks {
                     let mut gift =
                         self.message(campaign, chat, key.clone(), String::new(), invitee, now);
                     // `.gift` in the origin makes the ledger file it as a join gift.
-                    gift.origin = format!("campaign:{}.gift", campaign.name);
+                    gift.origin = ActionOrigin::Campaign {
+                        name: campaign.name.clone(),
+                        gift: true,
+                    };
                     gift.kind = match prize {
                         TaskPrize::Points { points } => ActionKind::GrantReward {
                             member: invitee.clone(),
@@ -300,7 +304,10 @@ impl InviteTasks {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("campaign:{}", campaign.name),
+            origin: ActionOrigin::Campaign {
+                name: campaign.name.clone(),
+                gift: false,
+            },
             cause: None,
         }
     }

@@ -269,7 +269,7 @@ impl LedgerWorker {
                 not_before: now,
                 expires_at: None,
                 dry_run: false,
-                origin: "ledger.coupon".into(),
+                origin: qunzhu_domain::ActionOrigin::LedgerCoupon,
                 cause: Some(action.key.clone()),
             }])
             .await?;
@@ -328,7 +328,7 @@ fn balance_reply(
         not_before: now,
         expires_at: None,
         dry_run: false,
-        origin: "ledger.balance".into(),
+        origin: qunzhu_domain::ActionOrigin::LedgerBalance,
         cause: Some(question.key.clone()),
     }
 }
@@ -374,7 +374,7 @@ impl Decider for BalanceQuestions {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "ledger.balance".into(),
+            origin: qunzhu_domain::ActionOrigin::LedgerBalance,
             cause: Some(event.key.clone()),
         }]
     }
@@ -420,7 +420,7 @@ impl Decider for JoinCoupons {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "ledger.join_coupon".into(),
+            origin: qunzhu_domain::ActionOrigin::LedgerJoinCoupon,
             cause: Some(event.key.clone()),
         };
         let mut out = vec![coupon(

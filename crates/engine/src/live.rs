@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{ActionKind, ActionRecord, Platform, WorkspaceId};
 use qunzhu_growth::leaderboard::{self, Board, Score};
 use qunzhu_sop::{has_live_variables, render_live, GroupFacts, LiveFacts};
@@ -292,7 +293,7 @@ impl LiveRenderer {
         action: &ActionRecord,
         now: DateTime<Utc>,
     ) -> qunzhu_storage::Result<Option<ActionRecord>> {
-        if !action.origin.starts_with("sop:") {
+        if !matches!(action.origin, ActionOrigin::Sop { .. }) {
             return Ok(None);
         }
         let template = match &action.kind {

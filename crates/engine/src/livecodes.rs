@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use qunzhu_domain::action::NEW_GROUP_CHAT;
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{ActionStatus, Clock, NewAction, Platform, WorkspaceId};
 use qunzhu_growth::livecode::{next_step, parse_livecode, spare_action, Fill, LiveCode, Next};
 use qunzhu_storage::{GroupUpdate, LiveCodeAlert, LiveCodeRecord, SpareGroup, Store, StoreError};
@@ -139,7 +140,7 @@ impl LiveCodeKeeper {
                     not_before: now,
                     expires_at: None,
                     dry_run: false,
-                    origin: format!("livecode:{}", code.code),
+                    origin: ActionOrigin::LiveCode(code.code.clone()),
                     cause: None,
                 };
                 self.store.enqueue(vec![action]).await?;

@@ -13,6 +13,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{
     keys, Account, ActionKind, Clock, EventKind, NewAction, NewEntry, Reason, WorkspaceId,
 };
@@ -78,7 +79,7 @@ fn post(
         not_before: at.max(now),
         expires_at: None,
         dry_run: false,
-        origin: format!("offer:{offer}"),
+        origin: ActionOrigin::Offer(offer),
         cause: None,
     }
 }
@@ -190,7 +191,7 @@ pub async fn claim(
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("offer:{}", offer.id),
+            origin: ActionOrigin::Offer(offer.id),
             cause: None,
         });
     }

@@ -4,6 +4,7 @@
 //! drop already stored under its key and writes nothing new; the drop watcher then opens it.
 
 use chrono::{DateTime, Utc};
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{keys, ActionKind, ActionRecord, NewAction};
 use qunzhu_growth::drop::DropSpec;
 use qunzhu_growth::lottery::Prize;
@@ -79,7 +80,7 @@ pub async fn schedule_planned(
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("drop:{}", stored.id),
+            origin: ActionOrigin::Drop(stored.id),
             cause: None,
         });
     }

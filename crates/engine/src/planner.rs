@@ -9,6 +9,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration};
 
 use crate::live::LiveRenderer;
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::ActionStatus;
 use qunzhu_domain::{ActionKind, Clock, Instant, Platform, WorkspaceId};
 use qunzhu_sop::{materialize, parse_plan_in, Activity, Delivery, GroupFacts, Plan};
@@ -135,7 +136,7 @@ impl Planner {
             round.plans += 1;
             if versions.get(&document.name) != Some(&version) {
                 for old in 1..version {
-                    let prefix = format!("sop:{}@v{old}/", plan.id);
+                    let prefix = ActionOrigin::sop_version_prefix(&plan.id, old);
                     let reason = format!("plan edited: replaced by version {version}");
                     round.cancelled += self
                         .store
@@ -157,7 +158,11 @@ impl Planner {
                     occurrence.scheduled,
                 );
                 action.key = qunzhu_domain::keys::occurrence_at_version(&occurrence.key, version);
-                action.origin = format!("sop:{}@v{}/{}", plan.id, version, occurrence.step);
+                action.origin = ActionOrigin::Sop {
+                    plan: plan.id.clone(),
+                    version: Some(version),
+                    step: occurrence.step.clone(),
+                };
                 let (tracked, pairs) = occurrence.tracked_text(&self.base_url);
                 let text = match &occurrence.attachment {
                     Some(attachment) => format!("{tracked}\n{attachment}"),
@@ -238,7 +243,7 @@ impl Planner {
         let now = self.clock.now();
         let filter = ActionFilter {
             status: Some(ActionStatus::Pending),
-            origin_prefix: Some("sop:".into()),
+            origin_prefix: Some(ActionOrigin::SOP_PREFIX.into()),
             limit: Some(10_000),
             ..ActionFilter::default()
         };

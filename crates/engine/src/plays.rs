@@ -13,6 +13,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use qunzhu_domain::ledger::{Account, NewEntry, Reason};
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{ActionKind, Clock, EventKind, NewAction, Platform, WorkspaceId};
 use qunzhu_growth::board::{Board, Out, Said};
 use qunzhu_growth::play::{parse_play, Play};
@@ -122,7 +123,7 @@ impl Plays {
                 not_before: now,
                 expires_at: None,
                 dry_run: false,
-                origin: format!("play:{play}"),
+                origin: ActionOrigin::Play(play.clone()),
                 cause: None,
             };
             match out {

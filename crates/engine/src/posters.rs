@@ -90,7 +90,7 @@ impl Decider for PosterRequests {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "poster".into(),
+            origin: qunzhu_domain::ActionOrigin::Poster,
             cause: Some(event.key.clone()),
         }]
     }

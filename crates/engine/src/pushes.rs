@@ -1,6 +1,7 @@
 //! What each scheduled push led to: reach, delivery, lateness, clicks and replies.
 
 use chrono::{DateTime, Utc};
+use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{ActionStatus, WorkspaceId};
 use qunzhu_storage::{PushFigures, PushWindow, Store};
 use serde::Serialize;
@@ -10,7 +11,7 @@ use serde::Serialize;
 pub struct PushReport {
     pub key: String,
     pub chat: String,
-    pub origin: String,
+    pub origin: ActionOrigin,
     pub scheduled: DateTime<Utc>,
     pub status: ActionStatus,
     pub sent_at: Option<DateTime<Utc>>,
@@ -113,9 +114,13 @@ impl PushReport {
 
     /// `(plan id, plan version, step)` from the origin `sop:{plan}@v{version}/{step}`.
     pub fn plan_step(&self) -> Option<(&str, u32, &str)> {
-        let rest = self.origin.strip_prefix("sop:")?;
-        let (plan, rest) = rest.split_once("@v")?;
-        let (version, step) = rest.split_once('/')?;
-        Some((plan, version.parse().ok()?, step))
+        match &self.origin {
+            ActionOrigin::Sop {
+                plan,
+                version: Some(version),
+                step,
+            } => Some((plan, u32::try_from(*version).ok()?, step)),
+            _ => None,
+        }
     }
 }

@@ -164,7 +164,7 @@ impl Rollups {
                     // A digest a day late is noise.
                     expires_at: Some(now + Duration::hours(24)),
                     dry_run: false,
-                    origin: "digest".into(),
+                    origin: qunzhu_domain::ActionOrigin::Digest,
                     cause: None,
                 });
             }

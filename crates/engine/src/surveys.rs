@@ -107,7 +107,7 @@ impl Surveys {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "command:survey".into(),
+            origin: qunzhu_domain::ActionOrigin::Command("survey".into()),
             cause: Some(event.key.clone()),
         }
     }

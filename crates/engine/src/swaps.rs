@@ -175,7 +175,7 @@ impl SwapDesk {
                     not_before: now,
                     expires_at: None,
                     dry_run: false,
-                    origin: "swap".into(),
+                    origin: qunzhu_domain::ActionOrigin::Swap,
                     cause: None,
                 });
             }

@@ -123,7 +123,7 @@ fn send(workspace: WorkspaceId, key: &str, chat: &str, at: DateTime<Utc>) -> New
         not_before: at,
         expires_at: None,
         dry_run: false,
-        origin: "test".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("test"),
         cause: None,
     }
 }

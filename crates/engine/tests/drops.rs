@@ -100,7 +100,9 @@ async fn shares_are_granted_once_and_survive_a_restart() {
                     minutes: 10,
                 },
                 starts_at: clock.now(),
-                origin: "user:ops".into(),
+                origin: qunzhu_domain::ActionOrigin::Operator(qunzhu_domain::ActorName::User(
+                    "ops".into(),
+                )),
             },
         )
         .await

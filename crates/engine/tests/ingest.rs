@@ -39,7 +39,7 @@ impl Decider for Fragile {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "test".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("test"),
             cause: Some(event.key.clone()),
         }]
     }

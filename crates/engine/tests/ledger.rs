@@ -89,7 +89,7 @@ fn grant(
         not_before: at,
         expires_at: None,
         dry_run: false,
-        origin: "checkin".into(),
+        origin: qunzhu_domain::ActionOrigin::Checkin,
         cause: None,
     }
 }

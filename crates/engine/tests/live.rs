@@ -314,7 +314,7 @@ async fn two_instances_following_one_postgres_count_each_event_once() {
         not_before: start,
         expires_at: None,
         dry_run: false,
-        origin: "sop:p@v1/s".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("sop:p@v1/s"),
         cause: None,
     };
     one.enqueue(vec![action]).await.unwrap();

@@ -99,7 +99,9 @@ async fn story(store: Arc<dyn Store>) {
                 key: "offer:r1".into(),
                 spec,
                 source: OFFER.into(),
-                origin: "user:ops".into(),
+                origin: qunzhu_domain::ActionOrigin::Operator(qunzhu_domain::ActorName::User(
+                    "ops".into(),
+                )),
                 created_at: start(),
             },
         )

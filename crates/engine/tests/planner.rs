@@ -337,15 +337,15 @@ async fn a_new_groups_creation_relative_steps_fire_from_when_it_was_first_seen()
     let flash_posts: Vec<ActionRecord> = sop_actions(&*store, workspace)
         .await
         .into_iter()
-        .filter(|action| action.origin.contains("/day"))
+        .filter(|action| action.origin.to_string().contains("/day"))
         .collect();
     assert!(
         flash_posts
             .iter()
-            .any(|action| action.origin.ends_with("/day0-welcome"))
+            .any(|action| action.origin.to_string().ends_with("/day0-welcome"))
             && flash_posts
                 .iter()
-                .any(|action| action.origin.ends_with("/day1-open")),
+                .any(|action| action.origin.to_string().ends_with("/day1-open")),
         "{flash_posts:#?}"
     );
     assert!(flash_posts

@@ -58,7 +58,7 @@ fn step(workspace: WorkspaceId, key: &str, shares: u32) -> NewAction {
         not_before: start(),
         expires_at: Some(start() + Duration::minutes(30)),
         dry_run: false,
-        origin: "sop:fri@v1/rain".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("sop:fri@v1/rain"),
         cause: None,
     }
 }

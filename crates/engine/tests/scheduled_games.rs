@@ -53,7 +53,7 @@ fn step(
         not_before: start(),
         expires_at: expires,
         dry_run: false,
-        origin: "sop:fri@v1/climb".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("sop:fri@v1/climb"),
         cause: None,
     }
 }

@@ -165,7 +165,7 @@ impl Bot {
     fn actor(&self) -> qunzhu_ops::Actor {
         qunzhu_ops::Actor {
             workspace: self.workspace,
-            name: "user:admin".into(),
+            name: qunzhu_domain::ActorName::User("admin".into()),
             role: UserRole::Admin,
         }
     }

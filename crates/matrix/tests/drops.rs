@@ -62,7 +62,9 @@ async fn the_first_two_keyword_answers_get_points_exactly_once() {
                     minutes: 10,
                 },
                 starts_at: clock.now(),
-                origin: "user:ops".into(),
+                origin: qunzhu_domain::ActionOrigin::Operator(qunzhu_domain::ActorName::User(
+                    "ops".into(),
+                )),
             },
         )
         .await

@@ -18,7 +18,7 @@ fn action(room: &str, key: &str, kind: ActionKind) -> ActionRecord {
         chat: room.into(),
         key: key.into(),
         kind,
-        origin: "test".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("test"),
         cause: None,
         status: ActionStatus::InFlight,
         attempts: 0,

@@ -64,7 +64,7 @@ async fn a_throttled_bot_delivers_everything_exactly_once() {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "test".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("test"),
             cause: None,
         })
         .collect();

@@ -222,7 +222,10 @@ pub(crate) fn ban_decision(
     audit.matched = Some(hit.entity.to_string());
     let mut action = target.action(key, kind, "banlist", Some(&event.key), false);
     // The ban's id names every action it causes, so lifting it finds them (see the engine).
-    action.origin = format!("banlist:{}/", hit.ban_id);
+    action.origin = qunzhu_domain::ActionOrigin::Ban {
+        ban: hit.ban_id,
+        step: qunzhu_domain::BanStep::Enforce,
+    };
     Decision {
         action: Some(action),
         audit,

@@ -1,7 +1,7 @@
 //! Decisions: an outbox action (or none) plus the audit record that explains it.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionKind, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, ActionOrigin, ActorName, NewAction, Platform, WorkspaceId};
 use serde::Serialize;
 
 /// Who decided: always the bot here (the API records a person for undo).
@@ -68,7 +68,7 @@ impl Target<'_> {
             not_before: self.now,
             expires_at: None,
             dry_run,
-            origin: format!("rule:{origin}"),
+            origin: ActionOrigin::rule(origin),
             cause: cause.map(str::to_string),
         }
     }
@@ -109,7 +109,7 @@ pub mod undo {
         platform: Platform,
         chat: &str,
         kind: ActionKind,
-        by: &str,
+        by: &ActorName,
         cause: &str,
         now: DateTime<Utc>,
     ) -> NewAction {
@@ -123,7 +123,7 @@ pub mod undo {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("api:{by}"),
+            origin: ActionOrigin::Api(by.clone()),
             cause: Some(cause.to_string()),
         }
     }
@@ -142,7 +142,7 @@ pub mod undo {
         platform: Platform,
         chat: &str,
         member: &str,
-        by: &str,
+        by: &ActorName,
         cause: &str,
         now: DateTime<Utc>,
     ) -> NewAction {
@@ -159,7 +159,7 @@ pub mod undo {
         platform: Platform,
         chat: &str,
         member: &str,
-        by: &str,
+        by: &ActorName,
         cause: &str,
         now: DateTime<Utc>,
     ) -> NewAction {
@@ -183,17 +183,17 @@ mod tests {
             Platform::Matrix,
             "!g:x",
             "@a:x",
-            "alice",
+            &ActorName::User("alice".into()),
             "mod:ads:$e1:ban",
             now,
         );
         assert_eq!(action.key, "undo:unban:!g:x:@a:x:mod:ads:$e1:ban");
-        assert_eq!(action.origin, "api:alice");
+        assert_eq!(action.origin.to_string(), "api:user:alice");
         assert_eq!(
             action.kind,
             ActionKind::Unban {
                 member: "@a:x".into(),
-                reason: "由 alice 撤销".into()
+                reason: "由 user:alice 撤销".into()
             }
         );
         let action = undo::unmute(
@@ -201,7 +201,7 @@ mod tests {
             Platform::Matrix,
             "!g:x",
             "@a:x",
-            "alice",
+            &ActorName::User("alice".into()),
             "mod:flood:$e2:mute",
             now,
         );

@@ -57,7 +57,7 @@ mod tests {
             not_before: now,
             expires_at: Some(now + Duration::minutes(5)),
             dry_run: true,
-            origin: "rule:flood".into(),
+            origin: qunzhu_domain::ActionOrigin::rule("flood"),
             cause: Some("$e1".into()),
         };
         let unmute = timed_unmute(&mute).unwrap_or_else(|| panic!("a timed mute ends"));
@@ -71,7 +71,7 @@ mod tests {
         assert_eq!(unmute.not_before, now + Duration::minutes(10));
         assert_eq!((unmute.expires_at, unmute.dry_run), (None, true));
         assert_eq!(
-            (unmute.origin.as_str(), unmute.cause.as_deref()),
+            (unmute.origin.to_string().as_str(), unmute.cause.as_deref()),
             ("rule:flood", Some("$e1"))
         );
         assert!(is_timed_unmute(&unmute.key, &unmute.kind));

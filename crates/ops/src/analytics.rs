@@ -375,7 +375,7 @@ impl Ops {
                 not_before: now,
                 expires_at: None,
                 dry_run: false,
-                origin: format!("ops:{}", who.name),
+                origin: qunzhu_domain::ActionOrigin::Ops(who.name.clone()),
                 cause: None,
             }])
             .await?

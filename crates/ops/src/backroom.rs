@@ -74,7 +74,7 @@ fn member_of(kind: &ActionKind) -> Option<&str> {
 
 /// Whether an outbox action is an incident the admins hear of.
 pub fn is_incident(action: &ActionRecord, backroom: &str) -> bool {
-    if action.chat == backroom || action.origin.starts_with("banlist") {
+    if action.chat == backroom || matches!(action.origin, qunzhu_domain::ActionOrigin::Ban { .. }) {
         return false;
     }
     match &action.kind {
@@ -202,7 +202,7 @@ impl Backroom {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "backroom".into(),
+            origin: qunzhu_domain::ActionOrigin::Backroom,
             cause: None,
         }
     }
@@ -343,7 +343,10 @@ impl Backroom {
             let answer = if self.is_staff(member).await? {
                 let actor = Actor {
                     workspace: self.workspace,
-                    name: format!("{}:{member}", self.platform.as_str()),
+                    name: qunzhu_domain::ActorName::Staff {
+                        platform: self.platform,
+                        member: member.to_string(),
+                    },
                     role: UserRole::Admin,
                 };
                 match self.answer(&actor, verb, subject).await {
@@ -548,7 +551,7 @@ mod tests {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: "no-ads".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("no-ads"),
             cause: Some("$ad".into()),
         };
         store.enqueue(vec![kick]).await.unwrap();

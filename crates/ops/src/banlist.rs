@@ -9,7 +9,7 @@
 use qunzhu_domain::{
     ActionKind, Ban, BanSource, BanTarget, ListMode, NewAction, NewBan, Platform, PolicyList,
 };
-use qunzhu_engine::banlist::{ban_origin, lift, plan_bans, protected, read_bans};
+use qunzhu_engine::banlist::{lift, plan_bans, protected, read_bans};
 use qunzhu_moderation::{BanList, Refusal};
 use qunzhu_storage::UserRole;
 use serde::Serialize;
@@ -119,7 +119,7 @@ impl Ops {
             target,
             entity: entity.to_string(),
             reason: reason.trim().to_string(),
-            decided_by: who.name.clone(),
+            decided_by: who.name.to_string(),
             decided_at: self.clock.now(),
             source: BanSource::Own,
         };
@@ -217,7 +217,10 @@ impl Ops {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("{}policy", ban_origin(ban.id)),
+            origin: qunzhu_domain::ActionOrigin::Ban {
+                ban: ban.id,
+                step: qunzhu_domain::BanStep::Policy,
+            },
             cause: None,
         }
     }
@@ -268,7 +271,13 @@ impl Ops {
         }
         let list = self
             .store
-            .set_policy_list(who.workspace, room, mode, &who.name, self.clock.now())
+            .set_policy_list(
+                who.workspace,
+                room,
+                mode,
+                &who.name.to_string(),
+                self.clock.now(),
+            )
             .await?;
         self.audit(who, verb, room, json!({ "mode": mode.as_str() }))
             .await?;
@@ -435,7 +444,7 @@ mod tests {
         let (ops, workspace) = community().await;
         let who = Actor {
             workspace,
-            name: "user:ops".into(),
+            name: qunzhu_domain::ActorName::User("ops".into()),
             role: UserRole::Operator,
         };
         let refused = ops
@@ -501,7 +510,7 @@ mod tests {
         let (ops, workspace) = community().await;
         let admin = Actor {
             workspace,
-            name: "user:boss".into(),
+            name: qunzhu_domain::ActorName::User("boss".into()),
             role: UserRole::Admin,
         };
         ops.follow_list(&admin, "!policy:x").await.unwrap();

@@ -201,7 +201,7 @@ mod tests {
         member(&store, "a", "@b").await;
         let who = Actor {
             workspace: ws,
-            name: "user:ops".into(),
+            name: qunzhu_domain::ActorName::User("ops".into()),
             role: UserRole::Operator,
         };
         let issue = IssueCoupon {

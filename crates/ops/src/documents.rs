@@ -49,7 +49,7 @@ impl Ops {
                 kind.as_str(),
                 name,
                 source,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;

@@ -80,7 +80,7 @@ impl Ops {
                     chat: chat.to_string(),
                     spec: drop.spec.clone(),
                     starts_at,
-                    origin: who.name.clone(),
+                    origin: qunzhu_domain::ActionOrigin::Operator(who.name.clone()),
                 },
             )
             .await?;
@@ -136,7 +136,7 @@ mod tests {
         let ops = Ops::new(store.clone(), clock.clone());
         let who = Actor {
             workspace: workspace.id,
-            name: "user:ops".into(),
+            name: qunzhu_domain::ActorName::User("ops".into()),
             role: UserRole::Operator,
         };
         let drop = |shares: u32| ScheduleDrop {

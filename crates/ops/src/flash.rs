@@ -62,7 +62,7 @@ impl Ops {
                 FLASH_DOCUMENT,
                 name,
                 source,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;

@@ -65,7 +65,7 @@ impl Ops {
         let mut out = Vec::with_capacity(drops.len());
         for stored in drops.into_iter().rev() {
             let filter = ActionFilter {
-                origin_prefix: Some(format!("drop:{}", stored.id)),
+                origin_prefix: Some(qunzhu_domain::ActionOrigin::Drop(stored.id).to_string()),
                 limit: Some(100_000),
                 ..ActionFilter::default()
             };

@@ -168,7 +168,7 @@ impl Ops {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("invite_page:{}", target.code.code),
+            origin: qunzhu_domain::ActionOrigin::InvitePage(target.code.code.clone()),
             cause: None,
         };
         self.store.enqueue(vec![action]).await?;

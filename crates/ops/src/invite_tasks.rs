@@ -71,7 +71,7 @@ impl Ops {
                 CAMPAIGN_KIND,
                 name,
                 source,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;
@@ -258,7 +258,7 @@ impl Ops {
                     inviter,
                     threshold,
                     decision == PrizeDecision::Approve,
-                    &who.name,
+                    &who.name.to_string(),
                     reason,
                 )
                 .map_err(|error| OpsError::invalid("prize", error.to_string()))?;
@@ -313,7 +313,7 @@ mod tests {
             .unwrap();
         let who = Actor {
             workspace: workspace.id,
-            name: "user:ops".into(),
+            name: qunzhu_domain::ActorName::User("ops".into()),
             role: UserRole::Operator,
         };
         (Ops::new(store, Arc::new(FakeClock::new(now))), who)

@@ -104,7 +104,7 @@ impl Ops {
                 LANDING_KIND,
                 name,
                 source,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;
@@ -388,7 +388,7 @@ mod tests {
             .unwrap();
         let owner = Actor {
             workspace: workspace.id,
-            name: "user:boss".into(),
+            name: qunzhu_domain::ActorName::User("boss".into()),
             role: UserRole::Owner,
         };
         (

@@ -147,7 +147,7 @@ impl Ops {
         let entry = NewEntry {
             key: qunzhu_domain::keys::manual(request),
             reason: Reason::Manual,
-            cause: Some(who.name.clone()),
+            cause: Some(who.name.to_string()),
             from,
             to,
             amount: adjustment.points.abs(),
@@ -303,7 +303,7 @@ mod tests {
     fn actor(workspace: WorkspaceId, role: UserRole) -> Actor {
         Actor {
             workspace,
-            name: "user:ops".into(),
+            name: qunzhu_domain::ActorName::User("ops".into()),
             role,
         }
     }

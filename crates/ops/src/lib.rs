@@ -44,7 +44,7 @@ pub mod users;
 
 use std::sync::Arc;
 
-use qunzhu_domain::{Clock, WorkspaceId};
+use qunzhu_domain::{ActorName, Clock, WorkspaceId};
 use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 
 pub use check::{DocumentKind, Problem};
@@ -76,8 +76,8 @@ pub use users::{generate_password, UserView};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub workspace: WorkspaceId,
-    /// `user:<login>`, `token:<name>` or `cli`.
-    pub name: String,
+    /// `user:<login>`, `token:<name>` or `cli` in the audit log.
+    pub name: ActorName,
     pub role: UserRole,
 }
 
@@ -86,7 +86,7 @@ impl Actor {
     pub fn cli(workspace: WorkspaceId) -> Actor {
         Actor {
             workspace,
-            name: "cli".into(),
+            name: ActorName::Cli,
             role: UserRole::Owner,
         }
     }
@@ -165,7 +165,7 @@ impl Ops {
         let entry = NewAuditEntry {
             workspace: who.workspace,
             at: self.clock.now(),
-            actor: who.name.clone(),
+            actor: who.name.to_string(),
             action: verb.to_string(),
             subject: subject.to_string(),
             detail,

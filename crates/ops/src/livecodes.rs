@@ -102,7 +102,7 @@ impl Ops {
             code: code.to_string(),
             platform: checked.platform,
             source: source.to_string(),
-            updated_by: who.name.clone(),
+            updated_by: who.name.to_string(),
             updated_at: self.clock.now(),
         };
         let saved = match self.store.put_livecode(record).await {
@@ -302,7 +302,7 @@ impl Ops {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("livecode:{}", target.record.code),
+            origin: qunzhu_domain::ActionOrigin::LiveCode(target.record.code.clone()),
             cause: None,
         };
         self.store.enqueue(vec![action]).await?;

@@ -117,7 +117,7 @@ fn say(
         not_before: now,
         expires_at: None,
         dry_run: false,
-        origin: format!("lottery:{}", lottery.id),
+        origin: qunzhu_domain::ActionOrigin::Lottery(lottery.id),
         cause: None,
     }
 }
@@ -608,7 +608,7 @@ impl Ops {
                     not_before: now,
                     expires_at: None,
                     dry_run: false,
-                    origin: format!("lottery:{}", stored.id),
+                    origin: qunzhu_domain::ActionOrigin::Lottery(stored.id),
                     cause: None,
                 }),
             }
@@ -693,7 +693,7 @@ mod tests {
         let ops = Ops::new(store, clock.clone());
         let who = Actor {
             workspace: workspace.id,
-            name: "user:ops".into(),
+            name: qunzhu_domain::ActorName::User("ops".into()),
             role: UserRole::Operator,
         };
         (ops, clock, who)

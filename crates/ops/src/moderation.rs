@@ -81,7 +81,7 @@ impl Ops {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("api:{}", who.name),
+            origin: qunzhu_domain::ActionOrigin::Api(who.name.clone()),
             cause: Some(request.event.key.clone()),
         };
         let new = self.store.enqueue(vec![action]).await? > 0;
@@ -115,7 +115,7 @@ impl Ops {
             who.workspace,
             action.platform,
             action.chat.as_str(),
-            who.name.as_str(),
+            &who.name,
             action.key.as_str(),
         );
         let undo = match &action.kind {

@@ -102,7 +102,7 @@ impl Ops {
                     key,
                     spec,
                     source: source.to_string(),
-                    origin: who.name.clone(),
+                    origin: qunzhu_domain::ActionOrigin::Operator(who.name.clone()),
                     created_at: now,
                 },
             )
@@ -299,7 +299,7 @@ mod tests {
         let ops = Ops::new(store.clone(), clock.clone());
         let who = Actor {
             workspace: workspace.id,
-            name: "token:shop".into(),
+            name: qunzhu_domain::ActorName::Token("shop".into()),
             role: UserRole::Operator,
         };
         let view = ops.create_offer(&who, DOC, "r1").await.unwrap();

@@ -282,7 +282,7 @@ impl Ops {
                 not_before: order.at,
                 expires_at: order.showcase_until,
                 dry_run: false,
-                origin: "orders:showcase".into(),
+                origin: qunzhu_domain::ActionOrigin::OrdersShowcase,
                 cause: Some(event.key.clone()),
             }),
             _ => None,
@@ -469,7 +469,7 @@ impl Ops {
             return Err(OpsError::invalid("request", "give a request id of 1 to 200 characters; a retry with the same id adds nothing more"));
         }
         let cost = CampaignCost {
-            key: qunzhu_domain::keys::campaign_cost(&who.name, request),
+            key: qunzhu_domain::keys::campaign_cost(&who.name.to_string(), request),
             campaign: campaign.to_string(),
             amount_cents,
             memo: memo.trim().to_string(),
@@ -784,7 +784,7 @@ mod tests {
             .actions(
                 ws,
                 &ActionFilter {
-                    origin_prefix: Some("orders:".into()),
+                    origin_prefix: Some(qunzhu_domain::ActionOrigin::ORDERS_PREFIX.into()),
                     ..Default::default()
                 },
             )

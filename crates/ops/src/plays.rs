@@ -51,7 +51,7 @@ impl Ops {
                 PLAY_KIND,
                 name,
                 source,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;
@@ -145,7 +145,7 @@ mod tests {
         let ops = Ops::new(store, Arc::new(clock));
         let who = |role| Actor {
             workspace: ws,
-            name: "user:ops".into(),
+            name: qunzhu_domain::ActorName::User("ops".into()),
             role,
         };
         let operator = who(UserRole::Operator);

@@ -128,7 +128,7 @@ impl Ops {
                 POSTER_KIND,
                 POSTER_NAME,
                 source,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;

@@ -54,7 +54,7 @@ async fn setup() -> (Ops, WorkspaceId, i64) {
 fn operator(workspace: WorkspaceId) -> Actor {
     Actor {
         workspace,
-        name: "user:ops".into(),
+        name: qunzhu_domain::ActorName::User("ops".into()),
         role: UserRole::Operator,
     }
 }
@@ -133,7 +133,7 @@ async fn confirming_a_person_task_marks_it_done_once() {
         not_before: now,
         expires_at: None,
         dry_run: false,
-        origin: "sop:morning/1".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("sop:morning/1"),
         cause: None,
     };
     ops.store.enqueue(vec![task]).await.unwrap();

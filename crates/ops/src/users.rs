@@ -49,7 +49,7 @@ pub async fn hash_password_blocking(password: &str) -> Result<String> {
 }
 
 fn is_self(who: &Actor, user: &User) -> bool {
-    who.name == format!("user:{}", user.login)
+    who.name == qunzhu_domain::ActorName::User(user.login.clone())
 }
 
 impl Ops {
@@ -236,7 +236,7 @@ mod tests {
     fn user(workspace: WorkspaceId, login: &str, role: UserRole) -> Actor {
         Actor {
             workspace,
-            name: format!("user:{login}"),
+            name: qunzhu_domain::ActorName::User(login.to_string()),
             role,
         }
     }

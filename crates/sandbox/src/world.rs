@@ -656,7 +656,7 @@ mod tests {
                 mentions: vec![],
                 reply_to: None,
             },
-            origin: "test".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("test"),
             cause: None,
             status: ActionStatus::InFlight,
             attempts: 0,

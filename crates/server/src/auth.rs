@@ -10,7 +10,7 @@ use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, Method};
 use chrono::Duration;
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{ActorName, WorkspaceId};
 use qunzhu_storage::{User, UserRole};
 
 use crate::error::{ApiError, ErrorCode};
@@ -27,7 +27,7 @@ pub const SESSION_HOURS: i64 = 12;
 pub struct Principal {
     pub workspace: WorkspaceId,
     /// `user:<login>` or `token:<name>`, as written in the audit log.
-    pub actor: String,
+    pub actor: ActorName,
     pub role: UserRole,
     pub display_name: String,
     /// The CSRF token of a cookie session; `None` for API tokens, which need none.
@@ -60,7 +60,7 @@ impl Principal {
     pub fn from_user(user: &User, csrf: Option<String>) -> Self {
         Principal {
             workspace: user.workspace,
-            actor: format!("user:{}", user.login),
+            actor: ActorName::User(user.login.clone()),
             role: user.role,
             display_name: if user.display_name.is_empty() {
                 user.login.clone()
@@ -265,7 +265,7 @@ pub async fn api_principal(ctx: &crate::Ctx, parts: &Parts) -> Result<Principal,
             .ok_or_else(ApiError::unauthorized)?;
         return Ok(Principal {
             workspace: token.workspace,
-            actor: format!("token:{}", token.name),
+            actor: ActorName::Token(token.name.clone()),
             role: token.role,
             display_name: token.name,
             csrf: None,

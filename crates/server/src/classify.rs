@@ -1,7 +1,7 @@
 //! What an outbox action was for, from its origin and kind: moderation (审核处理) apart from the
 //! welcome ritual, FAQ answers, rewards and posts, so lists and totals never mix them.
 
-use qunzhu_domain::ActionKind;
+use qunzhu_domain::{ActionKind, ActionOrigin};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,25 +48,28 @@ impl ActionClass {
     /// [`classify`] decides).
     pub fn origins(self) -> &'static [&'static str] {
         match self {
-            ActionClass::Moderation => &["rule:", "api:"],
-            ActionClass::Welcome | ActionClass::Faq => &["rule:"],
-            ActionClass::Reward => &["rule:", "checkin"],
-            ActionClass::Post => &["sop:"],
+            ActionClass::Moderation => &[ActionOrigin::RULE_PREFIX, ActionOrigin::API_PREFIX],
+            ActionClass::Welcome | ActionClass::Faq => &[ActionOrigin::RULE_PREFIX],
+            ActionClass::Reward => &[ActionOrigin::RULE_PREFIX, "checkin"],
+            ActionClass::Post => &[ActionOrigin::SOP_PREFIX],
             ActionClass::Other => &[],
         }
     }
 }
 
 /// The class of one action.
-pub fn classify(origin: &str, kind: &ActionKind) -> ActionClass {
-    let rule = origin.strip_prefix("rule:");
+pub fn classify(origin: &ActionOrigin, kind: &ActionKind) -> ActionClass {
+    let rule = match origin {
+        ActionOrigin::Rule(name) => Some(name.as_str()),
+        _ => None,
+    };
     if matches!(kind, ActionKind::GrantReward { .. })
-        || origin.starts_with("checkin")
+        || matches!(origin, ActionOrigin::Checkin)
         || rule.is_some_and(|r| r.starts_with("welcome.gift"))
     {
         return ActionClass::Reward;
     }
-    if origin.starts_with("sop:") || matches!(kind, ActionKind::PersonTask { .. }) {
+    if matches!(origin, ActionOrigin::Sop { .. }) || matches!(kind, ActionKind::PersonTask { .. }) {
         return ActionClass::Post;
     }
     match rule {
@@ -75,7 +78,7 @@ pub fn classify(origin: &str, kind: &ActionKind) -> ActionClass {
         }
         Some(r) if r.starts_with("faq") => ActionClass::Faq,
         Some(_) => ActionClass::Moderation,
-        None if origin.starts_with("api:") => ActionClass::Moderation,
+        None if matches!(origin, ActionOrigin::Api(_)) => ActionClass::Moderation,
         None => ActionClass::Other,
     }
 }
@@ -121,10 +124,15 @@ mod tests {
             ("rule:ads", kick.clone(), ActionClass::Moderation),
             ("rule:lurker:default", kick.clone(), ActionClass::Moderation),
             ("api:user:ops", kick, ActionClass::Moderation),
-            ("sop:morning", message(), ActionClass::Post),
+            ("sop:morning@v1/post", message(), ActionClass::Post),
+            ("sop:morning/post", message(), ActionClass::Post),
             ("test:send", message(), ActionClass::Other),
         ] {
-            assert_eq!(classify(origin, &kind), expected, "{origin}");
+            assert_eq!(
+                classify(&ActionOrigin::parse(origin), &kind),
+                expected,
+                "{origin}"
+            );
         }
     }
 }

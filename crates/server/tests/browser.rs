@@ -125,7 +125,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
                 not_before: event.at,
                 expires_at: None,
                 dry_run: false,
-                origin: "rule:ads".into(),
+                origin: qunzhu_domain::ActionOrigin::rule("ads"),
                 cause: Some(event.key.clone()),
             }]
         }
@@ -168,7 +168,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
         not_before: now + Duration::minutes(20),
         expires_at: None,
         dry_run,
-        origin: origin.into(),
+        origin: qunzhu_domain::ActionOrigin::parse(origin),
         cause: None,
     };
     store
@@ -229,7 +229,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
                     }),
                 },
                 source: "title = \"限量保温杯\"".into(),
-                origin: "seed".into(),
+                origin: qunzhu_domain::ActionOrigin::parse("seed"),
                 created_at: now - Duration::hours(1),
             },
         )

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use qunzhu_domain::{
-    ActionKind, Group, GroupStatus, GroupType, Instant, NewAction, Platform, WorkspaceId,
+    ActionKind, ActionOrigin, Group, GroupStatus, GroupType, Instant, NewAction, Platform,
+    WorkspaceId,
 };
 
 use crate::plan::{Anchor, Plan, Step, TimeRule};
@@ -131,8 +132,12 @@ impl Occurrence {
     }
 
     /// The outbox `origin` of its action.
-    pub fn origin(&self) -> String {
-        format!("sop:{}/{}", self.plan, self.step)
+    pub fn origin(&self) -> ActionOrigin {
+        ActionOrigin::Sop {
+            plan: self.plan.clone(),
+            version: None,
+            step: self.step.clone(),
+        }
     }
 
     /// The template with its http(s) links rewritten to tracked `{base_url}/l/{code}` links, and

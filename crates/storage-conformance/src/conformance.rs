@@ -261,7 +261,7 @@ fn send(workspace: WorkspaceId, key: &str, chat: &str, minute: i64) -> NewAction
         not_before: at(minute),
         expires_at: None,
         dry_run: false,
-        origin: "test:send".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("test:send"),
         cause: None,
     }
 }

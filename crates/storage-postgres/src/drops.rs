@@ -20,7 +20,7 @@ fn from_row(row: &Row) -> Result<StoredDrop> {
             chat: get(row, 3)?,
             spec: from_json(&get::<String>(row, 4)?)?,
             starts_at: time(get(row, 5)?),
-            origin: get(row, 6)?,
+            origin: qunzhu_domain::ActionOrigin::parse(&get::<String>(row, 6)?),
         },
     })
 }
@@ -39,7 +39,7 @@ impl DropStore for PostgresStore {
                     &drop.chat,
                     &json(&drop.spec)?,
                     &micros(drop.starts_at),
-                    &drop.origin,
+                    &drop.origin.to_string(),
                 ],
             )
             .await

@@ -340,7 +340,7 @@ pub(crate) async fn insert_actions(tx: &Transaction<'_>, actions: &[NewAction]) 
         .iter()
         .map(|action| json(&action.kind))
         .collect::<Result<Vec<String>>>()?;
-    let origins = column(|action| action.origin.clone());
+    let origins = column(|action| action.origin.to_string());
     let causes: Vec<Option<String>> = actions.iter().map(|action| action.cause.clone()).collect();
     let targets = column(|action| match action.kind.target() {
         qunzhu_domain::ActionTarget::Platform => "platform".into(),

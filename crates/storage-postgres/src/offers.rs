@@ -24,7 +24,7 @@ fn from_row(row: &Row) -> Result<StoredOffer> {
             key: get(row, 1)?,
             spec: from_json(&get::<String>(row, 2)?)?,
             source: get(row, 3)?,
-            origin: get(row, 4)?,
+            origin: qunzhu_domain::ActionOrigin::parse(&get::<String>(row, 4)?),
             created_at: time(get(row, 5)?),
         },
         remaining: u32::try_from(get::<i64>(row, 6)?).unwrap_or(0),
@@ -66,7 +66,7 @@ impl OfferStore for PostgresStore {
                     &micros(offer.spec.starts_at),
                     &micros(offer.spec.ends_at),
                     &i64::from(offer.spec.stock),
-                    &offer.origin,
+                    &offer.origin.to_string(),
                     &micros(offer.created_at),
                 ],
             )

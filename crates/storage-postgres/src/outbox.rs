@@ -21,7 +21,7 @@ pub(crate) fn action_from_row(row: &Row) -> Result<ActionRecord> {
         chat: get(row, 3)?,
         key: get(row, 4)?,
         kind: from_json(&get::<String>(row, 5)?)?,
-        origin: get(row, 6)?,
+        origin: qunzhu_domain::ActionOrigin::parse(&get::<String>(row, 6)?),
         cause: get(row, 7)?,
         status: ActionStatus::parse(&status)
             .ok_or_else(|| StoreError::Backend(format!("unknown action status `{status}`")))?,

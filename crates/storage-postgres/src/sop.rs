@@ -348,7 +348,7 @@ fn figures_from_row(row: &Row) -> Result<PushFigures> {
         action: get(row, 0)?,
         key: get(row, 1)?,
         chat: get(row, 2)?,
-        origin: get(row, 3)?,
+        origin: qunzhu_domain::ActionOrigin::parse(&get::<String>(row, 3)?),
         status: ActionStatus::parse(&status)
             .ok_or_else(|| StoreError::Backend(format!("unknown action status `{status}`")))?,
         scheduled: time(get(row, 5)?),

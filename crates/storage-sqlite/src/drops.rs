@@ -21,7 +21,7 @@ fn from_row(row: &Row<'_>) -> Result<StoredDrop> {
             chat: text(3)?,
             spec: from_json(&text(4)?)?,
             starts_at: time(row.get(5).map_err(backend)?),
-            origin: text(6)?,
+            origin: qunzhu_domain::ActionOrigin::parse(&text(6)?),
         },
     })
 }
@@ -40,7 +40,7 @@ impl DropStore for SqliteStore {
                     drop.chat,
                     json(&drop.spec)?,
                     micros(drop.starts_at),
-                    drop.origin
+                    drop.origin.to_string()
                 ],
             )
             .map_err(backend)?;

@@ -239,7 +239,7 @@ pub(crate) fn insert_action(tx: &Transaction<'_>, action: &NewAction) -> Result<
                 action.key,
                 action.kind.name(),
                 payload,
-                action.origin,
+                action.origin.to_string(),
                 action.cause,
                 target,
                 status,

@@ -25,7 +25,7 @@ fn from_row(row: &Row<'_>) -> Result<StoredOffer> {
             key: text(1)?,
             spec: from_json(&text(2)?)?,
             source: text(3)?,
-            origin: text(4)?,
+            origin: qunzhu_domain::ActionOrigin::parse(&text(4)?),
             created_at: time(row.get(5).map_err(backend)?),
         },
         remaining: u32::try_from(remaining).unwrap_or(0),
@@ -91,7 +91,7 @@ impl OfferStore for SqliteStore {
                     micros(offer.spec.starts_at),
                     micros(offer.spec.ends_at),
                     i64::from(offer.spec.stock),
-                    offer.origin,
+                    offer.origin.to_string(),
                     micros(offer.created_at),
                 ],
             )

@@ -22,7 +22,7 @@ pub(crate) fn action_from_row(row: &Row<'_>) -> Result<ActionRecord> {
         chat: text(3)?,
         key: text(4)?,
         kind: from_json(&text(5)?)?,
-        origin: text(6)?,
+        origin: qunzhu_domain::ActionOrigin::parse(&text(6)?),
         cause: row.get(7).map_err(backend)?,
         status: ActionStatus::parse(&status)
             .ok_or_else(|| StoreError::Backend(format!("unknown action status `{status}`")))?,

@@ -361,7 +361,7 @@ fn figures_from(raw: RawFigures) -> Result<qunzhu_storage::PushFigures> {
         action,
         key,
         chat,
-        origin,
+        origin: qunzhu_domain::ActionOrigin::parse(&origin),
         status: qunzhu_domain::ActionStatus::parse(&status).ok_or_else(|| {
             qunzhu_storage::StoreError::Backend(format!("unknown action status `{status}`"))
         })?,

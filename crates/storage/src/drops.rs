@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{ActionOrigin, Platform, WorkspaceId};
 use qunzhu_growth::drop::DropSpec;
 use serde::Serialize;
 
@@ -19,8 +19,8 @@ pub struct NewDrop {
     pub chat: String,
     pub spec: DropSpec,
     pub starts_at: DateTime<Utc>,
-    /// Who scheduled it: `user:…`, `sop:<plan>/<step>`.
-    pub origin: String,
+    /// Who scheduled it: `user:…`, `sop:<plan>@v<n>/<step>`.
+    pub origin: ActionOrigin,
 }
 
 /// A scheduled drop.

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{ActionOrigin, WorkspaceId};
 use qunzhu_growth::flash_sale::OfferSpec;
 use serde::Serialize;
 
@@ -20,7 +20,7 @@ pub struct NewOffer {
     /// The document it was read from, for the console's editor.
     pub source: String,
     /// Who created it: `user:…`, `token:…`.
-    pub origin: String,
+    pub origin: ActionOrigin,
     pub created_at: DateTime<Utc>,
 }
 

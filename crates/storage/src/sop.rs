@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionStatus, Platform, WorkspaceId};
+use qunzhu_domain::{ActionOrigin, ActionStatus, Platform, WorkspaceId};
 use serde::Serialize;
 
 use crate::Result;
@@ -115,7 +115,7 @@ pub struct PushFigures {
     pub action: i64,
     pub key: String,
     pub chat: String,
-    pub origin: String,
+    pub origin: ActionOrigin,
     pub status: ActionStatus,
     pub scheduled: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,

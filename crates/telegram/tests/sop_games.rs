@@ -198,7 +198,7 @@ async fn a_quiz_step_and_a_survey_step_fire_pay_and_tag() {
     let actions = bot.actions().await;
     let survey = sent_polls(&actions)
         .into_iter()
-        .find(|a| a.origin.ends_with("/city"))
+        .find(|a| a.origin.to_string().ends_with("/city"))
         .map(|a| poll_id(&fake, a))
         .expect("survey");
     let first = sent_polls(&actions)

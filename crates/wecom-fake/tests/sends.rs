@@ -163,7 +163,7 @@ fn new_action(
         not_before: at,
         expires_at: None,
         dry_run: false,
-        origin: "rule:welcome".into(),
+        origin: qunzhu_domain::ActionOrigin::rule("welcome"),
         cause: Some("wecom:wrS:join:wmA:1".into()),
     }
 }

@@ -172,7 +172,7 @@ async fn sign_out(
 async fn me(Api(who): Api) -> Json<serde_json::Value> {
     Json(json!({
         "workspace": who.workspace,
-        "actor": who.actor,
+        "actor": who.actor.to_string(),
         "role": who.role,
         "display_name": who.display_name,
         "csrf_token": who.csrf,

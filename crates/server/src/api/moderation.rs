@@ -77,7 +77,11 @@ async fn bot_actions(
     let filter = ActionFilter {
         status: q.status,
         chat: q.chat,
-        origin_prefix: Some(format!("rule:{}", q.origin.unwrap_or_default())),
+        origin_prefix: Some(format!(
+            "{}{}",
+            qunzhu_domain::ActionOrigin::RULE_PREFIX,
+            q.origin.unwrap_or_default()
+        )),
         limit: Some(q.limit.unwrap_or(100).min(1000)),
     };
     Ok(Json(ctx.app.store.actions(who.workspace, &filter).await?))

@@ -46,7 +46,7 @@ fn rows(shell: &Shell, drops: &[&DropView]) -> Markup {
                         td.num { (view.claimed) " / " (view.stored.drop.spec.shares) }
                         td { (view.stored.drop.spec.prize.describe()) }
                         td.small { (shell.time(view.stored.drop.starts_at)) " · " (view.stored.drop.spec.minutes) " " (shell.t("drop.minutes_short")) }
-                        td.small { code { (view.stored.drop.origin) } }
+                        td.small { code { (view.stored.drop.origin.to_string()) } }
                     }
                 }
                 @if drops.is_empty() { (none_row(shell.lang, 7)) }

@@ -116,7 +116,7 @@ pub fn action_table(shell: &Shell, names: &Names, actions: &[ActionRecord], undo
                         td { (names.group(a.platform, &a.chat)) }
                         td { (tag("type", shell.t(&format!("act.{}", a.kind.name())))) }
                         td { (names.member(a.platform, action_member(&a.kind).unwrap_or(""))) }
-                        td.small { (a.origin) }
+                        td.small { (a.origin.to_string()) }
                         td {
                             (tag(a.status.as_str(), shell.t(&format!("st.{}", a.status.as_str()))))
                             @if let Some(error) = &a.last_error { div.small.muted { (error) } }

@@ -71,7 +71,7 @@ async fn render(ctx: &Ctx, shell: &Shell, outcome: Outcome, status: StatusCode) 
     let users = ctx.ops().list_users(&shell.principal.actor()).await?;
     let mut rows = String::new();
     for user in &users {
-        let me = shell.principal.actor == format!("user:{}", user.login);
+        let me = shell.principal.actor == qunzhu_domain::ActorName::User(user.login.clone());
         let state = if user.disabled {
             format!(
                 "{} {}",

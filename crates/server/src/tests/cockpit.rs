@@ -38,7 +38,7 @@ fn action(app: &TestApp, key: &str, origin: &str, kind: ActionKind, dry_run: boo
         not_before: start_time() + Duration::hours(1),
         expires_at: None,
         dry_run,
-        origin: origin.into(),
+        origin: qunzhu_domain::ActionOrigin::parse(origin),
         cause: None,
     }
 }

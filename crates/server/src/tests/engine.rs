@@ -100,7 +100,7 @@ async fn connectors_show_state_last_poll_backlog_and_last_error() {
             not_before: now + Duration::hours(1),
             expires_at: None,
             dry_run: false,
-            origin: "test".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("test"),
             cause: None,
         })
         .collect();

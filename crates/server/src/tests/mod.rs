@@ -195,7 +195,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
                 not_before: event.at,
                 expires_at: None,
                 dry_run: false,
-                origin: "rule:ads".into(),
+                origin: qunzhu_domain::ActionOrigin::rule("ads"),
                 cause: Some(event.key.clone()),
             }],
             _ => vec![],
@@ -246,7 +246,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
             expires_at: None,
             dry_run: false,
             // Not an SOP push: the push lists stay as seeded; 今日 lists tasks by kind.
-            origin: "test:task".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("test:task"),
             cause: None,
         }])
         .await
@@ -363,7 +363,9 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
                     }),
                 },
                 source: String::new(),
-                origin: "user:seed".into(),
+                origin: qunzhu_domain::ActionOrigin::Operator(qunzhu_domain::ActorName::User(
+                    "seed".into(),
+                )),
                 created_at: now,
             },
         )

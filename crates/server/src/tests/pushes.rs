@@ -34,7 +34,11 @@ pub(super) async fn one_sent_push(app: &TestApp) {
         occurrence.scheduled,
     );
     action.key = format!("{}#v1", occurrence.key);
-    action.origin = format!("sop:{}@v1/{}", plan.id, occurrence.step);
+    action.origin = qunzhu_domain::ActionOrigin::Sop {
+        plan: plan.id.clone(),
+        version: Some(1),
+        step: occurrence.step.clone(),
+    };
     action.expires_at = None;
     if let ActionKind::SendMessage { text, .. } = &mut action.kind {
         *text = "template {member_count}".into();
@@ -54,7 +58,7 @@ pub(super) async fn one_sent_push(app: &TestApp) {
         .expect("claim");
     let push = claimed
         .iter()
-        .find(|claimed| claimed.origin.starts_with("sop:"))
+        .find(|claimed| matches!(claimed.origin, qunzhu_domain::ActionOrigin::Sop { .. }))
         .expect("the push is due");
     app.store
         .record_render(PushRender {

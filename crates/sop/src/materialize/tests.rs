@@ -329,7 +329,7 @@ fn occurrence_becomes_an_outbox_action() {
         occurrences[0].scheduled,
     );
     assert_eq!(action.key, "sop:p1:menu:!vip:x:2026-03-02T03:00:00Z");
-    assert_eq!(action.origin, "sop:p1/menu");
+    assert_eq!(action.origin.to_string(), "sop:p1/menu");
     assert_eq!(action.expires_at, Some(utc("2026-03-02T03:15:00Z")));
     let ActionKind::SendMessage { text, .. } = action.kind else {
         panic!("a post is a message")

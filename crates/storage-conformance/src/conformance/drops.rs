@@ -17,7 +17,7 @@ fn new_drop(key: &str, minute: i64) -> NewDrop {
             minutes: 10,
         },
         starts_at: at(minute),
-        origin: "user:ops".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("user:ops"),
     }
 }
 

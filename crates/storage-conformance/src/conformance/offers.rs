@@ -30,7 +30,7 @@ pub fn new_offer(key: &str, stock: u32) -> NewOffer {
         key: key.into(),
         spec: offer_spec(stock),
         source: "title = \"保温杯\"".into(),
-        origin: "user:ops".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("user:ops"),
         created_at: at(-60),
     }
 }

@@ -170,9 +170,9 @@ pub async fn dry_run_never_claimed_ledger_actions_only_by_the_ledger_and_cancel_
         reason: "check-in".into(),
     };
     let mut planned = send(ws, "sop-1", "g", 60);
-    planned.origin = "sop:daily@v1/morning".into();
+    planned.origin = qunzhu_domain::ActionOrigin::parse("sop:daily@v1/morning");
     let mut past = send(ws, "sop-0", "g", 0);
-    past.origin = "sop:daily@v1/morning".into();
+    past.origin = qunzhu_domain::ActionOrigin::parse("sop:daily@v1/morning");
     store
         .enqueue(vec![dry, reward, planned, past])
         .await

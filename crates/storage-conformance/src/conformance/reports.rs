@@ -32,7 +32,7 @@ fn checkin(ws: WorkspaceId, chat: &str, member: &str, minute: i64) -> NewAction 
             points: 1,
             reason: "check-in".into(),
         },
-        origin: "checkin".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("checkin"),
         ..send(
             ws,
             &format!("checkin:{chat}:{member}:{minute}"),

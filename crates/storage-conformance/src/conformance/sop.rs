@@ -225,11 +225,11 @@ pub async fn push_figures_read_a_window_in_one_query(store: &dyn Store) {
     let ws = workspace(store, "a").await;
     let other = workspace(store, "b").await;
     let sop = |key: &str, minute: i64| NewAction {
-        origin: format!("sop:plan@v1/{key}"),
+        origin: qunzhu_domain::ActionOrigin::parse(&format!("sop:plan@v1/{key}")),
         ..send(ws, key, "g", minute)
     };
     let elsewhere = NewAction {
-        origin: "sop:plan@v1/x".into(),
+        origin: qunzhu_domain::ActionOrigin::parse("sop:plan@v1/x"),
         ..send(other, "b-push", "g", 0)
     };
     store

@@ -237,7 +237,7 @@ impl Bot {
                 not_before: now,
                 expires_at: None,
                 dry_run: false,
-                origin: "test".into(),
+                origin: qunzhu_domain::ActionOrigin::parse("test"),
                 cause: None,
             }])
             .await
