@@ -396,6 +396,7 @@ pub fn reason_of_origin(origin: &ActionOrigin) -> Reason {
         ActionOrigin::Campaign { .. } | ActionOrigin::InvitePage(_) => Reason::Invite,
         ActionOrigin::Lottery(_) => Reason::Lottery,
         ActionOrigin::Drop(_) => Reason::Drop,
+        ActionOrigin::Race(_) => Reason::Race,
         // Rules are named by whoever wrote them (`welcome.gift`, `checkin:bonus`): the name says.
         ActionOrigin::Rule(name) => reason_of_name(name),
         ActionOrigin::Legacy(text) => reason_of_name(text.as_str()),
@@ -415,7 +416,7 @@ fn reason_of_name(name: &str) -> Reason {
         Reason::Lottery
     } else if name.starts_with("drop") {
         Reason::Drop
-    } else if origin.starts_with("race") {
+    } else if name.starts_with("race") {
         Reason::Race
     } else {
         Reason::Manual

@@ -49,6 +49,8 @@ pub enum ActionOrigin {
     Flash(String),
     /// `play:<name>`: a play document.
     Play(String),
+    /// `race:<name>`: a leaderboard race's boards and prizes.
+    Race(String),
     /// `command:<name>`: a member's chat command (`command:survey`).
     Command(String),
     /// `orders:showcase`: the invite sent after an order with a showcase.
@@ -212,6 +214,7 @@ impl ActionOrigin {
             },
             "flash" => ActionOrigin::Flash(owned()),
             "play" => ActionOrigin::Play(owned()),
+            "race" => ActionOrigin::Race(owned()),
             "command" => ActionOrigin::Command(owned()),
             _ => return None,
         })
@@ -252,6 +255,7 @@ impl fmt::Display for ActionOrigin {
             ActionOrigin::Campaign { name, gift: false } => write!(f, "campaign:{name}"),
             ActionOrigin::Flash(plan) => write!(f, "flash:{plan}"),
             ActionOrigin::Play(name) => write!(f, "play:{name}"),
+            ActionOrigin::Race(name) => write!(f, "race:{name}"),
             ActionOrigin::Command(name) => write!(f, "command:{name}"),
             ActionOrigin::OrdersShowcase => f.write_str("orders:showcase"),
             ActionOrigin::Backroom => f.write_str("backroom"),
@@ -356,6 +360,7 @@ mod tests {
                 },
             ),
             ("lottery:3", ActionOrigin::Lottery(3)),
+            ("race:spring", ActionOrigin::Race("spring".into())),
             ("drop:7", ActionOrigin::Drop(7)),
             ("offer:12", ActionOrigin::Offer(12)),
             (

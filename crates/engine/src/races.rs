@@ -428,7 +428,7 @@ impl RaceKeeper {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("race:{}", doc.name),
+            origin: qunzhu_domain::ActionOrigin::Race(doc.name.clone()),
             cause: None,
         }
     }

@@ -85,7 +85,7 @@ impl Ops {
                 RACE_DOCUMENT,
                 name,
                 source,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;

@@ -619,7 +619,7 @@ mod tests {
             chat: "-100".into(),
             key: "k".into(),
             kind: ActionKind::SetPostingLevel { level },
-            origin: "test".into(),
+            origin: qunzhu_domain::ActionOrigin::parse("test"),
             cause: None,
             status: qunzhu_domain::ActionStatus::Pending,
             attempts: 0,
