@@ -22,6 +22,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecode_links;
 mod livecodes;
 mod lottery;
 mod offers;
@@ -131,6 +132,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
+    ),
+    (
+        "0027_livecode_links",
+        include_str!("../migrations/0027_livecode_links.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

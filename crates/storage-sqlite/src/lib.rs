@@ -25,6 +25,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecode_links;
 mod livecodes;
 mod lottery;
 mod offers;
@@ -135,6 +136,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
+    ),
+    (
+        "0027_livecode_links",
+        include_str!("../migrations/0027_livecode_links.sql"),
     ),
 ];
 

@@ -29,6 +29,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecode_links;
 mod livecodes;
 mod lottery;
 mod offers;
@@ -55,6 +56,7 @@ pub use invite_tasks::*;
 pub use invites::*;
 pub use landing::*;
 pub use ledger::*;
+pub use livecode_links::*;
 pub use livecodes::*;
 pub use lottery::*;
 pub use offers::*;
@@ -119,6 +121,7 @@ macro_rules! conformance_suite {
             play_runs_are_kept_whole_listed_and_guard_the_watermark,
             livecodes_seat_visitors_within_capacity_and_count_channels,
             concurrent_scans_never_take_more_seats_than_there_are,
+            livecode_links_are_made_once_per_group_and_channel_and_count_joins,
             bot_powers_keep_the_newest_report_per_group);
 
         #[test]
