@@ -166,7 +166,7 @@ impl JoinWayKeeper {
             if *stop.borrow() {
                 return;
             }
-            let rotate = rounds % self.rotate_every.max(1) == 0;
+            let rotate = rounds.is_multiple_of(self.rotate_every.max(1));
             rounds = rounds.wrapping_add(1);
             if let Err(error) = self.run_once(rotate).await {
                 tracing::error!(%error, "WeCom join-way round failed; retrying");
