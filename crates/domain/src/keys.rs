@@ -440,6 +440,24 @@ pub fn flash_dissolve(flash: &str) -> String {
     format!("flash:{flash}:dissolve")
 }
 
+// Live-code join links and alerts (issue #14): a link is made once per code, group and
+// channel; an alert reaches the back-room once.
+
+/// The invite link a live code has the bot create in one group for one channel.
+pub fn livecode_link(code: &str, chat: &str, channel: &str) -> String {
+    format!("livecode:{code}:link:{chat}:{channel}")
+}
+
+/// The WeCom join way a live code has per channel (its identity; the keeper makes it).
+pub fn livecode_join_way(code: &str, channel: &str) -> String {
+    format!("livecode:{code}:joinway:{channel}")
+}
+
+/// The back-room post of one live-code alert (its code, kind and sequence are its identity).
+pub fn backroom_livecode_alert(code: &str, kind: &str, sequence: u32) -> String {
+    format!("backroom:livecode:{code}:{kind}:{sequence}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -335,6 +335,31 @@ pub fn spare_action(
     (key, kind)
 }
 
+/// The name of the link a code's visitors through `channel` join by, at most `max` characters
+/// (Telegram's link names 32, WeCom's join-way `state` 30): `lc:{code}:{channel}` when it fits,
+/// else a readable prefix and a hash of both, so two (code, channel) pairs never share a name.
+/// The stored link row maps a name back.
+pub fn link_name(code: &str, channel: &str, max: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let plain = format!("lc:{code}:{channel}");
+    if plain.chars().count() <= max {
+        return plain;
+    }
+    let digest = Sha256::digest(format!("{code}:{channel}").as_bytes());
+    let hash: String = digest
+        .iter()
+        .take(4)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let prefix: String = plain.chars().take(max.saturating_sub(9)).collect();
+    format!("{prefix}~{hash}")
+}
+
+/// Characters of a Telegram invite link's name.
+pub const TELEGRAM_LINK_NAME: usize = 32;
+/// Characters of a WeCom join way's `state`.
+pub const WECOM_STATE: usize = 30;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,5 +479,22 @@ moderators = { "@amy:hs" = 50 }
         assert_eq!(name, "春季训练营 4 群");
         assert_eq!(alias, keys::group_alias(WorkspaceId(3), &key));
         assert_eq!(power_users.get("@amy:hs"), Some(&50));
+    }
+
+    #[test]
+    fn link_names_fit_the_platform_and_stay_apart() {
+        assert_eq!(
+            link_name("spring", "store", TELEGRAM_LINK_NAME),
+            "lc:spring:store"
+        );
+        let long = "a-very-long-code-of-thirty-two-c";
+        for max in [TELEGRAM_LINK_NAME, WECOM_STATE] {
+            let one = link_name(long, "store", max);
+            let two = link_name(long, "xhs", max);
+            assert_eq!(one.chars().count(), max, "{one}");
+            assert!(one.starts_with("lc:a-very-long-code-"), "{one}");
+            assert_ne!(one, two);
+            assert_eq!(one, link_name(long, "store", max), "stable");
+        }
     }
 }

@@ -21,7 +21,7 @@ use qunzhu_domain::{
     ActionKind, ActionRecord, ActionStatus, BanTarget, EventKind, MemberRole, NewAction, Platform,
     WorkspaceId,
 };
-use qunzhu_storage::{ActionQuery, StoredEvent, UserRole};
+use qunzhu_storage::{ActionQuery, LiveCodeAlert, StoredEvent, UserRole};
 use tokio::sync::watch;
 
 use crate::{Actor, Ops, OpsError};
@@ -122,6 +122,18 @@ pub fn incident_text(action: &ActionRecord, who: Option<&str>, group: &str) -> S
     )
     .trim_end()
     .to_string()
+}
+
+/// The post about a live code's alert: what is wrong and what to do, in the alert's words.
+pub fn livecode_alert_text(alert: &LiveCodeAlert) -> String {
+    let what = match alert.kind.as_str() {
+        "full" => "活码群已满 live code full",
+        "spare_needed" => "活码需要新群 live code needs a group",
+        "spare_failed" => "活码备用群创建失败 spare group failed",
+        "link_failed" => "活码入群链接失败 join link failed",
+        other => other,
+    };
+    format!("⚠ {what} · {}\n{}", alert.code, alert.message)
 }
 
 /// The post about a join request waiting for a person.
@@ -292,6 +304,22 @@ impl Backroom {
             if let Some(text) = request_text(&request, &name(&request.event.chat)) {
                 posts.push(self.post(qunzhu_domain::keys::backroom_knock(request.seq), text, None));
             }
+        }
+        // Live-code alerts (a set about to fill with no spare possible, a visitor turned away)
+        // are for the same admins; each once, by its identity.
+        for alert in self.ops.store.livecode_alerts(self.workspace).await? {
+            if alert.at < since {
+                continue;
+            }
+            posts.push(self.post(
+                qunzhu_domain::keys::backroom_livecode_alert(
+                    &alert.code,
+                    &alert.kind,
+                    alert.sequence,
+                ),
+                livecode_alert_text(&alert),
+                None,
+            ));
         }
         // Oldest first, so the room reads in order; keys make a post seen again a no-op.
         posts.reverse();
@@ -518,6 +546,57 @@ mod tests {
         ] {
             assert_eq!(parse_command(text), expected, "{text}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_live_code_alert_reaches_the_back_room_once() {
+        use chrono::TimeZone;
+        use qunzhu_domain::FakeClock;
+        use qunzhu_storage::{NewWorkspace, Store};
+        let store: Arc<dyn Store> =
+            Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("SQLite"));
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let workspace = store
+            .ensure_workspace(NewWorkspace {
+                slug: "w".into(),
+                name: "w".into(),
+                time_zone: chrono_tz::Asia::Shanghai,
+            })
+            .await
+            .unwrap()
+            .id;
+        let ops = Ops::new(store.clone(), Arc::new(FakeClock::new(now)));
+        let alert = |kind: &str, minutes: i64| LiveCodeAlert {
+            code: "spring".into(),
+            kind: kind.into(),
+            sequence: 3,
+            message: "live code `spring`: all 2 groups are full".into(),
+            at: now - Duration::minutes(minutes),
+        };
+        store
+            .raise_livecode_alert(workspace, alert("full", 1))
+            .await
+            .unwrap();
+        // Raised before the back-room's window (a day ago): left to the console.
+        store
+            .raise_livecode_alert(workspace, alert("spare_needed", 24 * 60))
+            .await
+            .unwrap();
+        let door = Backroom::new(ops, workspace, Platform::Telegram, "-100admins".into());
+        assert_eq!(door.sync().await.unwrap().posted, 1);
+        assert_eq!(door.sync().await.unwrap().posted, 0, "posted once");
+        let post = store
+            .action_by_key(workspace, "backroom:livecode:spring:full:3")
+            .await
+            .unwrap();
+        assert_eq!(post.chat, "-100admins");
+        let ActionKind::SendMessage { text, .. } = post.kind else {
+            panic!("a message");
+        };
+        assert!(
+            text.starts_with("⚠ 活码群已满 live code full · spring\n"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

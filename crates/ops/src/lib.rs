@@ -26,6 +26,7 @@ pub mod landing;
 mod leaderboards;
 mod ledger;
 pub mod limits;
+mod livecode_links;
 mod livecodes;
 pub mod lottery;
 mod moderation;
@@ -34,6 +35,7 @@ mod orders;
 pub mod people;
 pub mod phone_vault;
 mod plays;
+pub mod poster_backgrounds;
 pub mod posters;
 pub mod powers;
 pub mod races;
@@ -57,7 +59,10 @@ pub use invite_page::{parse_matrix_id, PageInvite, PageTarget};
 pub use invite_tasks::{CampaignView, PrizeDecision, Standing};
 pub use landing::{LandingView, LeadView, PhoneOutcome, PublicPage};
 pub use ledger::{Adjustment, MemberPoints, PointsLeader};
-pub use livecodes::{livecode_link, GroupFill, LiveCodeView, LiveJoin, LiveTarget};
+pub use livecode_links::{valid_token, LinkJoin};
+pub use livecodes::{
+    livecode_link, AlertPost, GroupFill, LiveCodeView, LiveJoin, LiveTarget, RoutedAlert,
+};
 pub use lottery::{CreateLottery, DrawOutcome, LotteryView};
 pub use moderation::Decided;
 pub use offers::{ClaimAnswer, OfferView};

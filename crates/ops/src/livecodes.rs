@@ -5,12 +5,12 @@
 //! attributed to the code and channel.
 
 use chrono::Duration;
-use qunzhu_domain::{keys, ActionKind, Instant, NewAction, Platform};
+use qunzhu_domain::{keys, ActionKind, ActionStatus, Instant, NewAction, Platform};
 use qunzhu_engine::livecodes::set_of;
 use qunzhu_growth::livecode::{channel, parse_livecode, valid_code, LiveCode, LiveCodeError};
 use qunzhu_storage::{
-    Candidate, ChannelFigures, LiveCodeAlert, LiveCodeRecord, SeatRequest, SpareGroup, StoreError,
-    UserRole,
+    Candidate, ChannelFigures, LiveCodeAlert, LiveCodeLink, LiveCodeRecord, Seat, SeatRequest,
+    SpareGroup, StoreError, UserRole,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -42,7 +42,26 @@ pub struct LiveCodeView {
     pub channels: Vec<ChannelFigures>,
     /// Spares planned and not made yet.
     pub pending_spares: Vec<SpareGroup>,
+    /// The join links made for visitors (Telegram), per group and channel.
+    pub links: Vec<LiveCodeLink>,
     pub updated_by: String,
+}
+
+/// An alert and where it went beyond the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoutedAlert {
+    #[serde(flatten)]
+    pub alert: LiveCodeAlert,
+    /// The back-room post, when a back-room is configured and the alert was raised while it ran.
+    pub backroom: Option<AlertPost>,
+}
+
+/// The back-room post of an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertPost {
+    pub platform: Platform,
+    pub chat: String,
+    pub status: ActionStatus,
 }
 
 /// What a visitor's page shows.
@@ -185,11 +204,30 @@ impl Ops {
                 spare: !code.groups.contains(chat),
             })
             .collect();
+        let mut channels = self
+            .store
+            .channel_figures(who.workspace, &record.code)
+            .await?;
+        // Where visitors join by a link, their seat names no member: joins are counted from
+        // the invites read model by the links' names instead.
+        for through_links in self
+            .store
+            .livecode_link_joins(who.workspace, &record.code)
+            .await?
+        {
+            if let Some(row) = channels
+                .iter_mut()
+                .find(|row| row.channel == through_links.channel)
+            {
+                row.joins += through_links.joins;
+            }
+        }
         Ok(LiveCodeView {
             link: livecode_link(base_url, &record.code),
-            channels: self
+            channels,
+            links: self
                 .store
-                .channel_figures(who.workspace, &record.code)
+                .livecode_links(who.workspace, &record.code)
                 .await?,
             pending_spares: spares
                 .into_iter()
@@ -204,9 +242,25 @@ impl Ops {
         })
     }
 
-    pub async fn livecode_alerts(&self, who: &Actor) -> Result<Vec<LiveCodeAlert>> {
+    /// The workspace's alerts, newest first, each with the back-room post that carried it to
+    /// the admins (read from the outbox by its key), if one did.
+    pub async fn livecode_alerts(&self, who: &Actor) -> Result<Vec<RoutedAlert>> {
         who.require(UserRole::Viewer)?;
-        Ok(self.store.livecode_alerts(who.workspace).await?)
+        let mut routed = Vec::new();
+        for alert in self.store.livecode_alerts(who.workspace).await? {
+            let key = keys::backroom_livecode_alert(&alert.code, &alert.kind, alert.sequence);
+            let backroom = match self.store.action_by_key(who.workspace, &key).await {
+                Ok(post) => Some(AlertPost {
+                    platform: post.platform,
+                    chat: post.chat,
+                    status: post.status,
+                }),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(error) => return Err(error.into()),
+            };
+            routed.push(RoutedAlert { alert, backroom });
+        }
+        Ok(routed)
     }
 
     /// The code behind a public link (any workspace: the link names none).
@@ -241,6 +295,22 @@ impl Ops {
         Ok(target)
     }
 
+    /// Counts a scan of a code already read (the Telegram page counts a visitor once).
+    pub async fn count_scan_of(
+        &self,
+        target: &LiveTarget,
+        given_channel: Option<&str>,
+    ) -> Result<()> {
+        Ok(self
+            .store
+            .count_scan(
+                target.record.workspace,
+                &target.record.code,
+                &channel(given_channel),
+            )
+            .await?)
+    }
+
     /// A Matrix visitor asks to join through a code: a seat in the first group with room (held
     /// for the code's `hold_minutes`) and the bot's invitation; when every group is full the
     /// operator is alerted and the visitor told.
@@ -260,36 +330,7 @@ impl Ops {
         let visitor = parse_matrix_id(visitor)?;
         let workspace = target.record.workspace;
         let now = self.clock.now();
-        let spares = self.store.spares(workspace, &target.record.code).await?;
-        let set = set_of(&target.code, &spares);
-        let request = SeatRequest {
-            code: target.record.code.clone(),
-            platform: target.code.platform,
-            visitor: visitor.clone(),
-            channel: channel(given_channel),
-            candidates: set
-                .iter()
-                .map(|chat| Candidate {
-                    chat: chat.clone(),
-                    cap: target.code.cap,
-                })
-                .collect(),
-            at: now,
-            hold_until: now.plus(Duration::minutes(i64::from(target.code.hold_minutes))),
-        };
-        let Some(seat) = self.store.take_seat(workspace, request).await? else {
-            let alert = LiveCodeAlert {
-                code: target.record.code.clone(),
-                kind: "full".into(),
-                sequence: set.len() as u32,
-                message: format!(
-                    "live code `{}`: all {} groups are full and a visitor was turned away; add a group to the code",
-                    target.record.code,
-                    set.len()
-                ),
-                at: now,
-            };
-            self.store.raise_livecode_alert(workspace, alert).await?;
+        let Some(seat) = self.seat_for(&target, &visitor, given_channel).await? else {
             return Ok(LiveJoin::Full);
         };
         let action = NewAction {
@@ -310,6 +351,52 @@ impl Ops {
             chat: seat.chat,
             new: seat.new,
         })
+    }
+
+    /// The visitor's seat in the first group of the code's set with room (held for the code's
+    /// `hold_minutes`; the same seat again for a visitor who holds one). `None` when every
+    /// group is full, and then the operator has been alerted (`full`, once per set size).
+    pub(crate) async fn seat_for(
+        &self,
+        target: &LiveTarget,
+        visitor: &str,
+        given_channel: Option<&str>,
+    ) -> Result<Option<Seat>> {
+        let workspace = target.record.workspace;
+        let now = self.clock.now();
+        let spares = self.store.spares(workspace, &target.record.code).await?;
+        let set = set_of(&target.code, &spares);
+        let request = SeatRequest {
+            code: target.record.code.clone(),
+            platform: target.code.platform,
+            visitor: visitor.to_string(),
+            channel: channel(given_channel),
+            candidates: set
+                .iter()
+                .map(|chat| Candidate {
+                    chat: chat.clone(),
+                    cap: target.code.cap,
+                })
+                .collect(),
+            at: now,
+            hold_until: now.plus(Duration::minutes(i64::from(target.code.hold_minutes))),
+        };
+        let seat = self.store.take_seat(workspace, request).await?;
+        if seat.is_none() {
+            let alert = LiveCodeAlert {
+                code: target.record.code.clone(),
+                kind: "full".into(),
+                sequence: set.len() as u32,
+                message: format!(
+                    "live code `{}`: all {} groups are full and a visitor was turned away; add a group to the code",
+                    target.record.code,
+                    set.len()
+                ),
+                at: now,
+            };
+            self.store.raise_livecode_alert(workspace, alert).await?;
+        }
+        Ok(seat)
     }
 }
 
@@ -396,7 +483,8 @@ mod tests {
             LiveJoin::Full
         );
         let alerts = ops.livecode_alerts(&who).await.unwrap();
-        assert_eq!(alerts[0].kind, "full");
+        assert_eq!(alerts[0].alert.kind, "full");
+        assert_eq!(alerts[0].backroom, None, "no back-room ran");
         let invite = ops
             .store
             .action_by_key(who.workspace, "livecode:spring:!a:hs:@v1:hs")

@@ -1,6 +1,7 @@
 //! Posters (海报): the workspace's template (a document of kind `poster`, the shipped default
-//! until an operator saves one) and whose card a code's poster shows. Rendering itself is
-//! `qunzhu_poster`'s, and the font is the caller's: ops only knows the text and the names.
+//! until an operator saves one; its background image is `poster_backgrounds`') and whose card a
+//! code's poster shows. Rendering itself is `qunzhu_poster`'s, and the font is the caller's:
+//! ops only knows the text, the names and the background's bytes.
 
 use std::sync::Arc;
 
@@ -83,8 +84,10 @@ impl Ops {
     ) -> Result<Vec<u8>> {
         who.require(UserRole::Viewer)?;
         let source = source.to_string();
+        let background = self.poster_background(who.workspace).await?;
         tokio::task::spawn_blocking(move || {
-            Poster::new(&source, None, font)?.render(qunzhu_poster::Card {
+            let background = background.as_ref().map(|kept| kept.bytes.as_slice());
+            Poster::new(&source, background, font)?.render(qunzhu_poster::Card {
                 name: PREVIEW_NAME,
                 link: PREVIEW_LINK,
             })
@@ -117,10 +120,14 @@ impl Ops {
     ) -> Result<Document> {
         who.require(UserRole::Operator)?;
         let checked = source.to_string();
-        tokio::task::spawn_blocking(move || Poster::new(&checked, None, font).map(|_| ()))
-            .await
-            .map_err(|error| OpsError::Internal(error.to_string()))?
-            .map_err(poster_problems)?;
+        let background = self.poster_background(who.workspace).await?;
+        tokio::task::spawn_blocking(move || {
+            let background = background.as_ref().map(|kept| kept.bytes.as_slice());
+            Poster::new(&checked, background, font).map(|_| ())
+        })
+        .await
+        .map_err(|error| OpsError::Internal(error.to_string()))?
+        .map_err(poster_problems)?;
         let saved = self
             .store
             .put_document(

@@ -747,6 +747,7 @@ fn start_wecom(
     );
     let router = connector.router();
     let clock_for_stats = clock.clone();
+    let clock_for_ways = clock.clone();
     let follower = qunzhu_wecom::tasks::TaskFollower::open(
         store.clone(),
         connector.clone(),
@@ -781,6 +782,16 @@ fn start_wecom(
             }
         }
     }));
+    // Live codes on WeCom are its join ways: made as channels are scanned, rotated as groups fill.
+    let ways = qunzhu_wecom::livecode_ways::JoinWayKeeper {
+        store: store.clone(),
+        connector: connector.clone(),
+        clock: clock_for_ways,
+        workspace: workspace.id,
+        every: std::time::Duration::from_secs(3),
+        rotate_every: 20,
+    };
+    tasks.push(tokio::spawn(ways.run(stop.clone())));
     // Statistics reconciliation: the last week of WeCom's figures against qunzhu's own joins.
     let (stats_store, stats_connector, zone) = (store.clone(), connector.clone(), config.zone());
     let (workspace_id, mut stats_stop) = (workspace.id, stop.clone());

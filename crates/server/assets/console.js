@@ -68,6 +68,22 @@
     });
   });
 
+  // Poster background: the chosen file is read into the form's base64 field (the server takes
+  // no multipart bodies); the server checks its size and kind and decodes it before keeping it.
+  document.querySelectorAll("[data-background-form]").forEach(function (form) {
+    var file = form.querySelector("[data-background-file]");
+    var field = form.querySelector("[data-background-image]");
+    if (!file || !field) return;
+    file.addEventListener("change", function () {
+      field.value = "";
+      var chosen = file.files && file.files[0];
+      if (!chosen) return;
+      var reader = new FileReader();
+      reader.onload = function () { field.value = reader.result; };
+      reader.readAsDataURL(chosen);
+    });
+  });
+
   // TOML editor: line numbers follow the text and its scrolling; problems jump to their line.
   document.querySelectorAll("[data-source]").forEach(function (area) {
     var gutter = area.parentNode.querySelector("[data-gutter]");

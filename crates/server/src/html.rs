@@ -229,9 +229,14 @@ pub fn svg(built: String) -> Markup {
 
 /// A page without the signed-in shell (sign-in, errors before sign-in).
 pub fn bare_page(lang: Lang, title: &str, body: &str) -> String {
+    bare_page_with_head(lang, title, "", body)
+}
+
+/// A bare page with more in its head (`head` is already HTML: a refresh while the bot works).
+pub fn bare_page_with_head(lang: Lang, title: &str, head: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
-<html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">{head}
 <title>{} · {}</title><link rel="stylesheet" href="/assets/console.css"><link rel="icon" href="/assets/favicon.svg" type="image/svg+xml"></head>
 <body class="bare"><main id="main">{body}</main></body></html>"#,
         lang.html_lang(),

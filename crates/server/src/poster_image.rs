@@ -1,5 +1,6 @@
 //! The member's poster `GET /p/{code}.png`: rendered on demand from the workspace's template
-//! with the member's name and their invite page's QR code (`/i/{code}`), and cached by the
+//! (over its background image, if one was uploaded) with the member's name and their invite
+//! page's QR code (`/i/{code}`), and cached by the
 //! hash of what it is drawn from, so a repeated request (a bot re-sending it, a phone reloading)
 //! costs a lookup. Without a CJK font the route answers 503 saying which package to install.
 
@@ -62,11 +63,18 @@ impl Posters {
     pub async fn render(
         self: &Arc<Self>,
         source: &str,
+        background: Option<(String, Vec<u8>)>,
         card: (&str, &str),
     ) -> Result<Arc<Vec<u8>>, PosterFailure> {
         let font = self.font.clone().ok_or(PosterFailure::NoFont)?;
-        let template_key = hash(&[source]);
-        let image_key = hash(&[source, card.0, card.1]);
+        // The background is named by its workspace and document version (hashing a megabyte per
+        // request would cost more than the lookup saves).
+        let (background_id, background) = match background {
+            Some((id, bytes)) => (id, Some(bytes)),
+            None => (String::new(), None),
+        };
+        let template_key = hash(&[source, &background_id]);
+        let image_key = hash(&[source, &background_id, card.0, card.1]);
         if let Some(png) = lock(&self.images).get(&image_key) {
             return Ok(png.clone());
         }
@@ -77,7 +85,7 @@ impl Posters {
             let poster = match prepared {
                 Some(poster) => poster,
                 None => {
-                    let poster = Arc::new(Poster::new(&source, None, font)?);
+                    let poster = Arc::new(Poster::new(&source, background.as_deref(), font)?);
                     let mut prepared = lock(&this.prepared);
                     if prepared.len() >= 16 {
                         prepared.clear();
@@ -170,8 +178,19 @@ async fn poster_png(
             return text(StatusCode::SERVICE_UNAVAILABLE, "try again later".into());
         }
     };
+    let background = match ops.poster_background(card.workspace).await {
+        Ok(kept) => kept.map(|kept| (format!("{}:{}", card.workspace.0, kept.version), kept.bytes)),
+        Err(error) => {
+            tracing::error!(%error, "poster background failed");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "try again later".into());
+        }
+    };
     let link = invite_link(&ctx.app.base_url, &card.code);
-    match ctx.posters.render(&source, (&card.name, &link)).await {
+    match ctx
+        .posters
+        .render(&source, background, (&card.name, &link))
+        .await
+    {
         Ok(png) => (
             [
                 (header::CONTENT_TYPE, "image/png"),

@@ -25,6 +25,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecode_links;
 mod livecodes;
 mod lottery;
 mod offers;
@@ -52,6 +53,7 @@ pub use invite_tasks::*;
 pub use invites::*;
 pub use landing::*;
 pub use ledger::*;
+pub use livecode_links::*;
 pub use livecodes::*;
 pub use lottery::*;
 pub use offers::*;
@@ -118,7 +120,8 @@ macro_rules! conformance_suite {
             livecodes_seat_visitors_within_capacity_and_count_channels,
             concurrent_scans_never_take_more_seats_than_there_are,
             bot_powers_keep_the_newest_report_per_group,
-            races_open_and_settle_once);
+            races_open_and_settle_once,
+            livecode_links_are_made_once_per_group_and_channel_and_count_joins);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -22,6 +22,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecode_links;
 mod livecodes;
 mod lottery;
 mod offers;
@@ -138,6 +139,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0032_present_by_chat.sql"),
     ),
     ("0026_races", include_str!("../migrations/0026_races.sql")),
+    (
+        "0027_livecode_links",
+        include_str!("../migrations/0027_livecode_links.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -25,6 +25,7 @@ mod invites;
 mod landing;
 mod leases;
 mod ledger;
+mod livecode_links;
 mod livecodes;
 mod lottery;
 mod offers;
@@ -142,6 +143,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0032_present_by_chat.sql"),
     ),
     ("0026_races", include_str!("../migrations/0026_races.sql")),
+    (
+        "0027_livecode_links",
+        include_str!("../migrations/0027_livecode_links.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -28,6 +28,7 @@ pub mod landing;
 pub mod leases;
 pub mod ledger;
 pub mod links;
+pub mod livecode_links;
 pub mod livecodes;
 pub mod lottery;
 pub mod offers;
@@ -64,6 +65,7 @@ pub use landing::{ChannelCounts, LandingHit, LandingStore, Lead, NewLead};
 pub use leases::{Lease, Leases};
 pub use ledger::{LedgerStore, Posting, Redeem, Redemption, Reward};
 pub use links::{Link, LinkClick, LinkStats, LinkStore, NewLink};
+pub use livecode_links::{LinkJoins, LiveCodeLink, LiveCodeLinkStore};
 pub use livecodes::{
     Candidate, ChannelFigures, LiveCodeAlert, LiveCodeRecord, LiveCodeStore, Seat, SeatRequest,
     SpareGroup,
@@ -154,6 +156,7 @@ pub trait Store:
     + LandingStore
     + PlayStore
     + LiveCodeStore
+    + LiveCodeLinkStore
     + OfferStore
     + SwapStore
     + BotPowersStore

@@ -34,7 +34,7 @@ impl FakeTelegram {
     }
 
     /// A user follows an invite link: joins, or asks to join if the link says so. Returns
-    /// false if the link is unknown, revoked or full.
+    /// false if the link is unknown, revoked or full, or the user is in the group already.
     pub fn join_by_link(&self, chat: i64, user: i64, url: &str, bio: Option<&str>) -> bool {
         let joined = {
             let mut world = self.world();
@@ -48,6 +48,14 @@ impl FakeTelegram {
             else {
                 return false;
             };
+            // Someone already in the group who follows a link again just opens the chat:
+            // Telegram sends no `chat_member` update and the link counts nobody.
+            if matches!(
+                world.status(chat, user),
+                Status::Member | Status::Restricted(_)
+            ) {
+                return false;
+            }
             if link.revoked
                 || link.expire_date.is_some_and(|at| at <= now)
                 || link

@@ -562,6 +562,9 @@ fn call(world: &mut World, method: &str, body: &Value) -> Answer {
             }
             let join_request = body["creates_join_request"].as_bool().unwrap_or(false);
             let member_limit = int(body, "member_limit");
+            if member_limit.is_some_and(|limit| !(1..=99_999).contains(&limit)) {
+                return fail(400, "Bad Request: member limit must be between 1 and 99999");
+            }
             if join_request && member_limit.is_some() {
                 return fail(
                     400,

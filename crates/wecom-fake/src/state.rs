@@ -33,6 +33,8 @@ pub struct FakeGroup {
 
 #[derive(Debug, Clone, Default)]
 pub struct FakeWay {
+    /// 1 mini-program, 2 QR code (only a QR way has a `qr_code`).
+    pub scene: i64,
     pub state: String,
     pub chat_ids: Vec<String>,
     pub auto_create_room: bool,
@@ -400,6 +402,13 @@ impl World {
             "groupchat/add_join_way" | "groupchat/update_join_way" => {
                 let chats = strings(body.get("chat_id_list"));
                 let state = text("state");
+                let scene = body.get("scene").and_then(Value::as_i64).unwrap_or(0);
+                if scene != 1 && scene != 2 {
+                    return error(40058, "scene must be 1 (mini-program) or 2 (QR code)");
+                }
+                if text("remark").chars().count() > 30 {
+                    return error(40058, "remark longer than 30 characters");
+                }
                 if chats.is_empty() || chats.len() > 5 {
                     return error(40058, "chat_id_list must list 1 to 5 groups");
                 }
@@ -415,6 +424,7 @@ impl World {
                     self.ways.insert(
                         config_id.clone(),
                         FakeWay {
+                            scene,
                             state,
                             chat_ids: chats,
                             auto_create_room: auto,
@@ -427,6 +437,7 @@ impl World {
                     let Some(way) = self.ways.get_mut(&text("config_id")) else {
                         return error(40058, "unknown config_id");
                     };
+                    way.scene = scene;
                     way.state = state;
                     way.chat_ids = chats;
                     way.auto_create_room = auto;
@@ -439,9 +450,15 @@ impl World {
                 let Some(way) = self.ways.get(&config_id) else {
                     return error(40058, "unknown config_id");
                 };
-                json!({"errcode":0,"errmsg":"ok","join_way":{"config_id":config_id,"scene":2,"remark":"",
+                let mut answer = json!({"errcode":0,"errmsg":"ok","join_way":{"config_id":config_id,"scene":way.scene,"remark":"",
                     "auto_create_room":i32::from(way.auto_create_room),"room_base_name":way.room_base_name,"room_base_id":1,
-                    "chat_id_list":way.chat_ids,"qr_code":format!("https://wework.qpic.cn/fake/{config_id}"),"state":way.state}})
+                    "chat_id_list":way.chat_ids,"state":way.state}});
+                // Only a QR-code way (scene 2) has a QR image.
+                if way.scene == 2 {
+                    answer["join_way"]["qr_code"] =
+                        json!(format!("https://wework.qpic.cn/fake/{config_id}"));
+                }
+                answer
             }
             "groupchat/del_join_way" => {
                 self.ways.remove(&text("config_id"));

@@ -138,6 +138,22 @@ impl WecomConnector {
         })
     }
 
+    /// Points a join way at `chats` (its `state` kept): how a live code rotates past full groups.
+    pub async fn update_join_way(
+        &self,
+        config_id: &str,
+        state: &str,
+        chats: &[String],
+    ) -> Result<()> {
+        check(state, chats)?;
+        let mut body = self.join_way_body(state, chats, "");
+        body["config_id"] = json!(config_id);
+        self.api()
+            .post("externalcontact/groupchat/update_join_way", body)
+            .await?;
+        Ok(())
+    }
+
     /// Drops full groups from a join way and fills it from `candidates`; `None` when nothing
     /// changed. Sizes come from `groupchat/get`, so API-made joins count too.
     pub async fn rotate_join_way(

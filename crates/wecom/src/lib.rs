@@ -15,6 +15,7 @@ pub mod callback_xml;
 pub mod config;
 pub mod crypto;
 pub mod joinways;
+pub mod livecode_ways;
 pub mod roster;
 pub mod sends;
 pub mod state;

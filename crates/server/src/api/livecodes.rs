@@ -4,8 +4,8 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use qunzhu_ops::LiveCodeView;
-use qunzhu_storage::{LiveCodeAlert, LiveCodeRecord};
+use qunzhu_ops::{LiveCodeView, RoutedAlert};
+use qunzhu_storage::LiveCodeRecord;
 use serde::{Deserialize, Serialize};
 
 use super::{Api, Body};
@@ -21,7 +21,7 @@ pub fn routes() -> Router<Ctx> {
 #[derive(Serialize)]
 struct Listing {
     codes: Vec<LiveCodeView>,
-    alerts: Vec<LiveCodeAlert>,
+    alerts: Vec<RoutedAlert>,
 }
 
 async fn list(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Listing>> {

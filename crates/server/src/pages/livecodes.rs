@@ -121,8 +121,18 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
     let body = html! {
         (flash_markup(&shell))
         p.muted { (shell.t("livecode.help")) }
-        @for alert in &alerts {
-            p.notice.error role="alert" data-alert=(alert.kind) { code { (alert.code) } " " (shell.time(alert.at)) ": " (alert.message) }
+        @for routed in &alerts {
+            @let alert = &routed.alert;
+            p.notice.error role="alert" data-alert=(alert.kind) {
+                code { (alert.code) } " " (shell.time(alert.at)) ": " (alert.message)
+                br;
+                small data-alert-route=(if routed.backroom.is_some() { "backroom" } else { "console" }) {
+                    @match &routed.backroom {
+                        Some(post) => { (shell.t("livecode.alert_backroom")) " " code { (post.chat) } " (" (post.status.as_str()) ")" }
+                        None => { (shell.t("livecode.alert_console")) }
+                    }
+                }
+            }
         }
         @for view in &views { (code_card(&shell, view)) }
         @if views.is_empty() { p.muted { (shell.t("livecode.none")) } }

@@ -1,6 +1,10 @@
 //! The poster console (海报): the template's editor beside a preview drawn by the same renderer
 //! as members' posters (`/p/{code}.png`); saving refuses a text that does not fit, with its
 //! line:column. Without a CJK font the page says which package to install.
+//!
+//! The background image is uploaded from the same page (`POST /posters/background`): the page's
+//! script reads the chosen file into a base64 field (the server takes no multipart bodies), and
+//! `qunzhu_ops` checks it — PNG or JPEG, at most 1 MiB, decodable — before keeping it.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -19,6 +23,7 @@ pub fn routes() -> Router<Ctx> {
     Router::new()
         .route("/posters", get(editor).post(submit))
         .route("/posters/preview.png", post(preview_png))
+        .route("/posters/background", post(background))
 }
 
 /// A preview's outcome: the PNG as a `data:` address (the console's CSP allows those), or why
@@ -49,7 +54,42 @@ async fn preview(ctx: &Ctx, shell: &Shell, source: &str) -> Result<Preview, OpsE
     }
 }
 
-fn page(shell: &Shell, source: &str, shown: &Preview, saved_problems: Option<&str>) -> String {
+/// The background card: what is kept, the upload form and the remove button.
+fn background_card(shell: &Shell, kept: Option<i64>) -> maud::Markup {
+    html! {
+        section.card data-poster-background {
+            h2 { (shell.t("posters.background")) }
+            p.muted.small {
+                @match kept {
+                    Some(version) => { (shell.t("posters.background_kept")) " (v" (version) ")" }
+                    None => { (shell.t("posters.background_none")) }
+                }
+            }
+            @if shell.principal.can_edit() {
+                form.stack method="post" action="/posters/background" data-background-form {
+                    (shell.csrf())
+                    label for="f-background" { (shell.t("posters.background_file")) }
+                    input #f-background type="file" accept="image/png,image/jpeg" data-background-file;
+                    input type="hidden" name="image" data-background-image;
+                    div.row {
+                        button.btn type="submit" name="intent" value="upload" { (shell.t("posters.background_upload")) }
+                        @if kept.is_some() {
+                            button.btn.secondary type="submit" name="intent" value="remove" { (shell.t("posters.background_remove")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn page(
+    shell: &Shell,
+    source: &str,
+    shown: &Preview,
+    saved_problems: Option<&str>,
+    background: Option<i64>,
+) -> String {
     let body = html! {
         (flash_markup(shell))
         @if let Some(text) = saved_problems { p.notice.error role="alert" { (text) } }
@@ -83,6 +123,7 @@ fn page(shell: &Shell, source: &str, shown: &Preview, saved_problems: Option<&st
                     }
                 }
             }
+            (background_card(shell, background))
         }
     };
     shell.render("posters", shell.t("posters.title"), body)
@@ -91,10 +132,47 @@ fn page(shell: &Shell, source: &str, shown: &Preview, saved_problems: Option<&st
 async fn editor(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
     let view = ctx.ops().poster_view(&shell.principal.actor()).await?;
     let shown = preview(&ctx, &shell, &view.source).await?;
+    let kept = kept_background(&ctx, &shell).await?;
     Ok(html(
         StatusCode::OK,
-        page(&shell, &view.source, &shown, None),
+        page(&shell, &view.source, &shown, None, kept),
     ))
+}
+
+/// The kept background's version, if any.
+async fn kept_background(ctx: &Ctx, shell: &Shell) -> Result<Option<i64>, OpsError> {
+    Ok(ctx
+        .ops()
+        .poster_background(shell.principal.actor().workspace)
+        .await?
+        .map(|kept| kept.version))
+}
+
+/// Uploads (checked) or removes the background; a refused file is the page again with why.
+async fn background(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
+    let who = shell.principal.actor();
+    let done = if form.get("intent") == "remove" {
+        ctx.ops().remove_poster_background(&who).await
+    } else {
+        ctx.ops()
+            .save_poster_background(&who, form.get("image"))
+            .await
+            .map(|_| ())
+    };
+    match done {
+        Ok(()) => Ok(see_other("/posters?ok=saved")),
+        Err(error @ OpsError::Invalid { .. }) => {
+            let view = ctx.ops().poster_view(&who).await?;
+            let shown = preview(&ctx, &shell, &view.source).await?;
+            let kept = kept_background(&ctx, &shell).await?;
+            let text = format!("{} {error}", shell.t("posters.background_refused"));
+            Ok(html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&shell, &view.source, &shown, Some(&text), kept),
+            ))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn submit(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
@@ -103,7 +181,7 @@ async fn submit(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
         let Some(font) = ctx.posters.font() else {
             return Ok(html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                page(&shell, source, &Preview::NoFont, None),
+                page(&shell, source, &Preview::NoFont, None, None),
             ));
         };
         match ctx
@@ -114,9 +192,10 @@ async fn submit(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
             Ok(_) => return Ok(see_other("/posters?ok=saved")),
             Err(error @ (OpsError::Problems(_) | OpsError::Invalid { .. })) => {
                 let shown = preview(&ctx, &shell, source).await?;
+                let kept = kept_background(&ctx, &shell).await?;
                 return Ok(html(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    page(&shell, source, &shown, Some(&error.to_string())),
+                    page(&shell, source, &shown, Some(&error.to_string()), kept),
                 ));
             }
             Err(error) => return Err(error.into()),
@@ -127,7 +206,8 @@ async fn submit(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
         Preview::Image(_) => StatusCode::OK,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    Ok(html(status, page(&shell, source, &shown, None)))
+    let kept = kept_background(&ctx, &shell).await?;
+    Ok(html(status, page(&shell, source, &shown, None, kept)))
 }
 
 /// The live preview the editor's script asks for as the operator types: the PNG, or the

@@ -82,3 +82,82 @@ async fn without_a_font_posters_say_what_to_install() {
     let body = String::from_utf8(body).unwrap();
     assert!(body.contains("fonts-noto-cjk"), "{body}");
 }
+
+/// A small valid PNG (a QR code's).
+fn small_png() -> Vec<u8> {
+    qunzhu_qr::Qr::encode("background").unwrap().png(4).unwrap()
+}
+
+fn data_address(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+#[tokio::test]
+async fn a_background_is_uploaded_checked_used_and_removed() {
+    use qunzhu_storage::UserRole;
+    let font = font();
+    let app = TestApp::with_options(crate::ServerOptions {
+        poster_font: font.clone(),
+        ..Default::default()
+    })
+    .await;
+    with_code(&app).await;
+    let ops = qunzhu_ops::Ops::new(app.store.clone(), Arc::new(app.clock.clone()));
+    let owner = app.session(UserRole::Owner, "aaa").await;
+    let upload = |image: String| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            app.post_form(
+                owner,
+                "/posters/background",
+                &[("intent", "upload"), ("image", &image)],
+                Some(&owner.csrf),
+            )
+            .await
+        }
+    };
+    // Refused with why, and nothing kept: not an image, too big, nothing chosen.
+    for (image, says) in [
+        (data_address(b"GIF89a not ours"), "neither a PNG nor a JPEG"),
+        (
+            data_address(b"\x89PNG\r\n\x1a\ntruncated"),
+            "background image",
+        ),
+        (data_address(&vec![0u8; 1024 * 1024 + 1]), "at most 1024 KB"),
+        (String::new(), "choose a PNG or JPEG"),
+    ] {
+        let refused = upload(image).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{says}");
+        assert!(refused.body.contains(says), "{says}: {}", refused.body);
+        assert!(ops.poster_background(app.a.ws).await.unwrap().is_none());
+    }
+    let before = fetch(&app, "/p/c0ffee.png").await;
+    let kept = upload(data_address(&small_png())).await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);
+    let stored = ops.poster_background(app.a.ws).await.unwrap().unwrap();
+    assert_eq!(stored.bytes, small_png());
+    for (lang, words) in [("zh", "已上传背景图"), ("en", "A background is uploaded")] {
+        let page = app.page(&owner, "/posters", lang).await;
+        assert!(page.body.contains(words), "{lang}: {}", page.body);
+    }
+    if font.is_some() {
+        let after = fetch(&app, "/p/c0ffee.png").await;
+        assert_eq!(after.0, StatusCode::OK);
+        assert_ne!(after.2, before.2, "the poster is drawn over the background");
+    }
+    let removed = app
+        .post_form(
+            &owner,
+            "/posters/background",
+            &[("intent", "remove")],
+            Some(&owner.csrf),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert!(ops.poster_background(app.a.ws).await.unwrap().is_none());
+}
