@@ -26,13 +26,27 @@ const PUSH_EVERY: chrono::Duration = chrono::Duration::hours(1);
 /// The SOP plan the bench's pushes claim to come from.
 const PUSH_PLAN: &str = "history-bench";
 
-pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
+pub async fn run(
+    events: usize,
+    batch: usize,
+    keep: Option<std::path::PathBuf>,
+    level: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let temporary = tempfile::tempdir()?;
+    let dir = match &keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.as_path()
+        }
+        None => temporary.path(),
+    };
     let zone = chrono_tz::Asia::Shanghai;
     let built = Instant::now();
-    let built_log = build(dir.path(), events, batch.max(1), zone).await?;
+    let built_log = build(dir, events, batch.max(1), zone, level).await?;
     let build_s = built.elapsed().as_secs_f64();
-    let db_bytes = std::fs::metadata(dir.path().join("qunzhu.db"))
+    let db_bytes = std::fs::metadata(dir.join("qunzhu.db"))
         .map(|meta| meta.len())
         .unwrap_or(0);
 
@@ -40,7 +54,7 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
     let started = Instant::now();
     let mut child = Command::new(std::env::current_exe()?)
         .arg("serve")
-        .env("QUNZHU_DATA_DIR", dir.path())
+        .env("QUNZHU_DATA_DIR", dir)
         .env("QUNZHU_DATABASE_URL", "")
         .env("QUNZHU_HTTP_BIND", "127.0.0.1")
         .env("QUNZHU_HTTP_PORT", port.to_string())
@@ -50,7 +64,7 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start `qunzhu serve`")?;
-    let outcome = measure(&mut child, port, started, dir.path(), &built_log, zone).await;
+    let outcome = measure(&mut child, port, started, dir, &built_log, zone).await;
     let peak_rss_bytes = child_peak_rss(child.id());
     let (rss_anon_bytes, rss_file_bytes) = child_rss_split(child.id());
     let _ = child.kill();
@@ -61,7 +75,8 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
         "events": events,
         "groups": 200,
         "build_s": (build_s * 10.0).round() / 10.0,
-        "consumers_catch_up_s": (built_log.sop_catch_up_s * 10.0).round() / 10.0,
+        "catch_up_s": (built_log.sop_catch_up_s * 10.0).round() / 10.0,
+        "consumers_levelled": level,
         "pushes": built_log.pushes,
         "db_bytes": db_bytes,
         "startup_s": (startup_s * 1000.0).round() / 1000.0,
@@ -91,6 +106,7 @@ async fn build(
     events: usize,
     batch: usize,
     zone: chrono_tz::Tz,
+    level: bool,
 ) -> anyhow::Result<BuiltLog> {
     let store: Arc<dyn Store> = Arc::new(qunzhu_storage_sqlite::SqliteStore::open(
         &dir.join("qunzhu.db"),
@@ -119,6 +135,9 @@ async fn build(
     let mut last_at = chrono::DateTime::<chrono::Utc>::default();
     let mut next_push: Option<chrono::DateTime<chrono::Utc>> = None;
     let mut pushes = 0;
+    // A kept log is measured again: the same stream is replayed (not written) for its members
+    // and its last moment.
+    let logged = store.events(workspace.id, 0, 1).await?.len();
     let mut written = 0;
     let mut seen = 0_usize;
     while written < events {
@@ -138,6 +157,9 @@ async fn build(
                 NewEvent { day, event }
             })
             .collect();
+        if logged > 0 {
+            continue;
+        }
         let mut decide = |_: &qunzhu_domain::Event| Vec::new();
         store
             .ingest(
@@ -169,7 +191,9 @@ async fn build(
     };
     let caught = Instant::now();
     facts.catch_up().await?;
-    level_consumers(&store, workspace.id, zone).await?;
+    if level {
+        level_consumers(&store, workspace.id, zone).await?;
+    }
     Ok(BuiltLog {
         members,
         last_at,

@@ -132,6 +132,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
     ),
+    (
+        "0030_history_reads",
+        include_str!("../migrations/0030_history_reads.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -136,6 +136,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
     ),
+    (
+        "0030_history_reads",
+        include_str!("../migrations/0030_history_reads.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].
