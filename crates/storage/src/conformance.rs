@@ -675,7 +675,12 @@ pub async fn groups_members_and_daily_counts(store: &dyn Store) {
         (last(&groups, "g1"), last(&groups, "g2")),
         (Some(at(4)), Some(at(5)))
     );
-    ingest(store, vec![event(ws, "7", "g2", 1, message("@z", "迟到"))], None).await;
+    ingest(
+        store,
+        vec![event(ws, "7", "g2", 1, message("@z", "迟到"))],
+        None,
+    )
+    .await;
     let groups = store.groups(ws).await.expect("groups");
     assert_eq!(last(&groups, "g2"), Some(at(1)));
 }
