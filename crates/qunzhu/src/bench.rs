@@ -104,6 +104,14 @@ pub enum BenchCommand {
         /// Events per ingest transaction while the log is built.
         #[arg(long, default_value_t = 20_000)]
         batch: usize,
+        /// Keep the log in this directory; a log already there is measured again, not rebuilt.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Also bring every other log consumer of `serve` level first, as a server that wrote
+        /// the log would have (slow: each reads the whole log); without it the served engine
+        /// catches them up while it is measured.
+        #[arg(long)]
+        level: bool,
         #[arg(long)]
         json: bool,
     },
@@ -253,8 +261,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::History {
             events,
             batch,
+            dir,
+            level,
             json,
-        } => crate::bench_history::run(events, batch, json).await,
+        } => crate::bench_history::run(events, batch, dir, level, json).await,
         BenchCommand::Backlog {
             groups,
             members,

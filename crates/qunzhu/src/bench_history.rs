@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use qunzhu_domain::{local_day, Platform, WorkspaceId};
+use qunzhu_domain::{local_day, ActionKind, NewAction, Platform, WorkspaceId};
 use qunzhu_sandbox::{chat_id, Behaviour};
-use qunzhu_storage::{IngestBatch, NewEvent, NewWorkspace, PushWindow, Store};
+use qunzhu_storage::{
+    ActionOutcome, IngestBatch, NewEvent, NewWorkspace, PushRender, PushWindow, Store,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::bench::{print_figures, EventStream};
@@ -18,14 +20,33 @@ use crate::bench::{print_figures, EventStream};
 const QUERY_RUNS: usize = 200;
 /// How long `serve` may take to answer before the bench gives up on it.
 const START_LIMIT: Duration = Duration::from_secs(600);
+/// Log time between two SOP pushes to every group, so the push report has pushes whose replies
+/// the SOP read models counted from the messages after them.
+const PUSH_EVERY: chrono::Duration = chrono::Duration::hours(1);
+/// The SOP plan the bench's pushes claim to come from.
+const PUSH_PLAN: &str = "history-bench";
 
-pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
+pub async fn run(
+    events: usize,
+    batch: usize,
+    keep: Option<std::path::PathBuf>,
+    level: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let temporary = tempfile::tempdir()?;
+    let dir = match &keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.as_path()
+        }
+        None => temporary.path(),
+    };
     let zone = chrono_tz::Asia::Shanghai;
     let built = Instant::now();
-    let (members, last_day, sop_catch_up_s) = build(dir.path(), events, batch.max(1), zone).await?;
+    let built_log = build(dir, events, batch.max(1), zone, level).await?;
     let build_s = built.elapsed().as_secs_f64();
-    let db_bytes = std::fs::metadata(dir.path().join("qunzhu.db"))
+    let db_bytes = std::fs::metadata(dir.join("qunzhu.db"))
         .map(|meta| meta.len())
         .unwrap_or(0);
 
@@ -33,7 +54,7 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
     let started = Instant::now();
     let mut child = Command::new(std::env::current_exe()?)
         .arg("serve")
-        .env("QUNZHU_DATA_DIR", dir.path())
+        .env("QUNZHU_DATA_DIR", dir)
         .env("QUNZHU_DATABASE_URL", "")
         .env("QUNZHU_HTTP_BIND", "127.0.0.1")
         .env("QUNZHU_HTTP_PORT", port.to_string())
@@ -43,7 +64,7 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start `qunzhu serve`")?;
-    let outcome = measure(&mut child, port, started, dir.path(), &members, last_day).await;
+    let outcome = measure(&mut child, port, started, dir, &built_log, zone).await;
     let peak_rss_bytes = child_peak_rss(child.id());
     let (rss_anon_bytes, rss_file_bytes) = child_rss_split(child.id());
     let _ = child.kill();
@@ -54,7 +75,9 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
         "events": events,
         "groups": 200,
         "build_s": (build_s * 10.0).round() / 10.0,
-        "sop_catch_up_s": (sop_catch_up_s * 10.0).round() / 10.0,
+        "catch_up_s": (built_log.sop_catch_up_s * 10.0).round() / 10.0,
+        "consumers_levelled": level,
+        "pushes": built_log.pushes,
         "db_bytes": db_bytes,
         "startup_s": (startup_s * 1000.0).round() / 1000.0,
         "peak_rss_bytes": peak_rss_bytes,
@@ -66,13 +89,25 @@ pub async fn run(events: usize, batch: usize, json: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Writes the log through the store in big batches; returns some members and the last day.
+/// What the built log holds that the measured reads ask about.
+struct BuiltLog {
+    /// Some members of the log, for the member-history read.
+    members: Vec<String>,
+    /// The last event's time: "now" for the reads, as right after the log was written.
+    last_at: chrono::DateTime<chrono::Utc>,
+    pushes: usize,
+    sop_catch_up_s: f64,
+}
+
+/// Writes the log through the store in big batches, with an SOP push to every group each
+/// [`PUSH_EVERY`] of log time (sent, rendered and left for the read models to count replies).
 async fn build(
     dir: &Path,
     events: usize,
     batch: usize,
     zone: chrono_tz::Tz,
-) -> anyhow::Result<(Vec<String>, chrono::NaiveDate, f64)> {
+    level: bool,
+) -> anyhow::Result<BuiltLog> {
     let store: Arc<dyn Store> = Arc::new(qunzhu_storage_sqlite::SqliteStore::open(
         &dir.join("qunzhu.db"),
     )?);
@@ -97,7 +132,12 @@ async fn build(
         ..Behaviour::default()
     });
     let mut members = Vec::new();
-    let mut last_day = chrono::NaiveDate::default();
+    let mut last_at = chrono::DateTime::<chrono::Utc>::default();
+    let mut next_push: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut pushes = 0;
+    // A kept log is measured again: the same stream is replayed (not written) for its members
+    // and its last moment.
+    let logged = store.events(workspace.id, 0, 1).await?.len();
     let mut written = 0;
     let mut seen = 0_usize;
     while written < events {
@@ -113,10 +153,13 @@ async fn build(
                     }
                 }
                 let day = local_day(event.at, zone);
-                last_day = day;
+                last_at = event.at;
                 NewEvent { day, event }
             })
             .collect();
+        if logged > 0 {
+            continue;
+        }
         let mut decide = |_: &qunzhu_domain::Event| Vec::new();
         store
             .ingest(
@@ -127,6 +170,11 @@ async fn build(
                 &mut decide,
             )
             .await?;
+        let due = *next_push.get_or_insert(last_at + PUSH_EVERY);
+        if last_at >= due {
+            pushes += push_to_every_group(store.as_ref(), workspace.id, due).await?;
+            next_push = Some(due + PUSH_EVERY);
+        }
     }
     if members.is_empty() {
         members.push("nobody".into());
@@ -143,7 +191,157 @@ async fn build(
     };
     let caught = Instant::now();
     facts.catch_up().await?;
-    Ok((members, last_day, caught.elapsed().as_secs_f64()))
+    if level {
+        level_consumers(&store, workspace.id, zone).await?;
+    }
+    Ok(BuiltLog {
+        members,
+        last_at,
+        pushes,
+        sop_catch_up_s: caught.elapsed().as_secs_f64(),
+    })
+}
+
+/// Brings every log consumer `serve` runs level with the log, as a server that wrote the log
+/// would have kept them: the cold start then measures a restart, not a first catch-up of N
+/// events by each consumer.
+async fn level_consumers(
+    store: &Arc<dyn Store>,
+    workspace: WorkspaceId,
+    zone: chrono_tz::Tz,
+) -> anyhow::Result<()> {
+    let clock: Arc<dyn qunzhu_domain::Clock> = Arc::new(qunzhu_domain::SystemClock);
+    let every = Duration::from_secs(1);
+    let config = crate::config::Config::default();
+    let store = store.clone();
+    qunzhu_engine::Showcases {
+        store: store.clone(),
+        workspace,
+        hashtag: config.orders.showcase_hashtag.trim().to_string(),
+        batch: 5_000,
+        every,
+    }
+    .run_once()
+    .await?;
+    qunzhu_engine::InviteTracker {
+        store: store.clone(),
+        workspace,
+        batch: 5_000,
+        every,
+    }
+    .run_once()
+    .await?;
+    qunzhu_engine::PollTagger {
+        store: store.clone(),
+        workspace,
+        batch: 5_000,
+        every,
+    }
+    .run_once()
+    .await?;
+    qunzhu_engine::OfferClaims {
+        store: store.clone(),
+        workspace,
+        tz: zone,
+        clock: clock.clone(),
+        batch: 5_000,
+        every,
+    }
+    .run_once()
+    .await?;
+    qunzhu_engine::SwapDesk {
+        store: store.clone(),
+        workspace,
+        clock: clock.clone(),
+        ttl: chrono::Duration::days(3),
+        batch: 5_000,
+        every,
+    }
+    .run_once()
+    .await?;
+    let tasks = qunzhu_engine::InviteTasks {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace,
+        batch: 5_000,
+        every,
+    };
+    while tasks.run_once().await?.events > 0 {}
+    let plays = qunzhu_engine::Plays {
+        store: store.clone(),
+        clock: clock.clone(),
+        workspace,
+        batch: 5_000,
+        every,
+    };
+    while plays.run_once().await?.events > 0 {}
+    qunzhu_engine::Rollups {
+        store: store.clone(),
+        clock,
+        workspace,
+        zone,
+        batch: 5_000,
+        every,
+        digest: config.analytics.digest.clone(),
+        tiers: config.analytics.tiers.clone(),
+        sent: Default::default(),
+    }
+    .run_once()
+    .await?;
+    Ok(())
+}
+
+/// One SOP push to each of the 200 groups at `at`, as the dispatcher leaves it once sent.
+async fn push_to_every_group(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<usize> {
+    let actions: Vec<NewAction> = (0..200)
+        .map(|group| {
+            let chat = chat_id(group);
+            NewAction {
+                workspace,
+                platform: Platform::Sandbox,
+                key: qunzhu_sop::occurrence_key(PUSH_PLAN, "hourly", &chat, at),
+                chat,
+                kind: ActionKind::SendMessage {
+                    text: "今日话题：聊聊你最近读的书".into(),
+                    html: None,
+                    mentions: Vec::new(),
+                    reply_to: None,
+                },
+                created_at: at,
+                not_before: at,
+                expires_at: None,
+                dry_run: false,
+                origin: format!("sop:{PUSH_PLAN}@v1/hourly"),
+                cause: None,
+            }
+        })
+        .collect();
+    let keys: Vec<(String, String)> = actions
+        .iter()
+        .map(|action| (action.key.clone(), action.chat.clone()))
+        .collect();
+    store.enqueue(actions).await?;
+    for (key, chat) in keys {
+        let action = store.action_by_key(workspace, &key).await?;
+        store
+            .record_render(PushRender {
+                action: action.id,
+                workspace,
+                chat,
+                at,
+                text: "今日话题：聊聊你最近读的书".into(),
+                reach: 200,
+            })
+            .await?;
+        store
+            .finish_action(action.id, ActionOutcome::Done { receipt: None }, at)
+            .await?;
+    }
+    Ok(200)
 }
 
 /// Waits for `/healthz` to say the engine is live, then times the console's reads.
@@ -152,9 +350,11 @@ async fn measure(
     port: u16,
     started: Instant,
     dir: &Path,
-    members: &[String],
-    today: chrono::NaiveDate,
+    log: &BuiltLog,
+    zone: chrono_tz::Tz,
 ) -> anyhow::Result<(f64, serde_json::Value)> {
+    let (members, now) = (&log.members, log.last_at);
+    let today = local_day(now, zone);
     loop {
         if let Some(status) = child.try_wait()? {
             anyhow::bail!("`qunzhu serve` exited before it answered: {status}");
@@ -213,6 +413,14 @@ async fn measure(
     for _ in 0..QUERY_RUNS {
         let at = Instant::now();
         store.groups(ws).await?;
+        times.push(at.elapsed().as_secs_f64() * 1000.0);
+    }
+    timings.push(("group_list", std::mem::take(&mut times)));
+    // The 群列表 page's reads: 30 days of group rows, the speakers of today, the week and the
+    // month, and the groups, all ending at the log's last moment.
+    for _ in 0..QUERY_RUNS {
+        let at = Instant::now();
+        qunzhu_server::group_table::group_rows(store.as_ref(), ws, zone, now, None).await?;
         times.push(at.elapsed().as_secs_f64() * 1000.0);
     }
     timings.push(("group_table", times));

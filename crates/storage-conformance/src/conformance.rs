@@ -663,6 +663,28 @@ pub async fn groups_members_and_daily_counts(store: &dyn Store) {
         store.member(ws, Platform::Sandbox, "@nobody").await,
         Err(StoreError::NotFound { .. })
     ));
+
+    // A group's last event is the newest logged in it (one index seek), even one that happened
+    // before the event logged ahead of it.
+    let last = |groups: &[GroupSummary], chat: &str| {
+        groups
+            .iter()
+            .find(|summary| summary.group.chat == chat)
+            .and_then(|summary| summary.last_event_at)
+    };
+    let groups = store.groups(ws).await.expect("groups");
+    assert_eq!(
+        (last(&groups, "g1"), last(&groups, "g2")),
+        (Some(at(4)), Some(at(5)))
+    );
+    ingest(
+        store,
+        vec![event(ws, "7", "g2", 1, message("@z", "迟到"))],
+        None,
+    )
+    .await;
+    let groups = store.groups(ws).await.expect("groups");
+    assert_eq!(last(&groups, "g2"), Some(at(1)));
 }
 
 pub async fn join_requests_wait_until_decided(store: &dyn Store) {

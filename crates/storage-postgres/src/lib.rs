@@ -135,8 +135,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0024_bot_powers.sql"),
     ),
     (
-        "0032_present_by_chat",
-        include_str!("../migrations/0032_present_by_chat.sql"),
+        "0030_history_reads",
+        include_str!("../migrations/0030_history_reads.sql"),
     ),
     ("0026_races", include_str!("../migrations/0026_races.sql")),
     (

@@ -3,6 +3,12 @@
 //!
 //! In WAL mode readers see the last committed state while a writer works; each read connection
 //! is used by one caller at a time and returned to a small idle list afterwards.
+//!
+//! Read connections map nothing (`mmap_size = 0`): each connection's map of the file is its own,
+//! and every page it ever touched stays in the process's resident set, so a few readers over a
+//! large log counted the same pages several times over. They read through the OS page cache
+//! instead, with a small page cache of their own each, so the memory they hold is bounded by
+//! `KEEP_IDLE × READ_CACHE`, whatever the size of the log.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -13,7 +19,9 @@ use rusqlite::{Connection, OpenFlags};
 use crate::backend;
 
 /// More idle connections than this are closed rather than kept.
-const KEEP_IDLE: usize = 8;
+const KEEP_IDLE: usize = 4;
+/// Each read connection's page cache, in KiB (SQLite's negative `cache_size`).
+const READ_CACHE_KIB: u32 = 8 * 1024;
 
 pub(crate) struct Readers {
     path: PathBuf,
@@ -43,9 +51,9 @@ impl Readers {
         let conn = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
-        conn.execute_batch(
-            "PRAGMA query_only = ON; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
-        )
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -{READ_CACHE_KIB}; PRAGMA mmap_size = 0; PRAGMA temp_store = MEMORY;"
+        ))
         .map_err(backend)?;
         Ok(conn)
     }

@@ -163,7 +163,8 @@ impl SopStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<LeaderRow>> {
         let yesterday = today.pred_opt().unwrap_or(today);
-        self.run(|conn| {
+        // Console reads go to a read connection, never behind the writer's transaction.
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT s.member, COALESCE(m.display_name, s.member),
@@ -272,7 +273,7 @@ impl SopStore for SqliteStore {
         workspace: WorkspaceId,
         window: qunzhu_storage::PushWindow,
     ) -> Result<Vec<qunzhu_storage::PushFigures>> {
-        self.run(|conn| read_figures(conn, workspace, window))
+        self.read(|conn| read_figures(conn, workspace, window))
     }
 }
 
