@@ -813,6 +813,7 @@ fn start_wecom(
                 &zone,
                 from,
                 to,
+                stats_clock.now(),
             )
             .await
             {

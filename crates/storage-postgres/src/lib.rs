@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod accounts;
+mod analytics_models;
 mod banlist;
 mod bot_powers;
 mod click_rollups;
@@ -27,6 +28,7 @@ mod lottery;
 mod offers;
 mod orders;
 mod outbox;
+mod platform_counts;
 mod plays;
 mod poll_tags;
 mod queries;
@@ -131,6 +133,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
+    ),
+    (
+        "0031_funnel_counts",
+        include_str!("../migrations/0031_funnel_counts.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -10,6 +10,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod accounts;
+mod analytics_models;
 mod banlist;
 mod bot_powers;
 mod click_rollups;
@@ -30,6 +31,7 @@ mod lottery;
 mod offers;
 mod orders;
 mod outbox;
+mod platform_counts;
 mod plays;
 mod poll_tags;
 mod private;
@@ -135,6 +137,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0024_bot_powers",
         include_str!("../migrations/0024_bot_powers.sql"),
+    ),
+    (
+        "0031_funnel_counts",
+        include_str!("../migrations/0031_funnel_counts.sql"),
     ),
 ];
 

@@ -17,6 +17,7 @@ use qunzhu_domain::{
 use crate::*;
 
 mod accounts;
+mod analytics_models;
 mod banlist;
 mod bot_powers;
 mod click_rollups;
@@ -41,6 +42,7 @@ mod rollups;
 mod scoping;
 mod tiers;
 pub use accounts::*;
+pub use analytics_models::*;
 pub use banlist::*;
 pub use bot_powers::*;
 pub use click_rollups::*;
@@ -119,7 +121,9 @@ macro_rules! conformance_suite {
             play_runs_are_kept_whole_listed_and_guard_the_watermark,
             livecodes_seat_visitors_within_capacity_and_count_channels,
             concurrent_scans_never_take_more_seats_than_there_are,
-            bot_powers_keep_the_newest_report_per_group);
+            bot_powers_keep_the_newest_report_per_group,
+            funnel_counts_are_seeded_for_a_workspace_folded_before_them,
+            platform_counts_are_kept_per_day_and_replaced);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

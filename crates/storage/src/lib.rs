@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod analytics_models;
 pub mod banlist;
 pub mod bot_powers;
 pub mod click_rollups;
@@ -33,6 +34,7 @@ pub mod lottery;
 pub mod offers;
 pub mod orders;
 pub mod outbox;
+pub mod platform_counts;
 pub mod plays;
 pub mod poll_tags;
 pub mod reports;
@@ -45,6 +47,7 @@ mod types;
 
 pub use accounts::*;
 pub use analytics::Analytics;
+pub use analytics_models::FunnelCountStore;
 pub use banlist::{BanStore, Presence};
 pub use bot_powers::{BotPowers, BotPowersStore};
 pub use click_rollups::{ClickRollupStore, ClickRow};
@@ -75,6 +78,7 @@ pub use orders::{
     ShowcasePost, StatementLine,
 };
 pub use outbox::Outbox;
+pub use platform_counts::{PlatformCountDay, PlatformCountStore};
 pub use plays::{PlayStore, RunFilter, PLAY_KIND};
 pub use poll_tags::PollTagStore;
 /// Re-exported for the conformance suite's macro.
@@ -158,6 +162,8 @@ pub trait Store:
     + OfferStore
     + SwapStore
     + BotPowersStore
+    + FunnelCountStore
+    + PlatformCountStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.
