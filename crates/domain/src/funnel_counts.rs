@@ -163,7 +163,11 @@ impl FunnelCounts {
         }
     }
 
-    fn sum(&self, channel: Option<Option<InviteChannel>>, keep: impl Fn(&CountCell) -> bool) -> u64 {
+    fn sum(
+        &self,
+        channel: Option<Option<InviteChannel>>,
+        keep: impl Fn(&CountCell) -> bool,
+    ) -> u64 {
         let total: i64 = self
             .cells
             .iter()
@@ -369,7 +373,12 @@ mod tests {
         let zone = chrono_tz::Asia::Shanghai;
         let facts = members(7, 500);
         let counts = FunnelCounts::of(&facts, zone);
-        for (today, weeks) in [(t(0, 0), 12), (t(60, 0), 12), (t(200, 0), 64), (t(-5, 0), 4)] {
+        for (today, weeks) in [
+            (t(0, 0), 12),
+            (t(60, 0), 12),
+            (t(200, 0), 64),
+            (t(-5, 0), 4),
+        ] {
             let today = crate::state::local_day(today, zone);
             assert_eq!(
                 cohorts_of_counts(&counts, None, today, weeks),

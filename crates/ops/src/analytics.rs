@@ -12,7 +12,9 @@ use qunzhu_domain::fate::{GroupFate, GroupTrend, Verdict};
 use qunzhu_domain::funnel::{cohorts, in_cohort_cell, week_start, CohortRow, Funnel, FunnelConfig};
 use qunzhu_domain::funnel_counts::cohorts_of_counts;
 use qunzhu_storage::analytics_models::counted_channel;
-use qunzhu_storage::{FactsQuery, MemberFactsRow, PlatformCountDay, RollupDay, RollupDayQuery, UserRole};
+use qunzhu_storage::{
+    FactsQuery, MemberFactsRow, PlatformCountDay, RollupDay, RollupDayQuery, UserRole,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{Actor, Ops, OpsError, Result};

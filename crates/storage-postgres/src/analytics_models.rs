@@ -13,15 +13,14 @@ use crate::codec::parsed;
 use crate::{backend, get, PostgresStore};
 
 /// Writes one step's change to the counters inside the rollup transaction `tx`.
-pub(crate) async fn write_funnel(
-    tx: &Transaction<'_>,
-    ws: i64,
-    delta: &FunnelDelta,
-) -> Result<()> {
+pub(crate) async fn write_funnel(tx: &Transaction<'_>, ws: i64, delta: &FunnelDelta) -> Result<()> {
     if delta.replace {
-        tx.execute("DELETE FROM rollup_funnel_counts WHERE workspace = $1", &[&ws])
-            .await
-            .map_err(backend)?;
+        tx.execute(
+            "DELETE FROM rollup_funnel_counts WHERE workspace = $1",
+            &[&ws],
+        )
+        .await
+        .map_err(backend)?;
         tx.execute(
             "INSERT INTO rollup_funnel_counted (workspace) VALUES ($1) ON CONFLICT DO NOTHING",
             &[&ws],

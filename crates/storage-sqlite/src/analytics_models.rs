@@ -15,8 +15,11 @@ use crate::{backend, SqliteStore};
 /// Writes one step's change to the counters inside the rollup transaction `tx`.
 pub(crate) fn write_funnel(tx: &Transaction<'_>, ws: i64, delta: &FunnelDelta) -> Result<()> {
     if delta.replace {
-        tx.execute("DELETE FROM rollup_funnel_counts WHERE workspace = ?1", [ws])
-            .map_err(backend)?;
+        tx.execute(
+            "DELETE FROM rollup_funnel_counts WHERE workspace = ?1",
+            [ws],
+        )
+        .map_err(backend)?;
         tx.execute(
             "INSERT OR IGNORE INTO rollup_funnel_counted (workspace) VALUES (?1)",
             [ws],

@@ -298,10 +298,19 @@ async fn statistics_that_differ_from_qunzhus_counts_are_reported() {
     );
     assert!(dir.path().join("main-stats.json").exists());
     // The same difference is kept for the console and the API, not only logged.
-    let kept = store.platform_counts(workspace, today, today).await.unwrap();
+    let kept = store
+        .platform_counts(workspace, today, today)
+        .await
+        .unwrap();
     assert_eq!(
         kept.iter()
-            .map(|row| (row.platform, row.day, row.platform_joins, row.qunzhu_joins, row.difference()))
+            .map(|row| (
+                row.platform,
+                row.day,
+                row.platform_joins,
+                row.qunzhu_joins,
+                row.difference()
+            ))
             .collect::<Vec<_>>(),
         vec![(Platform::WeCom, today, 2, 1, 1)]
     );

@@ -44,7 +44,12 @@ pub async fn funnel_counts_are_seeded_for_a_workspace_folded_before_them(store: 
             },
         );
     }
-    ingest(store, vec![event(ws, "s0", "g", 0, joined("@a", "A"))], None).await;
+    ingest(
+        store,
+        vec![event(ws, "s0", "g", 0, joined("@a", "A"))],
+        None,
+    )
+    .await;
     assert!(store.apply_rollup(ws, &old, 0, 1).await.expect("old rows"));
     assert!(!store.funnel_counted(ws).await.expect("counted"));
     assert_eq!(store.funnel_counts(ws).await.expect("counts"), None);
@@ -79,7 +84,10 @@ pub async fn funnel_counts_are_seeded_for_a_workspace_folded_before_them(store: 
         .await
         .expect("counts")
         .expect("seeded");
-    assert_eq!(counts, FunnelCounts::of(rows.iter().map(|row| &row.facts), zone));
+    assert_eq!(
+        counts,
+        FunnelCounts::of(rows.iter().map(|row| &row.facts), zone)
+    );
     let config = FunnelConfig::default();
     let funnel = config.funnel_of_counts(&counts, None);
     assert_eq!(funnel, config.funnel(rows.iter().map(|row| &row.facts)));
