@@ -337,12 +337,12 @@ mod tests {
     #[test]
     fn counted_funnels_equal_the_funnel_over_members_for_every_window() {
         let zone = chrono_tz::Asia::Shanghai;
-        for seed in 1..20 {
+        for seed in 1..6 {
             let facts = members(seed, 300);
             let counts = FunnelCounts::of(&facts, zone);
-            for activation_days in [1, 2, 7, 29, 30, 365] {
+            for activation_days in [1, 7, 30, 365] {
                 for retention_week in [1, 4, 64] {
-                    for revenue_days in [0, 1, 7, 30, 3650] {
+                    for revenue_days in [0, 1, 30, 3650] {
                         let config = FunnelConfig {
                             activation_days,
                             retention_week,
