@@ -21,6 +21,7 @@ pub mod model;
 pub mod ban;
 pub mod fate;
 pub mod funnel;
+pub mod funnel_counts;
 pub mod invite;
 pub mod ledger;
 pub mod origin;

@@ -116,6 +116,9 @@ pub struct RollupState {
     pub days: BTreeMap<DayRef, DayRollup>,
     pub members: BTreeMap<MemberRef, MemberFacts>,
     pub member_days: BTreeMap<MemberDayRef, MemberDayFacts>,
+    /// What storing these rows does to the workspace's funnel counters; empty when loaded or
+    /// folded, set by the consumer from the members before and after a batch.
+    pub funnel: crate::funnel_counts::FunnelDelta,
 }
 
 /// Which rows to load before folding a batch.
@@ -355,6 +358,7 @@ impl RollupState {
             days: pick(&self.days, &keys.days),
             members: pick(&self.members, &keys.members),
             member_days: pick(&self.member_days, &keys.member_days),
+            funnel: Default::default(),
         }
     }
 }

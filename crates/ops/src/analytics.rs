@@ -10,7 +10,11 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use qunzhu_domain::fate::{GroupFate, GroupTrend, Verdict};
 use qunzhu_domain::funnel::{cohorts, in_cohort_cell, week_start, CohortRow, Funnel, FunnelConfig};
-use qunzhu_storage::{FactsQuery, MemberFactsRow, RollupDay, RollupDayQuery, UserRole};
+use qunzhu_domain::funnel_counts::cohorts_of_counts;
+use qunzhu_storage::analytics_models::counted_channel;
+use qunzhu_storage::{
+    FactsQuery, MemberFactsRow, PlatformCountDay, RollupDay, RollupDayQuery, UserRole,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{Actor, Ops, OpsError, Result};
@@ -89,6 +93,27 @@ impl Ops {
         ))
     }
 
+    /// A platform's own daily counts beside qunzhu's (WeCom's new members against the
+    /// rollups' joins), days `from` to `to`, each with its difference.
+    pub async fn platform_counts(
+        &self,
+        who: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<PlatformCountDay>> {
+        who.require(UserRole::Viewer)?;
+        if to < from {
+            return Err(OpsError::invalid("to", "is before `from`"));
+        }
+        if (to - from).num_days() >= MAX_ROLLUP_DAYS {
+            return Err(OpsError::invalid(
+                "to",
+                format!("a range is at most {MAX_ROLLUP_DAYS} days"),
+            ));
+        }
+        Ok(self.store.platform_counts(who.workspace, from, to).await?)
+    }
+
     /// The funnel of the members `query` selects, whole or broken down.
     pub async fn funnel(
         &self,
@@ -101,6 +126,9 @@ impl Ops {
         config
             .validate()
             .map_err(|error| OpsError::invalid(error.field, error.message))?;
+        if let Some(rows) = self.counted_funnel(who, query, config, by).await? {
+            return Ok(FunnelReport { config, rows });
+        }
         let members = self.store.member_facts(who.workspace, query).await?;
         let mut groups: BTreeMap<String, Vec<&MemberFactsRow>> = BTreeMap::new();
         for row in &members {
@@ -129,6 +157,58 @@ impl Ops {
         Ok(FunnelReport { config, rows })
     }
 
+    /// The funnel from the workspace counters, when `query` and `by` are questions they answer
+    /// (the whole workspace or one channel, whole or by channel) and they are started.
+    async fn counted_funnel(
+        &self,
+        who: &Actor,
+        query: &FactsQuery,
+        config: FunnelConfig,
+        by: Option<FunnelBy>,
+    ) -> Result<Option<Vec<FunnelRow>>> {
+        let Some(channel) = counted_channel(query) else {
+            return Ok(None);
+        };
+        if !matches!(by, None | Some(FunnelBy::Channel)) {
+            return Ok(None);
+        }
+        let Some(counts) = self.store.funnel_counts(who.workspace).await? else {
+            return Ok(None);
+        };
+        if by.is_none() {
+            let funnel = config.funnel_of_counts(&counts, channel);
+            return Ok(Some(vec![FunnelRow {
+                key: String::new(),
+                funnel,
+            }]));
+        }
+        // Keyed as the member rows are: no recorded channel is "direct".
+        let mut keyed: BTreeMap<String, Funnel> = BTreeMap::new();
+        for each in counts.channels() {
+            if channel.is_some_and(|wanted| wanted != each) {
+                continue;
+            }
+            let part = config.funnel_of_counts(&counts, Some(each));
+            if part.acquired == 0 {
+                continue;
+            }
+            let sum = keyed
+                .entry(each.map_or("direct", |c| c.as_str()).to_string())
+                .or_default();
+            sum.acquired += part.acquired;
+            sum.activated += part.activated;
+            sum.retained += part.retained;
+            sum.revenue += part.revenue;
+            sum.referral += part.referral;
+        }
+        Ok(Some(
+            keyed
+                .into_iter()
+                .map(|(key, funnel)| FunnelRow { key, funnel })
+                .collect(),
+        ))
+    }
+
     /// The retention triangle of the members `query` selects, at most `weeks` columns.
     pub async fn cohorts(
         &self,
@@ -139,6 +219,16 @@ impl Ops {
         who.require(UserRole::Viewer)?;
         let zone = self.zone(who).await?;
         let today = self.clock.now().with_timezone(&zone).date_naive();
+        if let Some(channel) = counted_channel(query) {
+            if let Some(counts) = self.store.funnel_counts(who.workspace).await? {
+                return Ok(cohorts_of_counts(
+                    &counts,
+                    channel,
+                    today,
+                    weeks.clamp(1, 26),
+                ));
+            }
+        }
         let members = self.store.member_facts(who.workspace, query).await?;
         Ok(cohorts(
             members.iter().map(|row| &row.facts),

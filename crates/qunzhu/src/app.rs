@@ -808,6 +808,7 @@ fn start_wecom(
                 &zone,
                 from,
                 to,
+                stats_clock.now(),
             )
             .await
             {

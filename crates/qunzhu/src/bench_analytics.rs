@@ -1,12 +1,14 @@
 //! `qunzhu bench analytics`: a synthetic year of 1,000 groups built day by day through the
 //! store, the analytics consumer folding each day's events as a running server would (timed
-//! per day), then p99 of the console's analytics reads against a plain `GROUP BY` over the
-//! same member rows in the same run.
+//! per day), then p99 of the console's analytics reads (one group's funnel and cohorts from its
+//! member rows, the workspace's from the counters, the 30-day group table) against a plain
+//! `GROUP BY` over the same member rows in the same run.
 
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::funnel::{cohorts, FunnelConfig};
+use qunzhu_domain::funnel_counts::cohorts_of_counts;
 use qunzhu_domain::{Event, EventKind, JoinVia, LeaveHow, MessageKind, Platform, WorkspaceId};
 use qunzhu_storage::rollups::{fold_new_events, FoldStep};
 use qunzhu_storage::{FactsQuery, IngestBatch, NewEvent, NewWorkspace, RollupDayQuery, Store};
@@ -191,6 +193,33 @@ async fn fold_all(store: &dyn Store, workspace: WorkspaceId) -> anyhow::Result<(
     }
 }
 
+/// p99 of 20 workspace funnels from the counters and 20 one-group funnels from member rows.
+async fn read_sample(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    groups: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let config = FunnelConfig::default();
+    let mut rng = Rng(11);
+    let (mut workspace_ms, mut group_ms) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let started = Instant::now();
+        if let Some(counts) = store.funnel_counts(workspace).await? {
+            std::hint::black_box(config.funnel_of_counts(&counts, None));
+        }
+        workspace_ms.push(millis(started));
+        let query = FactsQuery {
+            group: Some((Platform::Sandbox, format!("!g{}", rng.below(groups)))),
+            ..FactsQuery::default()
+        };
+        let started = Instant::now();
+        let rows = store.member_facts(workspace, &query).await?;
+        std::hint::black_box(config.funnel(rows.iter().map(|row| &row.facts)));
+        group_ms.push(millis(started));
+    }
+    Ok((p99(workspace_ms), p99(group_ms)))
+}
+
 pub async fn run(
     events: usize,
     groups: usize,
@@ -208,7 +237,8 @@ pub async fn run(
         })
         .await?
         .id;
-    let per_group_day = (events / (groups * DAYS as usize)).max(1);
+    // Rounded up: the year holds at least the events asked for.
+    let per_group_day = events.div_ceil(groups * DAYS as usize).max(1);
     let mut world = World {
         groups: vec![Vec::new(); groups],
         next_member: vec![0; groups],
@@ -242,6 +272,23 @@ pub async fn run(
         let took = started.elapsed().as_secs_f64();
         fold_s += took;
         fold_max_s = fold_max_s.max(took);
+        if (day + 1) % 30 == 0 {
+            // A line on stderr every 30 days: the figures so far and the reads at this much
+            // history, so a long run shows whether the console's reads stay flat as it grows.
+            let (workspace_ms, group_ms) = read_sample(&*store, workspace, groups).await?;
+            eprintln!(
+                "{}",
+                serde_json::json!({
+                    "day": day + 1,
+                    "events": total,
+                    "ingest_s": (ingest_s * 10.0).round() / 10.0,
+                    "rollup_s_per_day": (fold_s / (day + 1) as f64 * 1000.0).round() / 1000.0,
+                    "rollup_max_s_per_day": (fold_max_s * 1000.0).round() / 1000.0,
+                    "funnel_workspace_p99_ms": workspace_ms,
+                    "funnel_p99_ms": group_ms,
+                })
+            );
+        }
     }
     let last_day = qunzhu_domain::local_day(first + Duration::days(DAYS - 1), ZONE);
     let config = FunnelConfig::default();
@@ -290,16 +337,46 @@ pub async fn run(
         std::hint::black_box(rows.len());
         table_ms.push(millis(started));
     }
+    // The console's workspace-wide reads: the funnel (whole and by channel) and the cohort
+    // triangle from the counters the consumer keeps, checked against a count over the member rows.
     let mut workspace_funnel_ms = Vec::new();
+    let mut workspace_cohort_ms = Vec::new();
+    let mut scan_funnel_ms = Vec::new();
     let mut baseline_ms = Vec::new();
     let mut acquired = 0;
+    for _ in 0..samples {
+        let started = Instant::now();
+        let counts = store
+            .funnel_counts(workspace)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the funnel counters were never started"))?;
+        let whole = config.funnel_of_counts(&counts, None);
+        for channel in counts.channels() {
+            std::hint::black_box(config.funnel_of_counts(&counts, Some(channel)));
+        }
+        acquired = whole.acquired;
+        workspace_funnel_ms.push(millis(started));
+        let started = Instant::now();
+        let counts = store
+            .funnel_counts(workspace)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the funnel counters were never started"))?;
+        std::hint::black_box(cohorts_of_counts(&counts, None, last_day, 12));
+        workspace_cohort_ms.push(millis(started));
+    }
     for _ in 0..5 {
         let started = Instant::now();
         let rows = store
             .member_facts(workspace, &FactsQuery::default())
             .await?;
-        acquired = config.funnel(rows.iter().map(|row| &row.facts)).acquired;
-        workspace_funnel_ms.push(millis(started));
+        let scanned = config.funnel(rows.iter().map(|row| &row.facts));
+        scan_funnel_ms.push(millis(started));
+        if scanned.acquired != acquired {
+            anyhow::bail!(
+                "the counters say {acquired} acquired, the member rows {}",
+                scanned.acquired
+            );
+        }
         let started = Instant::now();
         std::hint::black_box(store.facts_group_by_baseline(workspace).await?);
         baseline_ms.push(millis(started));
@@ -318,6 +395,8 @@ pub async fn run(
         "cohort_p99_ms": p99(cohort_ms),
         "group_table_p99_ms": p99(table_ms),
         "funnel_workspace_p99_ms": p99(workspace_funnel_ms),
+        "cohort_workspace_p99_ms": p99(workspace_cohort_ms),
+        "funnel_workspace_scan_p99_ms": p99(scan_funnel_ms),
         "baseline_group_by_ms": p99(baseline_ms),
         "peak_rss_bytes": peak_rss_bytes(),
     });

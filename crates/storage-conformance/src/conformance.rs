@@ -13,6 +13,7 @@ use qunzhu_domain::{
 use qunzhu_storage::*;
 
 mod accounts;
+mod analytics_models;
 mod banlist;
 mod bot_powers;
 mod click_rollups;
@@ -39,6 +40,7 @@ mod rollups;
 mod scoping;
 mod tiers;
 pub use accounts::*;
+pub use analytics_models::*;
 pub use banlist::*;
 pub use bot_powers::*;
 pub use click_rollups::*;
@@ -121,7 +123,9 @@ macro_rules! conformance_suite {
             concurrent_scans_never_take_more_seats_than_there_are,
             bot_powers_keep_the_newest_report_per_group,
             races_open_and_settle_once,
-            livecode_links_are_made_once_per_group_and_channel_and_count_joins);
+            livecode_links_are_made_once_per_group_and_channel_and_count_joins,
+            funnel_counts_are_seeded_for_a_workspace_folded_before_them,
+            platform_counts_are_kept_per_day_and_replaced);
 
         #[test]
         fn ledger_matches_the_reducer_for_random_batches() {

@@ -374,6 +374,7 @@ impl RollupStore for PostgresStore {
             .await
             .map_err(backend)?;
         }
+        crate::analytics_models::write_funnel(&tx, ws, &rows.funnel).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -419,13 +420,20 @@ impl RollupStore for PostgresStore {
         let since = query.joined_since.map_or(i64::MIN, micros);
         let until = query.joined_until.map_or(i64::MAX, micros);
         let channel = query.channel.map(|c| c.as_str().to_string());
+        // One group is read by its primary key; a `$4 IS NULL OR` test would hide the key from
+        // the planner of a cached generic plan.
+        let group_test = if gp.is_some() {
+            "platform = $4 AND chat = $5"
+        } else {
+            "$4::text IS NULL AND $5::text IS NULL"
+        };
         let client = self.client().await;
         let rows = client
             .query(
                 &format!(
                     "SELECT platform, chat, member, {MEMBER_COLUMNS} FROM rollup_members
-                     WHERE workspace = $1 AND joined_at IS NOT NULL AND joined_at >= $2 AND joined_at < $3
-                       AND ($4::text IS NULL OR (platform = $4 AND chat = $5)) AND ($6::text IS NULL OR channel = $6)
+                     WHERE workspace = $1 AND {group_test} AND joined_at IS NOT NULL AND joined_at >= $2 AND joined_at < $3
+                       AND ($6::text IS NULL OR channel = $6)
                        AND ($7::text IS NULL OR campaign = $7)
                      ORDER BY platform, chat, member"
                 ),

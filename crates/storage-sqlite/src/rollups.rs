@@ -204,6 +204,7 @@ impl RollupStore for SqliteStore {
                         .map_err(backend)?;
                 }
             }
+            crate::analytics_models::write_funnel(&tx, ws, &rows.funnel)?;
             tx.commit().map_err(backend)?;
             Ok(true)
         })
@@ -254,12 +255,19 @@ impl RollupStore for SqliteStore {
             None => (None, None),
         };
         self.read(|conn| {
+            // One group is read by its primary key: an `?4 IS NULL OR` test would hide the key
+            // from the planner, and so would the join-time range, which it prefers to a key
+            // prefix (scanning the workspace's members by join time); `+` keeps that index out.
+            let (group_test, joined) = if group_platform.is_some() {
+                ("platform = ?4 AND chat = ?5", "+joined_at")
+            } else {
+                ("?4 IS NULL AND ?5 IS NULL", "joined_at")
+            };
             let mut statement = conn
                 .prepare_cached(&format!(
                     "SELECT platform, chat, member, {MEMBER_COLUMNS} FROM rollup_members
-                     WHERE workspace = ?1 AND joined_at IS NOT NULL AND joined_at >= ?2 AND joined_at < ?3
-                       AND (?4 IS NULL OR (platform = ?4 AND chat = ?5)) AND (?6 IS NULL OR channel = ?6)
-                       AND (?7 IS NULL OR campaign = ?7)
+                     WHERE workspace = ?1 AND {group_test} AND {joined} IS NOT NULL AND {joined} >= ?2 AND {joined} < ?3
+                       AND (?6 IS NULL OR channel = ?6) AND (?7 IS NULL OR campaign = ?7)
                      ORDER BY platform, chat, member"
                 ))
                 .map_err(backend)?;

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod analytics_models;
 pub mod banlist;
 pub mod bot_powers;
 pub mod click_rollups;
@@ -34,6 +35,7 @@ pub mod lottery;
 pub mod offers;
 pub mod orders;
 pub mod outbox;
+pub mod platform_counts;
 pub mod plays;
 pub mod poll_tags;
 pub mod races;
@@ -46,6 +48,7 @@ mod types;
 
 pub use accounts::*;
 pub use analytics::Analytics;
+pub use analytics_models::FunnelCountStore;
 pub use banlist::{BanStore, Presence};
 pub use bot_powers::{BotPowers, BotPowersStore};
 pub use click_rollups::{ClickRollupStore, ClickRow};
@@ -77,6 +80,7 @@ pub use orders::{
     ShowcasePost, StatementLine,
 };
 pub use outbox::Outbox;
+pub use platform_counts::{PlatformCountDay, PlatformCountStore};
 pub use plays::{PlayStore, RunFilter, PLAY_KIND};
 pub use poll_tags::PollTagStore;
 pub use races::{NewRace, RaceState, RaceStore, StoredRace};
@@ -161,6 +165,8 @@ pub trait Store:
     + SwapStore
     + BotPowersStore
     + RaceStore
+    + FunnelCountStore
+    + PlatformCountStore
     + 'static
 {
     /// `sqlite` or `postgres`, for `/healthz` and logs.

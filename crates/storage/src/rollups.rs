@@ -221,9 +221,13 @@ pub async fn fold_new_events(
         rows.members
             .extend(store.rollup_rows(workspace, &more).await?.members);
     }
+    let before = rows.members.clone();
     for input in &inputs {
         rows.apply(input, zone);
     }
+    rows.funnel =
+        crate::analytics_models::funnel_delta(store, workspace, zone, &before, &rows.members)
+            .await?;
     if store.apply_rollup(workspace, &rows, from, last).await? {
         Ok(FoldStep::Folded(events.len()))
     } else {

@@ -283,6 +283,7 @@ async fn statistics_that_differ_from_qunzhus_counts_are_reported() {
         &zone,
         today,
         today,
+        rig.clock_now(),
     )
     .await
     .unwrap();
@@ -296,4 +297,21 @@ async fn statistics_that_differ_from_qunzhus_counts_are_reported() {
         (2, 1)
     );
     assert!(dir.path().join("main-stats.json").exists());
+    // The same difference is kept for the console and the API, not only logged.
+    let kept = store
+        .platform_counts(workspace, today, today)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.iter()
+            .map(|row| (
+                row.platform,
+                row.day,
+                row.platform_joins,
+                row.qunzhu_joins,
+                row.difference()
+            ))
+            .collect::<Vec<_>>(),
+        vec![(Platform::WeCom, today, 2, 1, 1)]
+    );
 }

@@ -131,8 +131,9 @@ impl WecomConnector {
 }
 
 /// Compares WeCom's daily new members with qunzhu's own joins (the daily rollups) over
-/// the WeCom groups qunzhu knows, from `from` to `to`; each difference is logged, and the
-/// report is kept in the connector's directory (`{account}-stats.json`) for the operator.
+/// the WeCom groups qunzhu knows, from `from` to `to`; each difference is logged, every day
+/// compared is kept in the store (the console's and the API's reconciliation, checked at
+/// `checked_at`), and the report is kept in the connector's directory (`{account}-stats.json`).
 pub async fn reconcile_statistics(
     store: &dyn qunzhu_storage::Store,
     connector: &WecomConnector,
@@ -140,6 +141,7 @@ pub async fn reconcile_statistics(
     zone: &chrono_tz::Tz,
     from: NaiveDate,
     to: NaiveDate,
+    checked_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<StatsReport> {
     let unavailable =
         |error: qunzhu_storage::StoreError| ConnectorError::Transient(error.to_string());
@@ -191,6 +193,26 @@ pub async fn reconcile_statistics(
         own.entry(row.day).or_default().joins += row.counts.joins();
     }
     let report = compare(&wecom, &own);
+    // Without an owner there are no WeCom figures, and zeros would read as differences.
+    if !owners.is_empty() {
+        let mut days: Vec<NaiveDate> = wecom.keys().chain(own.keys()).copied().collect();
+        days.sort();
+        days.dedup();
+        let checked: Vec<qunzhu_storage::PlatformCountDay> = days
+            .into_iter()
+            .map(|day| qunzhu_storage::PlatformCountDay {
+                platform: qunzhu_domain::Platform::WeCom,
+                day,
+                platform_joins: wecom.get(&day).map_or(0, |figures| figures.new_member_cnt),
+                qunzhu_joins: own.get(&day).map_or(0, |figures| figures.joins),
+                checked_at,
+            })
+            .collect();
+        store
+            .record_platform_counts(workspace, &checked)
+            .await
+            .map_err(unavailable)?;
+    }
     for difference in &report.differences {
         tracing::warn!(day = %difference.day, wecom = difference.wecom_new_members, qunzhu = difference.qunzhu_joins,
             "WeCom's statistics and qunzhu's count of joins differ (a callback lost before the gap check, or joins outside qunzhu's groups)");

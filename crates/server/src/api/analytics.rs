@@ -12,7 +12,7 @@ use qunzhu_domain::InviteChannel;
 use qunzhu_ops::analytics::{
     FactsPage, FateDecision, FateOutcome, FunnelBy, FunnelReport, GroupVerdict,
 };
-use qunzhu_storage::{FactsQuery, RollupDay, RollupDayQuery};
+use qunzhu_storage::{FactsQuery, PlatformCountDay, RollupDay, RollupDayQuery};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,6 +31,7 @@ pub fn routes() -> Router<Ctx> {
         .route("/analytics/cohorts.csv", get(cohorts_csv))
         .route("/analytics/cohorts/members", get(cohort_members))
         .route("/analytics/groups", get(group_verdicts))
+        .route("/analytics/platform-counts", get(platform_counts))
         .route("/groups/{id}/fate", post(decide_fate))
 }
 
@@ -50,6 +51,38 @@ async fn group_verdicts(
         ctx.ops()
             .group_verdicts(&who.actor(), q.dying.unwrap_or(false))
             .await?,
+    ))
+}
+
+/// One compared day with its difference spelled out, so a client need not subtract.
+#[derive(serde::Serialize)]
+struct CountedDay {
+    #[serde(flatten)]
+    day: PlatformCountDay,
+    difference: i64,
+}
+
+async fn platform_counts(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Params(q): Params<Filter>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let today = ctx.app.clock.now().date_naive();
+    let to = q.to.unwrap_or(today);
+    let from = q.from.unwrap_or(to - Duration::days(29));
+    let rows: Vec<CountedDay> = ctx
+        .ops()
+        .platform_counts(&who.actor(), from, to)
+        .await?
+        .into_iter()
+        .map(|day| CountedDay {
+            difference: day.difference(),
+            day,
+        })
+        .collect();
+    let differing = rows.iter().filter(|row| row.difference != 0).count();
+    Ok(Json(
+        json!({ "from": from, "to": to, "differing": differing, "rows": rows }),
     ))
 }
 

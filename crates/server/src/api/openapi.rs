@@ -141,6 +141,7 @@ pub static ROUTES: &[RouteDoc] = routes![
     ("get", "/analytics/days", "analytics", Read, "Daily rollups per group (members at day end, joins by channel, left vs removed, speakers, messages, check-ins, invites, orders, revenue, tracked-link clicks), filtered by group and days, paged"),
     ("get", "/analytics/days.csv", "analytics", Read, "The same daily rollups as CSV"),
     ("get", "/analytics/funnel", "analytics", Read, "The AARRR funnel of acquired members, filtered by group, channel, campaign and join days, optionally broken down (by) and with its own windows"),
+    ("get", "/analytics/platform-counts", "analytics", Read, "A platform's own daily counts beside qunzhu's (WeCom's new members vs the rollups' joins), each day with its difference; `from`, `to` (default the last 30 days)"),
     ("get", "/analytics/cohorts", "analytics", Read, "Retention cohorts by join week (the triangle), filtered like the funnel"),
     ("get", "/analytics/cohorts.csv", "analytics", Read, "The retention triangle as CSV"),
     ("get", "/analytics/cohorts/members", "analytics", Read, "The members behind one cohort cell (join week, week k after joining), paged"),

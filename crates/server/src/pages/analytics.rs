@@ -173,6 +173,11 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page, Params(q): Params<Filte
             },
         ],
     );
+    // The platform's own counts beside the rollups' (WeCom's statistics), last 30 days.
+    let counted = ops
+        .platform_counts(&who, today - chrono::Duration::days(29), today)
+        .await?;
+    let differing: Vec<_> = counted.iter().filter(|day| day.difference() != 0).collect();
     let carry = carried(&q);
     let body = markup! {
         (super::people::subnav(&shell, "/analytics"))
@@ -228,6 +233,35 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page, Params(q): Params<Filte
         }
         h3 { (shell.t("an.flow")) }
         (PreEscaped(flow))
+        h3 { (shell.t("an.reconcile")) }
+        @if counted.is_empty() {
+            p.muted role="status" data-reconcile="none" { (shell.t("an.reconcile_none")) }
+        } @else {
+            p data-reconcile=(differing.len()) {
+                (shell.t("an.reconcile_checked")) " " (counted.len()) " · "
+                (shell.t("an.reconcile_differ")) " " (differing.len())
+            }
+            @if !differing.is_empty() {
+                div.table-wrap {
+                    table data-reconcile-days {
+                        thead { tr {
+                            th { (shell.t("an.day")) } th { (shell.t("an.platform")) }
+                            th { (shell.t("an.reconcile_theirs")) } th { (shell.t("an.reconcile_ours")) }
+                            th { (shell.t("an.reconcile_diff")) }
+                        } }
+                        tbody {
+                            @for day in &differing {
+                                tr {
+                                    td { (day.day.to_string()) } td { (day.platform.as_str()) }
+                                    td.num { (day.platform_joins) } td.num { (day.qunzhu_joins) }
+                                    td.num { (format!("{:+}", day.difference())) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         p {
             a.btn href=(format!("/api/v1/analytics/days.csv?{carry}")) { (shell.t("an.csv_days")) } " "
             a.btn href=(format!("/api/v1/analytics/cohorts.csv?{carry}")) { (shell.t("an.csv_cohorts")) }

@@ -234,3 +234,61 @@ async fn a_dying_group_is_listed_and_its_fate_applied_once_per_request() {
         .expect("group");
     assert_eq!(group.status, qunzhu_domain::GroupStatus::Dissolved);
 }
+
+#[tokio::test]
+async fn a_platform_count_that_differs_is_shown_on_the_api_and_the_page() {
+    use qunzhu_domain::Clock;
+    let app = TestApp::new().await;
+    let viewer = app.session(UserRole::Viewer, "aaa").await;
+    let page = app.page(&viewer, "/analytics", "en").await;
+    assert!(
+        page.body.contains("data-reconcile=\"none\""),
+        "{}",
+        page.body
+    );
+    let today = app.clock.now().date_naive();
+    let day =
+        |back: i64, platform_joins: i64, qunzhu_joins: i64| qunzhu_storage::PlatformCountDay {
+            platform: qunzhu_domain::Platform::WeCom,
+            day: today - chrono::Duration::days(back),
+            platform_joins,
+            qunzhu_joins,
+            checked_at: app.clock.now(),
+        };
+    app.store
+        .record_platform_counts(app.a.ws, &[day(2, 4, 4), day(1, 5, 3)])
+        .await
+        .expect("record");
+    let api = app
+        .call(
+            &viewer,
+            Method::GET,
+            "/api/v1/analytics/platform-counts",
+            None,
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let body = api.json();
+    assert_eq!(body["differing"], 1, "{}", api.body);
+    assert_eq!(body["rows"][1]["difference"], 2, "{}", api.body);
+    assert_eq!(body["rows"][1]["platform_joins"], 5, "{}", api.body);
+    let page = app.page(&viewer, "/analytics", "zh").await;
+    assert!(
+        page.body.contains("data-reconcile-days")
+            && page.body.contains("+2")
+            && page.body.contains("平台对账"),
+        "{}",
+        page.body
+    );
+    // Another workspace sees none of it.
+    let other = app.session(UserRole::Viewer, "bbb").await;
+    let theirs = app
+        .call(
+            &other,
+            Method::GET,
+            "/api/v1/analytics/platform-counts",
+            None,
+        )
+        .await;
+    assert_eq!(theirs.json()["differing"], 0, "{}", theirs.body);
+}

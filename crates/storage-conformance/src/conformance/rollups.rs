@@ -147,6 +147,7 @@ pub async fn rollups_match_the_reducer(store: &dyn Store, script: RollupScript, 
         .map(|(key, facts)| (key.clone(), facts.clone()))
         .collect();
     assert_eq!(stored(store, ws).await, (spec.days.clone(), acquired));
+    super::funnel_counts_match_the_reducer(store, ws, &spec.members, ZONE).await;
     let keys = RollupKeys {
         groups: spec.groups.keys().cloned().collect(),
         member_days: spec.member_days.keys().cloned().collect(),
