@@ -9,7 +9,7 @@
 //! `chat_member` updates bring the join back as `JoinVia::Link { code: name }`; its url, the
 //! action's receipt, is kept in the link row, so every later visitor gets the same link.
 
-use qunzhu_domain::{keys, ActionKind, ActionStatus, NewAction, Platform};
+use qunzhu_domain::{keys, ActionKind, ActionOrigin, ActionStatus, NewAction, Platform};
 use qunzhu_growth::livecode::{link_name, TELEGRAM_LINK_NAME, WECOM_STATE};
 use qunzhu_storage::{LiveCodeAlert, LiveCodeLink, StoreError};
 
@@ -190,7 +190,7 @@ impl Ops {
             not_before: now,
             expires_at: None,
             dry_run: false,
-            origin: format!("livecode:{code}"),
+            origin: ActionOrigin::LiveCode(code.to_string()),
             cause: None,
         };
         self.store.enqueue(vec![action]).await?;

@@ -85,7 +85,7 @@ impl Ops {
                 POSTER_BACKGROUND_KIND,
                 POSTER_NAME,
                 &encoded,
-                &who.name,
+                &who.name.to_string(),
                 self.clock.now(),
             )
             .await?;

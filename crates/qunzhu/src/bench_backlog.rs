@@ -58,7 +58,14 @@ pub async fn run(groups: usize, members: usize, seconds: f64, json: bool) -> any
             .env_remove("QUNZHU_HTTP_PORT");
         anyhow::Ok(command)
     };
-    add_user(qunzhu(&["users", "add", LOGIN, "--role", "owner", "--password-stdin"])?)?;
+    add_user(qunzhu(&[
+        "users",
+        "add",
+        LOGIN,
+        "--role",
+        "owner",
+        "--password-stdin",
+    ])?)?;
 
     let started = Instant::now();
     let mut child = qunzhu(&["serve"])?
@@ -66,9 +73,13 @@ pub async fn run(groups: usize, members: usize, seconds: f64, json: bool) -> any
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start `qunzhu serve`")?;
-    let outcome = measure(&mut child, port, started, Duration::from_secs_f64(seconds), || {
-        logged(qunzhu(&["status", "--json"])?)
-    })
+    let outcome = measure(
+        &mut child,
+        port,
+        started,
+        Duration::from_secs_f64(seconds),
+        || logged(qunzhu(&["status", "--json"])?),
+    )
     .await;
     let outcome = match outcome {
         Ok(during) => stop(&mut child).map(|stopped| (during, stopped)),

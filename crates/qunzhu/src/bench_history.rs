@@ -315,7 +315,11 @@ async fn push_to_every_group(
                 not_before: at,
                 expires_at: None,
                 dry_run: false,
-                origin: format!("sop:{PUSH_PLAN}@v1/hourly"),
+                origin: qunzhu_domain::ActionOrigin::Sop {
+                    plan: PUSH_PLAN.to_string(),
+                    version: Some(1),
+                    step: "hourly".to_string(),
+                },
                 cause: None,
             }
         })
