@@ -553,7 +553,7 @@ fn insert_timeline(
         }
     }
     run(
-        &tx,
+        tx,
         "INSERT INTO timeline (key, chat, source, cause, json) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             event.key,
@@ -576,7 +576,7 @@ fn apply_to_roster(
     match (&event.kind, person) {
         (EventKind::MemberJoined { .. }, Some(person)) => {
             run(
-                &tx,
+                tx,
                 "INSERT OR REPLACE INTO people (chat, id, json, present) VALUES (?1, ?2, ?3, 1)",
                 params![event.chat, person.id, serde_json::to_string(&person)?],
             )?;
@@ -585,7 +585,7 @@ fn apply_to_roster(
         // A knocker waits outside (present = 2) until the join request is decided.
         (EventKind::JoinRequested { .. }, Some(person)) => {
             run(
-                &tx,
+                tx,
                 "INSERT OR REPLACE INTO people (chat, id, json, present) VALUES (?1, ?2, ?3, 2)",
                 params![event.chat, person.id, serde_json::to_string(&person)?],
             )?;
@@ -607,7 +607,7 @@ fn apply_to_roster(
                 .optional()?;
             if let Some(json) = waiting {
                 run(
-                    &tx,
+                    tx,
                     "UPDATE people SET present = 1 WHERE chat = ?1 AND id = ?2",
                     params![event.chat, member],
                 )?;
@@ -616,14 +616,14 @@ fn apply_to_roster(
         }
         (EventKind::JoinRequestDenied { member, .. }, _) => {
             run(
-                &tx,
+                tx,
                 "UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2 AND present = 2",
                 params![event.chat, member],
             )?;
         }
         (EventKind::MemberLeft { member, .. }, _) => {
             run(
-                &tx,
+                tx,
                 "UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2",
                 params![event.chat, member],
             )?;
