@@ -69,7 +69,7 @@ pub struct DocumentHealth {
 /// Everything at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthReport {
-    /// `ok`, or `degraded` when a loop is down.
+    /// `starting` until the engine is up, then `ok`, or `degraded` when a loop is down.
     pub status: &'static str,
     /// The loops that are down: restarting, or running with a stale heartbeat.
     pub down: Vec<String>,
@@ -80,6 +80,9 @@ pub struct HealthReport {
 
 #[derive(Default)]
 struct State {
+    /// Between [`Health::starting`] and [`Health::started`]: the process answers, the engine
+    /// is still being built.
+    starting: bool,
     loops: BTreeMap<String, LoopHealth>,
     connectors: BTreeMap<String, ConnectorHealth>,
     documents: BTreeMap<(String, String), DocumentHealth>,
@@ -115,6 +118,16 @@ impl Health {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The engine is being built: `/healthz` says `starting` until [`Health::started`].
+    pub fn starting(&self) {
+        self.lock().starting = true;
+    }
+
+    /// The engine is up.
+    pub fn started(&self) {
+        self.lock().starting = false;
     }
 
     /// Registers a loop (or marks it running again after a restart).
@@ -228,7 +241,11 @@ impl Health {
             .map(|entry| entry.name.clone())
             .collect();
         HealthReport {
-            status: if down.is_empty() { "ok" } else { "degraded" },
+            status: match (state.starting, down.is_empty()) {
+                (true, _) => "starting",
+                (false, true) => "ok",
+                (false, false) => "degraded",
+            },
             down,
             loops: state.loops.values().cloned().collect(),
             connectors: state.connectors.values().cloned().collect(),
@@ -281,6 +298,16 @@ pub fn document(kind: &str, name: &str, version: i64, problems: Vec<String>) {
 mod tests {
     use super::*;
     use qunzhu_domain::FakeClock;
+
+    #[test]
+    fn starting_until_the_engine_is_up() {
+        let health = Health::new(Arc::new(FakeClock::new(DateTime::default())));
+        health.starting();
+        health.loop_started("tick", Duration::seconds(30));
+        assert_eq!(health.report().status, "starting");
+        health.started();
+        assert_eq!(health.report().status, "ok");
+    }
 
     #[test]
     fn a_stale_or_restarting_loop_degrades_the_report() {

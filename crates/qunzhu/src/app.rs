@@ -132,6 +132,51 @@ async fn run(
         .with_context(|| format!("cannot listen on {}:{}", config.http.bind, config.http.port))?;
 
     let health = Health::new(clock.clone());
+    // The console and `/healthz` answer from here on (status `starting` until the engine is
+    // up); platform webhooks join once their connectors are built.
+    health.starting();
+    let hooks = qunzhu_server::late_routes::LateRoutes::default();
+    let state = AppState {
+        store: store.clone(),
+        clock: clock.clone(),
+        base_url: config.base_url(),
+        secure_cookies: config.secure_cookies(),
+    };
+    let options = qunzhu_server::ServerOptions {
+        trusted_proxy_header: Some(config.http.trusted_proxy_header.trim().to_string())
+            .filter(|name| !name.is_empty()),
+        health: Some(health.clone()),
+        orders: orders_hook(&config, workspace.id)?,
+        point_value_cents: Some(config.orders.point_value_cents),
+        funnel: config.analytics.funnel,
+        tiers: config.analytics.tiers.clone(),
+        phone_vault: Some(Arc::new(
+            qunzhu_ops::PhoneVault::open(Some(config.phone_key.expose()), &config.data_dir)
+                .context("landing pages' phone key")?,
+        )),
+        poster_font: poster_font(&config),
+        ..qunzhu_server::ServerOptions::default()
+    };
+    let https = state.secure_cookies;
+    let router = qunzhu_server::harden(
+        qunzhu_server::router_with(state, options)
+            .merge(qunzhu_server::short_links::routes(
+                store.clone(),
+                clock.clone(),
+            ))
+            .merge(hooks.under("/hooks")),
+        https,
+    );
+    let mut http_stop = stop.clone();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = http_stop.changed().await;
+    });
+    let server = tokio::spawn(async move { server.await });
+
     let rules = RulesHandle::new(empty_rules()?);
     let watcher = RulesWatcher {
         store: store.clone(),
@@ -346,7 +391,7 @@ async fn run(
     };
     tasks.push(consumer_loop!("analytics", health, stop, rollups));
     let mut all = connectors(&config, &workspace, clock.clone())?;
-    let mut hooks = axum::Router::new();
+    let mut webhooks = axum::Router::new();
     if config.telegram.enabled {
         // A refused token is one clear line in the log; the rest keeps running.
         match qunzhu_telegram::TelegramConnector::connect(
@@ -362,7 +407,7 @@ async fn run(
                 if config.telegram.mode == qunzhu_telegram::Mode::Webhook {
                     let path = format!("/hooks/telegram/{}", telegram.bot_id());
                     tracing::info!(%path, "serving the Telegram webhook");
-                    hooks = hooks.nest(&path, telegram.webhook());
+                    webhooks = webhooks.nest(&path, telegram.webhook());
                 }
                 all.push(telegram);
             }
@@ -376,7 +421,7 @@ async fn run(
         match start_wecom(&config, &store, &workspace, clock.clone(), &rules, &stop) {
             Ok((wecom, router, wecom_tasks)) => {
                 all.push(wecom);
-                hooks = hooks.nest(&format!("/hooks/wecom/{}", config.wecom.account), router);
+                webhooks = webhooks.nest(&format!("/hooks/wecom/{}", config.wecom.account), router);
                 tasks.extend(wecom_tasks);
             }
             Err(error) => {
@@ -392,48 +437,9 @@ async fn run(
         // answers, and the console shows the connector as failing meanwhile.
         tasks.push(tokio::spawn(start.clone().matrix()));
     }
-
-    let state = AppState {
-        store: store.clone(),
-        clock: clock.clone(),
-        base_url: config.base_url(),
-        secure_cookies: config.secure_cookies(),
-    };
-    let options = qunzhu_server::ServerOptions {
-        trusted_proxy_header: Some(config.http.trusted_proxy_header.trim().to_string())
-            .filter(|name| !name.is_empty()),
-        health: Some(health),
-        orders: orders_hook(&config, workspace.id)?,
-        point_value_cents: Some(config.orders.point_value_cents),
-        funnel: config.analytics.funnel,
-        tiers: config.analytics.tiers.clone(),
-        phone_vault: Some(Arc::new(
-            qunzhu_ops::PhoneVault::open(Some(config.phone_key.expose()), &config.data_dir)
-                .context("landing pages' phone key")?,
-        )),
-        poster_font: poster_font(&config),
-        ..qunzhu_server::ServerOptions::default()
-    };
-    let https = state.secure_cookies;
-    let router = qunzhu_server::harden(
-        qunzhu_server::router_with(state, options)
-            .merge(qunzhu_server::short_links::routes(
-                store.clone(),
-                clock.clone(),
-            ))
-            .merge(hooks),
-        https,
-    );
+    hooks.set(webhooks);
+    health.started();
     on_ready(&workspace)?;
-    let mut http_stop = stop.clone();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = http_stop.changed().await;
-    });
-    let server = tokio::spawn(async move { server.await });
 
     shutdown_signal().await;
     tracing::info!("stopping");

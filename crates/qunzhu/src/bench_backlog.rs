@@ -96,7 +96,14 @@ pub async fn run(groups: usize, members: usize, seconds: f64, json: bool) -> any
         "healthz_first_s": round(during.healthz_first_s, 1000.0),
         "measured_s": round(during.measured_s, 10.0),
         "healthz_p99_ms": p99(during.healthz_ms),
-        "page_p99_ms": p99(during.page_ms),
+        "page_p99_ms": p99(during.page_ms.iter().map(|(_, ms)| *ms).collect()),
+        "page_p99_ms_by_path": PAGES
+            .iter()
+            .map(|path| {
+                let times = during.page_ms.iter().filter(|(p, _)| p == path).map(|(_, ms)| *ms);
+                (path.to_string(), serde_json::json!(p99(times.collect())))
+            })
+            .collect::<serde_json::Map<_, _>>(),
         "non_200": during.non_200,
         "events_at_start": during.events_at_start,
         "events_at_end": during.events_at_end,
@@ -119,7 +126,8 @@ struct During {
     healthz_first_s: f64,
     measured_s: f64,
     healthz_ms: Vec<f64>,
-    page_ms: Vec<f64>,
+    /// Each console page's answer time, by path.
+    page_ms: Vec<(&'static str, f64)>,
     non_200: u64,
     events_at_start: u64,
     events_at_end: u64,
@@ -175,7 +183,9 @@ async fn measure(
         page += 1;
         let at = Instant::now();
         let answer = http(port, "GET", path, Some(&session), None).await?;
-        during.page_ms.push(at.elapsed().as_secs_f64() * 1000.0);
+        during
+            .page_ms
+            .push((path, at.elapsed().as_secs_f64() * 1000.0));
         if answer.status != 200 {
             during.non_200 += 1;
         }

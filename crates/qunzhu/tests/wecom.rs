@@ -53,9 +53,14 @@ async fn serve_takes_wecom_callbacks_into_the_log() {
     let http = reqwest::Client::new();
     let mut up = false;
     for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
+        // `/healthz` answers while the engine is built; the webhook is there once it is up.
+        let answer = http.get(format!("{base}/healthz")).send().await;
+        if let Ok(answer) = answer {
+            let body: serde_json::Value = answer.json().await.unwrap_or_default();
+            if body["status"] != "starting" {
+                up = true;
+                break;
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -272,15 +272,15 @@ pub async fn group_rows(
     for row in store.group_day_report(workspace, &spans).await? {
         by_group.entry(row.group_id).or_default().push(row);
     }
-    let today_speakers = store.distinct_speakers(workspace, today, today).await?;
-    let week_start = today - Duration::days(6);
-    let month_start = today - Duration::days(29);
-    let week_speakers = store
-        .distinct_speakers(workspace, week_start, today)
-        .await?;
-    let month_speakers = store
-        .distinct_speakers(workspace, month_start, today)
-        .await?;
+    // Today, the last 7 and the last 30 days all end now: one pass over memberships.
+    let starts = [0, 6, 29].map(|back| day_span(today - Duration::days(back), zone).start);
+    let speakers = store.speakers_since(workspace, &starts).await?;
+    let speakers_of = |id: i64, window: usize| {
+        speakers
+            .get(&id)
+            .and_then(|counts| counts.get(window).copied())
+            .unwrap_or(0)
+    };
     let mut out = Vec::new();
     for summary in store.groups(workspace).await? {
         let id = summary.group.id;
@@ -307,18 +307,10 @@ pub async fn group_rows(
         let today_stats = sum(
             std::slice::from_ref(&today_row),
             members,
-            today_speakers.per_group.get(&id).copied().unwrap_or(0),
+            speakers_of(id, 0),
         );
-        let week = sum(
-            week_days,
-            members,
-            week_speakers.per_group.get(&id).copied().unwrap_or(0),
-        );
-        let month = sum(
-            &days,
-            members,
-            month_speakers.per_group.get(&id).copied().unwrap_or(0),
-        );
+        let week = sum(week_days, members, speakers_of(id, 1));
+        let month = sum(&days, members, speakers_of(id, 2));
         let vitals = Vitals {
             members,
             week_speakers: week.speakers,
@@ -424,7 +416,12 @@ pub struct TableQuery {
     pub sort: Option<String>,
     /// `asc` or `desc`; the column's natural order if absent.
     pub dir: Option<String>,
+    /// The console's page of the table, from 1 ([`PAGE_ROWS`] rows each).
+    pub page: Option<String>,
 }
+
+/// Rows on one page of the console's group table.
+pub const PAGE_ROWS: usize = 100;
 
 /// A [`TableQuery`] checked: unknown values are errors naming the field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -436,6 +433,8 @@ pub struct TableView {
     pub period: Period,
     pub sort: SortKey,
     pub ascending: bool,
+    /// From 1.
+    pub page: usize,
 }
 
 impl TableQuery {
@@ -466,6 +465,14 @@ impl TableQuery {
             Some("desc") => false,
             Some(other) => return Err(("dir", format!("`{other}`: asc or desc"))),
         };
+        let page = match blank(&self.page) {
+            None => 1,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|page| *page >= 1)
+                .ok_or(("page", format!("`{text}`: a page number from 1")))?,
+        };
         Ok(TableView {
             text: blank(&self.q).unwrap_or_default(),
             group_type,
@@ -474,24 +481,26 @@ impl TableQuery {
             period,
             sort,
             ascending,
+            page,
         })
     }
 }
 
 impl TableView {
-    /// Filters and sorts rows in place.
-    pub fn apply(&self, rows: &mut Vec<GroupRow>) {
-        let needle = self.text.to_lowercase();
-        rows.retain(|row| {
-            let g = &row.summary.group;
-            (needle.is_empty()
-                || g.name.to_lowercase().contains(&needle)
-                || g.chat.to_lowercase().contains(&needle)
-                || g.tags.iter().any(|t| t.to_lowercase().contains(&needle)))
-                && self.group_type.is_none_or(|t| g.group_type == t)
-                && self.status.is_none_or(|s| g.status == s)
-                && self.tag.as_ref().is_none_or(|t| g.tags.contains(t))
-        });
+    /// Whether a row passes the view's filters.
+    fn keeps(&self, row: &GroupRow, needle: &str) -> bool {
+        let g = &row.summary.group;
+        (needle.is_empty()
+            || g.name.to_lowercase().contains(needle)
+            || g.chat.to_lowercase().contains(needle)
+            || g.tags.iter().any(|t| t.to_lowercase().contains(needle)))
+            && self.group_type.is_none_or(|t| g.group_type == t)
+            && self.status.is_none_or(|s| g.status == s)
+            && self.tag.as_ref().is_none_or(|t| g.tags.contains(t))
+    }
+
+    /// The view's order of two rows (ties broken by id, so pages never overlap).
+    fn order(&self, a: &GroupRow, b: &GroupRow) -> std::cmp::Ordering {
         let period = self.period;
         let key = |row: &GroupRow| -> f64 {
             let p = row.period(period);
@@ -511,19 +520,32 @@ impl TableView {
                 SortKey::Fill => row.members as f64 / f64::from(row.cap.max(1)),
             }
         };
-        rows.sort_by(|a, b| {
-            let order = if self.sort == SortKey::Name {
-                a.summary.group.name.cmp(&b.summary.group.name)
-            } else {
-                key(a).total_cmp(&key(b))
-            }
-            .then_with(|| a.summary.group.id.cmp(&b.summary.group.id));
-            if self.ascending {
-                order
-            } else {
-                order.reverse()
-            }
-        });
+        let order = if self.sort == SortKey::Name {
+            a.summary.group.name.cmp(&b.summary.group.name)
+        } else {
+            key(a).total_cmp(&key(b))
+        }
+        .then_with(|| a.summary.group.id.cmp(&b.summary.group.id));
+        if self.ascending {
+            order
+        } else {
+            order.reverse()
+        }
+    }
+
+    /// Filters and sorts the rows in place.
+    pub fn apply(&self, rows: &mut Vec<GroupRow>) {
+        let needle = self.text.to_lowercase();
+        rows.retain(|row| self.keeps(row, &needle));
+        rows.sort_by(|a, b| self.order(a, b));
+    }
+
+    /// The rows this view shows, filtered and sorted, borrowed from a kept table.
+    pub fn select<'a>(&self, rows: &'a [GroupRow]) -> Vec<&'a GroupRow> {
+        let needle = self.text.to_lowercase();
+        let mut kept: Vec<&GroupRow> = rows.iter().filter(|row| self.keeps(row, &needle)).collect();
+        kept.sort_by(|a, b| self.order(a, b));
+        kept
     }
 }
 

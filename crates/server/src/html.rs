@@ -220,6 +220,25 @@ pub fn none_row(lang: Lang, columns: usize) -> Markup {
     html! { tr { td.empty colspan=(columns) { (lang.t("common.none")) } } }
 }
 
+/// Links to the previous and next page of a list (`link` gives a page's address), shown only
+/// when there is more than one page.
+pub fn pager(
+    shell: &Shell,
+    current: usize,
+    pages: usize,
+    link: impl Fn(usize) -> String,
+) -> Markup {
+    html! {
+        @if pages > 1 {
+            nav.pager aria-label=(shell.t("common.pages")) {
+                @if current > 1 { a.btn href=(link(current - 1)) rel="prev" { "← " (shell.t("common.prev")) } }
+                span.muted data-page=(current) { (current) " / " (pages) }
+                @if current < pages { a.btn href=(link(current + 1)) rel="next" { (shell.t("common.next")) " →" } }
+            }
+        }
+    }
+}
+
 /// Inline SVG a chart function in [`crate::svg`] built (its labels go through [`esc`] there).
 pub fn svg(built: String) -> Markup {
     PreEscaped(built)

@@ -18,11 +18,13 @@ pub mod html;
 pub mod i18n;
 pub mod invite_page;
 pub mod landing_page;
+pub mod late_routes;
 pub mod livecode_page;
 pub mod orders_hook;
 pub mod pages;
 pub mod poster_image;
 pub mod short_links;
+pub mod snapshot;
 pub mod stats;
 pub mod svg;
 pub mod throttle;
@@ -94,6 +96,15 @@ pub struct Ctx {
     pub tiers: qunzhu_domain::tier::TierRules,
     pub phone_vault: Option<Arc<qunzhu_ops::PhoneVault>>,
     pub posters: Arc<poster_image::Posters>,
+    /// The overview and the group table, kept when they are slow to read (snapshot.rs).
+    pub snapshots: Snapshots,
+}
+
+/// The console's kept reads, one kind per heavy page.
+#[derive(Clone, Default)]
+pub struct Snapshots {
+    pub overview: Arc<snapshot::Snapshots<stats::Overview>>,
+    pub groups: Arc<snapshot::Snapshots<Vec<group_table::GroupRow>>>,
 }
 
 impl Ctx {
@@ -128,7 +139,23 @@ impl Ctx {
             tiers: options.tiers,
             phone_vault: options.phone_vault,
             posters: Arc::new(poster_image::Posters::new(options.poster_font)),
+            snapshots: Snapshots::default(),
         }
+    }
+
+    /// Every group's row of the workspace, kept when slow to read (snapshot.rs).
+    pub async fn group_rows(
+        &self,
+        workspace: qunzhu_domain::WorkspaceId,
+        zone: chrono_tz::Tz,
+    ) -> Result<Arc<Vec<group_table::GroupRow>>, qunzhu_storage::StoreError> {
+        let (store, clock) = (self.app.store.clone(), self.app.clock.clone());
+        self.snapshots
+            .groups
+            .get(workspace, move || async move {
+                group_table::group_rows(store.as_ref(), workspace, zone, clock.now(), None).await
+            })
+            .await
     }
 
     /// Today in the workspace's time zone.

@@ -29,6 +29,8 @@ struct Deltas {
     group_days: HashMap<(ChatKey, String), [i64; 3]>,
     member_days: HashMap<(MemberKey, String), i64>,
     spoke: HashMap<MemberKey, (i64, i64)>,
+    /// Members who posted as a bot in this run (the bot_members read model).
+    bots: HashSet<ChatKey>,
     /// Pending join requests, in log order: `Some(event key)` opens (or renews) a member's
     /// request, `None` closes it (let in, invited or denied).
     requests: Vec<(MemberKey, Option<String>)>,
@@ -109,7 +111,10 @@ impl Deltas {
             EventKind::DisplayNameChanged { .. } => {
                 self.memberships.push((RENAMED, key, named, at))
             }
-            EventKind::MessagePosted { .. } => {
+            EventKind::MessagePosted { from_bot, .. } => {
+                if *from_bot {
+                    self.bots.insert((key.0, key.1.clone(), key.3.clone()));
+                }
                 let spoke = self.spoke.entry(key.clone()).or_insert((0, at));
                 spoke.0 += 1;
                 spoke.1 = spoke.1.max(at);
@@ -252,6 +257,17 @@ impl Deltas {
         )
         .await
         .map_err(backend)?;
+        let (ws, platform, member): (Vec<i64>, Vec<String>, Vec<String>) =
+            unzip3(self.bots.into_iter());
+        if !ws.is_empty() {
+            tx.execute(
+                "INSERT INTO bot_members (workspace, platform, member) SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[])
+                 ON CONFLICT DO NOTHING",
+                &[&ws, &platform, &member],
+            )
+            .await
+            .map_err(backend)?;
+        }
         let mut spoke: (
             Vec<i64>,
             Vec<String>,
@@ -479,7 +495,7 @@ impl PostgresStore {
         let mut client = self.client().await;
         let tx = client.transaction().await.map_err(backend)?;
         tx.batch_execute(
-            "DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests;",
+            "DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests; DELETE FROM bot_members;",
         )
         .await
         .map_err(backend)?;

@@ -149,6 +149,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0031_funnel_counts",
         include_str!("../migrations/0031_funnel_counts.sql"),
     ),
+    (
+        "0032_bot_members",
+        include_str!("../migrations/0032_bot_members.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -169,9 +169,10 @@ async fn group_day_report(
     Ok(out.into_values().collect())
 }
 
-/// A member-days row `d` of someone who never posted as a bot (events_bot_posts).
-const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = d.workspace AND e.platform = d.platform
-    AND e.member = d.member AND e.kind = 'message_posted' AND (e.payload::jsonb ->> 'from_bot') = 'true')";
+/// A member-days (or memberships) row `d` of someone who never posted as a bot: one key probe
+/// of the bot_members read model.
+const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = d.workspace AND b.platform = d.platform
+    AND b.member = d.member)";
 
 async fn silent_per_group(
     client: &Client,
@@ -238,8 +239,43 @@ async fn distinct_speakers(
     })
 }
 
-const BOT_POST: &str = "EXISTS (SELECT 1 FROM events e WHERE e.workspace = mb.workspace AND e.platform = mb.platform
-    AND e.member = mb.user_id AND e.kind = 'message_posted' AND (e.payload::jsonb ->> 'from_bot') = 'true')";
+const BOT_POST: &str = "EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = mb.workspace AND b.platform = mb.platform
+    AND b.member = mb.user_id)";
+
+/// Per group id, its distinct speakers (never a bot) since each of `since`, counted in one pass
+/// over the workspace's memberships by their last message: exact for windows that end now.
+async fn speakers_since(
+    client: &Client,
+    workspace: WorkspaceId,
+    since: &[DateTime<Utc>],
+) -> Result<BTreeMap<i64, Vec<u64>>> {
+    let Some(earliest) = since.iter().min() else {
+        return Ok(BTreeMap::new());
+    };
+    let sums: Vec<String> = (0..since.len())
+        .map(|n| format!("count(*) FILTER (WHERE d.last_spoke_at >= ${})", n + 3))
+        .collect();
+    let sql = format!(
+        "SELECT g.id, {} FROM memberships d
+         JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
+         WHERE d.workspace = $1 AND d.last_spoke_at >= $2 AND {BOT_FREE} GROUP BY g.id",
+        sums.join(", ")
+    );
+    let bounds: Vec<i64> = std::iter::once(*earliest)
+        .chain(since.iter().copied())
+        .map(micros)
+        .collect();
+    let mut values: Vec<&(dyn ToSql + Sync)> = vec![&workspace.0];
+    values.extend(bounds.iter().map(|at| at as &(dyn ToSql + Sync)));
+    let mut per_group = BTreeMap::new();
+    for row in client.query(&sql, &values).await.map_err(backend)? {
+        let counts = (0..since.len())
+            .map(|n| count(&row, n + 1))
+            .collect::<Result<Vec<u64>>>()?;
+        per_group.insert(get(&row, 0)?, counts);
+    }
+    Ok(per_group)
+}
 
 fn member_filter(workspace: WorkspaceId, query: &MemberPageQuery) -> (String, Vec<Param>) {
     let mut sql = String::from(
@@ -519,6 +555,15 @@ impl ReportStore for PostgresStore {
     ) -> Result<BTreeMap<i64, u64>> {
         let client = self.client().await;
         silent_per_group(&client, workspace, since).await
+    }
+
+    async fn speakers_since(
+        &self,
+        workspace: WorkspaceId,
+        since: &[DateTime<Utc>],
+    ) -> Result<BTreeMap<i64, Vec<u64>>> {
+        let client = self.client().await;
+        speakers_since(&client, workspace, since).await
     }
 
     async fn distinct_speakers(

@@ -21,6 +21,8 @@ pub(crate) struct Deltas {
     group_days: HashMap<(ChatKey, String), [i64; 3]>,
     member_days: HashMap<(MemberKey, String), i64>,
     spoke: HashMap<MemberKey, (i64, i64)>,
+    /// Members who posted as a bot in this batch (the bot_members read model).
+    bots: std::collections::HashSet<ChatKey>,
     /// Groups and members this batch created, to remember once it commits.
     pub new_groups: Vec<ChatKey>,
     pub new_members: Vec<ChatKey>,
@@ -136,7 +138,10 @@ pub(crate) fn apply(
         EventKind::MemberInvited { .. } | EventKind::JoinRequestDenied { .. } => {
             close_request(tx, workspace, platform, &event.chat, member)?;
         }
-        EventKind::MessagePosted { .. } => {
+        EventKind::MessagePosted { from_bot, .. } => {
+            if *from_bot {
+                deltas.bots.insert((workspace, platform.to_string(), member.to_string()));
+            }
             let member_key: MemberKey = (workspace, platform.to_string(), event.chat.clone(), member.to_string());
             let spoke = deltas.spoke.entry(member_key.clone()).or_insert((0, at));
             spoke.0 += 1;
@@ -190,6 +195,13 @@ pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
              ON CONFLICT DO UPDATE SET messages = messages + ?5, last_spoke_at = max(COALESCE(last_spoke_at, ?6), ?6)",
         )
         .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, count, last]))
+        .map_err(backend)?;
+    }
+    for (workspace, platform, member) in deltas.bots.drain() {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO bot_members (workspace, platform, member) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut statement| statement.execute(params![workspace, platform, member]))
         .map_err(backend)?;
     }
     let mut keys: Vec<(ChatKey, String)> = deltas.group_days.keys().cloned().collect();
@@ -348,7 +360,7 @@ impl SqliteStore {
     pub(crate) fn rebuild(&self) -> Result<()> {
         self.run(|conn| {
             let tx = conn.transaction().map_err(backend)?;
-            tx.execute_batch("DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests;").map_err(backend)?;
+            tx.execute_batch("DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests; DELETE FROM bot_members;").map_err(backend)?;
             let mut deltas = Deltas::default();
             {
                 let mut statement = tx.prepare("SELECT workspace, platform, key, chat, at, day, payload FROM events ORDER BY seq").map_err(backend)?;

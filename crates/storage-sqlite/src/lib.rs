@@ -153,6 +153,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0031_funnel_counts",
         include_str!("../migrations/0031_funnel_counts.sql"),
     ),
+    (
+        "0032_bot_members",
+        include_str!("../migrations/0032_bot_members.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -181,9 +181,10 @@ fn group_day_report(
     Ok(out.into_values().collect())
 }
 
-/// A member-days row `d` of someone who never posted as a bot (events_bot_posts).
-const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = d.workspace AND e.platform = d.platform
-               AND e.member = d.member AND e.kind = 'message_posted' AND json_extract(e.payload, '$.from_bot') = 1)";
+/// A member-days (or memberships) row `d` of someone who never posted as a bot: one key probe
+/// of the bot_members read model.
+const BOT_FREE: &str = "NOT EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = d.workspace AND b.platform = d.platform
+               AND b.member = d.member)";
 
 fn silent_per_group(
     conn: &Connection,
@@ -245,6 +246,42 @@ fn distinct_speakers(
     })
 }
 
+/// Per group id, its distinct speakers (never a bot) since each of `since`, counted in one pass
+/// over the workspace's memberships by their last message: exact for windows that end now.
+fn speakers_since(
+    conn: &Connection,
+    workspace: WorkspaceId,
+    since: &[DateTime<Utc>],
+) -> Result<BTreeMap<i64, Vec<u64>>> {
+    let Some(earliest) = since.iter().min() else {
+        return Ok(BTreeMap::new());
+    };
+    let sums: Vec<String> = (0..since.len())
+        .map(|n| format!("sum(d.last_spoke_at >= ?{})", n + 3))
+        .collect();
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT g.id, {} FROM memberships d
+             JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
+             WHERE d.workspace = ?1 AND d.last_spoke_at >= ?2 AND {BOT_FREE} GROUP BY g.id",
+            sums.join(", ")
+        ))
+        .map_err(backend)?;
+    let mut values: Vec<Value> = vec![workspace.0.into(), micros(*earliest).into()];
+    values.extend(since.iter().map(|at| Value::from(micros(*at))));
+    let mut rows = statement
+        .query(params_from_iter(values.iter()))
+        .map_err(backend)?;
+    let mut per_group = BTreeMap::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        let counts = (0..since.len())
+            .map(|n| count(row, n + 1))
+            .collect::<Result<Vec<u64>>>()?;
+        per_group.insert(row.get(0).map_err(backend)?, counts);
+    }
+    Ok(per_group)
+}
+
 /// The `FROM … WHERE … GROUP BY … HAVING …` of the member list, with its parameters.
 fn member_filter(workspace: WorkspaceId, query: &MemberPageQuery) -> (String, Vec<Value>) {
     let mut sql = String::from(
@@ -294,10 +331,10 @@ fn member_filter(workspace: WorkspaceId, query: &MemberPageQuery) -> (String, Ve
         );
     }
     if !query.include_bots {
-        // events_bot_posts: one probe per member.
+        // bot_members: one key probe per member.
         sql.push_str(
-            " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = mb.workspace AND e.platform = mb.platform
-               AND e.member = mb.user AND e.kind = 'message_posted' AND json_extract(e.payload, '$.from_bot') = 1)",
+            " AND NOT EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = mb.workspace AND b.platform = mb.platform
+               AND b.member = mb.user)",
         );
     }
     sql.push_str(" GROUP BY mb.workspace, mb.platform, mb.user HAVING 1 = 1");
@@ -352,8 +389,8 @@ fn member_page(
                    AND json_extract(a.payload, '$.member') = mb.user AND a.origin = 'checkin' AND a.kind = 'grant_reward') AS checkins,
                 (SELECT count(*) FROM links l JOIN link_clicks c ON c.code = l.code
                    WHERE l.workspace = mb.workspace AND l.member = mb.user) AS clicks,
-                EXISTS (SELECT 1 FROM events e WHERE e.workspace = mb.workspace AND e.platform = mb.platform
-                   AND e.member = mb.user AND e.kind = 'message_posted' AND json_extract(e.payload, '$.from_bot') = 1)
+                EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = mb.workspace AND b.platform = mb.platform
+                   AND b.member = mb.user)
          {filter} ORDER BY {order}, mb.user LIMIT ?{} OFFSET ?{n}",
         n - 1
     );
@@ -537,6 +574,14 @@ impl ReportStore for SqliteStore {
         since: DateTime<Utc>,
     ) -> Result<BTreeMap<i64, u64>> {
         self.read(|conn| silent_per_group(conn, workspace, since))
+    }
+
+    async fn speakers_since(
+        &self,
+        workspace: WorkspaceId,
+        since: &[DateTime<Utc>],
+    ) -> Result<BTreeMap<i64, Vec<u64>>> {
+        self.read(|conn| speakers_since(conn, workspace, since))
     }
 
     async fn distinct_speakers(

@@ -161,6 +161,15 @@ pub trait ReportStore: Send + Sync {
         days: &[DaySpan],
     ) -> Result<Vec<GroupDayReport>>;
 
+    /// Per group id, its distinct speakers (never a bot) since each instant of `since`, one count
+    /// per instant in order, from memberships' last message: exact for windows ending now, and
+    /// one pass however long the windows are (the group table's today, week and month).
+    async fn speakers_since(
+        &self,
+        workspace: WorkspaceId,
+        since: &[DateTime<Utc>],
+    ) -> Result<BTreeMap<i64, Vec<u64>>>;
+
     /// Distinct speakers (never a bot) between two local days inclusive.
     async fn distinct_speakers(
         &self,

@@ -85,16 +85,18 @@ async fn group_table(
         .view()
         .map_err(|(field, message)| ApiError::invalid(field, message))?;
     let workspace = ctx.app.store.workspace(who.workspace).await?;
-    let mut rows = crate::group_table::group_rows(
-        ctx.app.store.as_ref(),
-        who.workspace,
-        workspace.time_zone,
-        ctx.app.clock.now(),
-        None,
-    )
-    .await?;
-    view.apply(&mut rows);
-    Ok(Json(rows))
+    let table = ctx.group_rows(who.workspace, workspace.time_zone).await?;
+    let rows = view.select(&table);
+    // Every matching row, or one page of them when `page` is given.
+    let rows = match q.page {
+        Some(_) => rows
+            .chunks(crate::group_table::PAGE_ROWS)
+            .nth(view.page.saturating_sub(1))
+            .unwrap_or_default()
+            .to_vec(),
+        None => rows,
+    };
+    Ok(Json(rows.into_iter().cloned().collect()))
 }
 
 async fn group(
@@ -111,9 +113,9 @@ async fn update_group(
     Path(id): Path<i64>,
     Body(update): Body<GroupUpdate>,
 ) -> ApiResult<Json<Group>> {
-    Ok(Json(
-        ctx.ops().update_group(&who.actor(), id, update).await?,
-    ))
+    let group = ctx.ops().update_group(&who.actor(), id, update).await?;
+    ctx.snapshots.groups.forget(who.workspace);
+    Ok(Json(group))
 }
 
 #[derive(Deserialize, Default)]

@@ -32,30 +32,24 @@ pub fn type_label(shell: &Shell, group_type: GroupType) -> &'static str {
     shell.t(&format!("gtype.{}", group_type.as_str()))
 }
 
-/// The table's rows for this query, filtered and sorted.
+/// The workspace's table (kept when slow to read), the checked view and every tag in use.
 async fn table(
     ctx: &Ctx,
     shell: &Shell,
     query: &TableQuery,
-) -> Result<(TableView, Vec<GroupRow>, Vec<String>), ApiError> {
+) -> Result<(TableView, std::sync::Arc<Vec<GroupRow>>, Vec<String>), ApiError> {
     let view = query
         .view()
         .map_err(|(field, message)| ApiError::invalid(field, message))?;
-    let mut rows = group_table::group_rows(
-        ctx.app.store.as_ref(),
-        shell.principal.workspace,
-        shell.zone,
-        ctx.app.clock.now(),
-        None,
-    )
-    .await?;
+    let rows = ctx
+        .group_rows(shell.principal.workspace, shell.zone)
+        .await?;
     let mut tags: Vec<String> = rows
         .iter()
         .flat_map(|r| r.summary.group.tags.iter().cloned())
         .collect();
     tags.sort();
     tags.dedup();
-    view.apply(&mut rows);
     Ok((view, rows, tags))
 }
 
@@ -184,8 +178,13 @@ async fn list(
     Page(shell): Page,
     Params(query): Params<TableQuery>,
 ) -> PageResult {
-    let (view, rows, tags) = table(&ctx, &shell, &query).await?;
-    let members: u64 = rows.iter().map(|r| r.members).sum();
+    let (view, table, tags) = table(&ctx, &shell, &query).await?;
+    let matching = view.select(&table);
+    let members: u64 = matching.iter().map(|r| r.members).sum();
+    let pages = matching.len().div_ceil(group_table::PAGE_ROWS).max(1);
+    let page = view.page.clamp(1, pages);
+    let rows = &matching[((page - 1) * group_table::PAGE_ROWS).min(matching.len())
+        ..(page * group_table::PAGE_ROWS).min(matching.len())];
     let columns: [(SortKey, &str, bool); 13] = [
         (SortKey::Name, "common.name", false),
         (SortKey::Fill, "groups.size", true),
@@ -203,7 +202,7 @@ async fn list(
     ];
     let body = html! {
         p.lead {
-            (rows.len()) " " (shell.t("groups.n_groups")) " · " (members) " " (shell.t("groups.n_members"))
+            (matching.len()) " " (shell.t("groups.n_groups")) " · " (members) " " (shell.t("groups.n_members"))
             " · " (shell.t(&format!("period.{}", view.period.as_str())))
         }
         (filters(&shell, &view, &tags))
@@ -220,7 +219,7 @@ async fn list(
                         (header_cell(&shell, &view, SortKey::Health, shell.t("groups.health"), false))
                     } }
                     tbody {
-                        @for row in &rows {
+                        @for row in rows {
                             @let g = &row.summary.group;
                             @let p = row.period(view.period);
                             @let spark: Vec<u64> = row.days.iter().map(|d| d.messages).collect();
@@ -250,6 +249,9 @@ async fn list(
                     }
                 }
             }
+            (crate::html::pager(&shell, page, pages, |to| {
+                format!("/groups?{}&page={to}", query_with(&view, view.sort, view.ascending))
+            }))
         }
     };
     Ok(respond(
@@ -278,7 +280,8 @@ async fn csv(
     Page(shell): Page,
     Params(query): Params<TableQuery>,
 ) -> PageResult {
-    let (_, rows, _) = table(&ctx, &shell, &query).await?;
+    let (view, table, _) = table(&ctx, &shell, &query).await?;
+    let rows = view.select(&table);
     let mut header = vec![
         "id", "name", "platform", "chat", "type", "status", "tags", "members", "cap", "health",
     ]
@@ -742,6 +745,7 @@ async fn save(
             ctx.ops()
                 .update_group(&shell.principal.actor(), id, update)
                 .await?;
+            ctx.snapshots.groups.forget(shell.principal.workspace);
             Ok(see_other(&format!("/groups/{id}?ok=saved")))
         }
         Err(errors) => {

@@ -203,13 +203,7 @@ async fn list(
                     @if page.rows.is_empty() { (none_row(shell.lang, 9)) }
                 }
             } }
-            @if pages > 1 {
-                nav.pager aria-label=(shell.t("members.pages")) {
-                    @if current > 1 { a.btn href=(q.link(current - 1, None)) rel="prev" { "← " (shell.t("members.prev")) } }
-                    span.muted { (current) " / " (pages) }
-                    @if current < pages { a.btn href=(q.link(current + 1, None)) rel="next" { (shell.t("members.next")) " →" } }
-                }
-            }
+            (crate::html::pager(&shell, current, pages, |to| q.link(to, None)))
         }
     };
     Ok(respond(

@@ -19,16 +19,17 @@ pub fn routes() -> Router<Ctx> {
         .route("/overview/live", get(live_fragment))
 }
 
-async fn load(ctx: &Ctx, shell: &Shell) -> Result<Overview, super::PageError> {
-    let now = ctx.app.clock.now();
-    Ok(stats::overview(
-        ctx.app.store.as_ref(),
-        shell.principal.workspace,
-        shell.zone,
-        now,
-        30,
-    )
-    .await?)
+/// The overview's numbers, kept when slow to read (snapshot.rs).
+async fn load(ctx: &Ctx, shell: &Shell) -> Result<std::sync::Arc<Overview>, super::PageError> {
+    let (store, clock) = (ctx.app.store.clone(), ctx.app.clock.clone());
+    let (workspace, zone) = (shell.principal.workspace, shell.zone);
+    Ok(ctx
+        .snapshots
+        .overview
+        .get(workspace, move || async move {
+            stats::overview(store.as_ref(), workspace, zone, clock.now(), 30).await
+        })
+        .await?)
 }
 
 async fn overview_page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {

@@ -187,6 +187,34 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
     assert_eq!(speakers.total, 2);
     assert_eq!(speakers.per_group.get(&g1), Some(&2));
     assert_eq!(speakers.per_group.get(&g2), Some(&1));
+    // Windows that end now, from memberships' last message, agree with member_days: g1 had @a
+    // and @b (and the bot, left out) since day one, only @a on day two.
+    let since = store
+        .speakers_since(ws, &[span(first).start, span(second).start])
+        .await
+        .expect("speakers since");
+    assert_eq!(
+        since.into_iter().collect::<Vec<_>>(),
+        [(g1, vec![2, 1]), (g2, vec![1, 1])],
+        "per group, one count per window"
+    );
+    for day in [first, second] {
+        let kept = store
+            .distinct_speakers(ws, day, second)
+            .await
+            .expect("speakers");
+        let window = store
+            .speakers_since(ws, &[span(day).start])
+            .await
+            .expect("speakers since");
+        for (group, count) in kept.per_group {
+            assert_eq!(
+                window.get(&group),
+                Some(&vec![count]),
+                "group {group} from {day}"
+            );
+        }
+    }
 
     let history = store
         .member_events(ws, Platform::Sandbox, "@a", 10)

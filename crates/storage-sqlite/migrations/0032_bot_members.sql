@@ -1,0 +1,13 @@
+-- Members who have posted as a bot, kept at ingest (same transaction) so speaker counts and
+-- member lists leave bots out with one key probe, and the log needs no index that parses every
+-- message's JSON on insert.
+CREATE TABLE bot_members (
+    workspace INTEGER NOT NULL,
+    platform TEXT NOT NULL,
+    member TEXT NOT NULL,
+    PRIMARY KEY (workspace, platform, member)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO bot_members (workspace, platform, member)
+    SELECT DISTINCT workspace, platform, member FROM events
+    WHERE kind = 'message_posted' AND json_extract(payload, '$.from_bot') = 1 AND member IS NOT NULL;
+DROP INDEX IF EXISTS reports_events_bot_posts;
