@@ -22,12 +22,27 @@ pub trait Decider: Send {
         Vec::new()
     }
 
+    /// What this decider remembers that a restart should not lose, for the ingestor to save
+    /// beside the log now and then (only the guard keeps such memory; the rest rebuild from
+    /// read models).
+    fn memory(&self) -> Vec<Remembered> {
+        Vec::new()
+    }
+
     /// An engine action come due (an SOP step's game): what it starts, or `None` when this
     /// decider does not run such actions.
     fn scheduled(&mut self, action: &ActionRecord, now: DateTime<Utc>) -> Option<Vec<NewAction>> {
         let _ = (action, now);
         None
     }
+}
+
+/// A decider's memory as saved text, for one connector's platform in one workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remembered {
+    pub workspace: qunzhu_domain::WorkspaceId,
+    pub platform: qunzhu_domain::Platform,
+    pub memory: String,
 }
 
 /// Runs several deciders in order and concatenates what they decide.
@@ -54,6 +69,10 @@ impl Decider for Chain {
             .iter_mut()
             .flat_map(|decider| decider.take_audit())
             .collect()
+    }
+
+    fn memory(&self) -> Vec<Remembered> {
+        self.0.iter().flat_map(|decider| decider.memory()).collect()
     }
 
     /// The first decider that runs the action decides it.

@@ -135,17 +135,65 @@ impl Guard {
                 (presence.joined_at, presence.display_name),
             );
         }
-        let recent = store
-            .events_since(workspace, now.minus(Duration::days(WARM_UP)), 1_000_000)
-            .await?;
-        for stored in recent
-            .iter()
-            .filter(|stored| stored.event.platform == platform)
-        {
-            guard.decide(&stored.event, now);
+        // The saved memory and the events after it, or (none saved, or too old) the last days.
+        match guard.recall(store, now).await? {
+            Some(mut after) => loop {
+                let events = store.events(workspace, after, REPLAY_BATCH).await?;
+                let Some(last) = events.last() else { break };
+                after = last.seq;
+                for stored in events.iter().filter(|s| s.event.platform == platform) {
+                    guard.decide(&stored.event, now);
+                }
+                guard.audit.clear();
+            },
+            None => {
+                let recent = store
+                    .events_since(workspace, now.minus(Duration::days(WARM_UP)), 1_000_000)
+                    .await?;
+                for stored in recent
+                    .iter()
+                    .filter(|stored| stored.event.platform == platform)
+                {
+                    guard.decide(&stored.event, now);
+                }
+            }
         }
         guard.audit.clear();
         Ok(guard)
+    }
+
+    /// Takes back the saved memory if there is one younger than the warm-up window; returns
+    /// the log position it is level with. A memory that cannot be read is reported and the
+    /// log replayed instead.
+    async fn recall(
+        &mut self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> qunzhu_storage::Result<Option<i64>> {
+        let Some(saved) = store.guard_memory(self.workspace, self.platform).await? else {
+            return Ok(None);
+        };
+        if saved.taken_at < now.minus(Duration::days(WARM_UP)) {
+            return Ok(None);
+        }
+        match serde_json::from_str::<Saved>(&saved.memory) {
+            Ok(memory) if memory.format == MEMORY_FORMAT => {
+                self.guardian.recall(memory.guardian);
+                self.history = memory.history;
+                Ok(Some(saved.seq))
+            }
+            Ok(memory) => {
+                tracing::warn!(
+                    format = memory.format,
+                    "the guard's saved memory is of another format; replaying the log"
+                );
+                Ok(None)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the guard's saved memory cannot be read; replaying the log");
+                Ok(None)
+            }
+        }
     }
 
     fn facts(&self, chat: &str, member: &str) -> MemberFacts {
@@ -344,7 +392,53 @@ fn edit_as_post(event: &Event) -> Option<Event> {
     })
 }
 
+/// The guard's saved memory (`GuardMemoryStore`), versioned so a format change replays instead.
+#[derive(serde::Serialize)]
+struct SavedRef<'a> {
+    format: u32,
+    guardian: qunzhu_moderation::MemoryRef<'a>,
+    history: Vec<&'a str>,
+}
+
+#[derive(serde::Deserialize)]
+struct Saved {
+    format: u32,
+    guardian: qunzhu_moderation::Memory,
+    history: HashSet<String>,
+}
+
+const MEMORY_FORMAT: u32 = 1;
+
+/// Events read per round when catching up after a saved memory.
+const REPLAY_BATCH: usize = 5_000;
+
 impl Decider for Guard {
+    /// The guardian's memory and the history keys its pending timers still name.
+    fn memory(&self) -> Vec<crate::decide::Remembered> {
+        let held = self.guardian.held_keys();
+        let saved = SavedRef {
+            format: MEMORY_FORMAT,
+            guardian: self.guardian.memory(),
+            history: self
+                .history
+                .iter()
+                .map(String::as_str)
+                .filter(|key| held.contains(key))
+                .collect(),
+        };
+        match serde_json::to_string(&saved) {
+            Ok(memory) => vec![crate::decide::Remembered {
+                workspace: self.workspace,
+                platform: self.platform,
+                memory,
+            }],
+            Err(error) => {
+                tracing::warn!(%error, "the guard's memory cannot be saved");
+                Vec::new()
+            }
+        }
+    }
+
     fn decide(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<NewAction> {
         if event.workspace != self.workspace || event.platform != self.platform {
             return Vec::new();

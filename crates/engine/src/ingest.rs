@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use qunzhu_connector::Batch;
 use qunzhu_domain::{local_day, Clock, Instant};
@@ -33,7 +34,14 @@ pub struct Ingestor {
     /// When it turns true, a big batch stops between parts (the rest is redelivered later),
     /// so shutting down never waits for a whole backlog.
     stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// How often the decider's memory is saved beside the log (`GuardMemoryStore`), so a
+    /// restart replays only the events after it.
+    memory_every: chrono::Duration,
+    memory_saved: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
+
+/// How often a decider's memory is saved: a restart replays at most this much of the log.
+pub const MEMORY_EVERY_SECONDS: i64 = 60;
 
 impl Ingestor {
     pub fn new(
@@ -51,6 +59,8 @@ impl Ingestor {
             decider,
             stale_after: stale_after(),
             stop: None,
+            memory_every: chrono::Duration::seconds(MEMORY_EVERY_SECONDS),
+            memory_saved: std::sync::Mutex::new(None),
         }
     }
 
@@ -154,9 +164,46 @@ impl Ingestor {
             .store
             .ingest(IngestBatch { events, cursor }, &mut decide)
             .await?;
+        // Still holding the decider: its memory is level with every event committed so far.
+        let memories = self.memory_due(decider, now);
+        self.save_memory(memories, now).await;
         write_audit(&*self.store, audit).await;
         write_intro_tags(&*self.store, introductions).await;
         Ok(report)
+    }
+}
+
+impl Ingestor {
+    /// The decider's memory when the last save is older than `memory_every`, else nothing.
+    fn memory_due(&self, decider: &dyn Decider, now: DateTime<Utc>) -> Vec<crate::Remembered> {
+        let mut saved = self
+            .memory_saved
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if saved.is_some_and(|at| now < at + self.memory_every) {
+            return Vec::new();
+        }
+        *saved = Some(now);
+        decider.memory()
+    }
+
+    /// Saves memories. A failed save is logged: the next one (or, at worst, a replay of the
+    /// log) covers it.
+    async fn save_memory(&self, memories: Vec<crate::Remembered>, now: DateTime<Utc>) {
+        for remembered in memories {
+            if let Err(error) = self
+                .store
+                .put_guard_memory(
+                    remembered.workspace,
+                    remembered.platform,
+                    now,
+                    &remembered.memory,
+                )
+                .await
+            {
+                tracing::warn!(%error, "the decider's memory was not saved; a restart replays more of the log");
+            }
+        }
     }
 }
 
@@ -224,6 +271,89 @@ mod tests {
 
     use super::{Ingestor, MAX_TRANSACTION_EVENTS};
     use crate::decide::{Decider, GreetEachJoin};
+
+    /// Remembers how many events it saw.
+    struct Counting(u32);
+
+    impl Decider for Counting {
+        fn decide(&mut self, _: &Event, _: chrono::DateTime<Utc>) -> Vec<qunzhu_domain::NewAction> {
+            self.0 += 1;
+            Vec::new()
+        }
+
+        fn memory(&self) -> Vec<crate::Remembered> {
+            vec![crate::Remembered {
+                workspace: qunzhu_domain::WorkspaceId(1),
+                platform: Platform::Sandbox,
+                memory: self.0.to_string(),
+            }]
+        }
+    }
+
+    #[tokio::test]
+    async fn the_deciders_memory_is_saved_after_a_batch_at_most_once_a_minute() {
+        let store: Arc<dyn Store> =
+            Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("store"));
+        let workspace = store
+            .ensure_workspace(NewWorkspace {
+                slug: "w".into(),
+                name: "W".into(),
+                time_zone: chrono_tz::Asia::Shanghai,
+            })
+            .await
+            .expect("workspace");
+        let now = Utc.with_ymd_and_hms(2026, 5, 1, 2, 0, 0).unwrap();
+        let clock = Arc::new(FakeClock::new(now));
+        let decider: Box<dyn Decider> = Box::new(Counting(0));
+        let ingestor = Ingestor::new(
+            store.clone(),
+            clock.clone(),
+            chrono_tz::Asia::Shanghai,
+            "sandbox:one",
+            Arc::new(Mutex::new(decider)),
+        );
+        let batch = |index: usize| Batch {
+            events: vec![Event {
+                workspace: workspace.id,
+                platform: Platform::Sandbox,
+                key: format!("e{index}"),
+                chat: "g".into(),
+                at: now,
+                kind: EventKind::MemberJoined {
+                    member: format!("@m{index}"),
+                    display_name: None,
+                    via: JoinVia::Direct,
+                },
+            }],
+            cursor: None,
+        };
+        let saved = || async {
+            store
+                .guard_memory(workspace.id, Platform::Sandbox)
+                .await
+                .expect("read")
+                .map(|saved| saved.memory)
+        };
+        ingestor.ingest(batch(0)).await.expect("first");
+        assert_eq!(
+            saved().await.as_deref(),
+            Some("1"),
+            "saved after the first batch"
+        );
+        ingestor.ingest(batch(1)).await.expect("second");
+        assert_eq!(
+            saved().await.as_deref(),
+            Some("1"),
+            "not again within the minute"
+        );
+        clock.advance(Duration::seconds(super::MEMORY_EVERY_SECONDS));
+        ingestor.ingest(batch(2)).await.expect("third");
+        assert_eq!(
+            saved().await.as_deref(),
+            Some("3"),
+            "saved again a minute on"
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_backlog_is_written_in_bounded_parts_with_the_cursor_last_and_nothing_twice() {

@@ -50,7 +50,7 @@ pub mod swaps;
 
 pub use banlist::{BanHandle, BanWatcher};
 pub use checkin::Checkins;
-pub use decide::{Chain, Decider, GreetEachJoin, Nothing};
+pub use decide::{Chain, Decider, GreetEachJoin, Nothing, Remembered};
 pub use directory::{DirectoryHandle, DirectoryWatcher};
 pub use dispatch::{DispatchConfig, Dispatcher, Round};
 pub use drops::{DropWatcher, Drops, DropsHandle};

@@ -13,11 +13,13 @@ use qunzhu_domain::{
     WorkspaceId,
 };
 
+use serde::{Deserialize, Serialize};
+
 use crate::decision::{Decision, Target};
 use crate::ruleset::{Profile, RuleSet};
 
 /// What the engine knows about the group an event happened in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupFacts {
     pub name: String,
     pub group_type: GroupType,
@@ -64,7 +66,7 @@ impl MemberFacts {
 }
 
 /// Someone greeted (or about to be) by a welcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Joiner {
     pub member: String,
     pub name: String,
@@ -74,7 +76,7 @@ pub(crate) struct Joiner {
 }
 
 /// Joins waiting for one shared welcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct WelcomeBatch {
     /// The first joiner's event key: the welcome's idempotency key derives from it.
     pub key: String,
@@ -83,7 +85,7 @@ pub(crate) struct WelcomeBatch {
 }
 
 /// A greeted wave whose silent members get one nudge when it falls due.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Wave {
     pub key: String,
     pub due: DateTime<Utc>,
@@ -91,7 +93,7 @@ pub(crate) struct Wave {
 }
 
 /// A newcomer, until they have spoken for a while.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Newcomer {
     pub joined_at: DateTime<Utc>,
     pub spoken: bool,
@@ -100,7 +102,7 @@ pub(crate) struct Newcomer {
 }
 
 /// A member whose name breaks the convention.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct NicknameDue {
     pub name: String,
     /// Reminders sent so far.
@@ -111,7 +113,7 @@ pub(crate) struct NicknameDue {
     pub cause: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct MemberState {
     /// Recent messages: time, normalized-text hash and message id, for flood and repeat rules
     /// (the ids let a redaction remove the whole burst).
@@ -139,11 +141,13 @@ impl MemberState {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ChatState {
     pub workspace: WorkspaceId,
     pub platform: Platform,
     pub group: GroupFacts,
+    /// Compiled from the rules when first needed; never saved.
+    #[serde(skip)]
     pub profile: Option<Arc<Profile>>,
     pub members: HashMap<String, MemberState>,
     pub welcome: Option<WelcomeBatch>,
@@ -172,6 +176,20 @@ pub struct Guardian {
     pub(crate) raids: HashMap<String, crate::raid::RaidState>,
 }
 
+/// A guardian's memory, borrowed for saving ([`Guardian::memory`]).
+#[derive(Serialize)]
+pub struct MemoryRef<'a> {
+    chats: &'a HashMap<String, ChatState>,
+    raids: &'a HashMap<String, crate::raid::RaidState>,
+}
+
+/// A guardian's memory read back ([`Guardian::recall`]).
+#[derive(Deserialize)]
+pub struct Memory {
+    chats: HashMap<String, ChatState>,
+    raids: HashMap<String, crate::raid::RaidState>,
+}
+
 /// Newcomer records are kept this long after joining (longer than any sensible nudge or
 /// newcomer-link window) so a later message is never mistaken for a first one.
 pub(crate) const NEWCOMER_MEMORY: i64 = 7;
@@ -185,6 +203,46 @@ impl Guardian {
             bans: Arc::default(),
             raids: HashMap::new(),
         }
+    }
+
+    /// What the guardian remembers of its groups (windows, warnings, newcomers, welcomes,
+    /// checks, raids), to be saved as is and given back to [`Guardian::recall`] after a
+    /// restart. The rules and the ban list are not in it: they are supplied again.
+    pub fn memory(&self) -> MemoryRef<'_> {
+        MemoryRef {
+            chats: &self.chats,
+            raids: &self.raids,
+        }
+    }
+
+    /// The event keys a pending timer still refers to (welcome batches and waves, nickname
+    /// reminders, human checks, raids): a decision it makes later names one of these.
+    pub fn held_keys(&self) -> std::collections::HashSet<&str> {
+        let mut keys = std::collections::HashSet::new();
+        for chat in self.chats.values() {
+            for batch in chat.welcome.iter() {
+                keys.insert(batch.key.as_str());
+                keys.extend(batch.joiners.iter().map(|j| j.join_key.as_str()));
+            }
+            for wave in &chat.waves {
+                keys.insert(wave.key.as_str());
+                keys.extend(wave.joiners.iter().map(|j| j.join_key.as_str()));
+            }
+            for member in chat.members.values() {
+                keys.extend(member.nickname.iter().map(|n| n.cause.as_str()));
+                keys.extend(member.check.iter().map(|c| c.join_key.as_str()));
+            }
+        }
+        for raid in self.raids.values() {
+            keys.extend(raid.keys());
+        }
+        keys
+    }
+
+    /// Takes back what [`Guardian::memory`] saved, replacing what this guardian remembers.
+    pub fn recall(&mut self, memory: Memory) {
+        self.chats = memory.chats;
+        self.raids = memory.raids;
     }
 
     /// Swaps in a new brand-wide ban list (a ban was decided or lifted, a list enforced).

@@ -80,7 +80,7 @@ impl HumanCheck {
 }
 
 /// A newcomer being checked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PendingCheck {
     /// The join's event key: every key of the check derives from it.
     pub join_key: String,

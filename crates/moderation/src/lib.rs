@@ -59,7 +59,7 @@ pub use check::check;
 pub use decision::{undo, AuditRecord, Decision, BOT_ACTOR};
 pub use diagnostic::Diagnostic;
 pub use grouprules::GroupRules;
-pub use guardian::{GroupFacts, Guardian, MemberFacts};
+pub use guardian::{GroupFacts, Guardian, MemberFacts, Memory, MemoryRef};
 pub use language::Language;
 pub use lurker::{lurker_decisions, lurker_report, LurkerEntry, RosterEntry};
 pub use normalize::{normalize, normalize_into};

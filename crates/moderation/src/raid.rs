@@ -28,17 +28,42 @@ pub struct RaidPolicy {
     pub hold_for: Duration,
 }
 
+impl RaidState {
+    /// The join keys this state still refers to.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.joins
+            .iter()
+            .map(|(_, _, key)| key.as_str())
+            .chain(self.active.iter().map(|raid| raid.key.as_str()))
+    }
+}
+
+/// A span saved as whole seconds (chrono's `Duration` has no serde form).
+mod seconds {
+    use chrono::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(span: &Duration, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_i64(span.num_seconds())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Duration, D::Error> {
+        Ok(Duration::seconds(i64::deserialize(from)?))
+    }
+}
+
 /// One group's recent joins and, during a raid, when it ends.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RaidState {
     /// Join time, member and join event key, oldest first, within the window.
     joins: VecDeque<(DateTime<Utc>, String, String)>,
     /// The policy's window, so the tick can forget joins that no longer count.
+    #[serde(with = "seconds")]
     within: Duration,
     active: Option<ActiveRaid>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct ActiveRaid {
     /// The join that tipped the group over: keys derive from it.
     key: String,

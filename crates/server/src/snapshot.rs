@@ -60,16 +60,23 @@ impl<T: Send + Sync + 'static> Snapshots<T> {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
-        let mut read = Some(read);
-        {
+        // Under the lock only decide; the read runs after it is released.
+        let kept = {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(slot) = kept.get_mut(&workspace).filter(|slot| slot.cost >= SLOW) {
-                if slot.taken.elapsed() >= self.max_age && !slot.refreshing {
-                    slot.refreshing = true;
+            kept.get_mut(&workspace)
+                .filter(|slot| slot.cost >= SLOW)
+                .map(|slot| {
+                    let renew = slot.taken.elapsed() >= self.max_age && !slot.refreshing;
+                    slot.refreshing |= renew;
+                    (slot.value.clone(), renew)
+                })
+        };
+        let started = Instant::now();
+        match kept {
+            Some((value, renew)) => {
+                if renew {
                     let this = self.clone();
-                    let read = read.take().expect("read is taken once");
                     tokio::spawn(async move {
-                        let started = Instant::now();
                         match read().await {
                             Ok(value) => this.keep(workspace, Arc::new(value), started),
                             Err(error) => {
@@ -83,14 +90,14 @@ impl<T: Send + Sync + 'static> Snapshots<T> {
                         }
                     });
                 }
-                return Ok(slot.value.clone());
+                Ok(value)
+            }
+            None => {
+                let value = Arc::new(read().await?);
+                self.keep(workspace, value.clone(), started);
+                Ok(value)
             }
         }
-        let started = Instant::now();
-        let read = read.take().expect("read is taken once");
-        let value = Arc::new(read().await?);
-        self.keep(workspace, value.clone(), started);
-        Ok(value)
     }
 
     fn keep(&self, workspace: WorkspaceId, value: Arc<T>, started: Instant) {

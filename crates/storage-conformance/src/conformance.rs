@@ -21,6 +21,7 @@ mod connector_state;
 mod coupon_revocations;
 mod coupons;
 mod drops;
+mod guard_memory;
 mod invite_tasks;
 mod invites;
 mod landing;
@@ -45,6 +46,7 @@ pub use banlist::*;
 pub use bot_powers::*;
 pub use click_rollups::*;
 pub use connector_state::*;
+pub use guard_memory::*;
 pub use leases::*;
 mod sop;
 pub use coupon_revocations::*;
@@ -96,6 +98,7 @@ macro_rules! conformance_suite {
             push_renders_are_recorded_and_count_replies,
             push_figures_read_a_window_in_one_query,
             connector_secrets_keep_the_newest,
+            guard_memory_is_level_with_the_log,
             reports_count_days_speakers_members_and_actions,
             ledger_posts_dedupes_refuses_and_reverses,
             ledger_catalogue_and_redemptions,

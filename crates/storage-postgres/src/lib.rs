@@ -17,6 +17,7 @@ mod connector_state;
 mod coupon_revocations;
 mod coupons;
 mod drops;
+mod guard_memory;
 mod ingest;
 mod invite_tasks;
 mod invites;
@@ -150,8 +151,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0031_funnel_counts.sql"),
     ),
     (
-        "0032_bot_members",
-        include_str!("../migrations/0032_bot_members.sql"),
+        "0032_read_models",
+        include_str!("../migrations/0032_read_models.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

@@ -23,6 +23,7 @@ pub mod directory;
 pub mod documents;
 pub mod drops;
 pub mod event_log;
+pub mod guard_memory;
 pub mod invite_tasks;
 pub mod invites;
 pub mod landing;
@@ -59,6 +60,7 @@ pub use directory::Directory;
 pub use documents::{Document, DocumentStore};
 pub use drops::{DropStore, NewDrop, StoredDrop};
 pub use event_log::EventLog;
+pub use guard_memory::{GuardMemory, GuardMemoryStore};
 pub use invite_tasks::{
     flags_of, flags_text, state_of, InviteTaskStore, InviteTaskUpdate, PageReferral, PrizeFilter,
     CAMPAIGN_KIND,
@@ -143,6 +145,7 @@ pub trait Store:
     + LinkStore
     + SopStore
     + ConnectorStateStore
+    + GuardMemoryStore
     + ReportStore
     + LedgerStore
     + CouponStore

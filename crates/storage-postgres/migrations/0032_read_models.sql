@@ -12,3 +12,13 @@ INSERT INTO bot_members (workspace, platform, member)
     WHERE kind = 'message_posted' AND (payload::jsonb ->> 'from_bot') = 'true' AND member IS NOT NULL
     ON CONFLICT DO NOTHING;
 DROP INDEX IF EXISTS reports_events_bot_posts;
+
+-- What each connector's guardian remembers, level with the log position `seq` (guard_memory.rs).
+CREATE TABLE guard_memories (
+    workspace BIGINT NOT NULL,
+    platform TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    taken_at BIGINT NOT NULL,
+    memory TEXT NOT NULL,
+    PRIMARY KEY (workspace, platform)
+);

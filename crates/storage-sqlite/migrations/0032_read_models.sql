@@ -11,3 +11,13 @@ INSERT OR IGNORE INTO bot_members (workspace, platform, member)
     SELECT DISTINCT workspace, platform, member FROM events
     WHERE kind = 'message_posted' AND json_extract(payload, '$.from_bot') = 1 AND member IS NOT NULL;
 DROP INDEX IF EXISTS reports_events_bot_posts;
+
+-- What each connector's guardian remembers, level with the log position `seq` (guard_memory.rs).
+CREATE TABLE guard_memories (
+    workspace INTEGER NOT NULL,
+    platform TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    taken_at INTEGER NOT NULL,
+    memory TEXT NOT NULL,
+    PRIMARY KEY (workspace, platform)
+);
