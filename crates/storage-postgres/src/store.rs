@@ -3,7 +3,9 @@
 use crate::{backend, get, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, DerivedState, Group, Member, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform, WorkspaceId,
+};
 use qunzhu_storage::*;
 
 fn workspace_from_row(row: &tokio_postgres::Row) -> Result<Workspace> {
@@ -288,7 +290,7 @@ impl DocumentStore for PostgresStore {
     async fn put_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
         source: &str,
         by: &str,
@@ -297,13 +299,23 @@ impl DocumentStore for PostgresStore {
         self.write_document(workspace, kind, name, source, by, now)
             .await
     }
-    async fn document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document> {
+    async fn document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<Document> {
         self.read_document(workspace, kind, name).await
     }
-    async fn documents(&self, workspace: WorkspaceId, kind: &str) -> Result<Vec<Document>> {
+    async fn documents(&self, workspace: WorkspaceId, kind: DocumentKind) -> Result<Vec<Document>> {
         self.read_documents(workspace, kind).await
     }
-    async fn delete_document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<()> {
+    async fn delete_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<()> {
         self.write_delete_document(workspace, kind, name).await
     }
 }

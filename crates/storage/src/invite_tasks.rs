@@ -1,7 +1,7 @@
 //! Invite tasks (任务宝) in storage: each campaign's invitees and prizes as rows, the consumer's
 //! watermark written with them, and the invite page's referrals (who a visitor was invited for).
 //!
-//! Campaign definitions themselves are documents of kind [`CAMPAIGN_KIND`] in the
+//! Campaign definitions themselves are documents of kind [`qunzhu_domain::DocumentKind::Campaign`] in the
 //! [`crate::DocumentStore`], kept as the source the operator wrote.
 
 use async_trait::async_trait;
@@ -11,9 +11,6 @@ use qunzhu_growth::{PrizeState, TaskInvite, TaskPrizeRow};
 use serde::Serialize;
 
 use crate::Result;
-
-/// The document kind of a campaign definition.
-pub const CAMPAIGN_KIND: &str = "campaign";
 
 /// One consumer round's writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

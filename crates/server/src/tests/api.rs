@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use qunzhu_domain::ActionKind;
+use qunzhu_domain::{ActionKind, DocumentKind};
 use qunzhu_storage::{ActionFilter, UserRole};
 use serde_json::json;
 
@@ -221,7 +221,7 @@ async fn rule_files_are_checked_saved_and_audited() {
     );
     assert!(
         app.store
-            .document(app.a.ws, "rules", "default")
+            .document(app.a.ws, DocumentKind::Rules, "default")
             .await
             .map_or(true, |stored| stored.source != broken),
         "a rejected file is not stored"
