@@ -372,7 +372,7 @@ pub fn poster(chat: &str, member: &str, day: chrono::NaiveDate) -> String {
 
 /// The back-room 管理群 post about one moderation action (its outbox id is the incident's
 /// number): posted once however many rounds or instances see the action.
-pub fn backroom_incident(action_id: i64) -> String {
+pub fn backroom_incident(action_id: crate::ActionId) -> String {
     format!("backroom:incident:{action_id}")
 }
 

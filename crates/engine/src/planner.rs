@@ -272,7 +272,7 @@ impl Planner {
             else {
                 continue;
             };
-            tracing::warn!(task = task.id, chat = %task.chat, "a scheduled post waits for a person to send and confirm it");
+            tracing::warn!(task = task.id.0, chat = %task.chat, "a scheduled post waits for a person to send and confirm it");
             let entry = NewAuditEntry {
                 workspace: self.workspace,
                 at: now,

@@ -4,7 +4,8 @@ use crate::{backend, get, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform, WorkspaceId,
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform,
+    WorkspaceId,
 };
 use qunzhu_storage::*;
 
@@ -128,15 +129,15 @@ impl Outbox for PostgresStore {
 
     async fn finish_action(
         &self,
-        id: i64,
+        id: ActionId,
         outcome: ActionOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_finish(id, outcome, now).await
+        self.write_finish(id.0, outcome, now).await
     }
 
-    async fn action(&self, id: i64) -> Result<ActionRecord> {
-        self.read_action(id).await
+    async fn action(&self, id: ActionId) -> Result<ActionRecord> {
+        self.read_action(id.0).await
     }
 
     async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord> {

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform, WorkspaceId,
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform,
+    WorkspaceId,
 };
 use qunzhu_storage::*;
 use rusqlite::{params, OptionalExtension};
@@ -129,15 +130,15 @@ impl Outbox for SqliteStore {
 
     async fn finish_action(
         &self,
-        id: i64,
+        id: ActionId,
         outcome: ActionOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_finish(id, outcome, now)
+        self.write_finish(id.0, outcome, now)
     }
 
-    async fn action(&self, id: i64) -> Result<ActionRecord> {
-        self.read_action(id)
+    async fn action(&self, id: ActionId) -> Result<ActionRecord> {
+        self.read_action(id.0)
     }
 
     async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord> {

@@ -367,7 +367,7 @@ async fn join_requests_and_undo_are_queued_for_the_bot_once() {
         .call(&operator, Method::GET, "/api/v1/moderation/actions", None)
         .await
         .json();
-    assert_eq!(bot[0]["id"], app.a.ban_action);
+    assert_eq!(bot[0]["id"], app.a.ban_action.0);
     for _ in 0..2 {
         let reply = app
             .call(

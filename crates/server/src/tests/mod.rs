@@ -37,8 +37,8 @@ use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use qunzhu_domain::{
-    ActionKind, DocumentKind, Event, EventKind, FakeClock, JoinVia, MessageKind, NewAction,
-    Platform, WorkspaceId,
+    ActionId, ActionKind, DocumentKind, Event, EventKind, FakeClock, JoinVia, MessageKind,
+    NewAction, Platform, WorkspaceId,
 };
 use qunzhu_storage::{IngestBatch, NewEvent, NewUser, NewWorkspace, Store, UserRole};
 use tower::ServiceExt;
@@ -65,9 +65,9 @@ pub struct Seeded {
     pub chat: String,
     pub member: String,
     pub requester: String,
-    pub ban_action: i64,
+    pub ban_action: ActionId,
     /// A pending person task (a post to make by hand).
-    pub task: i64,
+    pub task: ActionId,
     pub token_id: i64,
     pub token: String,
     /// An open lottery in the group.
