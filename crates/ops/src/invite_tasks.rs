@@ -166,7 +166,7 @@ impl Ops {
         if let Some(campaign) = &campaign {
             let (invites, prizes) = self
                 .store
-                .invite_task_rows(who.workspace, &document.name)
+                .invite_task_rows(who.workspace, &campaign.name)
                 .await?;
             let book = Book::new(campaign.clone(), invites, prizes);
             let mut inviters: Vec<&str> = book.invites().map(|row| row.inviter.as_str()).collect();
@@ -237,7 +237,7 @@ impl Ops {
         // Two tries: the consumer may write the same prize between our read and our write.
         for _ in 0..2 {
             let filter = PrizeFilter {
-                campaign: Some(campaign.to_string()),
+                campaign: Some(parsed.name.clone()),
                 state: None,
                 inviter: Some(inviter.to_string()),
             };
@@ -406,7 +406,7 @@ mod tests {
         .await
         .unwrap();
         let pending = |threshold: u32| TaskPrizeRow {
-            campaign: "ten".into(),
+            campaign: qunzhu_domain::CampaignId("ten".into()),
             inviter: "@a:hs".into(),
             threshold,
             round: 0,

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{CampaignId, Platform, WorkspaceId};
 use qunzhu_growth::{PrizeState, TaskInvite, TaskPrizeRow};
 use serde::Serialize;
 
@@ -27,7 +27,7 @@ pub struct InviteTaskUpdate {
 /// Narrows the prize list (the review queue is `state = pending`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrizeFilter {
-    pub campaign: Option<String>,
+    pub campaign: Option<CampaignId>,
     pub state: Option<PrizeState>,
     pub inviter: Option<String>,
 }
@@ -51,7 +51,7 @@ pub trait InviteTaskStore: Send + Sync {
     async fn invite_task_rows(
         &self,
         workspace: WorkspaceId,
-        campaign: &str,
+        campaign: &CampaignId,
     ) -> Result<(Vec<TaskInvite>, Vec<TaskPrizeRow>)>;
 
     /// Writes a round in one transaction. Returns `false` and writes nothing when the watermark

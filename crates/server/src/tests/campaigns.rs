@@ -88,7 +88,7 @@ async fn a_template_becomes_a_campaign_and_a_prize_is_approved_from_the_queue() 
     );
 
     let pending = TaskPrizeRow {
-        campaign: "ten".into(),
+        campaign: qunzhu_domain::CampaignId("ten".into()),
         inviter: "inviter-aaa".into(),
         threshold: 3,
         round: 0,
