@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Platform, WorkspaceId};
+use crate::model::{ActionId, Platform, WorkspaceId};
 use crate::origin::ActionOrigin;
 
 /// Who carries an action out: the platform connector, qunzhu's own points ledger, or a person
@@ -361,7 +361,7 @@ impl ActionStatus {
 /// An action as the outbox holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRecord {
-    pub id: i64,
+    pub id: ActionId,
     pub workspace: WorkspaceId,
     pub platform: Platform,
     pub chat: String,

@@ -214,12 +214,12 @@ pub fn drop_share(drop: i64, member: &str) -> String {
 }
 
 /// The invitee's gift of an invite task, per campaign, group and invitee.
-pub fn task_gift(campaign: &str, chat: &str, invitee: &str) -> String {
+pub fn task_gift(campaign: &crate::CampaignId, chat: &str, invitee: &str) -> String {
     format!("task:{campaign}:gift:{chat}:{invitee}")
 }
 
 /// A progress message of an invite task ("还差 2 人"), per campaign, group and cause.
-pub fn task_progress(campaign: &str, chat: &str, cause: &str) -> String {
+pub fn task_progress(campaign: &crate::CampaignId, chat: &str, cause: &str) -> String {
     format!("task:{campaign}:{chat}:progress:{cause}")
 }
 
@@ -372,7 +372,7 @@ pub fn poster(chat: &str, member: &str, day: chrono::NaiveDate) -> String {
 
 /// The back-room 管理群 post about one moderation action (its outbox id is the incident's
 /// number): posted once however many rounds or instances see the action.
-pub fn backroom_incident(action_id: i64) -> String {
+pub fn backroom_incident(action_id: crate::ActionId) -> String {
     format!("backroom:incident:{action_id}")
 }
 
@@ -497,7 +497,10 @@ mod tests {
                 "checkin:all:@a:2026-12-01",
             ),
             (drop_share(7, "@a"), "drop:7:share:@a"),
-            (task_gift("c", "!g", "@b"), "task:c:gift:!g:@b"),
+            (
+                task_gift(&crate::CampaignId("c".into()), "!g", "@b"),
+                "task:c:gift:!g:@b",
+            ),
             (lottery_prize(3, "@a"), "lottery:3:prize:@a"),
             (race_prize("dec", "@a"), "race:dec:prize:@a"),
             (race_result("dec", "!g"), "race:dec:result:!g"),

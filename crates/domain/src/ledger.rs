@@ -574,7 +574,7 @@ mod tests {
     #[test]
     fn grant_actions_become_entries_keyed_by_the_action() {
         let record = ActionRecord {
-            id: 7,
+            id: crate::ActionId(7),
             workspace: crate::WorkspaceId(1),
             platform: Platform::Matrix,
             chat: "!g".into(),

@@ -19,6 +19,7 @@ pub mod keys;
 #[macro_use]
 pub mod model;
 pub mod ban;
+pub mod document_kind;
 pub mod fate;
 pub mod funnel;
 pub mod funnel_counts;
@@ -35,14 +36,15 @@ pub use actor::ActorName;
 pub use ban::{Ban, BanSource, BanTarget, ListMode, ListedRule, NewBan, PolicyList};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use coupon::{Coupon, CouponError, CouponOffer, CouponStatus, NewCoupon, Revoke};
+pub use document_kind::DocumentKind;
 pub use event::{Event, EventKind, JoinVia, LeaveHow, MessageKind};
 pub use game::{DropPlan, GamePlan, QuizQuestion};
 pub use instant::Instant;
 pub use invite::{InviteChange, InviteChannel, InviteCode};
 pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
 pub use model::{
-    Group, GroupStatus, GroupType, JoinRule, Member, MemberRole, MemberTier, Platform, Positioning,
-    WorkspaceId,
+    ActionId, CampaignId, Group, GroupStatus, GroupType, JoinRule, Member, MemberRole, MemberTier,
+    Platform, Positioning, WorkspaceId,
 };
 pub use origin::{ActionOrigin, BanStep, LegacyOrigin};
 pub use poll_tags::PollAnswer;

@@ -13,6 +13,37 @@ impl std::fmt::Display for WorkspaceId {
     }
 }
 
+/// An action in the outbox: the row id the store gave it, the handle undo, confirm and the
+/// audit log use. JSON is the plain number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActionId(pub i64);
+
+impl std::fmt::Display for ActionId {
+    /// The number, honouring width and alignment (`{:>6}` in the CLI's task list).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// An invite-task campaign (任务宝): the name of its `campaign` document, which is how its
+/// invitee and prize rows, ledger memos and action keys name it. JSON is the plain string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CampaignId(pub String);
+
+impl CampaignId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Declares a closed string enum with `as_str`, `parse` and serde in snake_case.
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {

@@ -8,6 +8,7 @@
 //! cannot invent a free-form origin.
 
 use crate::actor::ActorName;
+use crate::model::CampaignId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -44,7 +45,7 @@ pub enum ActionOrigin {
     Offer(i64),
     /// `campaign:<name>`, or `campaign:<name>.gift` for its join gift (the ledger files that
     /// as a join gift).
-    Campaign { name: String, gift: bool },
+    Campaign { name: CampaignId, gift: bool },
     /// `flash:<plan>`: a flash group's keeper.
     Flash(String),
     /// `play:<name>`: a play document.
@@ -204,11 +205,11 @@ impl ActionOrigin {
             "offer" => ActionOrigin::Offer(canonical_i64(rest)?),
             "campaign" => match rest.strip_suffix(".gift") {
                 Some(name) => ActionOrigin::Campaign {
-                    name: name.to_string(),
+                    name: CampaignId(name.to_string()),
                     gift: true,
                 },
                 None => ActionOrigin::Campaign {
-                    name: owned(),
+                    name: CampaignId(owned()),
                     gift: false,
                 },
             },
@@ -366,14 +367,14 @@ mod tests {
             (
                 "campaign:spring",
                 ActionOrigin::Campaign {
-                    name: "spring".into(),
+                    name: CampaignId("spring".into()),
                     gift: false,
                 },
             ),
             (
                 "campaign:spring.gift",
                 ActionOrigin::Campaign {
-                    name: "spring".into(),
+                    name: CampaignId("spring".into()),
                     gift: true,
                 },
             ),

@@ -172,11 +172,11 @@ impl Dispatcher {
                     hold_until = Some(*at);
                 }
                 ActionOutcome::Dead { error } => {
-                    tracing::warn!(action = action.id, key = %action.key, %error, "action dead-lettered");
+                    tracing::warn!(action = action.id.0, key = %action.key, %error, "action dead-lettered");
                     round.dead += 1;
                 }
                 ActionOutcome::Skip { reason } => {
-                    tracing::info!(action = action.id, key = %action.key, %reason, "action skipped");
+                    tracing::info!(action = action.id.0, key = %action.key, %reason, "action skipped");
                     round.skipped += 1;
                 }
             }
@@ -237,7 +237,7 @@ impl Dispatcher {
                 let until = self.clock.now().plus(wait);
                 self.limiter.lock().await.pause(until);
                 tracing::info!(
-                    action = action.id,
+                    action = action.id.0,
                     ?retry_after,
                     "platform rate limit; deferring"
                 );
@@ -284,7 +284,7 @@ impl Dispatcher {
             Ok(others) => others,
             Err(error) => {
                 // Unsure: unmuting on time is the promise the mute made.
-                tracing::warn!(%error, action = action.id, "cannot check for a later mute");
+                tracing::warn!(%error, action = action.id.0, "cannot check for a later mute");
                 return None;
             }
         };

@@ -13,7 +13,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::ActionOrigin;
-use qunzhu_domain::{ActionKind, Event, EventKind, Instant, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionId, ActionKind, Event, EventKind, Instant, NewAction, Platform, WorkspaceId,
+};
 use qunzhu_growth::drop::{Claim, Drop};
 use qunzhu_growth::lottery::Prize;
 use qunzhu_storage::{ActionFilter, Store, StoredDrop};
@@ -77,7 +79,7 @@ impl DropWatcher {
                 ..ActionFilter::default()
             };
             let prefix = format!("drop:{}:share:", stored.id);
-            let mut shares: Vec<(i64, String)> = self
+            let mut shares: Vec<(ActionId, String)> = self
                 .store
                 .actions(self.workspace, &filter)
                 .await?

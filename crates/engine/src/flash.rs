@@ -1,5 +1,5 @@
 //! The flash-group keeper 快闪群: per platform, every few seconds, it reads the workspace's flash
-//! plans (documents of kind [`FLASH_DOCUMENT`]), asks the pure lifecycle
+//! plans (documents of kind [`qunzhu_domain::DocumentKind::Flash`]), asks the pure lifecycle
 //! ([`qunzhu_growth::flash::decide`]) what is due, and carries it out — the create, the closing
 //! message, the rename, the posting lock and (`end = "dissolve"`) one removal per remaining
 //! member through the outbox, the flash type, tags and the archived or dissolved status in the
@@ -16,8 +16,8 @@ use std::time::Duration as StdDuration;
 use qunzhu_domain::action::NEW_GROUP_CHAT;
 use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{
-    keys, ActionKind, ActionStatus, Clock, Group, GroupStatus, GroupType, NewAction, Platform,
-    WorkspaceId,
+    keys, ActionKind, ActionStatus, Clock, DocumentKind, Group, GroupStatus, GroupType, NewAction,
+    Platform, WorkspaceId,
 };
 use qunzhu_growth::flash::{
     archived_name, chat_of, closing_text, create_action, decide, parse_flash, Can, Do, End, Facts,
@@ -26,9 +26,6 @@ use qunzhu_growth::flash::{
 use qunzhu_growth::flash_end::{dissolve_task_text, kick_action, removable};
 use qunzhu_storage::{GroupUpdate, MemberQuery, Store, StoreError};
 use tokio::sync::watch;
-
-/// The document kind flash plans are saved as.
-pub const FLASH_DOCUMENT: &str = "flash";
 
 /// Where one flash group stood after a round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +126,11 @@ impl FlashKeeper {
     pub async fn run_once(&self) -> qunzhu_storage::Result<Vec<FlashStatus>> {
         let tz = self.store.workspace(self.workspace).await?.time_zone;
         let mut statuses = Vec::new();
-        for document in self.store.documents(self.workspace, FLASH_DOCUMENT).await? {
+        for document in self
+            .store
+            .documents(self.workspace, DocumentKind::Flash)
+            .await?
+        {
             let plan = match parse_flash(&document.name, &document.source, tz) {
                 Ok(plan) => plan,
                 Err(errors) => {

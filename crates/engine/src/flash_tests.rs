@@ -2,7 +2,9 @@
 //! fresh keeper — a restart — before every round, and the outbox holding each step once.
 
 use chrono::TimeZone;
-use qunzhu_domain::{ActionTarget, Event, EventKind, FakeClock, JoinVia, LeaveHow, MemberRole};
+use qunzhu_domain::{
+    ActionTarget, DocumentKind, Event, EventKind, FakeClock, JoinVia, LeaveHow, MemberRole,
+};
 use qunzhu_storage::{
     ActionFilter, ActionOutcome, Claim, IngestBatch, MemberUpdate, NewEvent, NewWorkspace,
 };
@@ -48,7 +50,14 @@ async fn setup_with(plan: &str) -> (Arc<dyn Store>, Arc<FakeClock>, WorkspaceId)
         .unwrap()
         .id;
     store
-        .put_document(workspace, FLASH_DOCUMENT, "d12", plan, "cli", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::Flash,
+            "d12",
+            plan,
+            "cli",
+            clock.now(),
+        )
         .await
         .unwrap();
     (store, clock, workspace)

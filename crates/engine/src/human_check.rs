@@ -18,7 +18,7 @@ pub(crate) async fn expiry_moot(store: &dyn Store, action: &ActionRecord) -> Opt
             Err(error) => {
                 // Unsure: removing on time is what the check promised; a passed member can
                 // rejoin, a bot let in cannot be taken back.
-                tracing::warn!(%error, action = action.id, "cannot read the human check's outcome");
+                tracing::warn!(%error, action = action.id.0, "cannot read the human check's outcome");
             }
         }
     }

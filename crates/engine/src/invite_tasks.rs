@@ -14,11 +14,12 @@ use chrono::{DateTime, Utc};
 use qunzhu_domain::ledger::reversal;
 use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::{
-    ActionKind, ActionStatus, Clock, Event, EventKind, InviteCode, JoinVia, NewAction, WorkspaceId,
+    ActionKind, ActionStatus, Clock, DocumentKind, Event, EventKind, InviteCode, JoinVia,
+    NewAction, WorkspaceId,
 };
 use qunzhu_growth::invite_task::{granted_text, progress_text};
 use qunzhu_growth::{parse_campaign, Book, Campaign, Effect, Join, TaskPrize, TaskPrizeRow};
-use qunzhu_storage::{InviteTaskUpdate, Posting, Revocation, Store, StoreError, CAMPAIGN_KIND};
+use qunzhu_storage::{InviteTaskUpdate, Posting, Revocation, Store, StoreError};
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -45,7 +46,10 @@ impl InviteTasks {
     /// The checked campaigns of the workspace; a document that fails its check is skipped
     /// (the console shows its errors where it is edited).
     pub async fn campaigns(&self) -> qunzhu_storage::Result<Vec<Campaign>> {
-        let documents = self.store.documents(self.workspace, CAMPAIGN_KIND).await?;
+        let documents = self
+            .store
+            .documents(self.workspace, DocumentKind::Campaign)
+            .await?;
         Ok(documents
             .iter()
             .filter_map(|document| match parse_campaign(&document.name, &document.source) {

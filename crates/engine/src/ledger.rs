@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::coupon::coupon_code;
 use qunzhu_domain::ledger::grant_entry;
 use qunzhu_domain::{
-    Account, ActionKind, ActionRecord, ActionTarget, Clock, Event, EventKind, JoinVia, NewAction,
-    NewCoupon, Platform, WorkspaceId,
+    Account, ActionId, ActionKind, ActionRecord, ActionTarget, Clock, Event, EventKind, JoinVia,
+    NewAction, NewCoupon, Platform, WorkspaceId,
 };
 use qunzhu_storage::{ActionOutcome, Claim, Posting, Store};
 use tokio::sync::watch;
@@ -280,7 +280,7 @@ impl LedgerWorker {
 
     async fn finish(
         &self,
-        id: i64,
+        id: ActionId,
         outcome: ActionOutcome,
         now: DateTime<Utc>,
     ) -> qunzhu_storage::Result<()> {

@@ -11,13 +11,10 @@ use chrono::{DateTime, Duration};
 use crate::live::LiveRenderer;
 use qunzhu_domain::ActionOrigin;
 use qunzhu_domain::ActionStatus;
-use qunzhu_domain::{ActionKind, Clock, Instant, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, Clock, DocumentKind, Instant, Platform, WorkspaceId};
 use qunzhu_sop::{materialize, parse_plan_in, Activity, Delivery, GroupFacts, Plan};
 use qunzhu_storage::{ActionFilter, GroupSeen, NewAuditEntry, NewLink, Store};
 use tokio::sync::watch;
-
-/// Kind of the SOP plan documents in the store.
-pub const PLAN_KIND: &str = "sop_plan";
 
 #[derive(Clone)]
 pub struct Planner {
@@ -105,7 +102,10 @@ impl Planner {
             facts.member_count = summary.members_present.try_into().unwrap_or(u32::MAX);
             groups.push(facts);
         }
-        let documents = self.store.documents(self.workspace, PLAN_KIND).await?;
+        let documents = self
+            .store
+            .documents(self.workspace, DocumentKind::SopPlan)
+            .await?;
         // Read each round, like the groups: a plan without its own zone runs in the workspace's.
         let zone = self.store.workspace(self.workspace).await?.time_zone;
         for document in documents {
@@ -113,7 +113,7 @@ impl Planner {
             let (plan, version) = match parse_plan_in(&document.source, &document.name, zone) {
                 Ok(plan) => {
                     crate::health::document(
-                        PLAN_KIND,
+                        DocumentKind::SopPlan.as_str(),
                         &document.name,
                         document.version,
                         Vec::new(),
@@ -126,7 +126,12 @@ impl Planner {
                         tracing::error!("{problem}");
                     }
                     let problems = problems.iter().map(ToString::to_string).collect();
-                    crate::health::document(PLAN_KIND, &document.name, document.version, problems);
+                    crate::health::document(
+                        DocumentKind::SopPlan.as_str(),
+                        &document.name,
+                        document.version,
+                        problems,
+                    );
                     match good.get(&document.name) {
                         Some((version, plan)) => (plan.clone(), *version),
                         None => continue,
@@ -267,7 +272,7 @@ impl Planner {
             else {
                 continue;
             };
-            tracing::warn!(task = task.id, chat = %task.chat, "a scheduled post waits for a person to send and confirm it");
+            tracing::warn!(task = task.id.0, chat = %task.chat, "a scheduled post waits for a person to send and confirm it");
             let entry = NewAuditEntry {
                 workspace: self.workspace,
                 at: now,

@@ -14,10 +14,10 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use qunzhu_domain::ledger::{Account, NewEntry, Reason};
 use qunzhu_domain::ActionOrigin;
-use qunzhu_domain::{ActionKind, Clock, EventKind, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, Clock, DocumentKind, EventKind, NewAction, Platform, WorkspaceId};
 use qunzhu_growth::board::{Board, Out, Said};
 use qunzhu_growth::play::{parse_play, Play};
-use qunzhu_storage::{Posting, Store, PLAY_KIND};
+use qunzhu_storage::{Posting, Store};
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -44,7 +44,10 @@ impl Plays {
     /// The checked plays of the workspace; a document that fails its check is skipped (the
     /// console shows its errors where it is saved).
     pub async fn plays(&self) -> qunzhu_storage::Result<Vec<Play>> {
-        let documents = self.store.documents(self.workspace, PLAY_KIND).await?;
+        let documents = self
+            .store
+            .documents(self.workspace, DocumentKind::Play)
+            .await?;
         Ok(documents
             .iter()
             .filter_map(|document| match parse_play(&document.name, &document.source) {

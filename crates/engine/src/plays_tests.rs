@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::ledger::{Account, NewEntry, Reason};
-use qunzhu_domain::{ActionKind, Event, EventKind, FakeClock, MessageKind, Platform, WorkspaceId};
-use qunzhu_storage::{ActionFilter, IngestBatch, NewEvent, NewWorkspace, Store, PLAY_KIND};
+use qunzhu_domain::{
+    ActionKind, DocumentKind, Event, EventKind, FakeClock, MessageKind, Platform, WorkspaceId,
+};
+use qunzhu_storage::{ActionFilter, IngestBatch, NewEvent, NewWorkspace, Store};
 
 use super::*;
 
@@ -88,7 +90,7 @@ async fn setup(documents: &[(&str, &str)]) -> (Arc<dyn Store>, WorkspaceId, Play
         .id;
     for (name, source) in documents {
         store
-            .put_document(ws, PLAY_KIND, name, source, "test", at(0))
+            .put_document(ws, DocumentKind::Play, name, source, "test", at(0))
             .await
             .expect("document");
     }

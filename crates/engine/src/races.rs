@@ -1,5 +1,5 @@
 //! The race keeper 比: per platform, every few seconds, it reads the workspace's race documents
-//! (kind [`RACE_DOCUMENT`]) and carries each race along — opens it at its start (each member's
+//! (kind [`qunzhu_domain::DocumentKind::Race`]) and carries each race along — opens it at its start (each member's
 //! metric then, from the read models, stored as the baseline), posts the live board in every
 //! group of the race once per slot, and after the end settles it once (the awards recorded
 //! compare-and-set), posts the final board with the winners and grants each prize through the
@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::{keys, AccountKind, ActionKind, Clock, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    keys, AccountKind, ActionKind, Clock, DocumentKind, NewAction, Platform, WorkspaceId,
+};
 use qunzhu_growth::leaderboard::{self, Board, Ranked, Score};
 use qunzhu_growth::lottery::Prize;
 use qunzhu_growth::race::{Award, Race};
@@ -22,9 +24,6 @@ use qunzhu_growth::race_doc::{parse_race, RaceDoc};
 use qunzhu_storage::{InviteFilter, NewRace, RaceState, Store, StoreError, StoredRace};
 use serde::Serialize;
 use tokio::sync::watch;
-
-/// The document kind races are saved as.
-pub const RACE_DOCUMENT: &str = "race";
 
 /// Every row a read model holds, for a baseline or a final score.
 const EVERYONE: usize = 1_000_000;
@@ -196,7 +195,11 @@ impl RaceKeeper {
     pub async fn run_once(&self) -> qunzhu_storage::Result<RaceRound> {
         let tz = self.store.workspace(self.workspace).await?.time_zone;
         let mut round = RaceRound::default();
-        for document in self.store.documents(self.workspace, RACE_DOCUMENT).await? {
+        for document in self
+            .store
+            .documents(self.workspace, DocumentKind::Race)
+            .await?
+        {
             let doc = match parse_race(&document.name, &document.source, tz) {
                 Ok(doc) => doc,
                 Err(errors) => {

@@ -3,7 +3,7 @@
 //! prizes once at the end — with a fresh keeper (a restart) and a second one every round.
 
 use chrono::TimeZone;
-use qunzhu_domain::{Account, FakeClock, NewEntry, Reason};
+use qunzhu_domain::{Account, DocumentKind, FakeClock, NewEntry, Reason};
 use qunzhu_storage::{ActionFilter, NewWorkspace};
 
 use super::*;
@@ -47,7 +47,14 @@ async fn setup() -> (Arc<dyn Store>, Arc<FakeClock>, WorkspaceId) {
         .unwrap()
         .id;
     store
-        .put_document(workspace, RACE_DOCUMENT, "dec", RACE, "cli", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::Race,
+            "dec",
+            RACE,
+            "cli",
+            clock.now(),
+        )
         .await
         .unwrap();
     (store, clock, workspace)
@@ -253,7 +260,7 @@ async fn two_keepers_settling_at_once_pay_once_and_a_settled_race_is_finished_af
     store
         .put_document(
             workspace,
-            RACE_DOCUMENT,
+            DocumentKind::Race,
             "jan",
             &RACE.replace("g1", "g3"),
             "cli",

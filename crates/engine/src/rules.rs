@@ -6,15 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use qunzhu_domain::{Clock, WorkspaceId};
+use qunzhu_domain::{Clock, DocumentKind, WorkspaceId};
 use qunzhu_storage::{Store, StoreError};
 use tokio::sync::watch;
 
 use crate::guard::RulesHandle;
 
-/// Kind of the rule documents in the store.
-pub const RULES_KIND: &str = "rules";
-/// How a rejected rule file on disk is named in the health report.
+/// How a rejected rule file on disk is named in the health report; not a stored kind (stored
+/// documents are named there by `DocumentKind::as_str`).
 pub const RULE_FILE_KIND: &str = "rules_file";
 /// The document the engine applies when several exist; otherwise the first by name.
 pub const ACTIVE_RULES: &str = "rules";
@@ -41,7 +40,11 @@ impl RulesWatcher {
         if let Some(path) = &self.file {
             self.import_file(path, file_seen).await;
         }
-        let documents = match self.store.documents(self.workspace, RULES_KIND).await {
+        let documents = match self
+            .store
+            .documents(self.workspace, DocumentKind::Rules)
+            .await
+        {
             Ok(documents) => documents,
             Err(error) => {
                 tracing::warn!(%error, "cannot read rule documents");
@@ -60,7 +63,12 @@ impl RulesWatcher {
         match qunzhu_moderation::check(&document.source, &document.name) {
             Ok(rules) => {
                 self.handle.replace(rules);
-                crate::health::document(RULES_KIND, &document.name, document.version, Vec::new());
+                crate::health::document(
+                    DocumentKind::Rules.as_str(),
+                    &document.name,
+                    document.version,
+                    Vec::new(),
+                );
                 tracing::info!(name = %document.name, version = document.version, "rules applied");
             }
             Err(problems) => {
@@ -68,7 +76,12 @@ impl RulesWatcher {
                     tracing::error!("{problem}");
                 }
                 let problems = problems.iter().map(ToString::to_string).collect();
-                crate::health::document(RULES_KIND, &document.name, document.version, problems);
+                crate::health::document(
+                    DocumentKind::Rules.as_str(),
+                    &document.name,
+                    document.version,
+                    problems,
+                );
                 tracing::error!(name = %document.name, "rule document rejected; the rules in force stay in force");
             }
         }
@@ -102,7 +115,7 @@ impl RulesWatcher {
         }
         let unchanged = match self
             .store
-            .document(self.workspace, RULES_KIND, ACTIVE_RULES)
+            .document(self.workspace, DocumentKind::Rules, ACTIVE_RULES)
             .await
         {
             Ok(document) => document.source == source,
@@ -118,7 +131,7 @@ impl RulesWatcher {
                 .store
                 .put_document(
                     self.workspace,
-                    RULES_KIND,
+                    DocumentKind::Rules,
                     ACTIVE_RULES,
                     &source,
                     &by,

@@ -342,7 +342,7 @@ pub async fn start_scheduled(
                     (ActionOutcome::Dead { error }, Vec::new())
                 }
                 Err(PlannedDropError::Store(error)) => {
-                    tracing::error!(%error, action = action.id, "could not schedule a planned drop; it is claimed again after its lease");
+                    tracing::error!(%error, action = action.id.0, "could not schedule a planned drop; it is claimed again after its lease");
                     continue;
                 }
             }
@@ -364,13 +364,13 @@ pub async fn start_scheduled(
             match store.enqueue(actions).await {
                 Ok(new) => started += new,
                 Err(error) => {
-                    tracing::error!(%error, action = action.id, "could not write a started game; it is claimed again after its lease");
+                    tracing::error!(%error, action = action.id.0, "could not write a started game; it is claimed again after its lease");
                     continue;
                 }
             }
         }
         if let Err(error) = store.finish_action(action.id, outcome, now).await {
-            tracing::error!(%error, action = action.id, "could not close an engine action");
+            tracing::error!(%error, action = action.id.0, "could not close an engine action");
         }
     }
     started

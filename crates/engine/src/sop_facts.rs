@@ -11,7 +11,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{Clock, EventKind, Instant, Platform, WorkspaceId};
+use qunzhu_domain::{ActionId, Clock, EventKind, Instant, Platform, WorkspaceId};
 use qunzhu_sop::{CheckinBook, CheckinConfig, CheckinEvent, MemberStreak};
 use qunzhu_storage::{
     CheckinRow, CheckinSnapshot, GroupSeen, MorningPost, SopFactsUpdate, Store, StoredEvent,
@@ -155,7 +155,7 @@ impl SopFacts {
             .await?;
         let mut first_seen: BTreeMap<ChatKey, DateTime<Utc>> = BTreeMap::new();
         let mut touched: BTreeSet<(ChatKey, String)> = BTreeSet::new();
-        let mut replies: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut replies: BTreeMap<ActionId, u64> = BTreeMap::new();
         for stored in events {
             let event = &stored.event;
             let key: ChatKey = (event.platform, event.chat.clone());

@@ -7,14 +7,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    Clock, CouponStatus, Event, EventKind, FakeClock, InviteCode, JoinVia, LeaveHow, Platform,
-    WorkspaceId,
+    Clock, CouponStatus, DocumentKind, Event, EventKind, FakeClock, InviteCode, JoinVia, LeaveHow,
+    Platform, WorkspaceId,
 };
 use qunzhu_engine::{InviteTasks, LedgerWorker, LedgerWorkerConfig};
 use qunzhu_growth::PrizeState;
 use qunzhu_storage::{
     CouponRedemption, IngestBatch, NewEvent, NewWorkspace, PrizeFilter, RedeemCoupon, Store,
-    CAMPAIGN_KIND,
 };
 
 fn start() -> DateTime<Utc> {
@@ -92,7 +91,7 @@ async fn story(store: Arc<dyn Store>) {
     store
         .put_document(
             workspace,
-            CAMPAIGN_KIND,
+            DocumentKind::Campaign,
             "spring",
             CAMPAIGN,
             "test",

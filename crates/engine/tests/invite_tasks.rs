@@ -6,14 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    Account, ActionKind, Clock, Event, EventKind, FakeClock, InviteCode, JoinVia, LeaveHow,
-    Platform, Reason, WorkspaceId,
+    Account, ActionKind, Clock, DocumentKind, Event, EventKind, FakeClock, InviteCode, JoinVia,
+    LeaveHow, Platform, Reason, WorkspaceId,
 };
 use qunzhu_engine::{InviteTasks, LedgerWorker, LedgerWorkerConfig};
 use qunzhu_growth::PrizeState;
-use qunzhu_storage::{
-    ActionFilter, IngestBatch, NewEvent, NewWorkspace, PrizeFilter, Store, CAMPAIGN_KIND,
-};
+use qunzhu_storage::{ActionFilter, IngestBatch, NewEvent, NewWorkspace, PrizeFilter, Store};
 
 fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-02T09:00:00+08:00")
@@ -111,7 +109,7 @@ async fn story(store: Arc<dyn Store>) {
     store
         .put_document(
             workspace,
-            CAMPAIGN_KIND,
+            DocumentKind::Campaign,
             "spring",
             CAMPAIGN,
             "test",

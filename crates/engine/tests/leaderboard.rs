@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::{Batch, Capabilities, Connector, Rate};
 use qunzhu_domain::{
-    Account, ActionKind, ActionRecord, Clock, Event, EventKind, FakeClock, InviteChange,
-    InviteChannel, JoinVia, NewEntry, Platform, Reason,
+    Account, ActionKind, ActionRecord, Clock, DocumentKind, Event, EventKind, FakeClock,
+    InviteChange, InviteChannel, JoinVia, NewEntry, Platform, Reason,
 };
 use qunzhu_engine::{DispatchConfig, Dispatcher, Planner};
 use qunzhu_storage::{IngestBatch, NewEvent, NewWorkspace, Store};
@@ -81,7 +81,14 @@ async fn a_leaderboard_post_is_ranked_from_the_read_models_at_send_time() {
     let morning = at("2026-11-24T07:00:00+08:00");
     let clock = FakeClock::new(morning);
     store
-        .put_document(workspace, "sop_plan", "race", BOARD, "ops", morning)
+        .put_document(
+            workspace,
+            DocumentKind::SopPlan,
+            "race",
+            BOARD,
+            "ops",
+            morning,
+        )
         .await
         .unwrap();
     let planner = Planner {

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::{Batch, Capabilities, Connector, Rate};
 use qunzhu_domain::{
-    ActionKind, ActionRecord, ActionStatus, Clock, Event, EventKind, FakeClock, JoinVia,
-    MessageKind, Platform, WorkspaceId,
+    ActionKind, ActionRecord, ActionStatus, Clock, DocumentKind, Event, EventKind, FakeClock,
+    JoinVia, MessageKind, Platform, WorkspaceId,
 };
 use qunzhu_engine::{
     push_reports, Checkins, Decider, DispatchConfig, Dispatcher, Planner, SopFacts,
@@ -119,7 +119,14 @@ async fn variables_are_filled_when_the_post_is_sent_not_when_it_is_planned() {
     let morning = at("2026-11-24T07:00:00+08:00");
     let clock = FakeClock::new(morning);
     store
-        .put_document(workspace, "sop_plan", "board", BOARD, "ops", morning)
+        .put_document(
+            workspace,
+            DocumentKind::SopPlan,
+            "board",
+            BOARD,
+            "ops",
+            morning,
+        )
         .await
         .unwrap();
     let planner = Planner {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_connector::{Batch, Capabilities, Connector, Rate};
 use qunzhu_domain::{
-    ActionKind, ActionRecord, ActionStatus, Clock, FakeClock, Platform, WorkspaceId,
+    ActionKind, ActionRecord, ActionStatus, Clock, DocumentKind, FakeClock, Platform, WorkspaceId,
 };
 use qunzhu_engine::{DispatchConfig, Dispatcher, Planner};
 use qunzhu_storage::{ActionFilter, NewWorkspace, Store};
@@ -38,7 +38,14 @@ async fn setup(store: Arc<dyn Store>, groups: usize) -> WorkspaceId {
             .unwrap();
     }
     store
-        .put_document(workspace, "sop_plan", "daily", PLAN, "ops", eight_am())
+        .put_document(
+            workspace,
+            DocumentKind::SopPlan,
+            "daily",
+            PLAN,
+            "ops",
+            eight_am(),
+        )
         .await
         .unwrap();
     workspace
@@ -113,7 +120,7 @@ async fn occurrences_are_written_once_with_tracked_links_and_edits_replan_the_fu
     store
         .put_document(
             workspace,
-            "sop_plan",
+            DocumentKind::SopPlan,
             "daily",
             &PLAN.replace("早安", "早上好"),
             "ops",
@@ -315,7 +322,14 @@ async fn a_new_groups_creation_relative_steps_fire_from_when_it_was_first_seen()
         .unwrap()
         .to_toml(qunzhu_sop::Target::all(), chrono_tz::Asia::Shanghai);
     store
-        .put_document(workspace, "sop_plan", "flash", &flash, "ops", eight_am())
+        .put_document(
+            workspace,
+            DocumentKind::SopPlan,
+            "flash",
+            &flash,
+            "ops",
+            eight_am(),
+        )
         .await
         .unwrap();
     let planner = planner(store.clone(), &clock, workspace, true);
@@ -378,7 +392,7 @@ async fn a_rejected_plan_version_keeps_the_last_good_one_in_force() {
     store
         .put_document(
             workspace,
-            "sop_plan",
+            DocumentKind::SopPlan,
             "daily",
             &PLAN.replace("08:00", "25:00"),
             "ops",

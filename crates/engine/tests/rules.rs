@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use qunzhu_domain::{Clock, FakeClock};
+use qunzhu_domain::{Clock, DocumentKind, FakeClock};
 use qunzhu_engine::{RulesHandle, RulesWatcher};
 use qunzhu_storage::{NewWorkspace, Store};
 
@@ -37,7 +37,14 @@ async fn a_valid_edit_applies_and_an_invalid_one_leaves_the_rules_in_force() {
     let (mut applied, mut seen) = (None, None);
 
     store
-        .put_document(workspace, "rules", "rules", VALID, "ops", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::Rules,
+            "rules",
+            VALID,
+            "ops",
+            clock.now(),
+        )
         .await
         .unwrap();
     watcher.sync(&mut applied, &mut seen).await;
@@ -48,7 +55,14 @@ async fn a_valid_edit_applies_and_an_invalid_one_leaves_the_rules_in_force() {
     );
 
     store
-        .put_document(workspace, "rules", "rules", BROKEN, "ops", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::Rules,
+            "rules",
+            BROKEN,
+            "ops",
+            clock.now(),
+        )
         .await
         .unwrap();
     watcher.sync(&mut applied, &mut seen).await;
@@ -95,7 +109,7 @@ async fn a_rule_file_on_disk_is_imported_only_when_valid() {
     watcher.sync(&mut applied, &mut seen).await;
     assert!(
         store
-            .documents(workspace, "rules")
+            .documents(workspace, DocumentKind::Rules)
             .await
             .unwrap()
             .is_empty(),
@@ -135,7 +149,14 @@ async fn a_stored_document_that_can_no_longer_run_is_reported_and_start_up_goes_
     let clock = FakeClock::new(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
     let stored = "[[rules]]\nname = \"flood\"\nkind = \"flood\"\ncount = 3\nwithin = \"100000000w\"\nactions = \"mute 100000000w\"\n";
     store
-        .put_document(workspace, "rules", "rules", stored, "old", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::Rules,
+            "rules",
+            stored,
+            "old",
+            clock.now(),
+        )
         .await
         .unwrap();
     let handle = RulesHandle::new(qunzhu_moderation::check("", "empty").unwrap());
@@ -168,7 +189,14 @@ async fn a_stored_document_that_can_no_longer_run_is_reported_and_start_up_goes_
 
     // The operator fixes it: it applies and the report clears.
     store
-        .put_document(workspace, "rules", "rules", VALID, "ops", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::Rules,
+            "rules",
+            VALID,
+            "ops",
+            clock.now(),
+        )
         .await
         .unwrap();
     let beat = qunzhu_engine::health::Beat {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    ActionKind, ActionRecord, ActionStatus, ActionTarget, Clock, DropPlan, Event, EventKind,
-    FakeClock, MessageKind, NewAction, Platform, WorkspaceId,
+    ActionKind, ActionRecord, ActionStatus, ActionTarget, Clock, DocumentKind, DropPlan, Event,
+    EventKind, FakeClock, MessageKind, NewAction, Platform, WorkspaceId,
 };
 use qunzhu_engine::{
     start_scheduled, Chain, Decider, DropWatcher, Drops, DropsHandle, ENGINE_LEASE,
@@ -248,7 +248,7 @@ async fn a_plan_with_a_drop_step_drops_in_each_group_at_its_time_once() {
     }
     let noon = start() - Duration::hours(8);
     store
-        .put_document(workspace, "sop_plan", "rain", RAIN, "ops", noon)
+        .put_document(workspace, DocumentKind::SopPlan, "rain", RAIN, "ops", noon)
         .await
         .unwrap();
     let clock = Arc::new(FakeClock::new(noon));

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::{CouponOffer, Platform};
+use qunzhu_domain::{CampaignId, CouponOffer, Platform};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -49,7 +49,7 @@ pub struct FraudRules {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
     /// The document's name: the campaign's key in storage, ledger memos and action keys.
-    pub name: String,
+    pub name: CampaignId,
     pub title: String,
     pub platform: Platform,
     /// Target groups (platform chat ids).
@@ -424,7 +424,7 @@ pub fn parse_campaign(name: &str, source: &str) -> Result<Campaign, Vec<Campaign
         return Err(problems.found);
     }
     Ok(Campaign {
-        name: name.to_string(),
+        name: CampaignId(name.to_string()),
         title: raw.title,
         platform,
         groups: raw.groups.into_inner(),

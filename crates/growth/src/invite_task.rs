@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::Instant;
+use qunzhu_domain::{CampaignId, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::campaign::{Campaign, TaskPrize, Threshold};
@@ -75,7 +75,7 @@ names!(PrizeState { Pending => "pending", Approved => "approved", Granted => "gr
 /// One invitee of one campaign (a row of the read model).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskInvite {
-    pub campaign: String,
+    pub campaign: CampaignId,
     pub chat: String,
     pub invitee: String,
     pub inviter: String,
@@ -91,7 +91,7 @@ pub struct TaskInvite {
 /// withdrawn or reversed prize is earned again, so each payment has its own key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskPrizeRow {
-    pub campaign: String,
+    pub campaign: CampaignId,
     pub inviter: String,
     pub threshold: u32,
     pub round: u32,

@@ -1,5 +1,5 @@
 //! The growth plays 玩法 of article 003 as an operator writes them: 拼 group-buy, 砍 bargain,
-//! 帮 assist and 送 gift. One TOML document of kind [`PLAY_KIND`] per play, checked into a
+//! 帮 assist and 送 gift. One TOML document of kind [`qunzhu_domain::DocumentKind::Play`] per play, checked into a
 //! [`Play`] with `line:col` diagnostics and field paths, so a floor above the price or a team of
 //! one is refused before a member is promised anything.
 //!
@@ -16,9 +16,6 @@ use toml::Spanned;
 
 use crate::campaign::TaskPrize;
 use crate::located::{self, Located};
-
-/// The document kind of a play definition.
-pub const PLAY_KIND: &str = "play";
 
 /// The longest window a team, bargain or assist may stay open (30 days).
 pub const MAX_HOURS: i64 = 24 * 30;

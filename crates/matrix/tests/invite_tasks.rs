@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use qunzhu_connector::Connector;
-use qunzhu_domain::{Account, Clock, FakeClock, InviteCode, Platform, Reason};
+use qunzhu_domain::{Account, Clock, DocumentKind, FakeClock, InviteCode, Platform, Reason};
 use qunzhu_engine::{
     DispatchConfig, Dispatcher, InviteTasks, InviteTracker, LedgerWorker, LedgerWorkerConfig,
 };
-use qunzhu_storage::{InviteFilter, NewWorkspace, PrizeFilter, Store, CAMPAIGN_KIND};
+use qunzhu_storage::{InviteFilter, NewWorkspace, PrizeFilter, Store};
 use support::Server;
 
 const CAMPAIGN: &str = r#"title = "春季邀请"
@@ -77,7 +77,7 @@ async fn an_invite_page_brings_two_the_reward_comes_once_and_a_leave_takes_it_ba
     store
         .put_document(
             workspace,
-            CAMPAIGN_KIND,
+            DocumentKind::Campaign,
             "spring",
             &campaign,
             "ops",

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::{Account, Clock, FakeClock, NewEntry, Platform, Reason};
+use qunzhu_domain::{Account, Clock, DocumentKind, FakeClock, NewEntry, Platform, Reason};
 use qunzhu_engine::{DispatchConfig, Dispatcher, Planner};
 use qunzhu_storage::{NewWorkspace, Store};
 use support::Server;
@@ -49,7 +49,14 @@ async fn a_member_receives_the_points_board_in_rank_order() {
         .expect("group");
     let plan = "id = \"race\"\nname = \"积分榜\"\n[target]\nall = true\n\n[[steps]]\nid = \"board\"\nrepeat = \"once\"\ndate = \"2026-11-24\"\nat = \"21:00\"\ntext = \"💰 积分榜\\n{points_leaders}\"\n";
     store
-        .put_document(workspace, "sop_plan", "race", plan, "ops", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::SopPlan,
+            "race",
+            plan,
+            "ops",
+            clock.now(),
+        )
         .await
         .expect("plan");
     let planner = Planner {

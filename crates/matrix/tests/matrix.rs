@@ -12,7 +12,7 @@ use support::{poll_until, Server, User};
 fn action(room: &str, key: &str, kind: ActionKind) -> ActionRecord {
     let now = Utc::now();
     ActionRecord {
-        id: 1,
+        id: qunzhu_domain::ActionId(1),
         workspace: WorkspaceId(1),
         platform: Platform::Matrix,
         chat: room.into(),

@@ -7,9 +7,9 @@ mod support;
 use std::sync::Arc;
 
 use qunzhu_connector::Connector;
-use qunzhu_domain::{Clock, Platform, SystemClock};
+use qunzhu_domain::{Clock, DocumentKind, Platform, SystemClock};
 use qunzhu_engine::{Decider, DispatchConfig, Dispatcher, Nothing, Plays};
-use qunzhu_storage::{ActionFilter, NewWorkspace, Store, PLAY_KIND};
+use qunzhu_storage::{ActionFilter, NewWorkspace, Store};
 use support::Server;
 
 fn team(room: &str) -> String {
@@ -58,7 +58,7 @@ async fn a_team_of_three_forms_in_the_room_and_each_member_gets_the_coupon_once(
     store
         .put_document(
             workspace,
-            PLAY_KIND,
+            DocumentKind::Play,
             "beans",
             &team(&room),
             "test",

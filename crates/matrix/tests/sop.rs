@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use qunzhu_domain::{Clock, FakeClock, Platform};
+use qunzhu_domain::{Clock, DocumentKind, FakeClock, Platform};
 use qunzhu_engine::{DispatchConfig, Dispatcher, Planner};
 use qunzhu_storage::{NewWorkspace, Store};
 use support::Server;
@@ -59,7 +59,14 @@ async fn a_scheduled_post_appears_once_and_its_link_click_is_counted() {
         .expect("group");
     let plan = "id = \"launch\"\nname = \"新品\"\n[target]\nall = true\n[links]\nshop = \"https://shop.example.com/spring\"\n\n[[steps]]\nid = \"post\"\nrepeat = \"once\"\ndate = \"2026-11-24\"\nat = \"08:00\"\ntext = \"🎁 新品上线 群里{member_count}人 {link:shop}\"\n";
     store
-        .put_document(workspace, "sop_plan", "launch", plan, "ops", clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::SopPlan,
+            "launch",
+            plan,
+            "ops",
+            clock.now(),
+        )
         .await
         .expect("plan");
     let planner = Planner {

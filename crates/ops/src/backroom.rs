@@ -18,8 +18,8 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    ActionKind, ActionRecord, ActionStatus, BanTarget, EventKind, MemberRole, NewAction, Platform,
-    WorkspaceId,
+    ActionId, ActionKind, ActionRecord, ActionStatus, BanTarget, EventKind, MemberRole, NewAction,
+    Platform, WorkspaceId,
 };
 use qunzhu_storage::{ActionQuery, LiveCodeAlert, StoredEvent, UserRole};
 use tokio::sync::watch;
@@ -37,7 +37,7 @@ pub enum Verb {
 /// What an answer names: a moderation action (`#12`) or a join request (`#J7`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
-    Action(i64),
+    Action(ActionId),
     Request(i64),
 }
 
@@ -57,7 +57,7 @@ pub fn parse_command(text: &str) -> Option<(Verb, Subject)> {
     }
     let subject = match number.strip_prefix(['J', 'j']) {
         Some(seq) => Subject::Request(seq.parse().ok()?),
-        None => Subject::Action(number.parse().ok()?),
+        None => Subject::Action(ActionId(number.parse().ok()?)),
     };
     Some((verb, subject))
 }
@@ -531,10 +531,13 @@ mod tests {
     #[test]
     fn commands_are_read_in_both_languages_and_nothing_else_is() {
         for (text, expected) in [
-            ("撤销 #12", Some((Verb::Undo, Subject::Action(12)))),
-            ("undo 12", Some((Verb::Undo, Subject::Action(12)))),
-            ("Ban #3", Some((Verb::Ban, Subject::Action(3)))),
-            ("拉黑 ＃3", Some((Verb::Ban, Subject::Action(3)))),
+            (
+                "撤销 #12",
+                Some((Verb::Undo, Subject::Action(ActionId(12)))),
+            ),
+            ("undo 12", Some((Verb::Undo, Subject::Action(ActionId(12))))),
+            ("Ban #3", Some((Verb::Ban, Subject::Action(ActionId(3))))),
+            ("拉黑 ＃3", Some((Verb::Ban, Subject::Action(ActionId(3))))),
             ("通过 #J7", Some((Verb::Approve, Subject::Request(7)))),
             ("approve j7", Some((Verb::Approve, Subject::Request(7)))),
             ("ban", None),

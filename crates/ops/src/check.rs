@@ -3,46 +3,37 @@
 //! Both crates report located diagnostics; this module gives them one shape for the API
 //! (`field` = `source:LINE:COL`) and the console (a list beside the textarea, lines marked).
 
+use qunzhu_domain::DocumentKind;
 use serde::{Deserialize, Serialize};
 
-/// The kinds of document an operator edits; `as_str` is the name the store keeps.
+/// The document kinds an operator edits as TOML in the rules/SOP editor and the API, each with
+/// its checker; the other stored kinds have forms of their own. `kind` is what the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DocumentKind {
+pub enum EditableKind {
     /// A rule file (群规, 欢迎语, keyword lists, …), checked by `qunzhu-moderation`.
     Rules,
     /// An SOP plan, checked by `qunzhu-sop`.
     SopPlan,
 }
 
-impl DocumentKind {
-    pub fn as_str(self) -> &'static str {
+impl EditableKind {
+    /// The stored kind.
+    pub fn kind(self) -> DocumentKind {
         match self {
-            DocumentKind::Rules => "rules",
-            DocumentKind::SopPlan => "sop_plan",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "rules" => Some(DocumentKind::Rules),
-            "sop_plan" => Some(DocumentKind::SopPlan),
-            _ => None,
+            EditableKind::Rules => DocumentKind::Rules,
+            EditableKind::SopPlan => DocumentKind::SopPlan,
         }
     }
 
     /// The audit log's noun: `rule.save`, `plan.delete`.
     pub fn audit_noun(self) -> &'static str {
         match self {
-            DocumentKind::Rules => "rule",
-            DocumentKind::SopPlan => "plan",
+            EditableKind::Rules => "rule",
+            EditableKind::SopPlan => "plan",
         }
     }
 }
-
-/// Document kinds as the store names them, for callers that still hold a string.
-pub const RULES: &str = "rules";
-pub const PLANS: &str = "sop_plan";
 
 /// One problem in a source text, located where possible.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -116,7 +107,7 @@ pub fn check_plan(name: &str, source: &str) -> Result<qunzhu_sop::Plan, Vec<Prob
 /// of keywords) takes a core for a while and must never hold an async worker, and with it
 /// `/healthz` and every other request.
 pub async fn check_off_thread(
-    kind: DocumentKind,
+    kind: EditableKind,
     name: &str,
     source: &str,
 ) -> crate::Result<Result<(), Vec<Problem>>> {
@@ -127,10 +118,10 @@ pub async fn check_off_thread(
 }
 
 /// Validates a document of either kind.
-pub fn check(kind: DocumentKind, name: &str, source: &str) -> Result<(), Vec<Problem>> {
+pub fn check(kind: EditableKind, name: &str, source: &str) -> Result<(), Vec<Problem>> {
     match kind {
-        DocumentKind::SopPlan => check_plan(name, source).map(|_| ()),
-        DocumentKind::Rules => check_rules(name, source),
+        EditableKind::SopPlan => check_plan(name, source).map(|_| ()),
+        EditableKind::Rules => check_rules(name, source),
     }
 }
 
@@ -151,7 +142,7 @@ mod tests {
     #[test]
     fn shipped_templates_and_a_plain_rule_file_pass() {
         let rules = "[[rules]]\nname = \"ads\"\nkind = \"keywords\"\nwords = [\"加微信\"]\nladder = [\"redact+warn\", \"ban\"]\n";
-        assert_eq!(check(DocumentKind::Rules, "r", rules), Ok(()));
+        assert_eq!(check(EditableKind::Rules, "r", rules), Ok(()));
         for template in qunzhu_sop::templates() {
             let source = template.to_toml(
                 qunzhu_sop::Target::chats(["!a:x"]),

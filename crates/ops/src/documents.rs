@@ -2,11 +2,12 @@
 //! calendar of upcoming posts the plans make.
 
 use chrono::{DateTime, Utc};
+use qunzhu_domain::DocumentKind;
 use qunzhu_storage::{Document, UserRole};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::check::{self, DocumentKind};
+use crate::check::{self, EditableKind};
 use crate::{Actor, Ops, OpsError, Result};
 
 /// One upcoming SOP post, for calendars.
@@ -33,7 +34,7 @@ impl Ops {
     pub async fn save_document(
         &self,
         who: &Actor,
-        kind: DocumentKind,
+        kind: EditableKind,
         name: &str,
         source: &str,
     ) -> Result<Document> {
@@ -46,7 +47,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                kind.as_str(),
+                kind.kind(),
                 name,
                 source,
                 &who.name.to_string(),
@@ -63,10 +64,10 @@ impl Ops {
         Ok(saved)
     }
 
-    pub async fn delete_document(&self, who: &Actor, kind: DocumentKind, name: &str) -> Result<()> {
+    pub async fn delete_document(&self, who: &Actor, kind: EditableKind, name: &str) -> Result<()> {
         who.require(UserRole::Operator)?;
         self.store
-            .delete_document(who.workspace, kind.as_str(), name)
+            .delete_document(who.workspace, kind.kind(), name)
             .await?;
         self.audit(
             who,
@@ -104,7 +105,7 @@ impl Ops {
             workspace.time_zone,
         );
         let saved = self
-            .save_document(who, DocumentKind::SopPlan, name, &source)
+            .save_document(who, EditableKind::SopPlan, name, &source)
             .await?;
         self.audit(
             who,
@@ -126,7 +127,7 @@ impl Ops {
         from: DateTime<Utc>,
         days: u32,
     ) -> Result<Vec<CalendarEntry>> {
-        let kind = DocumentKind::SopPlan.as_str();
+        let kind = DocumentKind::SopPlan;
         let documents = match plan {
             Some(name) => vec![self.store.document(who.workspace, kind, name).await?],
             None => self.store.documents(who.workspace, kind).await?,

@@ -4,8 +4,8 @@
 //! never disagree.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::Platform;
-use qunzhu_engine::flash::{flash_facts, FLASH_DOCUMENT};
+use qunzhu_domain::{DocumentKind, Platform};
+use qunzhu_engine::flash::flash_facts;
 use qunzhu_growth::flash::{chat_of, parse_flash, stage_of, End, FlashError, Stage};
 use qunzhu_storage::{Document, UserRole};
 use serde::Serialize;
@@ -59,7 +59,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                FLASH_DOCUMENT,
+                DocumentKind::Flash,
                 name,
                 source,
                 &who.name.to_string(),
@@ -76,7 +76,7 @@ impl Ops {
         who.require(UserRole::Viewer)?;
         Ok(self
             .store
-            .document(who.workspace, FLASH_DOCUMENT, name)
+            .document(who.workspace, DocumentKind::Flash, name)
             .await?)
     }
 
@@ -86,7 +86,11 @@ impl Ops {
         let tz = self.store.workspace(who.workspace).await?.time_zone;
         let now = self.clock.now();
         let mut views = Vec::new();
-        for document in self.store.documents(who.workspace, FLASH_DOCUMENT).await? {
+        for document in self
+            .store
+            .documents(who.workspace, DocumentKind::Flash)
+            .await?
+        {
             let view = match parse_flash(&document.name, &document.source, tz) {
                 Ok(plan) => {
                     let facts = flash_facts(&*self.store, who.workspace, &plan).await?;

@@ -121,7 +121,8 @@ impl Ops {
             Board::Invites => {
                 let filter = InviteFilter {
                     chat: None,
-                    campaign: Some(parsed.name.clone()),
+                    // Invite codes carry the campaign as their attribution text.
+                    campaign: Some(parsed.name.to_string()),
                 };
                 for count in self
                     .store

@@ -2,9 +2,9 @@
 //! invites them into the code's group and the referral is recorded, so their join counts for the
 //! code's member. Keyed by (group, visitor): asking twice, or through a second code, is one invite.
 
-use qunzhu_domain::{ActionKind, InviteCode, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, DocumentKind, InviteCode, NewAction, Platform, WorkspaceId};
 use qunzhu_growth::parse_campaign;
-use qunzhu_storage::{PageReferral, StoreError, CAMPAIGN_KIND};
+use qunzhu_storage::{PageReferral, StoreError};
 
 use crate::{Ops, OpsError, Result};
 
@@ -93,14 +93,17 @@ impl Ops {
             let (chat, title) =
                 match &known.campaign {
                     Some(name) => {
-                        let document =
-                            match self.store.document(workspace.id, CAMPAIGN_KIND, name).await {
-                                Ok(document) => document,
-                                Err(StoreError::NotFound { .. }) => {
-                                    return Err(OpsError::NotFound("campaign"))
-                                }
-                                Err(error) => return Err(error.into()),
-                            };
+                        let document = match self
+                            .store
+                            .document(workspace.id, DocumentKind::Campaign, name)
+                            .await
+                        {
+                            Ok(document) => document,
+                            Err(StoreError::NotFound { .. }) => {
+                                return Err(OpsError::NotFound("campaign"))
+                            }
+                            Err(error) => return Err(error.into()),
+                        };
                         let campaign =
                             parse_campaign(&document.name, &document.source).map_err(|_| {
                                 OpsError::invalid(

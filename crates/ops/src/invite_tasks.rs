@@ -3,12 +3,10 @@
 //! review queue (approve, or reject with a reason), one audit verb per decision.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::Platform;
+use qunzhu_domain::{DocumentKind, Platform};
 use qunzhu_growth::templates::template_source;
 use qunzhu_growth::{parse_campaign, Book, Campaign, InviteState, PrizeState, TaskPrizeRow};
-use qunzhu_storage::{
-    Document, InviteTaskUpdate, PrizeFilter, StoreError, UserRole, CAMPAIGN_KIND,
-};
+use qunzhu_storage::{Document, InviteTaskUpdate, PrizeFilter, StoreError, UserRole};
 use serde::Serialize;
 use serde_json::json;
 
@@ -68,7 +66,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                CAMPAIGN_KIND,
+                DocumentKind::Campaign,
                 name,
                 source,
                 &who.name.to_string(),
@@ -108,7 +106,7 @@ impl Ops {
             })?;
         match self
             .store
-            .document(who.workspace, CAMPAIGN_KIND, name)
+            .document(who.workspace, DocumentKind::Campaign, name)
             .await
         {
             Ok(_) => {
@@ -126,7 +124,7 @@ impl Ops {
     pub async fn delete_campaign(&self, who: &Actor, name: &str) -> Result<()> {
         who.require(UserRole::Operator)?;
         self.store
-            .delete_document(who.workspace, CAMPAIGN_KIND, name)
+            .delete_document(who.workspace, DocumentKind::Campaign, name)
             .await?;
         self.audit(who, "campaign.delete", name, json!({})).await
     }
@@ -135,7 +133,11 @@ impl Ops {
     pub async fn campaigns(&self, who: &Actor) -> Result<Vec<CampaignView>> {
         who.require(UserRole::Viewer)?;
         let mut out = Vec::new();
-        for document in self.store.documents(who.workspace, CAMPAIGN_KIND).await? {
+        for document in self
+            .store
+            .documents(who.workspace, DocumentKind::Campaign)
+            .await?
+        {
             out.push(self.campaign_view(who, document).await?);
         }
         Ok(out)
@@ -145,7 +147,7 @@ impl Ops {
         who.require(UserRole::Viewer)?;
         let document = match self
             .store
-            .document(who.workspace, CAMPAIGN_KIND, name)
+            .document(who.workspace, DocumentKind::Campaign, name)
             .await
         {
             Ok(document) => document,
@@ -164,7 +166,7 @@ impl Ops {
         if let Some(campaign) = &campaign {
             let (invites, prizes) = self
                 .store
-                .invite_task_rows(who.workspace, &document.name)
+                .invite_task_rows(who.workspace, &campaign.name)
                 .await?;
             let book = Book::new(campaign.clone(), invites, prizes);
             let mut inviters: Vec<&str> = book.invites().map(|row| row.inviter.as_str()).collect();
@@ -235,7 +237,7 @@ impl Ops {
         // Two tries: the consumer may write the same prize between our read and our write.
         for _ in 0..2 {
             let filter = PrizeFilter {
-                campaign: Some(campaign.to_string()),
+                campaign: Some(parsed.name.clone()),
                 state: None,
                 inviter: Some(inviter.to_string()),
             };
@@ -404,7 +406,7 @@ mod tests {
         .await
         .unwrap();
         let pending = |threshold: u32| TaskPrizeRow {
-            campaign: "ten".into(),
+            campaign: qunzhu_domain::CampaignId("ten".into()),
             inviter: "@a:hs".into(),
             threshold,
             round: 0,

@@ -6,7 +6,7 @@
 //! audited with the lead's id, page and channel, never the number.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{DocumentKind, WorkspaceId};
 use qunzhu_growth::{parse_landing, LandingError, LandingPage, Phone, PhoneError};
 use qunzhu_storage::{
     ChannelCounts, Document, LandingHit, NewLead, StoreError, UserRole, Workspace,
@@ -18,8 +18,6 @@ use crate::check::{check_name, Problem};
 use crate::phone_vault::PhoneVault;
 use crate::{Actor, Ops, OpsError, Result};
 
-/// The document kind landing pages are stored as.
-pub const LANDING_KIND: &str = "landing";
 /// The most leads one listing or export reads.
 pub const MAX_LEADS: usize = 10_000;
 
@@ -101,7 +99,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                LANDING_KIND,
+                DocumentKind::Landing,
                 name,
                 source,
                 &who.name.to_string(),
@@ -122,7 +120,7 @@ impl Ops {
     pub async fn delete_landing(&self, who: &Actor, name: &str) -> Result<()> {
         who.require(UserRole::Operator)?;
         self.store
-            .delete_document(who.workspace, LANDING_KIND, name)
+            .delete_document(who.workspace, DocumentKind::Landing, name)
             .await?;
         self.audit(who, "landing.delete", name, json!({})).await
     }
@@ -145,7 +143,10 @@ impl Ops {
 
     /// Every page of the workspace with its counters, by name.
     pub async fn landing_pages(&self, who: &Actor) -> Result<Vec<LandingView>> {
-        let documents = self.store.documents(who.workspace, LANDING_KIND).await?;
+        let documents = self
+            .store
+            .documents(who.workspace, DocumentKind::Landing)
+            .await?;
         let counts = self.store.landing_counts(who.workspace, None).await?;
         Ok(documents
             .into_iter()
@@ -162,7 +163,11 @@ impl Ops {
 
     /// One page with its counters; `NotFound` if there is no such page.
     pub async fn landing_page(&self, who: &Actor, name: &str) -> Result<LandingView> {
-        let document = match self.store.document(who.workspace, LANDING_KIND, name).await {
+        let document = match self
+            .store
+            .document(who.workspace, DocumentKind::Landing, name)
+            .await
+        {
             Ok(document) => document,
             Err(StoreError::NotFound { .. }) => return Err(OpsError::NotFound("landing page")),
             Err(error) => return Err(error.into()),
@@ -183,7 +188,11 @@ impl Ops {
         else {
             return Err(OpsError::NotFound("landing page"));
         };
-        let document = match self.store.document(found.id, LANDING_KIND, page).await {
+        let document = match self
+            .store
+            .document(found.id, DocumentKind::Landing, page)
+            .await
+        {
             Ok(document) => document,
             Err(StoreError::NotFound { .. }) => return Err(OpsError::NotFound("landing page")),
             Err(error) => return Err(error.into()),

@@ -49,7 +49,7 @@ use std::sync::Arc;
 use qunzhu_domain::{ActorName, Clock, WorkspaceId};
 use qunzhu_storage::{NewAuditEntry, Store, StoreError, UserRole};
 
-pub use check::{DocumentKind, Problem};
+pub use check::{EditableKind, Problem};
 pub use coupons::IssueCoupon;
 pub use documents::CalendarEntry;
 pub use drops::ScheduleDrop;

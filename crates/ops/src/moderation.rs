@@ -1,6 +1,6 @@
 //! Moderation an operator decides: join requests, undoing a bot's ban or mute, the lurker sweep.
 
-use qunzhu_domain::{ActionKind, NewAction, Platform};
+use qunzhu_domain::{ActionId, ActionKind, NewAction, Platform};
 use qunzhu_storage::{StoredEvent, UserRole};
 use serde_json::json;
 
@@ -103,7 +103,11 @@ impl Ops {
     }
 
     /// Reverses a bot ban or mute by queueing the opposite action; returns what was queued.
-    pub async fn undo_action(&self, who: &Actor, action_id: i64) -> Result<(NewAction, Decided)> {
+    pub async fn undo_action(
+        &self,
+        who: &Actor,
+        action_id: ActionId,
+    ) -> Result<(NewAction, Decided)> {
         who.require(UserRole::Operator)?;
         let action = self.store.action(action_id).await?;
         // `action` is looked up by id alone; another workspace's action must look missing.

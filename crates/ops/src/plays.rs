@@ -2,9 +2,10 @@
 //! located by line, column and field), list the plays with their check, and list the runs
 //! (teams, bargains, assists) with their state for the console and the API.
 
+use qunzhu_domain::DocumentKind;
 use qunzhu_growth::play::{parse_play, Play, RunState};
 use qunzhu_growth::run::Run;
-use qunzhu_storage::{Document, RunFilter, UserRole, PLAY_KIND};
+use qunzhu_storage::{Document, RunFilter, UserRole};
 use serde::Serialize;
 use serde_json::json;
 
@@ -48,7 +49,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                PLAY_KIND,
+                DocumentKind::Play,
                 name,
                 source,
                 &who.name.to_string(),
@@ -63,7 +64,10 @@ impl Ops {
     /// Every play document with its check.
     pub async fn plays(&self, who: &Actor) -> Result<Vec<PlayView>> {
         who.require(UserRole::Viewer)?;
-        let documents = self.store.documents(who.workspace, PLAY_KIND).await?;
+        let documents = self
+            .store
+            .documents(who.workspace, DocumentKind::Play)
+            .await?;
         Ok(documents
             .into_iter()
             .map(

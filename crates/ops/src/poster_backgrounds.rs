@@ -5,15 +5,12 @@
 //! carries its version (the renderer's cache key) and who saved it.
 
 use base64::Engine as _;
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{DocumentKind, WorkspaceId};
 use qunzhu_storage::{StoreError, UserRole};
 use serde_json::json;
 
 use crate::posters::POSTER_NAME;
 use crate::{Actor, Ops, OpsError, Result};
-
-/// The document kind of poster backgrounds (one per workspace, named like the template).
-pub const POSTER_BACKGROUND_KIND: &str = "poster_background";
 
 /// The largest background file accepted: 1 MiB (as base64 it stays under the server's 2 MB
 /// form limit). A 1080×1920 JPEG poster is typically 200–600 kB.
@@ -82,7 +79,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                POSTER_BACKGROUND_KIND,
+                DocumentKind::PosterBackground,
                 POSTER_NAME,
                 &encoded,
                 &who.name.to_string(),
@@ -104,7 +101,7 @@ impl Ops {
         who.require(UserRole::Operator)?;
         match self
             .store
-            .delete_document(who.workspace, POSTER_BACKGROUND_KIND, POSTER_NAME)
+            .delete_document(who.workspace, DocumentKind::PosterBackground, POSTER_NAME)
             .await
         {
             Ok(()) | Err(StoreError::NotFound { .. }) => {}
@@ -118,7 +115,7 @@ impl Ops {
     pub async fn poster_background(&self, workspace: WorkspaceId) -> Result<Option<Background>> {
         let document = match self
             .store
-            .document(workspace, POSTER_BACKGROUND_KIND, POSTER_NAME)
+            .document(workspace, DocumentKind::PosterBackground, POSTER_NAME)
             .await
         {
             Ok(document) => document,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use qunzhu_domain::invite::poster_code;
-use qunzhu_domain::{InviteCode, Platform, WorkspaceId};
+use qunzhu_domain::{DocumentKind, InviteCode, Platform, WorkspaceId};
 use qunzhu_poster::{Font, Poster, PosterError, DEFAULT_TEMPLATE};
 use qunzhu_storage::{Document, StoreError, UserRole};
 use serde_json::json;
@@ -14,8 +14,6 @@ use serde_json::json;
 use crate::check::Problem;
 use crate::{Actor, Ops, OpsError, Result};
 
-/// The document kind of poster templates.
-pub const POSTER_KIND: &str = "poster";
 /// Each workspace has one poster template, under this name.
 pub const POSTER_NAME: &str = "default";
 
@@ -64,7 +62,7 @@ impl Ops {
         who.require(UserRole::Viewer)?;
         let shipped = matches!(
             self.store
-                .document(who.workspace, POSTER_KIND, POSTER_NAME)
+                .document(who.workspace, DocumentKind::Poster, POSTER_NAME)
                 .await,
             Err(StoreError::NotFound { .. })
         );
@@ -101,7 +99,7 @@ impl Ops {
     pub async fn poster_template(&self, workspace: WorkspaceId) -> Result<String> {
         match self
             .store
-            .document(workspace, POSTER_KIND, POSTER_NAME)
+            .document(workspace, DocumentKind::Poster, POSTER_NAME)
             .await
         {
             Ok(document) => Ok(document.source),
@@ -132,7 +130,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                POSTER_KIND,
+                DocumentKind::Poster,
                 POSTER_NAME,
                 source,
                 &who.name.to_string(),

@@ -2,8 +2,8 @@
 //! against a rule file, for the group page (the rules in force) and a rule file's save answer.
 //! Computed on every call from what is stored now, so a saved rule file shows its result at once.
 
-use qunzhu_domain::{Group, Platform};
-use qunzhu_engine::rules::{ACTIVE_RULES, RULES_KIND};
+use qunzhu_domain::{DocumentKind, Group, Platform};
+use qunzhu_engine::rules::ACTIVE_RULES;
 use qunzhu_moderation::powers::{power_warnings, PowerWarning, Powers};
 use qunzhu_moderation::RuleSet;
 use qunzhu_storage::BotPowers;
@@ -57,7 +57,10 @@ impl Ops {
     /// compiled; `None` when there is none or it does not compile (the engine keeps the last
     /// good one, which the health page reports).
     async fn rules_in_force(&self, who: &Actor) -> Result<Option<RuleSet>> {
-        let documents = self.store.documents(who.workspace, RULES_KIND).await?;
+        let documents = self
+            .store
+            .documents(who.workspace, DocumentKind::Rules)
+            .await?;
         let active = documents
             .iter()
             .find(|document| document.name == ACTIVE_RULES)

@@ -4,8 +4,8 @@
 //! them (`qunzhu_engine::races`), so the console shows the board the group sees.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::Platform;
-use qunzhu_engine::races::{phase, standings, RacePhase, RACE_DOCUMENT};
+use qunzhu_domain::{DocumentKind, Platform};
+use qunzhu_engine::races::{phase, standings, RacePhase};
 use qunzhu_growth::leaderboard::{Board, Ranked};
 use qunzhu_growth::race::{Award, RankPrize};
 use qunzhu_growth::race_doc::{parse_race, RaceDocError};
@@ -82,7 +82,7 @@ impl Ops {
             .store
             .put_document(
                 who.workspace,
-                RACE_DOCUMENT,
+                DocumentKind::Race,
                 name,
                 source,
                 &who.name.to_string(),
@@ -99,7 +99,11 @@ impl Ops {
         who.require(UserRole::Viewer)?;
         let stored = self.store.races(who.workspace).await?;
         let mut views = Vec::new();
-        for document in self.store.documents(who.workspace, RACE_DOCUMENT).await? {
+        for document in self
+            .store
+            .documents(who.workspace, DocumentKind::Race)
+            .await?
+        {
             let row = stored.iter().find(|race| race.name == document.name);
             views.push(self.race_view(who, document, row, false).await?);
         }
@@ -111,7 +115,7 @@ impl Ops {
         who.require(UserRole::Viewer)?;
         let document = self
             .store
-            .document(who.workspace, RACE_DOCUMENT, name)
+            .document(who.workspace, DocumentKind::Race, name)
             .await
             .map_err(|error| match error {
                 StoreError::NotFound { .. } => OpsError::NotFound("race"),

@@ -1,6 +1,6 @@
 //! Person tasks: posts a person must make where the platform cannot send by itself.
 
-use qunzhu_domain::{ActionKind, ActionRecord, ActionStatus};
+use qunzhu_domain::{ActionId, ActionKind, ActionRecord, ActionStatus};
 use qunzhu_storage::{ActionOutcome, UserRole};
 use serde_json::json;
 
@@ -8,7 +8,7 @@ use crate::{Actor, Ops, OpsError, Result};
 
 impl Ops {
     /// Records that a person sent a waiting post; the task is done, with who confirmed it.
-    pub async fn confirm_task(&self, who: &Actor, action_id: i64) -> Result<ActionRecord> {
+    pub async fn confirm_task(&self, who: &Actor, action_id: ActionId) -> Result<ActionRecord> {
         who.require(UserRole::Operator)?;
         let task = self.store.action(action_id).await?;
         if task.workspace != who.workspace {

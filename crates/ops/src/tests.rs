@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use qunzhu_domain::{
-    ActionKind, ActionStatus, Event, EventKind, FakeClock, NewAction, Platform, WorkspaceId,
+    ActionKind, ActionStatus, DocumentKind, Event, EventKind, FakeClock, NewAction, Platform,
+    WorkspaceId,
 };
 use qunzhu_storage::{ActionFilter, IngestBatch, NewEvent, NewWorkspace, Store, UserRole};
 
-use crate::{Actor, DocumentKind, Ops, OpsError};
+use crate::{Actor, EditableKind, Ops, OpsError};
 
 async fn setup() -> (Ops, WorkspaceId, i64) {
     let store: Arc<dyn Store> =
@@ -163,7 +164,7 @@ async fn an_invalid_document_is_refused_with_its_line_and_nothing_is_stored() {
     let error = ops
         .save_document(
             &operator(workspace),
-            DocumentKind::Rules,
+            EditableKind::Rules,
             "rules",
             "[[rules]]\nname = \"x\"\nkind = \"keyword\"\n",
         )
@@ -172,7 +173,7 @@ async fn an_invalid_document_is_refused_with_its_line_and_nothing_is_stored() {
     assert!(matches!(&error, OpsError::Problems(problems) if problems[0].line == Some(3)));
     assert!(ops
         .store
-        .documents(workspace, DocumentKind::Rules.as_str())
+        .documents(workspace, DocumentKind::Rules)
         .await
         .unwrap()
         .is_empty());

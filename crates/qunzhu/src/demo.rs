@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{GroupType, Platform};
+use qunzhu_domain::{DocumentKind, GroupType, Platform};
 use qunzhu_sandbox::chat_id;
 use qunzhu_storage::{GroupUpdate, Store, StoreError, UserRole, Workspace};
 
@@ -45,11 +45,11 @@ pub async fn seed(
     name_groups(store, workspace, config.sandbox.behaviour.groups).await?;
     let password = login(store, workspace, config).await?;
     if store
-        .documents(workspace.id, qunzhu_engine::rules::RULES_KIND)
+        .documents(workspace.id, DocumentKind::Rules)
         .await?
         .is_empty()
     {
-        let kind = qunzhu_engine::rules::RULES_KIND;
+        let kind = DocumentKind::Rules;
         store
             .put_document(
                 workspace.id,
@@ -62,7 +62,7 @@ pub async fn seed(
             .await?;
     }
     if store
-        .documents(workspace.id, qunzhu_engine::planner::PLAN_KIND)
+        .documents(workspace.id, DocumentKind::SopPlan)
         .await?
         .is_empty()
     {
@@ -72,7 +72,7 @@ pub async fn seed(
         store
             .put_document(
                 workspace.id,
-                qunzhu_engine::planner::PLAN_KIND,
+                DocumentKind::SopPlan,
                 "daily-morning",
                 &source,
                 "demo",
@@ -115,7 +115,7 @@ text = "🎁 {{group}}专享：新品限时 8 折，今晚 24 点截止 👉 {{l
     store
         .put_document(
             workspace.id,
-            qunzhu_engine::planner::PLAN_KIND,
+            DocumentKind::SopPlan,
             "demo-launch",
             &source,
             "demo",

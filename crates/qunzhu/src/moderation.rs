@@ -76,7 +76,9 @@ pub async fn run(command: ModerationCommand, config: Config) -> anyhow::Result<(
             );
         }
         ModerationCommand::Undo { action } => {
-            let (lift, decided) = ops.undo_action(&actor, action).await?;
+            let (lift, decided) = ops
+                .undo_action(&actor, qunzhu_domain::ActionId(action))
+                .await?;
             println!(
                 "{} queued{}",
                 lift.kind.name(),

@@ -260,8 +260,11 @@ pub async fn sop(
             let store = crate::open::store(&config).await?;
             let workspace = crate::app::ensure_workspace(&*store, &config).await?;
             let ops = qunzhu_ops::Ops::new(store.clone(), Arc::new(SystemClock));
-            ops.confirm_task(&qunzhu_ops::Actor::cli(workspace.id), action)
-                .await?;
+            ops.confirm_task(
+                &qunzhu_ops::Actor::cli(workspace.id),
+                qunzhu_domain::ActionId(action),
+            )
+            .await?;
             println!("task {action} confirmed as sent");
             Ok(())
         }

@@ -645,7 +645,7 @@ mod tests {
 
     fn greeting(key: &str, chat: &str) -> ActionRecord {
         ActionRecord {
-            id: 1,
+            id: qunzhu_domain::ActionId(1),
             workspace: WorkspaceId(1),
             platform: Platform::Sandbox,
             chat: chat.into(),

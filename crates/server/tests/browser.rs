@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use qunzhu_domain::{
-    local_day, ActionKind, Clock, Event, EventKind, JoinVia, MessageKind, NewAction, Platform,
-    SystemClock, WorkspaceId,
+    local_day, ActionKind, Clock, DocumentKind, Event, EventKind, JoinVia, MessageKind, NewAction,
+    Platform, SystemClock, WorkspaceId,
 };
 use qunzhu_server::{create_user, router, AppState};
 use qunzhu_storage::{GroupUpdate, IngestBatch, NewEvent, NewWorkspace, Store, UserRole};
@@ -257,7 +257,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
         .await
         .expect("swap");
     store
-        .put_document(ws, "rules", "default", RULES, "seed", now)
+        .put_document(ws, DocumentKind::Rules, "default", RULES, "seed", now)
         .await
         .expect("rules");
     create_user(store.as_ref(), ws, LOGIN, PASSWORD, UserRole::Owner)
@@ -320,7 +320,7 @@ async fn landing_page_phone_capture_works_in_a_real_browser() {
     store
         .put_document(
             ws,
-            qunzhu_ops::landing::LANDING_KIND,
+            DocumentKind::Landing,
             "spring",
             qunzhu_growth::landing::EXAMPLE,
             "seed",

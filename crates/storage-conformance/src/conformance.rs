@@ -6,8 +6,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use qunzhu_domain::{
-    local_day, ActionKind, ActionStatus, DerivedState, Event, EventKind, JoinVia, LeaveHow,
-    MessageKind, NewAction, Platform, WorkspaceId,
+    local_day, ActionId, ActionKind, ActionStatus, CampaignId, DerivedState, Event, EventKind,
+    JoinVia, LeaveHow, MessageKind, NewAction, Platform, WorkspaceId,
 };
 
 use qunzhu_storage::*;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{DocumentKind, WorkspaceId};
 use qunzhu_storage::AccountStore;
 use qunzhu_storage::{
     ApiToken, AuditEntry, Document, Link, LinkClick, LinkStats, NewAuditEntry, NewLink, NewUser,
@@ -10,7 +10,7 @@ use qunzhu_storage::{
 };
 use tokio_postgres::Row;
 
-use crate::codec::{from_json, json, micros, opt_time, time};
+use crate::codec::{document_kind, from_json, json, micros, opt_time, time};
 use crate::{backend, get, PostgresStore};
 
 fn role(text: &str) -> Result<UserRole> {
@@ -43,7 +43,7 @@ fn token_from_row(row: &Row) -> Result<ApiToken> {
 fn document_from_row(row: &Row) -> Result<Document> {
     Ok(Document {
         workspace: WorkspaceId(get(row, 0)?),
-        kind: get(row, 1)?,
+        kind: document_kind(&get::<String>(row, 1)?)?,
         name: get(row, 2)?,
         source: get(row, 3)?,
         version: get(row, 4)?,
@@ -263,7 +263,7 @@ impl PostgresStore {
     pub(crate) async fn write_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
         source: &str,
         by: &str,
@@ -278,7 +278,7 @@ impl PostgresStore {
                          updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
                      RETURNING {DOCUMENT_COLUMNS}"
                 ),
-                &[&workspace.0, &kind, &name, &source, &micros(now), &by],
+                &[&workspace.0, &kind.as_str(), &name, &source, &micros(now), &by],
             )
             .await
             .map_err(backend)?;
@@ -288,12 +288,12 @@ impl PostgresStore {
     pub(crate) async fn read_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
     ) -> Result<Document> {
         let client = self.client().await;
         let row = client
-            .query_opt(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = $1 AND kind = $2 AND name = $3"), &[&workspace.0, &kind, &name])
+            .query_opt(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = $1 AND kind = $2 AND name = $3"), &[&workspace.0, &kind.as_str(), &name])
             .await
             .map_err(backend)?;
         document_from_row(&row.ok_or_else(|| StoreError::NotFound {
@@ -305,11 +305,11 @@ impl PostgresStore {
     pub(crate) async fn read_documents(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
     ) -> Result<Vec<Document>> {
         let client = self.client().await;
         let rows = client
-            .query(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = $1 AND kind = $2 ORDER BY name"), &[&workspace.0, &kind])
+            .query(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = $1 AND kind = $2 ORDER BY name"), &[&workspace.0, &kind.as_str()])
             .await
             .map_err(backend)?;
         rows.iter().map(document_from_row).collect()
@@ -318,14 +318,14 @@ impl PostgresStore {
     pub(crate) async fn write_delete_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
     ) -> Result<()> {
         let client = self.client().await;
         let changed = client
             .execute(
                 "DELETE FROM documents WHERE workspace = $1 AND kind = $2 AND name = $3",
-                &[&workspace.0, &kind, &name],
+                &[&workspace.0, &kind.as_str(), &name],
             )
             .await
             .map_err(backend)?;

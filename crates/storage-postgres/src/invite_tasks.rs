@@ -1,7 +1,7 @@
 //! Invite tasks (任务宝) on PostgreSQL: campaign rows, the consumer's watermark and page referrals.
 
 use async_trait::async_trait;
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{CampaignId, Platform, WorkspaceId};
 use qunzhu_growth::{InviteState, PrizeState, TaskInvite, TaskPrizeRow};
 use qunzhu_storage::{
     flags_of, flags_text, state_of, InviteTaskStore, InviteTaskUpdate, PageReferral, PrizeFilter,
@@ -16,7 +16,7 @@ const PRIZE_COLUMNS: &str = "campaign, inviter, threshold, round, state, chat, e
 
 fn invite_from_row(row: &Row) -> Result<TaskInvite> {
     Ok(TaskInvite {
-        campaign: get(row, 0)?,
+        campaign: CampaignId(get(row, 0)?),
         chat: get(row, 1)?,
         invitee: get(row, 2)?,
         inviter: get(row, 3)?,
@@ -31,7 +31,7 @@ fn invite_from_row(row: &Row) -> Result<TaskInvite> {
 
 fn prize_from_row(row: &Row) -> Result<TaskPrizeRow> {
     Ok(TaskPrizeRow {
-        campaign: get(row, 0)?,
+        campaign: CampaignId(get(row, 0)?),
         inviter: get(row, 1)?,
         threshold: get::<i64>(row, 2)?.clamp(0, i64::from(u32::MAX)) as u32,
         round: get::<i64>(row, 3)?.clamp(0, i64::from(u32::MAX)) as u32,
@@ -77,8 +77,9 @@ impl InviteTaskStore for PostgresStore {
     async fn invite_task_rows(
         &self,
         workspace: WorkspaceId,
-        campaign: &str,
+        campaign: &CampaignId,
     ) -> Result<(Vec<TaskInvite>, Vec<TaskPrizeRow>)> {
+        let campaign = campaign.as_str();
         let client = self.client().await;
         let invites = client
             .query(
@@ -137,7 +138,7 @@ impl InviteTaskStore for PostgresStore {
                  ON CONFLICT (workspace, campaign, chat, invitee) DO UPDATE SET posted_at = EXCLUDED.posted_at, state = EXCLUDED.state,
                  flags = EXCLUDED.flags, counted_at = EXCLUDED.counted_at, left_at = EXCLUDED.left_at",
                 &[
-                    &workspace.0, &invite.campaign, &invite.chat, &invite.invitee, &invite.inviter, &micros(invite.joined_at),
+                    &workspace.0, &invite.campaign.as_str(), &invite.chat, &invite.invitee, &invite.inviter, &micros(invite.joined_at),
                     &invite.posted_at.map(micros), &invite.state.as_str(), &flags_text(&invite.flags),
                     &invite.counted_at.map(micros), &invite.left_at.map(micros),
                 ],
@@ -154,7 +155,7 @@ impl InviteTaskStore for PostgresStore {
                     "INSERT INTO task_prizes (workspace, campaign, inviter, threshold, round, state, chat, earned_at, due_at, decided_by, note, prize, version)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1) ON CONFLICT DO NOTHING",
                     &[
-                        &workspace.0, &prize.campaign, &prize.inviter, &threshold, &round, &prize.state.as_str(), &prize.chat,
+                        &workspace.0, &prize.campaign.as_str(), &prize.inviter, &threshold, &round, &prize.state.as_str(), &prize.chat,
                         &earned, &due, &prize.decided_by, &prize.note, &body,
                     ],
                 )
@@ -164,7 +165,7 @@ impl InviteTaskStore for PostgresStore {
                     "UPDATE task_prizes SET round = $5, state = $6, chat = $7, earned_at = $8, due_at = $9, decided_by = $10, note = $11, prize = $12, version = version + 1
                      WHERE workspace = $1 AND campaign = $2 AND inviter = $3 AND threshold = $4 AND version = $13",
                     &[
-                        &workspace.0, &prize.campaign, &prize.inviter, &threshold, &round, &prize.state.as_str(), &prize.chat,
+                        &workspace.0, &prize.campaign.as_str(), &prize.inviter, &threshold, &round, &prize.state.as_str(), &prize.chat,
                         &earned, &due, &prize.decided_by, &prize.note, &body, &prize.version,
                     ],
                 )
@@ -195,7 +196,7 @@ impl InviteTaskStore for PostgresStore {
                      AND ($3::TEXT IS NULL OR state = $3) AND ($4::TEXT IS NULL OR inviter = $4)
                      ORDER BY earned_at DESC, campaign, inviter, threshold LIMIT $5"
                 ),
-                &[&workspace.0, &filter.campaign, &state, &filter.inviter, &(limit as i64)],
+                &[&workspace.0, &filter.campaign.as_ref().map(CampaignId::as_str), &state, &filter.inviter, &(limit as i64)],
             )
             .await
             .map_err(backend)?

@@ -2,7 +2,7 @@
 //! dispatching from one database never take the same action.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionRecord, ActionStatus, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionId, ActionRecord, ActionStatus, NewAction, Platform, WorkspaceId};
 use qunzhu_storage::{ActionCounts, ActionFilter, ActionOutcome, Claim, Result, StoreError};
 use tokio_postgres::Row;
 
@@ -15,7 +15,7 @@ pub(crate) const ACTION_COLUMNS: &str = "id, workspace, platform, chat, key, pay
 pub(crate) fn action_from_row(row: &Row) -> Result<ActionRecord> {
     let status: String = get(row, 8)?;
     Ok(ActionRecord {
-        id: get(row, 0)?,
+        id: ActionId(get(row, 0)?),
         workspace: WorkspaceId(get(row, 1)?),
         platform: parsed(Platform::parse(&get::<String>(row, 2)?))?,
         chat: get(row, 3)?,

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionKind, ActionStatus, Platform, WorkspaceId};
+use qunzhu_domain::{ActionId, ActionKind, ActionStatus, Platform, WorkspaceId};
 use qunzhu_storage::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushFigures, PushRender,
     PushRow, PushWindow, Result, SopFactsUpdate, SopStore, StoreError,
@@ -18,7 +18,7 @@ const PUSH_COLUMNS: &str = "action, chat, rendered_at, text, reach, replies";
 
 fn push_from_row(row: &Row) -> Result<PushRow> {
     Ok(PushRow {
-        action: get(row, 0)?,
+        action: ActionId(get(row, 0)?),
         chat: get(row, 1)?,
         rendered_at: time(get(row, 2)?),
         text: get(row, 3)?,
@@ -127,7 +127,7 @@ impl SopStore for PostgresStore {
             let replies = *replies as i64;
             tx.execute(
                 "UPDATE push_renders SET replies = replies + $3 WHERE workspace = $1 AND action = $2",
-                &[&workspace.0, action, &replies],
+                &[&workspace.0, &action.0, &replies],
             )
             .await
             .map_err(backend)?;
@@ -273,7 +273,7 @@ impl SopStore for PostgresStore {
             .execute(
                 "INSERT INTO push_renders (action, workspace, chat, rendered_at, text, reach) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (action) DO UPDATE SET rendered_at = EXCLUDED.rendered_at, text = EXCLUDED.text, reach = EXCLUDED.reach",
-                &[&render.action, &render.workspace.0, &render.chat, &micros(render.at), &render.text, &reach],
+                &[&render.action.0, &render.workspace.0, &render.chat, &micros(render.at), &render.text, &reach],
             )
             .await
             .map(|_| ())
@@ -296,7 +296,8 @@ impl SopStore for PostgresStore {
         rows.iter().map(push_from_row).collect()
     }
 
-    async fn pushes(&self, workspace: WorkspaceId, actions: &[i64]) -> Result<Vec<PushRow>> {
+    async fn pushes(&self, workspace: WorkspaceId, actions: &[ActionId]) -> Result<Vec<PushRow>> {
+        let actions: Vec<i64> = actions.iter().map(|action| action.0).collect();
         let client = self.client().await;
         let rows = client
             .query(
@@ -345,7 +346,7 @@ fn figures_from_row(row: &Row) -> Result<PushFigures> {
     };
     let status: String = get(row, 4)?;
     Ok(PushFigures {
-        action: get(row, 0)?,
+        action: ActionId(get(row, 0)?),
         key: get(row, 1)?,
         chat: get(row, 2)?,
         origin: qunzhu_domain::ActionOrigin::parse(&get::<String>(row, 3)?),

@@ -3,7 +3,10 @@
 use crate::{backend, get, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, DerivedState, Group, Member, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform,
+    WorkspaceId,
+};
 use qunzhu_storage::*;
 
 fn workspace_from_row(row: &tokio_postgres::Row) -> Result<Workspace> {
@@ -126,15 +129,15 @@ impl Outbox for PostgresStore {
 
     async fn finish_action(
         &self,
-        id: i64,
+        id: ActionId,
         outcome: ActionOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_finish(id, outcome, now).await
+        self.write_finish(id.0, outcome, now).await
     }
 
-    async fn action(&self, id: i64) -> Result<ActionRecord> {
-        self.read_action(id).await
+    async fn action(&self, id: ActionId) -> Result<ActionRecord> {
+        self.read_action(id.0).await
     }
 
     async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord> {
@@ -288,7 +291,7 @@ impl DocumentStore for PostgresStore {
     async fn put_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
         source: &str,
         by: &str,
@@ -297,13 +300,23 @@ impl DocumentStore for PostgresStore {
         self.write_document(workspace, kind, name, source, by, now)
             .await
     }
-    async fn document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document> {
+    async fn document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<Document> {
         self.read_document(workspace, kind, name).await
     }
-    async fn documents(&self, workspace: WorkspaceId, kind: &str) -> Result<Vec<Document>> {
+    async fn documents(&self, workspace: WorkspaceId, kind: DocumentKind) -> Result<Vec<Document>> {
         self.read_documents(workspace, kind).await
     }
-    async fn delete_document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<()> {
+    async fn delete_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<()> {
         self.write_delete_document(workspace, kind, name).await
     }
 }

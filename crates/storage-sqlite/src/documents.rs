@@ -1,17 +1,17 @@
 //! Operator documents (rule files, SOP plans) and tracked links with their clicks.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{DocumentKind, WorkspaceId};
 use qunzhu_storage::{Document, Link, LinkClick, LinkStats, NewLink, Result, StoreError};
 use rusqlite::{params, OptionalExtension, Row};
 
-use crate::codec::{micros, time};
+use crate::codec::{document_kind, micros, time};
 use crate::{backend, SqliteStore};
 
 fn document_from_row(row: &Row<'_>) -> Result<Document> {
     Ok(Document {
         workspace: WorkspaceId(row.get(0).map_err(backend)?),
-        kind: row.get(1).map_err(backend)?,
+        kind: document_kind(&row.get::<_, String>(1).map_err(backend)?)?,
         name: row.get(2).map_err(backend)?,
         source: row.get(3).map_err(backend)?,
         version: row.get(4).map_err(backend)?,
@@ -26,7 +26,7 @@ impl SqliteStore {
     pub(crate) fn write_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
         source: &str,
         by: &str,
@@ -36,7 +36,7 @@ impl SqliteStore {
             conn.execute(
                 "INSERT INTO documents (workspace, kind, name, source, version, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)
                  ON CONFLICT DO UPDATE SET source = ?4, version = version + 1, updated_at = ?5, updated_by = ?6",
-                params![workspace.0, kind, name, source, micros(now), by],
+                params![workspace.0, kind.as_str(), name, source, micros(now), by],
             )
             .map_err(backend)?;
             read_document(conn, workspace, kind, name)
@@ -46,7 +46,7 @@ impl SqliteStore {
     pub(crate) fn read_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
     ) -> Result<Document> {
         self.read(|conn| read_document(conn, workspace, kind, name))
@@ -55,12 +55,12 @@ impl SqliteStore {
     pub(crate) fn read_documents(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
     ) -> Result<Vec<Document>> {
         self.read(|conn| {
             let mut statement =
                 conn.prepare(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = ?1 AND kind = ?2 ORDER BY name")).map_err(backend)?;
-            let mut rows = statement.query(params![workspace.0, kind]).map_err(backend)?;
+            let mut rows = statement.query(params![workspace.0, kind.as_str()]).map_err(backend)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(backend)? {
                 out.push(document_from_row(row)?);
@@ -72,14 +72,14 @@ impl SqliteStore {
     pub(crate) fn write_delete_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
     ) -> Result<()> {
         self.run(|conn| {
             let changed = conn
                 .execute(
                     "DELETE FROM documents WHERE workspace = ?1 AND kind = ?2 AND name = ?3",
-                    params![workspace.0, kind, name],
+                    params![workspace.0, kind.as_str(), name],
                 )
                 .map_err(backend)?;
             if changed == 0 {
@@ -153,13 +153,49 @@ impl SqliteStore {
 fn read_document(
     conn: &rusqlite::Connection,
     workspace: WorkspaceId,
-    kind: &str,
+    kind: DocumentKind,
     name: &str,
 ) -> Result<Document> {
-    conn.query_row(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = ?1 AND kind = ?2 AND name = ?3"), params![workspace.0, kind, name], |row| {
+    conn.query_row(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace = ?1 AND kind = ?2 AND name = ?3"), params![workspace.0, kind.as_str(), name], |row| {
         Ok(document_from_row(row))
     })
     .optional()
     .map_err(backend)?
     .unwrap_or(Err(StoreError::NotFound { object: "document", id: format!("{kind}/{name}") }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_kind_no_writer_knows_is_an_error_naming_it() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let workspace = WorkspaceId(1);
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        store
+            .write_document(workspace, DocumentKind::Rules, "r", "a = 1", "ops", now)
+            .unwrap();
+        let read = |conn: &mut rusqlite::Connection| {
+            conn.query_row(
+                &format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE name = 'r'"),
+                [],
+                |row| Ok(document_from_row(row)),
+            )
+            .map_err(backend)?
+        };
+        assert_eq!(store.run(read).unwrap().kind, DocumentKind::Rules);
+        store
+            .run(|conn| {
+                conn.execute("UPDATE documents SET kind = 'rule'", [])
+                    .map_err(backend)
+            })
+            .unwrap();
+        let error = store.run(read).unwrap_err().to_string();
+        assert!(
+            error.contains("bad documents.kind `rule` in the database")
+                && error.contains("expected one of: rules, sop_plan"),
+            "{error}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Invite tasks (任务宝) on SQLite: campaign rows, the consumer's watermark and page referrals.
 
 use async_trait::async_trait;
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{CampaignId, Platform, WorkspaceId};
 use qunzhu_growth::{InviteState, PrizeState, TaskInvite, TaskPrizeRow};
 use qunzhu_storage::{
     flags_of, flags_text, state_of, InviteTaskStore, InviteTaskUpdate, PageReferral, PrizeFilter,
@@ -17,7 +17,7 @@ const PRIZE_COLUMNS: &str = "campaign, inviter, threshold, round, state, chat, e
 fn invite_from_row(row: &Row<'_>) -> Result<TaskInvite> {
     let text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     Ok(TaskInvite {
-        campaign: text(0)?,
+        campaign: CampaignId(text(0)?),
         chat: text(1)?,
         invitee: text(2)?,
         inviter: text(3)?,
@@ -34,7 +34,7 @@ fn prize_from_row(row: &Row<'_>) -> Result<TaskPrizeRow> {
     let text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     let number = |index: usize| -> Result<i64> { row.get(index).map_err(backend) };
     Ok(TaskPrizeRow {
-        campaign: text(0)?,
+        campaign: CampaignId(text(0)?),
         inviter: text(1)?,
         threshold: number(2)?.clamp(0, i64::from(u32::MAX)) as u32,
         round: number(3)?.clamp(0, i64::from(u32::MAX)) as u32,
@@ -74,7 +74,7 @@ fn write_prize(
         )
         .and_then(|mut statement| {
             statement.execute(params![
-                workspace.0, prize.campaign, prize.inviter, prize.threshold, prize.round, prize.state.as_str(), prize.chat,
+                workspace.0, prize.campaign.as_str(), prize.inviter, prize.threshold, prize.round, prize.state.as_str(), prize.chat,
                 micros(prize.earned_at), micros(prize.due_at), prize.decided_by, prize.note, body
             ])
         })
@@ -85,7 +85,7 @@ fn write_prize(
         )
         .and_then(|mut statement| {
             statement.execute(params![
-                workspace.0, prize.campaign, prize.inviter, prize.threshold, prize.round, prize.state.as_str(), prize.chat,
+                workspace.0, prize.campaign.as_str(), prize.inviter, prize.threshold, prize.round, prize.state.as_str(), prize.chat,
                 micros(prize.earned_at), micros(prize.due_at), prize.decided_by, prize.note, body, prize.version
             ])
         })
@@ -112,8 +112,9 @@ impl InviteTaskStore for SqliteStore {
     async fn invite_task_rows(
         &self,
         workspace: WorkspaceId,
-        campaign: &str,
+        campaign: &CampaignId,
     ) -> Result<(Vec<TaskInvite>, Vec<TaskPrizeRow>)> {
+        let campaign = campaign.as_str();
         self.read(|conn| {
             let mut invites = Vec::new();
             let mut statement = conn
@@ -169,7 +170,7 @@ impl InviteTaskStore for SqliteStore {
                 )
                 .and_then(|mut statement| {
                     statement.execute(params![
-                        workspace.0, invite.campaign, invite.chat, invite.invitee, invite.inviter, micros(invite.joined_at),
+                        workspace.0, invite.campaign.as_str(), invite.chat, invite.invitee, invite.inviter, micros(invite.joined_at),
                         invite.posted_at.map(micros), invite.state.as_str(), flags_text(&invite.flags),
                         invite.counted_at.map(micros), invite.left_at.map(micros)
                     ])
@@ -203,7 +204,7 @@ impl InviteTaskStore for SqliteStore {
                 .map_err(backend)?;
             let state = filter.state.map(PrizeState::as_str);
             let mut rows = statement
-                .query(params![workspace.0, filter.campaign, state, filter.inviter, limit as i64])
+                .query(params![workspace.0, filter.campaign.as_ref().map(CampaignId::as_str), state, filter.inviter, limit as i64])
                 .map_err(backend)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(backend)? {

@@ -1,7 +1,7 @@
 //! The outbox: enqueue, claim with a lease, record outcomes, and the queries over it.
 
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionRecord, ActionStatus, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{ActionId, ActionRecord, ActionStatus, NewAction, Platform, WorkspaceId};
 use qunzhu_storage::{ActionCounts, ActionFilter, ActionOutcome, Claim, Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -16,7 +16,7 @@ pub(crate) fn action_from_row(row: &Row<'_>) -> Result<ActionRecord> {
     let text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     let status = text(8)?;
     Ok(ActionRecord {
-        id: row.get(0).map_err(backend)?,
+        id: ActionId(row.get(0).map_err(backend)?),
         workspace: WorkspaceId(row.get(1).map_err(backend)?),
         platform: parsed(Platform::parse(&text(2)?))?,
         chat: text(3)?,
@@ -86,7 +86,7 @@ impl SqliteStore {
             )?;
             for action in &claimed {
                 tx.prepare_cached("UPDATE actions SET status = 'in_flight', lease_owner = ?2, lease_until = ?3 WHERE id = ?1")
-                    .and_then(|mut statement| statement.execute(params![action.id, claim.owner, micros(claim.lease_until)]))
+                    .and_then(|mut statement| statement.execute(params![action.id.0, claim.owner, micros(claim.lease_until)]))
                     .map_err(backend)?;
             }
             tx.commit().map_err(backend)?;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{ActionId, Platform, WorkspaceId};
 use qunzhu_storage::{
     CheckinRow, CheckinSnapshot, GroupSeen, LeaderRow, MorningPost, PushRender, PushRow, Result,
     SopFactsUpdate, SopStore,
@@ -16,7 +16,7 @@ const PUSH_COLUMNS: &str = "action, chat, rendered_at, text, reach, replies";
 
 fn push_from_row(row: &Row<'_>) -> rusqlite::Result<PushRow> {
     Ok(PushRow {
-        action: row.get(0)?,
+        action: ActionId(row.get(0)?),
         chat: row.get(1)?,
         rendered_at: time(row.get(2)?),
         text: row.get(3)?,
@@ -94,7 +94,7 @@ impl SopStore for SqliteStore {
                 tx.prepare_cached(
                     "UPDATE push_renders SET replies = replies + ?3 WHERE workspace = ?1 AND action = ?2",
                 )
-                .and_then(|mut statement| statement.execute(params![workspace.0, action, *replies as i64]))
+                .and_then(|mut statement| statement.execute(params![workspace.0, action.0, *replies as i64]))
                 .map_err(backend)?;
             }
             tx.commit().map_err(backend)?;
@@ -224,7 +224,7 @@ impl SopStore for SqliteStore {
             conn.execute(
                 "INSERT INTO push_renders (action, workspace, chat, rendered_at, text, reach) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT DO UPDATE SET rendered_at = ?4, text = ?5, reach = ?6",
-                params![render.action, render.workspace.0, render.chat, micros(render.at), render.text, render.reach as i64],
+                params![render.action.0, render.workspace.0, render.chat, micros(render.at), render.text, render.reach as i64],
             )
             .map(|_| ())
             .map_err(backend)
@@ -247,7 +247,7 @@ impl SopStore for SqliteStore {
         })
     }
 
-    async fn pushes(&self, workspace: WorkspaceId, actions: &[i64]) -> Result<Vec<PushRow>> {
+    async fn pushes(&self, workspace: WorkspaceId, actions: &[ActionId]) -> Result<Vec<PushRow>> {
         self.run(|conn| {
             let mut statement = conn
                 .prepare_cached(&format!(
@@ -257,7 +257,7 @@ impl SopStore for SqliteStore {
             let mut rows = Vec::new();
             for action in actions {
                 if let Some(row) = statement
-                    .query_row(params![workspace.0, action], push_from_row)
+                    .query_row(params![workspace.0, action.0], push_from_row)
                     .optional()
                     .map_err(backend)?
                 {
@@ -359,7 +359,7 @@ fn figures_from(raw: RawFigures) -> Result<qunzhu_storage::PushFigures> {
         _ => String::new(),
     };
     Ok(qunzhu_storage::PushFigures {
-        action,
+        action: ActionId(action),
         key,
         chat,
         origin: qunzhu_domain::ActionOrigin::parse(&origin),

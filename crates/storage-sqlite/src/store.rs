@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, DerivedState, Group, Member, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform,
+    WorkspaceId,
+};
 use qunzhu_storage::*;
 use rusqlite::{params, OptionalExtension};
 
@@ -127,15 +130,15 @@ impl Outbox for SqliteStore {
 
     async fn finish_action(
         &self,
-        id: i64,
+        id: ActionId,
         outcome: ActionOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write_finish(id, outcome, now)
+        self.write_finish(id.0, outcome, now)
     }
 
-    async fn action(&self, id: i64) -> Result<ActionRecord> {
-        self.read_action(id)
+    async fn action(&self, id: ActionId) -> Result<ActionRecord> {
+        self.read_action(id.0)
     }
 
     async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord> {
@@ -285,7 +288,7 @@ impl DocumentStore for SqliteStore {
     async fn put_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
         source: &str,
         by: &str,
@@ -293,13 +296,23 @@ impl DocumentStore for SqliteStore {
     ) -> Result<Document> {
         self.write_document(workspace, kind, name, source, by, now)
     }
-    async fn document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document> {
+    async fn document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<Document> {
         self.read_document(workspace, kind, name)
     }
-    async fn documents(&self, workspace: WorkspaceId, kind: &str) -> Result<Vec<Document>> {
+    async fn documents(&self, workspace: WorkspaceId, kind: DocumentKind) -> Result<Vec<Document>> {
         self.read_documents(workspace, kind)
     }
-    async fn delete_document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<()> {
+    async fn delete_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<()> {
         self.write_delete_document(workspace, kind, name)
     }
 }

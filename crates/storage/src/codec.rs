@@ -37,6 +37,16 @@ pub fn parsed<T, E: std::fmt::Display>(result: std::result::Result<T, E>) -> Res
     result.map_err(|error| StoreError::Backend(error.to_string()))
 }
 
+/// A `documents.kind` column read back; a text no `DocumentKind` writes is a backend error that
+/// names it, not a panic (the row was written by something newer or edited by hand).
+pub fn document_kind(text: &str) -> Result<qunzhu_domain::DocumentKind> {
+    text.parse().map_err(|error| {
+        StoreError::Backend(format!(
+            "bad documents.kind `{text}` in the database: {error}"
+        ))
+    })
+}
+
 /// The counter row that counts a connector's appended events (`events:-` for batches without
 /// one): one row per connector, so concurrent ingests never contend on a single row.
 pub fn event_counter(connector: Option<&str>) -> String {

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{DocumentKind, WorkspaceId};
 use serde::Serialize;
 
 use crate::Result;
@@ -14,8 +14,8 @@ use crate::Result;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Document {
     pub workspace: WorkspaceId,
-    /// `rules` or `sop_plan` (more kinds later: campaigns, landing pages).
-    pub kind: String,
+    /// Which crate reads the source; serialized as the stored text (`rules`, `sop_plan`, …).
+    pub kind: DocumentKind,
     /// Unique per workspace and kind.
     pub name: String,
     pub source: String,
@@ -31,16 +31,26 @@ pub trait DocumentStore: Send + Sync {
     async fn put_document(
         &self,
         workspace: WorkspaceId,
-        kind: &str,
+        kind: DocumentKind,
         name: &str,
         source: &str,
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<Document>;
     /// `NotFound` if missing.
-    async fn document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<Document>;
+    async fn document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<Document>;
     /// All documents of a kind, by name.
-    async fn documents(&self, workspace: WorkspaceId, kind: &str) -> Result<Vec<Document>>;
+    async fn documents(&self, workspace: WorkspaceId, kind: DocumentKind) -> Result<Vec<Document>>;
     /// `NotFound` if missing.
-    async fn delete_document(&self, workspace: WorkspaceId, kind: &str, name: &str) -> Result<()>;
+    async fn delete_document(
+        &self,
+        workspace: WorkspaceId,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<()>;
 }

@@ -1,19 +1,16 @@
 //! Invite tasks (任务宝) in storage: each campaign's invitees and prizes as rows, the consumer's
 //! watermark written with them, and the invite page's referrals (who a visitor was invited for).
 //!
-//! Campaign definitions themselves are documents of kind [`CAMPAIGN_KIND`] in the
+//! Campaign definitions themselves are documents of kind [`qunzhu_domain::DocumentKind::Campaign`] in the
 //! [`crate::DocumentStore`], kept as the source the operator wrote.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{Platform, WorkspaceId};
+use qunzhu_domain::{CampaignId, Platform, WorkspaceId};
 use qunzhu_growth::{PrizeState, TaskInvite, TaskPrizeRow};
 use serde::Serialize;
 
 use crate::Result;
-
-/// The document kind of a campaign definition.
-pub const CAMPAIGN_KIND: &str = "campaign";
 
 /// One consumer round's writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,7 +27,7 @@ pub struct InviteTaskUpdate {
 /// Narrows the prize list (the review queue is `state = pending`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrizeFilter {
-    pub campaign: Option<String>,
+    pub campaign: Option<CampaignId>,
     pub state: Option<PrizeState>,
     pub inviter: Option<String>,
 }
@@ -54,7 +51,7 @@ pub trait InviteTaskStore: Send + Sync {
     async fn invite_task_rows(
         &self,
         workspace: WorkspaceId,
-        campaign: &str,
+        campaign: &CampaignId,
     ) -> Result<(Vec<TaskInvite>, Vec<TaskPrizeRow>)>;
 
     /// Writes a round in one transaction. Returns `false` and writes nothing when the watermark

@@ -63,7 +63,6 @@ pub use event_log::EventLog;
 pub use guard_memory::{GuardMemory, GuardMemoryStore};
 pub use invite_tasks::{
     flags_of, flags_text, state_of, InviteTaskStore, InviteTaskUpdate, PageReferral, PrizeFilter,
-    CAMPAIGN_KIND,
 };
 pub use invites::{Invite, InviteCount, InviteFilter, InviteStore};
 pub use landing::{ChannelCounts, LandingHit, LandingStore, Lead, NewLead};
@@ -83,7 +82,7 @@ pub use orders::{
 };
 pub use outbox::Outbox;
 pub use platform_counts::{PlatformCountDay, PlatformCountStore};
-pub use plays::{PlayStore, RunFilter, PLAY_KIND};
+pub use plays::{PlayStore, RunFilter};
 pub use poll_tags::PollTagStore;
 pub use races::{NewRace, RaceState, RaceStore, StoredRace};
 pub use reports::*;

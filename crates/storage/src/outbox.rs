@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qunzhu_domain::{ActionRecord, NewAction, WorkspaceId};
+use qunzhu_domain::{ActionId, ActionRecord, NewAction, WorkspaceId};
 
 use crate::*;
 
@@ -21,12 +21,12 @@ pub trait Outbox: Send + Sync {
     /// Records what became of a claimed action.
     async fn finish_action(
         &self,
-        id: i64,
+        id: ActionId,
         outcome: ActionOutcome,
         now: DateTime<Utc>,
     ) -> Result<()>;
 
-    async fn action(&self, id: i64) -> Result<ActionRecord>;
+    async fn action(&self, id: ActionId) -> Result<ActionRecord>;
     /// The action with this idempotency key in this workspace (keys are unique per workspace).
     async fn action_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<ActionRecord>;
     async fn actions(

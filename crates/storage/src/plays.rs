@@ -2,7 +2,7 @@
 //! its participants, and the play consumer's watermark written with the runs it changed in one
 //! compare-and-set transaction, so a round that lost a race writes nothing and is redone.
 //!
-//! Play definitions are documents of kind [`PLAY_KIND`] in the [`crate::DocumentStore`].
+//! Play definitions are documents of kind [`qunzhu_domain::DocumentKind::Play`] in the [`crate::DocumentStore`].
 
 use async_trait::async_trait;
 use qunzhu_domain::WorkspaceId;
@@ -10,8 +10,6 @@ use qunzhu_growth::play::RunState;
 use qunzhu_growth::run::Run;
 
 use crate::Result;
-
-pub use qunzhu_growth::play::PLAY_KIND;
 
 /// Narrows the run list (the console's running group-buys and bargains).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionOrigin, ActionStatus, Platform, WorkspaceId};
+use qunzhu_domain::{ActionId, ActionOrigin, ActionStatus, Platform, WorkspaceId};
 use serde::Serialize;
 
 use crate::Result;
@@ -54,7 +54,7 @@ pub struct SopFactsUpdate {
     /// Lowers a group's first-seen time (kept as the minimum).
     pub groups_seen: Vec<GroupSeen>,
     /// `(outbox action id, replies to add)`.
-    pub replies: Vec<(i64, u64)>,
+    pub replies: Vec<(ActionId, u64)>,
 }
 
 /// What a start needs to resume deciding check-ins.
@@ -79,7 +79,7 @@ pub struct LeaderRow {
 /// outbox row just before the connector was asked to send it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushRender {
-    pub action: i64,
+    pub action: ActionId,
     pub workspace: WorkspaceId,
     pub chat: String,
     pub at: DateTime<Utc>,
@@ -91,7 +91,7 @@ pub struct PushRender {
 /// The read model of one push (one outbox action of an SOP plan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PushRow {
-    pub action: i64,
+    pub action: ActionId,
     pub chat: String,
     pub rendered_at: DateTime<Utc>,
     pub text: String,
@@ -112,7 +112,7 @@ pub struct PushWindow {
 /// sent as, reach, replies and clicks on its links.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushFigures {
-    pub action: i64,
+    pub action: ActionId,
     pub key: String,
     pub chat: String,
     pub origin: ActionOrigin,
@@ -175,7 +175,7 @@ pub trait SopStore: Send + Sync {
     ) -> Result<Vec<PushRow>>;
 
     /// The rows of these outbox actions (those never rendered are absent).
-    async fn pushes(&self, workspace: WorkspaceId, actions: &[i64]) -> Result<Vec<PushRow>>;
+    async fn pushes(&self, workspace: WorkspaceId, actions: &[ActionId]) -> Result<Vec<PushRow>>;
 
     /// SOP posts and person tasks (origin `sop:`) in a window, with their figures, in one query.
     async fn push_figures(

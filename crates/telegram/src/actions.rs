@@ -613,7 +613,7 @@ mod tests {
     fn a_posting_level_is_the_chats_default_permissions() {
         let now = Utc::now();
         let record = |level: i64| ActionRecord {
-            id: 1,
+            id: qunzhu_domain::ActionId(1),
             workspace: qunzhu_domain::WorkspaceId(1),
             platform: qunzhu_domain::Platform::Telegram,
             chat: "-100".into(),

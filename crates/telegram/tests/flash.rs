@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use chrono::{Timelike, Utc};
 use qunzhu_connector::Connector;
-use qunzhu_domain::{ActionKind, ActionStatus, Clock, FakeClock, GroupStatus, Platform};
-use qunzhu_engine::{FlashKeeper, Nothing, FLASH_DOCUMENT};
+use qunzhu_domain::{
+    ActionKind, ActionStatus, Clock, DocumentKind, FakeClock, GroupStatus, Platform,
+};
+use qunzhu_engine::{FlashKeeper, Nothing};
 use qunzhu_growth::flash::{Can, Stage};
 use qunzhu_telegram_fake::{FakeTelegram, Status};
 use support::{Bot, GROUP};
@@ -45,7 +47,14 @@ async fn a_flash_group_is_locked_by_chat_permissions_then_emptied_and_dissolved(
         .replace("CHAT", &GROUP.to_string())
         .replace("OPENS", &opens);
     bot.store
-        .put_document(bot.workspace, FLASH_DOCUMENT, "d12", &plan, "test", start)
+        .put_document(
+            bot.workspace,
+            DocumentKind::Flash,
+            "d12",
+            &plan,
+            "test",
+            start,
+        )
         .await
         .expect("plan");
     fake.join(GROUP, 41);

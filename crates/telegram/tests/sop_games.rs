@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{Duration, DurationRound, Utc};
-use qunzhu_domain::{Account, ActionKind, ActionRecord, ActionStatus, Clock, FakeClock, Platform};
+use qunzhu_domain::{
+    Account, ActionKind, ActionRecord, ActionStatus, Clock, DocumentKind, FakeClock, Platform,
+};
 use qunzhu_engine::{
     Chain, Games, GamesConfig, LedgerWorker, LedgerWorkerConfig, Planner, PollTagger,
 };
@@ -137,7 +139,7 @@ async fn a_quiz_step_and_a_survey_step_fire_pay_and_tag() {
     store
         .put_document(
             bot.workspace,
-            "sop_plan",
+            DocumentKind::SopPlan,
             "evening",
             &source,
             "ops",

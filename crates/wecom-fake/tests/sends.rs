@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use qunzhu_connector::Connector;
-use qunzhu_domain::{ActionKind, ActionStatus, Clock, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionKind, ActionStatus, Clock, DocumentKind, NewAction, Platform, WorkspaceId,
+};
 use qunzhu_engine::{DispatchConfig, Dispatcher, Planner};
 use qunzhu_storage::{ActionFilter, NewWorkspace, Store};
 use qunzhu_storage_sqlite::SqliteStore;
@@ -62,7 +64,14 @@ async fn an_sop_post_becomes_a_task_reminded_at_most_three_times_and_its_result_
     let mut rig = Rig::start(dir.path()).await;
     let (store, workspace) = setup(&mut rig).await;
     store
-        .put_document(workspace, "sop_plan", "daily", PLAN, "ops", rig.clock.now())
+        .put_document(
+            workspace,
+            DocumentKind::SopPlan,
+            "daily",
+            PLAN,
+            "ops",
+            rig.clock.now(),
+        )
         .await
         .unwrap();
     let planner = Planner {
@@ -307,7 +316,7 @@ async fn a_planned_moment_step_becomes_one_moment_task() {
     store
         .put_document(
             workspace,
-            "sop_plan",
+            DocumentKind::SopPlan,
             "moments",
             MOMENTS,
             "ops",

@@ -273,7 +273,7 @@ impl TaskFollower {
                     self.save(&book).await;
                     drop(book);
                     round.created += 1;
-                    tracing::info!(action = action.id, %msgid, %owner, "WeCom group-send task created");
+                    tracing::info!(action = action.id.0, %msgid, %owner, "WeCom group-send task created");
                     self.note(action, now + self.follow_every(), format!("wecom group-send task {msgid} for owner {owner}: waiting for them to send it in the WeCom client")).await
                 }
                 Err(ConnectorError::RateLimited { retry_after }) => {
@@ -410,7 +410,7 @@ impl TaskFollower {
         };
         match looked {
             Ok(Some((msgid, owner))) => {
-                tracing::info!(action = action.id, %msgid, "found the WeCom group-send task created before a restart");
+                tracing::info!(action = action.id.0, %msgid, "found the WeCom group-send task created before a restart");
                 let followed = Followed::GroupSend {
                     msgid,
                     owner,
@@ -424,7 +424,7 @@ impl TaskFollower {
             }
             Ok(None) => None,
             Err(error) => {
-                tracing::warn!(action = action.id, %error, "cannot look for a WeCom task created before a restart");
+                tracing::warn!(action = action.id.0, %error, "cannot look for a WeCom task created before a restart");
                 Some(Followed::Creating { since })
             }
         }

@@ -6,6 +6,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use qunzhu_domain::CampaignId;
 use qunzhu_growth::{PrizeState, TaskPrizeRow};
 use qunzhu_ops::{CampaignView, PrizeDecision};
 use qunzhu_storage::{Document, PrizeFilter};
@@ -106,7 +107,7 @@ async fn apply_template(
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct PrizeQuery {
-    campaign: Option<String>,
+    campaign: Option<CampaignId>,
     /// `pending` is the review queue.
     state: Option<String>,
     inviter: Option<String>,
@@ -129,7 +130,7 @@ async fn prizes(
     Params(q): Params<PrizeQuery>,
 ) -> ApiResult<Json<Vec<TaskPrizeRow>>> {
     let filter = PrizeFilter {
-        campaign: q.campaign.filter(|text| !text.is_empty()),
+        campaign: q.campaign.filter(|campaign| !campaign.as_str().is_empty()),
         state: q
             .state
             .filter(|text| !text.is_empty())

@@ -5,6 +5,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{NaiveDate, TimeZone};
+use qunzhu_domain::DocumentKind;
 use qunzhu_storage::Document;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,8 +13,8 @@ use serde_json::json;
 use super::{no_content, Api, Body, Params};
 use crate::error::{ApiError, ApiResult};
 use crate::Ctx;
-use qunzhu_ops::check::{self as validate, PLANS, RULES};
-use qunzhu_ops::{CalendarEntry, DocumentKind};
+use qunzhu_ops::check as validate;
+use qunzhu_ops::{CalendarEntry, EditableKind};
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -55,16 +56,20 @@ struct Validation {
     problems: Vec<validate::Problem>,
 }
 
-async fn list(ctx: &Ctx, who: &crate::Principal, kind: &str) -> ApiResult<Json<Vec<Document>>> {
+async fn list(
+    ctx: &Ctx,
+    who: &crate::Principal,
+    kind: DocumentKind,
+) -> ApiResult<Json<Vec<Document>>> {
     Ok(Json(ctx.app.store.documents(who.workspace, kind).await?))
 }
 
 async fn list_rules(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<Document>>> {
-    list(&ctx, &who, RULES).await
+    list(&ctx, &who, DocumentKind::Rules).await
 }
 
 async fn list_plans(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<Document>>> {
-    list(&ctx, &who, PLANS).await
+    list(&ctx, &who, DocumentKind::SopPlan).await
 }
 
 async fn get_rules(
@@ -73,7 +78,10 @@ async fn get_rules(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Document>> {
     Ok(Json(
-        ctx.app.store.document(who.workspace, RULES, &name).await?,
+        ctx.app
+            .store
+            .document(who.workspace, DocumentKind::Rules, &name)
+            .await?,
     ))
 }
 
@@ -83,7 +91,10 @@ async fn get_plan(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Document>> {
     Ok(Json(
-        ctx.app.store.document(who.workspace, PLANS, &name).await?,
+        ctx.app
+            .store
+            .document(who.workspace, DocumentKind::SopPlan, &name)
+            .await?,
     ))
 }
 
@@ -105,7 +116,7 @@ async fn put_rules(
     let ops = ctx.ops();
     let actor = who.actor();
     let document = ops
-        .save_document(&actor, DocumentKind::Rules, &name, &body.source)
+        .save_document(&actor, EditableKind::Rules, &name, &body.source)
         .await?;
     let power_warnings = ops
         .power_warnings_for_source(&actor, &name, &document.source)
@@ -124,7 +135,7 @@ async fn put_plan(
 ) -> ApiResult<Json<Document>> {
     Ok(Json(
         ctx.ops()
-            .save_document(&who.actor(), DocumentKind::SopPlan, &name, &body.source)
+            .save_document(&who.actor(), EditableKind::SopPlan, &name, &body.source)
             .await?,
     ))
 }
@@ -135,7 +146,7 @@ async fn delete_rules(
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     ctx.ops()
-        .delete_document(&who.actor(), DocumentKind::Rules, &name)
+        .delete_document(&who.actor(), EditableKind::Rules, &name)
         .await?;
     Ok(no_content())
 }
@@ -146,7 +157,7 @@ async fn delete_plan(
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     ctx.ops()
-        .delete_document(&who.actor(), DocumentKind::SopPlan, &name)
+        .delete_document(&who.actor(), EditableKind::SopPlan, &name)
         .await?;
     Ok(no_content())
 }
@@ -169,8 +180,7 @@ async fn validate_rules(
     Body(body): Body<ValidateBody>,
 ) -> ApiResult<Json<Validation>> {
     let name = body.name.as_deref().unwrap_or("rules");
-    let result =
-        validate::check_off_thread(validate::DocumentKind::Rules, name, &body.source).await?;
+    let result = validate::check_off_thread(EditableKind::Rules, name, &body.source).await?;
     Ok(validation(result))
 }
 
@@ -179,8 +189,7 @@ async fn validate_plan(
     Body(body): Body<ValidateBody>,
 ) -> ApiResult<Json<Validation>> {
     let name = body.name.as_deref().unwrap_or("plan");
-    let result =
-        validate::check_off_thread(validate::DocumentKind::SopPlan, name, &body.source).await?;
+    let result = validate::check_off_thread(EditableKind::SopPlan, name, &body.source).await?;
     Ok(validation(result))
 }
 

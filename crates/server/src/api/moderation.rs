@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use qunzhu_domain::{ActionRecord, ActionStatus};
+use qunzhu_domain::{ActionId, ActionRecord, ActionStatus};
 use qunzhu_storage::{ActionFilter, AuditEntry, StoredEvent};
 use serde::Deserialize;
 
@@ -87,7 +87,11 @@ async fn bot_actions(
     Ok(Json(ctx.app.store.actions(who.workspace, &filter).await?))
 }
 
-async fn undo(State(ctx): State<Ctx>, Api(who): Api, Path(id): Path<i64>) -> ApiResult<Response> {
+async fn undo(
+    State(ctx): State<Ctx>,
+    Api(who): Api,
+    Path(id): Path<ActionId>,
+) -> ApiResult<Response> {
     ctx.ops().undo_action(&who.actor(), id).await?;
     Ok(no_content())
 }
@@ -179,7 +183,7 @@ async fn tasks(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<Vec<Acti
 async fn confirm_task(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<ActionId>,
 ) -> ApiResult<Json<ActionRecord>> {
     Ok(Json(ctx.ops().confirm_task(&who.actor(), id).await?))
 }

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::html::{flash_notice, none_row, section, url_part, Shell};
 use crate::Ctx;
 use qunzhu_ops::check::Problem;
-use qunzhu_ops::{CalendarEntry, DocumentKind, OpsError};
+use qunzhu_ops::{CalendarEntry, EditableKind, OpsError};
 
 pub fn routes() -> Router<Ctx> {
     Router::new()
@@ -33,7 +33,7 @@ pub fn routes() -> Router<Ctx> {
 
 /// Where a kind lives in the console, its nav entry and its words.
 struct Kind {
-    doc: DocumentKind,
+    doc: EditableKind,
     base: &'static str,
     nav: &'static str,
     title: &'static str,
@@ -42,7 +42,7 @@ struct Kind {
 }
 
 const RULE_KIND: Kind = Kind {
-    doc: DocumentKind::Rules,
+    doc: EditableKind::Rules,
     base: "/rules",
     nav: "rules",
     title: "rules.title",
@@ -50,7 +50,7 @@ const RULE_KIND: Kind = Kind {
     invalid: "rules.invalid",
 };
 const PLAN_KIND: Kind = Kind {
-    doc: DocumentKind::SopPlan,
+    doc: EditableKind::SopPlan,
     base: "/sop",
     nav: "sop",
     title: "sop.title",
@@ -73,7 +73,7 @@ impl Kind {
             base: self.base,
             source: self.source,
             invalid: self.invalid,
-            reference: self.doc == DocumentKind::Rules,
+            reference: self.doc == EditableKind::Rules,
         }
     }
 }
@@ -184,7 +184,7 @@ async fn list_documents(ctx: &Ctx, shell: &Shell, kind: &Kind) -> Result<Markup,
     let documents = ctx
         .app
         .store
-        .documents(shell.principal.workspace, kind.doc.as_str())
+        .documents(shell.principal.workspace, kind.doc.kind())
         .await?;
     Ok(html! {
         div.table-wrap { table {
@@ -345,14 +345,14 @@ async fn render_editor(
     let document = ctx
         .app
         .store
-        .document(shell.principal.workspace, kind.doc.as_str(), name)
+        .document(shell.principal.workspace, kind.doc.kind(), name)
         .await?;
     let (source, problems, status) = match typed {
         Some((source, problems)) => (source, problems, StatusCode::UNPROCESSABLE_ENTITY),
         None => (document.source.as_str(), &[][..], StatusCode::OK),
     };
     let mut extra = html! {};
-    if kind.doc == DocumentKind::SopPlan {
+    if kind.doc == EditableKind::SopPlan {
         let entries = ctx
             .ops()
             .calendar(
@@ -365,7 +365,7 @@ async fn render_editor(
             .await?;
         extra = section(shell.t("group.calendar"), calendar_markup(shell, &entries));
     }
-    if kind.doc == DocumentKind::Rules {
+    if kind.doc == EditableKind::Rules {
         let warned = rule_power_warnings(ctx, shell, name, source).await?;
         let preview = rule_preview(ctx, shell, name, source).await?;
         extra = html! { div.stack { (warned) (preview) } };
@@ -465,7 +465,7 @@ async fn create(
     if ctx
         .app
         .store
-        .document(shell.principal.workspace, kind.doc.as_str(), name)
+        .document(shell.principal.workspace, kind.doc.kind(), name)
         .await
         .is_ok()
     {
@@ -549,7 +549,7 @@ async fn delete_rules(
     Posted(shell, _form): Posted,
 ) -> PageResult {
     ctx.ops()
-        .delete_document(&shell.principal.actor(), DocumentKind::Rules, &name)
+        .delete_document(&shell.principal.actor(), EditableKind::Rules, &name)
         .await?;
     Ok(see_other("/rules?ok=saved"))
 }
@@ -560,7 +560,7 @@ async fn delete_plan(
     Posted(shell, _form): Posted,
 ) -> PageResult {
     ctx.ops()
-        .delete_document(&shell.principal.actor(), DocumentKind::SopPlan, &name)
+        .delete_document(&shell.principal.actor(), EditableKind::SopPlan, &name)
         .await?;
     Ok(see_other("/sop?ok=saved"))
 }

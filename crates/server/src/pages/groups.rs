@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
-use qunzhu_domain::{Group, GroupStatus, GroupType, Positioning};
+use qunzhu_domain::{DocumentKind, Group, GroupStatus, GroupType, Positioning};
 use qunzhu_storage::{ActionFilter, GroupUpdate, MemberQuery};
 
 use super::forms::{check_field, choice_field, parse_tags, text_field, FieldErrors, Input};
@@ -18,7 +18,6 @@ use crate::html::{flash_notice, none_row, section, select_box, svg, tag, url_par
 use crate::svg::{chart, sparkline, Mark, Series};
 use crate::{ApiError, Ctx};
 use qunzhu_moderation::powers::{Instead, PowerWarning};
-use qunzhu_ops::check::RULES;
 use qunzhu_ops::powers::GroupPowers;
 
 pub fn routes() -> Router<Ctx> {
@@ -591,7 +590,7 @@ async fn render_detail(
     let mut names = super::names::Names::load(ctx, shell).await?;
     names.add_from(ctx, shell, &events, &modlog).await?;
     let mut rules = Vec::new();
-    for document in store.documents(ws, RULES).await? {
+    for document in store.documents(ws, DocumentKind::Rules).await? {
         let profile = qunzhu_moderation::check(&document.source, &document.name)
             .ok()
             .and_then(|set| {

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
-use qunzhu_domain::{ActionKind, ActionRecord, EventKind};
+use qunzhu_domain::{ActionId, ActionKind, ActionRecord, EventKind};
 use qunzhu_storage::{ActionQuery, StoredEvent, UserRole};
 use serde::Deserialize;
 
@@ -533,7 +533,7 @@ async fn decide(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResu
 
 async fn undo(
     State(ctx): State<Ctx>,
-    Path(id): Path<i64>,
+    Path(id): Path<ActionId>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
     ctx.ops().undo_action(&shell.principal.actor(), id).await?;

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::Duration;
 use maud::{html, Markup};
-use qunzhu_domain::{local_day, ActionKind, ActionRecord, ActionStatus, Platform};
+use qunzhu_domain::{local_day, ActionId, ActionKind, ActionRecord, ActionStatus, Platform};
 use qunzhu_storage::ActionQuery;
 
 use super::moderation::{action_reason, join_requests};
@@ -273,7 +273,7 @@ async fn page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
 
 async fn confirm_task(
     State(ctx): State<Ctx>,
-    Path(id): Path<i64>,
+    Path(id): Path<ActionId>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
     ctx.ops().confirm_task(&shell.principal.actor(), id).await?;

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use qunzhu_domain::ActionKind;
+use qunzhu_domain::{ActionKind, DocumentKind};
 use qunzhu_storage::{ActionFilter, UserRole};
 use serde_json::json;
 
@@ -221,7 +221,7 @@ async fn rule_files_are_checked_saved_and_audited() {
     );
     assert!(
         app.store
-            .document(app.a.ws, "rules", "default")
+            .document(app.a.ws, DocumentKind::Rules, "default")
             .await
             .map_or(true, |stored| stored.source != broken),
         "a rejected file is not stored"
@@ -367,7 +367,7 @@ async fn join_requests_and_undo_are_queued_for_the_bot_once() {
         .call(&operator, Method::GET, "/api/v1/moderation/actions", None)
         .await
         .json();
-    assert_eq!(bot[0]["id"], app.a.ban_action);
+    assert_eq!(bot[0]["id"], app.a.ban_action.0);
     for _ in 0..2 {
         let reply = app
             .call(

@@ -340,8 +340,8 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         "tier changed across workspaces"
     );
     for (kind, name) in [
-        (qunzhu_ops::check::RULES, "rules-bbb"),
-        (qunzhu_ops::check::PLANS, "plan-bbb"),
+        (qunzhu_domain::DocumentKind::Rules, "rules-bbb"),
+        (qunzhu_domain::DocumentKind::SopPlan, "plan-bbb"),
     ] {
         assert_eq!(
             store
@@ -355,7 +355,7 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
     }
     assert_eq!(
         store
-            .documents(b.ws, qunzhu_ops::check::PLANS)
+            .documents(b.ws, qunzhu_domain::DocumentKind::SopPlan)
             .await
             .expect("plans")
             .len(),

@@ -4,9 +4,9 @@
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use qunzhu_domain::{ActionKind, InviteCode, Platform};
+use qunzhu_domain::{ActionKind, DocumentKind, InviteCode, Platform};
 use qunzhu_growth::{PrizeState, TaskPrize, TaskPrizeRow};
-use qunzhu_storage::{ActionFilter, InviteTaskUpdate, PrizeFilter, UserRole, CAMPAIGN_KIND};
+use qunzhu_storage::{ActionFilter, InviteTaskUpdate, PrizeFilter, UserRole};
 
 use super::TestApp;
 
@@ -54,7 +54,7 @@ async fn a_template_becomes_a_campaign_and_a_prize_is_approved_from_the_queue() 
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let stored = app
         .store
-        .document(app.a.ws, CAMPAIGN_KIND, "ten")
+        .document(app.a.ws, DocumentKind::Campaign, "ten")
         .await
         .unwrap();
     assert!(
@@ -80,7 +80,7 @@ async fn a_template_becomes_a_campaign_and_a_prize_is_approved_from_the_queue() 
     );
     assert_eq!(
         app.store
-            .document(app.a.ws, CAMPAIGN_KIND, "ten")
+            .document(app.a.ws, DocumentKind::Campaign, "ten")
             .await
             .unwrap()
             .version,
@@ -88,7 +88,7 @@ async fn a_template_becomes_a_campaign_and_a_prize_is_approved_from_the_queue() 
     );
 
     let pending = TaskPrizeRow {
-        campaign: "ten".into(),
+        campaign: qunzhu_domain::CampaignId("ten".into()),
         inviter: "inviter-aaa".into(),
         threshold: 3,
         round: 0,
@@ -153,7 +153,14 @@ async fn the_invite_page_invites_a_visitor_once_and_refuses_clearly() {
     let app = TestApp::new().await;
     let now = super::start_time();
     app.store
-        .put_document(app.a.ws, CAMPAIGN_KIND, "spring", CAMPAIGN, "test", now)
+        .put_document(
+            app.a.ws,
+            DocumentKind::Campaign,
+            "spring",
+            CAMPAIGN,
+            "test",
+            now,
+        )
         .await
         .unwrap();
     let code = InviteCode {

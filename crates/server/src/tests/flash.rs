@@ -4,6 +4,7 @@
 //! and saves again; viewers cannot save.
 
 use axum::http::StatusCode;
+use qunzhu_domain::DocumentKind;
 use qunzhu_storage::UserRole;
 
 use super::TestApp;
@@ -131,7 +132,7 @@ async fn a_flash_plan_is_created_and_edited_in_the_console_with_located_problems
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let document = app
         .store
-        .document(app.a.ws, "flash", "d12")
+        .document(app.a.ws, DocumentKind::Flash, "d12")
         .await
         .expect("saved");
     assert_eq!(

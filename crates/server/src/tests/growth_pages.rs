@@ -6,7 +6,7 @@
 
 use axum::http::StatusCode;
 use chrono::Duration;
-use qunzhu_domain::{Account, CouponOffer, NewCoupon, NewEntry, Platform, Reason};
+use qunzhu_domain::{Account, CouponOffer, DocumentKind, NewCoupon, NewEntry, Platform, Reason};
 use qunzhu_storage::UserRole;
 
 use super::TestApp;
@@ -239,7 +239,7 @@ async fn boards_and_a_members_points_page_show_the_ledger_and_coupon_states() {
     app.store
         .put_document(
             a.ws,
-            qunzhu_storage::CAMPAIGN_KIND,
+            DocumentKind::Campaign,
             "spring-aaa",
             &source,
             "test",

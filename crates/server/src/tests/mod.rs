@@ -37,14 +37,14 @@ use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use qunzhu_domain::{
-    ActionKind, Event, EventKind, FakeClock, JoinVia, MessageKind, NewAction, Platform, WorkspaceId,
+    ActionId, ActionKind, DocumentKind, Event, EventKind, FakeClock, JoinVia, MessageKind,
+    NewAction, Platform, WorkspaceId,
 };
 use qunzhu_storage::{IngestBatch, NewEvent, NewUser, NewWorkspace, Store, UserRole};
 use tower::ServiceExt;
 
 use crate::auth::{hash_password_with, sha256_hex};
 use crate::AppState;
-use qunzhu_ops::check::{PLANS, RULES};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -65,9 +65,9 @@ pub struct Seeded {
     pub chat: String,
     pub member: String,
     pub requester: String,
-    pub ban_action: i64,
+    pub ban_action: ActionId,
     /// A pending person task (a post to make by hand).
-    pub task: i64,
+    pub task: ActionId,
     pub token_id: i64,
     pub token: String,
     /// An open lottery in the group.
@@ -253,13 +253,20 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
         .expect("task");
     let task = store.action_by_key(ws, &task_key).await.expect("task").id;
     store
-        .put_document(ws, RULES, &format!("rules-{marker}"), RULES_OK, "seed", now)
+        .put_document(
+            ws,
+            DocumentKind::Rules,
+            &format!("rules-{marker}"),
+            RULES_OK,
+            "seed",
+            now,
+        )
         .await
         .expect("rules");
     store
         .put_document(
             ws,
-            PLANS,
+            DocumentKind::SopPlan,
             &format!("plan-{marker}"),
             &plan_ok(),
             "seed",
@@ -270,7 +277,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
     store
         .put_document(
             ws,
-            qunzhu_engine::RACE_DOCUMENT,
+            DocumentKind::Race,
             &format!("race-{marker}"),
             &race_ok(&chat),
             "seed",
@@ -320,7 +327,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
     store
         .put_document(
             ws,
-            qunzhu_ops::landing::LANDING_KIND,
+            DocumentKind::Landing,
             &page,
             qunzhu_growth::landing::EXAMPLE,
             "seed",

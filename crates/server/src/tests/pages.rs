@@ -4,6 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use qunzhu_domain::DocumentKind;
 use qunzhu_storage::UserRole;
 
 use super::{Session, TestApp, PASSWORD};
@@ -338,7 +339,7 @@ async fn rejected_forms_show_the_error_beside_the_field_and_keep_the_text() {
     );
     assert_eq!(
         app.store
-            .document(app.a.ws, "rules", "rules-aaa")
+            .document(app.a.ws, DocumentKind::Rules, "rules-aaa")
             .await
             .expect("doc")
             .version,

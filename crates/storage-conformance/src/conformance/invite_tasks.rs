@@ -8,7 +8,7 @@ use super::*;
 
 fn invite(invitee: &str, state: InviteState, flags: Vec<Flag>) -> TaskInvite {
     TaskInvite {
-        campaign: "spring".into(),
+        campaign: CampaignId("spring".into()),
         chat: "g".into(),
         invitee: invitee.into(),
         inviter: "@a".into(),
@@ -23,7 +23,7 @@ fn invite(invitee: &str, state: InviteState, flags: Vec<Flag>) -> TaskInvite {
 
 fn prize(threshold: u32, state: PrizeState, prize: TaskPrize) -> TaskPrizeRow {
     TaskPrizeRow {
-        campaign: "spring".into(),
+        campaign: CampaignId("spring".into()),
         inviter: "@a".into(),
         threshold,
         round: 0,
@@ -52,6 +52,7 @@ fn update(
 
 pub async fn invite_tasks_keep_rows_versions_and_referrals(store: &dyn Store) {
     let ws = workspace(store, "a").await;
+    let spring = CampaignId("spring".into());
     let other = workspace(store, "b").await;
     assert_eq!(store.invite_task_watermark(ws).await.unwrap(), 0);
     let points = prize(3, PrizeState::Pending, TaskPrize::Points { points: 100 });
@@ -90,7 +91,7 @@ pub async fn invite_tasks_keep_rows_versions_and_referrals(store: &dyn Store) {
         )
         .await
         .unwrap());
-    let (mut invites, mut prizes) = store.invite_task_rows(ws, "spring").await.unwrap();
+    let (mut invites, mut prizes) = store.invite_task_rows(ws, &spring).await.unwrap();
     invites.sort_by(|a, b| a.invitee.cmp(&b.invitee));
     assert_eq!(invites, first.invites);
     prizes.sort_by_key(|row| row.threshold);
@@ -100,7 +101,7 @@ pub async fn invite_tasks_keep_rows_versions_and_referrals(store: &dyn Store) {
     );
     assert_eq!(prizes[1].prize, coupon.prize);
     assert!(store
-        .invite_task_rows(other, "spring")
+        .invite_task_rows(other, &spring)
         .await
         .unwrap()
         .0
@@ -127,7 +128,7 @@ pub async fn invite_tasks_keep_rows_versions_and_referrals(store: &dyn Store) {
         12,
         "the losing round moved nothing"
     );
-    let (invites, _) = store.invite_task_rows(ws, "spring").await.unwrap();
+    let (invites, _) = store.invite_task_rows(ws, &spring).await.unwrap();
     assert!(invites
         .iter()
         .any(|row| row.invitee == "@b" && row.state == InviteState::Counted));
@@ -138,7 +139,7 @@ pub async fn invite_tasks_keep_rows_versions_and_referrals(store: &dyn Store) {
         .unwrap());
 
     let queue = |state: Option<PrizeState>| PrizeFilter {
-        campaign: Some("spring".into()),
+        campaign: Some(spring.clone()),
         state,
         inviter: None,
     };

@@ -140,7 +140,11 @@ pub async fn outbox_claims_in_order_with_leases_and_records_outcomes(store: &dyn
     assert_eq!((counts.done, counts.dead, counts.pending), (1, 1, 0));
     assert!(matches!(
         store
-            .finish_action(9_999_999, ActionOutcome::Done { receipt: None }, at(0))
+            .finish_action(
+                ActionId(9_999_999),
+                ActionOutcome::Done { receipt: None },
+                at(0)
+            )
             .await,
         Err(StoreError::NotFound { .. })
     ));

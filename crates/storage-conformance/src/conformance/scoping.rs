@@ -1,6 +1,7 @@
 //! Conformance: accounts, documents, links, and workspaces that never see each other.
 
 use super::*;
+use qunzhu_domain::DocumentKind;
 
 pub async fn accounts_sessions_tokens_and_audit(store: &dyn Store) {
     let ws = workspace(store, "a").await;
@@ -95,11 +96,11 @@ pub async fn accounts_sessions_tokens_and_audit(store: &dyn Store) {
 pub async fn documents_and_links(store: &dyn Store) {
     let ws = workspace(store, "a").await;
     store
-        .put_document(ws, "rules", "rules", "a = 1", "ops", at(0))
+        .put_document(ws, DocumentKind::Rules, "rules", "a = 1", "ops", at(0))
         .await
         .expect("put");
     let second = store
-        .put_document(ws, "rules", "rules", "a = 2", "ops", at(1))
+        .put_document(ws, DocumentKind::Rules, "rules", "a = 2", "ops", at(1))
         .await
         .expect("put");
     assert_eq!(
@@ -107,20 +108,24 @@ pub async fn documents_and_links(store: &dyn Store) {
         (2, "a = 2", at(1))
     );
     assert_eq!(
-        store.documents(ws, "rules").await.expect("documents").len(),
+        store
+            .documents(ws, DocumentKind::Rules)
+            .await
+            .expect("documents")
+            .len(),
         1
     );
     assert!(store
-        .documents(ws, "sop_plan")
+        .documents(ws, DocumentKind::SopPlan)
         .await
         .expect("documents")
         .is_empty());
     store
-        .delete_document(ws, "rules", "rules")
+        .delete_document(ws, DocumentKind::Rules, "rules")
         .await
         .expect("delete");
     assert!(matches!(
-        store.document(ws, "rules", "rules").await,
+        store.document(ws, DocumentKind::Rules, "rules").await,
         Err(StoreError::NotFound { .. })
     ));
     let link = |code: &str| NewLink {
@@ -208,7 +213,7 @@ pub async fn workspaces_never_see_each_other(store: &dyn Store) {
         .await
         .expect("audit");
     store
-        .put_document(a, "rules", "rules", "x", "ops", at(0))
+        .put_document(a, DocumentKind::Rules, "rules", "x", "ops", at(0))
         .await
         .expect("document");
     store
@@ -281,7 +286,7 @@ pub async fn workspaces_never_see_each_other(store: &dyn Store) {
         .expect("audit")
         .is_empty());
     assert!(store
-        .documents(b, "rules")
+        .documents(b, DocumentKind::Rules)
         .await
         .expect("documents")
         .is_empty());

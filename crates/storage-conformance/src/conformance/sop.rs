@@ -158,7 +158,7 @@ pub async fn push_renders_are_recorded_and_count_replies(store: &dyn Store) {
         .expect("enqueue");
     let first = store.action_by_key(ws, "p1").await.expect("p1").id;
     let second = store.action_by_key(ws, "p2").await.expect("p2").id;
-    let render = |action: i64, minute: i64, text: &str, reach: u64| PushRender {
+    let render = |action: ActionId, minute: i64, text: &str, reach: u64| PushRender {
         action,
         workspace: ws,
         chat: "g".into(),
@@ -187,7 +187,7 @@ pub async fn push_renders_are_recorded_and_count_replies(store: &dyn Store) {
     };
     assert!(store.apply_sop_facts(ws, update).await.expect("replies"));
     let rows = store
-        .pushes(ws, &[first, second, 999_999])
+        .pushes(ws, &[first, second, ActionId(999_999)])
         .await
         .expect("pushes");
     assert_eq!(rows.len(), 2);
@@ -201,7 +201,7 @@ pub async fn push_renders_are_recorded_and_count_replies(store: &dyn Store) {
         ),
         ("群里973位伙伴", 973, 2, at(1))
     );
-    let since: Vec<i64> = store
+    let since: Vec<ActionId> = store
         .pushes_since(ws, at(10))
         .await
         .expect("since")
