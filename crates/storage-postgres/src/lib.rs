@@ -154,6 +154,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0032_read_models",
         include_str!("../migrations/0032_read_models.sql"),
     ),
+    (
+        "0033_lean_log",
+        include_str!("../migrations/0033_lean_log.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

@@ -96,6 +96,7 @@ async fn group_day_report(
         r.messages = count(&row, 4)?;
         r.speakers = count(&row, 5)?;
     }
+    // Leaves, told apart by how (the partial index events_leaves_by_day).
     for row in client
         .query(
             "SELECT platform, chat, day, (payload::jsonb ->> 'how') IN ('kicked', 'banned') AS removed, count(*) FROM events

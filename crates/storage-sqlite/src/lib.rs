@@ -158,6 +158,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0032_read_models",
         include_str!("../migrations/0032_read_models.sql"),
     ),
+    (
+        "0033_lean_log",
+        include_str!("../migrations/0033_lean_log.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

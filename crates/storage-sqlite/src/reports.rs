@@ -111,7 +111,7 @@ fn group_day_report(
     }
     drop(rows);
 
-    // Leaves, told apart by how (events_by_kind_day).
+    // Leaves, told apart by how (events_leaves_by_day).
     let mut statement = conn
         .prepare_cached(
             "SELECT platform, chat, day, json_extract(payload, '$.how') IN ('kicked', 'banned'), count(*) FROM events
@@ -261,9 +261,8 @@ fn speakers_since(
         .collect();
     let mut statement = conn
         .prepare_cached(&format!(
-            "SELECT g.id, {} FROM memberships d
-             JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
-             WHERE d.workspace = ?1 AND d.last_spoke_at >= ?2 AND {BOT_FREE} GROUP BY g.id",
+            "SELECT d.platform, d.chat, {} FROM memberships d
+             WHERE d.workspace = ?1 AND d.last_spoke_at >= ?2 AND {BOT_FREE} GROUP BY d.platform, d.chat",
             sums.join(", ")
         ))
         .map_err(backend)?;
@@ -272,12 +271,17 @@ fn speakers_since(
     let mut rows = statement
         .query(params_from_iter(values.iter()))
         .map_err(backend)?;
+    // Grouped in key order (memberships are clustered by it), named by id afterwards.
+    let (ids, _) = group_ids(conn, workspace)?;
     let mut per_group = BTreeMap::new();
     while let Some(row) = rows.next().map_err(backend)? {
+        let key: (String, String) = (row.get(0).map_err(backend)?, row.get(1).map_err(backend)?);
         let counts = (0..since.len())
-            .map(|n| count(row, n + 1))
+            .map(|n| count(row, n + 2))
             .collect::<Result<Vec<u64>>>()?;
-        per_group.insert(row.get(0).map_err(backend)?, counts);
+        if let Some(id) = ids.get(&key) {
+            per_group.insert(*id, counts);
+        }
     }
     Ok(per_group)
 }

@@ -220,13 +220,22 @@ impl RollupStore for SqliteStore {
             None => (None, None),
         };
         self.read(|conn| {
-            let mut statement = conn
-                .prepare_cached(&format!(
+            // One group reads its key range; every group reads the days by rollup_days_by_day
+            // (a scan in key order would visit every day of the year).
+            let sql = if group_platform.is_some() {
+                format!(
                     "SELECT platform, chat, day, {DAY_COLUMNS} FROM rollup_days
-                     WHERE workspace = ?1 AND day >= ?2 AND day <= ?3 AND (?4 IS NULL OR (platform = ?4 AND chat = ?5))
+                     WHERE workspace = ?1 AND platform = ?4 AND chat = ?5 AND day >= ?2 AND day <= ?3
+                     ORDER BY day"
+                )
+            } else {
+                format!(
+                    "SELECT platform, chat, day, {DAY_COLUMNS} FROM rollup_days INDEXED BY rollup_days_by_day
+                     WHERE workspace = ?1 AND day >= ?2 AND day <= ?3 AND ?4 IS NULL AND ?5 IS NULL
                      ORDER BY platform, chat, day"
-                ))
-                .map_err(backend)?;
+                )
+            };
+            let mut statement = conn.prepare_cached(&sql).map_err(backend)?;
             let mut rows = statement
                 .query(params![workspace.0, day_text(query.from), day_text(query.to), group_platform, group_chat])
                 .map_err(backend)?;
