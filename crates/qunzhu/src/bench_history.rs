@@ -194,27 +194,6 @@ async fn build(
     if level {
         level_consumers(&store, workspace.id, zone).await?;
     }
-    // A running server's guard saved its memory at most a minute before it stopped; save it
-    // as that server would have, so the cold start measured replays only what came after.
-    let guard = qunzhu_engine::Guard::load(
-        store.as_ref(),
-        workspace.id,
-        Platform::Sandbox,
-        qunzhu_sandbox::sandbox_capabilities(),
-        qunzhu_engine::RulesHandle::new(crate::app::empty_rules()?),
-        chrono::Utc::now(),
-    )
-    .await?;
-    for remembered in qunzhu_engine::Decider::memory(&guard) {
-        store
-            .put_guard_memory(
-                remembered.workspace,
-                remembered.platform,
-                chrono::Utc::now(),
-                &remembered.memory,
-            )
-            .await?;
-    }
     Ok(BuiltLog {
         members,
         last_at,

@@ -271,7 +271,7 @@ fn speakers_since(
     let mut rows = statement
         .query(params_from_iter(values.iter()))
         .map_err(backend)?;
-    // Grouped in key order (memberships are clustered by it), named by id afterwards.
+    // Grouped by key, named by id afterwards (no join per membership).
     let (ids, _) = group_ids(conn, workspace)?;
     let mut per_group = BTreeMap::new();
     while let Some(row) = rows.next().map_err(backend)? {

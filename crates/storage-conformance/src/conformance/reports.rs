@@ -194,8 +194,8 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
         .await
         .expect("speakers since");
     assert_eq!(
-        since.into_iter().collect::<Vec<_>>(),
-        [(g1, vec![2, 1]), (g2, vec![1, 1])],
+        since,
+        std::collections::BTreeMap::from([(g1, vec![2, 1]), (g2, vec![1, 1])]),
         "per group, one count per window"
     );
     for day in [first, second] {
