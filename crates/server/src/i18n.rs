@@ -353,6 +353,7 @@ pub static TABLE: &[(&str, &str, &str)] = &[
     ),
     ("moderation.title", "审核", "Moderation"),
     ("moderation.requests", "入群申请", "Join requests"),
+    ("moderation.more_waiting", "还有 {n} 个申请在等待：处理完这些后会显示。", "{n} more requests are waiting; they appear as these are decided."),
     ("moderation.approve", "通过", "Approve"),
     ("moderation.deny", "拒绝", "Deny"),
     (

@@ -318,11 +318,14 @@ pub async fn join_requests(
     names: &mut Names,
     back: &str,
 ) -> Result<Markup, ApiError> {
-    let requests = ctx
+    let mut requests = ctx
         .app
         .store
         .pending_join_requests(shell.principal.workspace)
         .await?;
+    // Those waiting longest first; past a page, the rest are counted, not each looked up.
+    let waiting = requests.len();
+    requests.truncate(JOIN_REQUESTS_SHOWN);
     names.add_from(ctx, shell, &requests, &[]).await?;
     // A request already decided waits for the bot to carry the decision out: show the decision.
     let mut decided = std::collections::HashMap::new();
@@ -394,8 +397,16 @@ pub async fn join_requests(
                 @if rows.is_empty() { (none_row(shell.lang, 5)) }
             }
         } }
+        @if waiting > requests.len() {
+            p.muted data-more-requests=(waiting - requests.len()) {
+                (shell.t("moderation.more_waiting").replace("{n}", &(waiting - requests.len()).to_string()))
+            }
+        }
     })
 }
+
+/// Join requests shown at once; the rest wait their turn (oldest first).
+const JOIN_REQUESTS_SHOWN: usize = 100;
 
 /// Days of silence the per-group lurker totals count.
 const LURKER_DAYS: i64 = 28;

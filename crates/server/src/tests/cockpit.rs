@@ -729,3 +729,52 @@ async fn the_member_page_api_sorts_pages_and_hides_bots() {
         .await;
     assert_eq!(bad.error_code(), "invalid_input");
 }
+
+/// A flood of knocks: 今日 shows the hundred waiting longest and counts the rest, so the page
+/// does not look up every request.
+#[tokio::test]
+async fn today_shows_the_longest_waiting_requests_and_counts_the_rest() {
+    let app = TestApp::new().await;
+    let now = start_time();
+    let knocks: Vec<NewEvent> = (0..101)
+        .map(|n| NewEvent {
+            event: Event {
+                workspace: app.a.ws,
+                platform: Platform::Sandbox,
+                key: format!("flood-{n}"),
+                chat: app.a.chat.clone(),
+                at: now - Duration::minutes(50),
+                kind: EventKind::JoinRequested {
+                    member: format!("@flood-{n}:sandbox"),
+                    display_name: None,
+                    reason: None,
+                },
+            },
+            day: qunzhu_domain::local_day(now, chrono_tz::Asia::Shanghai),
+        })
+        .collect();
+    app.store
+        .ingest(
+            IngestBatch {
+                events: knocks,
+                cursor: None,
+            },
+            &mut |_: &Event| Vec::new(),
+        )
+        .await
+        .expect("knocks");
+    let owner = app.session(UserRole::Owner, "aaa").await;
+    let page = app.page(&owner, "/today", "en").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // The seeded knock and 101 more: 100 shown, oldest first, the seeded one among them.
+    assert_eq!(page.body.matches(r#"value="approve""#).count(), 100);
+    assert!(
+        page.body.contains("Asker aaa"),
+        "the longest waiting is shown"
+    );
+    assert!(
+        page.body.contains(r#"data-more-requests="2""#),
+        "the rest are counted"
+    );
+    assert!(page.body.contains("2 more requests are waiting"));
+}
