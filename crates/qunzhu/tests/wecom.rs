@@ -65,6 +65,19 @@ async fn serve_takes_wecom_callbacks_into_the_log() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(up, "qunzhu serve did not come up");
+    // The connector's first sync of the group is logged before anyone joins: a member that sync
+    // finds is present (no attribution), so a join before it would be seen as a presence.
+    let store = qunzhu_storage_sqlite::SqliteStore::open(&dir.path().join("qunzhu.db")).unwrap();
+    let mut synced = false;
+    for _ in 0..100 {
+        let events = store.events(WorkspaceId(1), 0, 1000).await.unwrap();
+        if events.iter().any(|stored| stored.event.chat == "wrServe") {
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(synced, "the first sync of the group never reached the log");
 
     let config_id = fake.with(|world| {
         world.ways.insert(
@@ -82,7 +95,6 @@ async fn serve_takes_wecom_callbacks_into_the_log() {
     let deliveries = fake.deliver_all(&target).await;
     assert!(deliveries[0].accepted(), "{deliveries:?}");
 
-    let store = qunzhu_storage_sqlite::SqliteStore::open(&dir.path().join("qunzhu.db")).unwrap();
     let mut found = false;
     for _ in 0..100 {
         let events = store.events(WorkspaceId(1), 0, 1000).await.unwrap();
