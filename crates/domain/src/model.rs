@@ -26,6 +26,28 @@ impl std::fmt::Display for ActionId {
     }
 }
 
+/// A group: the row id the store gave it, how the console's paths (`/groups/7`), forms and the
+/// API name it. JSON is the plain number, so pages, API bodies and stored payloads are unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GroupId(pub i64);
+
+impl std::fmt::Display for GroupId {
+    /// The number, honouring width and alignment, as `ActionId` does.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::str::FromStr for GroupId {
+    type Err = std::num::ParseIntError;
+
+    /// The number as written in a path, a form field or a CLI argument.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse().map(GroupId)
+    }
+}
+
 /// An invite-task campaign (任务宝): the name of its `campaign` document, which is how its
 /// invitee and prize rows, ledger memos and action keys name it. JSON is the plain string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -150,7 +172,7 @@ pub struct Positioning {
 /// A chat group qunzhu operates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
-    pub id: i64,
+    pub id: GroupId,
     pub workspace: WorkspaceId,
     pub platform: Platform,
     pub chat: String,

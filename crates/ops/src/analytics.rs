@@ -273,7 +273,7 @@ impl Ops {
 /// A group with its last 30 days and the verdict on them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupVerdict {
-    pub group_id: i64,
+    pub group_id: qunzhu_domain::GroupId,
     pub platform: qunzhu_domain::Platform,
     pub chat: String,
     pub name: String,
@@ -293,7 +293,7 @@ pub struct FateDecision {
     pub text: Option<String>,
     /// The group a merge sends members to.
     #[serde(default)]
-    pub into: Option<i64>,
+    pub into: Option<qunzhu_domain::GroupId>,
     /// The caller's request id: the same decision sent twice is one action.
     pub request: String,
 }
@@ -382,7 +382,7 @@ impl Ops {
     pub async fn decide_group_fate(
         &self,
         who: &Actor,
-        group_id: i64,
+        group_id: qunzhu_domain::GroupId,
         decision: FateDecision,
     ) -> Result<FateOutcome> {
         who.require(UserRole::Operator)?;

@@ -1,7 +1,7 @@
 //! Groups and members as an operator edits them, a member's history, the lurker report.
 
 use chrono::Duration;
-use qunzhu_domain::{Group, Member, Platform};
+use qunzhu_domain::{Group, GroupId, Member, Platform};
 use qunzhu_storage::{GroupUpdate, MemberUpdate, StoredEvent, UserRole};
 use serde_json::json;
 
@@ -11,7 +11,7 @@ impl Ops {
     pub async fn update_group(
         &self,
         who: &Actor,
-        group_id: i64,
+        group_id: GroupId,
         update: GroupUpdate,
     ) -> Result<Group> {
         who.require(UserRole::Operator)?;

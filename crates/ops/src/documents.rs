@@ -83,7 +83,7 @@ impl Ops {
         &self,
         who: &Actor,
         template_id: &str,
-        group_ids: &[i64],
+        group_ids: &[qunzhu_domain::GroupId],
         name: Option<&str>,
     ) -> Result<Document> {
         who.require(UserRole::Operator)?;

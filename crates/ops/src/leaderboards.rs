@@ -1,7 +1,7 @@
 //! Leaderboards (排行榜) as the console and the API show them live: the same read models and
 //! ranking as the SOP posts' `{invite_leaders}` / `{points_leaders}`, plus the check-in board.
 
-use qunzhu_domain::Platform;
+use qunzhu_domain::{GroupId, Platform};
 use qunzhu_growth::leaderboard::{rank, Board, Ranked, Score};
 use qunzhu_storage::UserRole;
 
@@ -64,7 +64,7 @@ impl Ops {
         &self,
         who: &Actor,
         board: Board,
-        group: i64,
+        group: GroupId,
         limit: usize,
     ) -> Result<Vec<Ranked>> {
         who.require(UserRole::Viewer)?;

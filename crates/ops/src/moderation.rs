@@ -1,6 +1,6 @@
 //! Moderation an operator decides: join requests, undoing a bot's ban or mute, the lurker sweep.
 
-use qunzhu_domain::{ActionId, ActionKind, NewAction, Platform};
+use qunzhu_domain::{ActionId, ActionKind, GroupId, NewAction, Platform};
 use qunzhu_storage::{StoredEvent, UserRole};
 use serde_json::json;
 
@@ -17,7 +17,7 @@ impl Ops {
     pub async fn decide_join_request(
         &self,
         who: &Actor,
-        group_id: i64,
+        group_id: GroupId,
         member: &str,
         approve: bool,
         reason: &str,

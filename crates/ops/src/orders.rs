@@ -513,7 +513,12 @@ impl Ops {
     }
 
     /// Names a group's owner, whom group-builder commission rules pay.
-    pub async fn set_group_owner(&self, who: &Actor, group_id: i64, owner: &str) -> Result<()> {
+    pub async fn set_group_owner(
+        &self,
+        who: &Actor,
+        group_id: qunzhu_domain::GroupId,
+        owner: &str,
+    ) -> Result<()> {
         who.require(UserRole::Operator)?;
         let group = match self.store.group(who.workspace, group_id).await {
             Ok(group) => group,

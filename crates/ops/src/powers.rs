@@ -2,7 +2,7 @@
 //! against a rule file, for the group page (the rules in force) and a rule file's save answer.
 //! Computed on every call from what is stored now, so a saved rule file shows its result at once.
 
-use qunzhu_domain::{DocumentKind, Group, Platform};
+use qunzhu_domain::{DocumentKind, Group, GroupId, Platform};
 use qunzhu_engine::rules::ACTIVE_RULES;
 use qunzhu_moderation::powers::{power_warnings, PowerWarning, Powers};
 use qunzhu_moderation::RuleSet;
@@ -23,7 +23,7 @@ async fn compile(name: &str, source: &str) -> Result<Option<RuleSet>> {
 /// One group's rule steps its bot may not take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupPowerWarnings {
-    pub group_id: i64,
+    pub group_id: GroupId,
     pub platform: Platform,
     pub chat: String,
     pub name: String,

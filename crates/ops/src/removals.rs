@@ -43,7 +43,11 @@ impl Ops {
 
     /// Turns a group's dry-run lurker report into removals: one kick per reported member, keyed
     /// by the dry-run action it confirms, so confirming twice removes once.
-    pub async fn confirm_lurker_removals(&self, who: &Actor, group_id: i64) -> Result<Removals> {
+    pub async fn confirm_lurker_removals(
+        &self,
+        who: &Actor,
+        group_id: qunzhu_domain::GroupId,
+    ) -> Result<Removals> {
         who.require(UserRole::Operator)?;
         let group = self.store.group(who.workspace, group_id).await?;
         let report = self.lurker_report(who, Some(&group.chat)).await?;

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use qunzhu_domain::{
-    ActionKind, ActionStatus, DocumentKind, Event, EventKind, FakeClock, NewAction, Platform,
-    WorkspaceId,
+    ActionKind, ActionStatus, DocumentKind, Event, EventKind, FakeClock, GroupId, NewAction,
+    Platform, WorkspaceId,
 };
 use qunzhu_storage::{ActionFilter, IngestBatch, NewEvent, NewWorkspace, Store, UserRole};
 
 use crate::{Actor, EditableKind, Ops, OpsError};
 
-async fn setup() -> (Ops, WorkspaceId, i64) {
+async fn setup() -> (Ops, WorkspaceId, GroupId) {
     let store: Arc<dyn Store> =
         Arc::new(qunzhu_storage_sqlite::SqliteStore::open_in_memory().expect("in-memory SQLite"));
     let now = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();

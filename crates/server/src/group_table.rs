@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{local_day, GroupStatus, GroupType, Platform, WorkspaceId};
+use qunzhu_domain::{local_day, GroupId, GroupStatus, GroupType, Platform, WorkspaceId};
 use qunzhu_storage::{DaySpan, GroupDayReport, GroupSummary, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -264,18 +264,18 @@ pub async fn group_rows(
     workspace: WorkspaceId,
     zone: Tz,
     now: DateTime<Utc>,
-    group_id: Option<i64>,
+    group_id: Option<GroupId>,
 ) -> Result<Vec<GroupRow>, StoreError> {
     let spans = last_days(now, zone, 30);
     let today = local_day(now, zone);
-    let mut by_group: BTreeMap<i64, Vec<GroupDayReport>> = BTreeMap::new();
+    let mut by_group: BTreeMap<GroupId, Vec<GroupDayReport>> = BTreeMap::new();
     for row in store.group_day_report(workspace, &spans).await? {
         by_group.entry(row.group_id).or_default().push(row);
     }
     // Today, the last 7 and the last 30 days all end now: one pass over memberships.
     let starts = [0, 6, 29].map(|back| day_span(today - Duration::days(back), zone).start);
     let speakers = store.speakers_since(workspace, &starts).await?;
-    let speakers_of = |id: i64, window: usize| {
+    let speakers_of = |id: GroupId, window: usize| {
         speakers
             .get(&id)
             .and_then(|counts| counts.get(window).copied())
@@ -294,15 +294,14 @@ pub async fn group_rows(
                 rows.iter()
                     .find(|r| r.day == span.day)
                     .copied()
-                    .unwrap_or(GroupDayReport {
-                        group_id: id,
-                        day: span.day,
-                        ..GroupDayReport::default()
-                    })
+                    .unwrap_or(GroupDayReport::empty(id, span.day))
             })
             .collect();
         let members = summary.members_present;
-        let today_row = days.last().copied().unwrap_or_default();
+        let today_row = days
+            .last()
+            .copied()
+            .unwrap_or(GroupDayReport::empty(id, today));
         let week_days = &days[days.len().saturating_sub(7)..];
         let today_stats = sum(
             std::slice::from_ref(&today_row),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use qunzhu_domain::{local_day, ActionStatus, WorkspaceId};
+use qunzhu_domain::{local_day, ActionStatus, GroupId, WorkspaceId};
 use qunzhu_storage::{ActionQuery, GroupSummary, Store, StoreError};
 
 use crate::classify::{classify, counts_as_taken, ActionClass};
@@ -224,8 +224,8 @@ pub async fn group_activity(
     let today = local_day(now, zone);
     let first = today - Duration::days(13);
     let rows = store.group_days(workspace, None, first, today).await?;
-    let mut messages: BTreeMap<i64, [u64; 14]> = BTreeMap::new();
-    let mut speakers: BTreeMap<i64, [u64; 14]> = BTreeMap::new();
+    let mut messages: BTreeMap<GroupId, [u64; 14]> = BTreeMap::new();
+    let mut speakers: BTreeMap<GroupId, [u64; 14]> = BTreeMap::new();
     for row in rows {
         let Ok(index) = usize::try_from((row.day - first).num_days()) else {
             continue;

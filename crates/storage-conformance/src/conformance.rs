@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use qunzhu_domain::{
     local_day, ActionId, ActionKind, ActionStatus, CampaignId, DerivedState, Event, EventKind,
-    JoinVia, LeaveHow, MessageKind, NewAction, Platform, WorkspaceId,
+    GroupId, JoinVia, LeaveHow, MessageKind, NewAction, Platform, WorkspaceId,
 };
 
 use qunzhu_storage::*;

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    DerivedState, Event, Group, GroupDay, GroupStatus, GroupType, Member, MemberDay, MemberRole,
-    MemberTier, Membership, Platform, WorkspaceId,
+    DerivedState, Event, Group, GroupDay, GroupId, GroupStatus, GroupType, Member, MemberDay,
+    MemberRole, MemberTier, Membership, Platform, WorkspaceId,
 };
 use qunzhu_storage::{
     GroupDayRow, GroupSummary, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, Result,
@@ -33,7 +33,7 @@ const MEMBER_COLUMNS: &str = "workspace, platform, user_id, display_name, role, 
 
 fn group_from_row(row: &Row) -> Result<Group> {
     Ok(Group {
-        id: get(row, 0)?,
+        id: GroupId(get(row, 0)?),
         workspace: WorkspaceId(get(row, 1)?),
         platform: parsed(Platform::parse(&get::<String>(row, 2)?))?,
         chat: get(row, 3)?,
@@ -78,12 +78,12 @@ pub(crate) async fn stored_events(
 async fn group_by_id(
     client: &impl GenericClient,
     workspace: WorkspaceId,
-    group_id: i64,
+    group_id: GroupId,
 ) -> Result<Group> {
     let row = client
         .query_opt(
             &format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.workspace = $1 AND g.id = $2"),
-            &[&workspace.0, &group_id],
+            &[&workspace.0, &group_id.0],
         )
         .await
         .map_err(backend)?;
@@ -245,7 +245,11 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn read_group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
+    pub(crate) async fn read_group(
+        &self,
+        workspace: WorkspaceId,
+        group_id: GroupId,
+    ) -> Result<Group> {
         group_by_id(&*self.client().await, workspace, group_id).await
     }
 
@@ -270,13 +274,13 @@ impl PostgresStore {
             )
             .await
             .map_err(backend)?;
-        group_by_id(&*client, workspace, get(&row, 0)?).await
+        group_by_id(&*client, workspace, GroupId(get(&row, 0)?)).await
     }
 
     pub(crate) async fn write_update_group(
         &self,
         workspace: WorkspaceId,
-        group_id: i64,
+        group_id: GroupId,
         update: GroupUpdate,
     ) -> Result<Group> {
         let client = self.client().await;
@@ -287,7 +291,7 @@ impl PostgresStore {
                 "UPDATE groups SET name = $3, group_type = $4, status = $5, capacity = $6, tags = $7, positioning = $8 WHERE workspace = $1 AND id = $2",
                 &[
                     &workspace.0,
-                    &group_id,
+                    &group_id.0,
                     &group.name,
                     &group.group_type.as_str(),
                     &group.status.as_str(),
@@ -351,7 +355,7 @@ impl PostgresStore {
                 &mut sql,
                 " AND EXISTS (SELECT 1 FROM memberships gm JOIN groups g ON g.workspace = gm.workspace AND g.platform = gm.platform AND g.chat = gm.chat
                    WHERE gm.workspace = mb.workspace AND gm.platform = mb.platform AND gm.member = mb.user_id AND gm.present = 1 AND g.id = ?)",
-                Box::new(group_id),
+                Box::new(group_id.0),
             );
         }
         sql.push_str(" GROUP BY mb.workspace, mb.platform, mb.user_id HAVING 1 = 1");
@@ -425,7 +429,7 @@ impl PostgresStore {
     pub(crate) async fn read_group_days(
         &self,
         workspace: WorkspaceId,
-        group_id: Option<i64>,
+        group_id: Option<GroupId>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {
@@ -436,7 +440,7 @@ impl PostgresStore {
                  JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
                  WHERE d.workspace = $1 AND d.day >= $2 AND d.day <= $3 AND ($4::bigint IS NULL OR g.id = $4)
                  ORDER BY d.day, g.id",
-                &[&workspace.0, &day_text(from), &day_text(to), &group_id],
+                &[&workspace.0, &day_text(from), &day_text(to), &group_id.map(|id| id.0)],
             )
             .await
             .map_err(backend)?;
@@ -444,7 +448,7 @@ impl PostgresStore {
             .map(|row| {
                 let count = |index: usize| -> Result<u64> { Ok(get::<i64>(row, index)? as u64) };
                 Ok(GroupDayRow {
-                    group_id: get(row, 0)?,
+                    group_id: GroupId(get(row, 0)?),
                     day: day(&get::<String>(row, 1)?)?,
                     counts: GroupDay {
                         joins: count(2)?,

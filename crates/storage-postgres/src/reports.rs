@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
+use qunzhu_domain::{ActionRecord, GroupId, Platform, WorkspaceId};
 use qunzhu_storage::{
     ActionQuery, AuditEntry, AuditQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery,
     MemberRow, MemberSort, MemberSummary, ReportStore, Result, SpeakerCounts, StoredEvent,
@@ -27,15 +27,12 @@ fn refs(values: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 fn slot(
-    out: &mut BTreeMap<(i64, NaiveDate), GroupDayReport>,
-    group_id: i64,
+    out: &mut BTreeMap<(GroupId, NaiveDate), GroupDayReport>,
+    group_id: GroupId,
     day: NaiveDate,
 ) -> &mut GroupDayReport {
-    out.entry((group_id, day)).or_insert(GroupDayReport {
-        group_id,
-        day,
-        ..GroupDayReport::default()
-    })
+    out.entry((group_id, day))
+        .or_insert(GroupDayReport::empty(group_id, day))
 }
 
 fn count(row: &Row, index: usize) -> Result<u64> {
@@ -59,8 +56,8 @@ async fn group_day_report(
     };
     let start = micros(days.iter().map(|s| s.start).min().unwrap_or_default());
     let end = micros(days.iter().map(|s| s.end).max().unwrap_or_default());
-    let mut ids: HashMap<(String, String), i64> = HashMap::new();
-    let mut ids_by_chat: HashMap<String, i64> = HashMap::new();
+    let mut ids: HashMap<(String, String), GroupId> = HashMap::new();
+    let mut ids_by_chat: HashMap<String, GroupId> = HashMap::new();
     for row in client
         .query(
             "SELECT id, platform, chat FROM groups WHERE workspace = $1",
@@ -69,13 +66,13 @@ async fn group_day_report(
         .await
         .map_err(backend)?
     {
-        let id: i64 = get(&row, 0)?;
+        let id = GroupId(get(&row, 0)?);
         let chat: String = get(&row, 2)?;
         ids_by_chat.insert(chat.clone(), id);
         ids.insert((get(&row, 1)?, chat), id);
     }
     let wanted: std::collections::HashSet<NaiveDate> = days.iter().map(|s| s.day).collect();
-    let mut out: BTreeMap<(i64, NaiveDate), GroupDayReport> = BTreeMap::new();
+    let mut out: BTreeMap<(GroupId, NaiveDate), GroupDayReport> = BTreeMap::new();
     let (from, to) = (day_text(first), day_text(last));
     for row in client
         .query(
@@ -179,7 +176,7 @@ async fn silent_per_group(
     client: &Client,
     workspace: WorkspaceId,
     since: DateTime<Utc>,
-) -> Result<BTreeMap<i64, u64>> {
+) -> Result<BTreeMap<GroupId, u64>> {
     let mut per_group = BTreeMap::new();
     for row in client
         .query(
@@ -196,7 +193,7 @@ async fn silent_per_group(
         .await
         .map_err(backend)?
     {
-        per_group.insert(get(&row, 0)?, u64::try_from(get::<i64>(&row, 1)?).unwrap_or(0));
+        per_group.insert(GroupId(get(&row, 0)?), u64::try_from(get::<i64>(&row, 1)?).unwrap_or(0));
     }
     Ok(per_group)
 }
@@ -232,7 +229,7 @@ async fn distinct_speakers(
         .await
         .map_err(backend)?
     {
-        per_group.insert(get(&row, 0)?, count(&row, 1)?);
+        per_group.insert(GroupId(get(&row, 0)?), count(&row, 1)?);
     }
     Ok(SpeakerCounts {
         total: total.max(0) as u64,
@@ -249,7 +246,7 @@ async fn speakers_since(
     client: &Client,
     workspace: WorkspaceId,
     since: &[DateTime<Utc>],
-) -> Result<BTreeMap<i64, Vec<u64>>> {
+) -> Result<BTreeMap<GroupId, Vec<u64>>> {
     let Some(earliest) = since.iter().min() else {
         return Ok(BTreeMap::new());
     };
@@ -273,7 +270,7 @@ async fn speakers_since(
         let counts = (0..since.len())
             .map(|n| count(&row, n + 1))
             .collect::<Result<Vec<u64>>>()?;
-        per_group.insert(get(&row, 0)?, counts);
+        per_group.insert(GroupId(get(&row, 0)?), counts);
     }
     Ok(per_group)
 }
@@ -322,7 +319,7 @@ fn member_filter(workspace: WorkspaceId, query: &MemberPageQuery) -> (String, Ve
             &mut sql,
             " AND EXISTS (SELECT 1 FROM memberships gm JOIN groups g ON g.workspace = gm.workspace AND g.platform = gm.platform AND g.chat = gm.chat
                WHERE gm.workspace = mb.workspace AND gm.platform = mb.platform AND gm.member = mb.user_id AND gm.present = 1 AND g.id = ?)",
-            Box::new(group_id),
+            Box::new(group_id.0),
         );
     }
     if !query.include_bots {
@@ -553,7 +550,7 @@ impl ReportStore for PostgresStore {
         &self,
         workspace: WorkspaceId,
         since: DateTime<Utc>,
-    ) -> Result<BTreeMap<i64, u64>> {
+    ) -> Result<BTreeMap<GroupId, u64>> {
         let client = self.client().await;
         silent_per_group(&client, workspace, since).await
     }
@@ -562,7 +559,7 @@ impl ReportStore for PostgresStore {
         &self,
         workspace: WorkspaceId,
         since: &[DateTime<Utc>],
-    ) -> Result<BTreeMap<i64, Vec<u64>>> {
+    ) -> Result<BTreeMap<GroupId, Vec<u64>>> {
         let client = self.client().await;
         speakers_since(&client, workspace, since).await
     }

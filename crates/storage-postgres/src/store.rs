@@ -4,8 +4,8 @@ use crate::{backend, get, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    ActionId, ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform,
-    WorkspaceId,
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, GroupId, Member, NewAction,
+    Platform, WorkspaceId,
 };
 use qunzhu_storage::*;
 
@@ -222,7 +222,7 @@ impl Directory for PostgresStore {
         self.read_groups(workspace).await
     }
 
-    async fn group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
+    async fn group(&self, workspace: WorkspaceId, group_id: GroupId) -> Result<Group> {
         self.read_group(workspace, group_id).await
     }
 
@@ -238,7 +238,7 @@ impl Directory for PostgresStore {
     async fn update_group(
         &self,
         workspace: WorkspaceId,
-        group_id: i64,
+        group_id: GroupId,
         update: GroupUpdate,
     ) -> Result<Group> {
         self.write_update_group(workspace, group_id, update).await
@@ -278,7 +278,7 @@ impl Analytics for PostgresStore {
     async fn group_days(
         &self,
         workspace: WorkspaceId,
-        group_id: Option<i64>,
+        group_id: Option<GroupId>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    DerivedState, Event, Group, GroupDay, GroupStatus, GroupType, Member, MemberDay, MemberRole,
-    MemberTier, Membership, Platform, WorkspaceId,
+    DerivedState, Event, Group, GroupDay, GroupId, GroupStatus, GroupType, Member, MemberDay,
+    MemberRole, MemberTier, Membership, Platform, WorkspaceId,
 };
 use qunzhu_storage::{
     GroupDayRow, GroupSummary, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, Result,
@@ -52,7 +52,7 @@ const EVENT_COLUMNS: &str = "workspace, platform, key, chat, at, day, payload, s
 fn group_from_row(row: &Row<'_>) -> Result<Group> {
     let get_text = |index: usize| -> Result<String> { row.get(index).map_err(backend) };
     Ok(Group {
-        id: row.get(0).map_err(backend)?,
+        id: GroupId(row.get(0).map_err(backend)?),
         workspace: WorkspaceId(row.get(1).map_err(backend)?),
         platform: parsed(Platform::parse(&get_text(2)?))?,
         chat: get_text(3)?,
@@ -80,10 +80,10 @@ pub(crate) fn member_from_row(row: &Row<'_>) -> Result<Member> {
     })
 }
 
-fn group_by_id(conn: &Connection, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
+fn group_by_id(conn: &Connection, workspace: WorkspaceId, group_id: GroupId) -> Result<Group> {
     conn.query_row(
         &format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.workspace = ?1 AND g.id = ?2"),
-        params![workspace.0, group_id],
+        params![workspace.0, group_id.0],
         |row| Ok(group_from_row(row)),
     )
     .optional()
@@ -243,7 +243,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn read_group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
+    pub(crate) fn read_group(&self, workspace: WorkspaceId, group_id: GroupId) -> Result<Group> {
         self.read(|conn| group_by_id(conn, workspace, group_id))
     }
 
@@ -259,14 +259,14 @@ impl SqliteStore {
             let id: i64 = conn
                 .query_row("SELECT id FROM groups WHERE workspace = ?1 AND platform = ?2 AND chat = ?3", params![workspace.0, platform.as_str(), chat], |row| row.get(0))
                 .map_err(backend)?;
-            group_by_id(conn, workspace, id)
+            group_by_id(conn, workspace, GroupId(id))
         })
     }
 
     pub(crate) fn write_update_group(
         &self,
         workspace: WorkspaceId,
-        group_id: i64,
+        group_id: GroupId,
         update: GroupUpdate,
     ) -> Result<Group> {
         self.run(|conn| {
@@ -276,7 +276,7 @@ impl SqliteStore {
                 "UPDATE groups SET name = ?3, group_type = ?4, status = ?5, capacity = ?6, tags = ?7, positioning = ?8 WHERE workspace = ?1 AND id = ?2",
                 params![
                     workspace.0,
-                    group_id,
+                    group_id.0,
                     group.name,
                     group.group_type.as_str(),
                     group.status.as_str(),
@@ -325,7 +325,7 @@ impl SqliteStore {
                     &mut sql,
                     " AND EXISTS (SELECT 1 FROM memberships gm JOIN groups g ON g.workspace = gm.workspace AND g.platform = gm.platform AND g.chat = gm.chat
                        WHERE gm.workspace = mb.workspace AND gm.platform = mb.platform AND gm.member = mb.user AND gm.present = 1 AND g.id = ?)",
-                    group_id.into(),
+                    group_id.0.into(),
                 );
             }
             sql.push_str(" GROUP BY mb.workspace, mb.platform, mb.user HAVING 1 = 1");
@@ -383,7 +383,7 @@ impl SqliteStore {
     pub(crate) fn read_group_days(
         &self,
         workspace: WorkspaceId,
-        group_id: Option<i64>,
+        group_id: Option<GroupId>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {
@@ -396,13 +396,13 @@ impl SqliteStore {
                      ORDER BY d.day, g.id",
                 )
                 .map_err(backend)?;
-            let mut rows = statement.query(params![workspace.0, day_text(from), day_text(to), group_id]).map_err(backend)?;
+            let mut rows = statement.query(params![workspace.0, day_text(from), day_text(to), group_id.map(|id| id.0)]).map_err(backend)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(backend)? {
                 let day_value: String = row.get(1).map_err(backend)?;
                 let count = |index: usize| -> Result<u64> { Ok(row.get::<_, i64>(index).map_err(backend)? as u64) };
                 out.push(GroupDayRow {
-                    group_id: row.get(0).map_err(backend)?,
+                    group_id: GroupId(row.get(0).map_err(backend)?),
                     day: day(&day_value)?,
                     counts: GroupDay { joins: count(2)?, leaves: count(3)?, messages: count(4)?, speakers: count(5)? },
                 });

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, Platform, WorkspaceId};
+use qunzhu_domain::{ActionRecord, GroupId, Platform, WorkspaceId};
 use qunzhu_storage::{
     ActionQuery, AuditEntry, AuditQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery,
     MemberRow, MemberSort, MemberSummary, ReportStore, Result, SpeakerCounts, StoredEvent,
@@ -31,15 +31,12 @@ fn spans_cte(days: &[DaySpan], first: usize, values: &mut Vec<Value>) -> String 
 }
 
 fn slot(
-    out: &mut BTreeMap<(i64, NaiveDate), GroupDayReport>,
-    group_id: i64,
+    out: &mut BTreeMap<(GroupId, NaiveDate), GroupDayReport>,
+    group_id: GroupId,
     day: NaiveDate,
 ) -> &mut GroupDayReport {
-    out.entry((group_id, day)).or_insert(GroupDayReport {
-        group_id,
-        day,
-        ..GroupDayReport::default()
-    })
+    out.entry((group_id, day))
+        .or_insert(GroupDayReport::empty(group_id, day))
 }
 
 fn count(row: &rusqlite::Row<'_>, index: usize) -> Result<u64> {
@@ -47,20 +44,20 @@ fn count(row: &rusqlite::Row<'_>, index: usize) -> Result<u64> {
 }
 
 /// Group ids by `(platform, chat)`.
-type GroupIds = HashMap<(String, String), i64>;
+type GroupIds = HashMap<(String, String), GroupId>;
 
 /// Groups of the workspace by `(platform, chat)`, and by chat alone for links (which carry no platform).
 fn group_ids(
     conn: &Connection,
     workspace: WorkspaceId,
-) -> Result<(GroupIds, HashMap<String, i64>)> {
+) -> Result<(GroupIds, HashMap<String, GroupId>)> {
     let mut statement = conn
         .prepare_cached("SELECT id, platform, chat FROM groups WHERE workspace = ?1")
         .map_err(backend)?;
     let mut rows = statement.query(params![workspace.0]).map_err(backend)?;
     let (mut both, mut by_chat) = (HashMap::new(), HashMap::new());
     while let Some(row) = rows.next().map_err(backend)? {
-        let id: i64 = row.get(0).map_err(backend)?;
+        let id = GroupId(row.get(0).map_err(backend)?);
         let platform: String = row.get(1).map_err(backend)?;
         let chat: String = row.get(2).map_err(backend)?;
         by_chat.insert(chat.clone(), id);
@@ -85,7 +82,7 @@ fn group_day_report(
         days.iter().map(|s| s.end).max().unwrap_or_default(),
     );
     let (ids, ids_by_chat) = group_ids(conn, workspace)?;
-    let mut out: BTreeMap<(i64, NaiveDate), GroupDayReport> = BTreeMap::new();
+    let mut out: BTreeMap<(GroupId, NaiveDate), GroupDayReport> = BTreeMap::new();
     let wanted: std::collections::HashSet<NaiveDate> = days.iter().map(|s| s.day).collect();
 
     // Derived daily counts.
@@ -190,7 +187,7 @@ fn silent_per_group(
     conn: &Connection,
     workspace: WorkspaceId,
     since: DateTime<Utc>,
-) -> Result<BTreeMap<i64, u64>> {
+) -> Result<BTreeMap<GroupId, u64>> {
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT g.id, count(*) FROM memberships d
@@ -206,7 +203,7 @@ fn silent_per_group(
         .map_err(backend)?;
     let mut per_group = BTreeMap::new();
     while let Some(row) = rows.next().map_err(backend)? {
-        per_group.insert(row.get(0).map_err(backend)?, count(row, 1)?);
+        per_group.insert(GroupId(row.get(0).map_err(backend)?), count(row, 1)?);
     }
     Ok(per_group)
 }
@@ -238,7 +235,7 @@ fn distinct_speakers(
     let mut rows = statement.query(range).map_err(backend)?;
     let mut per_group = BTreeMap::new();
     while let Some(row) = rows.next().map_err(backend)? {
-        per_group.insert(row.get(0).map_err(backend)?, count(row, 1)?);
+        per_group.insert(GroupId(row.get(0).map_err(backend)?), count(row, 1)?);
     }
     Ok(SpeakerCounts {
         total: total.max(0) as u64,
@@ -252,7 +249,7 @@ fn speakers_since(
     conn: &Connection,
     workspace: WorkspaceId,
     since: &[DateTime<Utc>],
-) -> Result<BTreeMap<i64, Vec<u64>>> {
+) -> Result<BTreeMap<GroupId, Vec<u64>>> {
     let Some(earliest) = since.iter().min() else {
         return Ok(BTreeMap::new());
     };
@@ -331,7 +328,7 @@ fn member_filter(workspace: WorkspaceId, query: &MemberPageQuery) -> (String, Ve
             &mut sql,
             " AND EXISTS (SELECT 1 FROM memberships gm JOIN groups g ON g.workspace = gm.workspace AND g.platform = gm.platform AND g.chat = gm.chat
                WHERE gm.workspace = mb.workspace AND gm.platform = mb.platform AND gm.member = mb.user AND gm.present = 1 AND g.id = ?)",
-            group_id.into(),
+            group_id.0.into(),
         );
     }
     if !query.include_bots {
@@ -576,7 +573,7 @@ impl ReportStore for SqliteStore {
         &self,
         workspace: WorkspaceId,
         since: DateTime<Utc>,
-    ) -> Result<BTreeMap<i64, u64>> {
+    ) -> Result<BTreeMap<GroupId, u64>> {
         self.read(|conn| silent_per_group(conn, workspace, since))
     }
 
@@ -584,7 +581,7 @@ impl ReportStore for SqliteStore {
         &self,
         workspace: WorkspaceId,
         since: &[DateTime<Utc>],
-    ) -> Result<BTreeMap<i64, Vec<u64>>> {
+    ) -> Result<BTreeMap<GroupId, Vec<u64>>> {
         self.read(|conn| speakers_since(conn, workspace, since))
     }
 

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    ActionId, ActionRecord, DerivedState, DocumentKind, Group, Member, NewAction, Platform,
-    WorkspaceId,
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, GroupId, Member, NewAction,
+    Platform, WorkspaceId,
 };
 use qunzhu_storage::*;
 use rusqlite::{params, OptionalExtension};
@@ -220,7 +220,7 @@ impl Directory for SqliteStore {
         self.read_groups(workspace)
     }
 
-    async fn group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group> {
+    async fn group(&self, workspace: WorkspaceId, group_id: GroupId) -> Result<Group> {
         self.read_group(workspace, group_id)
     }
 
@@ -236,7 +236,7 @@ impl Directory for SqliteStore {
     async fn update_group(
         &self,
         workspace: WorkspaceId,
-        group_id: i64,
+        group_id: GroupId,
         update: GroupUpdate,
     ) -> Result<Group> {
         self.write_update_group(workspace, group_id, update)
@@ -275,7 +275,7 @@ impl Analytics for SqliteStore {
     async fn group_days(
         &self,
         workspace: WorkspaceId,
-        group_id: Option<i64>,
+        group_id: Option<GroupId>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>> {

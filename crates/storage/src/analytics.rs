@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use qunzhu_domain::WorkspaceId;
+use qunzhu_domain::{GroupId, WorkspaceId};
 
 use crate::*;
 
@@ -13,7 +13,7 @@ pub trait Analytics: Send + Sync {
     async fn group_days(
         &self,
         workspace: WorkspaceId,
-        group_id: Option<i64>,
+        group_id: Option<GroupId>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<GroupDayRow>>;

@@ -1,7 +1,7 @@
 //! The directory: workspaces, their groups and members, as operators see and edit them.
 
 use async_trait::async_trait;
-use qunzhu_domain::{Group, Member, Platform, WorkspaceId};
+use qunzhu_domain::{Group, GroupId, Member, Platform, WorkspaceId};
 
 use crate::*;
 
@@ -14,7 +14,7 @@ pub trait Directory: Send + Sync {
     async fn workspaces(&self) -> Result<Vec<Workspace>>;
 
     async fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupSummary>>;
-    async fn group(&self, workspace: WorkspaceId, group_id: i64) -> Result<Group>;
+    async fn group(&self, workspace: WorkspaceId, group_id: GroupId) -> Result<Group>;
     /// Creates the group if missing (first event or operator registration), else returns it.
     async fn ensure_group(
         &self,
@@ -25,7 +25,7 @@ pub trait Directory: Send + Sync {
     async fn update_group(
         &self,
         workspace: WorkspaceId,
-        group_id: i64,
+        group_id: GroupId,
         update: GroupUpdate,
     ) -> Result<Group>;
 

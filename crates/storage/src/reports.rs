@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, ActionStatus, MemberRole, MemberTier, Platform, WorkspaceId};
+use qunzhu_domain::{
+    ActionRecord, ActionStatus, GroupId, MemberRole, MemberTier, Platform, WorkspaceId,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{MemberSummary, Result, StoredEvent};
@@ -25,9 +27,9 @@ pub struct DaySpan {
 
 /// One group on one local day. `left` walked out (主动退群); `removed` were kicked or banned
 /// (被移出); `joins`, `messages` and `speakers` are the derived daily counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GroupDayReport {
-    pub group_id: i64,
+    pub group_id: GroupId,
     pub day: NaiveDate,
     pub joins: u64,
     pub left: u64,
@@ -38,11 +40,29 @@ pub struct GroupDayReport {
     pub link_clicks: u64,
 }
 
+impl GroupDayReport {
+    /// The group's day with nothing counted yet (there is no default group to make a
+    /// `Default` of).
+    pub fn empty(group_id: GroupId, day: NaiveDate) -> Self {
+        GroupDayReport {
+            group_id,
+            day,
+            joins: 0,
+            left: 0,
+            removed: 0,
+            messages: 0,
+            speakers: 0,
+            checkins: 0,
+            link_clicks: 0,
+        }
+    }
+}
+
 /// Distinct members who spoke within a range of days, bots left out: in the workspace and per group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SpeakerCounts {
     pub total: u64,
-    pub per_group: BTreeMap<i64, u64>,
+    pub per_group: BTreeMap<GroupId, u64>,
 }
 
 /// How the member list is ordered; each sort is descending (most first, latest first).
@@ -89,7 +109,7 @@ pub struct MemberPageQuery {
     pub tag: Option<String>,
     pub tier: Option<MemberTier>,
     pub role: Option<MemberRole>,
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     pub active_since: Option<DateTime<Utc>>,
     pub silent_since: Option<DateTime<Utc>>,
     pub include_bots: bool,
@@ -168,7 +188,7 @@ pub trait ReportStore: Send + Sync {
         &self,
         workspace: WorkspaceId,
         since: &[DateTime<Utc>],
-    ) -> Result<BTreeMap<i64, Vec<u64>>>;
+    ) -> Result<BTreeMap<GroupId, Vec<u64>>>;
 
     /// Distinct speakers (never a bot) between two local days inclusive.
     async fn distinct_speakers(
@@ -184,7 +204,7 @@ pub trait ReportStore: Send + Sync {
         &self,
         workspace: WorkspaceId,
         since: DateTime<Utc>,
-    ) -> Result<BTreeMap<i64, u64>>;
+    ) -> Result<BTreeMap<GroupId, u64>>;
 
     /// The events about one member in every group, newest first.
     async fn member_events(

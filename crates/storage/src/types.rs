@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use qunzhu_domain::{
-    ActionStatus, Event, GroupDay, GroupStatus, GroupType, MemberRole, MemberTier, Platform,
-    Positioning, WorkspaceId,
+    ActionStatus, Event, GroupDay, GroupId, GroupStatus, GroupType, MemberRole, MemberTier,
+    Platform, Positioning, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +139,7 @@ pub struct MemberQuery {
     pub tag: Option<String>,
     pub tier: Option<MemberTier>,
     pub role: Option<MemberRole>,
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     /// Only members who spoke at or after this instant (`active_since`) or not (`silent_since`).
     pub active_since: Option<DateTime<Utc>>,
     pub silent_since: Option<DateTime<Utc>>,
@@ -158,7 +158,7 @@ pub struct MemberSummary {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupDayRow {
-    pub group_id: i64,
+    pub group_id: GroupId,
     pub day: NaiveDate,
     #[serde(flatten)]
     pub counts: GroupDay,

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use qunzhu_domain::funnel::{CohortRow, FunnelConfig};
-use qunzhu_domain::InviteChannel;
+use qunzhu_domain::{GroupId, InviteChannel};
 use qunzhu_ops::analytics::{
     FactsPage, FateDecision, FateOutcome, FunnelBy, FunnelReport, GroupVerdict,
 };
@@ -89,7 +89,7 @@ async fn platform_counts(
 async fn decide_fate(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
     Body(decision): Body<FateDecision>,
 ) -> ApiResult<Json<FateOutcome>> {
     Ok(Json(

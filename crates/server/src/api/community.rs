@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Duration, NaiveDate};
-use qunzhu_domain::{local_day, Group, Member, MemberRole, MemberTier, Platform};
+use qunzhu_domain::{local_day, Group, GroupId, Member, MemberRole, MemberTier, Platform};
 use qunzhu_storage::{
     GroupDayRow, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, StoredEvent,
 };
@@ -102,7 +102,7 @@ async fn group_table(
 async fn group(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
 ) -> ApiResult<Json<Group>> {
     Ok(Json(ctx.app.store.group(who.workspace, id).await?))
 }
@@ -110,7 +110,7 @@ async fn group(
 async fn update_group(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
     Body(update): Body<GroupUpdate>,
 ) -> ApiResult<Json<Group>> {
     let group = ctx.ops().update_group(&who.actor(), id, update).await?;
@@ -127,7 +127,7 @@ struct Limit {
 async fn group_events(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
     Params(q): Params<Limit>,
 ) -> ApiResult<Json<Vec<StoredEvent>>> {
     let group = ctx.app.store.group(who.workspace, id).await?;
@@ -150,7 +150,7 @@ struct DayRange {
 async fn group_days(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
     Params(q): Params<DayRange>,
 ) -> ApiResult<Json<Vec<GroupDayRow>>> {
     let group = ctx.app.store.group(who.workspace, id).await?;
@@ -190,7 +190,7 @@ pub struct MemberParams {
     #[serde(deserialize_with = "super::empty_as_none")]
     pub role: Option<MemberRole>,
     #[serde(deserialize_with = "super::empty_as_none")]
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     #[serde(deserialize_with = "super::empty_as_none")]
     pub active_days: Option<i64>,
     #[serde(deserialize_with = "super::empty_as_none")]
@@ -284,7 +284,7 @@ mod tests {
             (
                 Some(MemberTier::Vip),
                 Some(MemberRole::Kol),
-                Some(7),
+                Some(GroupId(7)),
                 Some(28)
             )
         );
@@ -342,7 +342,7 @@ struct PageParams {
     #[serde(deserialize_with = "super::empty_as_none")]
     role: Option<MemberRole>,
     #[serde(deserialize_with = "super::empty_as_none")]
-    group_id: Option<i64>,
+    group_id: Option<GroupId>,
     #[serde(deserialize_with = "super::empty_as_none")]
     active_days: Option<i64>,
     #[serde(deserialize_with = "super::empty_as_none")]

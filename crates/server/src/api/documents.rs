@@ -5,7 +5,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{NaiveDate, TimeZone};
-use qunzhu_domain::DocumentKind;
+use qunzhu_domain::{DocumentKind, GroupId};
 use qunzhu_storage::Document;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -199,7 +199,7 @@ struct CalendarQuery {
     /// First local day; today when absent.
     from: Option<NaiveDate>,
     days: Option<u32>,
-    group_id: Option<i64>,
+    group_id: Option<GroupId>,
 }
 
 async fn calendar_for(
@@ -273,7 +273,7 @@ async fn list_templates(Api(_who): Api) -> Json<serde_json::Value> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Apply {
-    groups: Vec<i64>,
+    groups: Vec<GroupId>,
     #[serde(default)]
     name: Option<String>,
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use qunzhu_domain::GroupId;
 use qunzhu_growth::drop::DropSpec;
 use qunzhu_growth::leaderboard::{Board, Ranked};
 use qunzhu_growth::lottery::{ChanceRule, Entry, Prize, PrizeTier};
@@ -173,7 +174,7 @@ struct BoardQuery {
 async fn board(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path((board, group)): Path<(String, i64)>,
+    Path((board, group)): Path<(String, GroupId)>,
     Params(q): Params<BoardQuery>,
 ) -> ApiResult<Json<Vec<Ranked>>> {
     let board = Board::parse(&board)

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use qunzhu_domain::{ActionId, ActionRecord, ActionStatus};
+use qunzhu_domain::{ActionId, ActionRecord, ActionStatus, GroupId};
 use qunzhu_storage::{ActionFilter, AuditEntry, StoredEvent};
 use serde::Deserialize;
 
@@ -36,7 +36,7 @@ async fn join_requests(State(ctx): State<Ctx>, Api(who): Api) -> ApiResult<Json<
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Decide {
-    group_id: i64,
+    group_id: GroupId,
     member: String,
     approve: bool,
     #[serde(default)]
@@ -160,7 +160,7 @@ async fn lurker_reports(
 async fn confirm_lurkers(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
 ) -> ApiResult<Json<qunzhu_ops::Removals>> {
     Ok(Json(
         ctx.ops().confirm_lurker_removals(&who.actor(), id).await?,

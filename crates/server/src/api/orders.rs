@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{Datelike, Duration, NaiveDate};
+use qunzhu_domain::GroupId;
 use qunzhu_growth::roi::CampaignRoi;
 use qunzhu_ops::OpsError;
 use qunzhu_storage::{CampaignCost, Order, OrderRecorded, StatementLine};
@@ -168,7 +169,7 @@ struct Owner {
 async fn set_owner(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
     Body(body): Body<Owner>,
 ) -> ApiResult<axum::response::Response> {
     ctx.ops()

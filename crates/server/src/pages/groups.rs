@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
-use qunzhu_domain::{DocumentKind, Group, GroupStatus, GroupType, Positioning};
+use qunzhu_domain::{DocumentKind, Group, GroupId, GroupStatus, GroupType, Positioning};
 use qunzhu_storage::{ActionFilter, GroupUpdate, MemberQuery};
 
 use super::forms::{check_field, choice_field, parse_tags, text_field, FieldErrors, Input};
@@ -371,7 +371,7 @@ fn form_values(group: &Group) -> FormData {
     ])
 }
 
-fn edit_form(shell: &Shell, id: i64, values: &FormData, errors: &FieldErrors) -> Markup {
+fn edit_form(shell: &Shell, id: GroupId, values: &FormData, errors: &FieldErrors) -> Markup {
     let types: Vec<(String, String)> = GroupType::ALL
         .iter()
         .map(|t| (t.as_str().to_string(), type_label(shell, *t).to_string()))
@@ -409,7 +409,7 @@ fn edit_form(shell: &Shell, id: i64, values: &FormData, errors: &FieldErrors) ->
     }
 }
 
-async fn detail(State(ctx): State<Ctx>, Page(shell): Page, Path(id): Path<i64>) -> PageResult {
+async fn detail(State(ctx): State<Ctx>, Page(shell): Page, Path(id): Path<GroupId>) -> PageResult {
     let group = ctx.app.store.group(shell.principal.workspace, id).await?;
     render_detail(
         &ctx,
@@ -732,7 +732,7 @@ fn parse_update(shell: &Shell, form: &FormData) -> Result<GroupUpdate, FieldErro
 
 async fn save(
     State(ctx): State<Ctx>,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
     Posted(shell, form): Posted,
 ) -> PageResult {
     shell

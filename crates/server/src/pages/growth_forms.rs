@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use maud::{html, Markup};
-use qunzhu_domain::Group;
+use qunzhu_domain::{Group, GroupId};
 use rand::RngCore;
 
 use super::{FormData, PageError};
@@ -33,7 +33,7 @@ pub async fn groups(ctx: &Ctx, shell: &Shell) -> Result<Vec<Group>, PageError> {
 }
 
 /// A group `<select>` named `group`, valued by group id.
-pub fn group_select(shell: &Shell, groups: &[Group], selected: Option<i64>) -> Markup {
+pub fn group_select(shell: &Shell, groups: &[Group], selected: Option<GroupId>) -> Markup {
     html! {
         label { (shell.t("common.group"))
             select name="group" required {
@@ -49,7 +49,7 @@ pub fn group_select(shell: &Shell, groups: &[Group], selected: Option<i64>) -> M
 
 /// The group a form names (`NotFound` outside the workspace).
 pub async fn chosen_group(ctx: &Ctx, shell: &Shell, form: &FormData) -> Result<Group, PageError> {
-    let id: i64 = number(form, "group")?;
+    let id: GroupId = number(form, "group")?;
     Ok(ctx.app.store.group(shell.principal.workspace, id).await?)
 }
 

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
+use qunzhu_domain::GroupId;
 use qunzhu_growth::leaderboard::{lines, Board, Ranked};
 use serde::Deserialize;
 
@@ -23,7 +24,7 @@ pub fn routes() -> Router<Ctx> {
 #[serde(default)]
 struct Query {
     board: String,
-    group: Option<i64>,
+    group: Option<GroupId>,
     campaign: Option<String>,
 }
 

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Duration;
 use maud::{html, Markup};
-use qunzhu_domain::{Member, MemberRole, MemberTier};
+use qunzhu_domain::{GroupId, Member, MemberRole, MemberTier};
 use qunzhu_storage::{MemberPageQuery, MemberSort, MemberUpdate, UserRole};
 use serde::Deserialize;
 
@@ -58,7 +58,7 @@ pub struct ListParams {
     #[serde(deserialize_with = "empty_as_none")]
     role: Option<MemberRole>,
     #[serde(deserialize_with = "empty_as_none")]
-    group_id: Option<i64>,
+    group_id: Option<GroupId>,
     #[serde(deserialize_with = "empty_as_none")]
     active_days: Option<i64>,
     #[serde(deserialize_with = "empty_as_none")]

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
-use qunzhu_domain::{ActionId, ActionKind, ActionRecord, EventKind};
+use qunzhu_domain::{ActionId, ActionKind, ActionRecord, EventKind, GroupId};
 use qunzhu_storage::{ActionQuery, StoredEvent, UserRole};
 use serde::Deserialize;
 
@@ -158,7 +158,7 @@ pub struct ActionFilterForm {
 /// [`ActionFilterForm`] checked.
 #[derive(Debug, Clone, Default)]
 pub struct ActionFilterView {
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     pub class: Option<ActionClass>,
     pub kind: Option<String>,
     pub from: Option<NaiveDate>,
@@ -188,7 +188,7 @@ impl ActionFilterForm {
     pub fn view(&self, default_class: Option<ActionClass>) -> Result<ActionFilterView, ApiError> {
         let group_id = blank(&self.group)
             .map(|g| {
-                g.parse::<i64>()
+                g.parse::<GroupId>()
                     .map_err(|_| ApiError::invalid("group", format!("`{g}` is not a group id")))
             })
             .transpose()?;
@@ -344,7 +344,7 @@ pub async fn join_requests(
             Err(error) => return Err(error.into()),
         }
     }
-    let rows: Vec<(&StoredEvent, i64, &str, String, String)> = requests
+    let rows: Vec<(&StoredEvent, GroupId, &str, String, String)> = requests
         .iter()
         .filter_map(|stored| {
             let id = names.group_id(stored.event.platform, &stored.event.chat)?;
@@ -438,7 +438,7 @@ async fn lurker_reports(ctx: &Ctx, shell: &Shell, names: &mut Names) -> Result<M
         .store
         .silent_per_group(shell.principal.workspace, silent_since)
         .await?;
-    let mut silent: Vec<(i64, String, u64)> = ctx
+    let mut silent: Vec<(GroupId, String, u64)> = ctx
         .app
         .store
         .groups(shell.principal.workspace)
@@ -516,7 +516,7 @@ async fn page(
 
 async fn decide(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
     shell.principal.require(UserRole::Operator)?;
-    let group_id: i64 = form
+    let group_id: GroupId = form
         .get("group_id")
         .parse()
         .map_err(|_| ApiError::invalid("group_id", "not a group"))?;
@@ -553,7 +553,7 @@ async fn undo(
 
 async fn confirm_lurkers(
     State(ctx): State<Ctx>,
-    Path(group_id): Path<i64>,
+    Path(group_id): Path<GroupId>,
     Posted(shell, _form): Posted,
 ) -> PageResult {
     ctx.ops()

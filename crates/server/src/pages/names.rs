@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use maud::{html, Markup};
-use qunzhu_domain::{ActionKind, ActionRecord, EventKind, Platform};
+use qunzhu_domain::{ActionKind, ActionRecord, EventKind, GroupId, Platform};
 use qunzhu_storage::{StoreError, StoredEvent};
 
 use crate::html::{url_part, Shell};
@@ -13,7 +13,7 @@ use crate::Ctx;
 /// Groups and the members a page mentions, looked up once per page.
 #[derive(Debug, Default)]
 pub struct Names {
-    groups: HashMap<(Platform, String), (i64, String)>,
+    groups: HashMap<(Platform, String), (GroupId, String)>,
     members: HashMap<(Platform, String), String>,
 }
 
@@ -126,7 +126,7 @@ impl Names {
             .map(|(_, name)| name.as_str())
     }
 
-    pub fn group_id(&self, platform: Platform, chat: &str) -> Option<i64> {
+    pub fn group_id(&self, platform: Platform, chat: &str) -> Option<GroupId> {
         self.groups
             .get(&(platform, chat.to_string()))
             .map(|(id, _)| *id)

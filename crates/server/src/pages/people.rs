@@ -10,7 +10,7 @@ use axum::Router;
 use maud::{html as markup, Markup};
 use qunzhu_domain::fate::GroupFate;
 use qunzhu_domain::tier::{Combine, TierRule};
-use qunzhu_domain::MemberTier;
+use qunzhu_domain::{GroupId, MemberTier};
 use qunzhu_ops::analytics::FateDecision;
 
 use super::{flash_markup, html, see_other, Page, PageResult, Posted};
@@ -388,7 +388,7 @@ async fn dying_page(State(ctx): State<Ctx>, Page(shell): Page) -> PageResult {
 }
 
 async fn apply_fate(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
-    let group: i64 = form
+    let group: GroupId = form
         .get("group")
         .parse()
         .map_err(|_| ApiError::invalid("group", "a group id"))?;

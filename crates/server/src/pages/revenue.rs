@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{Datelike, Duration, NaiveDate};
 use maud::{html as markup, Markup};
+use qunzhu_domain::GroupId;
 use rand::RngCore;
 
 use super::groups::csv_cell;
@@ -251,7 +252,7 @@ async fn statement(
 }
 
 async fn set_owner(State(ctx): State<Ctx>, Posted(shell, form): Posted) -> PageResult {
-    let group: i64 = form
+    let group: GroupId = form
         .get("group")
         .parse()
         .map_err(|_| PageError(ApiError::invalid("group", "choose a group")))?;

@@ -12,6 +12,7 @@ use super::{flash, html, see_other, Page, PageResult, Posted};
 use crate::html::{card, esc, notice, Shell};
 use crate::i18n::Lang;
 use crate::Ctx;
+use qunzhu_domain::GroupId;
 use qunzhu_ops::check::Problem;
 
 /// What a rejected form on this page had typed, to show it again.
@@ -301,7 +302,7 @@ pub(super) async fn apply(State(ctx): State<Ctx>, Posted(shell, form): Posted) -
         .principal
         .require(qunzhu_storage::UserRole::Operator)?;
     let template = form.get("template");
-    let group_ids: Vec<i64> = form
+    let group_ids: Vec<GroupId> = form
         .all("groups")
         .iter()
         .filter_map(|id| id.parse().ok())

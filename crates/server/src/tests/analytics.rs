@@ -149,7 +149,7 @@ async fn a_dying_group_is_listed_and_its_fate_applied_once_per_request() {
         .as_array()
         .expect("a list")
         .iter()
-        .find(|v| v["group_id"] == app.a.group_id)
+        .find(|v| v["group_id"] == app.a.group_id.0)
         .unwrap_or_else(|| panic!("the group: {}", verdicts.body));
     assert!(mine["score"].as_u64().is_some() && mine["trend"]["members"].is_i64());
 

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use chrono::Duration;
 use qunzhu_domain::{
-    ActionKind, ActionStatus, Event, EventKind, LeaveHow, MessageKind, NewAction, Platform,
+    ActionKind, ActionStatus, Event, EventKind, GroupId, LeaveHow, MessageKind, NewAction, Platform,
 };
 use qunzhu_storage::{IngestBatch, LinkClick, NewEvent, NewLink, UserRole};
 
@@ -199,7 +199,7 @@ fn left(member: &str, how: LeaveHow) -> EventKind {
 }
 
 /// The cells of the table row of one group.
-fn row_of(body: &str, group_id: i64) -> &str {
+fn row_of(body: &str, group_id: GroupId) -> &str {
     let start = body
         .find(&format!(r#"<tr data-group="{group_id}">"#))
         .unwrap_or_else(|| panic!("no row for group {group_id}"));
@@ -553,7 +553,7 @@ async fn the_api_serves_the_table_tasks_and_lurker_confirmation() {
     assert_eq!(rows.len(), 2);
     let busy = rows
         .iter()
-        .find(|r| r["group"]["id"] == app.a.group_id)
+        .find(|r| r["group"]["id"] == app.a.group_id.0)
         .expect("group aaa");
     assert_eq!(
         (

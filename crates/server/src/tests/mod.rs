@@ -37,7 +37,7 @@ use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use qunzhu_domain::{
-    ActionId, ActionKind, DocumentKind, Event, EventKind, FakeClock, JoinVia, MessageKind,
+    ActionId, ActionKind, DocumentKind, Event, EventKind, FakeClock, GroupId, JoinVia, MessageKind,
     NewAction, Platform, WorkspaceId,
 };
 use qunzhu_storage::{IngestBatch, NewEvent, NewUser, NewWorkspace, Store, UserRole};
@@ -61,7 +61,7 @@ pub struct Seeded {
     pub ws: WorkspaceId,
     /// A marker in every name of this workspace, which must never appear in the other's answers.
     pub marker: String,
-    pub group_id: i64,
+    pub group_id: GroupId,
     pub chat: String,
     pub member: String,
     pub requester: String,

@@ -70,7 +70,7 @@ async fn a_mute_the_bot_may_not_take_is_warned_until_the_rules_stop_muting() {
     );
     let warned = &saved["power_warnings"];
     assert_eq!(warned.as_array().map(Vec::len), Some(1), "{saved}");
-    assert_eq!(warned[0]["group_id"], app.a.group_id);
+    assert_eq!(warned[0]["group_id"], app.a.group_id.0);
     assert_eq!(warned[0]["level"], 50);
     assert_eq!(warned[0]["warnings"][0]["rule"], "flood");
     assert_eq!(warned[0]["warnings"][0]["step"], "mute");

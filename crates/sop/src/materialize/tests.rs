@@ -346,7 +346,7 @@ fn occurrence_becomes_an_outbox_action() {
 #[test]
 fn facts_from_a_stored_group_follow_its_status_and_tags() {
     let group = qunzhu_domain::Group {
-        id: 1,
+        id: qunzhu_domain::GroupId(1),
         workspace: WorkspaceId(1),
         platform: Platform::WeCom,
         chat: "wr-9".into(),

@@ -149,11 +149,11 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
         .group_day_report(ws, &[span(first), span(second)])
         .await
         .expect("report");
-    let row = |group_id: i64, day: NaiveDate| {
+    let row = |group_id: GroupId, day: NaiveDate| {
         rows.iter()
             .find(|r| r.group_id == group_id && r.day == day)
             .copied()
-            .unwrap_or_default()
+            .unwrap_or(GroupDayReport::empty(group_id, day))
     };
     let d1 = row(g1, first);
     assert_eq!(
