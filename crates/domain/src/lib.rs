@@ -43,8 +43,8 @@ pub use instant::Instant;
 pub use invite::{InviteChange, InviteChannel, InviteCode};
 pub use ledger::{Account, AccountKind, Entry, Ledger, LedgerError, NewEntry, Posted, Reason};
 pub use model::{
-    ActionId, CampaignId, Group, GroupId, GroupStatus, GroupType, JoinRule, Member, MemberRole,
-    MemberTier, Platform, Positioning, WorkspaceId,
+    ActionId, CampaignId, Group, GroupId, GroupStatus, GroupType, JoinRule, Member, MemberId,
+    MemberRole, MemberTier, Platform, Positioning, WorkspaceId,
 };
 pub use origin::{ActionOrigin, BanStep, LegacyOrigin};
 pub use poll_tags::PollAnswer;

@@ -48,6 +48,56 @@ impl std::str::FromStr for GroupId {
     }
 }
 
+/// A member's identity on its platform (a Matrix user id, a Telegram user id, a WeCom
+/// external user id): the platform's own text, which qunzhu never interprets. JSON is the
+/// plain string, so stored rows and the event log's payloads are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MemberId(pub String);
+
+impl MemberId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for MemberId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+impl From<&str> for MemberId {
+    fn from(text: &str) -> Self {
+        MemberId(text.to_string())
+    }
+}
+
+impl From<String> for MemberId {
+    fn from(text: String) -> Self {
+        MemberId(text)
+    }
+}
+
+impl std::borrow::Borrow<str> for MemberId {
+    /// Maps keyed by member id are looked up with a `&str` from a platform or a form.
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for MemberId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for MemberId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// An invite-task campaign (任务宝): the name of its `campaign` document, which is how its
 /// invitee and prize rows, ledger memos and action keys name it. JSON is the plain string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -189,7 +239,7 @@ pub struct Group {
 pub struct Member {
     pub workspace: WorkspaceId,
     pub platform: Platform,
-    pub user: String,
+    pub user: MemberId,
     pub display_name: String,
     pub role: MemberRole,
     pub tier: MemberTier,

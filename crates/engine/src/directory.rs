@@ -81,7 +81,7 @@ pub async fn read_directory(
             let member = summary.member;
             directory
                 .people
-                .insert((member.platform, member.user), (member.role, member.tier));
+                .insert((member.platform, member.user.0), (member.role, member.tier));
         }
     }
     Ok(directory)

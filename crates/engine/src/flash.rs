@@ -173,12 +173,12 @@ impl FlashKeeper {
         let present = self.store.members(self.workspace, &query).await?;
         for summary in present {
             let member = &summary.member;
-            if !removable(plan, self.bot.as_deref(), &member.user, member.role) {
+            if !removable(plan, self.bot.as_deref(), member.user.as_str(), member.role) {
                 continue;
             }
-            let key = keys::flash_kick(&plan.name, &member.user);
+            let key = keys::flash_kick(&plan.name, member.user.as_str());
             let state = step(&*self.store, self.workspace, &key).await?;
-            facts.kicks.push((member.user.clone(), state));
+            facts.kicks.push((member.user.0.clone(), state));
         }
         facts.dissolve = step(
             &*self.store,

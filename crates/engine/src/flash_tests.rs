@@ -310,7 +310,7 @@ async fn a_dissolving_group_removes_each_remaining_member_once_after_the_grace_p
         .update_member(
             workspace,
             Platform::Sandbox,
-            "@helper",
+            &"@helper".into(),
             MemberUpdate {
                 role: Some(MemberRole::Helper),
                 ..MemberUpdate::default()

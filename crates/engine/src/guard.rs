@@ -122,7 +122,7 @@ impl Guard {
         for summary in store.members(workspace, &everyone).await? {
             if summary.member.platform == platform {
                 guard.people.insert(
-                    summary.member.user.clone(),
+                    summary.member.user.0.clone(),
                     (summary.member.role, summary.member.tier),
                 );
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use qunzhu_connector::Batch;
-use qunzhu_domain::{local_day, Clock, Instant};
+use qunzhu_domain::{local_day, Clock, Instant, MemberId};
 use qunzhu_storage::{IngestBatch, IngestReport, NewEvent, Store};
 use tokio::sync::Mutex;
 
@@ -152,7 +152,8 @@ impl Ingestor {
                     introductions.push((
                         event.workspace,
                         event.platform,
-                        note.subject.clone(),
+                        // The audit note's subject is the member's platform id.
+                        MemberId(note.subject.clone()),
                         qunzhu_moderation::intro::tags_of_audit(matched),
                     ));
                 }
@@ -211,7 +212,7 @@ impl Ingestor {
 type Introduction = (
     qunzhu_domain::WorkspaceId,
     qunzhu_domain::Platform,
-    String,
+    MemberId,
     Vec<String>,
 );
 

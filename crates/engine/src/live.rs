@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use qunzhu_domain::ActionOrigin;
-use qunzhu_domain::{ActionKind, ActionRecord, Platform, WorkspaceId};
+use qunzhu_domain::{ActionKind, ActionRecord, MemberId, Platform, WorkspaceId};
 use qunzhu_growth::leaderboard::{self, Board, Score};
 use qunzhu_sop::{has_live_variables, render_live, GroupFacts, LiveFacts};
 use qunzhu_storage::{PushRender, Store};
@@ -104,7 +104,10 @@ pub async fn board_rows(
     };
     let mut scores = Vec::with_capacity(rows.len());
     for (member, score) in rows {
-        let display_name = match store.member(workspace, platform, &member).await {
+        let display_name = match store
+            .member(workspace, platform, &MemberId(member.clone()))
+            .await
+        {
             Ok(known) if !known.display_name.is_empty() => known.display_name,
             _ => member.clone(),
         };

@@ -56,7 +56,7 @@ impl LurkerSweeper {
                     // A member whose arrival qunzhu never saw is never pruned.
                     Some(RosterEntry {
                         joined_at: summary.joined_at?,
-                        member: summary.member.user,
+                        member: summary.member.user.0,
                         display_name: summary.member.display_name,
                         role: summary.member.role,
                         tier: summary.member.tier,

@@ -15,7 +15,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::{
-    keys, AccountKind, ActionKind, Clock, DocumentKind, NewAction, Platform, WorkspaceId,
+    keys, AccountKind, ActionKind, Clock, DocumentKind, MemberId, NewAction, Platform, WorkspaceId,
 };
 use qunzhu_growth::leaderboard::{self, Board, Ranked, Score};
 use qunzhu_growth::lottery::Prize;
@@ -137,7 +137,10 @@ async fn display_name(
     platform: Platform,
     member: &str,
 ) -> String {
-    match store.member(workspace, platform, member).await {
+    match store
+        .member(workspace, platform, &MemberId::from(member))
+        .await
+    {
         Ok(known) if !known.display_name.is_empty() => known.display_name,
         _ => member.to_string(),
     }

@@ -114,7 +114,7 @@ async fn a_role_edit_counts_at_the_next_decision() {
         ..MemberUpdate::default()
     };
     store
-        .update_member(workspace, Platform::Sandbox, "@a", admin)
+        .update_member(workspace, Platform::Sandbox, &"@a".into(), admin)
         .await
         .unwrap();
     assert!(watcher.sync().await.unwrap(), "the edit is seen");
@@ -128,7 +128,7 @@ async fn a_role_edit_counts_at_the_next_decision() {
         ..MemberUpdate::default()
     };
     store
-        .update_member(workspace, Platform::Sandbox, "@a", member)
+        .update_member(workspace, Platform::Sandbox, &"@a".into(), member)
         .await
         .unwrap();
     assert!(watcher.sync().await.unwrap());

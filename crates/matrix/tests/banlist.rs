@@ -251,7 +251,7 @@ async fn a_brand_ban_holds_in_every_group_and_at_a_later_join() {
         .update_member(
             bot.workspace,
             Platform::Matrix,
-            &staff.id,
+            &staff.id.as_str().into(),
             qunzhu_storage::MemberUpdate {
                 role: Some(qunzhu_domain::MemberRole::Admin),
                 ..Default::default()

@@ -288,7 +288,7 @@ async fn a_dissolving_flash_group_kicks_its_members_once_and_is_marked_dissolved
             .await
             .expect("members")
             .into_iter()
-            .map(|summary| summary.member.user)
+            .map(|summary| summary.member.user.0)
             .collect();
         users.sort();
         users

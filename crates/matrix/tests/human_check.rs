@@ -337,7 +337,11 @@ async fn an_intro_is_read_into_tags_and_a_non_introducer_is_nudged_once() {
     // The tags are the member's, as the directory (and the console's member page) shows them.
     let member = bot
         .store
-        .member(bot.workspace, qunzhu_domain::Platform::Matrix, &writer.id)
+        .member(
+            bot.workspace,
+            qunzhu_domain::Platform::Matrix,
+            &writer.id.as_str().into(),
+        )
         .await
         .expect("member");
     assert_eq!(
@@ -347,7 +351,11 @@ async fn an_intro_is_read_into_tags_and_a_non_introducer_is_nudged_once() {
     );
     let quiet = bot
         .store
-        .member(bot.workspace, qunzhu_domain::Platform::Matrix, &chatter.id)
+        .member(
+            bot.workspace,
+            qunzhu_domain::Platform::Matrix,
+            &chatter.id.as_str().into(),
+        )
         .await
         .expect("member");
     assert!(quiet.tags.is_empty(), "{quiet:?}");

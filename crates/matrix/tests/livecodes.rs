@@ -138,7 +138,7 @@ async fn seven_visitors_fill_three_groups_and_a_fourth_is_created_ahead() {
             ..MemberUpdate::default()
         };
         store
-            .update_member(workspace, Platform::Matrix, who, update)
+            .update_member(workspace, Platform::Matrix, &who.as_str().into(), update)
             .await
             .expect("role");
     }

@@ -12,6 +12,7 @@
 //! idempotent, so a round redone after a restart posts and decides nothing twice. Only staff
 //! are obeyed: the configured ids, and members the directory names owner or admin.
 
+use qunzhu_domain::MemberId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -238,7 +239,7 @@ impl Backroom {
         let known = self
             .ops
             .store
-            .member(self.workspace, self.platform, member)
+            .member(self.workspace, self.platform, &MemberId::from(member))
             .await;
         Ok(matches!(
             known.map(|member| member.role),

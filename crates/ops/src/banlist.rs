@@ -428,7 +428,7 @@ mod tests {
             .update_member(
                 workspace,
                 Platform::Matrix,
-                "@admin:x",
+                &"@admin:x".into(),
                 MemberUpdate {
                     role: Some(MemberRole::Admin),
                     ..MemberUpdate::default()

@@ -1,7 +1,7 @@
 //! Groups and members as an operator edits them, a member's history, the lurker report.
 
 use chrono::Duration;
-use qunzhu_domain::{Group, GroupId, Member, Platform};
+use qunzhu_domain::{Group, GroupId, Member, MemberId, Platform};
 use qunzhu_storage::{GroupUpdate, MemberUpdate, StoredEvent, UserRole};
 use serde_json::json;
 
@@ -42,7 +42,7 @@ impl Ops {
         &self,
         who: &Actor,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
         who.require(UserRole::Operator)?;
@@ -89,7 +89,7 @@ impl Ops {
             .await?
             .into_iter()
             .map(|summary| qunzhu_moderation::RosterEntry {
-                member: summary.member.user,
+                member: summary.member.user.0,
                 display_name: summary.member.display_name,
                 role: summary.member.role,
                 tier: summary.member.tier,

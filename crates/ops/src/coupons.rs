@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use qunzhu_domain::coupon::coupon_code;
+use qunzhu_domain::MemberId;
 use qunzhu_domain::{Coupon, CouponOffer, NewCoupon, Platform};
 use qunzhu_storage::{CouponRedemption, RedeemCoupon, StoreError, UserRole};
 use rand::RngCore;
@@ -139,7 +140,11 @@ impl Ops {
     }
 
     async fn member_in_workspace(&self, who: &Actor, platform: Platform, user: &str) -> Result<()> {
-        match self.store.member(who.workspace, platform, user).await {
+        match self
+            .store
+            .member(who.workspace, platform, &MemberId::from(user))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound { .. }) => Err(OpsError::NotFound("member")),
             Err(other) => Err(other.into()),

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_domain::Instant;
+use qunzhu_domain::MemberId;
 use qunzhu_growth::leaderboard::{rank, Board, Ranked, Score};
 use qunzhu_storage::{ActionFilter, InviteFilter, StoredDrop, UserRole};
 use serde::Serialize;
@@ -156,7 +157,11 @@ impl Ops {
         }
         let mut ranked = Vec::with_capacity(scores.len());
         for (member, score) in scores {
-            let display_name = match self.store.member(who.workspace, platform, &member).await {
+            let display_name = match self
+                .store
+                .member(who.workspace, platform, &MemberId(member.clone()))
+                .await
+            {
                 Ok(known) if !known.display_name.is_empty() => known.display_name,
                 _ => member.clone(),
             };

@@ -1,6 +1,7 @@
 //! Invite attribution as operators see it: who a member brought, counts per inviter (per group
 //! or campaign), and a member's personal invite code.
 
+use qunzhu_domain::MemberId;
 use qunzhu_domain::{InviteCode, Platform};
 use qunzhu_storage::{Invite, InviteCount, InviteFilter, StoreError, UserRole};
 use rand::RngCore;
@@ -65,7 +66,11 @@ impl Ops {
     }
 
     async fn known_member_of(&self, who: &Actor, platform: Platform, user: &str) -> Result<()> {
-        match self.store.member(who.workspace, platform, user).await {
+        match self
+            .store
+            .member(who.workspace, platform, &MemberId::from(user))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound { .. }) => Err(OpsError::NotFound("member")),
             Err(other) => Err(other.into()),

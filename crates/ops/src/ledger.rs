@@ -4,6 +4,7 @@
 //! Every change is keyed by the caller's request id (or the entry it reverses), so a retried
 //! call changes nothing the second time.
 
+use qunzhu_domain::MemberId;
 use qunzhu_domain::{ledger::reversal, Account, AccountKind, Entry, NewEntry, Platform, Reason};
 use qunzhu_storage::{Posting, Redeem, Redemption, Reward, UserRole};
 use serde::Serialize;
@@ -67,7 +68,7 @@ impl Ops {
         user: &str,
     ) -> Result<qunzhu_domain::Member> {
         self.store
-            .member(who.workspace, platform, user)
+            .member(who.workspace, platform, &MemberId::from(user))
             .await
             .map_err(|error| match error {
                 qunzhu_storage::StoreError::NotFound { .. } => OpsError::NotFound("member"),

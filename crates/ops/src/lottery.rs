@@ -7,6 +7,7 @@
 //! a draw interrupted after it was recorded is finished by drawing again, so a prize is paid once.
 
 use chrono::{DateTime, Utc};
+use qunzhu_domain::MemberId;
 use qunzhu_domain::{Account, ActionKind, NewAction, NewEntry, Platform, Reason};
 use qunzhu_growth::lottery::{
     self, ChanceRule, Entry, LotteryError, MemberFacts, Prize, PrizeTier,
@@ -417,7 +418,11 @@ impl Ops {
                 format!("spend a multiple of {per} points (one chance each), got {points}"),
             ));
         }
-        match self.store.member(who.workspace, platform, user).await {
+        match self
+            .store
+            .member(who.workspace, platform, &MemberId::from(user))
+            .await
+        {
             Err(StoreError::NotFound { .. }) => return Err(OpsError::NotFound("member")),
             other => {
                 other?;

@@ -3,6 +3,7 @@
 //! list them with their stock counters, and claim for a member through the API, on the same
 //! path the chat claims take (`qunzhu_engine::offers::claim`); and read the swap board (换).
 
+use qunzhu_domain::MemberId;
 use qunzhu_domain::Platform;
 use qunzhu_engine::offers::{self, Won};
 use qunzhu_growth::flash_sale::{parse_offer, Refusal};
@@ -175,7 +176,11 @@ impl Ops {
                 format!("the offer runs on {}", offer.offer.spec.platform),
             ));
         }
-        match self.store.member(who.workspace, platform, user).await {
+        match self
+            .store
+            .member(who.workspace, platform, &MemberId::from(user))
+            .await
+        {
             Err(StoreError::NotFound { .. }) => return Err(OpsError::NotFound("member")),
             other => {
                 other?;

@@ -4,6 +4,7 @@
 //! and read commission statements.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use qunzhu_domain::MemberId;
 use qunzhu_domain::{
     local_day, Account, ActionKind, Event, EventKind, InviteChannel, NewAction, NewEntry, Platform,
     Reason, WorkspaceId,
@@ -188,7 +189,11 @@ impl Ops {
                 Err(error) => return Err(error.into()),
             },
         };
-        match self.store.member(workspace, platform, &user).await {
+        match self
+            .store
+            .member(workspace, platform, &MemberId(user.clone()))
+            .await
+        {
             Ok(_) => Ok((platform, user)),
             Err(StoreError::NotFound { .. }) => Err(OpsError::NotFound("member")),
             Err(error) => Err(error.into()),
@@ -526,7 +531,11 @@ impl Ops {
             Err(error) => return Err(error.into()),
         };
         let (platform, chat) = (group.platform, group.chat.as_str());
-        match self.store.member(who.workspace, platform, owner).await {
+        match self
+            .store
+            .member(who.workspace, platform, &MemberId::from(owner))
+            .await
+        {
             Ok(_) => {}
             Err(StoreError::NotFound { .. }) => return Err(OpsError::NotFound("member")),
             Err(error) => return Err(error.into()),

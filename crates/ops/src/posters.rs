@@ -3,6 +3,7 @@
 //! code's poster shows. Rendering itself is `qunzhu_poster`'s, and the font is the caller's:
 //! ops only knows the text, the names and the background's bytes.
 
+use qunzhu_domain::MemberId;
 use std::sync::Arc;
 
 use qunzhu_domain::invite::poster_code;
@@ -165,7 +166,11 @@ impl Ops {
                     if poster_code(workspace.id, platform, member) != code {
                         continue;
                     }
-                    match self.store.member(workspace.id, platform, member).await {
+                    match self
+                        .store
+                        .member(workspace.id, platform, &MemberId::from(member))
+                        .await
+                    {
                         Ok(_) => {}
                         Err(StoreError::NotFound { .. }) => continue,
                         Err(error) => return Err(error.into()),
@@ -182,7 +187,11 @@ impl Ops {
             };
             let name = match self
                 .store
-                .member(workspace.id, known.platform, &known.member)
+                .member(
+                    workspace.id,
+                    known.platform,
+                    &MemberId(known.member.clone()),
+                )
                 .await
             {
                 Ok(member) if !member.display_name.trim().is_empty() => member.display_name,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use qunzhu_domain::{local_day, ActionKind, NewAction, Platform, WorkspaceId};
+use qunzhu_domain::{local_day, ActionKind, MemberId, NewAction, Platform, WorkspaceId};
 use qunzhu_sandbox::{chat_id, Behaviour};
 use qunzhu_storage::{
     ActionOutcome, IngestBatch, NewEvent, NewWorkspace, PushRender, PushWindow, Store,
@@ -409,7 +409,7 @@ async fn measure(
         let member = &members[run % members.len()];
         let at = Instant::now();
         store
-            .member_events(ws, Platform::Sandbox, member, 50)
+            .member_events(ws, Platform::Sandbox, &MemberId(member.clone()), 50)
             .await?;
         times.push(at.elapsed().as_secs_f64() * 1000.0);
     }

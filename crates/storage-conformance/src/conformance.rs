@@ -584,7 +584,7 @@ pub async fn groups_members_and_daily_counts(store: &dyn Store) {
     );
 
     let member = store
-        .member(ws, Platform::Sandbox, "@a")
+        .member(ws, Platform::Sandbox, &"@a".into())
         .await
         .expect("member");
     assert_eq!(member.display_name, "上海-小王");
@@ -594,7 +594,7 @@ pub async fn groups_members_and_daily_counts(store: &dyn Store) {
         ..MemberUpdate::default()
     };
     store
-        .update_member(ws, Platform::Sandbox, "@a", vip)
+        .update_member(ws, Platform::Sandbox, &"@a".into(), vip)
         .await
         .expect("update member");
     let found = |query: MemberQuery| async move {
@@ -667,7 +667,7 @@ pub async fn groups_members_and_daily_counts(store: &dyn Store) {
         .expect("members")[0];
     assert_eq!((summary.messages, summary.last_spoke_at), (2, Some(at(3))));
     assert!(matches!(
-        store.member(ws, Platform::Sandbox, "@nobody").await,
+        store.member(ws, Platform::Sandbox, &"@nobody".into()).await,
         Err(StoreError::NotFound { .. })
     ));
 

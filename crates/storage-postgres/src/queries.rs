@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
     DerivedState, Event, Group, GroupDay, GroupId, GroupStatus, GroupType, Member, MemberDay,
-    MemberRole, MemberTier, Membership, Platform, WorkspaceId,
+    MemberId, MemberRole, MemberTier, Membership, Platform, WorkspaceId,
 };
 use qunzhu_storage::{
     GroupDayRow, GroupSummary, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, Result,
@@ -50,7 +50,7 @@ pub(crate) fn member_from_row(row: &Row) -> Result<Member> {
     Ok(Member {
         workspace: WorkspaceId(get(row, 0)?),
         platform: parsed(Platform::parse(&get::<String>(row, 1)?))?,
-        user: get(row, 2)?,
+        user: MemberId(get(row, 2)?),
         display_name: get(row, 3)?,
         role: parsed(MemberRole::parse(&get::<String>(row, 4)?))?,
         tier: parsed(MemberTier::parse(&get::<String>(row, 5)?))?,
@@ -97,12 +97,12 @@ async fn member_by_id(
     client: &impl GenericClient,
     workspace: WorkspaceId,
     platform: Platform,
-    user: &str,
+    user: &MemberId,
 ) -> Result<Member> {
     let row = client
         .query_opt(
             &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE workspace = $1 AND platform = $2 AND user_id = $3"),
-            &[&workspace.0, &platform.as_str(), &user],
+            &[&workspace.0, &platform.as_str(), &user.as_str()],
         )
         .await
         .map_err(backend)?;
@@ -401,7 +401,7 @@ impl PostgresStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
     ) -> Result<Member> {
         member_by_id(&*self.client().await, workspace, platform, user).await
     }
@@ -410,7 +410,7 @@ impl PostgresStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
         let client = self.client().await;
@@ -419,7 +419,7 @@ impl PostgresStore {
         client
             .execute(
                 "UPDATE members SET role = $4, tier = $5, tags = $6 WHERE workspace = $1 AND platform = $2 AND user_id = $3",
-                &[&workspace.0, &platform.as_str(), &user, &member.role.as_str(), &member.tier.as_str(), &json(&member.tags)?],
+                &[&workspace.0, &platform.as_str(), &user.as_str(), &member.role.as_str(), &member.tier.as_str(), &json(&member.tags)?],
             )
             .await
             .map_err(backend)?;

@@ -4,8 +4,8 @@ use crate::{backend, get, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    ActionId, ActionRecord, DerivedState, DocumentKind, Group, GroupId, Member, NewAction,
-    Platform, WorkspaceId,
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, GroupId, Member, MemberId,
+    NewAction, Platform, WorkspaceId,
 };
 use qunzhu_storage::*;
 
@@ -256,7 +256,7 @@ impl Directory for PostgresStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
     ) -> Result<Member> {
         self.read_member(workspace, platform, user).await
     }
@@ -265,7 +265,7 @@ impl Directory for PostgresStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
         self.write_update_member(workspace, platform, user, update)

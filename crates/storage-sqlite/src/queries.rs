@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
     DerivedState, Event, Group, GroupDay, GroupId, GroupStatus, GroupType, Member, MemberDay,
-    MemberRole, MemberTier, Membership, Platform, WorkspaceId,
+    MemberId, MemberRole, MemberTier, Membership, Platform, WorkspaceId,
 };
 use qunzhu_storage::{
     GroupDayRow, GroupSummary, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, Result,
@@ -72,7 +72,7 @@ pub(crate) fn member_from_row(row: &Row<'_>) -> Result<Member> {
     Ok(Member {
         workspace: WorkspaceId(row.get(0).map_err(backend)?),
         platform: parsed(Platform::parse(&get_text(1)?))?,
-        user: get_text(2)?,
+        user: MemberId(get_text(2)?),
         display_name: get_text(3)?,
         role: parsed(MemberRole::parse(&get_text(4)?))?,
         tier: parsed(MemberTier::parse(&get_text(5)?))?,
@@ -98,11 +98,11 @@ fn member_by_id(
     conn: &Connection,
     workspace: WorkspaceId,
     platform: Platform,
-    user: &str,
+    user: &MemberId,
 ) -> Result<Member> {
     conn.query_row(
         "SELECT workspace, platform, user, display_name, role, tier, tags FROM members WHERE workspace = ?1 AND platform = ?2 AND user = ?3",
-        params![workspace.0, platform.as_str(), user],
+        params![workspace.0, platform.as_str(), user.as_str()],
         |row| Ok(member_from_row(row)),
     )
     .optional()
@@ -356,7 +356,7 @@ impl SqliteStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
     ) -> Result<Member> {
         self.read(|conn| member_by_id(conn, workspace, platform, user))
     }
@@ -365,7 +365,7 @@ impl SqliteStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
         self.run(|conn| {
@@ -373,7 +373,7 @@ impl SqliteStore {
         update.apply_to(&mut member);
             conn.execute(
                 "UPDATE members SET role = ?4, tier = ?5, tags = ?6 WHERE workspace = ?1 AND platform = ?2 AND user = ?3",
-                params![workspace.0, platform.as_str(), user, member.role.as_str(), member.tier.as_str(), json(&member.tags)?],
+                params![workspace.0, platform.as_str(), user.as_str(), member.role.as_str(), member.tier.as_str(), json(&member.tags)?],
             )
             .map_err(backend)?;
             Ok(member)

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use qunzhu_domain::{ActionRecord, GroupId, Platform, WorkspaceId};
+use qunzhu_domain::{ActionRecord, GroupId, MemberId, Platform, WorkspaceId};
 use qunzhu_storage::{
     ActionQuery, AuditEntry, AuditQuery, DaySpan, GroupDayReport, MemberPage, MemberPageQuery,
     MemberRow, MemberSort, MemberSummary, ReportStore, Result, SpeakerCounts, StoredEvent,
@@ -598,7 +598,7 @@ impl ReportStore for SqliteStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
         self.read(|conn| {
@@ -606,7 +606,7 @@ impl ReportStore for SqliteStore {
                 conn,
                 "SELECT workspace, platform, key, chat, at, day, payload, seq FROM events
                  WHERE workspace = ?1 AND platform = ?2 AND member = ?3 ORDER BY seq DESC LIMIT ?4",
-                params![workspace.0, platform.as_str(), user, limit as i64],
+                params![workspace.0, platform.as_str(), user.as_str(), limit as i64],
             )
         })
     }

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    ActionId, ActionRecord, DerivedState, DocumentKind, Group, GroupId, Member, NewAction,
-    Platform, WorkspaceId,
+    ActionId, ActionRecord, DerivedState, DocumentKind, Group, GroupId, Member, MemberId,
+    NewAction, Platform, WorkspaceId,
 };
 use qunzhu_storage::*;
 use rusqlite::{params, OptionalExtension};
@@ -254,7 +254,7 @@ impl Directory for SqliteStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
     ) -> Result<Member> {
         self.read_member(workspace, platform, user)
     }
@@ -263,7 +263,7 @@ impl Directory for SqliteStore {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
         self.write_update_member(workspace, platform, user, update)

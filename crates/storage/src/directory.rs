@@ -1,7 +1,7 @@
 //! The directory: workspaces, their groups and members, as operators see and edit them.
 
 use async_trait::async_trait;
-use qunzhu_domain::{Group, GroupId, Member, Platform, WorkspaceId};
+use qunzhu_domain::{Group, GroupId, Member, MemberId, Platform, WorkspaceId};
 
 use crate::*;
 
@@ -38,13 +38,13 @@ pub trait Directory: Send + Sync {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
     ) -> Result<Member>;
     async fn update_member(
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member>;
 }

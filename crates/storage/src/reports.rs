@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use qunzhu_domain::{
-    ActionRecord, ActionStatus, GroupId, MemberRole, MemberTier, Platform, WorkspaceId,
+    ActionRecord, ActionStatus, GroupId, MemberId, MemberRole, MemberTier, Platform, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -211,7 +211,7 @@ pub trait ReportStore: Send + Sync {
         &self,
         workspace: WorkspaceId,
         platform: Platform,
-        user: &str,
+        user: &MemberId,
         limit: usize,
     ) -> Result<Vec<StoredEvent>>;
 

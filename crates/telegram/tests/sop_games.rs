@@ -89,7 +89,7 @@ async fn settle(
 
 async fn tags(store: &dyn Store, bot: &Bot, user: &str) -> Vec<String> {
     store
-        .member(bot.workspace, Platform::Telegram, user)
+        .member(bot.workspace, Platform::Telegram, &user.into())
         .await
         .expect("member")
         .tags

@@ -4,7 +4,9 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Duration, NaiveDate};
-use qunzhu_domain::{local_day, Group, GroupId, Member, MemberRole, MemberTier, Platform};
+use qunzhu_domain::{
+    local_day, Group, GroupId, Member, MemberId, MemberRole, MemberTier, Platform,
+};
 use qunzhu_storage::{
     GroupDayRow, GroupUpdate, MemberQuery, MemberSummary, MemberUpdate, StoredEvent,
 };
@@ -244,7 +246,7 @@ pub(crate) fn parse_platform(text: &str) -> ApiResult<Platform> {
 async fn member(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path((platform, user)): Path<(String, String)>,
+    Path((platform, user)): Path<(String, MemberId)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let platform = parse_platform(&platform)?;
     let member = ctx.app.store.member(who.workspace, platform, &user).await?;
@@ -257,7 +259,7 @@ async fn member(
 async fn update_member(
     State(ctx): State<Ctx>,
     Api(who): Api,
-    Path((platform, user)): Path<(String, String)>,
+    Path((platform, user)): Path<(String, MemberId)>,
     Body(update): Body<MemberUpdate>,
 ) -> ApiResult<Json<Member>> {
     let platform = parse_platform(&platform)?;

@@ -638,7 +638,7 @@ async fn render_detail(
                     tbody {
                         @for m in &members {
                             tr {
-                                td { a href={ "/members/" (m.member.platform.as_str()) "/" (url_part(&m.member.user)) } { (m.member.display_name) } }
+                                td { a href={ "/members/" (m.member.platform.as_str()) "/" (url_part(m.member.user.as_str())) } { (m.member.display_name) } }
                                 td { (shell.t(&format!("role.{}", m.member.role.as_str()))) }
                                 td.num { (m.messages) }
                                 td { (shell.when_opt(m.last_spoke_at)) }

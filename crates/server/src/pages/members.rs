@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Duration;
 use maud::{html, Markup};
-use qunzhu_domain::{GroupId, Member, MemberRole, MemberTier};
+use qunzhu_domain::{GroupId, Member, MemberId, MemberRole, MemberTier};
 use qunzhu_storage::{MemberPageQuery, MemberSort, MemberUpdate, UserRole};
 use serde::Deserialize;
 
@@ -187,7 +187,7 @@ async fn list(
                         @let m = &row.summary.member;
                         tr.gone[row.present_in == 0] {
                             td {
-                                a.strong href={ "/members/" (m.platform.as_str()) "/" (url_part(&m.user)) } { (m.display_name) }
+                                a.strong href={ "/members/" (m.platform.as_str()) "/" (url_part(m.user.as_str())) } { (m.display_name) }
                                 div.muted.small { (m.user) @if row.bot { " " (tag("type", "bot")) } @if row.present_in == 0 { " " (tag("dead", shell.t("members.gone"))) } }
                             }
                             td { (tag(m.tier.as_str(), shell.t(&format!("tier.{}", m.tier.as_str())))) }
@@ -223,7 +223,7 @@ fn values_of(member: &Member) -> FormData {
 async fn detail(
     State(ctx): State<Ctx>,
     Page(shell): Page,
-    Path((platform, user)): Path<(String, String)>,
+    Path((platform, user)): Path<(String, MemberId)>,
 ) -> PageResult {
     let platform = crate::api::community::parse_platform(&platform)?;
     let member = ctx
@@ -268,14 +268,14 @@ async fn render(
         (flash_markup(shell))
         p.lead {
             a href="/members" { "← " (shell.t("common.back")) } " · " code { (member.user) } " · "
-            a #points-link href={ "/members/" (member.platform.as_str()) "/" (url_part(&member.user)) "/points" } { (shell.t("points.title")) " →" }
+            a #points-link href={ "/members/" (member.platform.as_str()) "/" (url_part(member.user.as_str())) "/points" } { (shell.t("points.title")) " →" }
         }
         div.grid2 {
             section.card {
                 h2 { (shell.t("common.edit")) }
                 @if !shell.principal.can_edit() { (flash_notice("info", shell.t("common.readonly"))) }
                 @if !errors.is_empty() { (flash_notice("error", shell.t("error.fix_below"))) }
-                form.form-grid method="post" action={ "/members/" (member.platform.as_str()) "/" (url_part(&member.user)) } novalidate {
+                form.form-grid method="post" action={ "/members/" (member.platform.as_str()) "/" (url_part(member.user.as_str())) } novalidate {
                     (shell.csrf())
                     fieldset disabled[!shell.principal.can_edit()] {
                         (choice_field(shell.t("members.role"), "role", &roles, values.get("role"), errors))
@@ -296,7 +296,7 @@ async fn render(
 
 async fn save(
     State(ctx): State<Ctx>,
-    Path((platform, user)): Path<(String, String)>,
+    Path((platform, user)): Path<(String, MemberId)>,
     Posted(shell, form): Posted,
 ) -> PageResult {
     shell.principal.require(UserRole::Operator)?;
@@ -343,6 +343,6 @@ async fn save(
     Ok(see_other(&format!(
         "/members/{}/{}?ok=saved",
         platform.as_str(),
-        url_part(&user)
+        url_part(user.as_str())
     )))
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use maud::{html, Markup};
-use qunzhu_domain::{ActionKind, ActionRecord, EventKind, GroupId, Platform};
+use qunzhu_domain::{ActionKind, ActionRecord, EventKind, GroupId, MemberId, Platform};
 use qunzhu_storage::{StoreError, StoredEvent};
 
 use crate::html::{url_part, Shell};
@@ -59,7 +59,7 @@ impl Names {
             match ctx
                 .app
                 .store
-                .member(shell.principal.workspace, platform, &user)
+                .member(shell.principal.workspace, platform, &MemberId(user.clone()))
                 .await
             {
                 Ok(member) => {

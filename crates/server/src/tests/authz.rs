@@ -331,7 +331,11 @@ async fn workspace_a_never_reads_or_changes_workspace_b_on_any_route() {
         "Group bbb"
     );
     let member = store
-        .member(b.ws, qunzhu_domain::Platform::Sandbox, &b.member)
+        .member(
+            b.ws,
+            qunzhu_domain::Platform::Sandbox,
+            &b.member.as_str().into(),
+        )
         .await
         .expect("member");
     assert_eq!(

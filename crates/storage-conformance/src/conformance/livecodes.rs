@@ -80,7 +80,7 @@ pub async fn livecodes_seat_visitors_within_capacity_and_count_channels(store: &
         ..MemberUpdate::default()
     };
     store
-        .update_member(ws, Platform::Sandbox, "@staff", admin)
+        .update_member(ws, Platform::Sandbox, &"@staff".into(), admin)
         .await
         .expect("role");
     let set = [("g1", 2), ("g2", 2)];

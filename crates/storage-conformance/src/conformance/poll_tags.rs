@@ -18,7 +18,7 @@ fn answer(poll: &str, member: &str, tags: &[&str], minute: i64) -> PollAnswer {
 
 async fn tags(store: &dyn Store, ws: WorkspaceId, member: &str) -> Vec<String> {
     store
-        .member(ws, Platform::Sandbox, member)
+        .member(ws, Platform::Sandbox, &member.into())
         .await
         .expect("member")
         .tags
@@ -39,7 +39,7 @@ pub async fn poll_answers_tag_members_and_retractions_untag_them(store: &dyn Sto
         ..MemberUpdate::default()
     };
     store
-        .update_member(ws, Platform::Sandbox, "@b", update)
+        .update_member(ws, Platform::Sandbox, &"@b".into(), update)
         .await
         .expect("operator tag");
     store
@@ -76,5 +76,8 @@ pub async fn poll_answers_tag_members_and_retractions_untag_them(store: &dyn Sto
     assert!(tags(store, ws, "@a").await.is_empty());
     // Workspaces never share answers or watermarks.
     assert_eq!(store.poll_tag_watermark(other).await.expect("watermark"), 0);
-    assert!(store.member(other, Platform::Sandbox, "@a").await.is_err());
+    assert!(store
+        .member(other, Platform::Sandbox, &"@a".into())
+        .await
+        .is_err());
 }

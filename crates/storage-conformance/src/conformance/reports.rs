@@ -217,7 +217,7 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
     }
 
     let history = store
-        .member_events(ws, Platform::Sandbox, "@a", 10)
+        .member_events(ws, Platform::Sandbox, &"@a".into(), 10)
         .await
         .expect("history");
     assert_eq!(

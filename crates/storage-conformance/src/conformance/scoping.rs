@@ -255,7 +255,7 @@ pub async fn workspaces_never_see_each_other(store: &dyn Store) {
         .expect("members")
         .is_empty());
     assert!(matches!(
-        store.member(b, Platform::Sandbox, "@a").await,
+        store.member(b, Platform::Sandbox, &"@a".into()).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(store.events(b, 0, 10).await.expect("events").is_empty());

@@ -38,7 +38,7 @@ async fn settle(store: &dyn Store, ws: WorkspaceId, now: DateTime<Utc>) -> usize
 
 async fn tier_of(store: &dyn Store, ws: WorkspaceId, member: &str) -> (MemberTier, MemberTier) {
     let record = store
-        .member(ws, Platform::Sandbox, member)
+        .member(ws, Platform::Sandbox, &member.into())
         .await
         .expect("member")
         .tier;
@@ -158,7 +158,7 @@ pub async fn tiers_follow_behaviour_and_views_page_kols_and_lurkers(store: &dyn 
         .update_member(
             ws,
             Platform::Sandbox,
-            "@quiet",
+            &"@quiet".into(),
             MemberUpdate {
                 tier: Some(MemberTier::Vip),
                 ..MemberUpdate::default()
