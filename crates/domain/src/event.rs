@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Platform, WorkspaceId};
+use crate::model::{MemberId, Platform, WorkspaceId};
 
 /// One thing that happened in one group, as a connector reports it.
 ///
@@ -59,30 +59,30 @@ pub enum MessageKind {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     MemberJoined {
-        member: String,
+        member: MemberId,
         display_name: Option<String>,
         via: JoinVia,
     },
     /// A member found already present (the bot just arrived): membership without a join.
     MemberPresent {
-        member: String,
+        member: MemberId,
         display_name: Option<String>,
     },
     MemberLeft {
-        member: String,
+        member: MemberId,
         how: LeaveHow,
         by: Option<String>,
     },
     MemberInvited {
-        member: String,
+        member: MemberId,
         by: String,
     },
     MemberUnbanned {
-        member: String,
+        member: MemberId,
         by: String,
     },
     MessagePosted {
-        member: String,
+        member: MemberId,
         message_id: String,
         text: String,
         links: Vec<String>,
@@ -93,21 +93,21 @@ pub enum EventKind {
         from_bot: bool,
     },
     DisplayNameChanged {
-        member: String,
+        member: MemberId,
         old: Option<String>,
         new: String,
     },
     JoinRequested {
-        member: String,
+        member: MemberId,
         display_name: Option<String>,
         reason: Option<String>,
     },
     JoinRequestDenied {
-        member: String,
+        member: MemberId,
         by: String,
     },
     Reaction {
-        member: String,
+        member: MemberId,
         target: String,
         reaction: String,
     },
@@ -122,7 +122,7 @@ pub enum EventKind {
     /// A member changed a message they had posted (Telegram `edited_message`); logged with
     /// the new text, links and mentions, and not counted as a new message.
     MessageEdited {
-        member: String,
+        member: MemberId,
         message_id: String,
         text: String,
         links: Vec<String>,
@@ -130,7 +130,7 @@ pub enum EventKind {
     },
     /// A member answered a poll the bot sent (Telegram `poll_answer`).
     PollAnswered {
-        member: String,
+        member: MemberId,
         /// The platform's poll id.
         poll_id: String,
         /// The outbox key of the action that sent the poll, when the connector knows it: this
@@ -143,14 +143,14 @@ pub enum EventKind {
     },
     /// A member clicked an inline button carrying `data` (Telegram `callback_query`).
     ButtonClicked {
-        member: String,
+        member: MemberId,
         /// The message the button was under, if the platform says.
         message_id: Option<String>,
         data: String,
     },
     /// A member threw a die (Telegram 🎲🎯🏀⚽🎳🎰 messages); `value` is the platform's result.
     DiceRolled {
-        member: String,
+        member: MemberId,
         message_id: String,
         emoji: String,
         value: u32,
@@ -198,7 +198,7 @@ pub enum EventKind {
     /// is attributed to, empty when none; a refund is a negative amount naming the original.
     OrderPlaced {
         order_id: String,
-        member: String,
+        member: MemberId,
         /// In the currency's minor unit (分, cents); negative for a refund.
         amount_cents: i64,
         currency: String,
@@ -241,7 +241,7 @@ impl EventKind {
     }
 
     /// The member the event is about, if any.
-    pub fn member(&self) -> Option<&str> {
+    pub fn member(&self) -> Option<&MemberId> {
         match self {
             EventKind::MemberJoined { member, .. }
             | EventKind::MemberPresent { member, .. }

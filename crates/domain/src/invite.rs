@@ -77,7 +77,7 @@ pub fn invite_change(event: &Event, codes: &HashMap<String, InviteCode>) -> Opti
             Some(InviteChange::Joined {
                 platform: event.platform,
                 chat: event.chat.clone(),
-                invitee: member.clone(),
+                invitee: member.0.clone(),
                 inviter,
                 channel,
                 code,
@@ -88,7 +88,7 @@ pub fn invite_change(event: &Event, codes: &HashMap<String, InviteCode>) -> Opti
         EventKind::MemberLeft { member, .. } => Some(InviteChange::Left {
             platform: event.platform,
             chat: event.chat.clone(),
-            invitee: member.clone(),
+            invitee: member.0.clone(),
             at: event.at,
         }),
         _ => None,

@@ -98,6 +98,19 @@ impl PartialEq<&str> for MemberId {
     }
 }
 
+impl PartialEq<String> for MemberId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<MemberId> for String {
+    /// An inviter or a code's owner (still plain text) compared with the member an event names.
+    fn eq(&self, other: &MemberId) -> bool {
+        self == &other.0
+    }
+}
+
 /// An invite-task campaign (任务宝): the name of its `campaign` document, which is how its
 /// invitee and prize rows, ledger memos and action keys name it. JSON is the plain string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

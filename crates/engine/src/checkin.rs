@@ -85,7 +85,7 @@ impl Decider for Checkins {
             EventKind::MessagePosted { member, text, .. } => (
                 member,
                 CheckinEvent::Message {
-                    member: member.clone(),
+                    member: member.0.clone(),
                     text: text.clone(),
                     at: event.at,
                 },
@@ -93,7 +93,7 @@ impl Decider for Checkins {
             EventKind::Reaction { member, target, .. } => (
                 member,
                 CheckinEvent::Reaction {
-                    member: member.clone(),
+                    member: member.0.clone(),
                     message_id: target.clone(),
                     at: event.at,
                 },
@@ -124,7 +124,7 @@ impl Decider for Checkins {
             action(
                 reward.key.clone(),
                 ActionKind::GrantReward {
-                    member: member.clone(),
+                    member: member.0.clone(),
                     points: reward.points,
                     reason: format!("check-in {}", reward.day),
                 },
@@ -134,7 +134,7 @@ impl Decider for Checkins {
                 ActionKind::SendMessage {
                     text: confirmation,
                     html: None,
-                    mentions: vec![member.clone()],
+                    mentions: vec![member.0.clone()],
                     reply_to: None,
                 },
             ),

@@ -108,7 +108,7 @@ impl Decider for GreetEachJoin {
         else {
             return Vec::new();
         };
-        let name = display_name.as_deref().unwrap_or(member);
+        let name = display_name.as_deref().unwrap_or(member.as_str());
         vec![NewAction {
             workspace: event.workspace,
             platform: event.platform,
@@ -117,7 +117,7 @@ impl Decider for GreetEachJoin {
             kind: ActionKind::SendMessage {
                 text: self.template.replace("{name}", name),
                 html: None,
-                mentions: vec![member.clone()],
+                mentions: vec![member.0.clone()],
                 reply_to: None,
             },
             created_at: now,

@@ -297,14 +297,14 @@ impl crate::Decider for Drops {
             }
             // Judged at the message's own time: an answer that arrives late from history
             // still counts only if it was sent inside the window.
-            if let Claim::Won { rank } = drop.answer(member, text, event.at) {
+            if let Claim::Won { rank } = drop.answer(member.as_str(), text, event.at) {
                 let place = Place {
                     workspace: self.workspace,
                     platform: self.platform,
                     chat,
                     drop: *id,
                 };
-                out.push(place.share(drop, member, rank, now, &event.key));
+                out.push(place.share(drop, member.as_str(), rank, now, &event.key));
                 if drop.is_full() {
                     ended.push(*id);
                 }

@@ -3,7 +3,8 @@
 
 use chrono::TimeZone;
 use qunzhu_domain::{
-    ActionTarget, DocumentKind, Event, EventKind, FakeClock, JoinVia, LeaveHow, MemberRole,
+    ActionTarget, DocumentKind, Event, EventKind, FakeClock, JoinVia, LeaveHow, MemberId,
+    MemberRole,
 };
 use qunzhu_storage::{
     ActionFilter, ActionOutcome, Claim, IngestBatch, MemberUpdate, NewEvent, NewWorkspace,
@@ -246,7 +247,7 @@ async fn log(
                     "{}-{}-{}",
                     clock.now().timestamp(),
                     kind.name(),
-                    kind.member().unwrap_or("")
+                    kind.member().map(MemberId::as_str).unwrap_or("")
                 ),
                 chat: "!flash:hs".into(),
                 at: clock.now(),

@@ -430,7 +430,7 @@ impl crate::Decider for Games {
             } => {
                 if let Some(round) = self.dice.get_mut(&chat) {
                     if *emoji == self.config.dice_emoji && event.at <= round.ends_at {
-                        round.throws.entry(member.clone()).or_insert(*value);
+                        round.throws.entry(member.0.clone()).or_insert(*value);
                     }
                 }
                 Vec::new()
@@ -445,18 +445,18 @@ impl crate::Decider for Games {
                     return Vec::new();
                 };
                 let expected_key = format!("game:quiz:{}:q{}", round.id, round.index);
-                if *key != expected_key || round.out.contains(member) {
+                if *key != expected_key || round.out.contains(member.as_str()) {
                     return Vec::new();
                 }
                 let right = round
                     .questions
                     .get(round.index)
                     .is_some_and(|q| option_ids.as_slice() == [q.correct]);
-                let so_far = round.climbing.get(member).copied().unwrap_or(0);
+                let so_far = round.climbing.get(member.as_str()).copied().unwrap_or(0);
                 if right && so_far == round.index {
-                    round.climbing.insert(member.clone(), so_far + 1);
+                    round.climbing.insert(member.0.clone(), so_far + 1);
                 } else {
-                    round.out.insert(member.clone());
+                    round.out.insert(member.0.clone());
                 }
                 Vec::new()
             }

@@ -228,7 +228,7 @@ impl Guard {
                 member,
                 display_name,
             } => {
-                let entry = self.roster.entry((chat, member.clone())).or_default();
+                let entry = self.roster.entry((chat, member.0.clone())).or_default();
                 if matches!(event.kind, EventKind::MemberJoined { .. }) || entry.0.is_none() {
                     entry.0 = Some(event.at);
                 }
@@ -237,14 +237,14 @@ impl Guard {
                 }
             }
             EventKind::DisplayNameChanged { member, new, .. } => {
-                self.roster.entry((chat, member.clone())).or_default().1 = Some(new.clone());
+                self.roster.entry((chat, member.0.clone())).or_default().1 = Some(new.clone());
             }
             EventKind::JoinRequested {
                 member,
                 display_name: Some(name),
                 ..
             } => {
-                self.roster.entry((chat, member.clone())).or_default().1 = Some(name.clone());
+                self.roster.entry((chat, member.0.clone())).or_default().1 = Some(name.clone());
             }
             EventKind::GroupRenamed { name, .. } => {
                 // The first event of a group may be its name (the bot just arrived): `{group}`
@@ -466,7 +466,7 @@ impl Decider for Guard {
             })
             .clone();
         let who = match event.kind.member() {
-            Some(member) => self.facts(&event.chat, member),
+            Some(member) => self.facts(&event.chat, member.as_str()),
             None => MemberFacts::newcomer(),
         };
         // An edit is judged like a new message, so an ad edited in after posting is removed

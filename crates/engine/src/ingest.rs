@@ -321,7 +321,7 @@ mod tests {
                 chat: "g".into(),
                 at: now,
                 kind: EventKind::MemberJoined {
-                    member: format!("@m{index}"),
+                    member: format!("@m{index}").into(),
                     display_name: None,
                     via: JoinVia::Direct,
                 },
@@ -388,7 +388,7 @@ mod tests {
                 chat: format!("g{}", index % 7),
                 at: now - Duration::seconds(1),
                 kind: EventKind::MemberJoined {
-                    member: format!("@m{index}"),
+                    member: format!("@m{index}").into(),
                     display_name: None,
                     via: JoinVia::Direct,
                 },

@@ -114,12 +114,20 @@ impl InviteTasks {
                     {
                         continue;
                     }
-                    let Some(inviter) = self.inviter(event, member, via, &mut codes).await? else {
+                    let Some(inviter) = self
+                        .inviter(event, member.as_str(), via, &mut codes)
+                        .await?
+                    else {
                         continue;
                     };
                     let elsewhere = self
                         .store
-                        .present_elsewhere(self.workspace, event.platform, member, &event.chat)
+                        .present_elsewhere(
+                            self.workspace,
+                            event.platform,
+                            member.as_str(),
+                            &event.chat,
+                        )
                         .await?;
                     for (index, book) in books.iter_mut().enumerate() {
                         if book.campaign.platform != event.platform {
@@ -127,7 +135,7 @@ impl InviteTasks {
                         }
                         let join = Join {
                             chat: event.chat.clone(),
-                            invitee: member.clone(),
+                            invitee: member.0.clone(),
                             inviter: inviter.clone(),
                             display_name: display_name.clone(),
                             elsewhere,
@@ -141,14 +149,14 @@ impl InviteTasks {
                         .iter_mut()
                         .filter(|book| book.campaign.platform == event.platform)
                     {
-                        book.posted(&event.chat, member, event.at);
+                        book.posted(&event.chat, member.as_str(), event.at);
                     }
                 }
                 EventKind::MemberLeft { member, .. } => {
                     for (index, book) in books.iter_mut().enumerate() {
                         if book.campaign.platform == event.platform {
                             effects.extend(
-                                book.left(&event.chat, member, event.at)
+                                book.left(&event.chat, member.as_str(), event.at)
                                     .into_iter()
                                     .map(|effect| (index, effect)),
                             );

@@ -83,14 +83,14 @@ impl InviteTracker {
         };
         let Some(referral) = self
             .store
-            .page_referral(self.workspace, event.platform, &event.chat, member)
+            .page_referral(self.workspace, event.platform, &event.chat, member.as_str())
             .await?
         else {
             // A live code's visitor the bot invited joins through that live code (no member
             // brought them, so the code names nobody; its channel is on the seat).
             let seat = self
                 .store
-                .seat_in(self.workspace, event.platform, &event.chat, member)
+                .seat_in(self.workspace, event.platform, &event.chat, member.as_str())
                 .await?;
             return Ok(seat.map(|seat| {
                 let mut through = event.clone();

@@ -368,7 +368,7 @@ impl Decider for BalanceQuestions {
             chat: event.chat.clone(),
             key: qunzhu_domain::keys::balance_reply(&event.key),
             kind: ActionKind::ReportBalance {
-                member: member.clone(),
+                member: member.0.clone(),
             },
             created_at: now,
             not_before: now,
@@ -425,7 +425,7 @@ impl Decider for JoinCoupons {
         };
         let mut out = vec![coupon(
             format!("coupon-gift:{}:{member}", event.chat),
-            member,
+            member.as_str(),
             "入群礼",
         )];
         if let (true, JoinVia::Invited { by }) = (self.gift.inviter, via) {

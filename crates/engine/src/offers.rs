@@ -282,8 +282,16 @@ impl OfferClaims {
                 });
                 let Some(offer) = target else { continue };
                 let via = format!("chat:{}", stored.event.key);
-                let outcome =
-                    claim(&*self.store, self.workspace, offer, member, &via, at, now).await?;
+                let outcome = claim(
+                    &*self.store,
+                    self.workspace,
+                    offer,
+                    member.as_str(),
+                    &via,
+                    at,
+                    now,
+                )
+                .await?;
                 judged += 1;
                 let spec = &offer.offer.spec;
                 let text = match &outcome {
@@ -302,7 +310,7 @@ impl OfferClaims {
                     keys::offer_reply(offer.id, &stored.event.key),
                     Say {
                         text,
-                        mentions: vec![member.clone()],
+                        mentions: vec![member.0.clone()],
                         reply_to: Some(message_id.clone()),
                     },
                     now,

@@ -93,7 +93,7 @@ impl Plays {
             let said = Said {
                 platform: event.platform,
                 chat: &event.chat,
-                member,
+                member: member.as_str(),
                 text,
                 mentions,
                 at: event.at,

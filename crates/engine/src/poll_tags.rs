@@ -89,7 +89,7 @@ impl PollTagger {
                 answers.push(PollAnswer {
                     platform: stored.event.platform,
                     poll: key.clone(),
-                    member: member.clone(),
+                    member: member.0.clone(),
                     tags: chosen(tags, option_ids),
                     at: stored.event.at,
                 });

@@ -200,7 +200,7 @@ impl SopFacts {
                     (
                         member,
                         CheckinEvent::Message {
-                            member: member.clone(),
+                            member: member.0.clone(),
                             text: text.clone(),
                             at: event.at,
                         },
@@ -209,7 +209,7 @@ impl SopFacts {
                 EventKind::Reaction { member, target, .. } => (
                     member,
                     CheckinEvent::Reaction {
-                        member: member.clone(),
+                        member: member.0.clone(),
                         message_id: target.clone(),
                         at: event.at,
                     },
@@ -217,7 +217,7 @@ impl SopFacts {
                 _ => continue,
             };
             if book.apply(&checkin).is_some() {
-                touched.insert((key, member.clone()));
+                touched.insert((key, member.0.clone()));
             }
         }
         update.groups_seen = first_seen

@@ -130,7 +130,7 @@ impl Decider for Surveys {
             || !fresh
             || event.workspace != self.workspace
             || event.platform != self.platform
-            || !self.staff(member)
+            || !self.staff(member.as_str())
         {
             return Vec::new();
         }

@@ -154,7 +154,7 @@ impl SwapDesk {
                 let said = Said {
                     platform: stored.event.platform,
                     chat: &stored.event.chat,
-                    member,
+                    member: member.as_str(),
                     key: &stored.event.key,
                     at: stored.event.at,
                 };

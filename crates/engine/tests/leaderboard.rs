@@ -117,7 +117,7 @@ async fn a_leaderboard_post_is_ranked_from_the_read_models_at_send_time() {
                 chat: "g0".into(),
                 at: morning,
                 kind: EventKind::MemberJoined {
-                    member: member.to_string(),
+                    member: member.to_string().into(),
                     display_name: Some(name.to_string()),
                     via: JoinVia::Direct,
                 },

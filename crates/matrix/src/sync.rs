@@ -196,7 +196,7 @@ impl Mapper {
                     room,
                     raw,
                     EventKind::MemberPresent {
-                        member: user,
+                        member: user.into(),
                         display_name,
                     },
                 )
@@ -212,7 +212,7 @@ impl Mapper {
             Some("m.reaction") => {
                 let relation = raw.get("content")?.get("m.relates_to")?;
                 Some(EventKind::Reaction {
-                    member: text(raw, "sender")?.to_string(),
+                    member: text(raw, "sender")?.to_string().into(),
                     target: text(relation, "event_id")?.to_string(),
                     reaction: text(relation, "key").unwrap_or("").to_string(),
                 })
@@ -271,7 +271,7 @@ impl Mapper {
             .map(str::to_string);
         Some(EventKind::MessagePosted {
             from_bot: sender == self.bot,
-            member: sender,
+            member: sender.into(),
             message_id: text(raw, "event_id")?.to_string(),
             links: links(&body),
             text: body,
@@ -304,7 +304,7 @@ impl Mapper {
                     return None;
                 }
                 EventKind::DisplayNameChanged {
-                    member: target,
+                    member: target.into(),
                     old,
                     new,
                 }
@@ -324,7 +324,7 @@ impl Mapper {
                     JoinVia::Direct
                 };
                 EventKind::MemberJoined {
-                    member: target,
+                    member: target.into(),
                     display_name: name,
                     via,
                 }
@@ -337,41 +337,41 @@ impl Mapper {
                 };
                 let by = (sender != target).then_some(sender);
                 EventKind::MemberLeft {
-                    member: target,
+                    member: target.into(),
                     how,
                     by,
                 }
             }
             (_, "ban") => EventKind::MemberLeft {
-                member: target,
+                member: target.into(),
                 how: LeaveHow::Banned,
                 by: Some(sender),
             },
             ("ban", "leave") => EventKind::MemberUnbanned {
-                member: target,
+                member: target.into(),
                 by: sender,
             },
             ("knock", "leave") if sender != target => {
                 self.knocked.remove(&knock_key);
                 EventKind::JoinRequestDenied {
-                    member: target,
+                    member: target.into(),
                     by: sender,
                 }
             }
             // Approving a knock is an invitation: the request is decided, though the knocker
             // has not joined yet (the knock is remembered so the join reads as approved).
             ("knock", "invite") => EventKind::MemberInvited {
-                member: target,
+                member: target.into(),
                 by: sender,
             },
             (_, "invite") => EventKind::MemberInvited {
-                member: target,
+                member: target.into(),
                 by: sender,
             },
             (_, "knock") => {
                 self.knocked.insert(knock_key);
                 EventKind::JoinRequested {
-                    member: target,
+                    member: target.into(),
                     display_name: name,
                     reason: text(content, "reason").map(str::to_string),
                 }

@@ -142,7 +142,7 @@ async fn joins_leaves_and_kicks_by_a_human_become_events_once_each() {
     assert_eq!(
         kicked.kind,
         EventKind::MemberLeft {
-            member: dave.id.clone(),
+            member: dave.id.clone().into(),
             how: LeaveHow::Kicked,
             by: Some(admin.id.clone())
         }

@@ -266,7 +266,7 @@ fn generate_messages(count: usize, keywords: &[String]) -> Vec<Event> {
             chat,
             at: start + Duration::milliseconds(index as i64 * 20),
             kind: EventKind::MessagePosted {
-                member,
+                member: member.into(),
                 message_id: format!("m{index}"),
                 text,
                 links,

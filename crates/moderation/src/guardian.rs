@@ -326,6 +326,8 @@ impl Guardian {
                 from_bot: false,
                 ..
             } => {
+                // Moderation speaks of members as the platform's text.
+                let member = member.as_str();
                 // A held newcomer's message is their answer to the human check, nothing else.
                 if self.answer_check(
                     event,
@@ -364,6 +366,7 @@ impl Guardian {
                 display_name,
                 ..
             } => {
+                let member = member.as_str();
                 let name = display_name
                     .as_deref()
                     .or(who.display_name.as_deref())
@@ -381,14 +384,23 @@ impl Guardian {
                 }
             }
             EventKind::DisplayNameChanged { member, new, .. } => {
-                self.on_rename(event, &profile, member, new, who, now, &mut decisions);
+                self.on_rename(
+                    event,
+                    &profile,
+                    member.as_str(),
+                    new,
+                    who,
+                    now,
+                    &mut decisions,
+                );
             }
-            EventKind::MemberLeft { member, .. } => self.on_leave(&event.chat, member),
+            EventKind::MemberLeft { member, .. } => self.on_leave(&event.chat, member.as_str()),
             EventKind::JoinRequested {
                 member,
                 display_name,
                 reason,
             } => {
+                let member = member.as_str();
                 let name = display_name
                     .as_deref()
                     .or(who.display_name.as_deref())
@@ -429,6 +441,7 @@ impl Guardian {
             EventKind::JoinRequested { member, .. } => (member, true),
             _ => return None,
         };
+        let member = member.as_str();
         let hit = self.bans.hit(event.platform, member)?;
         let target = Target {
             workspace: event.workspace,

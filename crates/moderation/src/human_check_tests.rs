@@ -27,7 +27,7 @@ fn join(key: &str, at: chrono::DateTime<chrono::Utc>, member: &str) -> qunzhu_do
         key,
         at,
         EventKind::MemberJoined {
-            member: member.to_string(),
+            member: member.to_string().into(),
             display_name: Some("Newbie".into()),
             via: JoinVia::Direct,
         },

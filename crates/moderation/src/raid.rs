@@ -145,7 +145,7 @@ impl Guardian {
         match &event.kind {
             qunzhu_domain::EventKind::JoinRequested { member, .. } if active_until.is_some() => {
                 let mut audit = target.audit("raid", "held");
-                audit.member = Some(member.clone());
+                audit.member = Some(member.0.clone());
                 audit.event_key = Some(event.key.clone());
                 out.push(Decision {
                     action: None,
@@ -156,13 +156,13 @@ impl Guardian {
             }
             qunzhu_domain::EventKind::MemberJoined { member, .. } if !staff => {
                 if let Some(until) = active_until {
-                    out.push(mute(&target, &event.key, member, until, language));
+                    out.push(mute(&target, &event.key, member.as_str(), until, language));
                     return RaidVerdict::Pass;
                 }
                 state.within = policy.within;
                 state
                     .joins
-                    .push_back((event.at, member.clone(), event.key.clone()));
+                    .push_back((event.at, member.0.clone(), event.key.clone()));
                 let since = event.at.minus(policy.within);
                 while state.joins.front().is_some_and(|(at, _, _)| *at <= since) {
                     state.joins.pop_front();

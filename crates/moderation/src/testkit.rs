@@ -71,7 +71,7 @@ pub(crate) fn message_with(
         key,
         at,
         EventKind::MessagePosted {
-            member: member.to_string(),
+            member: member.to_string().into(),
             message_id: format!("m-{key}"),
             text: text.to_string(),
             links,
@@ -88,7 +88,7 @@ pub(crate) fn join(key: &str, at: DateTime<Utc>, member: &str, name: &str) -> Ev
         key,
         at,
         EventKind::MemberJoined {
-            member: member.to_string(),
+            member: member.to_string().into(),
             display_name: Some(name.to_string()),
             via: JoinVia::Direct,
         },

@@ -147,7 +147,7 @@ pub fn request_text(request: &StoredEvent, group: &str) -> Option<String> {
     else {
         return None;
     };
-    let name = display_name.as_deref().unwrap_or(member);
+    let name = display_name.as_deref().unwrap_or(member.as_str());
     let reason = reason
         .as_deref()
         .map(|reason| format!(" · “{reason}”"))
@@ -369,7 +369,7 @@ impl Backroom {
             let Some((verb, subject)) = parse_command(text) else {
                 continue;
             };
-            let answer = if self.is_staff(member).await? {
+            let answer = if self.is_staff(member.as_str()).await? {
                 let actor = Actor {
                     workspace: self.workspace,
                     name: qunzhu_domain::ActorName::Staff {
@@ -434,7 +434,13 @@ impl Backroom {
             }
             (Verb::Ban, Subject::Request(seq)) => {
                 let request = self.request(seq).await?;
-                let member = request.event.kind.member().unwrap_or_default().to_string();
+                let member = request
+                    .event
+                    .kind
+                    .member()
+                    .map(MemberId::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 self.ban(actor, &member, &format!("#J{seq} join request"))
                     .await
             }
@@ -444,7 +450,12 @@ impl Backroom {
                     .ops
                     .decide_join_request_by_key(actor, &request.event.key, true, "")
                     .await?;
-                let member = request.event.kind.member().unwrap_or_default();
+                let member = request
+                    .event
+                    .kind
+                    .member()
+                    .map(MemberId::as_str)
+                    .unwrap_or_default();
                 Ok(if decided.new {
                     format!("#J{seq} 已通过 approved {member}")
                 } else {
@@ -480,7 +491,7 @@ impl Backroom {
             .iter()
             .find(|stored| &stored.event.key == cause)
             .and_then(|stored| stored.event.kind.member())
-            .map(str::to_string))
+            .map(|member| member.0.clone()))
     }
 
     async fn request(&self, seq: i64) -> crate::Result<StoredEvent> {

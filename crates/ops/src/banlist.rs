@@ -406,7 +406,7 @@ mod tests {
                     chat: chat.to_string(),
                     at: now,
                     kind: EventKind::MemberJoined {
-                        member: member.to_string(),
+                        member: member.to_string().into(),
                         display_name: None,
                         via: JoinVia::Direct,
                     },

@@ -677,7 +677,7 @@ mod tests {
                     chat: ROOM.into(),
                     at: now,
                     kind: EventKind::MemberJoined {
-                        member: member.to_string(),
+                        member: member.to_string().into(),
                         display_name: None,
                         via: JoinVia::Direct,
                     },

@@ -1,6 +1,6 @@
 //! Moderation an operator decides: join requests, undoing a bot's ban or mute, the lurker sweep.
 
-use qunzhu_domain::{ActionId, ActionKind, GroupId, NewAction, Platform};
+use qunzhu_domain::{ActionId, ActionKind, GroupId, MemberId, NewAction, Platform};
 use qunzhu_storage::{StoredEvent, UserRole};
 use serde_json::json;
 
@@ -28,7 +28,8 @@ impl Ops {
         let request = pending
             .into_iter()
             .find(|stored| {
-                stored.event.chat == group.chat && stored.event.kind.member() == Some(member)
+                stored.event.chat == group.chat
+                    && stored.event.kind.member().map(MemberId::as_str) == Some(member)
             })
             .ok_or(OpsError::NotFound("join request"))?;
         self.decide(who, request, approve, reason).await

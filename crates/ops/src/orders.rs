@@ -253,7 +253,7 @@ impl Ops {
             at: order.at,
             kind: EventKind::OrderPlaced {
                 order_id: order.order_id.clone(),
-                member: order.member.clone(),
+                member: order.member.clone().into(),
                 amount_cents: order.amount_cents,
                 currency: order.currency.clone(),
                 items: order.items.clone(),

@@ -79,7 +79,7 @@ impl World {
             group,
             at,
             EventKind::MemberJoined {
-                member,
+                member: member.into(),
                 display_name: None,
                 via,
             },
@@ -115,7 +115,7 @@ impl World {
                     group,
                     at,
                     EventKind::MemberLeft {
-                        member,
+                        member: member.into(),
                         how,
                         by: None,
                     },
@@ -129,7 +129,7 @@ impl World {
                     at,
                     EventKind::OrderPlaced {
                         order_id: format!("o{serial}"),
-                        member,
+                        member: member.into(),
                         amount_cents: 990 + (serial % 50) as i64 * 100,
                         currency: "CNY".into(),
                         items: vec!["item".into()],
@@ -157,7 +157,7 @@ impl World {
                     group,
                     at,
                     EventKind::MessagePosted {
-                        member,
+                        member: member.into(),
                         message_id: format!("m{serial}"),
                         text,
                         links: vec![],

@@ -102,7 +102,7 @@ fn message(serial: usize, text: &str) -> Event {
         chat: CHAT.into(),
         at: chrono::Utc::now(),
         kind: EventKind::MessagePosted {
-            member: format!("@m{}:bench", serial % 50),
+            member: format!("@m{}:bench", serial % 50).into(),
             message_id: format!("$m{serial}"),
             text: text.into(),
             links: Vec::new(),

@@ -198,7 +198,7 @@ impl Generator<'_> {
                 behaviour.knock_share > 0.0 && rng.gen_bool(behaviour.knock_share.clamp(0.0, 1.0));
             if knocks {
                 let asked = EventKind::JoinRequested {
-                    member: person.id.clone(),
+                    member: person.id.clone().into(),
                     display_name: Some(person.name.clone()),
                     reason: Some(KNOCK_REASONS[rng.gen_range(0..KNOCK_REASONS.len())].into()),
                 };
@@ -214,7 +214,7 @@ impl Generator<'_> {
                 },
             };
             let joined = EventKind::MemberJoined {
-                member: person.id.clone(),
+                member: person.id.clone().into(),
                 display_name: Some(person.name.clone()),
                 via,
             };
@@ -246,7 +246,7 @@ impl Generator<'_> {
             let leaver = &present[rng.gen_range(0..present.len())];
             push(
                 EventKind::MemberLeft {
-                    member: leaver.id.clone(),
+                    member: leaver.id.clone().into(),
                     how: LeaveHow::Left,
                     by: None,
                 },
@@ -264,7 +264,7 @@ fn message(person: &Person, text: &str, rng: &mut ChaCha8Rng) -> EventKind {
         .map(str::to_string)
         .collect();
     EventKind::MessagePosted {
-        member: person.id.clone(),
+        member: person.id.clone().into(),
         message_id: format!("msg-{}", rng.gen::<u64>()),
         text: text.to_string(),
         links,

@@ -168,7 +168,7 @@ impl World {
             let chat = chat_id(group);
             for person in self.generator().founders(group) {
                 let kind = EventKind::MemberPresent {
-                    member: person.id.clone(),
+                    member: person.id.clone().into(),
                     display_name: Some(person.name.clone()),
                 };
                 let event = self.event(
@@ -476,7 +476,7 @@ fn effect(kind: &ActionKind) -> Option<EventKind> {
             reply_to,
             ..
         } => EventKind::MessagePosted {
-            member: bot,
+            member: bot.into(),
             message_id: String::new(),
             text: text.clone(),
             links: Vec::new(),
@@ -486,17 +486,17 @@ fn effect(kind: &ActionKind) -> Option<EventKind> {
             from_bot: true,
         },
         ActionKind::Kick { member, .. } => EventKind::MemberLeft {
-            member: member.clone(),
+            member: member.clone().into(),
             how: LeaveHow::Kicked,
             by: Some(bot),
         },
         ActionKind::Ban { member, .. } => EventKind::MemberLeft {
-            member: member.clone(),
+            member: member.clone().into(),
             how: LeaveHow::Banned,
             by: Some(bot),
         },
         ActionKind::Unban { member, .. } => EventKind::MemberUnbanned {
-            member: member.clone(),
+            member: member.clone().into(),
             by: bot,
         },
         ActionKind::Redact { message_id, .. } => EventKind::MessageRedacted {
@@ -504,7 +504,7 @@ fn effect(kind: &ActionKind) -> Option<EventKind> {
             by: bot,
         },
         ActionKind::Invite { member } => EventKind::MemberInvited {
-            member: member.clone(),
+            member: member.clone().into(),
             by: bot,
         },
         ActionKind::DecideJoinRequest {
@@ -512,7 +512,7 @@ fn effect(kind: &ActionKind) -> Option<EventKind> {
             approve: true,
             ..
         } => EventKind::MemberJoined {
-            member: member.clone(),
+            member: member.clone().into(),
             display_name: None,
             via: JoinVia::KnockApproved { by: Some(bot) },
         },
@@ -521,7 +521,7 @@ fn effect(kind: &ActionKind) -> Option<EventKind> {
             approve: false,
             ..
         } => EventKind::JoinRequestDenied {
-            member: member.clone(),
+            member: member.clone().into(),
             by: bot,
         },
         ActionKind::SetGroupName { name } => EventKind::GroupRenamed {
@@ -601,7 +601,7 @@ fn apply_to_roster(
             let waiting: Option<String> = tx
                 .query_row(
                     "SELECT json FROM people WHERE chat = ?1 AND id = ?2 AND present = 2",
-                    params![event.chat, member],
+                    params![event.chat, member.as_str()],
                     |row| row.get(0),
                 )
                 .optional()?;
@@ -609,7 +609,7 @@ fn apply_to_roster(
                 run(
                     tx,
                     "UPDATE people SET present = 1 WHERE chat = ?1 AND id = ?2",
-                    params![event.chat, member],
+                    params![event.chat, member.as_str()],
                 )?;
                 present.push(serde_json::from_str(&json)?);
             }
@@ -618,14 +618,14 @@ fn apply_to_roster(
             run(
                 tx,
                 "UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2 AND present = 2",
-                params![event.chat, member],
+                params![event.chat, member.as_str()],
             )?;
         }
         (EventKind::MemberLeft { member, .. }, _) => {
             run(
                 tx,
                 "UPDATE people SET present = 0 WHERE chat = ?1 AND id = ?2",
-                params![event.chat, member],
+                params![event.chat, member.as_str()],
             )?;
             present.retain(|person| &person.id != member);
         }
@@ -704,7 +704,7 @@ mod tests {
         assert_eq!(present(&world), 1, "a knocker is not in the group yet");
         let mut decide = greeting("approve", &chat_id(0));
         decide.kind = ActionKind::DecideJoinRequest {
-            member: asked.clone(),
+            member: asked.0.clone(),
             approve: true,
             reason: "ok".into(),
         };

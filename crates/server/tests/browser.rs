@@ -69,7 +69,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
                 chat,
                 joined,
                 EventKind::MemberJoined {
-                    member: member.clone(),
+                    member: member.clone().into(),
                     display_name: Some(format!("上海-用户{index}{person}")),
                     via: JoinVia::Direct,
                 },
@@ -87,7 +87,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
                         chat,
                         at,
                         EventKind::MessagePosted {
-                            member: member.clone(),
+                            member: member.clone().into(),
                             message_id: format!("m{index}-{person}-{day}"),
                             text,
                             links: vec![],
@@ -118,7 +118,7 @@ async fn seed(store: &Arc<dyn Store>) -> WorkspaceId {
                 chat: event.chat.clone(),
                 key: format!("ban:{}", event.key),
                 kind: ActionKind::Ban {
-                    member: member.clone(),
+                    member: member.0.clone(),
                     reason: "广告".into(),
                 },
                 created_at: event.at,

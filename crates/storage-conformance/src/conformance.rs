@@ -427,17 +427,17 @@ pub async fn replay_matches(store: &dyn Store, (ops, splits): Script) {
         let kind = match kind {
             0 => joined(&member, &format!("name{index}")),
             1 => EventKind::MemberLeft {
-                member,
+                member: member.into(),
                 how: LeaveHow::Left,
                 by: None,
             },
             2 => EventKind::DisplayNameChanged {
-                member,
+                member: member.into(),
                 old: None,
                 new: format!("renamed{index}"),
             },
             3 => EventKind::MemberPresent {
-                member,
+                member: member.into(),
                 display_name: None,
             },
             _ => message(&member, &format!("t{index}")),

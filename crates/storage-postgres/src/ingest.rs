@@ -329,7 +329,9 @@ fn event_columns(events: &[NewEvent]) -> Result<EventColumns> {
         columns.2.push(event.key.clone());
         columns.3.push(event.chat.clone());
         columns.4.push(event.kind.name().to_string());
-        columns.5.push(event.kind.member().map(str::to_string));
+        columns
+            .5
+            .push(event.kind.member().map(|member| member.0.clone()));
         columns.6.push(micros(event.at));
         columns.7.push(day_text(new.day));
         columns.8.push(json(&event.kind)?);

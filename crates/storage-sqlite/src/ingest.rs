@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use qunzhu_domain::{Event, EventKind, NewAction};
+use qunzhu_domain::{Event, EventKind, MemberId, NewAction};
 use qunzhu_storage::codec::event_counter;
 use qunzhu_storage::{Decide, IngestBatch, IngestReport, NewEvent, Result};
 use rusqlite::{params, Transaction};
@@ -73,7 +73,7 @@ pub(crate) fn apply(
             "INSERT INTO members (workspace, platform, user, display_name) VALUES (?1, ?2, ?3, COALESCE(?4, ?3))
              ON CONFLICT DO UPDATE SET display_name = COALESCE(?4, display_name)",
         )
-        .and_then(|mut statement| statement.execute(params![workspace, platform, member, named]))
+        .and_then(|mut statement| statement.execute(params![workspace, platform, member.as_str(), named]))
         .map_err(backend)?;
         deltas.new_members.push(member_id);
     }
@@ -81,7 +81,14 @@ pub(crate) fn apply(
     let membership = |sql: &str, name: Option<&str>| -> Result<()> {
         tx.prepare_cached(sql)
             .and_then(|mut statement| {
-                statement.execute(params![workspace, platform, event.chat, member, name, at])
+                statement.execute(params![
+                    workspace,
+                    platform,
+                    event.chat,
+                    member.as_str(),
+                    name,
+                    at
+                ])
             })
             .map(|_| ())
             .map_err(backend)
@@ -96,7 +103,7 @@ pub(crate) fn apply(
                 named,
             )?;
             deltas.group_days.entry(group_day).or_default()[JOINS] += 1;
-            close_request(tx, workspace, platform, &event.chat, member)?;
+            close_request(tx, workspace, platform, &event.chat, member.as_str())?;
         }
         EventKind::MemberPresent { .. } => membership(
             "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, joined_at)
@@ -122,7 +129,7 @@ pub(crate) fn apply(
                 "INSERT INTO memberships (workspace, platform, chat, member, display_name, present)
                  VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT DO UPDATE SET display_name = ?5",
             )
-            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member, named]))
+            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member.as_str(), named]))
             .map_err(backend)?;
         }
         // The pending join requests read model: the newest request per member and group, until
@@ -132,11 +139,11 @@ pub(crate) fn apply(
                 "INSERT INTO pending_join_requests (workspace, platform, chat, member, event_key) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT DO UPDATE SET event_key = ?5",
             )
-            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member, event.key]))
+            .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat, member.as_str(), event.key]))
             .map_err(backend)?;
         }
         EventKind::MemberInvited { .. } | EventKind::JoinRequestDenied { .. } => {
-            close_request(tx, workspace, platform, &event.chat, member)?;
+            close_request(tx, workspace, platform, &event.chat, member.as_str())?;
         }
         EventKind::MessagePosted { from_bot, .. } => {
             if *from_bot {
@@ -275,7 +282,7 @@ fn insert_event(tx: &Transaction<'_>, table_sql: &str, new: &NewEvent) -> Result
                 event.key,
                 event.chat,
                 event.kind.name(),
-                event.kind.member(),
+                event.kind.member().map(MemberId::as_str),
                 micros(event.at),
                 day_text(new.day),
                 payload,

@@ -197,7 +197,8 @@ pub async fn keep_tiers(
                 _ => None,
             };
             if let Some(member) = named {
-                members.insert((stored.event.platform, member.clone()));
+                // Tier keys are the stored text (`MemberKey`).
+                members.insert((stored.event.platform, member.0.clone()));
             }
         }
     }

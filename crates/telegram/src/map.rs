@@ -168,7 +168,7 @@ impl Mapper {
                 request.chat.id,
                 when,
                 EventKind::JoinRequested {
-                    member: request.from.id.to_string(),
+                    member: request.from.id.to_string().into(),
                     display_name: Some(request.from.full_name()),
                     reason: request.bio.clone(),
                 },
@@ -196,7 +196,7 @@ impl Mapper {
                         reaction.chat.id,
                         when,
                         EventKind::Reaction {
-                            member: user.id.to_string(),
+                            member: user.id.to_string().into(),
                             target: reaction.message_id.to_string(),
                             reaction: label,
                         },
@@ -228,7 +228,7 @@ impl Mapper {
                 chat,
                 now,
                 EventKind::PollAnswered {
-                    member: user.id.to_string(),
+                    member: user.id.to_string().into(),
                     poll_id: answer.poll_id.clone(),
                     poll_key: Some(sent.key),
                     option_ids,
@@ -245,7 +245,7 @@ impl Mapper {
                 message.chat.id,
                 now,
                 EventKind::ButtonClicked {
-                    member: query.from.id.to_string(),
+                    member: query.from.id.to_string().into(),
                     message_id: Some(message.message_id.to_string()),
                     data: data.clone(),
                 },
@@ -279,7 +279,7 @@ impl Mapper {
                 message.chat.id,
                 when,
                 EventKind::DiceRolled {
-                    member,
+                    member: member.into(),
                     message_id,
                     emoji: dice.emoji.clone(),
                     value: u32::try_from(dice.value).unwrap_or(0),
@@ -299,7 +299,7 @@ impl Mapper {
         let (links, mentions) = links_and_mentions(&text, entities);
         let kind = if edited {
             EventKind::MessageEdited {
-                member,
+                member: member.into(),
                 message_id,
                 text,
                 links,
@@ -307,7 +307,7 @@ impl Mapper {
             }
         } else {
             EventKind::MessagePosted {
-                member,
+                member: member.into(),
                 message_id,
                 text,
                 links,
@@ -353,7 +353,7 @@ impl Mapper {
                     JoinVia::Direct
                 };
                 EventKind::MemberJoined {
-                    member,
+                    member: member.into(),
                     display_name: Some(user.full_name()),
                     via,
                 }
@@ -367,14 +367,14 @@ impl Mapper {
                     LeaveHow::Left
                 };
                 EventKind::MemberLeft {
-                    member,
+                    member: member.into(),
                     how,
                     by: by_other.then(|| actor.to_string()),
                 }
             }
             (false, false) if old.status == "kicked" && new.status != "kicked" => {
                 EventKind::MemberUnbanned {
-                    member,
+                    member: member.into(),
                     by: actor.to_string(),
                 }
             }

@@ -41,7 +41,7 @@ async fn joins_through_a_members_link_are_attributed_to_their_code() {
         .await
         .into_iter()
         .filter_map(|event| match event.kind {
-            EventKind::MemberJoined { member, via, .. } => Some((member, via)),
+            EventKind::MemberJoined { member, via, .. } => Some((member.0, via)),
             _ => None,
         })
         .collect();

@@ -127,7 +127,7 @@ async fn scans_on_two_channels_get_links_made_once_and_joins_are_attributed() {
         .await
         .into_iter()
         .filter_map(|event| match event.kind {
-            EventKind::MemberJoined { member, via, .. } => Some((event.chat, member, via)),
+            EventKind::MemberJoined { member, via, .. } => Some((event.chat, member.0, via)),
             _ => None,
         })
         .collect();

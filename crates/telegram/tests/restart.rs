@@ -73,7 +73,7 @@ async fn joins(store: &dyn Store, workspace: qunzhu_domain::WorkspaceId) -> Vec<
         .expect("events")
         .into_iter()
         .filter_map(|stored| match stored.event.kind {
-            EventKind::MemberJoined { member, .. } => Some(member),
+            EventKind::MemberJoined { member, .. } => Some(member.0),
             _ => None,
         })
         .collect()

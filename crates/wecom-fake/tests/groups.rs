@@ -12,7 +12,7 @@ fn joined(batch: &qunzhu_connector::Batch) -> Vec<(String, JoinVia)> {
         .events
         .iter()
         .filter_map(|event| match &event.kind {
-            EventKind::MemberJoined { member, via, .. } => Some((member.clone(), via.clone())),
+            EventKind::MemberJoined { member, via, .. } => Some((member.0.clone(), via.clone())),
             _ => None,
         })
         .collect()
@@ -162,7 +162,7 @@ async fn a_retried_callback_is_recorded_once_and_leaves_say_how() {
         .events
         .iter()
         .filter_map(|event| match &event.kind {
-            EventKind::MemberLeft { member, how, .. } => Some((member.clone(), *how)),
+            EventKind::MemberLeft { member, how, .. } => Some((member.0.clone(), *how)),
             _ => None,
         })
         .collect();

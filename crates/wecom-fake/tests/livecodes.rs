@@ -120,7 +120,7 @@ async fn join_ways_are_made_per_channel_attributed_and_rotated_past_full_groups(
         .events
         .iter()
         .filter_map(|event| match &event.kind {
-            EventKind::MemberJoined { member, via, .. } => Some((member.clone(), via.clone())),
+            EventKind::MemberJoined { member, via, .. } => Some((member.0.clone(), via.clone())),
             _ => None,
         })
         .collect();

@@ -191,7 +191,7 @@ pub fn diff(
                 format!("wecom:{chat}:present:{userid}:{}", member.join_time),
                 joined_at(member),
                 EventKind::MemberPresent {
-                    member: userid.clone(),
+                    member: userid.clone().into(),
                     display_name: member.name.clone(),
                 },
             ));
@@ -210,7 +210,7 @@ pub fn diff(
                     format!("wecom:{chat}:leave:{userid}:{}", before.join_time),
                     joined_at(member),
                     EventKind::MemberLeft {
-                        member: userid.clone(),
+                        member: userid.clone().into(),
                         how: LeaveHow::Left,
                         by: None,
                     },
@@ -222,7 +222,7 @@ pub fn diff(
                 format!("wecom:{chat}:join:{userid}:{}", member.join_time),
                 joined_at(member),
                 EventKind::MemberJoined {
-                    member: userid.clone(),
+                    member: userid.clone().into(),
                     display_name: member.name.clone(),
                     via: join_via(member, &new.owner),
                 },
@@ -238,7 +238,7 @@ pub fn diff(
             format!("wecom:{chat}:leave:{userid}:{}", member.join_time),
             at,
             EventKind::MemberLeft {
-                member: userid.clone(),
+                member: userid.clone().into(),
                 how: if kicked {
                     LeaveHow::Kicked
                 } else {

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
-use qunzhu_domain::{ActionId, ActionKind, ActionRecord, EventKind, GroupId};
+use qunzhu_domain::{ActionId, ActionKind, ActionRecord, EventKind, GroupId, MemberId};
 use qunzhu_storage::{ActionQuery, StoredEvent, UserRole};
 use serde::Deserialize;
 
@@ -71,7 +71,7 @@ pub fn event_list(shell: &Shell, names: &Names, events: &[StoredEvent]) -> Marku
                         (shell.time(e.at))
                         div {
                             span.small.muted {
-                                (names.member(e.platform, e.kind.member().unwrap_or(""))) " · " (names.group(e.platform, &e.chat))
+                                (names.member(e.platform, e.kind.member().map(MemberId::as_str).unwrap_or(""))) " · " (names.group(e.platform, &e.chat))
                             }
                             p { (describe(shell, &e.kind)) }
                         }
@@ -358,7 +358,9 @@ pub async fn join_requests(
                     id,
                     member.as_str(),
                     display_name.clone().unwrap_or_else(|| {
-                        names.member_name(stored.event.platform, member).to_string()
+                        names
+                            .member_name(stored.event.platform, member.as_str())
+                            .to_string()
                     }),
                     reason.clone().unwrap_or_default(),
                 )),

@@ -73,7 +73,7 @@ async fn enrich(app: &TestApp) {
             "late",
             2,
             EventKind::MessagePosted {
-                member: app.a.member.clone(),
+                member: app.a.member.clone().into(),
                 message_id: "m-late".into(),
                 text: "刚刚的消息".into(),
                 links: vec![],
@@ -745,7 +745,7 @@ async fn today_shows_the_longest_waiting_requests_and_counts_the_rest() {
                 chat: app.a.chat.clone(),
                 at: now - Duration::minutes(50),
                 kind: EventKind::JoinRequested {
-                    member: format!("@flood-{n}:sandbox"),
+                    member: format!("@flood-{n}:sandbox").into(),
                     display_name: None,
                     reason: None,
                 },

@@ -150,7 +150,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
             "join",
             600,
             EventKind::MemberJoined {
-                member: member.clone(),
+                member: member.clone().into(),
                 display_name: Some(format!("Name {marker}")),
                 via: JoinVia::Direct,
             },
@@ -159,7 +159,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
             "msg",
             300,
             EventKind::MessagePosted {
-                member: member.clone(),
+                member: member.clone().into(),
                 message_id: format!("m-{marker}"),
                 text: format!("加微信 {marker}"),
                 links: vec![],
@@ -173,7 +173,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
             "knock",
             100,
             EventKind::JoinRequested {
-                member: requester.clone(),
+                member: requester.clone().into(),
                 display_name: Some(format!("Asker {marker}")),
                 reason: Some(format!("hi {marker}")),
             },
@@ -188,7 +188,7 @@ async fn seed(store: &Arc<dyn Store>, marker: &str, now: DateTime<Utc>) -> Seede
                 chat: event.chat.clone(),
                 key: ban_key.clone(),
                 kind: ActionKind::Ban {
-                    member: member.clone(),
+                    member: member.0.clone(),
                     reason: format!("ads {marker}"),
                 },
                 created_at: event.at,

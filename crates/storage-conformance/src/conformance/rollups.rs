@@ -38,12 +38,12 @@ fn script_events(ws: WorkspaceId, script: &RollupScript) -> Vec<Event> {
             let kind = match what {
                 0 => joined(&member, &member),
                 1 => EventKind::MemberJoined {
-                    member,
+                    member: member.into(),
                     display_name: None,
                     via: JoinVia::Invited { by },
                 },
                 2 => EventKind::MemberLeft {
-                    member,
+                    member: member.into(),
                     how: if n % 2 == 0 {
                         LeaveHow::Left
                     } else {
@@ -55,7 +55,7 @@ fn script_events(ws: WorkspaceId, script: &RollupScript) -> Vec<Event> {
                 4 => message(&member, &format!("打卡 {n}")),
                 5 => EventKind::OrderPlaced {
                     order_id: format!("o{n}"),
-                    member,
+                    member: member.into(),
                     amount_cents: if n % 3 == 0 { -500 } else { 1_200 },
                     currency: "CNY".into(),
                     items: vec![],
@@ -64,7 +64,7 @@ fn script_events(ws: WorkspaceId, script: &RollupScript) -> Vec<Event> {
                     refund_of: None,
                 },
                 _ => EventKind::MemberPresent {
-                    member,
+                    member: member.into(),
                     display_name: None,
                 },
             };
