@@ -276,4 +276,25 @@ mod tests {
         assert!(MemberRole::Helper.exempt_by_default());
         assert!(!MemberRole::Committee.exempt_by_default());
     }
+
+    #[test]
+    fn ids_are_plain_json_and_print_as_their_value() {
+        // Stored payloads, API bodies and pages were written with the raw number and text.
+        assert_eq!(serde_json::to_string(&GroupId(7)).unwrap(), "7");
+        assert_eq!(serde_json::from_str::<GroupId>("7").unwrap(), GroupId(7));
+        assert_eq!("42".parse::<GroupId>(), Ok(GroupId(42)));
+        assert!("g1".parse::<GroupId>().is_err());
+        assert_eq!(format!("[{:>4}]", GroupId(7)), "[   7]");
+        let member = MemberId::from("@a:x");
+        assert_eq!(serde_json::to_string(&member).unwrap(), r#""@a:x""#);
+        assert_eq!(
+            serde_json::from_str::<MemberId>(r#""@a:x""#).unwrap(),
+            member
+        );
+        assert_eq!(format!("{member}|{:<6}|", member), "@a:x|@a:x  |");
+        assert_eq!(member, "@a:x");
+        // Map keys stay the plain value, as `SpeakerCounts::per_group` is serialized.
+        let per_group = std::collections::BTreeMap::from([(GroupId(3), 1u64)]);
+        assert_eq!(serde_json::to_string(&per_group).unwrap(), r#"{"3":1}"#);
+    }
 }
