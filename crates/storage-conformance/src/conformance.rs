@@ -471,12 +471,36 @@ pub async fn replay_matches(store: &dyn Store, (ops, splits): Script) {
         expected,
         "ingest gives the reducer's state"
     );
+    group_sizes_match(store, ws, &expected, "after ingest").await;
     store.rebuild_derived().await.expect("rebuild");
     assert_eq!(
         store.derived_state().await.expect("derived"),
         expected,
         "replaying the log gives the same state"
     );
+    group_sizes_match(store, ws, &expected, "after the rebuild").await;
+}
+
+/// The group list's kept member counts equal the present memberships of the reducer's state.
+async fn group_sizes_match(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    expected: &DerivedState,
+    when: &str,
+) {
+    let mut want: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for ((_, _, chat, _), membership) in &expected.memberships {
+        *want.entry(chat.clone()).or_default() += u64::from(membership.present);
+    }
+    let groups = store.groups(ws).await.expect("groups");
+    for summary in &groups {
+        want.entry(summary.group.chat.clone()).or_default();
+    }
+    let got: std::collections::BTreeMap<String, u64> = groups
+        .into_iter()
+        .map(|summary| (summary.group.chat, summary.members_present))
+        .collect();
+    assert_eq!(got, want, "each group's present members {when}");
 }
 
 pub async fn derived_state_follows_the_reducer_and_rebuilds_the_same(store: &dyn Store) {

@@ -158,6 +158,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0033_lean_log",
         include_str!("../migrations/0033_lean_log.sql"),
     ),
+    (
+        "0034_group_sizes",
+        include_str!("../migrations/0034_group_sizes.sql"),
+    ),
 ];
 const POOL_SIZE: usize = 4;
 /// Any constant shared by every qunzhu instance: the key of the migration advisory lock.

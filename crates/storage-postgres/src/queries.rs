@@ -226,7 +226,7 @@ impl PostgresStore {
             .query(
                 &format!(
                     "SELECT {GROUP_COLUMNS},
-                        (SELECT count(*) FROM memberships m WHERE m.workspace = g.workspace AND m.platform = g.platform AND m.chat = g.chat AND m.present = 1),
+                        g.members_present,
                         (SELECT e.at FROM events e WHERE e.workspace = g.workspace AND e.chat = g.chat ORDER BY e.seq DESC LIMIT 1)
                      FROM groups g WHERE g.workspace = $1 ORDER BY g.id"
                 ),

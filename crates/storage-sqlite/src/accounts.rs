@@ -355,7 +355,7 @@ impl SqliteStore {
         workspace: WorkspaceId,
         now: DateTime<Utc>,
     ) -> Result<Vec<(i64, u64)>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare("SELECT s.user_id, count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.workspace = ?1 AND s.expires_at > ?2 GROUP BY s.user_id ORDER BY s.user_id")
                 .map_err(backend)?;

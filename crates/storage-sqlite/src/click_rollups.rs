@@ -20,7 +20,7 @@ fn platform(text: &str) -> Result<Platform> {
 #[async_trait]
 impl ClickRollupStore for SqliteStore {
     async fn click_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT seq FROM rollup_click_watermarks WHERE workspace = ?1",
                 [workspace.0],
@@ -38,7 +38,7 @@ impl ClickRollupStore for SqliteStore {
         after: i64,
         limit: usize,
     ) -> Result<(Vec<ClickRow>, Option<i64>)> {
-        self.run(|conn| {
+        self.read(|conn| {
             // Every click after the mark, the workspace's or not, so the last id is known even
             // when the batch holds none of ours; the group's platform comes from the directory.
             let mut statement = conn
@@ -83,7 +83,7 @@ impl ClickRollupStore for SqliteStore {
         workspace: WorkspaceId,
         keys: &BTreeSet<DayRef>,
     ) -> Result<ClickDays> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached("SELECT clicks FROM rollup_clicks WHERE workspace = ?1 AND platform = ?2 AND chat = ?3 AND day = ?4")
                 .map_err(backend)?;

@@ -26,7 +26,7 @@ fn read(conn: &rusqlite::Connection, name: &str) -> Result<Option<ConnectorSecre
 #[async_trait]
 impl ConnectorStateStore for SqliteStore {
     async fn connector_secret(&self, name: &str) -> Result<Option<ConnectorSecret>> {
-        self.run(|conn| read(conn, name))
+        self.read(|conn| read(conn, name))
     }
 
     async fn put_connector_secret_if_newer(

@@ -29,7 +29,7 @@ fn by_key(conn: &Connection, workspace: WorkspaceId, key: &str) -> Result<Coupon
 #[async_trait]
 impl CouponRevocationStore for SqliteStore {
     async fn coupon_by_key(&self, workspace: WorkspaceId, key: &str) -> Result<Coupon> {
-        self.run(|conn| by_key(conn, workspace, key))
+        self.read(|conn| by_key(conn, workspace, key))
     }
 
     async fn revoke_coupon(

@@ -105,7 +105,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_coupon(&self, workspace: WorkspaceId, code: &str) -> Result<Coupon> {
-        self.run(|conn| by_code(conn, workspace, code))
+        self.read(|conn| by_code(conn, workspace, code))
     }
 
     pub(crate) fn read_member_coupons(
@@ -114,7 +114,7 @@ impl SqliteStore {
         platform: Platform,
         user: &str,
     ) -> Result<Vec<Coupon>> {
-        self.run(|conn| {
+        self.read(|conn| {
             select(
                 conn,
                 "workspace = ?1 AND platform = ?2 AND member = ?3 ORDER BY id DESC",

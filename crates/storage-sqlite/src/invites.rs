@@ -52,7 +52,7 @@ fn read_code(
 
 impl SqliteStore {
     pub(crate) fn read_invite_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT seq FROM invite_watermarks WHERE workspace = ?1",
                 [workspace.0],
@@ -140,7 +140,7 @@ impl SqliteStore {
         workspace: WorkspaceId,
         code: &str,
     ) -> Result<InviteCode> {
-        self.run(|conn| {
+        self.read(|conn| {
             read_code(conn, workspace, code)?.ok_or_else(|| StoreError::NotFound {
                 object: "invite code",
                 id: code.to_string(),
@@ -154,7 +154,7 @@ impl SqliteStore {
         platform: Platform,
         inviter: &str,
     ) -> Result<Vec<Invite>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT platform, chat, invitee, inviter, channel, code, campaign, joined_at, left_at, present FROM invites
@@ -176,7 +176,7 @@ impl SqliteStore {
         filter: &InviteFilter,
         limit: usize,
     ) -> Result<Vec<InviteCount>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT platform, inviter, count(*), sum(present) FROM invites

@@ -207,7 +207,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_balance(&self, workspace: WorkspaceId, account: &Account) -> Result<i64> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.prepare_cached(
                 "SELECT balance FROM ledger_balances WHERE workspace = ?1 AND account = ?2",
             )
@@ -227,7 +227,7 @@ impl SqliteStore {
         kind: Option<AccountKind>,
         limit: usize,
     ) -> Result<Vec<(Account, i64)>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT account, balance FROM ledger_balances WHERE workspace = ?1 AND (?2 IS NULL OR kind = ?2)
@@ -253,7 +253,7 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<Vec<Entry>> {
         let account = account.map(Account::encode);
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(&format!(
                     "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE workspace = ?1 AND (?2 IS NULL OR from_account = ?2 OR to_account = ?2)
@@ -270,7 +270,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_entry(&self, workspace: WorkspaceId, key: &str) -> Result<Entry> {
-        self.run(|conn| {
+        self.read(|conn| {
             let tx = conn.transaction().map_err(backend)?;
             entry_by_key(&tx, workspace, key)?.ok_or_else(|| StoreError::NotFound {
                 object: "ledger entry",
@@ -293,7 +293,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn read_rewards(&self, workspace: WorkspaceId) -> Result<Vec<Reward>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached("SELECT code, name, cost, stock, active FROM ledger_rewards WHERE workspace = ?1 ORDER BY code")
                 .map_err(backend)?;

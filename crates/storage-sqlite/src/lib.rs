@@ -162,6 +162,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0033_lean_log",
         include_str!("../migrations/0033_lean_log.sql"),
     ),
+    (
+        "0034_group_sizes",
+        include_str!("../migrations/0034_group_sizes.sql"),
+    ),
 ];
 
 /// The SQLite backend of [`qunzhu_storage::Store`].

@@ -76,7 +76,7 @@ fn apply(tx: &Transaction<'_>, workspace: WorkspaceId, answer: &PollAnswer) -> R
 #[async_trait]
 impl PollTagStore for SqliteStore {
     async fn poll_tag_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT seq FROM poll_tag_watermarks WHERE workspace = ?1",
                 [workspace.0],

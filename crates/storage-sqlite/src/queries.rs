@@ -221,11 +221,11 @@ impl SqliteStore {
         self.read(|conn| {
             let mut statement = conn
                 .prepare(&format!(
-                    // Both are index seeks per group, whatever the length of the log: the present
-                    // members through memberships_present_by_chat (0030), the last event's time
-                    // as that of the newest event logged in the group (events_by_chat).
+                    // One row per group, whatever the length of the log: the present members
+                    // as the count memberships' triggers keep (0034), the last event's time as
+                    // that of the newest event logged in the group (an events_by_chat seek).
                     "SELECT {GROUP_COLUMNS},
-                        (SELECT count(*) FROM memberships m WHERE m.workspace = g.workspace AND m.platform = g.platform AND m.chat = g.chat AND m.present = 1),
+                        g.members_present,
                         (SELECT e.at FROM events e WHERE e.workspace = g.workspace AND e.chat = g.chat ORDER BY e.seq DESC LIMIT 1)
                      FROM groups g WHERE g.workspace = ?1 ORDER BY g.id"
                 ))

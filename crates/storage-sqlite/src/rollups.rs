@@ -72,7 +72,7 @@ fn platform(text: String) -> Result<Platform> {
 #[async_trait]
 impl RollupStore for SqliteStore {
     async fn rollup_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT seq FROM rollup_watermarks WHERE workspace = ?1",
                 [workspace.0],
@@ -86,7 +86,7 @@ impl RollupStore for SqliteStore {
 
     async fn rollup_rows(&self, workspace: WorkspaceId, keys: &RollupKeys) -> Result<RollupState> {
         let ws = workspace.0;
-        self.run(|conn| {
+        self.read(|conn| {
             let mut out = RollupState::default();
             let mut groups = conn
                 .prepare_cached("SELECT members FROM rollup_groups WHERE workspace = ?1 AND platform = ?2 AND chat = ?3")

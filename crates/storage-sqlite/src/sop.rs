@@ -32,7 +32,7 @@ fn count(value: i64) -> u32 {
 #[async_trait]
 impl SopStore for SqliteStore {
     async fn sop_watermark(&self, workspace: WorkspaceId) -> Result<i64> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT seq FROM sop_watermarks WHERE workspace = ?1",
                 [workspace.0],
@@ -107,7 +107,7 @@ impl SopStore for SqliteStore {
         workspace: WorkspaceId,
         posts_since: DateTime<Utc>,
     ) -> Result<CheckinSnapshot> {
-        self.run(|conn| {
+        self.read(|conn| {
             let watermark: i64 = conn
                 .query_row(
                     "SELECT seq FROM sop_watermarks WHERE workspace = ?1",
@@ -201,7 +201,7 @@ impl SopStore for SqliteStore {
     }
 
     async fn groups_seen(&self, workspace: WorkspaceId) -> Result<Vec<GroupSeen>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare("SELECT platform, chat, at FROM group_first_seen WHERE workspace = ?1 ORDER BY platform, chat")
                 .map_err(backend)?;
@@ -236,7 +236,7 @@ impl SopStore for SqliteStore {
         workspace: WorkspaceId,
         since: DateTime<Utc>,
     ) -> Result<Vec<PushRow>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(&format!("SELECT {PUSH_COLUMNS} FROM push_renders WHERE workspace = ?1 AND rendered_at >= ?2 ORDER BY rendered_at, action"))
                 .map_err(backend)?;
@@ -248,7 +248,7 @@ impl SopStore for SqliteStore {
     }
 
     async fn pushes(&self, workspace: WorkspaceId, actions: &[ActionId]) -> Result<Vec<PushRow>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(&format!(
                     "SELECT {PUSH_COLUMNS} FROM push_renders WHERE workspace = ?1 AND action = ?2"

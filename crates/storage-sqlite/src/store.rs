@@ -78,7 +78,7 @@ impl EventLog for SqliteStore {
     }
 
     async fn log_stats(&self) -> Result<LogStats> {
-        self.run(|conn| {
+        self.read(|conn| {
             let events: i64 = conn
                 .query_row(
                     "SELECT coalesce(sum(value), 0) FROM counters WHERE name LIKE 'events:%'",
@@ -189,7 +189,7 @@ impl Directory for SqliteStore {
     }
 
     async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT id, slug, name, time_zone FROM workspaces WHERE id = ?1",
                 [id.0],
@@ -205,7 +205,7 @@ impl Directory for SqliteStore {
     }
 
     async fn workspaces(&self) -> Result<Vec<Workspace>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare("SELECT id, slug, name, time_zone FROM workspaces ORDER BY id")
                 .map_err(backend)?;

@@ -55,7 +55,7 @@ fn group_filter(group: &Option<(Platform, String)>) -> (Option<&'static str>, Op
 #[async_trait]
 impl TierStore for SqliteStore {
     async fn tier_marks(&self, workspace: WorkspaceId) -> Result<TierMarks> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT events_seq, ledger_id FROM tier_watermarks WHERE workspace = ?1",
                 [workspace.0],
@@ -78,7 +78,7 @@ impl TierStore for SqliteStore {
         after: i64,
         limit: usize,
     ) -> Result<(Vec<MemberKey>, Option<i64>)> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT id, from_account, to_account FROM ledger_entries
@@ -108,7 +108,7 @@ impl TierStore for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<MemberKey>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT platform, member FROM member_tiers
@@ -135,7 +135,7 @@ impl TierStore for SqliteStore {
         since: NaiveDate,
     ) -> Result<BTreeMap<MemberKey, TierInputs>> {
         let ws = workspace.0;
-        self.run(|conn| {
+        self.read(|conn| {
             let mut spend = conn
                 .prepare_cached("SELECT COALESCE(SUM(spend_cents), 0) FROM rollup_members WHERE workspace = ?1 AND platform = ?2 AND member = ?3")
                 .map_err(backend)?;
@@ -184,7 +184,7 @@ impl TierStore for SqliteStore {
         workspace: WorkspaceId,
         members: &[MemberKey],
     ) -> Result<BTreeMap<MemberKey, MemberTier>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut statement = conn
                 .prepare_cached("SELECT tier FROM member_tiers WHERE workspace = ?1 AND platform = ?2 AND member = ?3")
                 .map_err(backend)?;

@@ -1,0 +1,30 @@
+-- Each group's present members, kept by a trigger on memberships in the same statement as the
+-- change, so the group list is one row per group instead of a count over every membership.
+-- A trigger rather than code in ingest: every writer of memberships (ingest, the rebuild's
+-- wipe and replay) keeps the count without knowing about it.
+ALTER TABLE groups ADD COLUMN members_present BIGINT NOT NULL DEFAULT 0;
+UPDATE groups g SET members_present = (
+    SELECT count(*) FROM memberships m
+    WHERE m.workspace = g.workspace AND m.platform = g.platform AND m.chat = g.chat AND m.present = 1);
+
+CREATE FUNCTION memberships_count_present() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    delta BIGINT := 0;
+    row_of memberships;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        delta := NEW.present; row_of := NEW;
+    ELSIF TG_OP = 'UPDATE' THEN
+        delta := NEW.present - OLD.present; row_of := NEW;
+    ELSE
+        delta := -OLD.present; row_of := OLD;
+    END IF;
+    IF delta <> 0 THEN
+        UPDATE groups SET members_present = members_present + delta
+        WHERE workspace = row_of.workspace AND platform = row_of.platform AND chat = row_of.chat;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER memberships_count AFTER INSERT OR DELETE OR UPDATE OF present ON memberships
+    FOR EACH ROW EXECUTE FUNCTION memberships_count_present();
