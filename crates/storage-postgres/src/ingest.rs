@@ -21,7 +21,9 @@ type MemberKey = (i64, String, String, String);
 /// Derived-state changes of a run of new events, applied with set-based statements.
 #[derive(Default)]
 struct Deltas {
-    groups: HashSet<ChatKey>,
+    /// The groups these events name, with the time of each one's last event in log order
+    /// (the group's `last_event_at`).
+    groups: HashMap<ChatKey, i64>,
     renames: Vec<(ChatKey, String)>,
     members: HashSet<ChatKey>,
     names: Vec<(ChatKey, String)>,
@@ -67,7 +69,7 @@ impl Deltas {
             event.chat.clone(),
         );
         if event.kind.names_group() {
-            self.groups.insert(chat.clone());
+            self.groups.insert(chat.clone(), micros(event.at));
         }
         if let EventKind::GroupRenamed { name, .. } = &event.kind {
             self.renames.push((chat.clone(), name.clone()));
@@ -126,12 +128,14 @@ impl Deltas {
     }
 
     async fn write(self, tx: &Transaction<'_>) -> Result<()> {
-        let (ws, platform, chat): (Vec<i64>, Vec<String>, Vec<String>) =
-            unzip3(self.groups.into_iter());
+        let (last, groups): (Vec<i64>, Vec<ChatKey>) =
+            self.groups.into_iter().map(|(key, at)| (at, key)).unzip();
+        let (ws, platform, chat): (Vec<i64>, Vec<String>, Vec<String>) = unzip3(groups.into_iter());
         tx.execute(
-            "INSERT INTO groups (workspace, platform, chat, name) SELECT w, p, c, c FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS t(w, p, c)
-             ON CONFLICT (workspace, platform, chat) DO NOTHING",
-            &[&ws, &platform, &chat],
+            "INSERT INTO groups (workspace, platform, chat, name, last_event_at)
+             SELECT w, p, c, c, a FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS t(w, p, c, a)
+             ON CONFLICT (workspace, platform, chat) DO UPDATE SET last_event_at = EXCLUDED.last_event_at",
+            &[&ws, &platform, &chat, &last],
         )
         .await
         .map_err(backend)?;

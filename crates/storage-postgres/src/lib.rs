@@ -159,8 +159,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0033_lean_log.sql"),
     ),
     (
-        "0034_group_sizes",
-        include_str!("../migrations/0034_group_sizes.sql"),
+        "0034_group_figures",
+        include_str!("../migrations/0034_group_figures.sql"),
     ),
 ];
 const POOL_SIZE: usize = 4;

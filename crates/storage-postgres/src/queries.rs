@@ -227,7 +227,7 @@ impl PostgresStore {
                 &format!(
                     "SELECT {GROUP_COLUMNS},
                         g.members_present,
-                        (SELECT e.at FROM events e WHERE e.workspace = g.workspace AND e.chat = g.chat ORDER BY e.seq DESC LIMIT 1)
+                        g.last_event_at
                      FROM groups g WHERE g.workspace = $1 ORDER BY g.id"
                 ),
                 &[&workspace.0],

@@ -23,6 +23,8 @@ pub(crate) struct Deltas {
     spoke: HashMap<MemberKey, (i64, i64)>,
     /// Members who posted as a bot in this batch (the bot_members read model).
     bots: std::collections::HashSet<ChatKey>,
+    /// Each group's last new event in log order: its time becomes the group's `last_event_at`.
+    last_event: HashMap<ChatKey, i64>,
     /// Groups and members this batch created, to remember once it commits.
     pub new_groups: Vec<ChatKey>,
     pub new_members: Vec<ChatKey>,
@@ -48,6 +50,9 @@ pub(crate) fn apply(
             .and_then(|mut statement| statement.execute(params![workspace, platform, event.chat]))
             .map_err(backend)?;
         deltas.new_groups.push(chat_key.clone());
+    }
+    if event.kind.names_group() {
+        deltas.last_event.insert(chat_key.clone(), micros(event.at));
     }
     if let EventKind::GroupRenamed { name, .. } = &event.kind {
         tx.prepare_cached(
@@ -209,6 +214,13 @@ pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
             "INSERT OR IGNORE INTO bot_members (workspace, platform, member) VALUES (?1, ?2, ?3)",
         )
         .and_then(|mut statement| statement.execute(params![workspace, platform, member]))
+        .map_err(backend)?;
+    }
+    for ((workspace, platform, chat), at) in deltas.last_event.drain() {
+        tx.prepare_cached(
+            "UPDATE groups SET last_event_at = ?4 WHERE workspace = ?1 AND platform = ?2 AND chat = ?3",
+        )
+        .and_then(|mut statement| statement.execute(params![workspace, platform, chat, at]))
         .map_err(backend)?;
     }
     let mut keys: Vec<(ChatKey, String)> = deltas.group_days.keys().cloned().collect();

@@ -222,11 +222,11 @@ impl SqliteStore {
             let mut statement = conn
                 .prepare(&format!(
                     // One row per group, whatever the length of the log: the present members
-                    // as the count memberships' triggers keep (0034), the last event's time as
-                    // that of the newest event logged in the group (an events_by_chat seek).
+                    // as memberships' triggers keep them, the last event's time as ingest keeps
+                    // it (both 0034).
                     "SELECT {GROUP_COLUMNS},
                         g.members_present,
-                        (SELECT e.at FROM events e WHERE e.workspace = g.workspace AND e.chat = g.chat ORDER BY e.seq DESC LIMIT 1)
+                        g.last_event_at
                      FROM groups g WHERE g.workspace = ?1 ORDER BY g.id"
                 ))
                 .map_err(backend)?;

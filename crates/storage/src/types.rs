@@ -66,8 +66,8 @@ pub struct StoredEvent {
 pub struct GroupSummary {
     pub group: qunzhu_domain::Group,
     pub members_present: u64,
-    /// When the group's last logged event happened: the newest by log order, read from the
-    /// top of the group's index in the log, so the list costs the same however long the log.
+    /// When the group's last logged event happened: the newest by log order, kept on the
+    /// group's row by ingest, so the list costs the same however long the log.
     pub last_event_at: Option<DateTime<Utc>>,
 }
 

@@ -1,11 +1,17 @@
--- Each group's present members, kept by a trigger on memberships in the same statement as the
--- change, so the group list is one row per group instead of a count over every membership.
--- A trigger rather than code in ingest: every writer of memberships (ingest, the rebuild's
--- wipe and replay) keeps the count without knowing about it.
+-- Two per-group figures kept on the group's row, so the group list reads one row per group
+-- instead of counting every membership and seeking the log once per group.
+-- `members_present` is kept by a trigger on memberships, in the same statement as the change:
+-- every writer of memberships (ingest, the rebuild's wipe and replay) keeps it without knowing.
+-- `last_event_at` is the time of the group's last event in log order, set by ingest once per
+-- group and batch.
 ALTER TABLE groups ADD COLUMN members_present BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE groups ADD COLUMN last_event_at BIGINT;
 UPDATE groups g SET members_present = (
     SELECT count(*) FROM memberships m
-    WHERE m.workspace = g.workspace AND m.platform = g.platform AND m.chat = g.chat AND m.present = 1);
+    WHERE m.workspace = g.workspace AND m.platform = g.platform AND m.chat = g.chat AND m.present = 1),
+    last_event_at = (
+    SELECT e.at FROM events e WHERE e.workspace = g.workspace AND e.platform = g.platform AND e.chat = g.chat
+    ORDER BY e.seq DESC LIMIT 1);
 
 CREATE FUNCTION memberships_count_present() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,12 +1,18 @@
--- Each group's present members, kept by triggers on memberships in the same statement as the
--- change, so the group list is one row per group instead of a count over every membership
--- (10,000 groups × 100 members made every page that names groups count a million rows).
--- Triggers rather than code in ingest: every writer of memberships (ingest, the rebuild's
--- wipe and replay) keeps the count without knowing about it.
+-- Two per-group figures kept on the group's row, so the group list reads one row per group
+-- instead of counting every membership and seeking the log once per group (10,000 groups ×
+-- 100 members made every page that names groups count a million rows).
+-- `members_present` is kept by triggers on memberships, in the same statement as the change:
+-- every writer of memberships (ingest, the rebuild's wipe and replay) keeps it without knowing.
+-- `last_event_at` is the time of the group's last event in log order, set by ingest once per
+-- group and batch.
 ALTER TABLE groups ADD COLUMN members_present INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE groups ADD COLUMN last_event_at INTEGER;
 UPDATE groups SET members_present = (
     SELECT count(*) FROM memberships m
-    WHERE m.workspace = groups.workspace AND m.platform = groups.platform AND m.chat = groups.chat AND m.present = 1);
+    WHERE m.workspace = groups.workspace AND m.platform = groups.platform AND m.chat = groups.chat AND m.present = 1),
+    last_event_at = (
+    SELECT e.at FROM events e WHERE e.workspace = groups.workspace AND e.platform = groups.platform AND e.chat = groups.chat
+    ORDER BY e.seq DESC LIMIT 1);
 
 CREATE TRIGGER memberships_count_insert AFTER INSERT ON memberships WHEN new.present = 1 BEGIN
     UPDATE groups SET members_present = members_present + 1
