@@ -42,6 +42,13 @@ pub enum LeaveHow {
     Banned,
 }
 
+impl LeaveHow {
+    /// Whether someone else took the member out (kicked or banned), not the member themselves.
+    pub fn is_removal(self) -> bool {
+        matches!(self, LeaveHow::Kicked | LeaveHow::Banned)
+    }
+}
+
 /// What a message carries, beyond its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -48,6 +48,8 @@ pub struct GroupDay {
     pub messages: u64,
     /// Distinct members who posted at least once that day.
     pub speakers: u64,
+    /// Of the leaves, those kicked or banned (the rest left by themselves).
+    pub removed: u64,
 }
 
 /// Everything derived from the log, in ordered maps so two states compare and print stably.
@@ -88,11 +90,15 @@ impl DerivedState {
                     row.display_name.clone_from(display_name);
                 }
             }
-            EventKind::MemberLeft { .. } => {
+            EventKind::MemberLeft { how, .. } => {
                 let row = self.memberships.entry(member_key).or_default();
                 row.present = false;
                 row.left_at = Some(event.at);
-                self.group_days.entry((chat, day)).or_default().leaves += 1;
+                let counts = self.group_days.entry((chat, day)).or_default();
+                counts.leaves += 1;
+                if how.is_removal() {
+                    counts.removed += 1;
+                }
             }
             EventKind::MessagePosted { .. } => {
                 let row = self.memberships.entry(member_key.clone()).or_default();
@@ -186,7 +192,8 @@ mod tests {
                 joins: 1,
                 leaves: 1,
                 messages: 3,
-                speakers: 2
+                speakers: 2,
+                removed: 1,
             }
         );
         assert_eq!(

@@ -428,7 +428,8 @@ pub async fn replay_matches(store: &dyn Store, (ops, splits): Script) {
             0 => joined(&member, &format!("name{index}")),
             1 => EventKind::MemberLeft {
                 member: member.into(),
-                how: LeaveHow::Left,
+                // Some leaves are removals, which the day rows count apart.
+                how: [LeaveHow::Left, LeaveHow::Kicked, LeaveHow::Banned][index % 3],
                 by: None,
             },
             2 => EventKind::DisplayNameChanged {

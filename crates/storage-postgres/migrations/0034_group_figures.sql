@@ -34,3 +34,14 @@ END
 $$;
 CREATE TRIGGER memberships_count AFTER INSERT OR DELETE OR UPDATE OF present ON memberships
     FOR EACH ROW EXECUTE FUNCTION memberships_count_present();
+
+-- Of each day's leaves, those kicked or banned, counted by ingest like the rest of the day's
+-- row: the group table no longer reads the log's leave events (and their JSON) for them.
+ALTER TABLE group_days ADD COLUMN removed BIGINT NOT NULL DEFAULT 0;
+UPDATE group_days d SET removed = (
+    SELECT count(*) FROM events e
+    WHERE e.workspace = d.workspace AND e.kind = 'member_left' AND e.day = d.day
+      AND e.platform = d.platform AND e.chat = d.chat
+      AND (e.payload::jsonb ->> 'how') IN ('kicked', 'banned'))
+WHERE leaves > 0;
+DROP INDEX IF EXISTS events_leaves_by_day;

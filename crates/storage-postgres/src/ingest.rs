@@ -28,7 +28,7 @@ struct Deltas {
     members: HashSet<ChatKey>,
     names: Vec<(ChatKey, String)>,
     memberships: Vec<(&'static str, MemberKey, Option<String>, i64)>,
-    group_days: HashMap<(ChatKey, String), [i64; 3]>,
+    group_days: HashMap<(ChatKey, String), [i64; 4]>,
     member_days: HashMap<(MemberKey, String), i64>,
     spoke: HashMap<MemberKey, (i64, i64)>,
     /// Members who posted as a bot in this run (the bot_members read model).
@@ -106,9 +106,11 @@ impl Deltas {
                 self.group_days.entry(group_day).or_default()[0] += 1;
             }
             EventKind::MemberPresent { .. } => self.memberships.push((PRESENT, key, named, at)),
-            EventKind::MemberLeft { .. } => {
+            EventKind::MemberLeft { how, .. } => {
                 self.memberships.push((LEFT, key, None, at));
-                self.group_days.entry(group_day).or_default()[1] += 1;
+                let counts = self.group_days.entry(group_day).or_default();
+                counts[1] += 1;
+                counts[3] += i64::from(how.is_removal());
             }
             EventKind::DisplayNameChanged { .. } => {
                 self.memberships.push((RENAMED, key, named, at))
@@ -238,6 +240,7 @@ impl Deltas {
             Vec<i64>,
             Vec<i64>,
             Vec<i64>,
+            Vec<i64>,
         ) = Default::default();
         for (key, counts) in group_days {
             let new_speakers = speakers.get(&key).copied().unwrap_or(0);
@@ -250,14 +253,15 @@ impl Deltas {
             days.5.push(counts[1]);
             days.6.push(counts[2]);
             days.7.push(new_speakers);
+            days.8.push(counts[3]);
         }
         tx.execute(
-            "INSERT INTO group_days (workspace, platform, chat, day, joins, leaves, messages, speakers)
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+            "INSERT INTO group_days (workspace, platform, chat, day, joins, leaves, messages, speakers, removed)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
              ON CONFLICT (workspace, platform, chat, day) DO UPDATE SET joins = group_days.joins + EXCLUDED.joins,
                  leaves = group_days.leaves + EXCLUDED.leaves, messages = group_days.messages + EXCLUDED.messages,
-                 speakers = group_days.speakers + EXCLUDED.speakers",
-            &[&days.0, &days.1, &days.2, &days.3, &days.4, &days.5, &days.6, &days.7],
+                 speakers = group_days.speakers + EXCLUDED.speakers, removed = group_days.removed + EXCLUDED.removed",
+            &[&days.0, &days.1, &days.2, &days.3, &days.4, &days.5, &days.6, &days.7, &days.8],
         )
         .await
         .map_err(backend)?;

@@ -208,13 +208,13 @@ impl PostgresStore {
             );
         }
         for row in client
-            .query("SELECT workspace, platform, chat, day, joins, leaves, messages, speakers FROM group_days", &[])
+            .query("SELECT workspace, platform, chat, day, joins, leaves, messages, speakers, removed FROM group_days", &[])
             .await
             .map_err(backend)?
         {
             let chat = (WorkspaceId(get(&row, 0)?), parsed(Platform::parse(&get::<String>(&row, 1)?))?, get::<String>(&row, 2)?);
             let count = |index: usize| -> Result<u64> { Ok(get::<i64>(&row, index)? as u64) };
-            let counts = GroupDay { joins: count(4)?, leaves: count(5)?, messages: count(6)?, speakers: count(7)? };
+            let counts = GroupDay { joins: count(4)?, leaves: count(5)?, messages: count(6)?, speakers: count(7)?, removed: count(8)? };
             state.group_days.insert((chat, day(&get::<String>(&row, 3)?)?), counts);
         }
         Ok(state)
@@ -436,7 +436,7 @@ impl PostgresStore {
         let client = self.client().await;
         let rows = client
             .query(
-                "SELECT g.id, d.day, d.joins, d.leaves, d.messages, d.speakers FROM group_days d
+                "SELECT g.id, d.day, d.joins, d.leaves, d.messages, d.speakers, d.removed FROM group_days d
                  JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
                  WHERE d.workspace = $1 AND d.day >= $2 AND d.day <= $3 AND ($4::bigint IS NULL OR g.id = $4)
                  ORDER BY d.day, g.id",
@@ -455,6 +455,7 @@ impl PostgresStore {
                         leaves: count(3)?,
                         messages: count(4)?,
                         speakers: count(5)?,
+                        removed: count(6)?,
                     },
                 })
             })

@@ -74,9 +74,10 @@ async fn group_day_report(
     let wanted: std::collections::HashSet<NaiveDate> = days.iter().map(|s| s.day).collect();
     let mut out: BTreeMap<(GroupId, NaiveDate), GroupDayReport> = BTreeMap::new();
     let (from, to) = (day_text(first), day_text(last));
+    // The leaves told apart by how, as ingest counted them.
     for row in client
         .query(
-            "SELECT platform, chat, day, joins, messages, speakers FROM group_days
+            "SELECT platform, chat, day, joins, messages, speakers, leaves, removed FROM group_days
              WHERE workspace = $1 AND day >= $2 AND day <= $3",
             &[&workspace.0, &from, &to],
         )
@@ -92,31 +93,8 @@ async fn group_day_report(
         r.joins = count(&row, 3)?;
         r.messages = count(&row, 4)?;
         r.speakers = count(&row, 5)?;
-    }
-    // Leaves, told apart by how (the partial index events_leaves_by_day).
-    for row in client
-        .query(
-            "SELECT platform, chat, day, (payload::jsonb ->> 'how') IN ('kicked', 'banned') AS removed, count(*) FROM events
-             WHERE workspace = $1 AND kind = 'member_left' AND day >= $2 AND day <= $3
-             GROUP BY platform, chat, day, removed",
-            &[&workspace.0, &from, &to],
-        )
-        .await
-        .map_err(backend)?
-    {
-        let on = day(&get::<String>(&row, 2)?)?;
-        let key = (get::<String>(&row, 0)?, get::<String>(&row, 1)?);
-        let (Some(id), true) = (ids.get(&key), wanted.contains(&on)) else {
-            continue;
-        };
-        let removed: Option<bool> = get(&row, 3)?;
-        let n = count(&row, 4)?;
-        let r = slot(&mut out, *id, on);
-        if removed.unwrap_or(false) {
-            r.removed += n;
-        } else {
-            r.left += n;
-        }
+        r.removed = count(&row, 7)?;
+        r.left = count(&row, 6)?.saturating_sub(r.removed);
     }
     let span_days: Vec<String> = days.iter().map(|s| day_text(s.day)).collect();
     let span_starts: Vec<i64> = days.iter().map(|s| micros(s.start)).collect();

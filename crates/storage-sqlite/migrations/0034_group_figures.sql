@@ -26,3 +26,14 @@ CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships WHEN old.pre
     UPDATE groups SET members_present = members_present - 1
     WHERE workspace = old.workspace AND platform = old.platform AND chat = old.chat;
 END;
+
+-- Of each day's leaves, those kicked or banned, counted by ingest like the rest of the day's
+-- row: the group table no longer reads the log's leave events (and their JSON) for them.
+ALTER TABLE group_days ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+UPDATE group_days SET removed = (
+    SELECT count(*) FROM events e
+    WHERE e.workspace = group_days.workspace AND e.kind = 'member_left' AND e.day = group_days.day
+      AND e.platform = group_days.platform AND e.chat = group_days.chat
+      AND json_extract(e.payload, '$.how') IN ('kicked', 'banned'))
+WHERE leaves > 0;
+DROP INDEX IF EXISTS events_leaves_by_day;

@@ -18,7 +18,7 @@ type MemberKey = (i64, String, String, String);
 /// Derived-state changes that commute within a batch, summed before they are written.
 #[derive(Default)]
 pub(crate) struct Deltas {
-    group_days: HashMap<(ChatKey, String), [i64; 3]>,
+    group_days: HashMap<(ChatKey, String), [i64; 4]>,
     member_days: HashMap<(MemberKey, String), i64>,
     spoke: HashMap<MemberKey, (i64, i64)>,
     /// Members who posted as a bot in this batch (the bot_members read model).
@@ -33,6 +33,7 @@ pub(crate) struct Deltas {
 const JOINS: usize = 0;
 const LEAVES: usize = 1;
 const MESSAGES: usize = 2;
+const REMOVED: usize = 3;
 
 /// Applies one new event's effect on derived state (memberships now, counts into `deltas`).
 pub(crate) fn apply(
@@ -120,14 +121,16 @@ pub(crate) fn apply(
                  display_name = COALESCE(?5, display_name)",
             named,
         )?,
-        EventKind::MemberLeft { .. } => {
+        EventKind::MemberLeft { how, .. } => {
             membership(
                 "INSERT INTO memberships (workspace, platform, chat, member, display_name, present, left_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
                  ON CONFLICT DO UPDATE SET present = 0, left_at = ?6",
                 None,
             )?;
-            deltas.group_days.entry(group_day).or_default()[LEAVES] += 1;
+            let counts = deltas.group_days.entry(group_day).or_default();
+            counts[LEAVES] += 1;
+            counts[REMOVED] += i64::from(how.is_removal());
         }
         EventKind::DisplayNameChanged { .. } => {
             tx.prepare_cached(
@@ -235,11 +238,11 @@ pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
         let new_speakers = speakers.get(&key).copied().unwrap_or(0);
         let ((workspace, platform, chat), day) = key;
         tx.prepare_cached(
-            "INSERT INTO group_days (workspace, platform, chat, day, joins, leaves, messages, speakers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT DO UPDATE SET joins = joins + ?5, leaves = leaves + ?6, messages = messages + ?7, speakers = speakers + ?8",
+            "INSERT INTO group_days (workspace, platform, chat, day, joins, leaves, messages, speakers, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT DO UPDATE SET joins = joins + ?5, leaves = leaves + ?6, messages = messages + ?7, speakers = speakers + ?8, removed = removed + ?9",
         )
         .and_then(|mut statement| {
-            statement.execute(params![workspace, platform, chat, day, counts[JOINS], counts[LEAVES], counts[MESSAGES], new_speakers])
+            statement.execute(params![workspace, platform, chat, day, counts[JOINS], counts[LEAVES], counts[MESSAGES], new_speakers, counts[REMOVED]])
         })
         .map_err(backend)?;
     }

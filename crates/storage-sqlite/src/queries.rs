@@ -203,14 +203,14 @@ impl SqliteStore {
                 state.member_days.insert((key, day(&day_text)?), MemberDay { messages: row.get::<_, i64>(5).map_err(backend)? as u64 });
             }
             let mut statement =
-                conn.prepare("SELECT workspace, platform, chat, day, joins, leaves, messages, speakers FROM group_days").map_err(backend)?;
+                conn.prepare("SELECT workspace, platform, chat, day, joins, leaves, messages, speakers, removed FROM group_days").map_err(backend)?;
             let mut rows = statement.query([]).map_err(backend)?;
             while let Some(row) = rows.next().map_err(backend)? {
                 let platform: String = row.get(1).map_err(backend)?;
                 let key = (WorkspaceId(row.get(0).map_err(backend)?), parsed(Platform::parse(&platform))?, row.get(2).map_err(backend)?);
                 let day_text: String = row.get(3).map_err(backend)?;
                 let count = |index: usize| -> Result<u64> { Ok(row.get::<_, i64>(index).map_err(backend)? as u64) };
-                let counts = GroupDay { joins: count(4)?, leaves: count(5)?, messages: count(6)?, speakers: count(7)? };
+                let counts = GroupDay { joins: count(4)?, leaves: count(5)?, messages: count(6)?, speakers: count(7)?, removed: count(8)? };
                 state.group_days.insert((key, day(&day_text)?), counts);
             }
             Ok(state)
@@ -390,7 +390,7 @@ impl SqliteStore {
         self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
-                    "SELECT g.id, d.day, d.joins, d.leaves, d.messages, d.speakers FROM group_days d
+                    "SELECT g.id, d.day, d.joins, d.leaves, d.messages, d.speakers, d.removed FROM group_days d
                      JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
                      WHERE d.workspace = ?1 AND d.day >= ?2 AND d.day <= ?3 AND (?4 IS NULL OR g.id = ?4)
                      ORDER BY d.day, g.id",
@@ -404,7 +404,7 @@ impl SqliteStore {
                 out.push(GroupDayRow {
                     group_id: GroupId(row.get(0).map_err(backend)?),
                     day: day(&day_value)?,
-                    counts: GroupDay { joins: count(2)?, leaves: count(3)?, messages: count(4)?, speakers: count(5)? },
+                    counts: GroupDay { joins: count(2)?, leaves: count(3)?, messages: count(4)?, speakers: count(5)?, removed: count(6)? },
                 });
             }
             Ok(out)

@@ -85,10 +85,10 @@ fn group_day_report(
     let mut out: BTreeMap<(GroupId, NaiveDate), GroupDayReport> = BTreeMap::new();
     let wanted: std::collections::HashSet<NaiveDate> = days.iter().map(|s| s.day).collect();
 
-    // Derived daily counts.
+    // Derived daily counts, the leaves told apart by how as ingest counted them.
     let mut statement = conn
         .prepare_cached(
-            "SELECT platform, chat, day, joins, messages, speakers FROM group_days
+            "SELECT platform, chat, day, joins, messages, speakers, leaves, removed FROM group_days
              WHERE workspace = ?1 AND day >= ?2 AND day <= ?3",
         )
         .map_err(backend)?;
@@ -105,34 +105,8 @@ fn group_day_report(
         r.joins = count(row, 3)?;
         r.messages = count(row, 4)?;
         r.speakers = count(row, 5)?;
-    }
-    drop(rows);
-
-    // Leaves, told apart by how (events_leaves_by_day).
-    let mut statement = conn
-        .prepare_cached(
-            "SELECT platform, chat, day, json_extract(payload, '$.how') IN ('kicked', 'banned'), count(*) FROM events
-             WHERE workspace = ?1 AND kind = 'member_left' AND day >= ?2 AND day <= ?3
-             GROUP BY platform, chat, day, 4",
-        )
-        .map_err(backend)?;
-    let mut rows = statement
-        .query(params![workspace.0, day_text(first), day_text(last)])
-        .map_err(backend)?;
-    while let Some(row) = rows.next().map_err(backend)? {
-        let key: (String, String) = (row.get(0).map_err(backend)?, row.get(1).map_err(backend)?);
-        let on = day(&row.get::<_, String>(2).map_err(backend)?)?;
-        let (Some(id), true) = (ids.get(&key), wanted.contains(&on)) else {
-            continue;
-        };
-        let removed: bool = row.get(3).map_err(backend)?;
-        let n = count(row, 4)?;
-        let r = slot(&mut out, *id, on);
-        if removed {
-            r.removed += n;
-        } else {
-            r.left += n;
-        }
+        r.removed = count(row, 7)?;
+        r.left = count(row, 6)?.saturating_sub(r.removed);
     }
     drop(rows);
 
