@@ -272,8 +272,8 @@ pub async fn group_rows(
     for row in store.group_day_report(workspace, &spans).await? {
         by_group.entry(row.group_id).or_default().push(row);
     }
-    // Today, the last 7 and the last 30 days all end now: one pass over memberships.
-    let starts = [0, 6, 29].map(|back| day_span(today - Duration::days(back), zone).start);
+    // Today, the last 7 and the last 30 days all end now: one read of the speaker days.
+    let starts = [0, 6, 29].map(|back| today - Duration::days(back));
     let speakers = store.speakers_since(workspace, &starts).await?;
     let speakers_of = |id: GroupId, window: usize| {
         speakers

@@ -401,7 +401,7 @@ pub fn script() -> impl Strategy<Value = Script> {
     (
         prop::collection::vec(
             (
-                0u8..5,
+                0u8..6,
                 0u8..6,
                 0u8..3,
                 0i64..4000,
@@ -416,15 +416,26 @@ pub fn script() -> impl Strategy<Value = Script> {
 pub async fn replay_matches(store: &dyn Store, (ops, splits): Script) {
     let ws = workspace(store, "p").await;
     let mut events: Vec<Event> = Vec::new();
-    for (index, (kind, member, group, minute, again)) in ops.into_iter().enumerate() {
+    for (index, (kind, member_index, group, minute, again)) in ops.into_iter().enumerate() {
         if let Some(earlier) =
             again.and_then(|pick| events.get(pick % events.len().max(1)).cloned())
         {
             events.push(earlier);
             continue;
         }
-        let member = format!("@m{member}");
+        let member = format!("@m{member_index}");
         let kind = match kind {
+            // One member sometimes posts as a bot, after or before posting as a person.
+            5 if member_index == 5 => EventKind::MessagePosted {
+                member: member.into(),
+                message_id: format!("bot-{index}"),
+                text: "自动回复".into(),
+                links: vec![],
+                mentions: vec![],
+                reply_to: None,
+                message_kind: MessageKind::Text,
+                from_bot: true,
+            },
             0 => joined(&member, &format!("name{index}")),
             1 => EventKind::MemberLeft {
                 member: member.into(),
@@ -473,6 +484,7 @@ pub async fn replay_matches(store: &dyn Store, (ops, splits): Script) {
         "ingest gives the reducer's state"
     );
     group_sizes_match(store, ws, &expected, "after ingest").await;
+    speakers_match(store, ws, &events, &expected, "after ingest").await;
     store.rebuild_derived().await.expect("rebuild");
     assert_eq!(
         store.derived_state().await.expect("derived"),
@@ -480,6 +492,55 @@ pub async fn replay_matches(store: &dyn Store, (ops, splits): Script) {
         "replaying the log gives the same state"
     );
     group_sizes_match(store, ws, &expected, "after the rebuild").await;
+    speakers_match(store, ws, &events, &expected, "after the rebuild").await;
+}
+
+/// The kept speaker days give, per group and window, the members whose last message falls in
+/// the window and who never posted as a bot.
+async fn speakers_match(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    events: &[Event],
+    expected: &DerivedState,
+    when: &str,
+) {
+    let zone = chrono_tz::Asia::Shanghai;
+    let bots: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::MessagePosted {
+                member,
+                from_bot: true,
+                ..
+            } => Some(member.as_str()),
+            _ => None,
+        })
+        .collect();
+    let first = local_day(at(0), zone);
+    let days: Vec<NaiveDate> = (0..4).map(|n| first + Duration::days(n)).collect();
+    let ids: std::collections::BTreeMap<String, GroupId> = store
+        .groups(ws)
+        .await
+        .expect("groups")
+        .into_iter()
+        .map(|summary| (summary.group.chat, summary.group.id))
+        .collect();
+    let mut want: std::collections::BTreeMap<GroupId, Vec<u64>> = std::collections::BTreeMap::new();
+    for ((_, _, chat, member), membership) in &expected.memberships {
+        let (Some(spoke), false) = (membership.last_spoke_at, bots.contains(member.as_str()))
+        else {
+            continue;
+        };
+        let counts = want.entry(ids[chat]).or_insert_with(|| vec![0; days.len()]);
+        for (count, day) in counts.iter_mut().zip(&days) {
+            *count += u64::from(local_day(spoke, zone) >= *day);
+        }
+    }
+    let got = store
+        .speakers_since(ws, &days)
+        .await
+        .expect("speakers since");
+    assert_eq!(got, want, "speakers per group since each day {when}");
 }
 
 /// The group list's kept member counts equal the present memberships of the reducer's state.

@@ -45,3 +45,26 @@ UPDATE group_days d SET removed = (
       AND (e.payload::jsonb ->> 'how') IN ('kicked', 'banned'))
 WHERE leaves > 0;
 DROP INDEX IF EXISTS events_leaves_by_day;
+
+-- Each group's members by the local day they last spoke (never a bot), kept by ingest when a
+-- member's first message of a later day moves them: the group table's speakers of today, the
+-- week and the month are a sum over the window's days, not a pass over every membership.
+ALTER TABLE memberships ADD COLUMN last_spoke_day TEXT;
+UPDATE memberships m SET last_spoke_day = (
+    SELECT max(d.day) FROM member_days d
+    WHERE d.workspace = m.workspace AND d.platform = m.platform AND d.chat = m.chat AND d.member = m.member)
+WHERE last_spoke_at IS NOT NULL;
+CREATE TABLE speaker_days (
+    workspace BIGINT NOT NULL,
+    platform TEXT NOT NULL,
+    chat TEXT NOT NULL,
+    day TEXT NOT NULL,
+    speakers BIGINT NOT NULL,
+    PRIMARY KEY (workspace, platform, chat, day)
+);
+CREATE INDEX speaker_days_by_day ON speaker_days (workspace, day);
+INSERT INTO speaker_days (workspace, platform, chat, day, speakers)
+    SELECT m.workspace, m.platform, m.chat, m.last_spoke_day, count(*) FROM memberships m
+    WHERE m.last_spoke_day IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = m.workspace AND b.platform = m.platform AND b.member = m.member)
+    GROUP BY m.workspace, m.platform, m.chat, m.last_spoke_day;

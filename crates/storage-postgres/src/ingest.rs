@@ -30,7 +30,8 @@ struct Deltas {
     memberships: Vec<(&'static str, MemberKey, Option<String>, i64)>,
     group_days: HashMap<(ChatKey, String), [i64; 4]>,
     member_days: HashMap<(MemberKey, String), i64>,
-    spoke: HashMap<MemberKey, (i64, i64)>,
+    /// Per member and group: messages, the newest message's time and its local day.
+    spoke: HashMap<MemberKey, (i64, i64, String)>,
     /// Members who posted as a bot in this run (the bot_members read model).
     bots: HashSet<ChatKey>,
     /// Pending join requests, in log order: `Some(event key)` opens (or renews) a member's
@@ -119,9 +120,15 @@ impl Deltas {
                 if *from_bot {
                     self.bots.insert((key.0, key.1.clone(), key.3.clone()));
                 }
-                let spoke = self.spoke.entry(key.clone()).or_insert((0, at));
+                let spoke = self
+                    .spoke
+                    .entry(key.clone())
+                    .or_insert((0, at, day.to_string()));
                 spoke.0 += 1;
-                spoke.1 = spoke.1.max(at);
+                if at >= spoke.1 {
+                    spoke.1 = at;
+                    day.clone_into(&mut spoke.2);
+                }
                 *self.member_days.entry((key, day.to_string())).or_default() += 1;
                 self.group_days.entry(group_day).or_default()[2] += 1;
             }
@@ -268,9 +275,18 @@ impl Deltas {
         let (ws, platform, member): (Vec<i64>, Vec<String>, Vec<String>) =
             unzip3(self.bots.into_iter());
         if !ws.is_empty() {
+            // New bots first: what they said as people leaves the speaker days before their
+            // messages below are left out of them.
             tx.execute(
-                "INSERT INTO bot_members (workspace, platform, member) SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[])
-                 ON CONFLICT DO NOTHING",
+                "WITH new AS (
+                     INSERT INTO bot_members (workspace, platform, member) SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[])
+                     ON CONFLICT DO NOTHING RETURNING workspace, platform, member),
+                 gone AS (
+                     SELECT m.workspace, m.platform, m.chat, m.last_spoke_day AS day, count(*) AS n
+                     FROM memberships m JOIN new USING (workspace, platform, member)
+                     WHERE m.last_spoke_day IS NOT NULL GROUP BY 1, 2, 3, 4)
+                 UPDATE speaker_days s SET speakers = s.speakers - gone.n FROM gone
+                 WHERE s.workspace = gone.workspace AND s.platform = gone.platform AND s.chat = gone.chat AND s.day = gone.day",
                 &[&ws, &platform, &member],
             )
             .await
@@ -283,21 +299,44 @@ impl Deltas {
             Vec<String>,
             Vec<i64>,
             Vec<i64>,
+            Vec<String>,
         ) = Default::default();
-        for ((ws, platform, chat, member), (count, last)) in self.spoke {
+        for ((ws, platform, chat, member), (count, last, day)) in self.spoke {
             spoke.0.push(ws);
             spoke.1.push(platform);
             spoke.2.push(chat);
             spoke.3.push(member);
             spoke.4.push(count);
             spoke.5.push(last);
+            spoke.6.push(day);
         }
+        // A member's last day of speaking moves to a later day: one more speaker that day, one
+        // fewer on the day before (read before the memberships below are written).
         tx.execute(
-            "INSERT INTO memberships (workspace, platform, chat, member, messages, last_spoke_at)
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+            "WITH input AS (
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(workspace, platform, chat, member, day)),
+             speaking AS (
+                 SELECT i.workspace, i.platform, i.chat, i.day, m.last_spoke_day AS earlier FROM input i
+                 LEFT JOIN memberships m ON m.workspace = i.workspace AND m.platform = i.platform AND m.chat = i.chat AND m.member = i.member
+                 WHERE (m.last_spoke_day IS NULL OR m.last_spoke_day < i.day)
+                   AND NOT EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = i.workspace AND b.platform = i.platform AND b.member = i.member)),
+             moves AS (
+                 SELECT workspace, platform, chat, day, 1 AS n FROM speaking
+                 UNION ALL SELECT workspace, platform, chat, earlier, -1 FROM speaking WHERE earlier IS NOT NULL)
+             INSERT INTO speaker_days (workspace, platform, chat, day, speakers)
+             SELECT workspace, platform, chat, day, sum(n) FROM moves GROUP BY workspace, platform, chat, day
+             ON CONFLICT (workspace, platform, chat, day) DO UPDATE SET speakers = speaker_days.speakers + EXCLUDED.speakers",
+            &[&spoke.0, &spoke.1, &spoke.2, &spoke.3, &spoke.6],
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO memberships (workspace, platform, chat, member, messages, last_spoke_at, last_spoke_day)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
              ON CONFLICT (workspace, platform, chat, member) DO UPDATE SET messages = memberships.messages + EXCLUDED.messages,
-                 last_spoke_at = GREATEST(COALESCE(memberships.last_spoke_at, EXCLUDED.last_spoke_at), EXCLUDED.last_spoke_at)",
-            &[&spoke.0, &spoke.1, &spoke.2, &spoke.3, &spoke.4, &spoke.5],
+                 last_spoke_at = GREATEST(COALESCE(memberships.last_spoke_at, EXCLUDED.last_spoke_at), EXCLUDED.last_spoke_at),
+                 last_spoke_day = GREATEST(COALESCE(memberships.last_spoke_day, EXCLUDED.last_spoke_day), EXCLUDED.last_spoke_day)",
+            &[&spoke.0, &spoke.1, &spoke.2, &spoke.3, &spoke.4, &spoke.5, &spoke.6],
         )
         .await
         .map_err(backend)?;
@@ -505,7 +544,7 @@ impl PostgresStore {
         let mut client = self.client().await;
         let tx = client.transaction().await.map_err(backend)?;
         tx.batch_execute(
-            "DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests; DELETE FROM bot_members;",
+            "DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests; DELETE FROM bot_members; DELETE FROM speaker_days;",
         )
         .await
         .map_err(backend)?;

@@ -218,37 +218,44 @@ async fn distinct_speakers(
 const BOT_POST: &str = "EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = mb.workspace AND b.platform = mb.platform
     AND b.member = mb.user_id)";
 
-/// Per group id, its distinct speakers (never a bot) since each of `since`, counted in one pass
-/// over the workspace's memberships by their last message: exact for windows that end now.
+/// Per group id, its distinct speakers (never a bot) since each local day of `since`, summed
+/// from the speaker days ingest keeps (a group's members by the day they last spoke).
 async fn speakers_since(
     client: &Client,
     workspace: WorkspaceId,
-    since: &[DateTime<Utc>],
+    since: &[NaiveDate],
 ) -> Result<BTreeMap<GroupId, Vec<u64>>> {
     let Some(earliest) = since.iter().min() else {
         return Ok(BTreeMap::new());
     };
     let sums: Vec<String> = (0..since.len())
-        .map(|n| format!("count(*) FILTER (WHERE d.last_spoke_at >= ${})", n + 3))
+        .map(|n| {
+            format!(
+                "COALESCE(sum(d.speakers) FILTER (WHERE d.day >= ${}), 0)::bigint",
+                n + 3
+            )
+        })
         .collect();
     let sql = format!(
-        "SELECT g.id, {} FROM memberships d
+        "SELECT g.id, {} FROM speaker_days d
          JOIN groups g ON g.workspace = d.workspace AND g.platform = d.platform AND g.chat = d.chat
-         WHERE d.workspace = $1 AND d.last_spoke_at >= $2 AND {BOT_FREE} GROUP BY g.id",
+         WHERE d.workspace = $1 AND d.day >= $2 GROUP BY g.id",
         sums.join(", ")
     );
-    let bounds: Vec<i64> = std::iter::once(*earliest)
+    let bounds: Vec<String> = std::iter::once(*earliest)
         .chain(since.iter().copied())
-        .map(micros)
+        .map(day_text)
         .collect();
     let mut values: Vec<&(dyn ToSql + Sync)> = vec![&workspace.0];
-    values.extend(bounds.iter().map(|at| at as &(dyn ToSql + Sync)));
+    values.extend(bounds.iter().map(|day| day as &(dyn ToSql + Sync)));
     let mut per_group = BTreeMap::new();
     for row in client.query(&sql, &values).await.map_err(backend)? {
         let counts = (0..since.len())
             .map(|n| count(&row, n + 1))
             .collect::<Result<Vec<u64>>>()?;
-        per_group.insert(GroupId(get(&row, 0)?), counts);
+        if counts.iter().any(|n| *n > 0) {
+            per_group.insert(GroupId(get(&row, 0)?), counts);
+        }
     }
     Ok(per_group)
 }
@@ -536,7 +543,7 @@ impl ReportStore for PostgresStore {
     async fn speakers_since(
         &self,
         workspace: WorkspaceId,
-        since: &[DateTime<Utc>],
+        since: &[NaiveDate],
     ) -> Result<BTreeMap<GroupId, Vec<u64>>> {
         let client = self.client().await;
         speakers_since(&client, workspace, since).await

@@ -37,3 +37,27 @@ UPDATE group_days SET removed = (
       AND json_extract(e.payload, '$.how') IN ('kicked', 'banned'))
 WHERE leaves > 0;
 DROP INDEX IF EXISTS events_leaves_by_day;
+
+-- Each group's members by the local day they last spoke (never a bot), kept by ingest when a
+-- member's first message of a later day moves them: the group table's speakers of today, the
+-- week and the month are a sum over the window's days, not a pass over every membership.
+ALTER TABLE memberships ADD COLUMN last_spoke_day TEXT;
+UPDATE memberships SET last_spoke_day = (
+    SELECT max(d.day) FROM member_days d
+    WHERE d.workspace = memberships.workspace AND d.platform = memberships.platform
+      AND d.chat = memberships.chat AND d.member = memberships.member)
+WHERE last_spoke_at IS NOT NULL;
+CREATE TABLE speaker_days (
+    workspace INTEGER NOT NULL,
+    platform TEXT NOT NULL,
+    chat TEXT NOT NULL,
+    day TEXT NOT NULL,
+    speakers INTEGER NOT NULL,
+    PRIMARY KEY (workspace, platform, chat, day)
+) WITHOUT ROWID;
+CREATE INDEX speaker_days_by_day ON speaker_days (workspace, day, platform, chat, speakers);
+INSERT INTO speaker_days (workspace, platform, chat, day, speakers)
+    SELECT m.workspace, m.platform, m.chat, m.last_spoke_day, count(*) FROM memberships m
+    WHERE m.last_spoke_day IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM bot_members b WHERE b.workspace = m.workspace AND b.platform = m.platform AND b.member = m.member)
+    GROUP BY m.workspace, m.platform, m.chat, m.last_spoke_day;

@@ -20,7 +20,8 @@ type MemberKey = (i64, String, String, String);
 pub(crate) struct Deltas {
     group_days: HashMap<(ChatKey, String), [i64; 4]>,
     member_days: HashMap<(MemberKey, String), i64>,
-    spoke: HashMap<MemberKey, (i64, i64)>,
+    /// Per member and group: messages, the newest message's time and its local day.
+    spoke: HashMap<MemberKey, (i64, i64, String)>,
     /// Members who posted as a bot in this batch (the bot_members read model).
     bots: std::collections::HashSet<ChatKey>,
     /// Each group's last new event in log order: its time becomes the group's `last_event_at`.
@@ -158,9 +159,12 @@ pub(crate) fn apply(
                 deltas.bots.insert((workspace, platform.to_string(), member.to_string()));
             }
             let member_key: MemberKey = (workspace, platform.to_string(), event.chat.clone(), member.to_string());
-            let spoke = deltas.spoke.entry(member_key.clone()).or_insert((0, at));
+            let spoke = deltas.spoke.entry(member_key.clone()).or_insert((0, at, day.to_string()));
             spoke.0 += 1;
-            spoke.1 = spoke.1.max(at);
+            if at >= spoke.1 {
+                spoke.1 = at;
+                day.clone_into(&mut spoke.2);
+            }
             *deltas.member_days.entry((member_key, day.to_string())).or_default() += 1;
             deltas.group_days.entry(group_day).or_default()[MESSAGES] += 1;
         }
@@ -188,7 +192,10 @@ fn close_request(
 
 pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
     let mut speakers: HashMap<(ChatKey, String), i64> = HashMap::new();
-    for (((workspace, platform, chat, member), day), count) in deltas.member_days.drain() {
+    // Members whose first message of a day in a group is in this batch.
+    let mut first_of_day: std::collections::HashSet<(MemberKey, String)> = Default::default();
+    for ((key, day), count) in deltas.member_days.drain() {
+        let (workspace, platform, chat, member) = &key;
         // The row's total equals this batch's count only if the row was created now: a first
         // message that day, so one more speaker.
         let total: i64 = tx
@@ -200,24 +207,72 @@ pub(crate) fn flush(tx: &Transaction<'_>, deltas: &mut Deltas) -> Result<()> {
             .map_err(backend)?;
         if total == count {
             *speakers
-                .entry(((workspace, platform, chat), day))
+                .entry(((*workspace, platform.clone(), chat.clone()), day.clone()))
                 .or_default() += 1;
+            first_of_day.insert((key, day));
         }
     }
-    for ((workspace, platform, chat, member), (count, last)) in deltas.spoke.drain() {
+    // New bots first: what they said as people leaves the speaker days before their messages
+    // below are left out of them.
+    for (workspace, platform, member) in deltas.bots.drain() {
+        let new = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO bot_members (workspace, platform, member) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut statement| statement.execute(params![workspace, platform, member]))
+            .map_err(backend)?;
+        if new == 1 {
+            tx.prepare_cached(
+                "UPDATE speaker_days SET speakers = speakers - 1
+                 WHERE (workspace, platform, chat, day) IN (SELECT workspace, platform, chat, last_spoke_day FROM memberships
+                     WHERE workspace = ?1 AND platform = ?2 AND member = ?3 AND last_spoke_day IS NOT NULL)",
+            )
+            .and_then(|mut statement| statement.execute(params![workspace, platform, member]))
+            .map_err(backend)?;
+        }
+    }
+    // A member's last day of speaking moves only on their first message of a later day.
+    let mut moves: HashMap<(ChatKey, String), i64> = HashMap::new();
+    for (key, (count, last, last_day)) in deltas.spoke.drain() {
+        let (workspace, platform, chat, member) = &key;
+        let first_of_day = first_of_day.remove(&(key.clone(), last_day.clone()));
+        if first_of_day {
+            let (earlier, bot): (Option<String>, bool) = tx
+                .prepare_cached(
+                    "SELECT (SELECT last_spoke_day FROM memberships WHERE workspace = ?1 AND platform = ?2 AND chat = ?3 AND member = ?4),
+                            EXISTS (SELECT 1 FROM bot_members WHERE workspace = ?1 AND platform = ?2 AND member = ?4)",
+                )
+                .and_then(|mut statement| statement.query_row(params![workspace, platform, chat, member], |row| Ok((row.get(0)?, row.get(1)?))))
+                .map_err(backend)?;
+            let chat_key = (*workspace, platform.clone(), chat.clone());
+            match earlier {
+                _ if bot => {}
+                Some(earlier) if earlier >= last_day => {}
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        *moves.entry((chat_key.clone(), earlier)).or_default() -= 1;
+                    }
+                    *moves.entry((chat_key, last_day.clone())).or_default() += 1;
+                }
+            }
+        }
         tx.prepare_cached(
-            "INSERT INTO memberships (workspace, platform, chat, member, messages, last_spoke_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT DO UPDATE SET messages = messages + ?5, last_spoke_at = max(COALESCE(last_spoke_at, ?6), ?6)",
+            "INSERT INTO memberships (workspace, platform, chat, member, messages, last_spoke_at, last_spoke_day) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO UPDATE SET messages = messages + ?5, last_spoke_at = max(COALESCE(last_spoke_at, ?6), ?6),
+                 last_spoke_day = max(COALESCE(last_spoke_day, ?7), ?7)",
         )
-        .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, count, last]))
+        .and_then(|mut statement| statement.execute(params![workspace, platform, chat, member, count, last, last_day]))
         .map_err(backend)?;
     }
-    for (workspace, platform, member) in deltas.bots.drain() {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO bot_members (workspace, platform, member) VALUES (?1, ?2, ?3)",
-        )
-        .and_then(|mut statement| statement.execute(params![workspace, platform, member]))
-        .map_err(backend)?;
+    for (((workspace, platform, chat), day), change) in moves {
+        if change != 0 {
+            tx.prepare_cached(
+                "INSERT INTO speaker_days (workspace, platform, chat, day, speakers) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO UPDATE SET speakers = speakers + ?5",
+            )
+            .and_then(|mut statement| statement.execute(params![workspace, platform, chat, day, change]))
+            .map_err(backend)?;
+        }
     }
     for ((workspace, platform, chat), at) in deltas.last_event.drain() {
         tx.prepare_cached(
@@ -382,7 +437,7 @@ impl SqliteStore {
     pub(crate) fn rebuild(&self) -> Result<()> {
         self.run(|conn| {
             let tx = conn.transaction().map_err(backend)?;
-            tx.execute_batch("DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests; DELETE FROM bot_members;").map_err(backend)?;
+            tx.execute_batch("DELETE FROM memberships; DELETE FROM member_days; DELETE FROM group_days; DELETE FROM pending_join_requests; DELETE FROM bot_members; DELETE FROM speaker_days;").map_err(backend)?;
             let mut deltas = Deltas::default();
             {
                 let mut statement = tx.prepare("SELECT workspace, platform, key, chat, at, day, payload FROM events ORDER BY seq").map_err(backend)?;

@@ -217,32 +217,32 @@ fn distinct_speakers(
     })
 }
 
-/// Per group id, its distinct speakers (never a bot) since each of `since`, counted in one pass
-/// over the workspace's memberships by their last message: exact for windows that end now.
+/// Per group id, its distinct speakers (never a bot) since each local day of `since`, summed
+/// from the speaker days ingest keeps (a group's members by the day they last spoke): a few
+/// rows per group and day of the window, however many members and however long the log.
 fn speakers_since(
     conn: &Connection,
     workspace: WorkspaceId,
-    since: &[DateTime<Utc>],
+    since: &[NaiveDate],
 ) -> Result<BTreeMap<GroupId, Vec<u64>>> {
     let Some(earliest) = since.iter().min() else {
         return Ok(BTreeMap::new());
     };
     let sums: Vec<String> = (0..since.len())
-        .map(|n| format!("sum(d.last_spoke_at >= ?{})", n + 3))
+        .map(|n| format!("sum(CASE WHEN day >= ?{} THEN speakers ELSE 0 END)", n + 3))
         .collect();
     let mut statement = conn
         .prepare_cached(&format!(
-            "SELECT d.platform, d.chat, {} FROM memberships d
-             WHERE d.workspace = ?1 AND d.last_spoke_at >= ?2 AND {BOT_FREE} GROUP BY d.platform, d.chat",
+            "SELECT platform, chat, {} FROM speaker_days
+             WHERE workspace = ?1 AND day >= ?2 GROUP BY platform, chat",
             sums.join(", ")
         ))
         .map_err(backend)?;
-    let mut values: Vec<Value> = vec![workspace.0.into(), micros(*earliest).into()];
-    values.extend(since.iter().map(|at| Value::from(micros(*at))));
+    let mut values: Vec<Value> = vec![workspace.0.into(), day_text(*earliest).into()];
+    values.extend(since.iter().map(|day| Value::from(day_text(*day))));
     let mut rows = statement
         .query(params_from_iter(values.iter()))
         .map_err(backend)?;
-    // Grouped by key, named by id afterwards (no join per membership).
     let (ids, _) = group_ids(conn, workspace)?;
     let mut per_group = BTreeMap::new();
     while let Some(row) = rows.next().map_err(backend)? {
@@ -250,7 +250,7 @@ fn speakers_since(
         let counts = (0..since.len())
             .map(|n| count(row, n + 2))
             .collect::<Result<Vec<u64>>>()?;
-        if let Some(id) = ids.get(&key) {
+        if let (Some(id), true) = (ids.get(&key), counts.iter().any(|n| *n > 0)) {
             per_group.insert(*id, counts);
         }
     }
@@ -554,7 +554,7 @@ impl ReportStore for SqliteStore {
     async fn speakers_since(
         &self,
         workspace: WorkspaceId,
-        since: &[DateTime<Utc>],
+        since: &[NaiveDate],
     ) -> Result<BTreeMap<GroupId, Vec<u64>>> {
         self.read(|conn| speakers_since(conn, workspace, since))
     }

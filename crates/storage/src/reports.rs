@@ -181,13 +181,14 @@ pub trait ReportStore: Send + Sync {
         days: &[DaySpan],
     ) -> Result<Vec<GroupDayReport>>;
 
-    /// Per group id, its distinct speakers (never a bot) since each instant of `since`, one count
-    /// per instant in order, from memberships' last message: exact for windows ending now, and
-    /// one pass however long the windows are (the group table's today, week and month).
+    /// Per group id, its distinct speakers (never a bot) since the start of each local day of
+    /// `since`, one count per day in order: exact for windows ending now, read from each group's
+    /// members by the day they last spoke (kept at ingest), so the cost is a few rows per group
+    /// and day of the window (the group table's today, week and month).
     async fn speakers_since(
         &self,
         workspace: WorkspaceId,
-        since: &[DateTime<Utc>],
+        since: &[NaiveDate],
     ) -> Result<BTreeMap<GroupId, Vec<u64>>>;
 
     /// Distinct speakers (never a bot) between two local days inclusive.

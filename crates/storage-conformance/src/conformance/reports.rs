@@ -187,10 +187,10 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
     assert_eq!(speakers.total, 2);
     assert_eq!(speakers.per_group.get(&g1), Some(&2));
     assert_eq!(speakers.per_group.get(&g2), Some(&1));
-    // Windows that end now, from memberships' last message, agree with member_days: g1 had @a
+    // Windows that end now, from the speaker days, agree with member_days: g1 had @a
     // and @b (and the bot, left out) since day one, only @a on day two.
     let since = store
-        .speakers_since(ws, &[span(first).start, span(second).start])
+        .speakers_since(ws, &[first, second])
         .await
         .expect("speakers since");
     assert_eq!(
@@ -204,7 +204,7 @@ pub async fn reports_count_days_speakers_members_and_actions(store: &dyn Store) 
             .await
             .expect("speakers");
         let window = store
-            .speakers_since(ws, &[span(day).start])
+            .speakers_since(ws, &[day])
             .await
             .expect("speakers since");
         for (group, count) in kept.per_group {
